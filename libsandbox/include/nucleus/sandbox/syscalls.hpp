@@ -1,0 +1,22 @@
+// Syscall names and numbers, always for an explicit architecture, always from libseccomp.
+#pragma once
+
+#include "nucleus/sandbox/arch.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nucleus::sandbox {
+
+// The kernel number of `name` on `arch`; nullopt when the syscall does not exist there.
+std::optional<int> syscall_number(Arch arch, std::string_view name);
+// The name of syscall `nr` on `arch` (x32 numbers include bit 0x40000000); nullopt when unknown.
+std::optional<std::string> syscall_name(Arch arch, int nr);
+// Every syscall libseccomp knows for `arch`, sorted by name.
+std::vector<std::string> syscall_table(Arch arch);
+// Up to `limit` known names closest to `name` (edit distance), for "did you mean" hints.
+std::vector<std::string> closest_syscall_names(std::string_view name, std::size_t limit = 3);
+
+} // namespace nucleus::sandbox

@@ -1,0 +1,265 @@
+// Starting the workload. Everything that can allocate or fail loudly happens in the parent before
+// fork; the child runs a fixed list of async-signal-safe steps and reports a failing step through
+// a close-on-exec pipe, so that the parent knows whether execve happened.
+#include "nucleus/sandbox/spawn.hpp"
+
+#include "nucleus/sandbox/error.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+extern char** environ;
+
+namespace nucleus::sandbox {
+namespace {
+
+enum class ChildStep : std::int32_t { audit_session = 1, pre_exec = 2, filter = 3, exec = 4, signals = 5 };
+
+// What the child tells the parent before execve.
+struct ChildMessage {
+  std::int32_t kind; // 1: audit session id in value; 2: step failed with errno in value
+  ChildStep step;
+  std::int64_t value;
+};
+
+void send(int fd, const ChildMessage& msg) noexcept {
+  ssize_t rc;
+  do {
+    rc = ::write(fd, &msg, sizeof msg);
+  } while (rc < 0 && errno == EINTR);
+}
+
+[[noreturn]] void fail(int fd, ChildStep step, int err, int code) noexcept {
+  send(fd, {2, step, err});
+  ::_exit(code);
+}
+
+// Async-signal-safe unsigned to decimal.
+std::size_t format_uint(std::uint32_t v, char* buf) noexcept {
+  char tmp[16];
+  std::size_t n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (std::size_t i = 0; i < n; ++i) buf[i] = tmp[n - 1 - i];
+  return n;
+}
+
+std::uint32_t parse_uint(const char* buf, ssize_t len) noexcept {
+  std::uint32_t v = 0;
+  for (ssize_t i = 0; i < len && buf[i] >= '0' && buf[i] <= '9'; ++i) v = v * 10 + static_cast<std::uint32_t>(buf[i] - '0');
+  return v;
+}
+
+constexpr std::uint32_t audit_unset = 0xffffffff;
+
+// Writing loginuid gives this process, and everything it starts, a fresh audit session id, so
+// that audit records of this tree can be told from every other process's. The kernel only starts
+// a session for a valid uid, so an unset loginuid is replaced by the real uid.
+std::uint32_t start_audit_session() noexcept {
+  char buf[32];
+  std::uint32_t loginuid = audit_unset;
+  int fd = ::open("/proc/self/loginuid", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    ::close(fd);
+    if (n > 0) loginuid = parse_uint(buf, n);
+  }
+  if (loginuid == audit_unset) loginuid = ::getuid();
+  fd = ::open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return audit_unset;
+  std::size_t len = format_uint(loginuid, buf);
+  ssize_t written = ::write(fd, buf, len);
+  ::close(fd);
+  if (written != static_cast<ssize_t>(len)) return audit_unset;
+  fd = ::open("/proc/self/sessionid", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return audit_unset;
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  return n > 0 ? parse_uint(buf, n) : audit_unset;
+}
+
+// The PATH search happens in the parent so that "not found" is known before fork and the child's
+// only syscall after the filter is the one execve.
+std::filesystem::path resolve_command(const std::string& name) {
+  auto check_file = [](const std::filesystem::path& p) {
+    struct stat st{};
+    if (::stat(p.c_str(), &st) != 0) return ENOENT;
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    if (::access(p.c_str(), X_OK) != 0) return EACCES;
+    return 0;
+  };
+  if (name.empty()) throw Error(ErrorKind::usage, "no command given");
+  if (name.find('/') != std::string::npos) {
+    int err = check_file(name);
+    if (err == ENOENT) throw Error(ErrorKind::command_not_found, name + ": no such file", {}, ENOENT);
+    if (err != 0) throw Error(ErrorKind::not_executable, name + ": cannot execute: " + std::strerror(err), {}, err);
+    return name;
+  }
+  const char* path_env = std::getenv("PATH");
+  std::string_view path = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  int last_err = ENOENT;
+  std::filesystem::path denied;
+  while (true) {
+    auto colon = path.find(':');
+    std::string_view dir = path.substr(0, colon);
+    std::filesystem::path candidate = std::filesystem::path(dir.empty() ? "." : std::string(dir)) / name;
+    int err = check_file(candidate);
+    if (err == 0) return candidate;
+    if (err != ENOENT && denied.empty()) {
+      denied = candidate;
+      last_err = err;
+    }
+    if (colon == std::string_view::npos) break;
+    path.remove_prefix(colon + 1);
+  }
+  if (!denied.empty())
+    throw Error(ErrorKind::not_executable, denied.string() + ": cannot execute: " + std::strerror(last_err), {}, last_err);
+  throw Error(ErrorKind::command_not_found, name + ": command not found", "check the name, or give a path", ENOENT);
+}
+
+std::string step_name(ChildStep step) {
+  switch (step) {
+  case ChildStep::audit_session: return "starting an audit session";
+  case ChildStep::pre_exec: return "setting up the sandbox";
+  case ChildStep::filter: return "installing the seccomp filter";
+  case ChildStep::exec: return "executing the command";
+  case ChildStep::signals: return "resetting signals";
+  }
+  return "starting the command";
+}
+
+} // namespace
+
+Child::Child(Child&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)), ses_(other.ses_),
+      status_(other.status_) {}
+
+Child& Child::operator=(Child&& other) noexcept {
+  if (this != &other) {
+    this->~Child();
+    new (this) Child(std::move(other));
+  }
+  return *this;
+}
+
+Child::~Child() {
+  if (pid_ > 0 && !status_) {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+}
+
+int Child::wait() {
+  if (status_) return *status_;
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0) {
+    if (errno != EINTR) throw_errno("cannot wait for process " + std::to_string(pid_));
+  }
+  status_ = status;
+  return status;
+}
+
+std::optional<int> Child::try_wait() {
+  if (status_) return status_;
+  int status = 0;
+  pid_t rc = ::waitpid(pid_, &status, WNOHANG);
+  if (rc == pid_) status_ = status;
+  return status_;
+}
+
+bool Child::signal(int sig) noexcept {
+  if (pid_ <= 0 || status_) return false;
+  return ::kill(pid_, sig) == 0;
+}
+
+Child spawn(const SpawnSpec& spec) {
+  if (spec.argv.empty()) throw Error(ErrorKind::usage, "no command given");
+  const std::filesystem::path exe = resolve_command(spec.argv.front());
+  std::vector<char*> argv;
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw_errno("cannot create a pipe");
+  UniqueFd report_read(pipe_fds[0]);
+  UniqueFd report_write(pipe_fds[1]);
+  const pid_t parent = ::getpid();
+
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("cannot fork");
+  if (pid == 0) {
+    // Child: async-signal-safe calls only, from here to execve.
+    int out = report_write.get();
+    sigset_t all;
+    ::sigemptyset(&all);
+    if (::sigprocmask(SIG_SETMASK, &all, nullptr) != 0) fail(out, ChildStep::signals, errno, exit_nucleus_failed);
+    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+    // If nucleus dies, the workload must not run on unobserved.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != parent) ::_exit(exit_nucleus_failed);
+    if (spec.new_audit_session) send(out, {1, ChildStep::audit_session, start_audit_session()});
+    if (spec.pre_exec != nullptr) {
+      int err = spec.pre_exec(spec.pre_exec_context);
+      if (err != 0) fail(out, ChildStep::pre_exec, err, exit_nucleus_failed);
+    }
+    if (spec.filter != nullptr) {
+      int rc = install_filter(*spec.filter);
+      if (rc != 0) fail(out, ChildStep::filter, -rc, exit_nucleus_failed);
+    }
+    ::execve(exe.c_str(), argv.data(), environ);
+    fail(out, ChildStep::exec, errno, errno == ENOENT ? exit_not_found : exit_not_executable);
+  }
+
+  report_write.reset();
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  Child child(pid, std::move(pidfd), std::nullopt);
+  if (!child.pidfd()) throw_errno("cannot open a pidfd for the child");
+
+  std::optional<std::uint32_t> ses;
+  ChildMessage msg{};
+  for (;;) {
+    ssize_t n = ::read(report_read.get(), &msg, sizeof msg);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != static_cast<ssize_t>(sizeof msg)) break; // EOF: execve succeeded (or the child died)
+    if (msg.kind == 1) {
+      if (static_cast<std::uint32_t>(msg.value) != audit_unset) ses = static_cast<std::uint32_t>(msg.value);
+      continue;
+    }
+    int err = static_cast<int>(msg.value);
+    child.wait();
+    std::string what = "cannot start " + spec.argv.front() + ": " + step_name(msg.step) + " failed: " + std::strerror(err);
+    if (msg.step == ChildStep::exec) {
+      if (err == ENOENT) throw Error(ErrorKind::command_not_found, what, {}, err);
+      std::string hint = err == EPERM || err == EACCES
+                             ? "if a profile is in force, it must allow execve (and execveat)"
+                             : std::string{};
+      throw Error(ErrorKind::not_executable, what, hint, err);
+    }
+    std::string hint;
+    if (msg.step == ChildStep::filter && err == EINVAL)
+      hint = "the kernel rejected the filter or its flags: it needs CONFIG_SECCOMP_FILTER, and newer flags need a newer kernel";
+    throw Error(ErrorKind::kernel, what, hint, err);
+  }
+  child.ses_ = ses;
+  return child;
+}
+
+int exit_code_from_status(int wait_status) noexcept {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return exit_nucleus_failed;
+}
+
+} // namespace nucleus::sandbox

@@ -1,0 +1,226 @@
+// The filter compiler, decided by running compiled filters (seccomp needs no privileges once
+// no_new_privs is set) and by checking the condition rewriting against the reference semantics.
+#include "nucleus/sandbox/filter.hpp"
+
+#include "nucleus/sandbox/error.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <limits>
+#include <random>
+
+using namespace nucleus::sandbox;
+
+namespace {
+
+constexpr std::uint64_t max64 = std::numeric_limits<std::uint64_t>::max();
+
+struct Outcome {
+  long ret = 0;
+  int err = 0;
+  int signal = 0; // the child died of this signal
+};
+
+// Installs `program` in a child, makes syscall `nr` with `args`, and reports what happened.
+Outcome run_under(const BpfProgram& program, long nr, std::initializer_list<std::uint64_t> args) {
+  std::uint64_t a[6] = {};
+  std::size_t i = 0;
+  for (auto v : args) a[i++] = v;
+  int fds[2];
+  EXPECT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    if (install_filter(program) != 0) ::_exit(99);
+    errno = 0;
+    long ret = ::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    Outcome o{ret, ret < 0 ? errno : 0, 0};
+    if (::write(fds[1], &o, sizeof o) != sizeof o) ::_exit(98);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  Outcome o{};
+  ssize_t n = ::read(fds[0], &o, sizeof o);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status)) return {0, 0, WTERMSIG(status)};
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child could not install the filter or report";
+  EXPECT_EQ(n, static_cast<ssize_t>(sizeof o));
+  return o;
+}
+
+Policy allow_all_but(Rule rule) {
+  Policy p;
+  p.default_action = Action::allow();
+  p.rules.push_back(std::move(rule));
+  return p;
+}
+
+bool satisfies_all(const std::vector<ArgCondition>& conds, unsigned index, std::uint64_t v) {
+  for (const auto& c : conds)
+    if (c.index == index && !matches(c, v)) return false;
+  return true;
+}
+
+bool satisfies_alternatives(const std::vector<std::vector<ArgCondition>>& alts, unsigned index, std::uint64_t v) {
+  for (const auto& alt : alts) {
+    bool ok = true;
+    for (const auto& c : alt) {
+      EXPECT_EQ(c.index, index);
+      if (!matches(c, v)) ok = false;
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+
+} // namespace
+
+TEST(ExpandConditions, SingleConditionsPassThrough) {
+  std::vector<ArgCondition> conds{{0, CmpOp::eq, 1, 0}, {2, CmpOp::masked_eq, 0xff, 3}};
+  auto alts = expand_conditions(conds);
+  ASSERT_EQ(alts.size(), 1u);
+  EXPECT_EQ(alts[0], conds);
+}
+
+TEST(ExpandConditions, RangeBecomesOneComparisonWhereItCan) {
+  auto alts = expand_conditions({{1, CmpOp::ge, 5, 0}, {1, CmpOp::ge, 9, 0}});
+  ASSERT_EQ(alts.size(), 1u);
+  EXPECT_EQ(alts[0], (std::vector<ArgCondition>{{1, CmpOp::ge, 9, 0}}));
+  EXPECT_TRUE(expand_conditions({{0, CmpOp::eq, 1, 0}, {0, CmpOp::eq, 2, 0}}).empty());
+  EXPECT_TRUE(expand_conditions({{0, CmpOp::gt, 10, 0}, {0, CmpOp::lt, 5, 0}}).empty());
+}
+
+TEST(ExpandConditions, ConjunctionIsExactOnRandomCases) {
+  std::mt19937_64 rng(12345);
+  const CmpOp ops[] = {CmpOp::ne, CmpOp::lt, CmpOp::le, CmpOp::eq, CmpOp::ge, CmpOp::gt, CmpOp::masked_eq};
+  for (int round = 0; round < 400; ++round) {
+    std::vector<ArgCondition> conds;
+    int n = 2 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < n; ++k) {
+      CmpOp op = ops[rng() % 7];
+      std::uint64_t v = rng() % 64; // small values so the cases overlap often
+      std::uint64_t two = 0;
+      if (op == CmpOp::masked_eq) {
+        v = rng() % 64;
+        two = rng() % 64 & v;
+      }
+      conds.push_back({3, op, v, two});
+    }
+    auto alts = expand_conditions(conds);
+    for (std::uint64_t x = 0; x < 80; ++x)
+      ASSERT_EQ(satisfies_alternatives(alts, 3, x), satisfies_all(conds, 3, x)) << "round " << round << " x=" << x;
+    for (std::uint64_t x : {max64, max64 - 1, std::uint64_t{1} << 40})
+      ASSERT_EQ(satisfies_alternatives(alts, 3, x), satisfies_all(conds, 3, x)) << "round " << round;
+  }
+}
+
+TEST(Compile, ReportsInstructionsAndRules) {
+  Policy p;
+  p.default_action = Action::errno_ret(EPERM);
+  p.rules.push_back({{"read", "write", "exit_group"}, Action::allow(), {}, ""});
+  CompileStats stats;
+  auto prog = compile(p, {}, &stats);
+  EXPECT_EQ(stats.rules, 3u);
+  EXPECT_EQ(stats.arches, 1u);
+  EXPECT_EQ(stats.instructions, prog.size());
+  EXPECT_GT(prog.size(), 5u);
+  EXPECT_EQ(prog.bytes().size(), prog.size() * sizeof(sock_filter));
+}
+
+TEST(Compile, UnknownSyscallNamesTheRule) {
+  Policy p;
+  p.rules.push_back({{"read"}, Action::allow(), {}, ""});
+  p.rules.push_back({{"frobnicate"}, Action::allow(), {}, ""});
+  try {
+    compile(p);
+    FAIL() << "compiled a policy with an unknown syscall";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
+    EXPECT_NE(std::string(e.what()).find("syscalls[1]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("frobnicate"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Compile, FlagsReachTheProgram) {
+  Policy p;
+  p.flags = {FilterFlag::log};
+  EXPECT_EQ(compile(p).flags(), unsigned{SECCOMP_FILTER_FLAG_LOG});
+  p.flags.clear();
+  EXPECT_EQ(compile(p).flags(), 0u);
+  CompileOptions force;
+  force.force_log_flag = true;
+  EXPECT_EQ(compile(p, force).flags(), unsigned{SECCOMP_FILTER_FLAG_LOG});
+}
+
+TEST(CompiledFilter, DeniesWithTheProfilesErrno) {
+  auto prog = compile(allow_all_but({{"getppid"}, Action::errno_ret(EACCES), {}, ""}));
+  auto denied = run_under(prog, SYS_getppid, {});
+  EXPECT_EQ(denied.ret, -1);
+  EXPECT_EQ(denied.err, EACCES);
+  auto allowed = run_under(prog, SYS_getpid, {});
+  EXPECT_GT(allowed.ret, 0);
+}
+
+TEST(CompiledFilter, KillProcessKillsWithSigsys) {
+  auto prog = compile(allow_all_but({{"getppid"}, Action::kill_process(), {}, ""}));
+  EXPECT_EQ(run_under(prog, SYS_getppid, {}).signal, SIGSYS);
+}
+
+// Several conditions on one argument in one entry mean AND (not one rule per condition).
+TEST(CompiledFilter, SameIndexConditionsMeanAnd) {
+  Rule rule{{"getpriority"}, Action::errno_ret(33), {{0, CmpOp::ge, 5, 0}, {0, CmpOp::le, 10, 0}}, ""};
+  auto prog = compile(allow_all_but(rule));
+  for (std::uint64_t which : {3, 4, 5, 7, 10, 11, 1000}) {
+    auto o = run_under(prog, SYS_getpriority, {which, 0});
+    bool in_range = which >= 5 && which <= 10;
+    EXPECT_EQ(o.err == 33, in_range) << "which=" << which << " errno=" << o.err;
+  }
+}
+
+TEST(CompiledFilter, SameIndexMaskedAndNotEqual) {
+  // arg1 & 0xf0 == 0x10, and arg1 != 0x13: everything else is allowed.
+  Rule rule{{"getpriority"}, Action::errno_ret(34),
+            {{1, CmpOp::masked_eq, 0xf0, 0x10}, {1, CmpOp::ne, 0x13, 0}, {0, CmpOp::eq, PRIO_PROCESS, 0}}, ""};
+  auto prog = compile(allow_all_but(rule));
+  for (std::uint64_t who : {0x10, 0x13, 0x1f, 0x20, 0x0}) {
+    auto o = run_under(prog, SYS_getpriority, {PRIO_PROCESS, who});
+    bool denied = (who & 0xf0) == 0x10 && who != 0x13;
+    EXPECT_EQ(o.err == 34, denied) << "who=" << who;
+  }
+  // A different arg0 never matches the entry.
+  EXPECT_NE(run_under(prog, SYS_getpriority, {PRIO_PGRP, 0x10}).err, 34);
+}
+
+TEST(CompiledFilter, ContradictoryConditionsNeverMatch) {
+  Rule rule{{"getpriority"}, Action::errno_ret(35), {{0, CmpOp::eq, 0, 0}, {0, CmpOp::eq, 1, 0}}, ""};
+  auto prog = compile(allow_all_but(rule));
+  EXPECT_NE(run_under(prog, SYS_getpriority, {0, 0}).err, 35);
+  EXPECT_NE(run_under(prog, SYS_getpriority, {1, 0}).err, 35);
+}
+
+TEST(CompiledFilter, SocketOnlyForUnixDomain) {
+  Policy p;
+  p.default_action = Action::allow();
+  p.rules.push_back({{"socket"}, Action::errno_ret(EPERM), {{0, CmpOp::ne, AF_UNIX, 0}}, ""});
+  auto prog = compile(p);
+  EXPECT_GE(run_under(prog, SYS_socket, {AF_UNIX, SOCK_STREAM, 0}).ret, 0);
+  auto inet = run_under(prog, SYS_socket, {AF_INET, SOCK_STREAM, 0});
+  EXPECT_EQ(inet.ret, -1);
+  EXPECT_EQ(inet.err, EPERM);
+}
+
+TEST(CompiledFilter, ComplainModeLogsInsteadOfDenying) {
+  CompileOptions complain;
+  complain.complain = true;
+  auto prog = compile(allow_all_but({{"getppid"}, Action::kill_process(), {}, ""}), complain);
+  EXPECT_GT(run_under(prog, SYS_getppid, {}).ret, 0);
+}

@@ -1,0 +1,61 @@
+// Helpers shared by the tests: paths of built samples and tools, running a command and capturing
+// its output, and the one way to skip a test that needs a kernel feature (a failure in CI).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace nucleus::test {
+
+std::filesystem::path source_dir();
+std::filesystem::path binary_dir();
+std::filesystem::path shared_dir();                       // ../shared beside the source tree
+std::filesystem::path sample(const std::string& name);    // build/samples/<name>
+std::filesystem::path tool(const std::string& name);      // build/tools/<name>
+
+bool is_root();
+bool must_work(); // NUCLEUS_MUST_WORK=1: a skip is a failure
+
+struct RunResult {
+  int exit_code = -1; // 128+N for signal N
+  std::string out;
+  std::string err;
+};
+// Runs argv (no shell), with `input` on stdin; waits at most `timeout_s` seconds, then kills.
+RunResult run(const std::vector<std::string>& argv, const std::string& input = {}, int timeout_s = 60);
+
+// A fresh temporary directory, removed at destruction.
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+  std::filesystem::path path_;
+};
+
+void write_text(const std::filesystem::path& path, const std::string& text);
+std::string read_text(const std::filesystem::path& path);
+
+} // namespace nucleus::test
+
+// Skips with a reason, or fails when NUCLEUS_MUST_WORK=1.
+#define NUCLEUS_SKIP(reason)                                                                       \
+  do {                                                                                             \
+    if (::nucleus::test::must_work()) {                                                            \
+      FAIL() << "NUCLEUS_MUST_WORK=1 but: " << (reason);                                           \
+    }                                                                                              \
+    GTEST_SKIP() << (reason);                                                                      \
+  } while (0)
+
+#define NUCLEUS_REQUIRE_ROOT()                                                                     \
+  do {                                                                                             \
+    if (!::nucleus::test::is_root()) NUCLEUS_SKIP("needs root");                                   \
+  } while (0)

@@ -1,0 +1,36 @@
+// Error reporting shared by the mains.
+#include "cli.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+namespace nucleus::cli {
+
+int workload_exit_code(const sandbox::Error& error) noexcept {
+  switch (error.kind()) {
+  case sandbox::ErrorKind::command_not_found: return 127;
+  case sandbox::ErrorKind::not_executable: return 126;
+  default: return 125;
+  }
+}
+
+void warn(std::string_view tool, std::string_view message) {
+  std::cerr << tool << ": warning: " << message << '\n';
+}
+
+int guarded_main(std::string_view tool, ExitCodeFor exit_code_for, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const sandbox::Error& e) {
+    std::cerr << tool << ": error: " << e.what() << '\n';
+    if (!e.hint().empty()) std::cerr << tool << ": hint: " << e.hint() << '\n';
+    return exit_code_for(e);
+  } catch (const std::exception& e) {
+    std::cerr << tool << ": internal error: " << e.what() << '\n';
+    return exit_code_for(sandbox::Error(sandbox::ErrorKind::internal, e.what()));
+  }
+}
+
+} // namespace nucleus::cli

@@ -1,0 +1,25 @@
+// What the three mains share: turning an Error into one clear message and an exit code, and the
+// common way of reading a command line that ends with the workload's argv.
+#pragma once
+
+#include "nucleus/sandbox/error.hpp"
+
+#include <functional>
+#include <string_view>
+
+namespace nucleus::cli {
+
+// How a tool maps an error to its exit code.
+using ExitCodeFor = int (*)(const sandbox::Error&) noexcept;
+
+// nucleus-run / nucleus-trace: 127 command not found, 126 not executable, 125 anything else.
+int workload_exit_code(const sandbox::Error& error) noexcept;
+
+// Runs `body`; an Error becomes "<tool>: error: <message>" (+ "hint: ...") on stderr and the
+// code `exit_code_for` gives; any other exception is an internal error (exit 125 or 2).
+int guarded_main(std::string_view tool, ExitCodeFor exit_code_for, const std::function<int()>& body);
+
+// Prints a warning the same way everywhere.
+void warn(std::string_view tool, std::string_view message);
+
+} // namespace nucleus::cli

@@ -1,0 +1,148 @@
+// nucleus-run: strict mode. Runs a command under a seccomp profile; every syscall outside the
+// profile is denied with the profile's action and reported on stderr while it happens.
+#include "cli.hpp"
+
+#include "nucleus/profile/oci.hpp"
+#include "nucleus/sandbox/filter.hpp"
+#include "nucleus/sandbox/spawn.hpp"
+#include "nucleus/tracer/aggregate.hpp"
+#include "nucleus/tracer/monitor.hpp"
+#include "nucleus/tracer/report.hpp"
+#include "nucleus/tracer/trace_log.hpp"
+#include "nucleus/sandbox/io.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <sys/utsname.h>
+
+#include <iostream>
+
+namespace {
+
+using namespace nucleus;
+constexpr std::string_view tool = "nucleus-run";
+
+struct Options {
+  std::string profile;
+  bool complain = false;
+  std::string complain_trace;
+  bool quiet = false;
+  std::string source = "auto";
+  std::vector<std::string> command;
+};
+
+tracer::SourceKind parse_source(const std::string& s) {
+  if (s == "netlink") return tracer::SourceKind::netlink;
+  if (s == "kmsg") return tracer::SourceKind::kmsg;
+  return tracer::SourceKind::automatic;
+}
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buf;
+}
+
+int run(const Options& opt) {
+  auto loaded = profile::load_profile(opt.profile);
+  for (const auto& w : loaded.warnings) cli::warn(tool, opt.profile + ": " + w.path + ": " + w.message);
+
+  // Compile in the parent: a profile that does not compile means the command never starts.
+  sandbox::CompileOptions compile_options;
+  compile_options.force_log_flag = true; // denials must reach the audit log to be reported
+  compile_options.complain = opt.complain;
+  sandbox::BpfProgram program = sandbox::compile(loaded.policy, compile_options);
+
+  tracer::DenialTally tally;
+  tracer::Aggregator would_deny;
+  tracer::MonitorOptions mon;
+  mon.argv = opt.command;
+  mon.filter = &program;
+  mon.source = parse_source(opt.source);
+  mon.on_record = [&](const tracer::SeccompRecord& rec) {
+    auto kind = rec.action().kind;
+    if (kind == sandbox::ActionKind::allow) return;
+    if (kind == sandbox::ActionKind::log) { // complain mode: would have been denied
+      tally.add(rec);
+      would_deny.add(rec);
+      return;
+    }
+    if (!opt.quiet) std::cerr << tool << ": " << tracer::describe_denial(rec, opt.profile) << std::endl;
+  };
+
+  tracer::MonitorResult result;
+  try {
+    result = tracer::run_monitored(mon);
+  } catch (const sandbox::Error& e) {
+    if (e.kind() != sandbox::ErrorKind::permission && e.kind() != sandbox::ErrorKind::unsupported) throw;
+    // Enforcement does not depend on reporting: run without it, and say so.
+    cli::warn(tool, std::string("denials will not be reported: ") + e.what());
+    sandbox::SpawnSpec spec;
+    spec.argv = opt.command;
+    spec.filter = &program;
+    sandbox::Child child = sandbox::spawn(spec);
+    return sandbox::exit_code_from_status(child.wait());
+  }
+
+  if (!result.source_note.empty()) cli::warn(tool, result.source_note);
+  if (result.loss.any()) cli::warn(tool, "some audit records were lost, so some denials may be missing: " + result.loss.detail);
+  if (opt.complain) {
+    if (tally.empty()) {
+      std::cerr << tool << ": complain mode: nothing would have been denied\n";
+    } else {
+      std::cerr << tool << ": complain mode: the profile would have denied:\n" << tally.render();
+    }
+    if (!opt.complain_trace.empty()) {
+      tracer::Trace trace;
+      utsname uts{};
+      ::uname(&uts);
+      trace.header = {opt.command, result.source, uts.release, utc_now(), opt.profile};
+      trace.syscalls = would_deny.entries();
+      trace.summary = tracer::TraceSummary{would_deny.events(), would_deny.distinct(), result.loss.lost,
+                                           result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
+                                           result.unparsed};
+      sandbox::write_file_atomic(opt.complain_trace, tracer::write_trace(trace));
+    }
+  }
+  return result.exit_code;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Run a command in strict mode: every syscall outside the profile is denied with the\n"
+               "profile's action and reported on stderr as it happens (syscall, architecture,\n"
+               "executable, pid, and the command that would allow it).",
+               "nucleus-run"};
+  app.footer(R"(Examples:
+  nucleus-run --profile app.json -- ./app --port 8080
+  nucleus-run --profile app.json --complain --complain-trace extra.trace -- ./app
+  nucleus-profile gen extra.trace app.trace -o app.json    # fold what complain mode saw back in
+
+Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a seccomp kill);
+125 when nucleus-run failed (the command did not run); 126 not executable; 127 not found.)");
+  Options opt;
+  app.add_option("-p,--profile", opt.profile, "OCI/Docker seccomp profile (JSON) to enforce")->required();
+  app.add_flag("--complain", opt.complain,
+               "log instead of denying; print what would have been denied at exit");
+  app.add_option("--complain-trace", opt.complain_trace,
+                 "with --complain: write the would-be denials as a trace log to this file")
+      ->needs("--complain");
+  app.add_flag("-q,--quiet", opt.quiet, "do not report denials on stderr");
+  app.add_option("--source", opt.source, "where denials are read from: auto, netlink, kmsg")
+      ->check(CLI::IsMember({"auto", "netlink", "kmsg"}))
+      ->capture_default_str();
+  app.prefix_command(); // the first non-option starts the command; `--` is optional
+  try {
+    app.parse(argc, argv);
+    // With prefix_command, everything from the command on is left over.
+    opt.command = app.remaining();
+    if (!opt.command.empty() && opt.command.front() == "--") opt.command.erase(opt.command.begin());
+    if (opt.command.empty()) throw CLI::RequiredError("a command to run (after the options)");
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : nucleus::sandbox::exit_nucleus_failed;
+  }
+  return nucleus::cli::guarded_main(tool, nucleus::cli::workload_exit_code, [&] { return run(opt); });
+}

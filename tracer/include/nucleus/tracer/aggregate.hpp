@@ -1,0 +1,41 @@
+// Counting attributed records by (arch, syscall, exe): the body of a trace log. One add() per
+// record on the hot path, so the key is cheap and names are resolved only once per distinct key.
+#pragma once
+
+#include "nucleus/tracer/record.hpp"
+#include "nucleus/tracer/trace_log.hpp"
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nucleus::tracer {
+
+class Aggregator {
+public:
+  void add(const SeccompRecord& record);
+
+  std::uint64_t events() const noexcept { return events_; }
+  // Distinct (arch, syscall) pairs, whatever executable made them.
+  std::size_t distinct() const noexcept { return distinct_.size(); }
+  // Sorted by arch, name, exe; names from libseccomp for the record's architecture.
+  std::vector<TraceSyscall> entries() const;
+  // The `n` most frequent (arch, syscall) pairs: "read (x86_64)", count.
+  std::vector<std::pair<std::string, std::uint64_t>> most_frequent(std::size_t n) const;
+
+private:
+  struct Key {
+    std::uint32_t arch;
+    int nr;
+    std::string exe;
+    friend auto operator<=>(const Key&, const Key&) = default;
+  };
+  std::map<Key, std::uint64_t> counts_;
+  std::set<std::pair<std::uint32_t, int>> distinct_;
+  std::uint64_t events_ = 0;
+};
+
+} // namespace nucleus::tracer

@@ -1,0 +1,66 @@
+// Running a workload under a seccomp filter while the audit records of its process tree are
+// collected: the event loop of both nucleus-trace and nucleus-run. Order of work: open the source,
+// spawn the child in a new audit session, read records until the child has exited and our own
+// fence record has come through (a deterministic drain, not a sleep), then report losses.
+#pragma once
+
+#include "nucleus/sandbox/filter.hpp"
+#include "nucleus/tracer/record.hpp"
+#include "nucleus/tracer/source.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nucleus::tracer {
+
+// How records are matched to the traced tree.
+enum class Attribution {
+  audit_session, // exact: the child started its own audit session (ses=)
+  process_tree,  // fallback: pids whose parent chain leads to the child when the record arrives
+};
+
+struct MonitorOptions {
+  std::vector<std::string> argv;
+  const sandbox::BpfProgram* filter = nullptr;
+  SourceKind source = SourceKind::automatic;
+  // Every record of the traced tree, in arrival order.
+  std::function<void(const SeccompRecord&)> on_record;
+  // Called once the child runs (after execve).
+  std::function<void(pid_t pid)> on_start;
+  // Called about every 200 ms while records flow (live progress).
+  std::function<void()> on_tick;
+  // Isolation steps for the child (see sandbox::SpawnSpec).
+  int (*pre_exec)(const void*) noexcept = nullptr;
+  const void* pre_exec_context = nullptr;
+  // How long to wait for the fence record after the child exited (kmsg may drop it).
+  std::chrono::milliseconds fence_timeout{5000};
+};
+
+struct MonitorResult {
+  pid_t pid = 0;
+  int wait_status = 0;
+  int exit_code = 0; // sandbox::exit_code_from_status
+  std::string source;      // "audit-netlink" or "kmsg"
+  std::string source_note; // why auto picked it, if it fell back
+  Attribution attribution = Attribution::audit_session;
+  std::optional<std::uint32_t> audit_session;
+  LossReport loss;         // transport losses plus the kernel's audit lost counter delta
+  bool fenced = false;     // false: the drain ended on the timeout, records may be missing
+  std::uint64_t records_seen = 0;       // seccomp records of any process
+  std::uint64_t records_attributed = 0; // of the traced tree
+  std::uint64_t unparsed = 0;           // lines the parser did not understand
+  std::chrono::milliseconds duration{0};
+  int forwarded_signal = 0; // the last signal passed on to the child, if any
+};
+
+// Throws Error when the source cannot be opened or the child cannot be started (the workload
+// then never ran).
+MonitorResult run_monitored(const MonitorOptions& options);
+
+} // namespace nucleus::tracer

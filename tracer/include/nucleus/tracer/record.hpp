@@ -1,0 +1,48 @@
+// Parsing audit SECCOMP (type 1326) records in every text form they reach us in: the netlink
+// payload, /dev/kmsg, dmesg, auditd's audit.log (also its enriched form) and journalctl output.
+// A line that is not understood is reported as such, never fatal.
+#pragma once
+
+#include "nucleus/sandbox/action.hpp"
+#include "nucleus/sandbox/arch.hpp"
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nucleus::tracer {
+
+inline constexpr int audit_type_seccomp = 1326;
+
+struct SeccompRecord {
+  std::uint64_t time_sec = 0;
+  std::uint32_t time_msec = 0;
+  std::uint64_t serial = 0;
+  std::uint32_t auid = 0xffffffff;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::uint32_t ses = 0xffffffff;
+  pid_t pid = 0;
+  std::string comm;
+  std::string exe;
+  int sig = 0;
+  sandbox::Arch arch;
+  int syscall = 0;     // as the kernel saw it: x32 numbers include 0x40000000
+  bool compat = false;
+  std::uint64_t ip = 0;
+  std::uint32_t code = 0; // SECCOMP_RET_* | data
+
+  sandbox::Action action() const noexcept { return sandbox::action_from_seccomp_ret(code); }
+};
+
+enum class ParseStatus { ok, not_seccomp, malformed };
+
+// `line` is one record in any of the text forms. When `type` is given (netlink: the message type),
+// the line is the bare payload "audit(1.2:3): auid=...".
+ParseStatus parse_seccomp_record(std::string_view line, SeccompRecord& out,
+                                 std::optional<int> type = std::nullopt);
+
+} // namespace nucleus::tracer

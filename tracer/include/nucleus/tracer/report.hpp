@@ -1,0 +1,33 @@
+// Turning attributed records into what a user reads: one line per denial while it happens, and
+// the tally of would-be denials that complain mode prints at exit.
+#pragma once
+
+#include "nucleus/tracer/record.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+
+namespace nucleus::tracer {
+
+// The syscall's name for the record's architecture, or "syscall_<nr>" when libseccomp lacks it.
+std::string syscall_display_name(const SeccompRecord& record);
+
+// "denied socket (x86_64) in /usr/bin/curl [pid 812]: errno(EPERM); to allow it: nucleus-profile add app.json socket"
+std::string describe_denial(const SeccompRecord& record, const std::string& profile_path);
+
+// Counts records by (arch, syscall name, exe).
+class DenialTally {
+public:
+  void add(const SeccompRecord& record);
+  bool empty() const noexcept { return counts_.empty(); }
+  // One line per entry, most frequent first: "  socket (x86_64) by /usr/bin/curl: 3 time(s)".
+  std::string render() const;
+  const auto& counts() const noexcept { return counts_; }
+
+private:
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> counts_;
+};
+
+} // namespace nucleus::tracer

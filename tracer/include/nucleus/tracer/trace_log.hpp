@@ -1,0 +1,56 @@
+// The trace log (*.trace): NDJSON with a header line, one line per (arch, syscall, exe) with a count,
+// and a summary line. Readers ignore unknown keys and reject another format or a newer version.
+#pragma once
+
+#include "nucleus/sandbox/arch.hpp"
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nucleus::tracer {
+
+inline constexpr int trace_format_version = 1;
+
+struct TraceHeader {
+  std::vector<std::string> command;
+  std::string source;     // "audit-netlink", "kmsg", "file"
+  std::string kernel;     // uname release
+  std::string started_at; // RFC 3339 UTC
+  std::string baseline;   // the --baseline profile, if any
+};
+
+struct TraceSyscall {
+  sandbox::Arch arch;
+  int nr = 0;
+  std::string name;
+  std::uint64_t count = 0;
+  std::string exe;
+  friend bool operator==(const TraceSyscall&, const TraceSyscall&) = default;
+};
+
+struct TraceSummary {
+  std::uint64_t events = 0;
+  std::uint64_t distinct = 0;
+  std::uint64_t lost = 0;
+  int exit_code = 0;
+  std::uint64_t duration_ms = 0;
+  std::uint64_t unparsed = 0; // lines the parser skipped
+};
+
+struct Trace {
+  TraceHeader header;
+  std::vector<TraceSyscall> syscalls;
+  std::optional<TraceSummary> summary; // absent when the tracer was killed before it finished
+};
+
+// Throws Error(invalid_input) "<source>:<line>: <problem>".
+Trace read_trace(std::string_view text, std::string_view source_name);
+std::string write_trace(const Trace& trace);
+// True when the first non-empty line is a nucleus trace header (vs raw audit text).
+bool is_trace_log(std::string_view text);
+
+} // namespace nucleus::tracer

@@ -1,0 +1,46 @@
+// Aggregation of records into trace entries.
+#include "nucleus/tracer/aggregate.hpp"
+
+#include "nucleus/sandbox/syscalls.hpp"
+
+#include <algorithm>
+
+namespace nucleus::tracer {
+
+void Aggregator::add(const SeccompRecord& record) {
+  ++events_;
+  ++counts_[Key{record.arch.token, record.syscall, record.exe}];
+  distinct_.emplace(record.arch.token, record.syscall);
+}
+
+std::vector<TraceSyscall> Aggregator::entries() const {
+  std::vector<TraceSyscall> out;
+  out.reserve(counts_.size());
+  for (const auto& [key, count] : counts_) {
+    sandbox::Arch arch{key.arch};
+    auto name = sandbox::syscall_name(arch, key.nr);
+    out.push_back({arch, key.nr, name ? *name : "syscall_" + std::to_string(key.nr), count, key.exe});
+  }
+  std::sort(out.begin(), out.end(), [](const TraceSyscall& a, const TraceSyscall& b) {
+    return std::tie(a.arch.token, a.name, a.exe) < std::tie(b.arch.token, b.name, b.exe);
+  });
+  return out;
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> Aggregator::most_frequent(std::size_t n) const {
+  std::map<std::pair<std::uint32_t, int>, std::uint64_t> by_syscall;
+  for (const auto& [key, count] : counts_) by_syscall[{key.arch, key.nr}] += count;
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  for (const auto& [key, count] : by_syscall) {
+    sandbox::Arch arch{key.first};
+    auto name = sandbox::syscall_name(arch, key.second);
+    out.emplace_back((name ? *name : "syscall_" + std::to_string(key.second)) + " (" +
+                         std::string(sandbox::arch_name(arch)) + ")",
+                     count);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (out.size() > n) out.resize(n);
+  return out;
+}
+
+} // namespace nucleus::tracer

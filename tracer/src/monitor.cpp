@@ -1,0 +1,232 @@
+// The event loop shared by trace and strict mode (Boost.Asio): records from the source, the
+// child's exit through its pidfd, signals passed on to the child, and the fence that ends the drain.
+#include "nucleus/tracer/monitor.hpp"
+
+#include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/spawn.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <unordered_set>
+
+namespace nucleus::tracer {
+namespace {
+
+namespace asio = boost::asio;
+using sandbox::Error;
+using sandbox::ErrorKind;
+
+// A process of our own that makes one logged syscall after the workload has exited. The kernel
+// queues audit records in order, so once its record arrives every record of the workload has too.
+pid_t start_fence() {
+  pid_t pid = ::fork();
+  if (pid < 0) sandbox::throw_errno("cannot start the fence process");
+  if (pid == 0) {
+    sock_filter log_all = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG);
+    sock_fprog prog{1, &log_all};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_LOG, &prog) == 0) {
+      ::syscall(SYS_getppid);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return pid;
+}
+
+// The fallback attribution: is `pid` the root or below it right now? Short-lived processes can be
+// gone before their record is read, which is why the audit session is preferred.
+class ProcessTree {
+public:
+  explicit ProcessTree(pid_t root) { members_.insert(root); }
+
+  bool contains(pid_t pid) {
+    if (members_.count(pid) != 0) return true;
+    if (strangers_.count(pid) != 0) return false;
+    std::vector<pid_t> chain;
+    pid_t current = pid;
+    for (int depth = 0; depth < 64 && current > 1; ++depth) {
+      chain.push_back(current);
+      current = parent_of(current);
+      if (members_.count(current) != 0) {
+        members_.insert(chain.begin(), chain.end());
+        return true;
+      }
+    }
+    strangers_.insert(pid);
+    return false;
+  }
+
+private:
+  static pid_t parent_of(pid_t pid) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[512];
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return 0;
+    std::string_view stat(buf, static_cast<std::size_t>(n));
+    auto paren = stat.rfind(')'); // comm may contain spaces and parentheses
+    if (paren == std::string_view::npos || paren + 4 >= stat.size()) return 0;
+    std::string_view rest = stat.substr(paren + 4); // ") S ppid"
+    pid_t ppid = 0;
+    std::from_chars(rest.data(), rest.data() + rest.size(), ppid);
+    return ppid;
+  }
+
+  std::unordered_set<pid_t> members_;
+  std::unordered_set<pid_t> strangers_;
+};
+
+} // namespace
+
+MonitorResult run_monitored(const MonitorOptions& options) {
+  MonitorResult result;
+  std::string note;
+  auto source = open_live_source(options.source, &note);
+  result.source = std::string(source->name());
+  result.source_note = note;
+  const auto lost_before = audit_lost_counter();
+  const auto started = std::chrono::steady_clock::now();
+
+  asio::io_context io;
+  // Installed before the child exists, so that a signal during start-up is not lost.
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  signals.add(SIGQUIT);
+
+  sandbox::SpawnSpec spec;
+  spec.argv = options.argv;
+  spec.filter = options.filter;
+  spec.new_audit_session = true;
+  spec.pre_exec = options.pre_exec;
+  spec.pre_exec_context = options.pre_exec_context;
+  sandbox::Child child = sandbox::spawn(spec);
+  result.pid = child.pid();
+  result.audit_session = child.audit_session();
+  result.attribution = result.audit_session ? Attribution::audit_session : Attribution::process_tree;
+  if (options.on_start) options.on_start(child.pid());
+
+  ProcessTree tree(child.pid());
+  pid_t fence_pid = 0;
+  bool child_exited = false;
+
+  asio::posix::stream_descriptor source_fd(io, ::dup(source->fd()));
+  asio::posix::stream_descriptor child_fd(io, ::dup(child.pidfd()));
+  asio::steady_timer fence_timer(io);
+  asio::steady_timer tick_timer(io);
+  std::chrono::steady_clock::time_point fence_deadline;
+
+  SeccompRecord record;
+  auto on_line = [&](std::string_view line, int type) {
+    std::optional<int> t = type == type_unknown ? std::nullopt : std::optional<int>(type);
+    ParseStatus status = parse_seccomp_record(line, record, t);
+    if (status == ParseStatus::malformed) ++result.unparsed;
+    if (status != ParseStatus::ok) return;
+    ++result.records_seen;
+    if (fence_pid != 0 && record.pid == fence_pid) {
+      result.fenced = true;
+      return;
+    }
+    bool ours = result.audit_session ? record.ses == *result.audit_session : tree.contains(record.pid);
+    if (!ours) return;
+    ++result.records_attributed;
+    if (options.on_record) options.on_record(record);
+  };
+
+  auto finish_if_fenced = [&] {
+    if (result.fenced) io.stop();
+  };
+
+  std::function<void()> send_fence = [&] {
+    fence_pid = start_fence();
+    fence_timer.expires_after(std::chrono::milliseconds(500));
+    fence_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec || result.fenced) return;
+      if (std::chrono::steady_clock::now() >= fence_deadline) {
+        io.stop(); // the fence never came: reported as a possible loss below
+        return;
+      }
+      send_fence(); // kmsg's rate limit may have eaten the fence: try again
+    });
+  };
+
+  std::function<void()> wait_source = [&] {
+    source_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
+      if (ec) return;
+      source->drain(on_line);
+      finish_if_fenced();
+      wait_source();
+    });
+  };
+  wait_source();
+
+  child_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
+    if (ec) return;
+    result.wait_status = child.wait();
+    child_exited = true;
+    source->drain(on_line);
+    fence_deadline = std::chrono::steady_clock::now() + options.fence_timeout;
+    send_fence();
+  });
+
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      result.forwarded_signal = sig;
+      child.signal(sig);
+      wait_signal();
+    });
+  };
+  wait_signal();
+
+  std::function<void()> tick = [&] {
+    tick_timer.expires_after(std::chrono::milliseconds(200));
+    tick_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      options.on_tick();
+      tick();
+    });
+  };
+  if (options.on_tick) tick();
+
+  io.run();
+  if (!child_exited) result.wait_status = child.wait();
+  result.exit_code = sandbox::exit_code_from_status(result.wait_status);
+  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+
+  result.loss = source->loss();
+  const auto lost_after = audit_lost_counter();
+  if (lost_before && lost_after && *lost_after > *lost_before) {
+    std::uint32_t delta = *lost_after - *lost_before;
+    result.loss.lost += delta;
+    if (!result.loss.detail.empty()) result.loss.detail += "; ";
+    result.loss.detail += "the kernel audit subsystem dropped " + std::to_string(delta) +
+                          " record(s) (audit lost counter; raise the audit backlog limit)";
+  }
+  if (!result.fenced) {
+    result.loss.overflowed = true;
+    if (!result.loss.detail.empty()) result.loss.detail += "; ";
+    result.loss.detail += "the end-of-trace fence record never arrived, so records may be missing";
+  }
+  return result;
+}
+
+} // namespace nucleus::tracer

@@ -1,0 +1,42 @@
+// Denial lines and tallies.
+#include "nucleus/tracer/report.hpp"
+
+#include "nucleus/sandbox/syscalls.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace nucleus::tracer {
+
+std::string syscall_display_name(const SeccompRecord& record) {
+  if (auto name = sandbox::syscall_name(record.arch, record.syscall)) return *name;
+  return "syscall_" + std::to_string(record.syscall);
+}
+
+std::string describe_denial(const SeccompRecord& record, const std::string& profile_path) {
+  std::string name = syscall_display_name(record);
+  std::string line = "denied " + name + " (" + std::string(sandbox::arch_name(record.arch)) + ") in " +
+                     (record.exe.empty() ? record.comm : record.exe) + " [pid " + std::to_string(record.pid) +
+                     "]: " + sandbox::to_string(record.action());
+  if (!profile_path.empty()) line += "; to allow it: nucleus-profile add " + profile_path + " " + name;
+  return line;
+}
+
+void DenialTally::add(const SeccompRecord& record) {
+  ++counts_[{std::string(sandbox::arch_name(record.arch)), syscall_display_name(record),
+             record.exe.empty() ? record.comm : record.exe}];
+}
+
+std::string DenialTally::render() const {
+  std::vector<std::pair<std::uint64_t, const std::tuple<std::string, std::string, std::string>*>> rows;
+  for (const auto& [key, count] : counts_) rows.emplace_back(count, &key);
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string out;
+  for (const auto& [count, key] : rows) {
+    const auto& [arch, name, exe] = *key;
+    out += "  " + name + " (" + arch + ") by " + exe + ": " + std::to_string(count) + " time(s)\n";
+  }
+  return out;
+}
+
+} // namespace nucleus::tracer
