@@ -73,9 +73,12 @@ std::string_view action_short_name(ActionKind kind) noexcept {
 std::optional<Action> parse_action(std::string_view text) {
   std::string_view name = text;
   std::string_view arg;
-  if (auto colon = text.find(':'); colon != std::string_view::npos) {
+  const auto colon = text.find(':');
+  const bool has_arg = colon != std::string_view::npos;
+  if (has_arg) {
     name = text.substr(0, colon);
     arg = text.substr(colon + 1);
+    if (arg.empty()) return std::nullopt;
   }
   std::optional<ActionKind> kind;
   for (const auto& a : action_table)
@@ -95,7 +98,7 @@ std::optional<Action> parse_action(std::string_view text) {
       auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), action.data);
       if (ec != std::errc{} || end != arg.data() + arg.size() || action.data > 0xffff) return std::nullopt;
     }
-  } else if (!arg.empty()) {
+  } else if (has_arg) {
     return std::nullopt;
   }
   return action;

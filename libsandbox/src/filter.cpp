@@ -21,6 +21,8 @@
 namespace nucleus::sandbox {
 namespace {
 
+// Beyond this, one entry would blow the 4096-instruction limit of a BPF program anyway.
+constexpr std::size_t max_alternatives = 1024;
 constexpr std::uint64_t all_ones = std::numeric_limits<std::uint64_t>::max();
 
 struct CtxDeleter {
@@ -42,17 +44,16 @@ std::optional<Pattern> intersect(Pattern a, Pattern b) {
 
 // Splits [lo, hi] into aligned power-of-two blocks, each one Pattern.
 void blocks_of_range(std::uint64_t lo, std::uint64_t hi, std::vector<Pattern>& out) {
+  if (lo == 0 && hi == all_ones) {
+    out.push_back({0, 0}); // any value
+    return;
+  }
   for (;;) {
-    int k = 0; // block size 2^k
-    while (k < 64) {
-      std::uint64_t size = std::uint64_t{1} << (k + 1);
-      if ((lo & (size - 1)) != 0) break;
-      if (lo + (size - 1) > hi || lo + (size - 1) < lo) break;
+    int k = 0; // the block is 2^k values; 2^64 (k == 64) only for the whole range, handled above
+    while (k < 63) {
+      std::uint64_t next = std::uint64_t{1} << (k + 1);
+      if ((lo & (next - 1)) != 0 || hi - lo < next - 1) break;
       ++k;
-    }
-    if (k == 64) { // only lo == 0, hi == max gets here
-      out.push_back({0, 0});
-      return;
     }
     std::uint64_t size = std::uint64_t{1} << k;
     out.push_back({~(size - 1), lo});
@@ -188,6 +189,9 @@ std::vector<std::vector<ArgCondition>> expand_conditions(const std::vector<ArgCo
     if (group.size() == 1) options.emplace_back(group.front());
     else options = expand_one_index(index, group);
     if (options.empty()) return {};
+    if (alternatives.size() * options.size() > 65536)
+      throw Error(ErrorKind::invalid_input, "argument conditions expand to more than 65536 alternatives",
+                  "simplify the conditions: several ranges on one argument need one rule per aligned block");
     std::vector<std::vector<ArgCondition>> next;
     next.reserve(alternatives.size() * options.size());
     for (const auto& alt : alternatives) {
@@ -234,6 +238,12 @@ BpfProgram compile(const Policy& policy, const CompileOptions& options, CompileS
     Action action = effective(rule.action);
     if (action == default_action) continue; // same as not listing it; libseccomp refuses it
     auto alternatives = expand_conditions(rule.args);
+    if (alternatives.size() > max_alternatives)
+      throw Error(ErrorKind::invalid_input,
+                  "syscalls[" + std::to_string(i) + "]: its argument conditions expand to " +
+                      std::to_string(alternatives.size()) + " alternatives, more than a filter can hold (" +
+                      std::to_string(max_alternatives) + ")",
+                  "simplify the conditions: several ranges on one argument need one rule per aligned block");
     for (const auto& name : rule.names) {
       int nr = seccomp_syscall_resolve_name(name.c_str());
       if (nr == __NR_SCMP_ERROR)
@@ -256,6 +266,11 @@ BpfProgram compile(const Policy& policy, const CompileOptions& options, CompileS
   for (FilterFlag f : policy.flags) flags |= static_cast<unsigned>(f);
   if (options.force_log_flag) flags |= static_cast<unsigned>(FilterFlag::log);
   BpfProgram program(export_bpf(ctx.get()), flags);
+  if (program.size() > BPF_MAXINSNS)
+    throw Error(ErrorKind::invalid_input,
+                "the compiled filter has " + std::to_string(program.size()) +
+                    " BPF instructions; the kernel accepts at most " + std::to_string(BPF_MAXINSNS),
+                "allow whole syscalls instead of many argument conditions, or split the workload");
   if (stats != nullptr) *stats = {arches.size(), rules_added, program.size()};
   return program;
 }

@@ -5,6 +5,7 @@
 #include "nucleus/sandbox/error.hpp"
 
 #include <gtest/gtest.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>

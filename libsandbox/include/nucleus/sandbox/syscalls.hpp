@@ -10,7 +10,8 @@
 
 namespace nucleus::sandbox {
 
-// The kernel number of `name` on `arch`; nullopt when the syscall does not exist there.
+// The kernel number of `name` on `arch`; nullopt when the syscall does not exist there (or when
+// libseccomp only knows it through a multiplexer, like socket() through socketcall on i386).
 std::optional<int> syscall_number(Arch arch, std::string_view name);
 // The name of syscall `nr` on `arch` (x32 numbers include bit 0x40000000); nullopt when unknown.
 std::optional<std::string> syscall_name(Arch arch, int nr);
