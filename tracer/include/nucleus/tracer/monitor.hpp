@@ -38,8 +38,9 @@ struct MonitorOptions {
   // Isolation steps for the child (see sandbox::SpawnSpec).
   int (*pre_exec)(const void*) noexcept = nullptr;
   const void* pre_exec_context = nullptr;
-  // How long to wait for the fence record after the child exited (kmsg may drop it).
-  std::chrono::milliseconds fence_timeout{5000};
+  // How long to wait for the fence record after the child exited. kmsg may drop it: printk lets
+  // audit records through again 5 s after its rate limit hit, so this must be longer.
+  std::chrono::milliseconds fence_timeout{12000};
 };
 
 struct MonitorResult {

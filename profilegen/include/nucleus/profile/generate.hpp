@@ -1,0 +1,50 @@
+// Generating the minimal profile from what was traced: the union of trace logs (or of selected
+// raw audit records), one allow group per architecture, the always-allowed set, a default action
+// that denies visibly. Use: auto t = read_inputs(files, selector); auto p = generate_profile(t, opts).
+#pragma once
+
+#include "nucleus/sandbox/policy.hpp"
+#include "nucleus/tracer/trace_log.hpp"
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nucleus::profile {
+
+// Syscalls every generated profile allows: the exec that follows the filter, and the ways out.
+inline constexpr std::string_view always_allowed[] = {"execve", "exit", "exit_group", "rt_sigreturn",
+                                                      "restart_syscall"};
+
+struct GenerateOptions {
+  sandbox::Action default_action = sandbox::Action::errno_ret(1); // EPERM
+  bool log_denials = true;                                         // SECCOMP_FILTER_FLAG_LOG
+};
+
+// Chooses records from raw audit text, which holds every process's records.
+struct RecordSelector {
+  std::optional<pid_t> pid;
+  std::optional<std::string> exe;
+  std::optional<std::uint32_t> ses;
+  bool empty() const noexcept { return !pid && !exe && !ses; }
+};
+
+// Builds a trace from raw audit text (audit.log, dmesg, kmsg or journalctl output). Throws
+// Error(usage) without a selector, Error(invalid_input) when nothing matches.
+tracer::Trace trace_from_audit_text(std::string_view text, const RecordSelector& selector,
+                                    std::string_view source_name);
+
+// Reads each input: a nucleus trace log, or raw audit text with the selector.
+std::vector<tracer::Trace> read_inputs(const std::vector<std::filesystem::path>& inputs,
+                                       const RecordSelector& selector);
+
+// The minimal policy allowing everything the traces recorded. Throws Error(invalid_input) for a
+// syscall that libseccomp cannot name on its architecture (a corrupt trace).
+sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const GenerateOptions& options = {});
+
+} // namespace nucleus::profile

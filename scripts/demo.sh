@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole loop on a sample: trace it, generate its profile, run it in strict mode, then run a
+# different invocation of the same sample and watch the denial being reported.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)" --target nucleus-trace nucleus-profile nucleus-run sample-probe >/dev/null
+bin=build/release/tools
+probe=build/release/samples/probe
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+trust=(--trust-level trusted)
+"$bin/nucleus-run" --help | grep -q -- '--trust-level' || trust=()
+
+step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "$2"; }
+
+step "1. trace the sample: it asks for its pid and the kernel version" \
+     "nucleus-trace ${trust[*]} -o app.trace -- probe getpid uname"
+"$bin/nucleus-trace" "${trust[@]}" -o "$work/app.trace" -- "$probe" getpid uname
+
+step "2. generate the minimal profile from the trace" "nucleus-profile gen app.trace -o app.json"
+"$bin/nucleus-profile" gen "$work/app.trace" -o "$work/app.json"
+echo "allowed: $(grep -c '^ *"[a-z_0-9]*",\?$' "$work/app.json") syscalls"
+
+step "3. strict mode: the same invocation runs as before" \
+     "nucleus-run ${trust[*]} --profile app.json -- probe getpid uname"
+"$bin/nucleus-run" "${trust[@]}" --profile "$work/app.json" -- "$probe" getpid uname
+
+step "4. strict mode: an invocation that also opens a network socket is denied, and reported" \
+     "nucleus-run ${trust[*]} --profile app.json -- probe getpid uname socket:2,1,0"
+"$bin/nucleus-run" "${trust[@]}" --profile "$work/app.json" -- "$probe" getpid uname socket:2,1,0

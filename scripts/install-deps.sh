@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building, testing and demonstrating nucleus needs on Debian 12 (as root).
+set -euo pipefail
+packages=(
+  cmake ninja-build g++ pkg-config            # build
+  libseccomp-dev                              # BPF compilation, syscall tables
+  libboost-dev                                # Boost.Asio event loop
+  nlohmann-json3-dev                          # JSON profiles and trace logs
+  libcli11-dev                                # command-line parsing
+  googletest libgtest-dev libbenchmark-dev    # tests and benchmarks
+  clang libclang-rt-14-dev                    # fuzz targets (libFuzzer)
+  strace                                      # the outside oracle in completeness tests
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,140 @@
+// Profile generation: from trace logs and from raw audit text, per architecture, always-allowed
+// set, default action and flags, and rejection of corrupt input.
+#include "nucleus/profile/generate.hpp"
+
+#include "nucleus/profile/oci.hpp"
+#include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/filter.hpp"
+#include "nucleus/sandbox/syscalls.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+using namespace nucleus;
+
+namespace {
+
+sandbox::Arch arch(const char* name) { return *sandbox::arch_from_name(name); }
+
+tracer::Trace trace_of(std::initializer_list<std::pair<const char*, const char*>> calls) {
+  tracer::Trace t;
+  for (auto [a, name] : calls) {
+    auto nr = sandbox::syscall_number(arch(a), name);
+    EXPECT_TRUE(nr) << a << " " << name;
+    t.syscalls.push_back({arch(a), *nr, name, 1, "/usr/bin/app"});
+  }
+  t.summary = tracer::TraceSummary{};
+  return t;
+}
+
+const sandbox::Rule* group_for(const sandbox::Policy& p, const char* a) {
+  auto it = std::find(p.architectures.begin(), p.architectures.end(), arch(a));
+  if (it == p.architectures.end()) return nullptr;
+  return &p.rules[static_cast<std::size_t>(it - p.architectures.begin())];
+}
+
+bool has(const sandbox::Rule* rule, const char* name) {
+  return rule != nullptr && std::find(rule->names.begin(), rule->names.end(), name) != rule->names.end();
+}
+
+// Audit lines as the kernel prints them, for an x86_64 process that also made an i386 call.
+constexpr std::string_view audit_text =
+    "[  100.000001] audit: type=1326 audit(1795861588.540:2): auid=0 uid=0 gid=0 ses=7 pid=2140 comm=\"app\" "
+    "exe=\"/usr/bin/app\" sig=0 arch=c000003e syscall=0 compat=0 ip=0x7ff7bc5b1ad7 code=0x7ffc0000\n"
+    "[  100.000002] audit: type=1326 audit(1795861588.540:3): auid=0 uid=0 gid=0 ses=7 pid=2140 comm=\"app\" "
+    "exe=\"/usr/bin/app\" sig=0 arch=40000003 syscall=20 compat=1 ip=0xf7f0 code=0x7ffc0000\n"
+    "[  100.000003] audit: type=1326 audit(1795861588.540:4): auid=0 uid=0 gid=0 ses=8 pid=3000 comm=\"other\" "
+    "exe=\"/usr/bin/other\" sig=0 arch=c000003e syscall=41 compat=0 ip=0x7ff7bc5b1ad7 code=0x7ffc0000\n"
+    "[  100.000004] some other kernel message\n";
+
+} // namespace
+
+TEST(Generate, OneSortedAllowGroupPerArchitecture) {
+  auto policy = profile::generate_profile({trace_of({{"x86_64", "write"}, {"x86_64", "read"}, {"x86", "getpid"}})});
+  ASSERT_EQ(policy.architectures.size(), 2u);
+  EXPECT_EQ(policy.architectures[0], sandbox::native_arch());
+  auto* native = group_for(policy, "x86_64");
+  auto* i386 = group_for(policy, "x86");
+  ASSERT_NE(native, nullptr);
+  ASSERT_NE(i386, nullptr);
+  EXPECT_TRUE(std::is_sorted(native->names.begin(), native->names.end()));
+  EXPECT_TRUE(has(native, "read") && has(native, "write"));
+  EXPECT_FALSE(has(native, "getpid"));
+  EXPECT_TRUE(has(i386, "getpid"));
+  for (const auto& rule : policy.rules) EXPECT_EQ(rule.action, sandbox::Action::allow());
+}
+
+TEST(Generate, AlwaysAllowedAndDefaultAction) {
+  auto policy = profile::generate_profile({trace_of({{"x86_64", "read"}})});
+  for (auto name : profile::always_allowed) EXPECT_TRUE(has(group_for(policy, "x86_64"), std::string(name).c_str())) << name;
+  EXPECT_EQ(policy.default_action, sandbox::Action::errno_ret(1));
+  EXPECT_TRUE(policy.has_flag(sandbox::FilterFlag::log));
+
+  profile::GenerateOptions kill;
+  kill.default_action = sandbox::Action::kill_process();
+  auto killing = profile::generate_profile({trace_of({{"x86_64", "read"}})}, kill);
+  EXPECT_EQ(killing.default_action, sandbox::Action::kill_process());
+}
+
+TEST(Generate, EveryNameResolvesAndTheProfileCompiles) {
+  auto policy = profile::generate_profile(
+      {trace_of({{"x86_64", "openat"}, {"x86_64", "clone3"}}), trace_of({{"x86_64", "read"}, {"x86", "socketcall"}})});
+  for (std::size_t i = 0; i < policy.rules.size(); ++i)
+    for (const auto& name : policy.rules[i].names) {
+      EXPECT_TRUE(sandbox::syscall_number(policy.architectures[i], name) ||
+                  (name == "socket" && policy.architectures[i] == arch("x86")))
+          << name << " on " << sandbox::arch_name(policy.architectures[i]);
+    }
+  EXPECT_NO_THROW(sandbox::compile(policy));
+  // And it survives the trip through JSON.
+  auto again = profile::parse_profile(profile::to_oci_json(policy), "generated.json");
+  EXPECT_EQ(again.policy, policy);
+}
+
+TEST(Generate, DecodesByArchitectureAndNumberNotByName) {
+  tracer::Trace t;
+  t.syscalls.push_back({arch("x86"), 20, "not-what-the-number-says", 3, "/usr/bin/app"});
+  auto policy = profile::generate_profile({t});
+  EXPECT_TRUE(has(group_for(policy, "x86"), "getpid"));
+  tracer::Trace bad;
+  bad.syscalls.push_back({arch("x86_64"), 9999, "bogus", 1, "/usr/bin/app"});
+  EXPECT_THROW(profile::generate_profile({bad}), sandbox::Error);
+}
+
+TEST(Generate, RawAuditTextNeedsASelector) {
+  try {
+    profile::trace_from_audit_text(audit_text, {}, "kernel.log");
+    FAIL() << "raw audit text without a selector was accepted";
+  } catch (const sandbox::Error& e) {
+    EXPECT_EQ(e.kind(), sandbox::ErrorKind::usage);
+    EXPECT_NE(e.hint().find("--ses"), std::string::npos);
+  }
+}
+
+TEST(Generate, I386RecordsLandUnderScmpArchX86) {
+  profile::RecordSelector by_session;
+  by_session.ses = 7;
+  auto trace = profile::trace_from_audit_text(audit_text, by_session, "kernel.log");
+  ASSERT_EQ(trace.syscalls.size(), 2u);
+  auto policy = profile::generate_profile({trace});
+  EXPECT_TRUE(has(group_for(policy, "x86_64"), "read"));
+  EXPECT_TRUE(has(group_for(policy, "x86"), "getpid")); // i386 syscall 20
+  EXPECT_FALSE(has(group_for(policy, "x86_64"), "socket")) << "another session's record leaked in";
+  auto json = profile::to_oci_json(policy);
+  EXPECT_NE(json.find("SCMP_ARCH_X86\""), std::string::npos) << json;
+}
+
+TEST(Generate, SelectorsByPidAndExe) {
+  profile::RecordSelector by_exe;
+  by_exe.exe = "/usr/bin/other";
+  auto other = profile::trace_from_audit_text(audit_text, by_exe, "kernel.log");
+  ASSERT_EQ(other.syscalls.size(), 1u);
+  EXPECT_EQ(other.syscalls[0].name, "socket");
+  profile::RecordSelector by_pid;
+  by_pid.pid = 2140;
+  EXPECT_EQ(profile::trace_from_audit_text(audit_text, by_pid, "kernel.log").syscalls.size(), 2u);
+  profile::RecordSelector nobody;
+  nobody.pid = 1;
+  EXPECT_THROW(profile::trace_from_audit_text(audit_text, nobody, "kernel.log"), sandbox::Error);
+}

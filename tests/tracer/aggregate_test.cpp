@@ -1,0 +1,62 @@
+// Aggregation of records and the user-facing denial lines.
+#include "nucleus/tracer/aggregate.hpp"
+#include "nucleus/tracer/report.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace nucleus;
+
+namespace {
+tracer::SeccompRecord rec(const char* arch, int nr, const char* exe, std::uint32_t code = 0x7ffc0000) {
+  tracer::SeccompRecord r;
+  r.arch = *sandbox::arch_from_name(arch);
+  r.syscall = nr;
+  r.exe = exe;
+  r.comm = "app";
+  r.pid = 42;
+  r.code = code;
+  return r;
+}
+} // namespace
+
+TEST(Aggregator, CountsByArchSyscallAndExe) {
+  tracer::Aggregator agg;
+  for (int i = 0; i < 3; ++i) agg.add(rec("x86_64", 0, "/bin/a"));
+  agg.add(rec("x86_64", 0, "/bin/b"));
+  agg.add(rec("x86", 3, "/bin/a")); // read on i386
+  agg.add(rec("x32", 0x40000000, "/bin/a")); // read on x32
+  EXPECT_EQ(agg.events(), 6u);
+  EXPECT_EQ(agg.distinct(), 3u);
+  auto entries = agg.entries();
+  ASSERT_EQ(entries.size(), 4u);
+  for (const auto& e : entries) EXPECT_EQ(e.name, "read") << sandbox::arch_name(e.arch);
+  auto top = agg.most_frequent(1);
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0].first, "read (x86_64)");
+  EXPECT_EQ(top[0].second, 4u);
+}
+
+TEST(Aggregator, UnknownNumbersKeepTheirNumber) {
+  tracer::Aggregator agg;
+  agg.add(rec("x86_64", 4000, "/bin/a"));
+  EXPECT_EQ(agg.entries().at(0).name, "syscall_4000");
+}
+
+TEST(Report, DenialLineNamesEverythingAUserNeeds) {
+  auto r = rec("x86_64", 41, "/usr/bin/curl", 0x00050001);
+  r.pid = 812;
+  EXPECT_EQ(tracer::describe_denial(r, "app.json"),
+            "denied socket (x86_64) in /usr/bin/curl [pid 812]: errno(EPERM); to allow it: nucleus-profile add "
+            "app.json socket");
+  auto kill = rec("x86", 20, "/usr/bin/old", 0x80000000);
+  EXPECT_NE(tracer::describe_denial(kill, "p.json").find("denied getpid (x86) in /usr/bin/old"), std::string::npos);
+  EXPECT_NE(tracer::describe_denial(kill, "p.json").find("kill-process"), std::string::npos);
+}
+
+TEST(Report, TallyIsMostFrequentFirst) {
+  tracer::DenialTally tally;
+  tally.add(rec("x86_64", 41, "/bin/a"));
+  for (int i = 0; i < 3; ++i) tally.add(rec("x86_64", 42, "/bin/a"));
+  auto text = tally.render();
+  EXPECT_LT(text.find("connect (x86_64) by /bin/a: 3 time(s)"), text.find("socket (x86_64) by /bin/a: 1 time(s)"));
+}

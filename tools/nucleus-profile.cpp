@@ -1,0 +1,40 @@
+// nucleus-profile: everything done with profiles after a trace: generate, validate, compile, and
+// the review subcommands. Each subcommand lives in tools/profile/.
+#include "cli.hpp"
+#include "profile/commands.hpp"
+
+#include "nucleus/sandbox/error.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace {
+
+// 1: the input is invalid (or, for diff/check, differs or has findings); 2: trouble.
+int profile_exit_code(const nucleus::sandbox::Error& error) noexcept {
+  return error.kind() == nucleus::sandbox::ErrorKind::invalid_input ? 1 : 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace nucleus::profile_tool;
+  CLI::App app{"Generate, check and ship seccomp profiles (OCI LinuxSeccomp JSON).", "nucleus-profile"};
+  app.footer(R"(Examples:
+  nucleus-profile gen app.trace -o app.json
+  nucleus-profile validate app.json
+  nucleus-profile compile app.json -o app.bpf
+
+Run 'nucleus-profile SUBCOMMAND --help' for each subcommand's options.)");
+  app.require_subcommand(1);
+  Action selected;
+  register_gen(app, selected);
+  register_validate(app, selected);
+  register_compile(app, selected);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return nucleus::cli::guarded_main(tool, profile_exit_code, selected);
+}

@@ -1,0 +1,84 @@
+// nucleus-profile gen: traces (or raw audit text) in, the minimal profile out.
+#include "commands.hpp"
+
+#include "cli.hpp"
+#include "nucleus/profile/generate.hpp"
+#include "nucleus/profile/oci.hpp"
+#include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/filter.hpp"
+#include "nucleus/sandbox/io.hpp"
+
+#include <iostream>
+#include <memory>
+
+namespace nucleus::profile_tool {
+
+void register_gen(CLI::App& app, Action& selected) {
+  struct Options {
+    std::vector<std::string> inputs;
+    std::string output = "-";
+    std::string default_action = "errno";
+    bool no_log = false;
+    std::optional<pid_t> pid;
+    std::optional<std::string> exe;
+    std::optional<std::uint32_t> ses;
+  };
+  auto opt = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("gen", "generate the minimal profile from traces or raw audit text");
+  cmd->footer(R"(Examples:
+  nucleus-profile gen app.trace -o app.json
+  nucleus-profile gen run1.trace run2.trace -o app.json        # union of several runs
+  nucleus-profile gen --default-action kill-process app.trace  # to stdout
+  nucleus-profile gen --ses 42 /var/log/audit/audit.log -o app.json
+  journalctl -k -o cat > kernel.txt && nucleus-profile gen --exe /usr/bin/app kernel.txt
+
+The profile allows each traced syscall on the architecture it was made on, plus execve, exit,
+exit_group, rt_sigreturn and restart_syscall; everything else gets the default action (errno
+EPERM unless told otherwise), logged so that denials are visible. It is compiled before it is
+written, and written atomically.)");
+  cmd->add_option("inputs", opt->inputs, "trace logs, or raw audit text (audit.log, dmesg, journalctl)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("-o,--output", opt->output, "profile to write; - for standard output")->capture_default_str();
+  cmd->add_option("--default-action", opt->default_action,
+                  "kill-process, kill-thread, trap, errno[:N], log")
+      ->capture_default_str();
+  cmd->add_flag("--no-log-flag", opt->no_log, "leave out SECCOMP_FILTER_FLAG_LOG (denials are then silent)");
+  cmd->add_option("--pid", opt->pid, "raw audit text: records of this pid only");
+  cmd->add_option("--exe", opt->exe, "raw audit text: records of this executable only");
+  cmd->add_option("--ses", opt->ses, "raw audit text: records of this audit session only");
+  cmd->callback([opt, &selected] {
+    selected = [opt] {
+      auto action = sandbox::parse_action(opt->default_action);
+      if (!action || action->kind == sandbox::ActionKind::allow || action->kind == sandbox::ActionKind::notify ||
+          action->kind == sandbox::ActionKind::trace)
+        throw sandbox::Error(sandbox::ErrorKind::usage, "unknown default action \"" + opt->default_action + "\"",
+                             "use kill-process, kill-thread, trap, errno, errno:N or log");
+      profile::RecordSelector selector{opt->pid, opt->exe, opt->ses};
+      std::vector<std::filesystem::path> inputs(opt->inputs.begin(), opt->inputs.end());
+      auto traces = profile::read_inputs(inputs, selector);
+      for (std::size_t i = 0; i < traces.size(); ++i) {
+        const auto& s = traces[i].summary;
+        if (!s) cli::warn(tool, opt->inputs[i] + " has no summary line: the tracer did not finish, it may be incomplete");
+        else if (s->lost != 0) cli::warn(tool, opt->inputs[i] + " lost " + std::to_string(s->lost) + " record(s): the profile may be too small");
+      }
+      profile::GenerateOptions gen_options;
+      gen_options.default_action = *action;
+      gen_options.log_denials = !opt->no_log;
+      auto policy = profile::generate_profile(traces, gen_options);
+      sandbox::CompileStats stats;
+      sandbox::compile(policy, {}, &stats); // never write a profile that does not compile
+      sandbox::write_file_atomic(opt->output, profile::to_oci_json(policy));
+      if (opt->output != "-") {
+        std::size_t names = 0;
+        for (const auto& r : policy.rules) names += r.names.size();
+        std::cerr << tool << ": wrote " << opt->output << ": " << names << " syscalls allowed on "
+                  << policy.architectures.size() << " architecture(s), " << stats.instructions
+                  << " BPF instructions\n";
+      }
+      return 0;
+    };
+  });
+}
+
+} // namespace nucleus::profile_tool
