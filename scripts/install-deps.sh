@@ -7,9 +7,14 @@ packages=(
   libboost-dev                                # Boost.Asio event loop
   nlohmann-json3-dev                          # JSON profiles and trace logs
   libcli11-dev                                # command-line parsing
+  libcap-dev                                  # capability names and sets (isolation)
+  libssl-dev                                  # SHA-256 for profile pinning (libcrypto)
   googletest libgtest-dev libbenchmark-dev    # tests and benchmarks
   clang libclang-rt-14-dev                    # fuzz targets (libFuzzer)
   strace                                      # the outside oracle in completeness tests
+  runsc                                       # gVisor, for --trust-level untrusted
+  runc                                        # loads exported OCI profiles in the tests
+  chromium                                    # renders the review report in a test
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   nucleus-profile gen app.trace -o app.json
   nucleus-profile validate app.json
   nucleus-profile compile app.json -o app.bpf
+  nucleus-profile check app.json && nucleus-profile explain app.json
+  nucleus-profile diff app-1.0.json app-1.1.json
+  nucleus-profile export app.json --format k8s -o app.yaml
 
 Run 'nucleus-profile SUBCOMMAND --help' for each subcommand's options.)");
   app.require_subcommand(1);
@@ -30,6 +33,14 @@ Run 'nucleus-profile SUBCOMMAND --help' for each subcommand's options.)");
   register_gen(app, selected);
   register_validate(app, selected);
   register_compile(app, selected);
+  register_merge(app, selected);
+  register_diff(app, selected);
+  register_check(app, selected);
+  register_explain(app, selected);
+  register_report(app, selected);
+  register_export(app, selected);
+  register_add(app, selected);
+  register_remove(app, selected);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

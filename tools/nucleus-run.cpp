@@ -1,6 +1,7 @@
 // nucleus-run: strict mode. Runs a command under a seccomp profile; every syscall outside the
 // profile is denied with the profile's action and reported on stderr while it happens.
 #include "cli.hpp"
+#include "sandbox_flags.hpp"
 
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/filter.hpp"
@@ -10,6 +11,7 @@
 #include "nucleus/tracer/report.hpp"
 #include "nucleus/tracer/trace_log.hpp"
 #include "nucleus/sandbox/io.hpp"
+#include "nucleus/sandbox/isolation.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -29,6 +31,8 @@ struct Options {
   bool quiet = false;
   std::string source = "auto";
   std::vector<std::string> command;
+  std::string profile_sha256;
+  cli::SandboxFlags sandbox;
 };
 
 tracer::SourceKind parse_source(const std::string& s) {
@@ -45,7 +49,10 @@ std::string utc_now() {
 }
 
 int run(const Options& opt) {
-  auto loaded = profile::load_profile(opt.profile);
+  // Read once: the bytes that are pinned are the bytes that are parsed.
+  const std::string profile_text = sandbox::read_file(opt.profile);
+  if (!opt.profile_sha256.empty()) sandbox::verify_sha256(profile_text, opt.profile_sha256, opt.profile);
+  auto loaded = profile::parse_profile(profile_text, opt.profile);
   for (const auto& w : loaded.warnings) cli::warn(tool, opt.profile + ": " + w.path + ": " + w.message);
 
   // Compile in the parent: a profile that does not compile means the command never starts.
@@ -54,11 +61,22 @@ int run(const Options& opt) {
   compile_options.complain = opt.complain;
   sandbox::BpfProgram program = sandbox::compile(loaded.policy, compile_options);
 
+  auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::strict, opt.command, profile_text);
+  if (!isolation.host_filter()) {
+    if (opt.complain)
+      throw sandbox::Error(sandbox::ErrorKind::usage, "--complain needs the host's audit records, which gVisor never produces",
+                           "use --trust-level trusted for complain mode");
+    cli::warn(tool, "under gVisor the profile is enforced by gVisor's kernel: denials are not reported here");
+  }
+  const sandbox::BpfProgram* filter = isolation.host_filter() ? &program : nullptr;
+
   tracer::DenialTally tally;
   tracer::Aggregator would_deny;
   tracer::MonitorOptions mon;
-  mon.argv = opt.command;
-  mon.filter = &program;
+  mon.argv = isolation.argv();
+  mon.filter = filter;
+  mon.pre_exec = isolation.pre_exec();
+  mon.pre_exec_context = isolation.context();
   mon.source = parse_source(opt.source);
   mon.on_record = [&](const tracer::SeccompRecord& rec) {
     auto kind = rec.action().kind;
@@ -79,12 +97,17 @@ int run(const Options& opt) {
     // Enforcement does not depend on reporting: run without it, and say so.
     cli::warn(tool, std::string("denials will not be reported: ") + e.what());
     sandbox::SpawnSpec spec;
-    spec.argv = opt.command;
-    spec.filter = &program;
+    spec.argv = isolation.argv();
+    spec.filter = filter;
+    spec.pre_exec = isolation.pre_exec();
+    spec.pre_exec_context = isolation.context();
     sandbox::Child child = sandbox::spawn(spec);
-    return sandbox::exit_code_from_status(child.wait());
+    int status = child.wait();
+    if (auto note = isolation.exit_note(status); !note.empty()) cli::warn(tool, note);
+    return sandbox::exit_code_from_status(status);
   }
 
+  if (auto note = isolation.exit_note(result.wait_status); !note.empty()) cli::warn(tool, note);
   if (!result.source_note.empty()) cli::warn(tool, result.source_note);
   if (result.loss.any()) cli::warn(tool, "some audit records were lost, so some denials may be missing: " + result.loss.detail);
   if (opt.complain) {
@@ -133,6 +156,9 @@ Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a 
   app.add_option("--source", opt.source, "where denials are read from: auto, netlink, kmsg")
       ->check(CLI::IsMember({"auto", "netlink", "kmsg"}))
       ->capture_default_str();
+  app.add_option("--profile-sha256", opt.profile_sha256,
+                 "refuse the profile unless its SHA-256 is this (64 hex digits)");
+  nucleus::cli::add_sandbox_flags(app, opt.sandbox);
   app.prefix_command(); // the first non-option starts the command; `--` is optional
   try {
     app.parse(argc, argv);

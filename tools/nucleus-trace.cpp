@@ -1,10 +1,12 @@
 // nucleus-trace: trace mode. Runs a command with a filter whose default action is LOG and records
 // every syscall of it and all its children, from the kernel's audit records, into a trace log.
 #include "cli.hpp"
+#include "sandbox_flags.hpp"
 
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/io.hpp"
+#include "nucleus/sandbox/isolation.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 #include "nucleus/tracer/aggregate.hpp"
 #include "nucleus/tracer/monitor.hpp"
@@ -30,6 +32,7 @@ struct Options {
   bool allow_loss = false;
   bool quiet = false;
   std::vector<std::string> command;
+  cli::SandboxFlags sandbox;
 };
 
 tracer::SourceKind parse_source(const std::string& s) {
@@ -76,13 +79,16 @@ sandbox::BpfProgram trace_filter(const Options& opt) {
 int run(const Options& opt) {
   require_log_action_logged();
   sandbox::BpfProgram program = trace_filter(opt);
+  auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::trace, opt.command);
   const bool live = !opt.quiet && ::isatty(STDERR_FILENO) != 0;
   const std::string started_at = utc_now();
 
   tracer::Aggregator aggregator;
   tracer::MonitorOptions mon;
-  mon.argv = opt.command;
+  mon.argv = isolation.argv();
   mon.filter = &program;
+  mon.pre_exec = isolation.pre_exec();
+  mon.pre_exec_context = isolation.context();
   mon.source = parse_source(opt.source);
   mon.on_record = [&](const tracer::SeccompRecord& rec) { aggregator.add(rec); };
   if (live) {
@@ -94,6 +100,7 @@ int run(const Options& opt) {
   tracer::MonitorResult result = tracer::run_monitored(mon);
   if (live) std::cerr << "\r\033[K";
 
+  if (auto note = isolation.exit_note(result.wait_status); !note.empty()) cli::warn(tool, note);
   if (!result.source_note.empty()) cli::warn(tool, result.source_note);
   if (result.attribution == tracer::Attribution::process_tree)
     cli::warn(tool, "could not start a new audit session (writing /proc/self/loginuid needs CAP_AUDIT_CONTROL "
@@ -158,6 +165,7 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
                  "profile whose allowed syscalls run unlogged: the trace holds only the rest");
   app.add_flag("--allow-loss", opt.allow_loss, "exit with the command's code even if records were lost");
   app.add_flag("-q,--quiet", opt.quiet, "no progress and no summary on stderr");
+  nucleus::cli::add_sandbox_flags(app, opt.sandbox);
   app.prefix_command();
   try {
     app.parse(argc, argv);

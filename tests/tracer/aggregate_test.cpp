@@ -46,7 +46,7 @@ TEST(Report, DenialLineNamesEverythingAUserNeeds) {
   auto r = rec("x86_64", 41, "/usr/bin/curl", 0x00050001);
   r.pid = 812;
   EXPECT_EQ(tracer::describe_denial(r, "app.json"),
-            "denied socket (x86_64) in /usr/bin/curl [pid 812]: errno(EPERM); to allow it: nucleus-profile add "
+            "denied socket (x86_64) in /usr/bin/curl [pid 812]: errno; to allow it: nucleus-profile add "
             "app.json socket");
   auto kill = rec("x86", 20, "/usr/bin/old", 0x80000000);
   EXPECT_NE(tracer::describe_denial(kill, "p.json").find("denied getpid (x86) in /usr/bin/old"), std::string::npos);

@@ -18,5 +18,13 @@ using Action = std::function<int()>;
 void register_gen(CLI::App& app, Action& selected);
 void register_validate(CLI::App& app, Action& selected);
 void register_compile(CLI::App& app, Action& selected);
+void register_merge(CLI::App& app, Action& selected);
+void register_diff(CLI::App& app, Action& selected);
+void register_check(CLI::App& app, Action& selected);
+void register_explain(CLI::App& app, Action& selected);
+void register_report(CLI::App& app, Action& selected);
+void register_export(CLI::App& app, Action& selected);
+void register_add(CLI::App& app, Action& selected);
+void register_remove(CLI::App& app, Action& selected);
 
 } // namespace nucleus::profile_tool

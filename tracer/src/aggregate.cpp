@@ -9,7 +9,9 @@ namespace nucleus::tracer {
 
 void Aggregator::add(const SeccompRecord& record) {
   ++events_;
-  ++counts_[Key{record.arch.token, record.syscall, record.exe}];
+  auto it = counts_.find(KeyView{record.arch.token, record.syscall, record.exe});
+  if (it != counts_.end()) ++it->second;
+  else counts_.emplace(Key{record.arch.token, record.syscall, record.exe}, 1);
   distinct_.emplace(record.arch.token, record.syscall);
 }
 

@@ -15,6 +15,7 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@ namespace {
 namespace asio = boost::asio;
 using sandbox::Error;
 using sandbox::ErrorKind;
+
+constexpr int reader_nice = -15;
 
 // A process of our own that makes one logged syscall after the workload has exited. The kernel
 // queues audit records in order, so once its record arrives every record of the workload has too.
@@ -119,6 +122,10 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   spec.pre_exec = options.pre_exec;
   spec.pre_exec_context = options.pre_exec_context;
   sandbox::Child child = sandbox::spawn(spec);
+  // The netlink group drops records when the reader falls behind, so the reader must win the CPU
+  // from the workload it watches. Raised after the fork: the workload keeps its own priority.
+  // Only root may raise it; otherwise this does nothing.
+  ::setpriority(PRIO_PROCESS, 0, reader_nice);
   result.pid = child.pid();
   result.audit_session = child.audit_session();
   result.attribution = result.audit_session ? Attribution::audit_session : Attribution::process_tree;

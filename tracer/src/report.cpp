@@ -13,11 +13,17 @@ std::string syscall_display_name(const SeccompRecord& record) {
   return "syscall_" + std::to_string(record.syscall);
 }
 
+// The kernel logs the action without its data (seccomp_log gets ret & SECCOMP_RET_ACTION_FULL), so
+// the errno or trace value is not in the record: say only what is known.
+std::string action_of(const SeccompRecord& record) {
+  return std::string(sandbox::action_short_name(record.action().kind));
+}
+
 std::string describe_denial(const SeccompRecord& record, const std::string& profile_path) {
   std::string name = syscall_display_name(record);
   std::string line = "denied " + name + " (" + std::string(sandbox::arch_name(record.arch)) + ") in " +
                      (record.exe.empty() ? record.comm : record.exe) + " [pid " + std::to_string(record.pid) +
-                     "]: " + sandbox::to_string(record.action());
+                     "]: " + action_of(record);
   if (!profile_path.empty()) line += "; to allow it: nucleus-profile add " + profile_path + " " + name;
   return line;
 }

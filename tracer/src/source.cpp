@@ -44,7 +44,8 @@ std::string_view payload_of(const nlmsghdr* h) {
 }
 
 // Large enough that a burst of records survives a scheduling hiccup of the reader.
-constexpr int receive_buffer_bytes = 64 << 20;
+// Memory is only taken as records queue up.
+constexpr int receive_buffer_bytes = 256 << 20;
 
 class NetlinkSource final : public EventSource {
 public:

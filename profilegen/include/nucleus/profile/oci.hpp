@@ -32,6 +32,12 @@ struct LoadedProfile {
 };
 
 // Throws Error(invalid_input) "<source>: <json path>: <problem>", with line/column for bad JSON.
+// Docker's includes/excludes and archMap are resolved against `context`; the Policy holds what
+// applies there. Warnings, not errors: unknown keys, fields nucleus ignores (listenerPath,
+// errnoRet on an action without a return value), and syscall names in an entry that allows more
+// than the default which libseccomp cannot place on the profile's architectures: names known on
+// another architecture are kept, names it knows nowhere (newer than it, or misspelt) are left out.
+// In an entry that denies, such a name is an error, since leaving it out would open a hole.
 LoadedProfile parse_profile(std::string_view json_text, std::string_view source_name,
                             const ResolveContext& context = {});
 LoadedProfile load_profile(const std::filesystem::path& path, const ResolveContext& context = {});

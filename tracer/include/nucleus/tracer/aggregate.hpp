@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -31,9 +33,21 @@ private:
     std::uint32_t arch;
     int nr;
     std::string exe;
-    friend auto operator<=>(const Key&, const Key&) = default;
   };
-  std::map<Key, std::uint64_t> counts_;
+  // Looked up without building a Key, so that a record costs no allocation once its key exists.
+  struct KeyView {
+    std::uint32_t arch;
+    int nr;
+    std::string_view exe;
+  };
+  struct KeyLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return std::tie(a.arch, a.nr, a.exe) < std::tie(b.arch, b.nr, b.exe);
+    }
+  };
+  std::map<Key, std::uint64_t, KeyLess> counts_;
   std::set<std::pair<std::uint32_t, int>> distinct_;
   std::uint64_t events_ = 0;
 };

@@ -26,7 +26,7 @@ struct SeccompRecord {
   std::uint32_t gid = 0;
   std::uint32_t ses = 0xffffffff;
   pid_t pid = 0;
-  std::string comm;
+  std::string comm; // decoded when the kernel hex-encoded it; empty when it logged "(null)" or "?"
   std::string exe;
   int sig = 0;
   sandbox::Arch arch;
@@ -41,7 +41,8 @@ struct SeccompRecord {
 enum class ParseStatus { ok, not_seccomp, malformed };
 
 // `line` is one record in any of the text forms. When `type` is given (netlink: the message type),
-// the line is the bare payload "audit(1.2:3): auid=...".
+// the line is the bare payload "audit(1.2:3): auid=...". `out` is meaningful only when the result is ok;
+// reusing one record across calls keeps comm and exe from allocating. Never throws for any input.
 ParseStatus parse_seccomp_record(std::string_view line, SeccompRecord& out,
                                  std::optional<int> type = std::nullopt);
 

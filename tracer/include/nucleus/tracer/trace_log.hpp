@@ -21,6 +21,7 @@ struct TraceHeader {
   std::string kernel;     // uname release
   std::string started_at; // RFC 3339 UTC
   std::string baseline;   // the --baseline profile, if any
+  friend bool operator==(const TraceHeader&, const TraceHeader&) = default;
 };
 
 struct TraceSyscall {
@@ -39,18 +40,21 @@ struct TraceSummary {
   int exit_code = 0;
   std::uint64_t duration_ms = 0;
   std::uint64_t unparsed = 0; // lines the parser skipped
+  friend bool operator==(const TraceSummary&, const TraceSummary&) = default;
 };
 
 struct Trace {
   TraceHeader header;
   std::vector<TraceSyscall> syscalls;
   std::optional<TraceSummary> summary; // absent when the tracer was killed before it finished
+  friend bool operator==(const Trace&, const Trace&) = default;
 };
 
 // Throws Error(invalid_input) "<source>:<line>: <problem>".
 Trace read_trace(std::string_view text, std::string_view source_name);
 std::string write_trace(const Trace& trace);
-// True when the first non-empty line is a nucleus trace header (vs raw audit text).
+// True when the text is a trace log rather than raw audit text: its first non-blank character is "{".
+// A damaged trace is then reported by read_trace with its line, not taken for audit records.
 bool is_trace_log(std::string_view text);
 
 } // namespace nucleus::tracer

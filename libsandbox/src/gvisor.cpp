@@ -1,0 +1,112 @@
+#include "gvisor.hpp"
+
+#include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/io.hpp"
+#include "rlimits.hpp"
+#include "trust.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+
+extern char** environ;
+
+namespace nucleus::sandbox::detail {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string oci_cap_name(const std::string& name) {
+  std::string up;
+  for (char c : name) up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return up.rfind("CAP_", 0) == 0 ? up : "CAP_" + up;
+}
+
+std::string oci_rlimit_name(int resource) {
+  std::string up = "RLIMIT_";
+  for (const char* c = rlimit_name(resource); *c != '\0'; ++c) up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(*c))));
+  return up;
+}
+
+} // namespace
+
+GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<std::string>& command,
+                              const std::string& runsc, const std::string& id) {
+  std::string tmpl = (fs::temp_directory_path() / "nucleus-oci-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) throw_errno("cannot create a directory for the OCI bundle");
+  GvisorRun run{tmpl, {}};
+
+  json caps = json::array();
+  for (const auto& c : config.cap_add) {
+    capability_from_name(c); // refuses unknown names
+    caps.push_back(oci_cap_name(c));
+  }
+  json rlimits = json::array({{{"type", "RLIMIT_CORE"}, {"soft", 0}, {"hard", 0}}});
+  for (const auto& l : config.rlimits)
+    rlimits.push_back({{"type", oci_rlimit_name(l.resource)}, {"soft", l.soft}, {"hard", l.hard}});
+  json env = json::array();
+  for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+  std::string cwd = visible_cwd(config);
+
+  json mounts = json::array({
+      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+      {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"}},
+      {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev", "mode=1777"}}},
+  });
+  auto bind = [&](const BindMount& m, bool writable) {
+    std::string source = fs::absolute(m.source).lexically_normal().string();
+    if (!fs::exists(source)) throw Error(ErrorKind::not_found, (writable ? "--rw " : "--ro ") + m.source + ": no such file or directory");
+    mounts.push_back({{"destination", m.destination.empty() ? source : m.destination},
+                      {"type", "bind"},
+                      {"source", source},
+                      {"options", {"rbind", writable ? "rw" : "ro"}}});
+  };
+  for (const auto& m : config.ro) bind(m, false);
+  for (const auto& m : config.rw) bind(m, true);
+  for (const auto& t : config.tmpfs)
+    mounts.push_back({{"destination", t}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev"}}});
+
+  json linux_section = {
+      {"namespaces", json::array({{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}})},
+  };
+  if (!config.oci_seccomp_json.empty()) {
+    try {
+      linux_section["seccomp"] = json::parse(config.oci_seccomp_json);
+    } catch (const json::exception& e) {
+      throw Error(ErrorKind::invalid_input, std::string("the seccomp profile for gVisor is not JSON: ") + e.what());
+    }
+  }
+
+  json spec = {
+      {"ociVersion", "1.0.2"},
+      {"process",
+       {{"terminal", false},
+        {"user", {{"uid", ::getuid()}, {"gid", ::getgid()}}},
+        {"args", command},
+        {"env", env},
+        {"cwd", cwd},
+        {"capabilities", {{"bounding", caps}, {"effective", caps}, {"inheritable", caps}, {"permitted", caps}, {"ambient", caps}}},
+        {"rlimits", rlimits},
+        {"noNewPrivileges", true}}},
+      {"root", {{"path", config.rootfs.empty() ? std::string("/") : fs::absolute(config.rootfs).string()}, {"readonly", true}}},
+      {"hostname", config.hostname},
+      {"mounts", mounts},
+      {"linux", linux_section},
+  };
+  write_file_atomic(fs::path(run.bundle_dir) / "config.json", spec.dump(2));
+
+  run.argv = {runsc, "--root", run.bundle_dir + "/state", "--network=none", "--ignore-cgroups"};
+  if (::geteuid() != 0) run.argv.push_back("--rootless");
+  if (!config.oci_seccomp_json.empty()) run.argv.push_back("--oci-seccomp");
+  for (const char* a : {"run", "--bundle"}) run.argv.emplace_back(a);
+  run.argv.push_back(run.bundle_dir);
+  run.argv.push_back(id);
+  return run;
+}
+
+} // namespace nucleus::sandbox::detail

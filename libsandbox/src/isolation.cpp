@@ -1,0 +1,250 @@
+// The orchestrator: prepare() runs the trust guards and builds the child's plan in the parent;
+// run_child_steps() is the fixed list of steps the child executes (see isolation.hpp).
+#include "nucleus/sandbox/isolation.hpp"
+
+#include "caps.hpp"
+#include "cgroup.hpp"
+#include "child_plan.hpp"
+#include "gvisor.hpp"
+#include "landlock.hpp"
+#include "net.hpp"
+#include "ns_mount.hpp"
+#include "ns_pid.hpp"
+#include "ns_user.hpp"
+#include "rlimits.hpp"
+#include "trust.hpp"
+
+#include "nucleus/sandbox/error.hpp"
+
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+
+namespace nucleus::sandbox {
+
+struct Isolation::State {
+  Backend backend = Backend::native;
+  std::vector<std::string> argv;
+  std::vector<std::string> steps;
+  std::vector<std::string> warnings;
+  detail::Cgroups cgroups;
+  detail::LandlockSetup landlock;
+  detail::MountPlan mounts;
+  std::string staging;    // the new root's mount point, an empty host directory
+  std::string bundle_dir; // gVisor's OCI bundle
+  std::vector<ResourceLimit> rlimits;
+  std::deque<std::string> strings;
+  std::vector<detail::LandlockRule> rules;
+  detail::ChildPlan plan;
+
+  ~State() {
+    std::error_code ec;
+    if (!staging.empty()) std::filesystem::remove(staging, ec); // empty: never mounted on in the host
+    if (!bundle_dir.empty()) std::filesystem::remove_all(bundle_dir, ec);
+  }
+  const char* keep(std::string s) { return strings.emplace_back(std::move(s)).c_str(); }
+};
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The steps between fork and execve, in their fixed order. Async-signal-safe throughout; the
+// outer process and pid 1 never return from here (they supervise), only the workload does.
+int run_child_steps(const void* context) noexcept {
+  const auto& p = *static_cast<const detail::ChildPlan*>(context);
+  if (int err = detail::join_cgroups(p); err != 0) return err;
+  if (p.gvisor) return 0; // runsc builds the rest
+  if (int err = detail::apply_rlimits(p); err != 0) return err; // before the user namespace: raising needs the host's CAP_SYS_RESOURCE
+  if (int err = detail::enter_namespaces(p); err != 0) return err;
+  if (p.loopback_up) {
+    if (int err = detail::bring_loopback_up(); err != 0) return err;
+  }
+  if (int err = detail::fork_namespace_init(); err != 0) return err; // now pid 1
+  if (int err = detail::apply_mounts(p); err != 0) return err;
+  if (int err = detail::fork_workload(); err != 0) return err; // now the workload
+  if (int err = detail::apply_landlock(p); err != 0) return err;
+  return detail::drop_capabilities(p);
+}
+
+std::string unique_name() {
+  static std::atomic<unsigned> counter{0};
+  return "nucleus-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+std::string format_bytes(std::uint64_t n) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (n >= 1024 && n % 1024 == 0 && u < 4) {
+    n /= 1024;
+    ++u;
+  }
+  return std::to_string(n) + " " + units[u];
+}
+
+void plan_native(Isolation::State& s, const IsolationConfig& config) {
+  detail::ChildPlan& p = s.plan;
+  p.unshare_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  if (config.network == NetworkMode::none) p.unshare_flags |= CLONE_NEWNET;
+  std::string uid_map = detail::own_id_map(::geteuid());
+  std::string gid_map = detail::own_id_map(::getegid());
+  std::memcpy(p.uid_map, uid_map.c_str(), std::min(uid_map.size() + 1, sizeof p.uid_map - 1));
+  std::memcpy(p.gid_map, gid_map.c_str(), std::min(gid_map.size() + 1, sizeof p.gid_map - 1));
+  s.steps.push_back("new user namespace: uid " + std::to_string(::geteuid()) + " and gid " + std::to_string(::getegid()) +
+                    " mapped to themselves, nothing else");
+  s.steps.push_back(std::string("new mount, pid, uts, ipc, cgroup") +
+                    (config.network == NetworkMode::none ? ", network" : "") + " namespaces");
+  if (config.hostname.size() > 64) throw Error(ErrorKind::usage, "--hostname: at most 64 characters");
+  p.hostname = s.keep(config.hostname);
+  p.hostname_len = config.hostname.size();
+  s.steps.push_back("hostname " + config.hostname);
+  p.loopback_up = config.network == NetworkMode::none;
+  s.steps.push_back(config.network == NetworkMode::none ? "network: none (own network namespace, loopback only)"
+                                                        : "network: the host's");
+  s.steps.push_back("pid 1 of the new pid namespace reaps orphans; the workload's exit status is passed on");
+
+  // The staging directory: an empty directory the new root is mounted on inside the namespace.
+  std::string tmpl = (fs::temp_directory_path() / "nucleus-root-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) throw_errno("cannot create the sandbox's staging directory");
+  s.staging = tmpl;
+  s.mounts = detail::plan_mounts(config, s.staging);
+  p.mounts = s.mounts.steps.data();
+  p.mount_count = s.mounts.steps.size();
+  p.new_root = s.keep(s.staging);
+  p.cwd = s.keep(detail::visible_cwd(config));
+  for (const auto& d : s.mounts.described) s.steps.push_back(d);
+
+  p.rlimits = s.rlimits.data();
+  p.rlimit_count = s.rlimits.size();
+  for (const auto& l : s.rlimits)
+    s.steps.push_back(std::string("rlimit ") + detail::rlimit_name(l.resource) + " " +
+                      (l.soft == RLIM_INFINITY ? std::string("unlimited") : std::to_string(l.soft)) + ":" +
+                      (l.hard == RLIM_INFINITY ? std::string("unlimited") : std::to_string(l.hard)));
+
+  s.landlock = detail::create_landlock_ruleset();
+  if (s.landlock.abi == 0) {
+    s.warnings.push_back("Landlock is not available in this kernel: file access is limited by the read-only mounts alone");
+  } else {
+    const auto& l = s.landlock;
+    s.rules.push_back({"/", l.read_access});
+    s.rules.push_back({"/dev", l.read_access | ((l.file_access & ~l.read_access) & l.all_access)});
+    for (const auto& w : s.mounts.writable) {
+      std::error_code e2;
+      bool dir = true;
+      for (const auto& m : config.rw)
+        if ((m.destination.empty() ? fs::absolute(m.source).lexically_normal().string() : m.destination) == w)
+          dir = fs::is_directory(m.source, e2);
+      s.rules.push_back({s.keep(w), dir ? l.all_access : l.file_access});
+    }
+    p.landlock_fd = l.ruleset.get();
+    p.landlock_rules = s.rules.data();
+    p.landlock_rule_count = s.rules.size();
+    std::string writable;
+    for (const auto& w : s.mounts.writable) writable += " " + w;
+    s.steps.push_back("Landlock ABI " + std::to_string(l.abi) + ": read and execute everywhere, write only in" + writable +
+                      (l.scoped ? "; abstract unix sockets and signals scoped to the sandbox" : ""));
+  }
+
+  p.cap_last = detail::last_capability();
+  std::string kept;
+  for (const auto& name : config.cap_add) {
+    int cap = capability_from_name(name);
+    if (cap >= 64) throw Error(ErrorKind::usage, "--cap-add " + name + ": capability number out of range");
+    p.cap_keep |= 1ULL << cap;
+    kept += " " + name;
+  }
+  s.steps.push_back("capabilities: effective, permitted, inheritable, bounding and ambient sets emptied" +
+                    (kept.empty() ? std::string() : ", except" + kept));
+}
+
+} // namespace
+
+Isolation::Isolation(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Isolation::Isolation(Isolation&&) noexcept = default;
+Isolation& Isolation::operator=(Isolation&&) noexcept = default;
+Isolation::~Isolation() = default;
+
+Backend Isolation::backend() const noexcept { return state_->backend; }
+Isolation::PreExec Isolation::pre_exec() const noexcept { return &run_child_steps; }
+const void* Isolation::context() const noexcept { return &state_->plan; }
+const std::vector<std::string>& Isolation::argv() const noexcept { return state_->argv; }
+bool Isolation::host_filter() const noexcept { return state_->backend == Backend::native; }
+const std::vector<std::string>& Isolation::steps() const noexcept { return state_->steps; }
+const std::vector<std::string>& Isolation::warnings() const noexcept { return state_->warnings; }
+
+std::string Isolation::exit_note(int wait_status) const {
+  (void)wait_status;
+  if (state_->cgroups.oom_kills() > 0) {
+    std::string limit = state_->cgroups.memory_limit() ? format_bytes(*state_->cgroups.memory_limit()) : "?";
+    return "out of memory: the kernel killed the workload at its memory limit (--memory " + limit + ")";
+  }
+  return {};
+}
+
+Isolation prepare(const IsolationConfig& config, const std::vector<std::string>& command) {
+  if (command.empty()) throw Error(ErrorKind::usage, "no command given");
+  if (config.require_lockdown) require_kernel_lockdown(*config.require_lockdown, config.lockdown_file);
+  detail::TrustDecision trust = detail::decide_trust(config);
+
+  auto s = std::make_unique<Isolation::State>();
+  s->backend = trust.backend;
+  s->warnings = trust.warnings;
+  s->rlimits.push_back({RLIMIT_CORE, 0, 0}); // no core dumps of the workload's memory by default
+  for (const auto& l : config.rlimits) s->rlimits.push_back(l);
+
+  const std::string name = unique_name();
+  detail::CgroupLimits limits{config.memory_bytes, config.pids, config.cpus};
+  if (trust.backend == Backend::native && limits.pids) *limits.pids += 2; // the outer process and pid 1
+  if (config.pids && *config.pids == 0) throw Error(ErrorKind::usage, "--pids must be at least 1");
+  if (config.cpus && *config.cpus <= 0) throw Error(ErrorKind::usage, "--cpus must be positive");
+  s->cgroups = detail::Cgroups::create(limits, name);
+  auto fds = s->cgroups.procs_fds();
+  for (std::size_t i = 0; i < fds.size() && i < 4; ++i) s->plan.cgroup_procs_fds[i] = fds[i];
+  s->plan.cgroup_fd_count = static_cast<int>(std::min<std::size_t>(fds.size(), 4));
+  for (const auto& d : s->cgroups.described()) s->steps.push_back(d);
+
+  if (trust.backend == Backend::gvisor) {
+    s->plan.gvisor = true;
+    auto run = detail::write_gvisor_bundle(config, command, trust.runsc, name);
+    s->bundle_dir = run.bundle_dir;
+    s->argv = run.argv;
+    s->steps.push_back("gVisor (" + trust.runsc + "): the workload's system calls are served by gVisor's kernel; "
+                       "OCI bundle " + run.bundle_dir + " with a read-only root, fresh /proc, tmpfs /tmp, no network, "
+                       "no capabilities" + (config.cap_add.empty() ? "" : " except --cap-add") +
+                       (config.oci_seccomp_json.empty() ? "" : ", the seccomp profile enforced inside gVisor"));
+    if (config.pids) s->warnings.push_back("--pids under gVisor limits runsc's own threads too; raise it if runsc fails to start");
+  } else {
+    plan_native(*s, config);
+    s->argv = command;
+  }
+  return Isolation(std::move(s));
+}
+
+std::uint64_t parse_size(std::string_view text) {
+  std::uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  std::string_view suffix(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
+  int shift = -1;
+  if (ec == std::errc{} && ptr != text.data()) {
+    if (suffix.empty() || suffix == "B" || suffix == "b") shift = 0;
+    const char* units = "KMGT";
+    for (int i = 0; i < 4; ++i) {
+      char u = units[i];
+      char l = static_cast<char>(u - 'A' + 'a');
+      if (suffix == std::string{u} || suffix == std::string{l} || suffix == std::string{u} + "iB" || suffix == std::string{u} + "B")
+        shift = 10 * (i + 1);
+    }
+  }
+  if (shift < 0 || value == 0 || (shift > 0 && value > (~0ULL >> shift)))
+    throw Error(ErrorKind::usage, "'" + std::string(text) + "' is not a size: use bytes or a number with K, M, G or T (powers of 1024)");
+  return value << shift;
+}
+
+} // namespace nucleus::sandbox

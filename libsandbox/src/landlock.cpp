@@ -1,0 +1,81 @@
+#include "landlock.hpp"
+
+#include "nucleus/sandbox/error.hpp"
+
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace nucleus::sandbox::detail {
+namespace {
+
+// The kernel ABI as of version 6; older system headers lack the newer fields and bits.
+struct RulesetAttr {
+  std::uint64_t handled_access_fs;
+  std::uint64_t handled_access_net;
+  std::uint64_t scoped;
+};
+constexpr std::uint64_t fs_refer = 1ULL << 13;    // ABI 2
+constexpr std::uint64_t fs_truncate = 1ULL << 14; // ABI 3
+constexpr std::uint64_t fs_ioctl_dev = 1ULL << 15; // ABI 5
+constexpr std::uint64_t scope_abstract_unix_socket = 1ULL << 0; // ABI 6
+constexpr std::uint64_t scope_signal = 1ULL << 1;                // ABI 6
+constexpr std::uint32_t create_ruleset_version = 1U << 0;
+
+int landlock_abi() noexcept {
+  long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, create_ruleset_version);
+  return abi < 0 ? 0 : static_cast<int>(abi);
+}
+
+} // namespace
+
+LandlockSetup create_landlock_ruleset() {
+  LandlockSetup s;
+  s.abi = landlock_abi();
+  if (s.abi < 1) return s;
+  constexpr std::uint64_t abi1 = (1ULL << 13) - 1; // EXECUTE .. MAKE_SYM
+  s.all_access = abi1;
+  if (s.abi >= 2) s.all_access |= fs_refer;
+  if (s.abi >= 3) s.all_access |= fs_truncate;
+  if (s.abi >= 5) s.all_access |= fs_ioctl_dev;
+  s.read_access = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+  s.file_access = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
+                  (s.all_access & (fs_truncate | fs_ioctl_dev));
+  RulesetAttr attr{s.all_access, 0, 0};
+  std::size_t size = sizeof(std::uint64_t); // ABI 1-3 know only the fs field
+  if (s.abi >= 6) {
+    attr.scoped = scope_abstract_unix_socket | scope_signal;
+    size = sizeof attr;
+    s.scoped = true;
+  }
+  long fd = ::syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+  if (fd < 0) throw_errno("cannot create a Landlock ruleset (ABI " + std::to_string(s.abi) + ")");
+  s.ruleset.reset(static_cast<int>(fd));
+  return s;
+}
+
+int apply_landlock(const ChildPlan& plan) noexcept {
+  if (plan.landlock_fd < 0) return 0;
+  for (std::size_t i = 0; i < plan.landlock_rule_count; ++i) {
+    const LandlockRule& rule = plan.landlock_rules[i];
+    int fd = ::open(rule.path, O_PATH | O_CLOEXEC);
+    if (fd < 0) return errno;
+    landlock_path_beneath_attr beneath{};
+    beneath.allowed_access = rule.access;
+    beneath.parent_fd = fd;
+    long rc = ::syscall(SYS_landlock_add_rule, plan.landlock_fd, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return err;
+  }
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+  if (::syscall(SYS_landlock_restrict_self, plan.landlock_fd, 0) != 0) return errno;
+  ::close(plan.landlock_fd);
+  return 0;
+}
+
+} // namespace nucleus::sandbox::detail

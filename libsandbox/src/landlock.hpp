@@ -1,0 +1,30 @@
+// Landlock: the file-system view the mounts give, enforced a second time by the kernel's LSM, so
+// that a way around one (a writable mount we forgot, a bind we did not foresee) is still stopped.
+// Everything is readable and executable; only the writable mounts (/tmp, --rw, --tmpfs, /dev/shm)
+// can be written. The parent asks the kernel for its best ABI and creates the ruleset with every
+// right that ABI knows; the child adds the rules for paths of the new root and restricts itself.
+#pragma once
+
+#include "child_plan.hpp"
+#include "nucleus/sandbox/fd.hpp"
+
+#include <cstdint>
+
+namespace nucleus::sandbox::detail {
+
+struct LandlockSetup {
+  int abi = 0;                  // 0: Landlock unavailable
+  UniqueFd ruleset;
+  std::uint64_t all_access = 0; // every handled file-system right
+  std::uint64_t read_access = 0;
+  std::uint64_t file_access = 0; // the rights that apply to a non-directory
+  bool scoped = false;          // abstract unix sockets and signals scoped to the sandbox (ABI 6)
+};
+
+// Parent: throws Error(kernel) only if the kernel offers Landlock and still refuses the ruleset.
+LandlockSetup create_landlock_ruleset();
+
+// Child: adds plan.landlock_rules and restricts the process (sets no_new_privs). 0 or an errno.
+int apply_landlock(const ChildPlan& plan) noexcept;
+
+} // namespace nucleus::sandbox::detail

@@ -1,0 +1,113 @@
+#include "ns_pid.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace nucleus::sandbox::detail {
+namespace {
+
+[[noreturn]] void exit_with(int status) noexcept {
+  if (WIFEXITED(status)) ::_exit(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) ::_exit(128 + WTERMSIG(status));
+  ::_exit(125);
+}
+
+// A process that will never execve closes what execve would have closed: above all the spawn
+// report pipe, whose end-of-file tells the parent that the workload has started.
+void close_cloexec_fds() noexcept {
+  int dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) {
+    for (int fd = 3; fd < 4096; ++fd) {
+      int flags = ::fcntl(fd, F_GETFD);
+      if (flags >= 0 && (flags & FD_CLOEXEC) != 0) ::close(fd);
+    }
+    return;
+  }
+  alignas(8) char buf[4096];
+  for (;;) {
+    long n = ::syscall(SYS_getdents64, dir, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      auto* entry = reinterpret_cast<dirent64*>(buf + off);
+      off += entry->d_reclen;
+      int fd = 0;
+      bool number = entry->d_name[0] != '\0';
+      for (const char* c = entry->d_name; *c != '\0'; ++c) {
+        if (*c < '0' || *c > '9') {
+          number = false;
+          break;
+        }
+        fd = fd * 10 + (*c - '0');
+      }
+      if (!number || fd < 3 || fd == dir) continue;
+      int flags = ::fcntl(fd, F_GETFD);
+      if (flags >= 0 && (flags & FD_CLOEXEC) != 0) ::close(fd);
+    }
+  }
+  ::close(dir);
+}
+
+// Waits with every signal blocked: SIGCHLD means reap, anything else is passed to the child.
+[[noreturn]] void supervise(pid_t child, bool reap_all) noexcept {
+  sigset_t all;
+  ::sigfillset(&all);
+  for (;;) {
+    siginfo_t info{};
+    int sig = ::sigwaitinfo(&all, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      ::kill(child, sig);
+      continue;
+    }
+    for (;;) {
+      int status = 0;
+      pid_t done = ::waitpid(reap_all ? -1 : child, &status, WNOHANG);
+      if (done <= 0) break;
+      if (done == child) {
+        if (reap_all) ::kill(-1, SIGKILL); // what the workload left behind dies with it
+        exit_with(status);
+      }
+    }
+  }
+}
+
+} // namespace
+
+int fork_namespace_init() noexcept {
+  sigset_t all;
+  ::sigfillset(&all);
+  if (::sigprocmask(SIG_SETMASK, &all, nullptr) != 0) return errno;
+  pid_t pid = ::fork();
+  if (pid < 0) return errno;
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != 0) ::_exit(125); // the outer process is gone (it is outside: ppid reads 0)
+    return 0;
+  }
+  close_cloexec_fds();
+  supervise(pid, false);
+}
+
+int fork_workload() noexcept {
+  pid_t pid = ::fork();
+  if (pid < 0) return errno;
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != 1) ::_exit(125);
+    sigset_t none;
+    ::sigemptyset(&none);
+    if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) return errno;
+    return 0;
+  }
+  close_cloexec_fds();
+  supervise(pid, true);
+}
+
+} // namespace nucleus::sandbox::detail

@@ -1,0 +1,18 @@
+// User namespace and the namespaces created with it: one unshare() of every namespace the plan
+// asks for, then the uid/gid maps (the caller's own ids, mapped to themselves), then the hostname.
+#pragma once
+
+#include "child_plan.hpp"
+
+#include <string>
+#include <sys/types.h>
+
+namespace nucleus::sandbox::detail {
+
+// Parent: the one-line maps "<id> <id> 1": a process may map its own ids without privileges.
+std::string own_id_map(unsigned id);
+
+// Child: unshare, write setgroups/uid_map/gid_map, set the hostname. 0 or an errno.
+int enter_namespaces(const ChildPlan& plan) noexcept;
+
+} // namespace nucleus::sandbox::detail

@@ -1,0 +1,310 @@
+// Exporters. Each one either says everything the profile says, or names what it cannot say.
+#include "nucleus/profile/export.hpp"
+
+#include "nucleus/profile/effective.hpp"
+#include "nucleus/profile/oci.hpp"
+#include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/syscalls.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace nucleus::profile {
+namespace {
+
+using sandbox::ActionKind;
+using sandbox::Error;
+using sandbox::ErrorKind;
+using sandbox::Policy;
+
+[[noreturn]] void cannot(std::string_view format, const std::string& what, std::string hint = {}) {
+  throw Error(ErrorKind::invalid_input, std::string(format) + " cannot express " + what, std::move(hint));
+}
+
+std::string entry_label(std::size_t i, const sandbox::Rule& r) {
+  std::string names;
+  for (std::size_t k = 0; k < r.names.size() && k < 3; ++k) names += (k ? ", " : "") + r.names[k];
+  if (r.names.size() > 3) names += ", ...";
+  return "syscalls[" + std::to_string(i) + "] (" + names + ")";
+}
+
+std::string hex(std::uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string header_comment(const ExportOptions& o, std::string_view target) {
+  return "# " + std::string(target) + (o.source.empty() ? "" : " for " + o.source) + ", written by nucleus-profile export\n";
+}
+
+// ---- Kubernetes Security Profiles Operator ----
+
+ExportResult to_k8s(const Policy& p, const ExportOptions& o) {
+  constexpr std::string_view fmt = "the SeccompProfile resource";
+  if (p.default_action.kind == ActionKind::errno_ret && p.default_action.data != 1)
+    cannot(fmt, "a default errno other than EPERM (defaultErrnoRet " + std::to_string(p.default_action.data) + ")",
+           "use errno EPERM as the default action");
+  if (p.default_action.kind == ActionKind::trace && p.default_action.data != 0)
+    cannot(fmt, "a default SCMP_ACT_TRACE message");
+  std::ostringstream y;
+  y << header_comment(o, "Security Profiles Operator SeccompProfile");
+  y << "apiVersion: security-profiles-operator.x-k8s.io/v1beta1\n"
+    << "kind: SeccompProfile\n"
+    << "metadata:\n"
+    << "  name: " << o.name << "\n"
+    << "spec:\n"
+    << "  defaultAction: " << sandbox::action_oci_name(p.default_action.kind) << "\n";
+  if (!p.architectures.empty()) {
+    y << "  architectures:\n";
+    for (auto a : p.architectures) y << "  - " << sandbox::arch_oci_name(a) << "\n";
+  }
+  if (!p.flags.empty()) {
+    y << "  flags:\n";
+    for (auto f : p.flags) y << "  - " << sandbox::filter_flag_oci_name(f) << "\n";
+  }
+  if (!p.rules.empty()) y << "  syscalls:\n";
+  for (std::size_t i = 0; i < p.rules.size(); ++i) {
+    const auto& r = p.rules[i];
+    if (r.action.kind == ActionKind::trace && r.action.data != 0)
+      cannot(fmt, "an SCMP_ACT_TRACE message in " + entry_label(i, r));
+    if (!r.comment.empty()) y << "  # " << r.comment << "\n";
+    y << "  - action: " << sandbox::action_oci_name(r.action.kind) << "\n";
+    if (r.action.kind == ActionKind::errno_ret) y << "    errnoRet: " << r.action.data << "\n";
+    y << "    names:\n";
+    for (const auto& n : r.names) y << "    - " << n << "\n";
+    if (!r.args.empty()) {
+      y << "    args:\n";
+      for (const auto& c : r.args)
+        y << "    - index: " << c.index << "\n      value: " << c.value << "\n      valueTwo: " << c.value_two
+          << "\n      op: " << sandbox::cmp_op_oci_name(c.op) << "\n";
+    }
+  }
+  return {y.str(), {}};
+}
+
+// ---- systemd ----
+
+std::string_view systemd_arch(sandbox::Arch a) {
+  static const std::map<std::string_view, std::string_view> names{
+      {"x86_64", "x86-64"}, {"x86", "x86"},           {"x32", "x32"},         {"aarch64", "arm64"},
+      {"arm", "arm"},       {"s390x", "s390x"},       {"s390", "s390"},       {"ppc64", "ppc64"},
+      {"ppc64le", "ppc64-le"}, {"ppc", "ppc"},        {"mips", "mips"},       {"mipsel", "mips-le"},
+      {"mips64", "mips64"}, {"mipsel64", "mips64-le"}, {"mips64n32", "mips64-n32"},
+      {"mipsel64n32", "mips64-le-n32"}, {"riscv64", "riscv64"}, {"loongarch64", "loongarch64"},
+  };
+  auto it = names.find(sandbox::arch_name(a));
+  return it == names.end() ? std::string_view{} : it->second;
+}
+
+void wrap_list(std::ostringstream& out, std::string_view key, const std::vector<std::string>& names, const char* prefix = "") {
+  std::string line;
+  for (const auto& n : names) {
+    if (!line.empty() && line.size() + n.size() > 100) {
+      out << key << "=" << prefix << line << "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + n;
+  }
+  if (!line.empty()) out << key << "=" << prefix << line << "\n";
+}
+
+ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
+  constexpr std::string_view fmt = "systemd";
+  ExportResult res;
+  std::ostringstream s;
+  s << header_comment(o, "systemd unit settings (systemd.exec(5))");
+  const auto def = p.default_action;
+  const bool denylist = permits(def);
+  auto error_number = [&](const sandbox::Action& a, const std::string& where) -> std::string {
+    if (a.kind == ActionKind::errno_ret) return errno_name(a.data);
+    if (a.kind == ActionKind::kill_process) return {};
+    cannot(fmt, "the action " + sandbox::to_string(a) + " (" + where + ")",
+           "systemd denies with an errno (SystemCallErrorNumber=) or by killing the process");
+  };
+  for (auto f : p.flags) {
+    if (f == sandbox::FilterFlag::log)
+      res.notes.push_back("SECCOMP_FILTER_FLAG_LOG has no systemd setting: denied calls are not written to the audit log");
+    else if (f == sandbox::FilterFlag::tsync)
+      res.notes.push_back("SECCOMP_FILTER_FLAG_TSYNC is not needed: systemd installs the filter before the service has threads");
+    else cannot(fmt, "the flag " + std::string(sandbox::filter_flag_oci_name(f)));
+  }
+  std::vector<std::string> arches;
+  for (auto a : p.architectures) {
+    auto n = systemd_arch(a);
+    if (n.empty()) cannot(fmt, "the architecture " + std::string(sandbox::arch_oci_name(a)));
+    arches.emplace_back(n);
+  }
+  if (arches.empty()) arches.emplace_back("native");
+
+  std::set<std::string> listed, logged;
+  std::optional<std::string> deny_errno;
+  for (std::size_t i = 0; i < p.rules.size(); ++i) {
+    const auto& r = p.rules[i];
+    if (!r.args.empty())
+      cannot(fmt, "argument conditions: " + entry_label(i, r) + " " + describe_conditions(r.args),
+             "systemd filters by syscall name only; drop the conditions or use another target");
+    if (denylist) {
+      if (permits(r.action)) continue; // the default already lets it run
+      auto e = error_number(r.action, entry_label(i, r));
+      if (deny_errno && *deny_errno != e) cannot(fmt, "denials with different errno values in one profile (" + entry_label(i, r) + ")");
+      deny_errno = e;
+      listed.insert(r.names.begin(), r.names.end());
+    } else {
+      if (r.action.kind == ActionKind::allow || r.action.kind == ActionKind::log) {
+        listed.insert(r.names.begin(), r.names.end());
+        if (r.action.kind == ActionKind::log) logged.insert(r.names.begin(), r.names.end());
+      } else if (r.action != def) {
+        cannot(fmt, "the action " + describe_rule(r.action, {}) + " in " + entry_label(i, r) + " beside the default " +
+                        describe_rule(def, {}),
+               "systemd has one action for every syscall outside the allow list");
+      }
+    }
+  }
+  s << "[Service]\n";
+  s << "SystemCallArchitectures=" << [&] {
+    std::string j;
+    for (const auto& a : arches) j += (j.empty() ? "" : " ") + a;
+    return j;
+  }() << "\n";
+  std::vector<std::string> names(listed.begin(), listed.end());
+  if (denylist) {
+    if (def.kind == ActionKind::log) cannot(fmt, "a default action of log");
+    wrap_list(s, "SystemCallFilter", names, "~");
+    if (deny_errno && !deny_errno->empty()) s << "SystemCallErrorNumber=" << *deny_errno << "\n";
+  } else {
+    if (names.empty()) cannot(fmt, "an empty allow list (systemd reads an empty SystemCallFilter= as a reset)");
+    wrap_list(s, "SystemCallFilter", names);
+    auto e = error_number(def, "defaultAction");
+    if (!e.empty()) s << "SystemCallErrorNumber=" << e << "\n";
+    if (!logged.empty()) wrap_list(s, "SystemCallLog", {logged.begin(), logged.end()});
+  }
+  for (const auto& n : res.notes) s << "# note: " << n << "\n";
+  res.text = s.str();
+  return res;
+}
+
+// ---- minijail ----
+
+std::string minijail_condition(const sandbox::ArgCondition& c, const std::string& where) {
+  std::string arg = "arg" + std::to_string(c.index);
+  switch (c.op) {
+  case sandbox::CmpOp::eq: return arg + " == " + hex(c.value);
+  case sandbox::CmpOp::ne: return arg + " != " + hex(c.value);
+  case sandbox::CmpOp::lt: return arg + " < " + hex(c.value);
+  case sandbox::CmpOp::le: return arg + " <= " + hex(c.value);
+  case sandbox::CmpOp::gt: return arg + " > " + hex(c.value);
+  case sandbox::CmpOp::ge: return arg + " >= " + hex(c.value);
+  case sandbox::CmpOp::masked_eq:
+    if (c.value == c.value_two && std::popcount(c.value) == 1) return arg + " & " + hex(c.value);
+    break;
+  }
+  cannot("minijail", "the condition " + describe_conditions({c}) + " (" + where + ")",
+         "minijail tests a masked argument only for one set bit (argN & BIT)");
+}
+
+ExportResult to_minijail(const Policy& p, const ExportOptions& o) {
+  constexpr std::string_view fmt = "minijail";
+  ExportResult res;
+  sandbox::Arch arch;
+  if (o.arch) {
+    auto eff = p.effective_arches();
+    if (std::find(eff.begin(), eff.end(), *o.arch) == eff.end())
+      throw Error(ErrorKind::usage, "the profile does not cover " + std::string(sandbox::arch_name(*o.arch)));
+    arch = *o.arch;
+  } else if (p.architectures.size() > 1) {
+    std::string list;
+    for (auto a : p.architectures) list += (list.empty() ? "" : ", ") + std::string(sandbox::arch_name(a));
+    cannot(fmt, "several architectures in one policy file (" + list + ")",
+           "export one file per architecture with --arch NAME");
+  } else {
+    arch = p.effective_arches().front();
+  }
+  if (p.default_action.kind != ActionKind::kill_process) {
+    if (!o.accept_kill_default)
+      cannot(fmt, "the default action " + describe_rule(p.default_action, {}) + ": minijail kills the process on any syscall its policy does not list",
+             "accept that with --accept-kill-default, or generate with --default-action kill-process");
+    res.notes.push_back("syscalls outside the policy kill the process (the profile's default was " +
+                        describe_rule(p.default_action, {}) + ")");
+  }
+  for (auto f : p.flags)
+    if (f != sandbox::FilterFlag::tsync && f != sandbox::FilterFlag::log)
+      cannot(fmt, "the flag " + std::string(sandbox::filter_flag_oci_name(f)));
+  if (p.has_flag(sandbox::FilterFlag::log))
+    res.notes.push_back("SECCOMP_FILTER_FLAG_LOG is not part of a policy file: run minijail0 with -L to log denials");
+
+  // Gather each name's entries, in order.
+  std::map<std::string, std::vector<std::pair<std::size_t, const sandbox::Rule*>>> by_name;
+  for (std::size_t i = 0; i < p.rules.size(); ++i)
+    for (const auto& n : p.rules[i].names) by_name[n].emplace_back(i, &p.rules[i]);
+  std::ostringstream m;
+  m << header_comment(o, "minijail seccomp policy for " + std::string(sandbox::arch_name(arch)));
+  for (const auto& n : res.notes) m << "# note: " << n << "\n";
+  std::size_t absent = 0;
+  for (const auto& [name, entries] : by_name) {
+    if (!sandbox::syscall_number(arch, name)) {
+      ++absent;
+      continue;
+    }
+    std::vector<std::string> allow_exprs;
+    bool allow_all = false;
+    std::optional<std::uint32_t> deny_errno;
+    for (const auto& [i, r] : entries) {
+      std::string where = entry_label(i, *r);
+      if (r->action.kind == ActionKind::allow) {
+        if (r->args.empty()) allow_all = true;
+        std::string expr;
+        for (const auto& c : r->args) expr += (expr.empty() ? "" : " && ") + minijail_condition(c, where);
+        if (!expr.empty()) allow_exprs.push_back(expr);
+      } else if (r->action.kind == ActionKind::errno_ret && r->args.empty()) {
+        deny_errno = r->action.data;
+      } else if (r->action == p.default_action && r->args.empty()) {
+        // Same as not listing it.
+      } else {
+        cannot(fmt, "the action " + describe_rule(r->action, r->args) + " for " + name + " in " + where,
+               "a minijail policy line allows (optionally under conditions) or returns an errno");
+      }
+    }
+    if (allow_all) m << name << ": 1\n";
+    else if (!allow_exprs.empty()) {
+      m << name << ": ";
+      for (std::size_t k = 0; k < allow_exprs.size(); ++k) m << (k ? " || " : "") << allow_exprs[k];
+      if (deny_errno) m << "; return " << *deny_errno;
+      m << "\n";
+    } else if (deny_errno) {
+      m << name << ": return " << *deny_errno << "\n";
+    }
+  }
+  if (absent != 0)
+    m << "# " << absent << " name(s) of the profile do not exist on " << sandbox::arch_name(arch) << " and cannot be called there\n";
+  res.text = m.str();
+  return res;
+}
+
+} // namespace
+
+std::optional<ExportFormat> export_format_from_name(std::string_view name) {
+  if (name == "oci") return ExportFormat::oci;
+  if (name == "docker") return ExportFormat::docker;
+  if (name == "k8s") return ExportFormat::k8s;
+  if (name == "systemd") return ExportFormat::systemd;
+  if (name == "minijail") return ExportFormat::minijail;
+  return std::nullopt;
+}
+
+ExportResult export_profile(const Policy& policy, ExportFormat format, const ExportOptions& options) {
+  switch (format) {
+  case ExportFormat::oci:
+  case ExportFormat::docker: return {to_oci_json(policy), {}}; // Docker reads the OCI object as is
+  case ExportFormat::k8s: return to_k8s(policy, options);
+  case ExportFormat::systemd: return to_systemd(policy, options);
+  case ExportFormat::minijail: return to_minijail(policy, options);
+  }
+  throw Error(ErrorKind::internal, "unknown export format");
+}
+
+} // namespace nucleus::profile

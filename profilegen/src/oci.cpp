@@ -1,0 +1,819 @@
+// Reading seccomp profiles (the OCI LinuxSeccomp object plus Docker's extensions) into a
+// sandbox::Policy, with every problem reported as "<source>: <json path>: <problem>", and writing
+// a Policy back as the OCI JSON that runc, crun, podman, Docker and Kubernetes load.
+#include "nucleus/profile/oci.hpp"
+
+#include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/io.hpp"
+#include "nucleus/sandbox/syscalls.hpp"
+
+#include <nlohmann/json.hpp>
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <limits>
+#include <map>
+#include <set>
+#include <span>
+#include <tuple>
+#include <utility>
+
+namespace nucleus::profile {
+namespace {
+
+using Json = nlohmann::json;
+using sandbox::Action;
+using sandbox::ActionKind;
+using sandbox::Arch;
+using sandbox::ErrorKind;
+
+// The kernel keeps 16 bits of SECCOMP_RET_DATA for the errno or the tracer's message, and caps an
+// errno at MAX_ERRNO.
+constexpr std::uint64_t max_ret_data = 0xffff;
+constexpr std::uint64_t max_errno = 4095;
+constexpr std::uint64_t max_arg_index = 5;
+constexpr std::uint32_t eperm = 1;
+
+constexpr std::array<std::string_view, 9> top_level_keys{
+    "defaultAction", "defaultErrnoRet", "architectures", "archMap",  "flags",
+    "listenerPath",  "listenerMetadata", "syscalls",     "comment"};
+constexpr std::array<std::string_view, 8> entry_keys{"names", "name",     "action",   "errnoRet",
+                                                     "args",  "comment",  "includes", "excludes"};
+constexpr std::array<std::string_view, 4> arg_keys{"index", "value", "valueTwo", "op"};
+constexpr std::array<std::string_view, 2> arch_map_keys{"architecture", "subArchitectures"};
+constexpr std::array<std::string_view, 3> filter_keys{"caps", "arches", "minKernel"};
+
+constexpr std::array<ActionKind, 8> all_action_kinds{
+    ActionKind::kill_process, ActionKind::kill_thread, ActionKind::trap,  ActionKind::errno_ret,
+    ActionKind::trace,        ActionKind::log,         ActionKind::allow, ActionKind::notify};
+constexpr std::array<sandbox::CmpOp, 7> all_ops{sandbox::CmpOp::ne, sandbox::CmpOp::lt, sandbox::CmpOp::le,
+                                                sandbox::CmpOp::eq, sandbox::CmpOp::ge, sandbox::CmpOp::gt,
+                                                sandbox::CmpOp::masked_eq};
+constexpr std::array<sandbox::FilterFlag, 4> all_flags{sandbox::FilterFlag::tsync, sandbox::FilterFlag::log,
+                                                       sandbox::FilterFlag::spec_allow,
+                                                       sandbox::FilterFlag::wait_killable_recv};
+
+// Every architecture the OCI runtime spec names. Those missing from sandbox::known_arches() are
+// real, but the libseccomp nucleus is built with cannot filter them.
+constexpr std::array<std::string_view, 23> oci_arch_names{
+    "SCMP_ARCH_X86",       "SCMP_ARCH_X86_64",    "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
+    "SCMP_ARCH_AARCH64",   "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",      "SCMP_ARCH_MIPS",
+    "SCMP_ARCH_MIPS64",    "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",      "SCMP_ARCH_MIPSEL64",
+    "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",     "SCMP_ARCH_PPC64",       "SCMP_ARCH_PPC64LE",
+    "SCMP_ARCH_S390",      "SCMP_ARCH_S390X",     "SCMP_ARCH_SH",          "SCMP_ARCH_SHEB",
+    "SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64",  "SCMP_ARCH_RISCV64"};
+
+// Docker's spellings in includes/excludes "arches" (Go's GOARCH as libseccomp-golang names it,
+// "mips3l64n32" included), mapped to the OCI name.
+struct DockerArchName {
+  std::string_view docker;
+  std::string_view oci;
+};
+constexpr std::array<DockerArchName, 25> docker_arch_names{{
+    {"amd64", "SCMP_ARCH_X86_64"},      {"x86", "SCMP_ARCH_X86"},
+    {"386", "SCMP_ARCH_X86"},           {"x32", "SCMP_ARCH_X32"},
+    {"arm64", "SCMP_ARCH_AARCH64"},     {"arm", "SCMP_ARCH_ARM"},
+    {"mips", "SCMP_ARCH_MIPS"},         {"mipsle", "SCMP_ARCH_MIPSEL"},
+    {"mipsel", "SCMP_ARCH_MIPSEL"},     {"mips64", "SCMP_ARCH_MIPS64"},
+    {"mips64n32", "SCMP_ARCH_MIPS64N32"}, {"mipsel64", "SCMP_ARCH_MIPSEL64"},
+    {"mips64le", "SCMP_ARCH_MIPSEL64"}, {"mips3l64n32", "SCMP_ARCH_MIPSEL64N32"},
+    {"mipsel64n32", "SCMP_ARCH_MIPSEL64N32"}, {"mips64len32", "SCMP_ARCH_MIPSEL64N32"},
+    {"ppc", "SCMP_ARCH_PPC"},           {"ppc64", "SCMP_ARCH_PPC64"},
+    {"ppc64le", "SCMP_ARCH_PPC64LE"},   {"s390", "SCMP_ARCH_S390"},
+    {"s390x", "SCMP_ARCH_S390X"},       {"riscv64", "SCMP_ARCH_RISCV64"},
+    {"loong64", "SCMP_ARCH_LOONGARCH64"}, {"loongarch64", "SCMP_ARCH_LOONGARCH64"},
+    {"m68k", "SCMP_ARCH_M68K"},
+}};
+
+std::string key_path(std::string_view parent, std::string_view key) {
+  if (parent.empty()) return std::string(key);
+  return std::string(parent) + "." + std::string(key);
+}
+
+std::string index_path(std::string_view parent, std::size_t index) {
+  return std::string(parent) + "[" + std::to_string(index) + "]";
+}
+
+std::string in_quotes(std::string_view text) {
+  constexpr std::size_t shown = 60;
+  if (text.size() <= shown) return "\"" + std::string(text) + "\"";
+  return "\"" + std::string(text.substr(0, shown)) + "...\"";
+}
+
+// A short description of a JSON value for messages; never dumps a container, which may be huge
+// or deeply nested.
+std::string describe(const Json& value) {
+  switch (value.type()) {
+  case Json::value_t::null: return "null";
+  case Json::value_t::object: return "an object";
+  case Json::value_t::array: return "an array";
+  case Json::value_t::string: return "a string (" + in_quotes(value.get_ref<const std::string&>()) + ")";
+  case Json::value_t::boolean: return value.get<bool>() ? "true" : "false";
+  default: return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+}
+
+template <std::size_t N>
+std::string join(const std::array<std::string_view, N>& items) {
+  std::string out;
+  for (auto item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+std::string arch_list(const std::vector<Arch>& arches) {
+  std::vector<std::string> names;
+  for (Arch a : arches) names.emplace_back(sandbox::arch_name(a));
+  return join(names);
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Dotted numbers at the start of a release: "6.1.0-13-amd64" -> {6, 1, 0}.
+std::vector<std::uint64_t> version_numbers(std::string_view text) {
+  std::vector<std::uint64_t> numbers;
+  const char* pos = text.data();
+  const char* end = text.data() + text.size();
+  while (pos != end && std::isdigit(static_cast<unsigned char>(*pos)) != 0) {
+    std::uint64_t number = 0;
+    auto [next, ec] = std::from_chars(pos, end, number);
+    if (ec != std::errc{}) break;
+    numbers.push_back(number);
+    pos = next;
+    if (pos == end || *pos != '.') break;
+    ++pos;
+  }
+  return numbers;
+}
+
+bool is_kernel_version(std::string_view text) {
+  if (text.empty() || text.front() == '.' || text.back() == '.') return false;
+  bool previous_dot = false;
+  for (char c : text) {
+    if (c == '.') {
+      if (previous_dot) return false;
+      previous_dot = true;
+    } else if (std::isdigit(static_cast<unsigned char>(c)) != 0) {
+      previous_dot = false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string running_kernel_release() {
+  utsname names{};
+  if (::uname(&names) != 0) return {};
+  return names.release;
+}
+
+// Capabilities compare as Docker writes them ("CAP_SYS_ADMIN"), whatever the caller's spelling.
+std::string normalized_capability(std::string_view name) {
+  std::string out;
+  for (char c : name) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!out.starts_with("CAP_")) out.insert(0, "CAP_");
+  return out;
+}
+
+// The errno or tracer message a profile attaches to the action; runc uses EPERM when absent.
+bool carries_data(ActionKind kind) { return kind == ActionKind::errno_ret || kind == ActionKind::trace; }
+
+// True when leaving `rule` out of the filter would let its syscalls do more than the profile says
+// (a deny entry in a permissive profile): then a name that cannot be filtered is an error.
+bool narrows_default(const Action& rule, const Action& default_action) {
+  return rule != default_action && sandbox::strictness(rule.kind) <= sandbox::strictness(default_action.kind);
+}
+
+// An OCI architecture name, classified.
+struct ArchLookup {
+  std::optional<Arch> arch; // set when this build can filter it
+  bool known = false;       // an architecture the OCI spec names
+};
+
+ArchLookup lookup_oci_arch(std::string_view name) {
+  if (auto arch = sandbox::arch_from_oci(name)) return {arch, true};
+  bool known = std::find(oci_arch_names.begin(), oci_arch_names.end(), name) != oci_arch_names.end();
+  return {std::nullopt, known};
+}
+
+void append_unique(std::vector<Arch>& arches, Arch arch) {
+  if (std::find(arches.begin(), arches.end(), arch) == arches.end()) arches.push_back(arch);
+}
+
+// Docker's includes/excludes, as read.
+struct EntryFilter {
+  std::vector<std::string> caps; // normalized
+  std::vector<Arch> arches;      // the spellings this build knows
+  bool has_arches = false;       // arches given, even if none of them is known here
+  std::optional<std::string> min_kernel;
+};
+
+// One syscalls[] entry after reading: the rule, where its names came from, and whether Docker's
+// conditions keep it in the resolved profile.
+struct Entry {
+  std::string path;
+  sandbox::Rule rule;
+  std::vector<std::string> name_paths; // parallel to rule.names
+  bool applies = true;
+};
+
+class ProfileReader {
+public:
+  ProfileReader(std::string_view source, const ResolveContext& context)
+      : source_(source), context_(context), target_(context.arch.value_or(sandbox::native_arch())) {
+    for (const auto& cap : context.capabilities) capabilities_.push_back(normalized_capability(cap));
+  }
+
+  LoadedProfile read(const Json& root) {
+    if (!root.is_object())
+      fail("", "a profile is a JSON object (the OCI LinuxSeccomp object), not " + describe(root));
+    warn_unknown_keys(root, "", top_level_keys);
+    LoadedProfile out;
+    if (field(root, "defaultAction") == nullptr)
+      fail("defaultAction", "missing; every profile needs a default action, e.g. \"SCMP_ACT_ERRNO\"");
+    out.policy.default_action = read_action(root, "", "defaultAction", "defaultErrnoRet");
+    out.policy.architectures = read_architectures(root);
+    out.policy.flags = read_flags(root);
+    read_listener(root);
+    read_comment(root, "");
+    auto entries = read_entries(root);
+    check_names(entries, out.policy);
+    check_conflicts(entries);
+    for (auto& entry : entries)
+      if (entry.applies && !entry.rule.names.empty()) out.policy.rules.push_back(std::move(entry.rule));
+    out.warnings = std::move(warnings_);
+    return out;
+  }
+
+private:
+  [[noreturn]] void fail(std::string_view path, const std::string& problem) const {
+    std::string where = path.empty() ? "(top level)" : std::string(path);
+    throw sandbox::Error(ErrorKind::invalid_input, source_ + ": " + where + ": " + problem);
+  }
+
+  void warn(std::string path, std::string message) {
+    warnings_.push_back({path.empty() ? "(top level)" : std::move(path), std::move(message)});
+  }
+
+  // The value of `key`, or nullptr when it is absent or null (Docker writes null for empty lists).
+  static const Json* field(const Json& object, std::string_view key) {
+    auto it = object.find(std::string(key));
+    if (it == object.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+  template <std::size_t N>
+  void warn_unknown_keys(const Json& object, std::string_view path, const std::array<std::string_view, N>& known) {
+    for (const auto& item : object.items()) {
+      const std::string& key = item.key();
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      std::string message = "unknown key, ignored";
+      for (auto candidate : known) {
+        if (edit_distance(key, candidate) <= 2) {
+          message += " (did you mean \"" + std::string(candidate) + "\"?)";
+          break;
+        }
+      }
+      warn(key_path(path, key), message);
+    }
+  }
+
+  const std::string& read_string(const Json& value, std::string_view path) const {
+    if (!value.is_string()) fail(path, "must be a string, not " + describe(value));
+    return value.get_ref<const std::string&>();
+  }
+
+  std::uint64_t read_unsigned(const Json& value, std::string_view path, std::uint64_t max,
+                              std::string_view why = {}) const {
+    std::string expected = "must be an integer from 0 to " + std::to_string(max);
+    if (!why.empty()) expected += " (" + std::string(why) + ")";
+    if (value.is_number_unsigned()) {
+      auto number = value.get<std::uint64_t>();
+      if (number > max) fail(path, expected + ", not " + std::to_string(number));
+      return number;
+    }
+    if (value.is_number_integer() && value.get<std::int64_t>() == 0) return 0; // "-0"
+    fail(path, expected + ", not " + describe(value));
+  }
+
+  // An array of strings; null counts as empty.
+  std::vector<std::string> read_string_list(const Json* value, std::string_view path) const {
+    std::vector<std::string> out;
+    if (value == nullptr) return out;
+    if (!value->is_array()) fail(path, "must be an array of strings, not " + describe(*value));
+    for (std::size_t i = 0; i < value->size(); ++i) out.push_back(read_string((*value)[i], index_path(path, i)));
+    return out;
+  }
+
+  Action read_action(const Json& object, std::string_view parent, std::string_view action_key,
+                     std::string_view errno_key) {
+    std::string path = key_path(parent, action_key);
+    const std::string& name = read_string(*field(object, action_key), path);
+    auto kind = sandbox::action_kind_from_oci(name);
+    if (!kind) {
+      std::vector<std::string> names;
+      for (auto k : all_action_kinds) names.emplace_back(sandbox::action_oci_name(k));
+      names.emplace_back("SCMP_ACT_KILL");
+      fail(path, "unknown action " + in_quotes(name) + " (expected one of " + join(names) + ")");
+    }
+    Action action{*kind, 0};
+    if (carries_data(*kind)) action.data = eperm;
+    std::string errno_path = key_path(parent, errno_key);
+    if (const Json* ret = field(object, errno_key)) {
+      auto value = static_cast<std::uint32_t>(
+          read_unsigned(*ret, errno_path, max_ret_data, "the kernel keeps 16 bits of SECCOMP_RET_DATA"));
+      if (!carries_data(*kind)) {
+        warn(errno_path, "ignored: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE return a value, not " + name);
+      } else {
+        action.data = value;
+        if (*kind == ActionKind::errno_ret && value > max_errno)
+          warn(errno_path, std::to_string(value) + " is not an errno value; the kernel returns " +
+                               std::to_string(max_errno) + " instead");
+      }
+    }
+    if (*kind == ActionKind::notify)
+      warn(path, "SCMP_ACT_NOTIFY: nucleus attaches no listener, so these syscalls fail with ENOSYS");
+    return action;
+  }
+
+  ArchLookup read_oci_arch(const Json& value, std::string_view path) const {
+    const std::string& name = read_string(value, path);
+    auto lookup = lookup_oci_arch(name);
+    if (!lookup.known) {
+      std::vector<std::string> names;
+      for (Arch a : sandbox::known_arches()) names.emplace_back(sandbox::arch_oci_name(a));
+      fail(path, "unknown architecture " + in_quotes(name) + " (expected one of " + join(names) + ")");
+    }
+    return lookup;
+  }
+
+  Arch read_supported_arch(const Json& value, std::string_view path) const {
+    auto lookup = read_oci_arch(value, path);
+    if (!lookup.arch)
+      fail(path, "architecture " + in_quotes(value.get_ref<const std::string&>()) +
+                     " is not supported by the libseccomp nucleus is built with");
+    return *lookup.arch;
+  }
+
+  std::vector<Arch> read_architectures(const Json& root) {
+    std::vector<Arch> listed;
+    const Json* list = field(root, "architectures");
+    if (list != nullptr) {
+      if (!list->is_array()) fail("architectures", "must be an array of SCMP_ARCH_* names, not " + describe(*list));
+      for (std::size_t i = 0; i < list->size(); ++i)
+        append_unique(listed, read_supported_arch((*list)[i], index_path("architectures", i)));
+    }
+
+    // Docker's archMap: the entry for the target architecture and its compat ABIs.
+    std::vector<Arch> mapped;
+    bool map_given = false;
+    const Json* map = field(root, "archMap");
+    if (map != nullptr) {
+      if (!map->is_array()) fail("archMap", "must be an array of {architecture, subArchitectures}, not " + describe(*map));
+      map_given = !map->empty();
+      for (std::size_t i = 0; i < map->size(); ++i) read_arch_map_entry((*map)[i], index_path("archMap", i), mapped);
+    }
+
+    if (!listed.empty() && map_given)
+      fail("archMap", "both architectures and archMap are given; use one of them (Docker refuses this too)");
+    if (!listed.empty()) return listed;
+    if (map_given) return mapped.empty() ? std::vector<Arch>{target_} : mapped;
+    // Plain OCI without architectures means the native one; a caller resolving for another
+    // architecture gets that one, spelled out.
+    if (context_.arch && *context_.arch != sandbox::native_arch()) return {target_};
+    return {};
+  }
+
+  void read_arch_map_entry(const Json& entry, const std::string& path, std::vector<Arch>& mapped) {
+    if (!entry.is_object()) fail(path, "must be an object {architecture, subArchitectures}, not " + describe(entry));
+    warn_unknown_keys(entry, path, arch_map_keys);
+    const Json* main = field(entry, "architecture");
+    std::string main_path = key_path(path, "architecture");
+    if (main == nullptr) fail(main_path, "missing; an archMap entry names its SCMP_ARCH_* architecture");
+    auto main_arch = read_oci_arch(*main, main_path);
+
+    const Json* subs = field(entry, "subArchitectures");
+    std::string subs_path = key_path(path, "subArchitectures");
+    if (subs != nullptr && !subs->is_array())
+      fail(subs_path, "must be an array of SCMP_ARCH_* names, not " + describe(*subs));
+    bool selected = main_arch.arch && *main_arch.arch == target_;
+    std::vector<Arch> sub_arches;
+    for (std::size_t i = 0; subs != nullptr && i < subs->size(); ++i) {
+      std::string sub_path = index_path(subs_path, i);
+      // Architectures of entries for other machines only need to be spelt right: this build may
+      // not filter them, and they do not apply here.
+      if (selected) sub_arches.push_back(read_supported_arch((*subs)[i], sub_path));
+      else read_oci_arch((*subs)[i], sub_path);
+    }
+    if (!selected) return;
+    append_unique(mapped, *main_arch.arch);
+    for (Arch a : sub_arches) append_unique(mapped, a);
+  }
+
+  std::vector<sandbox::FilterFlag> read_flags(const Json& root) {
+    std::vector<sandbox::FilterFlag> flags;
+    const Json* list = field(root, "flags");
+    if (list == nullptr) return flags;
+    if (!list->is_array()) fail("flags", "must be an array of SECCOMP_FILTER_FLAG_* names, not " + describe(*list));
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      std::string path = index_path("flags", i);
+      const std::string& name = read_string((*list)[i], path);
+      auto flag = sandbox::filter_flag_from_oci(name);
+      if (!flag) {
+        std::vector<std::string> names;
+        for (auto f : all_flags) names.emplace_back(sandbox::filter_flag_oci_name(f));
+        fail(path, "unknown flag " + in_quotes(name) + " (expected one of " + join(names) + ")");
+      }
+      if (std::find(flags.begin(), flags.end(), *flag) == flags.end()) flags.push_back(*flag);
+    }
+    return flags;
+  }
+
+  void read_listener(const Json& root) {
+    for (std::string_view key : {std::string_view("listenerPath"), std::string_view("listenerMetadata")}) {
+      if (const Json* value = field(root, key)) {
+        read_string(*value, key);
+        warn(std::string(key), "not supported: nucleus does not forward SCMP_ACT_NOTIFY to a listener; ignored");
+      }
+    }
+  }
+
+  std::string read_comment(const Json& object, std::string_view parent) const {
+    const Json* comment = field(object, "comment");
+    if (comment == nullptr) return {};
+    return read_string(*comment, key_path(parent, "comment"));
+  }
+
+  std::vector<Entry> read_entries(const Json& root) {
+    std::vector<Entry> entries;
+    const Json* list = field(root, "syscalls");
+    if (list == nullptr) return entries;
+    if (!list->is_array()) fail("syscalls", "must be an array of entries, not " + describe(*list));
+    for (std::size_t i = 0; i < list->size(); ++i) entries.push_back(read_entry((*list)[i], index_path("syscalls", i)));
+    return entries;
+  }
+
+  Entry read_entry(const Json& object, std::string path) {
+    if (!object.is_object()) fail(path, "must be an object {names, action, ...}, not " + describe(object));
+    warn_unknown_keys(object, path, entry_keys);
+    Entry entry;
+    entry.path = std::move(path);
+    read_names(object, entry);
+    if (field(object, "action") == nullptr)
+      fail(key_path(entry.path, "action"), "missing; every entry needs an action, e.g. \"SCMP_ACT_ALLOW\"");
+    entry.rule.action = read_action(object, entry.path, "action", "errnoRet");
+    if (const Json* args = field(object, "args")) {
+      std::string args_path = key_path(entry.path, "args");
+      if (!args->is_array()) fail(args_path, "must be an array of {index, value, valueTwo, op}, not " + describe(*args));
+      for (std::size_t i = 0; i < args->size(); ++i)
+        entry.rule.args.push_back(read_arg((*args)[i], index_path(args_path, i)));
+    }
+    entry.rule.comment = read_comment(object, entry.path);
+    auto includes = read_filter(object, entry.path, "includes");
+    auto excludes = read_filter(object, entry.path, "excludes");
+    entry.applies = applies(includes, excludes);
+    return entry;
+  }
+
+  void read_names(const Json& object, Entry& entry) {
+    const Json* names = field(object, "names");
+    const Json* name = field(object, "name");
+    if (names != nullptr && name != nullptr)
+      fail(entry.path, "both name and names are given; use names (Docker refuses this too)");
+    if (names == nullptr && name == nullptr)
+      fail(key_path(entry.path, "names"), "missing; every entry lists the syscalls it applies to");
+    std::vector<std::pair<std::string, std::string>> found; // name, path
+    if (name != nullptr) {
+      std::string path = key_path(entry.path, "name");
+      found.emplace_back(read_string(*name, path), path);
+    } else {
+      std::string path = key_path(entry.path, "names");
+      if (!names->is_array()) fail(path, "must be an array of syscall names, not " + describe(*names));
+      if (names->empty()) fail(path, "empty; an entry must name at least one syscall");
+      for (std::size_t i = 0; i < names->size(); ++i) {
+        std::string name_path = index_path(path, i);
+        found.emplace_back(read_string((*names)[i], name_path), name_path);
+      }
+    }
+    std::set<std::string> seen;
+    for (auto& [syscall, path] : found) {
+      if (syscall.empty()) fail(path, "empty syscall name");
+      if (!seen.insert(syscall).second) {
+        warn(path, in_quotes(syscall) + " is listed twice in this entry; the repeat is dropped");
+        continue;
+      }
+      entry.rule.names.push_back(std::move(syscall));
+      entry.name_paths.push_back(std::move(path));
+    }
+  }
+
+  sandbox::ArgCondition read_arg(const Json& object, const std::string& path) {
+    if (!object.is_object()) fail(path, "must be an object {index, value, valueTwo, op}, not " + describe(object));
+    warn_unknown_keys(object, path, arg_keys);
+    constexpr auto any_value = std::numeric_limits<std::uint64_t>::max();
+    auto required = [&](std::string_view key) -> const Json& {
+      const Json* value = field(object, key);
+      if (value == nullptr) fail(key_path(path, key), "missing (an argument condition needs index, value and op)");
+      return *value;
+    };
+    sandbox::ArgCondition cond;
+    cond.index = static_cast<unsigned>(read_unsigned(required("index"), key_path(path, "index"), max_arg_index,
+                                                     "a syscall has six arguments"));
+    cond.value = read_unsigned(required("value"), key_path(path, "value"), any_value);
+    std::string op_path = key_path(path, "op");
+    const std::string& op_name = read_string(required("op"), op_path);
+    auto op = sandbox::cmp_op_from_oci(op_name);
+    if (!op) {
+      std::vector<std::string> names;
+      for (auto o : all_ops) names.emplace_back(sandbox::cmp_op_oci_name(o));
+      fail(op_path, "unknown operator " + in_quotes(op_name) + " (expected one of " + join(names) + ")");
+    }
+    cond.op = *op;
+    // OCI's optional valueTwo defaults to 0; for SCMP_CMP_MASKED_EQ value is the mask and valueTwo
+    // the expected result, as libseccomp takes them.
+    if (const Json* two = field(object, "valueTwo")) cond.value_two = read_unsigned(*two, key_path(path, "valueTwo"), any_value);
+    if (cond.op != sandbox::CmpOp::masked_eq && cond.value_two != 0)
+      warn(key_path(path, "valueTwo"), "ignored: only SCMP_CMP_MASKED_EQ uses valueTwo");
+    if (cond.op == sandbox::CmpOp::masked_eq && (cond.value_two & ~cond.value) != 0)
+      warn(path, "never holds: valueTwo has bits that the mask (value) clears");
+    return cond;
+  }
+
+  std::optional<EntryFilter> read_filter(const Json& entry, std::string_view entry_path, std::string_view key) {
+    const Json* object = field(entry, key);
+    if (object == nullptr) return std::nullopt;
+    std::string path = key_path(entry_path, key);
+    if (!object->is_object()) fail(path, "must be an object {caps, arches, minKernel}, not " + describe(*object));
+    warn_unknown_keys(*object, path, filter_keys);
+    EntryFilter filter;
+    for (const auto& cap : read_string_list(field(*object, "caps"), key_path(path, "caps")))
+      filter.caps.push_back(normalized_capability(cap));
+    const Json* arches = field(*object, "arches");
+    std::string arches_path = key_path(path, "arches");
+    auto spellings = read_string_list(arches, arches_path);
+    filter.has_arches = !spellings.empty();
+    for (std::size_t i = 0; i < spellings.size(); ++i) {
+      auto lookup = docker_arch(spellings[i]);
+      if (lookup.arch) filter.arches.push_back(*lookup.arch);
+      else if (!lookup.known)
+        warn(index_path(arches_path, i), "unknown architecture " + in_quotes(spellings[i]) + "; it never matches");
+    }
+    if (const Json* min = field(*object, "minKernel")) {
+      std::string min_path = key_path(path, "minKernel");
+      const std::string& version = read_string(*min, min_path);
+      if (!is_kernel_version(version))
+        fail(min_path, "must be a kernel version such as \"4.8\", not " + describe(*min));
+      filter.min_kernel = version;
+    }
+    return filter;
+  }
+
+  static ArchLookup docker_arch(std::string_view spelling) {
+    for (const auto& d : docker_arch_names)
+      if (d.docker == spelling) return lookup_oci_arch(d.oci);
+    if (auto arch = sandbox::arch_from_any(spelling)) return {arch, true};
+    return {};
+  }
+
+  bool holds(std::string_view cap) const {
+    return std::find(capabilities_.begin(), capabilities_.end(), cap) != capabilities_.end();
+  }
+
+  bool targets(const EntryFilter& filter) const {
+    return std::find(filter.arches.begin(), filter.arches.end(), target_) != filter.arches.end();
+  }
+
+  // Docker's rule: kept when every includes condition holds and no excludes condition does.
+  bool applies(const std::optional<EntryFilter>& includes, const std::optional<EntryFilter>& excludes) {
+    if (excludes) {
+      if (targets(*excludes)) return false;
+      for (const auto& cap : excludes->caps)
+        if (holds(cap)) return false;
+      if (excludes->min_kernel && kernel_at_least(kernel_release(), *excludes->min_kernel)) return false;
+    }
+    if (includes) {
+      if (includes->has_arches && !targets(*includes)) return false;
+      for (const auto& cap : includes->caps)
+        if (!holds(cap)) return false;
+      if (includes->min_kernel && !kernel_at_least(kernel_release(), *includes->min_kernel)) return false;
+    }
+    return true;
+  }
+
+  const std::string& kernel_release() {
+    if (!kernel_) kernel_ = context_.kernel_release ? *context_.kernel_release : running_kernel_release();
+    return *kernel_;
+  }
+
+  // Every name of an entry that applies must be filterable on at least one of the profile's
+  // architectures. A name that cannot be is harmless in an entry that only allows more than the
+  // default (leaving it out denies more): Docker's default lists names for every architecture at
+  // once, and names newer than this libseccomp. In an entry that denies, it would be a hole.
+  void check_names(std::vector<Entry>& entries, const sandbox::Policy& policy) {
+    const auto arches = policy.effective_arches();
+    for (auto& entry : entries) {
+      if (!entry.applies) continue;
+      bool denies = narrows_default(entry.rule.action, policy.default_action);
+      std::vector<std::string> names;
+      std::vector<std::string> paths;
+      for (std::size_t i = 0; i < entry.rule.names.size(); ++i) {
+        const std::string& name = entry.rule.names[i];
+        const std::string& path = entry.name_paths[i];
+        bool here = std::any_of(arches.begin(), arches.end(), [&](Arch a) { return sandbox::syscall_number(a, name).has_value(); });
+        bool anywhere = here || std::any_of(sandbox::known_arches().begin(), sandbox::known_arches().end(),
+                                            [&](Arch a) { return sandbox::syscall_number(a, name).has_value(); });
+        if (!anywhere) {
+          auto closest = closest_names(name);
+          std::string did_you_mean = closest.empty() ? "" : "did you mean " + join(closest) + "?";
+          if (denies)
+            fail(path, "unknown syscall " + in_quotes(name) + (closest.empty() ? "" : " (" + did_you_mean + ")") +
+                           "; this entry denies it, so it cannot be left out");
+          warn(path, "unknown syscall " + in_quotes(name) + " (newer than this libseccomp, or misspelt?" +
+                         (closest.empty() ? "" : " " + did_you_mean) + "); left out, so it gets the default action");
+          continue;
+        }
+        if (!here && denies)
+          fail(path, "syscall " + in_quotes(name) + " does not exist on " + arch_list(arches) +
+                         " (the profile's architectures); this entry denies it, so it would have no effect");
+        names.push_back(name);
+        paths.push_back(path);
+      }
+      entry.rule.names = std::move(names);
+      entry.name_paths = std::move(paths);
+    }
+  }
+
+  // Suggestions cost a pass over every architecture's syscall table; a profile full of unknown
+  // names gets them for the first few only, and still loads quickly.
+  std::vector<std::string> closest_names(std::string_view name) {
+    constexpr std::size_t max_suggested_names = 16;
+    if (suggested_names_ >= max_suggested_names) return {};
+    ++suggested_names_;
+    return sandbox::closest_syscall_names(name);
+  }
+
+  // The same syscall with the same conditions and two different actions: libseccomp keeps one of
+  // them depending on the order, or refuses the second.
+  void check_conflicts(const std::vector<Entry>& entries) const {
+    std::map<std::string, std::pair<const Entry*, Action>> seen;
+    for (const auto& entry : entries) {
+      if (!entry.applies) continue;
+      auto args = entry.rule.args;
+      std::sort(args.begin(), args.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.index, a.op, a.value, a.value_two) < std::tie(b.index, b.op, b.value, b.value_two);
+      });
+      std::string conditions;
+      for (const auto& c : args)
+        conditions += "|" + std::to_string(c.index) + "," + std::to_string(static_cast<int>(c.op)) + "," +
+                      std::to_string(c.value) + "," + std::to_string(c.value_two);
+      for (std::size_t i = 0; i < entry.rule.names.size(); ++i) {
+        auto [it, inserted] = seen.try_emplace(entry.rule.names[i] + conditions, &entry, entry.rule.action);
+        if (inserted || it->second.second == entry.rule.action) continue;
+        fail(entry.name_paths[i], in_quotes(entry.rule.names[i]) + " is also in " + it->second.first->path +
+                                      " with the same conditions but action " + sandbox::to_string(it->second.second) +
+                                      ", here " + sandbox::to_string(entry.rule.action) + "; keep one");
+      }
+    }
+  }
+
+  std::string source_;
+  const ResolveContext& context_;
+  Arch target_;
+  std::vector<std::string> capabilities_;
+  std::optional<std::string> kernel_;
+  std::size_t suggested_names_ = 0;
+  std::vector<Diagnostic> warnings_;
+};
+
+std::pair<std::size_t, std::size_t> line_and_column(std::string_view text, std::size_t byte) {
+  // nlohmann counts the offending character as read: byte 1 is the first character.
+  std::size_t offset = std::min(byte > 0 ? byte - 1 : 0, text.size());
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return {line, offset - line_start + 1};
+}
+
+// nlohmann's message without its "[json.exception.parse_error.101] parse error at ...: " prefix.
+std::string parser_detail(const std::string& what) {
+  auto colon = what.find(": ");
+  return colon == std::string::npos ? what : what.substr(colon + 2);
+}
+
+} // namespace
+
+LoadedProfile parse_profile(std::string_view json_text, std::string_view source_name, const ResolveContext& context) {
+  Json root;
+  try {
+    root = Json::parse(json_text, nullptr, /*allow_exceptions=*/true);
+  } catch (const Json::parse_error& e) {
+    auto [line, column] = line_and_column(json_text, e.byte);
+    throw sandbox::Error(ErrorKind::invalid_input, std::string(source_name) + ": line " + std::to_string(line) +
+                                                       ", column " + std::to_string(column) +
+                                                       ": invalid JSON: " + parser_detail(e.what()));
+  } catch (const Json::exception& e) {
+    // A number too large for a double, and the like: no position is known.
+    throw sandbox::Error(ErrorKind::invalid_input,
+                         std::string(source_name) + ": invalid JSON: " + parser_detail(e.what()));
+  }
+  return ProfileReader(source_name, context).read(root);
+}
+
+LoadedProfile load_profile(const std::filesystem::path& path, const ResolveContext& context) {
+  return parse_profile(sandbox::read_file(path), path.string(), context);
+}
+
+std::string to_oci_json(const sandbox::Policy& policy) {
+  using Ordered = nlohmann::ordered_json;
+  Ordered out = Ordered::object();
+  out["defaultAction"] = sandbox::action_oci_name(policy.default_action.kind);
+  if (carries_data(policy.default_action.kind)) out["defaultErrnoRet"] = policy.default_action.data;
+  if (!policy.architectures.empty()) {
+    Ordered arches = Ordered::array();
+    for (Arch arch : policy.architectures) {
+      if (!sandbox::arch_from_oci(sandbox::arch_oci_name(arch)))
+        throw sandbox::Error(ErrorKind::internal, "architecture token " + std::to_string(arch.token) + " has no OCI name");
+      arches.push_back(sandbox::arch_oci_name(arch));
+    }
+    out["architectures"] = std::move(arches);
+  }
+  if (!policy.flags.empty()) {
+    Ordered flags = Ordered::array();
+    for (auto flag : policy.flags) {
+      auto name = sandbox::filter_flag_oci_name(flag);
+      if (name.empty())
+        throw sandbox::Error(ErrorKind::internal, "filter flag " + std::to_string(static_cast<unsigned>(flag)) + " has no OCI name");
+      flags.push_back(name);
+    }
+    out["flags"] = std::move(flags);
+  }
+  Ordered syscalls = Ordered::array();
+  for (const auto& rule : policy.rules) {
+    Ordered entry = Ordered::object();
+    entry["names"] = rule.names;
+    entry["action"] = sandbox::action_oci_name(rule.action.kind);
+    if (carries_data(rule.action.kind)) entry["errnoRet"] = rule.action.data;
+    if (!rule.args.empty()) {
+      Ordered args = Ordered::array();
+      for (const auto& c : rule.args) {
+        Ordered arg = Ordered::object();
+        arg["index"] = c.index;
+        arg["value"] = c.value;
+        if (c.op == sandbox::CmpOp::masked_eq || c.value_two != 0) arg["valueTwo"] = c.value_two;
+        arg["op"] = sandbox::cmp_op_oci_name(c.op);
+        args.push_back(std::move(arg));
+      }
+      entry["args"] = std::move(args);
+    }
+    if (!rule.comment.empty()) entry["comment"] = rule.comment;
+    syscalls.push_back(std::move(entry));
+  }
+  out["syscalls"] = std::move(syscalls);
+  return out.dump(2, ' ', false, Ordered::error_handler_t::replace) + "\n";
+}
+
+bool kernel_at_least(std::string_view release, std::string_view minimum) {
+  auto have = version_numbers(release);
+  auto want = version_numbers(minimum);
+  for (std::size_t i = 0; i < std::max(have.size(), want.size()); ++i) {
+    std::uint64_t a = i < have.size() ? have[i] : 0;
+    std::uint64_t b = i < want.size() ? want[i] : 0;
+    if (a != b) return a > b;
+  }
+  return true;
+}
+
+} // namespace nucleus::profile

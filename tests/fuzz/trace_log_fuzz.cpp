@@ -1,0 +1,23 @@
+// Fuzzes the trace log reader: any bytes either read or fail with sandbox::Error (any other
+// exception escapes and is reported as a crash). What reads must write and read back unchanged.
+#include "nucleus/sandbox/error.hpp"
+#include "nucleus/tracer/trace_log.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  (void)nucleus::tracer::is_trace_log(text);
+  nucleus::tracer::Trace trace;
+  try {
+    trace = nucleus::tracer::read_trace(text, "fuzz.trace");
+  } catch (const nucleus::sandbox::Error&) {
+    return 0;
+  }
+  const std::string written = nucleus::tracer::write_trace(trace);
+  if (nucleus::tracer::read_trace(written, "rewritten.trace") != trace) __builtin_trap();
+  return 0;
+}

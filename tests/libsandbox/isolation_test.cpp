@@ -1,0 +1,170 @@
+// Isolation pieces that need no privileges: lockdown parsing, sizes, rlimits, capability names,
+// profile pinning, and the trust guards that refuse before anything starts.
+#include "test_support.hpp"
+
+#include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/isolation.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace sb = nucleus::sandbox;
+
+TEST(Lockdown, ParsesTheBracketedMode) {
+  struct Case {
+    const char* content;
+    sb::LockdownMode mode;
+  } cases[] = {
+      {"[none] integrity confidentiality\n", sb::LockdownMode::none},
+      {"none [integrity] confidentiality\n", sb::LockdownMode::integrity},
+      {"none integrity [confidentiality]\n", sb::LockdownMode::confidentiality},
+      {"none integrity [confidentiality]", sb::LockdownMode::confidentiality},
+  };
+  for (const auto& c : cases) EXPECT_EQ(sb::parse_lockdown(c.content), c.mode) << c.content;
+}
+
+TEST(Lockdown, RejectsWhatItCannotParse) {
+  for (const char* bad : {"", "\n", "none integrity confidentiality\n", "[none] [integrity]\n", "none [bogus]\n", "[]"}) {
+    SCOPED_TRACE(bad);
+    try {
+      sb::parse_lockdown(bad);
+      FAIL() << "accepted";
+    } catch (const sb::Error& e) {
+      EXPECT_EQ(e.kind(), sb::ErrorKind::invalid_input);
+    }
+  }
+}
+
+TEST(Lockdown, ConfidentialitySatisfiesIntegrity) {
+  using M = sb::LockdownMode;
+  EXPECT_TRUE(sb::lockdown_satisfies(M::confidentiality, M::integrity));
+  EXPECT_TRUE(sb::lockdown_satisfies(M::integrity, M::integrity));
+  EXPECT_FALSE(sb::lockdown_satisfies(M::none, M::integrity));
+  EXPECT_FALSE(sb::lockdown_satisfies(M::integrity, M::confidentiality));
+}
+
+TEST(Lockdown, TooWeakAndMissingFilesAreClearErrors) {
+  nucleus::test::TempDir dir;
+  nucleus::test::write_text(dir / "lockdown", "none [integrity] confidentiality\n");
+  EXPECT_NO_THROW(sb::require_kernel_lockdown(sb::LockdownMode::integrity, (dir / "lockdown").string()));
+  try {
+    sb::require_kernel_lockdown(sb::LockdownMode::confidentiality, (dir / "lockdown").string());
+    FAIL();
+  } catch (const sb::Error& e) {
+    EXPECT_EQ(e.kind(), sb::ErrorKind::permission);
+    EXPECT_NE(std::string(e.what()).find("'integrity'"), std::string::npos) << e.what();
+  }
+  try {
+    sb::require_kernel_lockdown(sb::LockdownMode::integrity, (dir / "missing").string());
+    FAIL();
+  } catch (const sb::Error& e) {
+    EXPECT_EQ(e.kind(), sb::ErrorKind::unsupported);
+    EXPECT_NE(std::string(e.what()).find("cannot read the kernel's lockdown state"), std::string::npos) << e.what();
+    EXPECT_NE(e.hint().find("securityfs"), std::string::npos);
+  }
+}
+
+// This machine's kernel has no lockdown file: asking for lockdown must fail clearly, not pass.
+TEST(Lockdown, ThisMachine) {
+  const char* file = "/sys/kernel/security/lockdown";
+  if (::access(file, R_OK) == 0) {
+    EXPECT_NO_THROW(sb::parse_lockdown(nucleus::test::read_text(file)));
+  } else {
+    EXPECT_THROW(sb::require_kernel_lockdown(sb::LockdownMode::integrity, file), sb::Error);
+  }
+}
+
+TEST(IsolationFlags, Sizes) {
+  EXPECT_EQ(sb::parse_size("1048576"), 1048576u);
+  EXPECT_EQ(sb::parse_size("64M"), 64ull << 20);
+  EXPECT_EQ(sb::parse_size("64m"), 64ull << 20);
+  EXPECT_EQ(sb::parse_size("2G"), 2ull << 30);
+  EXPECT_EQ(sb::parse_size("512KiB"), 512ull << 10);
+  for (const char* bad : {"", "M", "0", "12X", "-1", "1.5G", "99999999999T"}) EXPECT_THROW(sb::parse_size(bad), sb::Error) << bad;
+}
+
+TEST(IsolationFlags, Rlimits) {
+  auto l = sb::parse_rlimit("nofile=1024:4096");
+  EXPECT_EQ(l.resource, RLIMIT_NOFILE);
+  EXPECT_EQ(l.soft, 1024u);
+  EXPECT_EQ(l.hard, 4096u);
+  EXPECT_EQ(sb::parse_rlimit("core=0").hard, 0u);
+  EXPECT_EQ(sb::parse_rlimit("stack=unlimited").soft, RLIM_INFINITY);
+  for (const char* bad : {"nofile", "bogus=1", "nofile=x", "nofile=10:5"}) EXPECT_THROW(sb::parse_rlimit(bad), sb::Error) << bad;
+}
+
+TEST(IsolationFlags, CapabilityNamesComeFromLibcap) {
+  EXPECT_EQ(sb::capability_from_name("CAP_NET_RAW"), 13);
+  EXPECT_EQ(sb::capability_from_name("net_bind_service"), 10);
+  EXPECT_EQ(sb::capability_from_name("CAP_SYS_ADMIN"), 21);
+  EXPECT_THROW(sb::capability_from_name("CAP_MAKE_COFFEE"), sb::Error);
+}
+
+TEST(ProfilePinning, Sha256) {
+  EXPECT_EQ(sb::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sb::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_NO_THROW(sb::verify_sha256("abc", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", "p.json"));
+  try {
+    sb::verify_sha256("abd", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "p.json");
+    FAIL();
+  } catch (const sb::Error& e) {
+    EXPECT_EQ(e.kind(), sb::ErrorKind::permission);
+    EXPECT_NE(std::string(e.what()).find("p.json"), std::string::npos);
+  }
+  EXPECT_THROW(sb::verify_sha256("abc", "ba78", "p.json"), sb::Error);
+}
+
+TEST(TrustGuards, RefusalsBeforeAnythingRuns) {
+  sb::IsolationConfig c;
+  c.search_path = "/nonexistent";
+  c.degraded_env_set = false;
+  try {
+    sb::prepare(c, {"/bin/true"});
+    FAIL();
+  } catch (const sb::Error& e) {
+    EXPECT_EQ(std::string(e.what()), sb::untrusted_without_gvisor_message);
+    for (const char* named : {"apt-get install runsc", "--allow-degraded-security", "--trust-level trusted"})
+      EXPECT_NE(e.hint().find(named), std::string::npos) << named;
+  }
+  c.degraded_env_set = true; // the environment variable alone does not opt in
+  EXPECT_THROW(sb::prepare(c, {"/bin/true"}), sb::Error);
+
+  sb::IsolationConfig host;
+  host.network = sb::NetworkMode::host;
+  host.allow_host_network = true;
+  host.allow_degraded_security = true;
+  host.search_path = "/nonexistent";
+  try {
+    sb::prepare(host, {"/bin/true"});
+    FAIL() << "untrusted got the host network";
+  } catch (const sb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("untrusted workloads never get the host network"), std::string::npos) << e.what();
+  }
+  host.trust = sb::TrustLevel::trusted;
+  host.allow_host_network = false;
+  try {
+    sb::prepare(host, {"/bin/true"});
+    FAIL() << "host network without --allow-host-network";
+  } catch (const sb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("needs --allow-host-network"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrustGuards, TraceModeIsRefusedUnderGvisor) {
+  nucleus::test::TempDir dir;
+  nucleus::test::write_text(dir / "runsc", "#!/bin/sh\n");
+  std::filesystem::permissions(dir / "runsc", std::filesystem::perms::owner_all);
+  sb::IsolationConfig c;
+  c.mode = sb::RunMode::trace;
+  c.search_path = dir.path().string();
+  try {
+    sb::prepare(c, {"/bin/true"});
+    FAIL();
+  } catch (const sb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("trace mode cannot run an untrusted workload under gVisor"), std::string::npos);
+  }
+}

@@ -1,0 +1,164 @@
+// check: table-driven over the whole risky list, guards, default action, architectures, Docker
+// comparison, exit codes, and golden output on Docker's default and a generated profile.
+#include "nucleus/profile/check.hpp"
+
+#include "nucleus/profile/generate.hpp"
+#include "nucleus/profile/oci.hpp"
+#include "nucleus/sandbox/syscalls.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+using namespace nucleus;
+
+namespace {
+
+sandbox::Arch native() { return sandbox::native_arch(); }
+
+sandbox::Policy allowlist(std::vector<std::string> names, std::vector<sandbox::ArgCondition> args = {}) {
+  sandbox::Policy p;
+  p.architectures = {native()};
+  p.rules.push_back({{"read", "write", "exit_group"}, sandbox::Action::allow(), {}, ""});
+  if (!names.empty()) p.rules.push_back({std::move(names), sandbox::Action::allow(), std::move(args), ""});
+  return p;
+}
+
+const profile::Finding* find(const profile::CheckResult& r, std::string_view id, std::string_view subject) {
+  for (const auto& f : r.findings)
+    if (f.id == id && f.subject == subject) return &f;
+  return nullptr;
+}
+
+void expect_golden(const std::string& name, const std::string& actual) {
+  auto path = test::source_dir() / "tests/profilegen/golden" / name;
+  if (const char* u = std::getenv("NUCLEUS_UPDATE_GOLDEN"); u != nullptr && std::string(u) == "1") test::write_text(path, actual);
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing; run with NUCLEUS_UPDATE_GOLDEN=1";
+  EXPECT_EQ(test::read_text(path), actual) << "golden " << name << " differs; NUCLEUS_UPDATE_GOLDEN=1 rewrites it";
+}
+
+} // namespace
+
+// Every risky syscall that exists natively: allowed without conditions it is reported with its
+// table severity, a reason and a fix; denied it is not.
+TEST(Check, EveryRiskySyscallIsReportedWhenAllowedAndOnlyThen) {
+  std::size_t checked = 0;
+  for (const auto& risky : profile::risky_syscalls()) {
+    std::string name(risky.name);
+    if (!sandbox::syscall_number(native(), name)) continue;
+    ++checked;
+    auto allowed = profile::check_profile(allowlist({name}));
+    const auto* f = find(allowed, "risky-syscall", name);
+    ASSERT_NE(f, nullptr) << name;
+    EXPECT_EQ(f->severity, risky.severity) << name;
+    EXPECT_FALSE(f->reason.empty()) << name;
+    EXPECT_FALSE(f->fix.empty()) << name;
+    EXPECT_EQ(f->arches, std::vector<std::string>{std::string(sandbox::arch_name(native()))}) << name;
+    EXPECT_EQ(find(profile::check_profile(allowlist({})), "risky-syscall", name), nullptr) << name;
+  }
+  EXPECT_GE(checked, 40u);
+}
+
+TEST(Check, TheListCoversTheIssue) {
+  for (const char* n : {"ptrace", "process_vm_writev", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
+                        "io_uring_enter", "io_uring_register", "keyctl", "add_key", "request_key", "mount", "umount2",
+                        "pivot_root", "chroot", "move_mount", "fsopen", "fsconfig", "open_tree", "unshare", "setns",
+                        "clone", "clone3", "personality", "kexec_load", "kexec_file_load", "init_module", "finit_module",
+                        "delete_module", "iopl", "ioperm", "open_by_handle_at", "name_to_handle_at", "swapon", "reboot",
+                        "acct", "settimeofday", "clock_settime", "socket", "ioctl"}) {
+    auto list = profile::risky_syscalls();
+    EXPECT_TRUE(std::any_of(list.begin(), list.end(), [&](const auto& r) { return r.name == n; })) << n;
+  }
+}
+
+TEST(Check, GuardedSyscallsAreAcceptedUnderAConditionOnTheRightArgument) {
+  using sandbox::ArgCondition;
+  using sandbox::CmpOp;
+  struct Case {
+    const char* name;
+    ArgCondition cond;
+    bool reported;
+  } cases[] = {
+      {"socket", {0, CmpOp::eq, 1, 0}, false},            // AF_UNIX only
+      {"socket", {1, CmpOp::eq, 1, 0}, true},             // a condition on the type is not the domain
+      {"ioctl", {1, CmpOp::eq, 0x5401, 0}, false},        // TCGETS only
+      {"ioctl", {0, CmpOp::eq, 1, 0}, true},
+      {"clone", {0, CmpOp::masked_eq, 0x7e020000, 0}, false},
+      {"personality", {0, CmpOp::eq, 0, 0}, false},
+      {"ptrace", {0, CmpOp::eq, 0, 0}, true},             // no argument makes ptrace safe
+  };
+  for (const auto& c : cases) {
+    auto r = profile::check_profile(allowlist({c.name}, {c.cond}));
+    const auto* f = find(r, "risky-syscall", c.name);
+    if (!c.reported) EXPECT_EQ(f, nullptr) << c.name;
+    else {
+      ASSERT_NE(f, nullptr) << c.name;
+      EXPECT_EQ(f->severity, profile::Severity::info) << c.name;
+    }
+  }
+}
+
+TEST(Check, DefaultActionAllowOrLog) {
+  auto p = allowlist({});
+  p.default_action = sandbox::Action::allow();
+  auto r = profile::check_profile(p);
+  ASSERT_NE(find(r, "default-action", "defaultAction"), nullptr);
+  EXPECT_EQ(*r.highest(), profile::Severity::critical);
+  p.default_action = sandbox::Action::log();
+  EXPECT_EQ(find(profile::check_profile(p), "default-action", "defaultAction")->severity, profile::Severity::high);
+  EXPECT_EQ(find(profile::check_profile(allowlist({})), "default-action", "defaultAction"), nullptr);
+}
+
+TEST(Check, ArchitectureList) {
+  auto p = allowlist({});
+  EXPECT_TRUE(profile::check_profile(p).findings.empty());
+  auto compat = sandbox::compat_arches(native());
+  if (compat.empty()) GTEST_SKIP() << "no compat ABI on this architecture";
+  p.architectures.push_back(compat.front());
+  EXPECT_NE(find(profile::check_profile(p), "architectures", "architectures"), nullptr);
+  p.architectures.clear();
+  EXPECT_EQ(find(profile::check_profile(p), "architectures", "architectures")->severity, profile::Severity::low);
+}
+
+TEST(Check, ExitCodesFollowTheHighestSeverityAndFailOn) {
+  auto r = profile::check_profile(allowlist({"ptrace", "socket"})); // high + low
+  EXPECT_EQ(profile::check_exit_code(r, profile::Severity::low), 5);
+  EXPECT_EQ(profile::check_exit_code(r, profile::Severity::high), 5);
+  EXPECT_EQ(profile::check_exit_code(r, profile::Severity::critical), 0);
+  EXPECT_EQ(profile::check_exit_code(profile::check_profile(allowlist({"socket"})), profile::Severity::low), 3);
+  EXPECT_EQ(profile::check_exit_code(profile::check_profile(allowlist({})), profile::Severity::low), 0);
+}
+
+TEST(Check, ComparisonWithDockersDefault) {
+  auto docker_path = test::shared_dir() / "testdata/docker-seccomp/default.json";
+  auto ref = profile::load_reference(docker_path, {native()});
+  profile::CheckOptions o;
+  o.docker_default = &ref;
+  auto r = profile::check_profile(allowlist({"kexec_load", "getpid"}), o);
+  const auto* f = find(r, "beyond-docker-default", sandbox::arch_name(native()));
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->message.find("kexec_load"), std::string::npos);
+  EXPECT_EQ(f->message.find("getpid"), std::string::npos);
+  EXPECT_TRUE(r.notes.empty());
+  EXPECT_FALSE(profile::check_profile(allowlist({})).notes.empty()); // says the comparison was not made
+}
+
+TEST(Check, GoldenOnDockersDefaultAndAGeneratedProfile) {
+  if (sandbox::arch_name(native()) != "x86_64") GTEST_SKIP() << "golden files are for x86_64";
+  auto docker_path = test::shared_dir() / "testdata/docker-seccomp/default.json";
+  auto docker = profile::load_profile(docker_path).policy;
+  auto ref = profile::load_reference(docker_path, docker.effective_arches());
+  profile::CheckOptions o;
+  o.docker_default = &ref;
+  expect_golden("check_docker_default.txt", profile::format_check_text(profile::check_profile(docker, o), "default.json"));
+
+  tracer::Trace t;
+  for (const char* n : {"read", "write", "openat", "close", "mmap", "ptrace", "socket", "ioctl", "clone3"})
+    t.syscalls.push_back({native(), *sandbox::syscall_number(native(), n), n, 1, "/usr/bin/app"});
+  auto generated = profile::generate_profile({t});
+  auto r = profile::check_profile(generated, o);
+  expect_golden("check_generated.txt", profile::format_check_text(r, "app.json"));
+  expect_golden("check_generated.json", profile::check_to_json(r, "app.json"));
+}

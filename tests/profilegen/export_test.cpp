@@ -1,0 +1,128 @@
+// export: golden files for every format, and errors for what a format cannot express.
+#include "nucleus/profile/export.hpp"
+
+#include "nucleus/profile/generate.hpp"
+#include "nucleus/profile/oci.hpp"
+#include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/syscalls.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+using namespace nucleus;
+
+namespace {
+
+sandbox::Arch native() { return sandbox::native_arch(); }
+
+void expect_golden(const std::string& name, const std::string& actual) {
+  auto path = test::source_dir() / "tests/profilegen/golden" / name;
+  if (const char* u = std::getenv("NUCLEUS_UPDATE_GOLDEN"); u != nullptr && std::string(u) == "1") test::write_text(path, actual);
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing; run with NUCLEUS_UPDATE_GOLDEN=1";
+  EXPECT_EQ(test::read_text(path), actual) << "golden " << name << " differs; NUCLEUS_UPDATE_GOLDEN=1 rewrites it";
+}
+
+sandbox::Policy generated() {
+  tracer::Trace t;
+  for (const char* n : {"read", "write", "openat", "close", "mmap", "brk", "futex"})
+    t.syscalls.push_back({native(), *sandbox::syscall_number(native(), n), n, 1, "/usr/bin/app"});
+  return profile::generate_profile({t});
+}
+
+std::string error_of(const sandbox::Policy& p, profile::ExportFormat f, profile::ExportOptions o = {}) {
+  try {
+    profile::export_profile(p, f, o);
+  } catch (const sandbox::Error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+profile::ExportOptions opts() {
+  profile::ExportOptions o;
+  o.name = "app";
+  o.source = "app.json";
+  return o;
+}
+
+} // namespace
+
+TEST(Export, GoldenForEveryFormatOnAGeneratedProfile) {
+  if (sandbox::arch_name(native()) != "x86_64") GTEST_SKIP() << "golden files are for x86_64";
+  auto p = generated();
+  auto o = opts();
+  expect_golden("export_generated_oci.json", profile::export_profile(p, profile::ExportFormat::oci, o).text);
+  expect_golden("export_generated_docker.json", profile::export_profile(p, profile::ExportFormat::docker, o).text);
+  expect_golden("export_generated_k8s.yaml", profile::export_profile(p, profile::ExportFormat::k8s, o).text);
+  expect_golden("export_generated_systemd.conf", profile::export_profile(p, profile::ExportFormat::systemd, o).text);
+  o.accept_kill_default = true;
+  expect_golden("export_generated_minijail.policy", profile::export_profile(p, profile::ExportFormat::minijail, o).text);
+}
+
+TEST(Export, GoldenOnDockersDefaultWhereExpressible) {
+  if (sandbox::arch_name(native()) != "x86_64") GTEST_SKIP() << "golden files are for x86_64";
+  auto p = profile::load_profile(test::shared_dir() / "testdata/docker-seccomp/default.json").policy;
+  auto o = opts();
+  o.name = "docker-default";
+  o.source = "default.json";
+  expect_golden("export_docker_oci.json", profile::export_profile(p, profile::ExportFormat::oci, o).text);
+  expect_golden("export_docker_k8s.yaml", profile::export_profile(p, profile::ExportFormat::k8s, o).text);
+  // Argument conditions (clone's flags, personality, socket's domain): systemd cannot say them.
+  auto msg = error_of(p, profile::ExportFormat::systemd, o);
+  EXPECT_NE(msg.find("systemd cannot express argument conditions"), std::string::npos) << msg;
+  // Three ABIs in one minijail file cannot be written.
+  msg = error_of(p, profile::ExportFormat::minijail, o);
+  EXPECT_NE(msg.find("several architectures"), std::string::npos) << msg;
+}
+
+TEST(Export, OciRoundTrips) {
+  auto p = generated();
+  auto back = profile::parse_profile(profile::export_profile(p, profile::ExportFormat::oci).text, "export").policy;
+  EXPECT_EQ(back, p);
+}
+
+TEST(Export, WhatATargetCannotSayIsAnErrorNamingIt) {
+  auto p = generated();
+  auto with_cond = p;
+  with_cond.rules.push_back({{"socket"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::eq, 1, 0}}, ""});
+  EXPECT_NE(error_of(with_cond, profile::ExportFormat::systemd).find("socket"), std::string::npos);
+
+  auto trap = p;
+  trap.default_action = {sandbox::ActionKind::trap, 0};
+  EXPECT_NE(error_of(trap, profile::ExportFormat::systemd).find("trap"), std::string::npos);
+
+  auto enosys = p;
+  enosys.rules.push_back({{"clone3"}, sandbox::Action::errno_ret(38), {}, ""});
+  EXPECT_NE(error_of(enosys, profile::ExportFormat::systemd).find("clone3"), std::string::npos);
+
+  auto errno13 = p;
+  errno13.default_action = sandbox::Action::errno_ret(13);
+  EXPECT_NE(error_of(errno13, profile::ExportFormat::k8s).find("defaultErrnoRet 13"), std::string::npos);
+
+  // minijail: the default action needs consent; a masked condition it cannot test is named.
+  EXPECT_NE(error_of(p, profile::ExportFormat::minijail).find("default action errno(EPERM)"), std::string::npos);
+  auto masked = p;
+  masked.default_action = sandbox::Action::kill_process();
+  masked.rules.push_back({{"clone"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::masked_eq, 0x7e020000, 0}}, ""});
+  EXPECT_NE(error_of(masked, profile::ExportFormat::minijail).find("(arg0 & 0x7e020000) == 0x0"), std::string::npos);
+
+  auto spec = p;
+  spec.flags.push_back(sandbox::FilterFlag::spec_allow);
+  EXPECT_NE(error_of(spec, profile::ExportFormat::systemd).find("SECCOMP_FILTER_FLAG_SPEC_ALLOW"), std::string::npos);
+}
+
+TEST(Export, MinijailConditionsAndErrno) {
+  sandbox::Policy p;
+  p.default_action = sandbox::Action::kill_process();
+  p.architectures = {native()};
+  p.rules.push_back({{"read"}, sandbox::Action::allow(), {}, ""});
+  p.rules.push_back({{"ioctl"}, sandbox::Action::allow(), {{1, sandbox::CmpOp::eq, 0x5401, 0}}, ""});
+  p.rules.push_back({{"ioctl"}, sandbox::Action::errno_ret(25), {}, ""});
+  p.rules.push_back({{"mmap"}, sandbox::Action::allow(), {{2, sandbox::CmpOp::masked_eq, 0x4, 0x4}}, ""});
+  auto text = profile::export_profile(p, profile::ExportFormat::minijail).text;
+  EXPECT_NE(text.find("read: 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("ioctl: arg1 == 0x5401; return 25\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("mmap: arg2 & 0x4\n"), std::string::npos) << text;
+}

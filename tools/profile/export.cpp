@@ -1,0 +1,63 @@
+// nucleus-profile export: the profile for runc/Docker, Kubernetes, systemd or minijail.
+#include "commands.hpp"
+
+#include "cli.hpp"
+#include "nucleus/profile/export.hpp"
+#include "nucleus/profile/oci.hpp"
+#include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/io.hpp"
+
+#include <memory>
+
+namespace nucleus::profile_tool {
+
+void register_export(CLI::App& app, Action& selected) {
+  struct Options {
+    std::string file;
+    std::string format;
+    std::string output = "-";
+    std::string name;
+    std::string arch;
+    bool accept_kill_default = false;
+  };
+  auto opt = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("export", "write the profile for another runtime: oci, docker, k8s, systemd, minijail");
+  cmd->footer(R"(Examples:
+  nucleus-profile export app.json --format oci -o config-seccomp.json   # runc, crun, podman
+  nucleus-profile export app.json --format docker -o app-docker.json    # docker run --security-opt seccomp=...
+  nucleus-profile export app.json --format k8s --name my-app -o app.yaml   # Security Profiles Operator SeccompProfile
+  nucleus-profile export app.json --format systemd >> /etc/systemd/system/app.service.d/seccomp.conf
+  nucleus-profile export app.json --format minijail --arch x86_64 --accept-kill-default -o app.policy
+
+What a format cannot express (argument conditions in systemd, several architectures in one minijail
+file, an action the target does not have) is an error that names it: nothing is dropped silently.)");
+  cmd->add_option("profile", opt->file, "OCI or Docker seccomp profile (JSON)")->required();
+  cmd->add_option("-f,--format", opt->format, "oci, docker, k8s, systemd or minijail")
+      ->required()
+      ->check(CLI::IsMember({"oci", "docker", "k8s", "systemd", "minijail"}));
+  cmd->add_option("-o,--output", opt->output, "file to write; - for standard output")->capture_default_str();
+  cmd->add_option("--name", opt->name, "k8s: metadata.name (default: the file name without extension)");
+  cmd->add_option("--arch", opt->arch, "minijail: the architecture to write the policy for");
+  cmd->add_flag("--accept-kill-default", opt->accept_kill_default,
+                "minijail: accept that syscalls outside the policy kill the process");
+  cmd->callback([opt, &selected] {
+    selected = [opt] {
+      auto loaded = profile::load_profile(opt->file);
+      for (const auto& w : loaded.warnings) cli::warn(tool, opt->file + ": " + w.path + ": " + w.message);
+      profile::ExportOptions options;
+      options.source = std::filesystem::path(opt->file).filename().string();
+      options.name = opt->name.empty() ? std::filesystem::path(opt->file).stem().string() : opt->name;
+      options.accept_kill_default = opt->accept_kill_default;
+      if (!opt->arch.empty()) {
+        options.arch = sandbox::arch_from_any(opt->arch);
+        if (!options.arch) throw sandbox::Error(sandbox::ErrorKind::usage, "unknown architecture \"" + opt->arch + "\"");
+      }
+      auto result = profile::export_profile(loaded.policy, *profile::export_format_from_name(opt->format), options);
+      for (const auto& n : result.notes) cli::warn(tool, n);
+      sandbox::write_file_atomic(opt->output, result.text);
+      return 0;
+    };
+  });
+}
+
+} // namespace nucleus::profile_tool

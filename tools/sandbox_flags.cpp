@@ -1,0 +1,104 @@
+#include "sandbox_flags.hpp"
+
+#include "cli.hpp"
+
+#include "nucleus/sandbox/error.hpp"
+
+#include <iostream>
+
+namespace nucleus::cli {
+namespace {
+
+sandbox::BindMount parse_bind(const std::string& text) {
+  auto colon = text.find(':');
+  if (colon == std::string::npos) return {text, {}};
+  return {text.substr(0, colon), text.substr(colon + 1)};
+}
+
+} // namespace
+
+void add_sandbox_flags(CLI::App& app, SandboxFlags& f) {
+  const std::string group = "Isolation and trust";
+  app.add_option("--trust-level", f.trust_level,
+                 "untrusted (default): run under gVisor (runsc), refuse if it is missing; trusted: the host "
+                 "kernel, contained by namespaces, Landlock, cgroups, capability dropping and seccomp")
+      ->check(CLI::IsMember({"trusted", "untrusted"}))
+      ->capture_default_str()
+      ->group(group);
+  app.add_flag("--allow-degraded-security", f.allow_degraded_security,
+               "run untrusted work without gVisor when runsc is missing (the NUCLEUS_ALLOW_DEGRADED_SECURITY "
+               "variable alone is ignored)")
+      ->group(group);
+  app.add_option("--network", f.network,
+                 "none (default): own network namespace with only loopback; host: the host's network "
+                 "(trusted only, needs --allow-host-network)")
+      ->check(CLI::IsMember({"none", "host"}))
+      ->capture_default_str()
+      ->group(group);
+  app.add_flag("--allow-host-network", f.allow_host_network,
+               "confirm --network host: the workload can reach every service the host can, 127.0.0.1 included")
+      ->group(group);
+  app.add_option("--require-kernel-lockdown", f.require_lockdown,
+                 "refuse to run unless the kernel is locked down at least this far "
+                 "(integrity, or confidentiality which implies it), as /sys/kernel/security/lockdown shows")
+      ->check(CLI::IsMember({"integrity", "confidentiality"}))
+      ->group(group);
+  app.add_option("--rootfs", f.rootfs, "directory to use, read-only, as / (default: the host's root, read-only)")
+      ->group(group);
+  app.add_option("--ro", f.ro, "bind SRC[:DST] read-only (repeatable)")->allow_extra_args(false)
+      ->group(group);
+  app.add_option("--rw", f.rw, "bind SRC[:DST] writable: the only host paths the workload can write (repeatable)")
+      ->allow_extra_args(false)
+      ->group(group);
+  app.add_option("--tmpfs", f.tmpfs, "mount an empty writable tmpfs on DIR (repeatable; /tmp always is one)")
+      ->allow_extra_args(false)
+      ->group(group);
+  app.add_option("--hostname", f.hostname, "hostname inside the sandbox")->capture_default_str()->group(group);
+  app.add_option("--cap-add", f.cap_add,
+                 "keep this capability, e.g. CAP_NET_BIND_SERVICE (repeatable); all others are dropped")
+      ->allow_extra_args(false)
+      ->group(group);
+  app.add_option("--rlimit", f.rlimits, "resource limit NAME=SOFT[:HARD], e.g. nofile=1024 (repeatable; core=0 by default)")
+      ->allow_extra_args(false)
+      ->group(group);
+  app.add_option("--memory", f.memory, "memory limit (cgroup), e.g. 512M; exceeding it kills the workload (reported)")
+      ->group(group);
+  app.add_option("--pids", f.pids, "maximum number of processes and threads (cgroup)")->group(group);
+  app.add_option("--cpus", f.cpus, "CPU time limit in CPUs, e.g. 0.5 (cgroup)")->group(group);
+  app.add_flag("--show-sandbox", f.show, "print every isolation step on stderr before starting")->group(group);
+}
+
+sandbox::IsolationConfig to_isolation_config(const SandboxFlags& f, sandbox::RunMode mode) {
+  sandbox::IsolationConfig c;
+  c.mode = mode;
+  c.trust = f.trust_level == "trusted" ? sandbox::TrustLevel::trusted : sandbox::TrustLevel::untrusted;
+  c.allow_degraded_security = f.allow_degraded_security;
+  c.network = f.network == "host" ? sandbox::NetworkMode::host : sandbox::NetworkMode::none;
+  c.allow_host_network = f.allow_host_network;
+  if (f.require_lockdown == "integrity") c.require_lockdown = sandbox::LockdownMode::integrity;
+  if (f.require_lockdown == "confidentiality") c.require_lockdown = sandbox::LockdownMode::confidentiality;
+  c.rootfs = f.rootfs;
+  for (const auto& m : f.ro) c.ro.push_back(parse_bind(m));
+  for (const auto& m : f.rw) c.rw.push_back(parse_bind(m));
+  c.tmpfs = f.tmpfs;
+  c.hostname = f.hostname;
+  c.cap_add = f.cap_add;
+  for (const auto& r : f.rlimits) c.rlimits.push_back(sandbox::parse_rlimit(r));
+  if (!f.memory.empty()) c.memory_bytes = sandbox::parse_size(f.memory);
+  if (f.pids > 0) c.pids = f.pids;
+  if (f.cpus > 0) c.cpus = f.cpus;
+  return c;
+}
+
+sandbox::Isolation prepare_sandbox(std::string_view tool, const SandboxFlags& flags, sandbox::RunMode mode,
+                                   const std::vector<std::string>& command, std::string oci_seccomp_json) {
+  auto config = to_isolation_config(flags, mode);
+  config.oci_seccomp_json = std::move(oci_seccomp_json);
+  auto isolation = sandbox::prepare(config, command);
+  for (const auto& w : isolation.warnings()) warn(tool, w);
+  if (flags.show)
+    for (const auto& s : isolation.steps()) std::cerr << tool << ": sandbox: " << s << "\n";
+  return isolation;
+}
+
+} // namespace nucleus::cli
