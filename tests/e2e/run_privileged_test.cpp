@@ -7,6 +7,9 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <regex>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using nucleus::test::run;
 using nucleus::test::sample;
@@ -65,7 +68,7 @@ TEST_F(RunPrivileged, ProbeTable) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
     auto profile = nucleus::test::write_profile(dir, "p" + std::to_string(i++) + ".json", c.profile);
-    auto r = run({tool("nucleus-run").string(), "--profile", profile, "--", sample("probe").string(), c.call});
+    auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--", sample("probe").string(), c.call});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto lines = nucleus::test::probe_lines(r.out);
     ASSERT_EQ(lines.size(), 1u) << r.out;
@@ -76,7 +79,7 @@ TEST_F(RunPrivileged, ProbeTable) {
 TEST_F(RunPrivileged, KillActionExitsWith159) {
   auto profile = nucleus::test::write_profile(
       dir, "kill.json", allow_all_except({{"names", {"getppid"}}, {"action", "SCMP_ACT_KILL_PROCESS"}}));
-  auto r = run({tool("nucleus-run").string(), "--profile", profile, sample("probe").string(), "getpid", "getppid"});
+  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, sample("probe").string(), "getpid", "getppid"});
   EXPECT_EQ(r.exit_code, 159) << r.err;
   EXPECT_NE(r.err.find("denied getppid (x86_64)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("kill-process"), std::string::npos) << r.err;
@@ -84,7 +87,7 @@ TEST_F(RunPrivileged, KillActionExitsWith159) {
 
 TEST_F(RunPrivileged, I386CallStoppedWhereTheKernelOffersIt) {
   auto profile = nucleus::test::write_profile(dir, "x86_64.json", x86_64_only_allowlist());
-  auto r = run({tool("nucleus-run").string(), "--profile", profile, sample("probe").string(), "i386/getpid"});
+  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, sample("probe").string(), "i386/getpid"});
   auto lines = nucleus::test::probe_lines(r.out);
   ASSERT_EQ(lines.size(), 1u) << r.out << r.err;
   if (!nucleus::test::int80_works()) {
@@ -97,28 +100,76 @@ TEST_F(RunPrivileged, I386CallStoppedWhereTheKernelOffersIt) {
   EXPECT_EQ(lines[0]["errno"].get<int>(), EPERM) << lines[0].dump();
 }
 
+// The report is read while the probe is still alive (blocked reading stdin), so the pid it names
+// can be checked against the live process: its executable, its arguments, and the pid the probe
+// itself sees inside its pid namespace.
 TEST_F(RunPrivileged, DenialReportNamesSyscallAndPid) {
   auto profile = nucleus::test::write_profile(
       dir, "nosock.json", allow_all_except({{"names", {"socket"}}, {"action", "SCMP_ACT_ERRNO"}}));
-  auto r = run({tool("nucleus-run").string(), "--profile", profile, "--", sample("probe").string(), "getpid",
-                "socket:2,1,0"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto lines = nucleus::test::probe_lines(r.out);
-  ASSERT_EQ(lines.size(), 2u);
-  long pid = lines[0]["ret"].get<long>();
-  EXPECT_NE(r.err.find("denied socket (x86_64) in " + std::filesystem::canonical(sample("probe")).string() +
-                       " [pid " + std::to_string(pid) + "]: errno"),
-            std::string::npos)
-      << r.err;
-  EXPECT_NE(r.err.find("nucleus-profile add " + profile + " socket"), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("denied getpid"), std::string::npos) << r.err;
+  std::vector<std::string> argv{tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--",
+                                sample("probe").string(), "getpid", "socket:2,1,0", "read:0,buf,1"};
+  int in[2], out[2], err[2];
+  ASSERT_EQ(::pipe(in), 0);
+  ASSERT_EQ(::pipe(out), 0);
+  ASSERT_EQ(::pipe(err), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) ::close(fd);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  std::string report;
+  char buf[4096];
+  while (report.find("to allow it") == std::string::npos) {
+    ssize_t n = ::read(err[0], buf, sizeof buf);
+    ASSERT_GT(n, 0) << "nucleus-run ended without reporting the denial: " << report;
+    report.append(buf, static_cast<std::size_t>(n));
+  }
+  std::smatch m;
+  std::regex line(R"(denied socket \(x86_64\) in (\S+) \[pid (\d+)\]: errno; to allow it: nucleus-profile add (\S+) socket)");
+  ASSERT_TRUE(std::regex_search(report, m, line)) << report;
+  EXPECT_EQ(m[1].str(), std::filesystem::canonical(sample("probe")).string());
+  EXPECT_EQ(m[3].str(), profile);
+  std::string host_pid = m[2].str();
+  // The process the report names is alive and is the probe making that call.
+  EXPECT_EQ(std::filesystem::read_symlink("/proc/" + host_pid + "/exe"), std::filesystem::canonical(sample("probe")));
+  auto cmdline = nucleus::test::read_text("/proc/" + host_pid + "/cmdline");
+  EXPECT_NE(cmdline.find("socket:2,1,0"), std::string::npos);
+  auto status = nucleus::test::read_text("/proc/" + host_pid + "/status");
+  std::smatch ns;
+  ASSERT_TRUE(std::regex_search(status, ns, std::regex(R"(NSpid:\s+(\d+)(?:\s+(\d+))?)"))) << status;
+  std::string inner_pid = ns[2].matched ? ns[2].str() : ns[1].str();
+  ::close(in[1]); // lets the probe's read return
+  std::string stdout_text;
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) stdout_text.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(err[0], buf, sizeof buf)) > 0;) report.append(buf, static_cast<std::size_t>(n));
+  ::close(out[0]);
+  ::close(err[0]);
+  int wstatus = 0;
+  ::waitpid(pid, &wstatus, 0);
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << report;
+  auto lines = nucleus::test::probe_lines(stdout_text);
+  ASSERT_EQ(lines.size(), 3u) << stdout_text;
+  EXPECT_EQ(std::to_string(lines[0]["ret"].get<long>()), inner_pid) << "the reported pid is another process";
+  EXPECT_EQ(lines[1]["errno"].get<int>(), EPERM);
+  EXPECT_EQ(report.find("denied getpid"), std::string::npos) << report;
+  EXPECT_EQ(report.find("denied read"), std::string::npos) << report;
 }
 
 TEST_F(RunPrivileged, ComplainModeRunsAndTalliesWouldBeDenials) {
   auto profile = nucleus::test::write_profile(
       dir, "nosock.json", allow_all_except({{"names", {"socket"}}, {"action", "SCMP_ACT_KILL_PROCESS"}}));
   auto trace = (dir / "complain.trace").string();
-  auto r = run({tool("nucleus-run").string(), "--profile", profile, "--complain", "--complain-trace", trace,
+  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--complain", "--complain-trace", trace,
                 sample("probe").string(), "socket:2,1,0", "socket:2,1,0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = nucleus::test::probe_lines(r.out);
@@ -140,14 +191,14 @@ TEST_F(RunPrivileged, ProfileThatDoesNotCompileNeverStartsTheCommand) {
   auto profile = nucleus::test::write_profile(
       dir, "huge.json", allow_all_except({{"names", {"socket"}}, {"action", "SCMP_ACT_ERRNO"}, {"args", cond}}));
   auto marker = dir / "ran";
-  auto r = run({tool("nucleus-run").string(), "--profile", profile, sample("probe").string(), "--touch",
+  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, sample("probe").string(), "--touch",
                 marker.string(), "getpid"});
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_FALSE(std::filesystem::exists(marker)) << "the command ran although the profile did not compile";
   EXPECT_NE(r.err.find("nucleus-run: error:"), std::string::npos) << r.err;
 
   auto bad = nucleus::test::write_profile(dir, "bad.json", json{{"defaultAction", "SCMP_ACT_NOPE"}});
-  r = run({tool("nucleus-run").string(), "--profile", bad, sample("probe").string(), "--touch", marker.string()});
+  r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", bad, sample("probe").string(), "--touch", marker.string()});
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_FALSE(std::filesystem::exists(marker));
   EXPECT_NE(r.err.find("defaultAction"), std::string::npos) << r.err;
@@ -155,18 +206,18 @@ TEST_F(RunPrivileged, ProfileThatDoesNotCompileNeverStartsTheCommand) {
 
 TEST_F(RunPrivileged, ExitCodes) {
   auto profile = nucleus::test::write_profile(dir, "allow.json", json{{"defaultAction", "SCMP_ACT_ALLOW"}});
-  EXPECT_EQ(run({tool("nucleus-run").string(), "--profile", profile, "/bin/sh", "-c", "exit 7"}).exit_code, 7);
-  EXPECT_EQ(run({tool("nucleus-run").string(), "--profile", profile, "/bin/sh", "-c", "kill -TERM $$"}).exit_code,
+  EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "/bin/sh", "-c", "exit 7"}).exit_code, 7);
+  EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "/bin/sh", "-c", "kill -TERM $$"}).exit_code,
             128 + 15);
-  EXPECT_EQ(run({tool("nucleus-run").string(), "--profile", profile, "no-such-command-nucleus"}).exit_code, 127);
+  EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "no-such-command-nucleus"}).exit_code, 127);
   auto not_exec = dir / "not-exec";
   nucleus::test::write_text(not_exec, "#!/bin/sh\n");
-  EXPECT_EQ(run({tool("nucleus-run").string(), "--profile", profile, not_exec.string()}).exit_code, 126);
-  EXPECT_EQ(run({tool("nucleus-run").string(), "--profile", (dir / "missing.json").string(), "true"}).exit_code, 125);
+  EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, not_exec.string()}).exit_code, 126);
+  EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", (dir / "missing.json").string(), "true"}).exit_code, 125);
   // A profile that forbids execve: the command cannot be executed.
   auto no_exec = nucleus::test::write_profile(
       dir, "noexec.json", allow_all_except({{"names", {"execve"}}, {"action", "SCMP_ACT_ERRNO"}}));
-  auto r = run({tool("nucleus-run").string(), "--profile", no_exec, "/bin/true"});
+  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", no_exec, "/bin/true"});
   EXPECT_EQ(r.exit_code, 126) << r.err;
   EXPECT_NE(r.err.find("execve"), std::string::npos) << r.err;
 }
@@ -188,7 +239,7 @@ TEST_F(RunPrivileged, SamplesRunUnderDockersDefault) {
     SCOPED_TRACE(s.argv.front());
     auto direct = run(s.argv);
     ASSERT_EQ(direct.exit_code, 0) << direct.err;
-    std::vector<std::string> argv{tool("nucleus-run").string(), "--profile", profile, "--"};
+    std::vector<std::string> argv{tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--"};
     argv.insert(argv.end(), s.argv.begin(), s.argv.end());
     auto r = run(argv);
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -205,7 +256,7 @@ TEST_F(RunPrivileged, SamplesRunUnderDockersDefault) {
 TEST_F(RunPrivileged, UnshareUserNamespaceDeniedUnderDockersDefault) {
   auto profile = nucleus::test::write_profile(dir, "docker.json", nucleus::test::docker_default_resolved());
   ASSERT_EQ(run({"unshare", "-U", "true"}).exit_code, 0) << "unshare -U must work without a filter";
-  auto r = run({tool("nucleus-run").string(), "--profile", profile, "--", "unshare", "-U", "true"});
+  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--", "unshare", "-U", "true"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("denied unshare (x86_64)"), std::string::npos) << r.err;
 }

@@ -11,6 +11,9 @@
 #include <future>
 #include <regex>
 #include <set>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sstream>
 
 using nucleus::test::run;
@@ -66,14 +69,9 @@ std::string join(const std::set<std::string>& s) {
   return out;
 }
 
-std::string trusted_flag_or_nothing() {
-  static const bool has = run({tool("nucleus-run").string(), "--help"}).out.find("--trust-level") != std::string::npos;
-  return has ? "--trust-level=trusted" : "";
-}
-
+// The workload runs on the host kernel (tracing needs its audit records), isolated as usual.
 std::vector<std::string> with_flags(std::vector<std::string> argv) {
-  auto flag = trusted_flag_or_nothing();
-  if (!flag.empty()) argv.insert(argv.begin() + 1, flag);
+  argv.insert(argv.begin() + 1, "--trust-level=trusted");
   return argv;
 }
 
@@ -105,7 +103,8 @@ TEST_F(TracePrivileged, CompleteAgainstStrace) {
     auto trace_path = dir / (w.name + ".trace");
     auto strace_out = dir / (w.name + ".strace");
     std::vector<std::string> argv{tool("nucleus-trace").string(), "-o", trace_path.string(), "--source", "netlink",
-                                  "--", strace.string(), "-f", "-qq", "-o", strace_out.string()};
+                                  "--rw", dir.path().string(), "--", strace.string(), "-f", "-qq", "-o",
+                                  strace_out.string()};
     argv.insert(argv.end(), w.argv.begin(), w.argv.end());
     auto r = run(with_flags(argv), {}, 240);
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -257,21 +256,27 @@ TEST_F(TracePrivileged, ExitCodeAndSignalsArePassedOn) {
 
 TEST_F(TracePrivileged, SigtermIsForwardedAndTheTraceIsStillWritten) {
   auto path = (dir / "term.trace").string();
-  auto pidfile = (dir / "pid").string();
-  auto traced = std::async(std::launch::async, [&] {
-    return run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "/bin/sh", "-c",
-                           "echo $$ > " + pidfile + "; exec sleep 30"}));
-  });
-  // Find nucleus-trace (the parent of the shell) and send it SIGTERM.
-  for (int i = 0; i < 100 && !std::filesystem::exists(pidfile); ++i) ::usleep(50000);
-  ::usleep(200000);
-  auto stat = nucleus::test::read_text("/proc/" + nucleus::test::read_text(pidfile).substr(0, nucleus::test::read_text(pidfile).find('\n')) + "/stat");
-  auto after = stat.substr(stat.rfind(')') + 4);
-  int ppid = std::stoi(after);
-  ASSERT_EQ(::kill(ppid, SIGTERM), 0);
-  auto r = traced.get();
-  EXPECT_EQ(r.exit_code, 128 + SIGTERM) << r.err;
+  auto started = dir / "started";
+  std::vector<std::string> argv = with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--rw",
+                                              dir.path().string(), "/bin/sh", "-c",
+                                              "touch " + started.string() + "; exec sleep 30"});
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t tracer = ::fork();
+  if (tracer == 0) {
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < 200 && !std::filesystem::exists(started); ++i) ::usleep(25000);
+  ASSERT_TRUE(std::filesystem::exists(started)) << "the workload never started";
+  ASSERT_EQ(::kill(tracer, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(tracer, &status, 0), tracer);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
   auto t = read_trace_file(path);
   EXPECT_EQ(t.summary["exit_code"].get<int>(), 128 + SIGTERM);
   EXPECT_TRUE(names_of(t).count("execve"));
+  EXPECT_TRUE(names_of(t).count("nanosleep") || names_of(t).count("clock_nanosleep"));
 }
