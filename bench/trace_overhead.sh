@@ -36,8 +36,10 @@ for r in results:
 PY
 }
 
-bench syscall-loop "$samples/burst" --threads 1 --count 200000
-bench python-imports /usr/bin/python3 -c "import json, email.parser, http.client, sqlite3, decimal"
+[[ -z ${ONLY_PYTHON:-} ]] && bench syscall-loop "$samples/burst" --threads 1 --count 200000
+# (a script file: hyperfine splits command strings on spaces)
+echo "import json, email.parser, http.client, sqlite3, decimal" > "$work/imports.py"
+bench python-imports /usr/bin/python3 "$work/imports.py"
 
 # Records per second the tracer parses and attributes: a burst, its record count over the wall time.
 "$tools/nucleus-trace" "${trust[@]}" -o "$work/rate.trace" -- "$samples/burst" --threads 2 --count 400000 2>&1 | tail -n 3

@@ -4,8 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$(nproc)"
-for target in build/fuzz/tests/fuzz/*_fuzz; do
+targets=()
+for source in tests/fuzz/*_fuzz.cpp; do targets+=("$(basename "${source%.cpp}")"); done
+cmake --build --preset fuzz -j "$(nproc)" --target "${targets[@]}"
+for target in "${targets[@]/#/build/fuzz/tests/fuzz/}"; do
   name=$(basename "$target")
   corpus=tests/fuzz/corpus/${name%_fuzz}
   work=$(mktemp -d)

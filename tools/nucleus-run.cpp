@@ -52,7 +52,10 @@ int run(const Options& opt) {
   // Read once: the bytes that are pinned are the bytes that are parsed.
   const std::string profile_text = sandbox::read_file(opt.profile);
   if (!opt.profile_sha256.empty()) sandbox::verify_sha256(profile_text, opt.profile_sha256, opt.profile);
-  auto loaded = profile::parse_profile(profile_text, opt.profile);
+  // Docker's includes/excludes are resolved for the capabilities the workload will keep.
+  profile::ResolveContext context;
+  context.capabilities = opt.sandbox.cap_add;
+  auto loaded = profile::parse_profile(profile_text, opt.profile, context);
   for (const auto& w : loaded.warnings) cli::warn(tool, opt.profile + ": " + w.path + ": " + w.message);
 
   // Compile in the parent: a profile that does not compile means the command never starts.
