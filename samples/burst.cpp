@@ -13,6 +13,8 @@
 // clone3, mmap, mprotect, munmap, madvise, rt_sigaction, rt_sigprocmask, set_robust_list, rseq,
 // futex and exit; the main thread makes one futex call (a wake no one waits for) on every run, so
 // that a profile from any run also allows the joins' waits, which depend on timing.
+#include "sample_io.hpp"
+
 #include <linux/futex.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -28,23 +30,9 @@
 #include <thread>
 #include <vector>
 
-namespace {
+using samples::print_line;
 
-// The report goes out in one write(2): stdio would also stat standard output and, when it is a
-// terminal, make an ioctl, so the sample's system calls would depend on where its output goes.
-bool print_line(const std::string& text) {
-  std::string line = text + "\n";
-  const char* data = line.data();
-  std::size_t size = line.size();
-  while (size > 0) {
-    ssize_t n = ::write(STDOUT_FILENO, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
+namespace {
 
 struct Options {
   long threads = 4;

@@ -6,6 +6,8 @@
 //
 // System calls: mkdir (mkdtemp), openat, write, close, rename, newfstatat (stat), read, unlink,
 // rmdir, and write for the report. The temporary directory is removed on failure too.
+#include "sample_io.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,23 +19,9 @@
 #include <string>
 #include <string_view>
 
-namespace {
+using samples::print_line;
 
-// The report goes out in one write(2): stdio would also stat standard output and, when it is a
-// terminal, make an ioctl, so the sample's system calls would depend on where its output goes.
-bool print_line(const std::string& text) {
-  std::string line = text + "\n";
-  const char* data = line.data();
-  std::size_t size = line.size();
-  while (size > 0) {
-    ssize_t n = ::write(STDOUT_FILENO, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
+namespace {
 
 constexpr std::string_view content = "nucleus files sample\n";
 

@@ -9,6 +9,8 @@
 // System calls: clone (fork), execve and wait4 for the first child; clone, getppid (in the
 // child, never in the parent), exit_group and wait4 for the second; write for the report. The
 // exec'd program makes its own.
+#include "sample_io.hpp"
+
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,23 +19,9 @@
 #include <cstdio>
 #include <string>
 
-namespace {
+using samples::print_line;
 
-// The report goes out in one write(2): stdio would also stat standard output and, when it is a
-// terminal, make an ioctl, so the sample's system calls would depend on where its output goes.
-bool print_line(const std::string& text) {
-  std::string line = text + "\n";
-  const char* data = line.data();
-  std::size_t size = line.size();
-  while (size > 0) {
-    ssize_t n = ::write(STDOUT_FILENO, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
+namespace {
 
 constexpr int plain_child_code = 3;
 constexpr int exec_failed_code = 127;

@@ -8,6 +8,8 @@
 // System calls: the parent makes clone (fork) K times, wait4 K times, and write; each child makes
 // getpriority (which the parent never makes) and exit_group. glibc's fork also has the child
 // register its robust-futex list again (set_robust_list).
+#include "sample_io.hpp"
+
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,23 +21,9 @@
 #include <string>
 #include <string_view>
 
-namespace {
+using samples::print_line;
 
-// The report goes out in one write(2): stdio would also stat standard output and, when it is a
-// terminal, make an ioctl, so the sample's system calls would depend on where its output goes.
-bool print_line(const std::string& text) {
-  std::string line = text + "\n";
-  const char* data = line.data();
-  std::size_t size = line.size();
-  while (size > 0) {
-    ssize_t n = ::write(STDOUT_FILENO, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
+namespace {
 
 constexpr int max_children = 2000;
 

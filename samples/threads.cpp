@@ -13,6 +13,8 @@
 // report is one write. Whether a join has to wait (futex) depends on timing, so the main thread
 // makes one futex call (a wake no one waits for) on every run: a profile taken from any run then
 // allows the waits of every other run.
+#include "sample_io.hpp"
+
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,23 +29,9 @@
 #include <thread>
 #include <vector>
 
-namespace {
+using samples::print_line;
 
-// The report goes out in one write(2): stdio would also stat standard output and, when it is a
-// terminal, make an ioctl, so the sample's system calls would depend on where its output goes.
-bool print_line(const std::string& text) {
-  std::string line = text + "\n";
-  const char* data = line.data();
-  std::size_t size = line.size();
-  while (size > 0) {
-    ssize_t n = ::write(STDOUT_FILENO, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
+namespace {
 
 constexpr int max_threads = 256;
 

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 namespace nucleus::cli {
@@ -14,6 +15,21 @@ int workload_exit_code(const sandbox::Error& error) noexcept {
   case sandbox::ErrorKind::not_executable: return 126;
   default: return 125;
   }
+}
+
+tracer::SourceKind parse_source(const std::string& name) {
+  if (name == "netlink") return tracer::SourceKind::netlink;
+  if (name == "kmsg") return tracer::SourceKind::kmsg;
+  return tracer::SourceKind::automatic;
+}
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  ::gmtime_r(&now, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
 }
 
 void warn(std::string_view tool, std::string_view message) {

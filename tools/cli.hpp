@@ -3,8 +3,10 @@
 #pragma once
 
 #include "nucleus/sandbox/error.hpp"
+#include "nucleus/tracer/source.hpp"
 
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace nucleus::cli {
@@ -18,6 +20,12 @@ int workload_exit_code(const sandbox::Error& error) noexcept;
 // Runs `body`; an Error becomes "<tool>: error: <message>" (+ "hint: ...") on stderr and the
 // code `exit_code_for` gives; any other exception is an internal error (exit 125 or 2).
 int guarded_main(std::string_view tool, ExitCodeFor exit_code_for, const std::function<int()>& body);
+
+// "netlink", "kmsg", anything else: automatic (the flags only offer these three).
+tracer::SourceKind parse_source(const std::string& name);
+
+// Now, as RFC 3339 UTC: "2026-11-28T09:00:00Z".
+std::string utc_now();
 
 // Prints a warning the same way everywhere.
 void warn(std::string_view tool, std::string_view message);

@@ -35,19 +35,6 @@ struct Options {
   cli::SandboxFlags sandbox;
 };
 
-tracer::SourceKind parse_source(const std::string& s) {
-  if (s == "netlink") return tracer::SourceKind::netlink;
-  if (s == "kmsg") return tracer::SourceKind::kmsg;
-  return tracer::SourceKind::automatic;
-}
-
-std::string utc_now() {
-  std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
-}
-
 int run(const Options& opt) {
   // Read once: the bytes that are pinned are the bytes that are parsed.
   const std::string profile_text = sandbox::read_file(opt.profile);
@@ -80,7 +67,7 @@ int run(const Options& opt) {
   mon.filter = filter;
   mon.pre_exec = isolation.pre_exec();
   mon.pre_exec_context = isolation.context();
-  mon.source = parse_source(opt.source);
+  mon.source = cli::parse_source(opt.source);
   mon.on_record = [&](const tracer::SeccompRecord& rec) {
     auto kind = rec.action().kind;
     if (kind == sandbox::ActionKind::allow) return;
@@ -123,7 +110,7 @@ int run(const Options& opt) {
       tracer::Trace trace;
       utsname uts{};
       ::uname(&uts);
-      trace.header = {opt.command, result.source, uts.release, utc_now(), opt.profile};
+      trace.header = {opt.command, result.source, uts.release, cli::utc_now(), opt.profile};
       trace.syscalls = would_deny.entries();
       trace.summary = tracer::TraceSummary{would_deny.events(), would_deny.distinct(), result.loss.lost,
                                            result.exit_code, static_cast<std::uint64_t>(result.duration.count()),

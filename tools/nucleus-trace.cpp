@@ -35,19 +35,6 @@ struct Options {
   cli::SandboxFlags sandbox;
 };
 
-tracer::SourceKind parse_source(const std::string& s) {
-  if (s == "netlink") return tracer::SourceKind::netlink;
-  if (s == "kmsg") return tracer::SourceKind::kmsg;
-  return tracer::SourceKind::automatic;
-}
-
-std::string utc_now() {
-  std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
-}
-
 // The kernel logs SCMP_ACT_LOG only while "log" is in kernel.seccomp.actions_logged.
 void require_log_action_logged() {
   std::string logged;
@@ -81,7 +68,7 @@ int run(const Options& opt) {
   sandbox::BpfProgram program = trace_filter(opt);
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::trace, opt.command);
   const bool live = !opt.quiet && ::isatty(STDERR_FILENO) != 0;
-  const std::string started_at = utc_now();
+  const std::string started_at = cli::utc_now();
 
   tracer::Aggregator aggregator;
   tracer::MonitorOptions mon;
@@ -89,7 +76,7 @@ int run(const Options& opt) {
   mon.filter = &program;
   mon.pre_exec = isolation.pre_exec();
   mon.pre_exec_context = isolation.context();
-  mon.source = parse_source(opt.source);
+  mon.source = cli::parse_source(opt.source);
   mon.on_record = [&](const tracer::SeccompRecord& rec) { aggregator.add(rec); };
   if (live) {
     mon.on_tick = [&] {

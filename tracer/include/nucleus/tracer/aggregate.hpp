@@ -44,7 +44,8 @@ private:
     using is_transparent = void;
     template <class A, class B>
     bool operator()(const A& a, const B& b) const noexcept {
-      return std::tie(a.arch, a.nr, a.exe) < std::tie(b.arch, b.nr, b.exe);
+      using View = std::tuple<std::uint32_t, int, std::string_view>;
+      return View(a.arch, a.nr, a.exe) < View(b.arch, b.nr, b.exe);
     }
   };
   std::map<Key, std::uint64_t, KeyLess> counts_;
