@@ -16,6 +16,7 @@
 
 #include "nucleus/sandbox/error.hpp"
 
+#include <algorithm>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -188,8 +189,49 @@ std::string Isolation::exit_note(int wait_status) const {
   return {};
 }
 
-Isolation prepare(const IsolationConfig& config, const std::vector<std::string>& command) {
+// The command, and the directory it is started from, stay visible where a fresh tmpfs (/tmp, or a
+// --tmpfs) would hide them: their directories are bound read-only, unless a bind already covers
+// them. Without this, `nucleus-run ./app` from a directory under /tmp finds no ./app.
+IsolationConfig with_command_visible(const IsolationConfig& config, const std::vector<std::string>& command) {
+  if (!config.rootfs.empty()) return config; // another root: its contents are the user's choice
+  IsolationConfig out = config;
+  auto under = [](const fs::path& p, const fs::path& dir) {
+    auto rel = p.lexically_relative(dir);
+    return !rel.empty() && *rel.begin() != "..";
+  };
+  std::vector<fs::path> hidden{"/tmp"};
+  for (const auto& t : config.tmpfs) hidden.emplace_back(t);
+  auto expose = [&](const fs::path& dir) {
+    bool is_hidden = std::any_of(hidden.begin(), hidden.end(), [&](const fs::path& h) { return under(dir, h); });
+    if (!is_hidden) return;
+    for (const auto* binds : {&out.ro, &out.rw})
+      for (const auto& b : *binds)
+        if (under(dir, b.destination.empty() ? fs::path(b.source) : fs::path(b.destination))) return;
+    out.ro.push_back({dir.string(), {}});
+  };
+  std::error_code ec;
+  fs::path exe;
+  if (command.front().find('/') != std::string::npos) {
+    exe = fs::weakly_canonical(fs::absolute(command.front(), ec), ec);
+  } else if (const char* path = std::getenv("PATH")) {
+    std::string_view dirs = path;
+    while (exe.empty()) {
+      auto colon = dirs.find(':');
+      fs::path candidate = fs::path(std::string(dirs.substr(0, colon))) / command.front();
+      if (::access(candidate.c_str(), X_OK) == 0) exe = fs::weakly_canonical(candidate, ec);
+      if (colon == std::string_view::npos) break;
+      dirs.remove_prefix(colon + 1);
+    }
+  }
+  if (!exe.empty() && fs::exists(exe, ec)) expose(exe.parent_path());
+  fs::path cwd = fs::current_path(ec);
+  if (!ec) expose(fs::weakly_canonical(cwd, ec));
+  return out;
+}
+
+Isolation prepare(const IsolationConfig& requested, const std::vector<std::string>& command) {
   if (command.empty()) throw Error(ErrorKind::usage, "no command given");
+  const IsolationConfig config = with_command_visible(requested, command);
   if (config.require_lockdown) require_kernel_lockdown(*config.require_lockdown, config.lockdown_file);
   detail::TrustDecision trust = detail::decide_trust(config);
 

@@ -260,3 +260,19 @@ TEST_F(RunPrivileged, UnshareUserNamespaceDeniedUnderDockersDefault) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("denied unshare (x86_64)"), std::string::npos) << r.err;
 }
+
+// The sandbox mounts an empty /tmp; a command that lives there (or is started from there) must
+// still be found, read-only.
+TEST_F(RunPrivileged, CommandUnderTmpStaysVisible) {
+  auto copy = dir / "probe-copy";
+  std::filesystem::copy_file(sample("probe"), copy);
+  auto profile = nucleus::test::write_profile(dir, "allow.json", json{{"defaultAction", "SCMP_ACT_ALLOW"}});
+  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, copy.string(), "getpid"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nucleus::test::probe_lines(r.out).size(), 1u) << r.out;
+  // Read-only: the workload cannot write next to it.
+  r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "/bin/sh", "-c",
+           "echo x > " + (dir / "written").string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(dir / "written"));
+}
