@@ -4,11 +4,12 @@
 # under strace -f -o /dev/null; ratios against the untraced run of the same hyperfine session.
 #
 #   bench/trace_overhead.sh [BUILD_DIR]      (default build/release; needs hyperfine, strace, python3)
+#   ONLY_PYTHON=1 bench/trace_overhead.sh    the Python workload alone; RUNS=N sets hyperfine's run count
 set -euo pipefail
 build=${1:-build/release}
 tools=$build/tools
 samples=$build/samples
-work=$(mktemp -d)
+work=$(mktemp -d -p "$build")   # not under /tmp: the sandbox has its own /tmp
 trap 'rm -rf "$work"' EXIT
 trust=()
 "$tools/nucleus-run" --help | grep -q -- '--trust-level' && trust=(--trust-level trusted)
