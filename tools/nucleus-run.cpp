@@ -76,7 +76,11 @@ int run(const Options& opt) {
       would_deny.add(rec);
       return;
     }
-    if (!opt.quiet) std::cerr << tool << ": " << tracer::describe_denial(rec, opt.profile) << std::endl;
+    if (!opt.quiet)
+      std::cerr << tool << ": "
+                << tracer::describe_denial(rec, opt.profile,
+                                           sandbox::action_for(loaded.policy, tracer::syscall_display_name(rec)))
+                << std::endl;
   };
 
   tracer::MonitorResult result;

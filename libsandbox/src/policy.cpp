@@ -76,4 +76,13 @@ std::vector<Arch> Policy::effective_arches() const {
   return architectures;
 }
 
+std::optional<Action> action_for(const Policy& policy, std::string_view name) {
+  for (const auto& rule : policy.rules) {
+    if (std::find(rule.names.begin(), rule.names.end(), name) == rule.names.end()) continue;
+    if (!rule.args.empty()) return std::nullopt;
+    return rule.action;
+  }
+  return policy.default_action;
+}
+
 } // namespace nucleus::sandbox

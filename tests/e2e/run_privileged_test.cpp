@@ -135,7 +135,7 @@ TEST_F(RunPrivileged, DenialReportNamesSyscallAndPid) {
     report.append(buf, static_cast<std::size_t>(n));
   }
   std::smatch m;
-  std::regex line(R"(denied socket \(x86_64\) in (\S+) \[pid (\d+)\]: errno; to allow it: nucleus-profile add (\S+) socket)");
+  std::regex line(R"(denied socket \(x86_64\) in (\S+) \[pid (\d+)\]: errno\(EPERM\); to allow it: nucleus-profile add (\S+) socket)");
   ASSERT_TRUE(std::regex_search(report, m, line)) << report;
   EXPECT_EQ(m[1].str(), std::filesystem::canonical(sample("probe")).string());
   EXPECT_EQ(m[3].str(), profile);
@@ -259,6 +259,7 @@ TEST_F(RunPrivileged, UnshareUserNamespaceDeniedUnderDockersDefault) {
   auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--", "unshare", "-U", "true"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("denied unshare (x86_64)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(": errno(EPERM); to allow it"), std::string::npos) << r.err;
 }
 
 // The sandbox mounts an empty /tmp; a command that lives there (or is started from there) must

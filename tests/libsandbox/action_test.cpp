@@ -106,3 +106,15 @@ TEST(FilterFlag, ParsesOciNames) {
   EXPECT_EQ(static_cast<unsigned>(FilterFlag::spec_allow), unsigned{SECCOMP_FILTER_FLAG_SPEC_ALLOW});
   EXPECT_FALSE(filter_flag_from_oci("SECCOMP_FILTER_FLAG_NOPE"));
 }
+
+TEST(Policy, ActionForASyscallWhateverItsArguments) {
+  Policy p;
+  p.default_action = Action::errno_ret(1);
+  p.rules.push_back({{"read", "write"}, Action::allow(), {}, ""});
+  p.rules.push_back({{"clone3"}, Action::errno_ret(38), {}, ""});
+  p.rules.push_back({{"socket"}, Action::allow(), {{0, CmpOp::eq, 1, 0}}, ""});
+  EXPECT_EQ(action_for(p, "write"), Action::allow());
+  EXPECT_EQ(action_for(p, "clone3"), Action::errno_ret(38));
+  EXPECT_EQ(action_for(p, "unshare"), Action::errno_ret(1)); // not named: the default
+  EXPECT_FALSE(action_for(p, "socket"));                     // depends on the arguments
+}

@@ -48,6 +48,11 @@ TEST(Report, DenialLineNamesEverythingAUserNeeds) {
   EXPECT_EQ(tracer::describe_denial(r, "app.json"),
             "denied socket (x86_64) in /usr/bin/curl [pid 812]: errno; to allow it: nucleus-profile add "
             "app.json socket");
+  // What the profile says fills in the errno the record lacks, when the two agree.
+  EXPECT_NE(tracer::describe_denial(r, "app.json", sandbox::Action::errno_ret(13)).find("]: errno(EACCES);"),
+            std::string::npos);
+  EXPECT_NE(tracer::describe_denial(r, "app.json", sandbox::Action::kill_process()).find("]: errno;"),
+            std::string::npos);
   auto kill = rec("x86", 20, "/usr/bin/old", 0x80000000);
   EXPECT_NE(tracer::describe_denial(kill, "p.json").find("denied getpid (x86) in /usr/bin/old"), std::string::npos);
   EXPECT_NE(tracer::describe_denial(kill, "p.json").find("kill-process"), std::string::npos);

@@ -15,15 +15,17 @@ std::string syscall_display_name(const SeccompRecord& record) {
 
 // The kernel logs the action without its data (seccomp_log gets ret & SECCOMP_RET_ACTION_FULL), so
 // the errno or trace value is not in the record: say only what is known.
-std::string action_of(const SeccompRecord& record) {
+std::string action_of(const SeccompRecord& record, const std::optional<sandbox::Action>& known) {
+  if (known && known->kind == record.action().kind) return sandbox::to_string(*known);
   return std::string(sandbox::action_short_name(record.action().kind));
 }
 
-std::string describe_denial(const SeccompRecord& record, const std::string& profile_path) {
+std::string describe_denial(const SeccompRecord& record, const std::string& profile_path,
+                            std::optional<sandbox::Action> known) {
   std::string name = syscall_display_name(record);
   std::string line = "denied " + name + " (" + std::string(sandbox::arch_name(record.arch)) + ") in " +
                      (record.exe.empty() ? record.comm : record.exe) + " [pid " + std::to_string(record.pid) +
-                     "]: " + action_of(record);
+                     "]: " + action_of(record, known);
   if (!profile_path.empty()) line += "; to allow it: nucleus-profile add " + profile_path + " " + name;
   return line;
 }

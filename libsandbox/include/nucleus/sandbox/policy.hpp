@@ -54,4 +54,9 @@ struct Policy {
   std::vector<Arch> effective_arches() const;
 };
 
+// The action the policy takes for syscall `name` whatever its arguments: that of the entry naming
+// it without conditions, or the default when no entry names it; nullopt when it depends on the
+// arguments. Used to say exactly what a denial was (the kernel's record omits the errno value).
+std::optional<Action> action_for(const Policy& policy, std::string_view name);
+
 } // namespace nucleus::sandbox

@@ -2,10 +2,12 @@
 // the tally of would-be denials that complain mode prints at exit.
 #pragma once
 
+#include "nucleus/sandbox/action.hpp"
 #include "nucleus/tracer/record.hpp"
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -15,7 +17,10 @@ namespace nucleus::tracer {
 std::string syscall_display_name(const SeccompRecord& record);
 
 // "denied socket (x86_64) in /usr/bin/curl [pid 812]: errno(EPERM); to allow it: nucleus-profile add app.json socket"
-std::string describe_denial(const SeccompRecord& record, const std::string& profile_path);
+// The kernel's record carries the action but not its errno or trace value; `known`, the action the
+// profile gives that syscall (sandbox::action_for), fills it in when it agrees with the record.
+std::string describe_denial(const SeccompRecord& record, const std::string& profile_path,
+                            std::optional<sandbox::Action> known = std::nullopt);
 
 // Counts records by (arch, syscall name, exe).
 class DenialTally {
