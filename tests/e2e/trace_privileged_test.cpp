@@ -69,9 +69,11 @@ std::string join(const std::set<std::string>& s) {
   return out;
 }
 
-// The workload runs on the host kernel (tracing needs its audit records), isolated as usual.
+// The workload runs on the host kernel (tracing needs its audit records), isolated as usual. The
+// samples are passed as arguments too (to strace, to sh), so the build tree is bound read-only:
+// it may lie under /tmp, which the sandbox replaces by an empty tmpfs.
 std::vector<std::string> with_flags(std::vector<std::string> argv) {
-  argv.insert(argv.begin() + 1, "--trust-level=trusted");
+  argv.insert(argv.begin() + 1, {"--trust-level=trusted", "--ro", nucleus::test::binary_dir().string()});
   return argv;
 }
 
