@@ -11,8 +11,10 @@ probe=build/release/samples/probe
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 trust=(--trust-level trusted)
-"$bin/nucleus-run" --help | grep -q -- '--trust-level' || trust=()
 
+echo "The demo runs the sample with --trust-level trusted: on the host kernel (tracing reads its audit"
+echo "records), inside fresh namespaces with Landlock, no network and no capabilities. The default,"
+echo "untrusted, would run it under gVisor, where host audit records do not exist."
 step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "$2"; }
 
 step "1. trace the sample: it asks for its pid and the kernel version" \
