@@ -282,3 +282,24 @@ TEST_F(TracePrivileged, SigtermIsForwardedAndTheTraceIsStillWritten) {
   EXPECT_TRUE(names_of(t).count("execve"));
   EXPECT_TRUE(names_of(t).count("nanosleep") || names_of(t).count("clock_nanosleep"));
 }
+
+// Where the kernel refuses a new audit session (loginuid already set, no CAP_AUDIT_CONTROL), the
+// trace falls back to the process tree, says so, and still records the workload.
+TEST_F(TracePrivileged, ProcessTreeFallbackWhenNoAuditSession) {
+  if (::access("/usr/bin/setpriv", X_OK) != 0) NUCLEUS_SKIP("setpriv (util-linux) is not installed");
+  auto path = (dir / "fallback.trace").string();
+  std::string trace_cmd;
+  for (const auto& a : with_flags({tool("nucleus-trace").string(), "-o", path, "--", sample("probe").string(),
+                                   "getpriority:0,0"}))
+    trace_cmd += "'" + a + "' ";
+  // A shell with loginuid set, then nucleus-trace without CAP_AUDIT_CONTROL.
+  auto r = run({"/bin/sh", "-c",
+                "echo 0 > /proc/self/loginuid && exec /usr/bin/setpriv --bounding-set=-audit_control " + trace_cmd});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("could not start a new audit session"), std::string::npos) << r.err;
+  auto t = read_trace_file(path);
+  auto names = names_of(t);
+  EXPECT_TRUE(names.count("getpriority")) << join(names);
+  EXPECT_TRUE(names.count("exit_group")) << join(names);
+  EXPECT_EQ(t.summary["lost"].get<int>(), 0);
+}
