@@ -51,7 +51,10 @@ int run(const Options& opt) {
   compile_options.complain = opt.complain;
   sandbox::BpfProgram program = sandbox::compile(loaded.policy, compile_options);
 
-  auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::strict, opt.command, profile_text);
+  // gVisor gets the profile as resolved here: it does not know Docker's includes/excludes, and
+  // would otherwise allow capability-gated entries unconditionally.
+  auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::strict, opt.command,
+                                        profile::to_oci_json(loaded.policy));
   if (!isolation.host_filter()) {
     if (opt.complain)
       throw sandbox::Error(sandbox::ErrorKind::usage, "--complain needs the host's audit records, which gVisor never produces",

@@ -203,7 +203,9 @@ IsolationConfig with_command_visible(const IsolationConfig& config, const std::v
   for (const auto& t : config.tmpfs) hidden.emplace_back(t);
   auto expose = [&](const fs::path& dir) {
     bool is_hidden = std::any_of(hidden.begin(), hidden.end(), [&](const fs::path& h) { return under(dir, h); });
-    if (!is_hidden) return;
+    // Never the hidden directory itself: binding all of the host's /tmp would undo the empty one.
+    bool is_root = std::any_of(hidden.begin(), hidden.end(), [&](const fs::path& h) { return dir == h; });
+    if (!is_hidden || is_root) return;
     for (const auto* binds : {&out.ro, &out.rw})
       for (const auto& b : *binds)
         if (under(dir, b.destination.empty() ? fs::path(b.source) : fs::path(b.destination))) return;
