@@ -10,9 +10,12 @@ namespace nucleus::tracer {
 void Aggregator::add(const SeccompRecord& record) {
   ++events_;
   auto it = counts_.find(KeyView{record.arch.token, record.syscall, record.exe});
-  if (it != counts_.end()) ++it->second;
-  else counts_.emplace(Key{record.arch.token, record.syscall, record.exe}, 1);
-  distinct_.emplace(record.arch.token, record.syscall);
+  if (it != counts_.end()) {
+    ++it->second;
+    return;
+  }
+  counts_.emplace(Key{record.arch.token, record.syscall, record.exe}, 1);
+  distinct_.emplace(record.arch.token, record.syscall); // only for a new key: no allocation per record
 }
 
 std::vector<TraceSyscall> Aggregator::entries() const {
