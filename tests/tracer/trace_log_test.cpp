@@ -168,3 +168,41 @@ TEST(TraceLog, TellsTracesFromAuditText) {
   EXPECT_FALSE(tracer::is_trace_log(""));
   EXPECT_FALSE(tracer::is_trace_log("\n\n"));
 }
+
+TEST(TraceLog, ArgumentValuesRoundTripAndAreWrittenOnlyWhenRecorded) {
+  Trace t = design_example();
+  EXPECT_EQ(tracer::write_trace(t).find("\"args\""), std::string::npos);
+  EXPECT_EQ(tracer::write_trace(t).find("\"arguments\""), std::string::npos);
+  t.header.arguments = true;
+  tracer::TraceSyscall socket{arch("x86_64"), 41, "socket", 3, "/usr/bin/app", {}};
+  socket.args = {{0, {1, 2, 10}, false}, {1, {1, 2}, true}};
+  t.syscalls.push_back(socket);
+  const std::string text = tracer::write_trace(t);
+  EXPECT_NE(text.find(R"("arguments":true)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("args":[{"index":0,"values":[1,2,10]},{"index":1,"values":[1,2],"overflow":true}])"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(tracer::read_trace(text, "app.trace"), t);
+}
+
+TEST(TraceLog, ArgumentValuesAreSortedAndCheckedOnRead) {
+  const std::string with_args =
+      header_line + "\n" +
+      R"({"type":"syscall","arch":"x86_64","nr":41,"name":"socket","count":1,"exe":"/a","args":[{"index":1,"values":[3,1,3]},{"index":0,"values":[2]}]})";
+  Trace t = tracer::read_trace(with_args, "app.trace");
+  ASSERT_EQ(t.syscalls.size(), 1U);
+  ASSERT_EQ(t.syscalls[0].args.size(), 2U);
+  EXPECT_EQ(t.syscalls[0].args[0].index, 0);
+  EXPECT_EQ(t.syscalls[0].args[1].values, (std::vector<std::uint64_t>{1, 3}));
+  EXPECT_FALSE(t.header.arguments);
+  const std::string syscall_start = R"({"type":"syscall","arch":"x86_64","nr":41,"name":"socket","count":1,"exe":"/a",)";
+  EXPECT_NE(rejection(header_line + "\n" + syscall_start + R"("args":{}})").find("\"args\""), std::string::npos);
+  EXPECT_NE(rejection(header_line + "\n" + syscall_start + R"("args":[{"index":6,"values":[]}]})").find("index"),
+            std::string::npos);
+  EXPECT_NE(rejection(header_line + "\n" + syscall_start + R"("args":[{"index":0,"values":[-1]}]})").find("values"),
+            std::string::npos);
+  EXPECT_NE(rejection(header_line + "\n" + syscall_start +
+                      R"("args":[{"index":0,"values":[1]},{"index":0,"values":[2]}]})")
+                .find("twice"),
+            std::string::npos);
+}

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <limits>
 
 namespace nucleus::tracer {
@@ -136,7 +137,42 @@ TraceHeader read_header(const Fields& fields, const LineRef& at) {
   header.kernel = fields.string("kernel");
   header.started_at = fields.string("started_at");
   header.baseline = fields.optional_string("baseline");
+  if (const json* args = fields.find("arguments")) {
+    if (!args->is_boolean()) fields.wrong_type("arguments", "true or false", *args);
+    header.arguments = args->get<bool>();
+  }
   return header;
+}
+
+std::vector<TraceArgValues> read_arg_values(const Fields& fields, const json& args, const LineRef& at) {
+  constexpr std::string_view expected = "an array of {\"index\": 0..5, \"values\": [unsigned integers]}";
+  if (!args.is_array()) fields.wrong_type("args", expected, args);
+  std::vector<TraceArgValues> out;
+  for (const auto& item : args) {
+    if (!item.is_object()) fields.wrong_type("args", expected, args);
+    const Fields arg(item, "syscall", at);
+    TraceArgValues values;
+    const std::uint64_t index = arg.unsigned_number("index");
+    if (index > 5) arg.wrong_type("index", "an argument index 0..5", item.at("index"));
+    values.index = static_cast<int>(index);
+    const json& list = arg.require("values");
+    if (!list.is_array()) arg.wrong_type("values", "an array of unsigned integers", list);
+    for (const auto& v : list) {
+      if (!v.is_number_unsigned()) arg.wrong_type("values", "an array of unsigned integers", list);
+      values.values.push_back(v.get<std::uint64_t>());
+    }
+    std::sort(values.values.begin(), values.values.end());
+    values.values.erase(std::unique(values.values.begin(), values.values.end()), values.values.end());
+    if (const json* overflow = arg.find("overflow")) {
+      if (!overflow->is_boolean()) arg.wrong_type("overflow", "true or false", *overflow);
+      values.overflow = overflow->get<bool>();
+    }
+    for (const auto& seen : out)
+      if (seen.index == values.index) at.fail("argument " + std::to_string(index) + " is listed twice in \"args\"");
+    out.push_back(std::move(values));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+  return out;
 }
 
 TraceSyscall read_syscall(const Fields& fields, const LineRef& at) {
@@ -150,6 +186,7 @@ TraceSyscall read_syscall(const Fields& fields, const LineRef& at) {
   entry.name = fields.string("name");
   entry.count = fields.unsigned_number("count");
   entry.exe = fields.string("exe");
+  if (const json* args = fields.find("args")) entry.args = read_arg_values(fields, *args, at);
   return entry;
 }
 
@@ -237,14 +274,21 @@ std::string write_trace(const Trace& trace) {
                     {"command", h.command},   {"source", h.source},          {"kernel", h.kernel},
                     {"started_at", h.started_at}};
   if (!h.baseline.empty()) header["baseline"] = h.baseline;
+  if (h.arguments) header["arguments"] = true;
   out += dump_line(header);
   for (const auto& s : trace.syscalls) {
-    out += dump_line(ordered{{"type", "syscall"},
-                             {"arch", sandbox::arch_name(s.arch)},
-                             {"nr", s.nr},
-                             {"name", s.name},
-                             {"count", s.count},
-                             {"exe", s.exe}});
+    ordered line{{"type", "syscall"}, {"arch", sandbox::arch_name(s.arch)}, {"nr", s.nr}, {"name", s.name},
+                 {"count", s.count},  {"exe", s.exe}};
+    if (!s.args.empty()) {
+      ordered args = ordered::array();
+      for (const auto& a : s.args) {
+        ordered arg{{"index", a.index}, {"values", a.values}};
+        if (a.overflow) arg["overflow"] = true;
+        args.push_back(std::move(arg));
+      }
+      line["args"] = std::move(args);
+    }
+    out += dump_line(line);
   }
   if (const auto& s = trace.summary) {
     out += dump_line(ordered{{"type", "summary"},

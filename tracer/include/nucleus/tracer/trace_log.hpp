@@ -21,7 +21,24 @@ struct TraceHeader {
   std::string kernel;     // uname release
   std::string started_at; // RFC 3339 UTC
   std::string baseline;   // the --baseline profile, if any
+  // The recorder captured argument values of the argument-sensitive syscalls (see TraceArgValues).
+  // False for sources that see names only (audit, kmsg, raw audit text): `gen` then writes
+  // name-only rules. Written as "arguments": true; absent means false.
+  bool arguments = false;
   friend bool operator==(const TraceHeader&, const TraceHeader&) = default;
+};
+
+// The distinct values one argument of one syscall was seen with. Only the argument-sensitive
+// syscalls carry them (socket domain, clone flags, ioctl request, ...), and only from recorders that
+// capture arguments. The set is bounded: `overflow` says more distinct values were seen than kept,
+// so a reader must not take `values` as complete. Written as
+//   "args":[{"index":0,"values":[1,2,10]},{"index":1,"values":[1,2],"overflow":true}]
+// on the syscall line; old readers ignore the key.
+struct TraceArgValues {
+  int index = 0;                     // 0..5
+  std::vector<std::uint64_t> values; // sorted, distinct
+  bool overflow = false;
+  friend bool operator==(const TraceArgValues&, const TraceArgValues&) = default;
 };
 
 struct TraceSyscall {
@@ -30,6 +47,7 @@ struct TraceSyscall {
   std::string name;
   std::uint64_t count = 0;
   std::string exe;
+  std::vector<TraceArgValues> args{}; // sorted by index; empty when none were recorded
   friend bool operator==(const TraceSyscall&, const TraceSyscall&) = default;
 };
 
