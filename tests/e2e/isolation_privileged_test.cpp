@@ -17,7 +17,9 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <sstream>
+#include <stdexcept>
 
 namespace sb = nucleus::sandbox;
 using nucleus::test::TempDir;
@@ -89,6 +91,22 @@ std::map<std::string, std::string> namespaces_of(const std::string& text) {
   return m;
 }
 
+// A fresh folder under /var/tmp: on the host root, outside the /tmp the sandbox replaces.
+struct HostDir {
+  std::filesystem::path path;
+  HostDir() {
+    std::string tmpl = "/var/tmp/nucleus-test-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp in /var/tmp failed");
+    path = tmpl;
+  }
+  ~HostDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  HostDir(const HostDir&) = delete;
+  HostDir& operator=(const HostDir&) = delete;
+};
+
 class Isolation : public ::testing::Test {
 protected:
   void SetUp() override { NUCLEUS_REQUIRE_ROOT(); }
@@ -135,6 +153,18 @@ TEST_F(Isolation, NoHostPidsAndPid1ReapsOrphans) {
   auto orphan = sh(trusted(), "sleep 30 & exit 7");
   EXPECT_EQ(orphan.exit_code, 7) << orphan.err;
   EXPECT_LT(orphan.took.count(), 10000);
+  // Orphans are reparented to pid 1, and pid 1 reaps them: once the orphan has exited, no process
+  // in the sandbox is a zombie.
+  const std::string scan = "n=0; for p in /proc/[0-9]*/stat; do read -r l < $p 2>/dev/null || continue; n=$((n+1));"
+                           " case \"${l##*) }\" in Z*) echo zombie $p;; esac; done; echo scanned $n;";
+  auto reaped = sh(trusted(), "(sleep 0.3 & echo $! > /tmp/orphan); echo parent $(cut -d' ' -f4 /proc/$(cat /tmp/orphan)/stat);"
+                              "sleep 1;" + scan);
+  ASSERT_EQ(reaped.exit_code, 0) << reaped.err;
+  EXPECT_NE(reaped.out.find("parent 1\n"), std::string::npos) << "the orphan was not reparented to pid 1\n" << reaped.out;
+  std::smatch scanned;
+  ASSERT_TRUE(std::regex_search(reaped.out, scanned, std::regex("scanned ([0-9]+)"))) << reaped.out;
+  EXPECT_GE(std::stoi(scanned[1]), 2) << reaped.out; // the scan saw the processes that are there
+  EXPECT_EQ(reaped.out.find("zombie"), std::string::npos) << reaped.out;
   // Death by signal N comes out as 128+N.
   auto killed = sh(trusted(), "kill -TERM $$");
   EXPECT_EQ(killed.exit_code, 128 + SIGTERM);
@@ -144,15 +174,19 @@ TEST_F(Isolation, WritesOnlyInRwPathsAndTmpfs) {
   TempDir rw;
   auto c = trusted();
   c.rw.push_back({rw.path().string(), {}});
-  const std::string outside = (dir / "outside").string();
+  // A host folder outside /tmp (which the sandbox replaces), so the write reaches the read-only
+  // host root: visible inside, and refused with EROFS.
+  HostDir host;
+  const std::string outside = (host.path / "outside").string();
   auto r = sh(c, "echo ok > " + rw.path().string() + "/inside && echo rw-ok;"
-                 "echo bad > " + outside + " || echo host-denied;"
+                 "test -d " + host.path.string() + " && echo host-visible;"
+                 "(echo bad > " + outside + ") 2>&1 | grep -q 'Read-only file system' && echo host-denied;"
                  "echo ok > /tmp/t && echo tmp-ok;"
                  "touch /etc/nucleus-probe || echo etc-denied;"
                  // /proc is mounted writable; Landlock alone stops this write
                  "(echo x > /proc/self/comm) 2>/dev/null || echo landlock-denied");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  for (const char* want : {"rw-ok", "host-denied", "tmp-ok", "etc-denied", "landlock-denied"})
+  for (const char* want : {"rw-ok", "host-visible", "host-denied", "tmp-ok", "etc-denied", "landlock-denied"})
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out << r.err;
   EXPECT_EQ(nucleus::test::read_text(rw / "inside"), "ok\n");
   EXPECT_FALSE(std::filesystem::exists(outside));
@@ -240,8 +274,10 @@ TEST_F(Isolation, UntrustedWithoutRunscRefusesWithTheExactMessage) {
     sb::prepare(c, {"/bin/true"});
     FAIL() << "prepare accepted untrusted work without runsc";
   } catch (const sb::Error& e) {
-    EXPECT_EQ(std::string(e.what()), sb::untrusted_without_gvisor_message);
-    EXPECT_EQ(e.hint(), sb::untrusted_without_gvisor_hint);
+    // The words the README promises: refused, naming how to install runsc and both explicit ways out.
+    for (const char* said : {"gVisor", "runsc"}) EXPECT_NE(std::string(e.what()).find(said), std::string::npos) << e.what();
+    for (const char* named : {"apt-get install runsc", "--allow-degraded-security", "--trust-level trusted"})
+      EXPECT_NE(e.hint().find(named), std::string::npos) << named << ": " << e.hint();
     EXPECT_EQ(e.kind(), sb::ErrorKind::usage);
   }
   c.degraded_env_set = true; // the variable alone does not opt in

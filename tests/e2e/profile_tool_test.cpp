@@ -12,7 +12,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <regex>
+#include <seccomp.h>
+#include <set>
+#include <sstream>
 
 using nucleus::test::run;
 using nucleus::test::tool;
@@ -59,8 +66,10 @@ TEST(ProfileTool, GenLeavesNoPartialFileOnError) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("bad.trace:"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(out));
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
-    EXPECT_EQ(entry.path().filename().string().find(".app.json"), std::string::npos) << "temporary file left";
+  // Nothing at all is left beside the input: no output, and no temporary file of any name.
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) left.push_back(entry.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"bad.trace"});
 }
 
 TEST(ProfileTool, ValidateNamesFilePathAndProblem) {
@@ -121,4 +130,146 @@ TEST(ProfileTool, HelpHasExamples) {
   }
   auto r = run({tool("nucleus-run").string(), "--profile", "x.json"});
   EXPECT_EQ(r.exit_code, 125) << "a missing command is nucleus's failure";
+}
+
+namespace {
+
+// The seccomp records of an auditd log, read here without the project's parser: type, selectors
+// and (arch, number) pairs, names from libseccomp.
+struct RawRecord {
+  std::uint32_t ses = 0;
+  long pid = 0;
+  std::string exe;
+  std::string arch; // OCI name
+  std::string name;
+};
+
+std::vector<RawRecord> raw_seccomp_records(const std::string& text) {
+  static const std::regex field_re(R"((?:^|\s)(ses|pid|exe|arch|syscall)=("[^"]*"|\S+))");
+  std::vector<RawRecord> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("type=SECCOMP ") == std::string::npos && line.find("type=UNKNOWN[1326] ") == std::string::npos) continue;
+    std::map<std::string, std::string> f;
+    for (std::sregex_iterator it(line.begin(), line.end(), field_re), end; it != end; ++it)
+      if (!f.count((*it)[1])) f[(*it)[1]] = (*it)[2];
+    RawRecord r;
+    r.ses = static_cast<std::uint32_t>(std::stoul(f["ses"]));
+    r.pid = std::stol(f["pid"]);
+    r.exe = f["exe"].size() >= 2 && f["exe"].front() == '"' ? f["exe"].substr(1, f["exe"].size() - 2) : f["exe"];
+    long nr = std::stol(f["syscall"]);
+    std::uint32_t token = 0;
+    if (f["arch"] == "c000003e") {
+      token = (nr & 0x40000000) != 0 ? SCMP_ARCH_X32 : SCMP_ARCH_X86_64;
+      r.arch = (nr & 0x40000000) != 0 ? "SCMP_ARCH_X32" : "SCMP_ARCH_X86_64";
+    } else if (f["arch"] == "40000003") {
+      token = SCMP_ARCH_X86;
+      r.arch = "SCMP_ARCH_X86";
+    } else {
+      continue;
+    }
+    char* name = seccomp_syscall_resolve_num_arch(token, static_cast<int>(nr));
+    if (name == nullptr) continue;
+    r.name = name;
+    std::free(name);
+    out.push_back(r);
+  }
+  return out;
+}
+
+// The profile's allowed names per architecture: generated entries say which one in their comment
+// ("traced on x86_64"), one entry per architecture.
+std::map<std::string, std::set<std::string>> allowed_by_arch(const json& p) {
+  std::map<std::string, std::set<std::string>> out;
+  for (const auto& entry : p["syscalls"]) {
+    if (entry["action"] != "SCMP_ACT_ALLOW") continue;
+    const std::string comment = entry.value("comment", "");
+    std::string arch;
+    for (const auto& a : p["architectures"]) {
+      std::string lower = a.get<std::string>().substr(std::string("SCMP_ARCH_").size());
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (comment.ends_with(" " + lower)) arch = a.get<std::string>();
+    }
+    for (const auto& name : entry["names"]) out[arch].insert(name.get<std::string>());
+  }
+  return out;
+}
+
+} // namespace
+
+// gen on auditd's log, as the README shows: --ses, --pid and --exe given on the command line each
+// select exactly the records a reader of the log would pick by hand.
+TEST(ProfileTool, GenOnRawAuditTextWithEachSelector) {
+  nucleus::test::TempDir dir;
+  const auto log = nucleus::test::source_dir() / "tests/tracer/data/audit.log";
+  const auto records = raw_seccomp_records(nucleus::test::read_text(log));
+  ASSERT_GE(records.size(), 4u);
+  const std::set<std::string> always{"execve", "exit", "exit_group", "restart_syscall", "rt_sigreturn"};
+  struct Case {
+    std::vector<std::string> flag;
+    std::function<bool(const RawRecord&)> keep;
+  } cases[] = {
+      {{"--ses", "1"}, [](const RawRecord& r) { return r.ses == 1; }},
+      {{"--pid", "2141"}, [](const RawRecord& r) { return r.pid == 2141; }},
+      {{"--exe", "/usr/bin/app"}, [](const RawRecord& r) { return r.exe == "/usr/bin/app"; }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.flag[0]);
+    std::map<std::string, std::set<std::string>> expected;
+    for (const auto& r : records)
+      if (c.keep(r)) expected[r.arch].insert(r.name);
+    ASSERT_FALSE(expected.empty());
+    for (auto& [arch, names] : expected) names.insert(always.begin(), always.end());
+    auto out = (dir / ("sel" + c.flag[0] + ".json")).string();
+    std::vector<std::string> argv{tool("nucleus-profile").string(), "gen"};
+    argv.insert(argv.end(), c.flag.begin(), c.flag.end());
+    argv.insert(argv.end(), {log.string(), "-o", out});
+    auto r = run(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto p = json::parse(nucleus::test::read_text(out));
+    EXPECT_EQ(allowed_by_arch(p), expected) << p.dump(1);
+  }
+  // Without a selector raw text is refused, and nothing is written.
+  auto out = (dir / "none.json").string();
+  auto r = run({tool("nucleus-profile").string(), "gen", log.string(), "-o", out});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--ses"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // A selection that matches nothing is an error too, not an allow-nothing profile.
+  r = run({tool("nucleus-profile").string(), "gen", "--pid", "999999", log.string(), "-o", out});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// Traces from two machines of different byte order cannot share one filter: libseccomp refuses to
+// compile it. gen compiles before writing, so it fails and leaves nothing behind, not even a
+// temporary file. The control: each trace alone gives a profile.
+TEST(ProfileTool, GeneratedProfileThatDoesNotCompileIsNotWritten) {
+  nucleus::test::TempDir dir;
+  const std::string header =
+      R"({"type":"header","format":"nucleus-trace","version":1,"command":["./app"],"source":"audit-netlink","kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z"})"
+      "\n";
+  const std::string summary = R"({"type":"summary","events":1,"distinct":1,"lost":0,"exit_code":0,"duration_ms":1})" "\n";
+  const int s390x_getpid = seccomp_syscall_resolve_name_arch(SCMP_ARCH_S390X, "getpid");
+  ASSERT_GE(s390x_getpid, 0);
+  nucleus::test::write_text(dir / "x86_64.trace",
+                            header + R"({"type":"syscall","arch":"x86_64","nr":39,"name":"getpid","count":1,"exe":"/usr/bin/app"})" "\n" + summary);
+  nucleus::test::write_text(dir / "s390x.trace", header + R"({"type":"syscall","arch":"s390x","nr":)" +
+                                                     std::to_string(s390x_getpid) +
+                                                     R"(,"name":"getpid","count":1,"exe":"/usr/bin/app"})" "\n" + summary);
+  for (const char* one : {"x86_64", "s390x"}) {
+    auto out = (dir / (std::string(one) + ".json")).string();
+    auto r = run({tool("nucleus-profile").string(), "gen", (dir / (std::string(one) + ".trace")).string(), "-o", out});
+    EXPECT_EQ(r.exit_code, 0) << one << ": " << r.err;
+    EXPECT_TRUE(std::filesystem::exists(out)) << one;
+  }
+  auto out = dir / "both.json";
+  auto r = run({tool("nucleus-profile").string(), "gen", (dir / "x86_64.trace").string(), (dir / "s390x.trace").string(),
+                "-o", out.string()});
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("nucleus-profile: error:"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out)) << "a profile that does not compile was written";
+  std::set<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) left.insert(entry.path().filename().string());
+  EXPECT_EQ(left, (std::set<std::string>{"s390x.json", "s390x.trace", "x86_64.json", "x86_64.trace"}));
 }

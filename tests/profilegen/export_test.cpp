@@ -17,13 +17,6 @@ namespace {
 
 sandbox::Arch native() { return sandbox::native_arch(); }
 
-void expect_golden(const std::string& name, const std::string& actual) {
-  auto path = test::source_dir() / "tests/profilegen/golden" / name;
-  if (const char* u = std::getenv("NUCLEUS_UPDATE_GOLDEN"); u != nullptr && std::string(u) == "1") test::write_text(path, actual);
-  ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing; run with NUCLEUS_UPDATE_GOLDEN=1";
-  EXPECT_EQ(test::read_text(path), actual) << "golden " << name << " differs; NUCLEUS_UPDATE_GOLDEN=1 rewrites it";
-}
-
 sandbox::Policy generated() {
   tracer::Trace t;
   for (const char* n : {"read", "write", "openat", "close", "mmap", "brk", "futex"})
@@ -50,25 +43,25 @@ profile::ExportOptions opts() {
 } // namespace
 
 TEST(Export, GoldenForEveryFormatOnAGeneratedProfile) {
-  if (sandbox::arch_name(native()) != "x86_64") GTEST_SKIP() << "golden files are for x86_64";
+  if (sandbox::arch_name(native()) != "x86_64") NUCLEUS_SKIP("golden files are for x86_64");
   auto p = generated();
   auto o = opts();
-  expect_golden("export_generated_oci.json", profile::export_profile(p, profile::ExportFormat::oci, o).text);
-  expect_golden("export_generated_docker.json", profile::export_profile(p, profile::ExportFormat::docker, o).text);
-  expect_golden("export_generated_k8s.yaml", profile::export_profile(p, profile::ExportFormat::k8s, o).text);
-  expect_golden("export_generated_systemd.conf", profile::export_profile(p, profile::ExportFormat::systemd, o).text);
+  test::expect_golden("export_generated_oci.json", profile::export_profile(p, profile::ExportFormat::oci, o).text);
+  test::expect_golden("export_generated_docker.json", profile::export_profile(p, profile::ExportFormat::docker, o).text);
+  test::expect_golden("export_generated_k8s.yaml", profile::export_profile(p, profile::ExportFormat::k8s, o).text);
+  test::expect_golden("export_generated_systemd.conf", profile::export_profile(p, profile::ExportFormat::systemd, o).text);
   o.accept_kill_default = true;
-  expect_golden("export_generated_minijail.policy", profile::export_profile(p, profile::ExportFormat::minijail, o).text);
+  test::expect_golden("export_generated_minijail.policy", profile::export_profile(p, profile::ExportFormat::minijail, o).text);
 }
 
 TEST(Export, GoldenOnDockersDefaultWhereExpressible) {
-  if (sandbox::arch_name(native()) != "x86_64") GTEST_SKIP() << "golden files are for x86_64";
+  if (sandbox::arch_name(native()) != "x86_64") NUCLEUS_SKIP("golden files are for x86_64");
   auto p = profile::load_profile(test::shared_dir() / "testdata/docker-seccomp/default.json").policy;
   auto o = opts();
   o.name = "docker-default";
   o.source = "default.json";
-  expect_golden("export_docker_oci.json", profile::export_profile(p, profile::ExportFormat::oci, o).text);
-  expect_golden("export_docker_k8s.yaml", profile::export_profile(p, profile::ExportFormat::k8s, o).text);
+  test::expect_golden("export_docker_oci.json", profile::export_profile(p, profile::ExportFormat::oci, o).text);
+  test::expect_golden("export_docker_k8s.yaml", profile::export_profile(p, profile::ExportFormat::k8s, o).text);
   // Argument conditions (clone's flags, personality, socket's domain): systemd cannot say them.
   auto msg = error_of(p, profile::ExportFormat::systemd, o);
   EXPECT_NE(msg.find("systemd cannot express argument conditions"), std::string::npos) << msg;

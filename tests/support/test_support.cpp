@@ -114,4 +114,15 @@ std::string read_text(const std::filesystem::path& path) {
   return ss.str();
 }
 
+void expect_golden(const std::string& name, const std::string& actual) {
+  auto path = source_dir() / "tests/profilegen/golden" / name;
+  if (const char* u = std::getenv("NUCLEUS_UPDATE_GOLDEN"); u != nullptr && std::string_view(u) == "1") {
+    write_text(path, actual);
+    ADD_FAILURE() << "golden " << name << " rewritten (NUCLEUS_UPDATE_GOLDEN=1): review the diff, then run again without it";
+    return;
+  }
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing; run with NUCLEUS_UPDATE_GOLDEN=1";
+  EXPECT_EQ(read_text(path), actual) << "golden " << name << " differs; NUCLEUS_UPDATE_GOLDEN=1 rewrites it";
+}
+
 } // namespace nucleus::test

@@ -44,6 +44,10 @@ private:
 void write_text(const std::filesystem::path& path, const std::string& text);
 std::string read_text(const std::filesystem::path& path);
 
+// Compares `actual` with tests/profilegen/golden/<name>. With NUCLEUS_UPDATE_GOLDEN=1 it rewrites the
+// golden and then fails, so that an update can never pass unnoticed as a green run.
+void expect_golden(const std::string& name, const std::string& actual);
+
 } // namespace nucleus::test
 
 // Skips with a reason, or fails when NUCLEUS_MUST_WORK=1.

@@ -63,5 +63,9 @@ TEST(Report, TallyIsMostFrequentFirst) {
   tally.add(rec("x86_64", 41, "/bin/a"));
   for (int i = 0; i < 3; ++i) tally.add(rec("x86_64", 42, "/bin/a"));
   auto text = tally.render();
-  EXPECT_LT(text.find("connect (x86_64) by /bin/a: 3 time(s)"), text.find("socket (x86_64) by /bin/a: 1 time(s)"));
+  const auto connect = text.find("connect (x86_64) by /bin/a: 3 time(s)");
+  const auto socket = text.find("socket (x86_64) by /bin/a: 1 time(s)");
+  ASSERT_NE(connect, std::string::npos) << text;
+  ASSERT_NE(socket, std::string::npos) << text;
+  EXPECT_LT(connect, socket) << text;
 }

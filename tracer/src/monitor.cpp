@@ -107,7 +107,8 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   auto source = open_live_source(options.source, &note);
   result.source = std::string(source->name());
   result.source_note = note;
-  const auto lost_before = audit_lost_counter();
+  const auto read_lost = options.lost_counter ? options.lost_counter : audit_lost_counter;
+  const auto lost_before = read_lost();
   const auto started = std::chrono::steady_clock::now();
 
   asio::io_context io;
@@ -220,7 +221,7 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
 
   result.loss = source->loss();
-  const auto lost_after = audit_lost_counter();
+  const auto lost_after = read_lost();
   if (lost_before && lost_after && *lost_after > *lost_before) {
     std::uint32_t delta = *lost_after - *lost_before;
     result.loss.lost += delta;

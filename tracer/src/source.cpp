@@ -117,6 +117,8 @@ public:
     if (::lseek(fd_.get(), 0, SEEK_END) < 0) sandbox::throw_errno("cannot seek /dev/kmsg");
     buffer_.resize(8192);
   }
+  // Records in /dev/kmsg's format from another descriptor (one record per read), from its start.
+  explicit KmsgSource(UniqueFd fd) : fd_(std::move(fd)) { buffer_.resize(8192); }
 
   std::string_view name() const noexcept override { return "kmsg"; }
   int fd() const noexcept override { return fd_.get(); }
@@ -214,6 +216,10 @@ std::unique_ptr<EventSource> open_live_source(SourceKind kind, std::string* chos
                         "); reading /dev/kmsg instead, where the kernel may drop records under load";
     return kmsg;
   }
+}
+
+std::unique_ptr<EventSource> kmsg_source_from(sandbox::UniqueFd fd) {
+  return std::make_unique<KmsgSource>(std::move(fd));
 }
 
 void read_text_records(std::string_view text, const RecordSink& sink) {

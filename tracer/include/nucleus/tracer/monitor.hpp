@@ -41,6 +41,9 @@ struct MonitorOptions {
   // How long to wait for the fence record after the child exited. kmsg may drop it: printk lets
   // audit records through again 5 s after its rate limit hit, so this must be longer.
   std::chrono::milliseconds fence_timeout{12000};
+  // Reads the kernel's audit lost counter before and after the run (default: audit_lost_counter).
+  // Replaceable because raising the real counter would make every trace on the host report loss.
+  std::function<std::optional<std::uint32_t>()> lost_counter;
 };
 
 struct MonitorResult {

@@ -4,6 +4,8 @@
 // Use: auto src = open_live_source(SourceKind::automatic); poll src->fd(); src->drain(sink).
 #pragma once
 
+#include "nucleus/sandbox/fd.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,6 +45,10 @@ public:
 // Throws Error(permission / unsupported) with a hint when the source cannot be opened.
 // `automatic` tries netlink, then kmsg; `chosen_because` says why when it fell back.
 std::unique_ptr<EventSource> open_live_source(SourceKind kind, std::string* chosen_because = nullptr);
+
+// The kmsg source reading /dev/kmsg-format records ("prio,seq,usec,flags;text", one per read) from
+// `fd` instead of /dev/kmsg, with the same loss detection: replaying a saved kernel log, or tests.
+std::unique_ptr<EventSource> kmsg_source_from(sandbox::UniqueFd fd);
 
 // Feeds every line of a text (audit.log, dmesg or journalctl output) to `sink`.
 void read_text_records(std::string_view text, const RecordSink& sink);
