@@ -10,7 +10,8 @@ packages=(
   libcap-dev                                  # capability names and sets (isolation)
   libssl-dev                                  # SHA-256 for profile pinning (libcrypto)
   googletest libgtest-dev libbenchmark-dev    # tests and benchmarks
-  clang libclang-rt-14-dev                    # fuzz targets (libFuzzer)
+  clang libclang-rt-14-dev                    # fuzz targets (libFuzzer); compiles the eBPF recorder
+  libbpf-dev bpftool                          # the eBPF recorder: its light skeleton (bpftool), ring buffer and maps (libbpf)
   strace                                      # the outside oracle in completeness tests
   runsc                                       # gVisor, for --trust-level untrusted
   runc                                        # loads exported OCI profiles in the tests

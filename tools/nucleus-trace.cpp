@@ -9,6 +9,7 @@
 #include "nucleus/sandbox/isolation.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 #include "nucleus/tracer/aggregate.hpp"
+#include "nucleus/tracer/ebpf.hpp"
 #include "nucleus/tracer/monitor.hpp"
 #include "nucleus/tracer/trace_log.hpp"
 
@@ -50,6 +51,29 @@ void require_log_action_logged() {
                              " log' > /proc/sys/kernel/seccomp/actions_logged");
 }
 
+// The recorder: eBPF where it can run (auto, or asked for), else the audit records. Nothing has
+// run yet when this falls back, so the workload starts once, under the recorder that was chosen.
+std::optional<tracer::EbpfRecorder> open_ebpf(const Options& opt, std::string& note) {
+  if (opt.source != "auto" && opt.source != "ebpf") return std::nullopt;
+  std::optional<sandbox::Policy> baseline;
+  if (!opt.baseline.empty()) baseline = profile::load_profile(opt.baseline).policy;
+  const sandbox::Policy* base = baseline ? &*baseline : nullptr;
+  if (auto why = tracer::ebpf_unavailable(base)) {
+    if (opt.source == "ebpf")
+      throw sandbox::Error(sandbox::ErrorKind::unsupported, "--source ebpf: " + *why,
+                           "use --source netlink (the audit records) instead");
+    note = "the eBPF recorder is not available (" + *why + "); using the audit records";
+    return std::nullopt;
+  }
+  try {
+    return tracer::EbpfRecorder::open(base);
+  } catch (const sandbox::Error& e) {
+    if (opt.source == "ebpf") throw;
+    note = std::string("the eBPF recorder could not start (") + e.what() + "); using the audit records";
+    return std::nullopt;
+  }
+}
+
 sandbox::BpfProgram trace_filter(const Options& opt) {
   sandbox::CompileOptions complain;
   complain.complain = true; // everything the baseline does not allow is logged, never denied
@@ -64,9 +88,11 @@ sandbox::BpfProgram trace_filter(const Options& opt) {
 }
 
 int run(const Options& opt) {
-  require_log_action_logged();
-  sandbox::BpfProgram program = trace_filter(opt);
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::trace, opt.command);
+  std::string ebpf_note;
+  std::optional<tracer::EbpfRecorder> ebpf = open_ebpf(opt, ebpf_note);
+  if (!ebpf) require_log_action_logged();
+  sandbox::BpfProgram program = ebpf ? sandbox::BpfProgram{} : trace_filter(opt);
   const bool live = !opt.quiet && ::isatty(STDERR_FILENO) != 0;
   const std::string started_at = cli::utc_now();
 
@@ -84,8 +110,17 @@ int run(const Options& opt) {
                 << " distinct syscalls" << std::flush;
     };
   }
-  tracer::MonitorResult result = tracer::run_monitored(mon);
-  if (live) std::cerr << "\r\033[K";
+  tracer::MonitorResult result;
+  if (ebpf) {
+    auto counted = ebpf->run({mon.argv, mon.pre_exec, mon.pre_exec_context, {}});
+    for (const auto& entry : counted.syscalls) aggregator.add(entry);
+    result = std::move(counted.run);
+  } else {
+    result = tracer::run_monitored(mon);
+    if (live) std::cerr << "\r\033[K";
+    if (!ebpf_note.empty())
+      result.source_note = ebpf_note + (result.source_note.empty() ? "" : "; " + result.source_note);
+  }
 
   if (auto note = isolation.exit_note(result.wait_status); !note.empty()) cli::warn(tool, note);
   if (!result.source_note.empty()) cli::warn(tool, result.source_note);
@@ -97,7 +132,7 @@ int run(const Options& opt) {
   tracer::Trace trace;
   utsname uts{};
   ::uname(&uts);
-  trace.header = {opt.command, result.source, uts.release, started_at, opt.baseline};
+  trace.header = {opt.command, result.source, uts.release, started_at, opt.baseline, ebpf.has_value()};
   trace.syscalls = aggregator.entries();
   trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,
                                        result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
@@ -107,7 +142,9 @@ int run(const Options& opt) {
   if (!opt.quiet) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct()
               << " distinct syscalls, " << result.loss.lost << " lost, exit code " << result.exit_code
-              << ", " << result.duration.count() << " ms, source " << result.source << "\n";
+              << ", " << result.duration.count() << " ms, source " << result.source;
+    if (ebpf) std::cerr << " (attached in " << static_cast<double>(ebpf->setup_time().count()) / 1000.0 << " ms)";
+    std::cerr << "\n";
     auto top = aggregator.most_frequent(5);
     if (!top.empty()) {
       std::cerr << tool << ": most frequent:";
@@ -138,6 +175,7 @@ int main(int argc, char** argv) {
   nucleus-trace ./app                          # writes trace.log
   nucleus-trace -o app.trace -- ./app --serve  # options go before the command; -- is optional
   nucleus-trace --baseline app.json -o new.trace -- ./app   # record only what app.json does not allow
+  nucleus-trace --source ebpf -o app.trace ./app   # insist on the in-kernel recorder (fails if unavailable)
   nucleus-profile gen app.trace -o app.json
 
 Exit status: the command's own (128+N for signal N); 125 when tracing failed or records were
@@ -145,8 +183,9 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
   Options opt;
   app.add_option("-o,--output", opt.output, "trace log to write (atomically)")->capture_default_str();
   app.add_option("--source", opt.source,
-                 "audit record source: auto (netlink, else kmsg), netlink (lossless), kmsg")
-      ->check(CLI::IsMember({"auto", "netlink", "kmsg"}))
+                 "recorder: auto (ebpf, else netlink, else kmsg), ebpf (in-kernel counting), "
+                 "netlink (audit records, lossless), kmsg")
+      ->check(CLI::IsMember({"auto", "ebpf", "netlink", "kmsg"}))
       ->capture_default_str();
   app.add_option("--baseline", opt.baseline,
                  "profile whose allowed syscalls run unlogged: the trace holds only the rest");

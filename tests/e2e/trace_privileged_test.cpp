@@ -110,12 +110,27 @@ protected:
   nucleus::test::TempDir dir;
 };
 
+// The same contracts for every recorder of the host kernel: the eBPF program and the audit netlink
+// group (kmsg has its own tests: its rate limit makes the large workloads lossy by design).
+class TraceEverySourcePrivileged : public TracePrivileged, public ::testing::WithParamInterface<std::string> {
+protected:
+  std::string source() const { return GetParam(); }
+  // The header names the recorder that ran: a test never passes on a fallback.
+  void expect_source(const TraceFile& t) const {
+    EXPECT_EQ(t.header["source"], source() == "ebpf" ? "ebpf" : "audit-netlink");
+  }
+};
+
+std::string source_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+
 } // namespace
+
+INSTANTIATE_TEST_SUITE_P(Sources, TraceEverySourcePrivileged, ::testing::Values("ebpf", "netlink"), source_name);
 
 // For each workload, what the trace holds equals what strace -f saw of the same run: strace runs
 // inside the trace, and its own records (exe = strace) are set aside, apart from the execve with
 // which it starts the workload.
-TEST_F(TracePrivileged, CompleteAgainstStrace) {
+TEST_P(TraceEverySourcePrivileged, CompleteAgainstStrace) {
   auto strace = std::filesystem::path("/usr/bin/strace");
   if (!std::filesystem::exists(strace)) NUCLEUS_SKIP("strace is not installed");
   struct Workload {
@@ -131,14 +146,15 @@ TEST_F(TracePrivileged, CompleteAgainstStrace) {
     SCOPED_TRACE(w.name);
     auto trace_path = dir / (w.name + ".trace");
     auto strace_out = dir / (w.name + ".strace");
-    std::vector<std::string> argv{tool("nucleus-trace").string(), "-o", trace_path.string(), "--source", "netlink",
+    std::vector<std::string> argv{tool("nucleus-trace").string(), "-o", trace_path.string(), "--source", source(),
                                   "--rw", dir.path().string(), "--", strace.string(), "-f", "-qq", "-o",
                                   strace_out.string()};
     argv.insert(argv.end(), w.argv.begin(), w.argv.end());
     auto r = run(with_flags(argv), {}, 240);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto t = read_trace_file(trace_path);
-    EXPECT_EQ(t.summary["lost"].get<int>(), 0) << "netlink must be lossless";
+    expect_source(t);
+    EXPECT_EQ(t.summary["lost"].get<int>(), 0) << source() << " must be lossless";
     auto traced = names_of(t, [&](const json& s) {
       return s["exe"].get<std::string>() != strace.string() || s["name"] == "execve";
     });
@@ -153,14 +169,14 @@ TEST_F(TracePrivileged, CompleteAgainstStrace) {
   }
 }
 
-TEST_F(TracePrivileged, ConcurrentTracesHoldOnlyTheirOwnWorkload) {
+TEST_P(TraceEverySourcePrivileged, ConcurrentTracesHoldOnlyTheirOwnWorkload) {
   auto probe = sample("probe").string();
   auto loop = [&](const std::string& call) {
     return std::vector<std::string>{"/bin/sh", "-c", "i=0; while [ $i -lt 40 ]; do " + probe + " " + call +
                                                          " >/dev/null; i=$((i+1)); done"};
   };
   auto trace = [&](const std::string& out, const std::string& call) {
-    std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "-o", out, "--"};
+    std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "-o", out, "--source", source(), "--"};
     auto l = loop(call);
     argv.insert(argv.end(), l.begin(), l.end());
     return run(with_flags(argv), {}, 120);
@@ -171,6 +187,7 @@ TEST_F(TracePrivileged, ConcurrentTracesHoldOnlyTheirOwnWorkload) {
   ASSERT_EQ(a.get().exit_code, 0);
   ASSERT_EQ(b.get().exit_code, 0);
   ASSERT_EQ(untraced.get().exit_code, 0);
+  expect_source(read_trace_file(dir / "a.trace"));
   auto ta = names_of(read_trace_file(dir / "a.trace"));
   auto tb = names_of(read_trace_file(dir / "b.trace"));
   EXPECT_TRUE(ta.count("getpriority")) << join(ta);
@@ -234,12 +251,17 @@ TEST_F(TracePrivileged, RoundTripRunsEverySampleUnchanged) {
   EXPECT_NE(r.err.find("denied socket (x86_64)"), std::string::npos) << r.err;
 }
 
-TEST_F(TracePrivileged, I386CallRecordedAsI386WhereTheKernelOffersIt) {
+TEST_P(TraceEverySourcePrivileged, I386CallRecordedAsI386WhereTheKernelOffersIt) {
   auto path = (dir / "compat.trace").string();
-  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--", sample("probe").string(),
-                           "getpid", "i386/getpid"}));
+  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", source(), "--",
+                           sample("probe").string(), "getpid", "i386/getpid"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto t = read_trace_file(path);
+  expect_source(t);
+  // Decoded by (arch, nr): i386's getpid is 20, x86_64's 39; and i386 socket (359) is not read as
+  // an x86_64 number.
+  for (const auto& s : t.syscalls)
+    if (s["arch"] == "x86") EXPECT_TRUE(s["name"] != "getpid" || s["nr"] == 20) << s.dump();
   bool has_i386 = std::any_of(t.syscalls.begin(), t.syscalls.end(), [](const json& s) { return s["arch"] == "x86"; });
   if (!nucleus::test::int80_works()) {
     // int 0x80 faults on this machine: the kernel offers no IA-32 entry, nothing to record.
@@ -332,8 +354,117 @@ TEST_F(TracePrivileged, ProcessTreeFallbackWhenNoAuditSession) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("could not start a new audit session"), std::string::npos) << r.err;
   auto t = read_trace_file(path);
+  EXPECT_EQ(t.header["source"], "audit-netlink") << "the eBPF recorder attributes by audit session only";
   auto names = names_of(t);
   EXPECT_TRUE(names.count("getpriority")) << join(names);
   EXPECT_TRUE(names.count("exit_group")) << join(names);
   EXPECT_EQ(t.summary["lost"].get<int>(), 0);
+}
+
+// A workload that tries to step out of what is recorded — writing its loginuid (a new audit
+// session), moving to another cgroup, unsharing namespaces — is still recorded, with every child
+// it starts afterwards; and the attempts themselves fail.
+TEST_P(TraceEverySourcePrivileged, WorkloadCannotLeaveTheRecordedSet) {
+  auto path = (dir / "escape.trace").string();
+  auto probe = sample("probe").string();
+  const std::string script =
+      "if echo 0 > /proc/self/loginuid 2>/dev/null; then echo loginuid=changed; else echo loginuid=refused; fi; "
+      "for f in /sys/fs/cgroup/unified/cgroup.procs /sys/fs/cgroup/cgroup.procs; do "
+      "  if echo $$ > $f 2>/dev/null; then echo cgroup=moved; fi; done; " +
+      probe + " unshare:0x10020000 getpriority:0,0; " + probe + " sched_getscheduler:0";
+  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", source(), "--", "/bin/sh",
+                           "-c", script}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("loginuid=refused"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("cgroup=moved"), std::string::npos) << r.out;
+  auto lines = nucleus::test::probe_lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0]["errno"].get<int>(), 0) << "unshare must work, or the test proves nothing: " << r.out;
+  auto t = read_trace_file(path);
+  expect_source(t);
+  EXPECT_EQ(t.summary["lost"].get<int>(), 0);
+  auto names = names_of(t, [&](const json& s) { return s["exe"].get<std::string>().find("probe") != std::string::npos; });
+  EXPECT_TRUE(names.count("unshare")) << join(names);
+  EXPECT_TRUE(names.count("getpriority")) << "calls after unshare are recorded: " << join(names);
+  EXPECT_TRUE(names.count("sched_getscheduler")) << "a later child is recorded: " << join(names);
+}
+
+// The eBPF recorder records the distinct argument values of the argument-sensitive syscalls, per
+// ABI, and says when there were more than it keeps.
+TEST_F(TracePrivileged, EbpfRecordsArgumentValuesAndFlagsOverflow) {
+  auto path = (dir / "args.trace").string();
+  std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "-o", path, "--source", "ebpf", "--",
+                                sample("probe").string(), "socket:1,1,0", "socket:2,2,0", "socket:1,1,0",
+                                "prctl:3"};
+  for (int i = 0; i < 40; ++i) argv.push_back("prctl:" + std::to_string(1000 + i)); // no such options: EINVAL
+  auto r = run(with_flags(argv));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto t = read_trace_file(path);
+  EXPECT_EQ(t.header["source"], "ebpf");
+  EXPECT_EQ(t.header.value("arguments", false), true);
+  auto line_of = [&](const std::string& name) {
+    for (const auto& s : t.syscalls)
+      if (s["name"] == name && s["arch"] == "x86_64" && s["exe"].get<std::string>().find("probe") != std::string::npos)
+        return s;
+    return json();
+  };
+  auto socket = line_of("socket");
+  ASSERT_TRUE(socket.is_object()) << "no socket line";
+  EXPECT_EQ(socket["count"].get<int>(), 3);
+  ASSERT_EQ(socket["args"].size(), 2u) << socket.dump();
+  EXPECT_EQ(socket["args"][0]["index"], 0);
+  EXPECT_EQ(socket["args"][0]["values"], json::array({1, 2})) << socket.dump();
+  EXPECT_EQ(socket["args"][1]["index"], 1);
+  EXPECT_EQ(socket["args"][1]["values"], json::array({1, 2})) << socket.dump();
+  EXPECT_FALSE(socket["args"][0].value("overflow", false));
+  auto prctl = line_of("prctl");
+  ASSERT_TRUE(prctl.is_object()) << "no prctl line";
+  EXPECT_EQ(prctl["count"].get<int>(), 41);
+  ASSERT_EQ(prctl["args"].size(), 1u) << prctl.dump();
+  EXPECT_EQ(prctl["args"][0]["index"], 0);
+  EXPECT_EQ(prctl["args"][0]["values"][0], 3) << "the first value seen is kept: " << prctl.dump();
+  EXPECT_EQ(prctl["args"][0]["values"].size(), 32u) << "bounded at 32 distinct values";
+  EXPECT_TRUE(prctl["args"][0].value("overflow", false)) << "more were seen, and the trace says so";
+  // Calls without argument values stay plain lines.
+  auto getpid_like = line_of("exit_group");
+  EXPECT_FALSE(getpid_like.contains("args")) << getpid_like.dump();
+}
+
+// --baseline with the eBPF recorder: what the baseline allows whatever the arguments is left out;
+// a baseline with argument conditions is refused by --source ebpf and traced by the audit recorder
+// under auto.
+TEST_F(TracePrivileged, EbpfBaselineLeavesOutWhatItAllows) {
+  auto base_trace = (dir / "base.trace").string();
+  auto probe = sample("probe").string();
+  ASSERT_EQ(run(with_flags({tool("nucleus-trace").string(), "-q", "-o", base_trace, "--source", "ebpf", "--", probe,
+                            "getpid"})).exit_code, 0);
+  auto baseline = (dir / "base.json").string();
+  auto g = run({tool("nucleus-profile").string(), "gen", base_trace, "-o", baseline});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  auto path = (dir / "new.trace").string();
+  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", "ebpf", "--baseline",
+                           baseline, "--", probe, "getpid", "uname"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto t = read_trace_file(path);
+  EXPECT_EQ(t.header["source"], "ebpf");
+  auto names = names_of(t);
+  EXPECT_TRUE(names.count("uname")) << join(names);
+  EXPECT_FALSE(names.count("getpid")) << join(names);
+  EXPECT_FALSE(names.count("execve")) << join(names);
+
+  auto p = json::parse(nucleus::test::read_text(baseline));
+  p["syscalls"].push_back({{"names", {"socket"}}, {"action", "SCMP_ACT_ALLOW"},
+                           {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}});
+  auto conditional = nucleus::test::write_profile(dir, "conditional.json", p);
+  r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", "ebpf", "--baseline",
+                      conditional, "--", probe, "getpid", "uname"}));
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("argument conditions"), std::string::npos) << r.err;
+  r = run(with_flags({tool("nucleus-trace").string(), "-o", path, "--baseline", conditional, "--", probe, "getpid",
+                      "uname"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  t = read_trace_file(path);
+  EXPECT_EQ(t.header["source"], "audit-netlink");
+  EXPECT_TRUE(names_of(t).count("uname"));
+  EXPECT_FALSE(names_of(t).count("getpid"));
 }

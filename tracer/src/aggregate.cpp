@@ -18,6 +18,14 @@ void Aggregator::add(const SeccompRecord& record) {
   distinct_.emplace(record.arch.token, record.syscall); // only for a new key: no allocation per record
 }
 
+void Aggregator::add(const TraceSyscall& counted) {
+  events_ += counted.count;
+  Key key{counted.arch.token, counted.nr, counted.exe};
+  counts_[key] += counted.count;
+  distinct_.emplace(counted.arch.token, counted.nr);
+  if (!counted.args.empty()) args_[key] = counted.args;
+}
+
 std::vector<TraceSyscall> Aggregator::entries() const {
   std::vector<TraceSyscall> out;
   out.reserve(counts_.size());
@@ -25,6 +33,7 @@ std::vector<TraceSyscall> Aggregator::entries() const {
     sandbox::Arch arch{key.arch};
     auto name = sandbox::syscall_name(arch, key.nr);
     out.push_back({arch, key.nr, name ? *name : "syscall_" + std::to_string(key.nr), count, key.exe});
+    if (auto it = args_.find(key); it != args_.end()) out.back().args = it->second;
   }
   std::sort(out.begin(), out.end(), [](const TraceSyscall& a, const TraceSyscall& b) {
     return std::tie(a.arch.token, a.name, a.exe) < std::tie(b.arch.token, b.name, b.exe);

@@ -19,6 +19,9 @@ namespace nucleus::tracer {
 class Aggregator {
 public:
   void add(const SeccompRecord& record);
+  // An entry counted elsewhere (the eBPF recorder's maps), with its argument values; the name is
+  // resolved here like a record's.
+  void add(const TraceSyscall& counted);
 
   std::uint64_t events() const noexcept { return events_; }
   // Distinct (arch, syscall) pairs, whatever executable made them.
@@ -49,6 +52,7 @@ private:
     }
   };
   std::map<Key, std::uint64_t, KeyLess> counts_;
+  std::map<Key, std::vector<TraceArgValues>, KeyLess> args_; // only from add(TraceSyscall)
   std::set<std::pair<std::uint32_t, int>> distinct_;
   std::uint64_t events_ = 0;
 };

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+// The eBPF recorder: counts the traced tree's syscalls in the kernel, per (arch, syscall) and
+// executable; nothing crosses to userspace per syscall. Userspace (tracer/src/ebpf_recorder.cpp)
+// reads the maps once the workload has exited.
+//
+// Attribution: the audit session id (task->sessionid). The child starts a fresh session before
+// anything else (it writes /proc/self/loginuid, see libsandbox spawn), every process and thread it
+// starts inherits it, and the workload cannot change it: the kernel refuses loginuid writes from
+// any user namespace but the initial one, and once set without CAP_AUDIT_CONTROL; the workload has
+// its own user namespace and no capabilities. A cgroup would need creating, cleaning up and a v2
+// hierarchy the host may lack, and the workload, root in its user namespace, could create child
+// cgroups below its own. Within the session only tasks under a seccomp filter count: the workload
+// installs the trace filter as its last step before execve, nucleus's own helpers in the session
+// (the process that sets up the namespaces, pid 1) never do — the same start as the audit recorder.
+//
+// Kernel layouts: these structs name only the fields used; `preserve_access_index` makes every
+// access a CO-RE relocation by field name, which the light skeleton's loader has the kernel
+// resolve against its own BTF at load time. No vmlinux.h at build time, and no parsing of the
+// kernel's BTF in userspace at run time (libbpf takes over 100 ms for that here).
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#define PAI __attribute__((preserve_access_index))
+
+struct pt_regs {
+  unsigned long bp, bx, r10, r9, r8, cx, dx, si, di;
+} PAI;
+struct thread_info {
+  __u32 status;
+} PAI;
+struct seccomp {
+  int mode;
+} PAI;
+struct super_block {
+  __u32 s_dev;
+} PAI;
+struct inode {
+  unsigned long i_ino;
+  struct super_block *i_sb;
+} PAI;
+struct file {
+  struct inode *f_inode;
+} PAI;
+struct mm_struct {
+  struct file *exe_file;
+} PAI;
+struct task_struct {
+  struct thread_info thread_info;
+  unsigned int sessionid;
+  struct seccomp seccomp;
+  struct mm_struct *mm;
+} PAI;
+struct linux_binprm {
+  struct file *file;
+  const char *interp;
+} PAI;
+
+// Shared with userspace (ebpf_recorder.cpp keeps the same values).
+#define NR_MAX 576             // covers x32's own 512..547; larger numbers are FACT_RARE
+#define ARCHES 3               // 0 x86_64, 1 i386, 2 x32
+#define SLOTS 32               // executables: 0 = the image before the first exec, SLOTS-1 = overflow
+#define ARG_VALUES_MAX 32      // distinct values kept per (executable, syscall, argument)
+#define PATH_MAX_BPF 256
+#define TS_COMPAT 0x0002       // arch/x86/include/asm/thread_info.h: a 32-bit syscall is active
+#define X32_SYSCALL_BIT 0x40000000
+#define FLAG_BASELINE 0x80     // the baseline allows this syscall whatever its arguments
+#define FLAG_ARGS 0x3f         // bit i: record the distinct values of argument i
+
+struct counts {
+  __u64 n[ARCHES * NR_MAX];
+};
+// Everything but the counts lives in one hash map (each map costs set-up time): the kinds below.
+enum fact_kind { FACT_RARE = 1, FACT_EXE = 2, FACT_ARG_VALUE = 3, FACT_ARG_COUNT = 4 };
+struct fact_key {
+  __u32 kind;
+  __u32 slot; // FACT_EXE: 0
+  __u32 arch;
+  __u32 nr;   // FACT_EXE: the device
+  __u32 arg;
+  __u32 pad;
+  __u64 value; // FACT_ARG_VALUE: the value; FACT_EXE: the inode
+};
+struct task_info {
+  __u32 slot;
+};
+struct exec_event {
+  __u32 slot;
+  char path[PATH_MAX_BPF];
+};
+
+// Set before load: per (arch, syscall) FLAG_BASELINE and the argument mask.
+const volatile __u8 syscall_flags[ARCHES * NR_MAX] = {};
+
+// Written by the child itself, through the shared mapping, as soon as its session exists; 0 (no
+// session has that id) until then, so that nothing matches.
+__u32 target_session = 0;
+__u32 next_slot = 0;
+// Loss counters: every way the maps can fall short is counted, never hidden.
+__u64 ringbuf_drops = 0;
+__u64 slots_full = 0;
+__u64 storage_failures = 0;
+__u64 rare_full = 0;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, SLOTS);
+  __type(key, __u32);
+  __type(value, struct counts);
+} counts SEC(".maps");
+
+// FACT_RARE -> count of a syscall number beyond NR_MAX; FACT_EXE -> slot; FACT_ARG_VALUE -> 1;
+// FACT_ARG_COUNT -> distinct values stored for (slot, arch, nr, arg), ARG_VALUES_MAX + 1 when
+// more were seen. Allocated as facts appear, so that creating it costs nothing.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 16384);
+  __type(key, struct fact_key);
+  __type(value, __u64);
+} facts SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct task_info);
+} tasks SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 64 * 1024);
+} exec_events SEC(".maps");
+
+
+static __always_inline int traced(struct task_struct *task) {
+  return task->sessionid == target_session && task->seccomp.mode != 0;
+}
+
+// The slot of the file `file` runs, registered by on_exec; 0 (the image before the first exec)
+// when it was never exec'd under the trace.
+static __always_inline __u32 slot_of_file(struct file *file) {
+  if (!file) return 0;
+  struct inode *inode = file->f_inode;
+  struct fact_key key = {.kind = FACT_EXE, .nr = inode->i_sb->s_dev, .value = inode->i_ino};
+  __u64 *slot = bpf_map_lookup_elem(&facts, &key);
+  return slot ? (__u32)*slot : 0;
+}
+
+// A global function: the verifier checks it once, not once per argument (load time matters).
+__attribute__((noinline)) int record_arg(__u32 slot, __u32 arch, __u32 nr, __u32 arg, __u64 value) {
+  struct fact_key key = {.kind = FACT_ARG_VALUE, .slot = slot, .arch = arch, .nr = nr, .arg = arg, .value = value};
+  if (bpf_map_lookup_elem(&facts, &key)) return 0; // the common case: a value seen before
+  struct fact_key ck = {.kind = FACT_ARG_COUNT, .slot = slot, .arch = arch, .nr = nr, .arg = arg};
+  __u64 *count = bpf_map_lookup_elem(&facts, &ck);
+  if (!count) {
+    __u64 zero = 0;
+    bpf_map_update_elem(&facts, &ck, &zero, BPF_NOEXIST);
+    count = bpf_map_lookup_elem(&facts, &ck);
+    if (!count) {
+      __sync_fetch_and_add(&rare_full, 1); // no room to even say so: a loss
+      return 0;
+    }
+  }
+  if (*count >= ARG_VALUES_MAX) {
+    *count = ARG_VALUES_MAX + 1; // overflow: recorded as such
+    return 0;
+  }
+  __u64 one = 1;
+  long err = bpf_map_update_elem(&facts, &key, &one, BPF_NOEXIST);
+  if (err == 0)
+    __sync_fetch_and_add(count, 1);
+  else if (err != -17 /* EEXIST: another CPU stored it first */)
+    *count = ARG_VALUES_MAX + 1;
+  return 0;
+}
+
+// Raw tracepoints throughout: they attach by name, where BTF-typed ones would make the kernel
+// search its whole BTF for each attach point at load (milliseconds each).
+SEC("raw_tp/sys_enter")
+int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  // The cheapest test first: every other process on the machine stops here.
+  if (task->sessionid != target_session) return 0;
+  if (task->seccomp.mode == 0) return 0;
+
+  __u32 arch = 0;
+  __u64 nr = ctx->args[1];
+  if (task->thread_info.status & TS_COMPAT) {
+    arch = 1;
+  } else if (nr & X32_SYSCALL_BIT) {
+    arch = 2;
+    nr &= ~(__u64)X32_SYSCALL_BIT;
+  }
+  // Which executable: cached per task. A new thread or child has no entry yet and takes the
+  // slot of the file it runs (its parent's, until it execs itself; on_exec then resets it).
+  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
+  __u32 slot;
+  if (info) {
+    slot = info->slot;
+  } else {
+    slot = slot_of_file(task->mm ? task->mm->exe_file : 0);
+    info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (info)
+      info->slot = slot;
+    else
+      __sync_fetch_and_add(&storage_failures, 1);
+  }
+  if (slot >= SLOTS) slot = SLOTS - 1;
+
+  if (nr >= NR_MAX) {
+    struct fact_key key = {.kind = FACT_RARE, .slot = slot, .arch = arch, .nr = (__u32)nr};
+    __u64 *n = bpf_map_lookup_elem(&facts, &key);
+    if (!n) {
+      __u64 zero = 0;
+      bpf_map_update_elem(&facts, &key, &zero, BPF_NOEXIST);
+      n = bpf_map_lookup_elem(&facts, &key);
+    }
+    if (n)
+      __sync_fetch_and_add(n, 1);
+    else
+      __sync_fetch_and_add(&rare_full, 1);
+    return 0;
+  }
+  __u32 index = arch * NR_MAX + (__u32)nr;
+  if (index >= ARCHES * NR_MAX) return 0;
+  __u8 flags = syscall_flags[index];
+  if (flags & FLAG_BASELINE) return 0; // the trace holds only what the baseline does not allow
+  struct counts *c = bpf_map_lookup_elem(&counts, &slot);
+  if (!c) return 0;
+  // Atomic although per CPU: syscall tracepoints may be preempted (they can fault since 6.14).
+  __sync_fetch_and_add(&c->n[index], 1);
+
+  if (!(flags & FLAG_ARGS)) return 0;
+  // The syscall's own argument registers: i386 ebx ecx edx esi edi ebp (32 bits), x86_64 and
+  // x32 rdi rsi rdx r10 r8 r9.
+  struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+  __u64 a[6];
+  if (arch == 1) {
+    a[0] = (__u32)BPF_CORE_READ(regs, bx);
+    a[1] = (__u32)BPF_CORE_READ(regs, cx);
+    a[2] = (__u32)BPF_CORE_READ(regs, dx);
+    a[3] = (__u32)BPF_CORE_READ(regs, si);
+    a[4] = (__u32)BPF_CORE_READ(regs, di);
+    a[5] = (__u32)BPF_CORE_READ(regs, bp);
+  } else {
+    a[0] = BPF_CORE_READ(regs, di);
+    a[1] = BPF_CORE_READ(regs, si);
+    a[2] = BPF_CORE_READ(regs, dx);
+    a[3] = BPF_CORE_READ(regs, r10);
+    a[4] = BPF_CORE_READ(regs, r8);
+    a[5] = BPF_CORE_READ(regs, r9);
+  }
+#pragma unroll
+  for (int i = 0; i < 6; i++)
+    if (flags & (1 << i)) record_arg(slot, arch, (__u32)nr, i, a[i]);
+  return 0;
+}
+
+// One slot per executable file (device, inode), named by the path the first exec of it used
+// (the interpreter's for a script, as the kernel's audit exe= is).
+SEC("raw_tp/sched_process_exec")
+int on_exec(struct bpf_raw_tracepoint_args *ctx) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (!traced(task)) return 0;
+  struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
+  struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
+  struct fact_key key = {.kind = FACT_EXE, .nr = BPF_CORE_READ(inode, i_sb, s_dev), .value = BPF_CORE_READ(inode, i_ino)};
+  __u32 slot;
+  __u64 *known = bpf_map_lookup_elem(&facts, &key);
+  if (known) {
+    slot = (__u32)*known;
+  } else {
+    slot = __sync_fetch_and_add(&next_slot, 1) + 1;
+    if (slot >= SLOTS - 1) {
+      slot = SLOTS - 1;
+      __sync_fetch_and_add(&slots_full, 1);
+    } else if (bpf_map_update_elem(&facts, &key, &(__u64){slot}, BPF_NOEXIST) == 0) {
+      struct exec_event *e = bpf_ringbuf_reserve(&exec_events, sizeof(*e), 0);
+      if (e) {
+        e->slot = slot;
+        bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, interp));
+        bpf_ringbuf_submit(e, 0);
+      } else {
+        __sync_fetch_and_add(&ringbuf_drops, 1);
+      }
+    } else {
+      known = bpf_map_lookup_elem(&facts, &key); // another CPU named this file first
+      slot = known ? (__u32)*known : SLOTS - 1;
+      if (!known) __sync_fetch_and_add(&slots_full, 1);
+    }
+  }
+  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!info) {
+    __sync_fetch_and_add(&storage_failures, 1);
+    return 0;
+  }
+  info->slot = slot;
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,71 @@
+// The eBPF recorder: a program on the raw `sys_enter` tracepoint counts the traced tree's syscalls
+// in kernel maps, per (arch, syscall) and executable, with the distinct values of the arguments
+// that profiles condition on; nothing crosses to userspace per syscall, so the workload runs at
+// nearly full speed. Use: check ebpf_unavailable() (auto falls back to the audit recorder), then
+// EbpfRecorder::open() (loads and attaches, before the workload exists), run(), and the trace.
+#pragma once
+
+#include "nucleus/sandbox/policy.hpp"
+#include "nucleus/tracer/monitor.hpp"
+#include "nucleus/tracer/trace_log.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nucleus::tracer {
+
+inline constexpr std::string_view ebpf_source_name = "ebpf";
+
+struct EbpfRunOptions {
+  std::vector<std::string> argv;
+  // Isolation steps for the child (see sandbox::SpawnSpec).
+  int (*pre_exec)(const void*) noexcept = nullptr;
+  const void* pre_exec_context = nullptr;
+  std::function<void(pid_t pid)> on_start; // once the child runs
+};
+
+struct EbpfTrace {
+  MonitorResult run;                  // source "ebpf", attribution audit_session, loss
+  std::vector<TraceSyscall> syscalls; // per (arch, nr, exe), with argument values
+};
+
+// Why the eBPF recorder cannot trace here (not built in, not x86_64, no privileges, no audit
+// session for the child, a baseline with argument conditions), or nullopt when it can.
+std::optional<std::string> ebpf_unavailable(const sandbox::Policy* baseline);
+
+// Which syscalls carry argument values, per ABI: name and argument indices.
+struct ArgumentSensitive {
+  std::string_view name;
+  std::vector<int> args;
+};
+const std::vector<ArgumentSensitive>& argument_sensitive_syscalls();
+
+class EbpfRecorder {
+public:
+  // Loads the program with what `baseline` allows whatever the arguments left out of the counts,
+  // and attaches it. Throws Error(unsupported / permission) with a hint; nothing has run then.
+  static EbpfRecorder open(const sandbox::Policy* baseline);
+  EbpfRecorder(EbpfRecorder&&) noexcept;
+  EbpfRecorder& operator=(EbpfRecorder&&) noexcept;
+  ~EbpfRecorder(); // detaches and frees the maps
+
+  // From the start of open() to attached.
+  std::chrono::microseconds setup_time() const noexcept;
+  // Spawns the workload, waits for it (signals are passed on), detaches the program at once and
+  // reads the maps. Throws Error when the child cannot be started. Call once.
+  EbpfTrace run(const EbpfRunOptions& options);
+
+  struct State;
+
+private:
+  explicit EbpfRecorder(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+} // namespace nucleus::tracer

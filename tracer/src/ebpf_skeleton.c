@@ -1,0 +1,71 @@
+/* The light skeleton (bpftool gen skeleton -L): its loader program has the kernel apply the CO-RE
+ * relocations against its own BTF, so nothing here reads or parses the kernel's BTF. */
+#include "ebpf_skeleton.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "syscalls.lskel.h"
+
+_Static_assert(sizeof(((struct nucleus_syscalls__rodata*)0)->syscall_flags) ==
+                   nucleus_bpf_arches * nucleus_bpf_nr_max,
+               "flags table size differs from the BPF program's");
+_Static_assert(sizeof(struct nucleus_syscalls__bss) == sizeof(struct nucleus_bpf_counters),
+               "counters differ from the BPF program's globals");
+
+struct nucleus_bpf {
+  struct nucleus_syscalls* skel;
+};
+
+struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags) {
+  struct nucleus_syscalls* skel = nucleus_syscalls__open();
+  if (!skel) return NULL;
+  memcpy((void*)skel->rodata->syscall_flags, flags, sizeof(skel->rodata->syscall_flags));
+  int err = nucleus_syscalls__load(skel);
+  if (err) {
+    nucleus_syscalls__destroy(skel);
+    errno = err < 0 ? -err : EINVAL;
+    return NULL;
+  }
+  struct nucleus_bpf* out = (struct nucleus_bpf*)skel_alloc(sizeof(*out));
+  if (!out) {
+    nucleus_syscalls__destroy(skel);
+    errno = ENOMEM;
+    return NULL;
+  }
+  out->skel = skel;
+  return out;
+}
+
+int nucleus_bpf_attach(struct nucleus_bpf* b) {
+  int err = nucleus_syscalls__attach(b->skel);
+  return err < 0 ? err : 0;
+}
+
+/* The generated detach closes the links but keeps their numbers, which destroy would close again
+ * (by then perhaps another descriptor's): close them here and forget them. */
+static void close_link(int* fd) {
+  if (*fd > 0) close(*fd);
+  *fd = 0;
+}
+
+void nucleus_bpf_detach(struct nucleus_bpf* b) {
+  close_link(&b->skel->links.on_sys_enter_fd);
+  close_link(&b->skel->links.on_exec_fd);
+}
+
+void nucleus_bpf_destroy(struct nucleus_bpf* b) {
+  if (!b) return;
+  nucleus_bpf_detach(b);
+  nucleus_syscalls__destroy(b->skel);
+  skel_free(b);
+}
+
+volatile struct nucleus_bpf_counters* nucleus_bpf_globals(struct nucleus_bpf* b) {
+  return (volatile struct nucleus_bpf_counters*)b->skel->bss;
+}
+
+int nucleus_bpf_counts_fd(const struct nucleus_bpf* b) { return b->skel->maps.counts.map_fd; }
+int nucleus_bpf_facts_fd(const struct nucleus_bpf* b) { return b->skel->maps.facts.map_fd; }
+int nucleus_bpf_events_fd(const struct nucleus_bpf* b) { return b->skel->maps.exec_events.map_fd; }

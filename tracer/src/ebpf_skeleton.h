@@ -1,0 +1,64 @@
+/* The light skeleton of tracer/bpf/syscalls.bpf.c behind a small C interface: the generated
+ * header is C (it does not compile as C++), and the C++ recorder needs only these few calls.
+ * Use: open_and_load, set the flags first (before load), attach, ..., detach, destroy. */
+#ifndef NUCLEUS_EBPF_SKELETON_H
+#define NUCLEUS_EBPF_SKELETON_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Shared with the BPF program (tracer/bpf/syscalls.bpf.c). */
+enum {
+  nucleus_bpf_nr_max = 576,
+  nucleus_bpf_arches = 3,
+  nucleus_bpf_slots = 32,
+  nucleus_bpf_arg_values_max = 32,
+  nucleus_bpf_path_max = 256,
+  nucleus_bpf_flag_baseline = 0x80,
+  nucleus_bpf_fact_rare = 1,
+  nucleus_bpf_fact_exe = 2,
+  nucleus_bpf_fact_arg_value = 3,
+  nucleus_bpf_fact_arg_count = 4,
+};
+
+struct nucleus_bpf_fact_key {
+  uint32_t kind, slot, arch, nr, arg, pad;
+  uint64_t value;
+};
+
+struct nucleus_bpf_exec_event {
+  uint32_t slot;
+  char path[nucleus_bpf_path_max];
+};
+
+struct nucleus_bpf_counters {
+  uint32_t target_session;
+  uint32_t next_slot;
+  uint64_t ringbuf_drops;
+  uint64_t slots_full;
+  uint64_t storage_failures;
+  uint64_t rare_full;
+};
+
+struct nucleus_bpf;
+
+/* NULL on failure with errno set. `flags` has nucleus_bpf_arches * nucleus_bpf_nr_max bytes. */
+struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags);
+/* 0 or -errno. */
+int nucleus_bpf_attach(struct nucleus_bpf* skel);
+void nucleus_bpf_detach(struct nucleus_bpf* skel);
+void nucleus_bpf_destroy(struct nucleus_bpf* skel);
+/* The program's globals, shared memory: writable from a forked child too. */
+volatile struct nucleus_bpf_counters* nucleus_bpf_globals(struct nucleus_bpf* skel);
+int nucleus_bpf_counts_fd(const struct nucleus_bpf* skel);
+int nucleus_bpf_facts_fd(const struct nucleus_bpf* skel);
+int nucleus_bpf_events_fd(const struct nucleus_bpf* skel);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
