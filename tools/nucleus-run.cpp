@@ -70,6 +70,8 @@ int run(const Options& opt) {
   mon.filter = filter;
   mon.pre_exec = isolation.pre_exec();
   mon.pre_exec_context = isolation.context();
+  mon.env = isolation.environment();
+  mon.pass_fds = isolation.pass_fds();
   mon.source = cli::parse_source(opt.source);
   mon.on_record = [&](const tracer::SeccompRecord& rec) {
     auto kind = rec.action().kind;
@@ -86,26 +88,14 @@ int run(const Options& opt) {
                 << std::endl;
   };
 
-  tracer::MonitorResult result;
-  try {
-    result = tracer::run_monitored(mon);
-  } catch (const sandbox::Error& e) {
-    if (e.kind() != sandbox::ErrorKind::permission && e.kind() != sandbox::ErrorKind::unsupported) throw;
-    // Enforcement does not depend on reporting: run without it, and say so.
-    cli::warn(tool, std::string("denials will not be reported: ") + e.what());
-    sandbox::SpawnSpec spec;
-    spec.argv = isolation.argv();
-    spec.filter = filter;
-    spec.pre_exec = isolation.pre_exec();
-    spec.pre_exec_context = isolation.context();
-    sandbox::Child child = sandbox::spawn(spec);
-    int status = child.wait();
-    if (auto note = isolation.exit_note(status); !note.empty()) cli::warn(tool, note);
-    return sandbox::exit_code_from_status(status);
-  }
+  // Enforcement does not depend on reporting: without a record source the workload still runs
+  // (once), and the warning says why denials are not reported.
+  mon.require_source = false;
+  tracer::MonitorResult result = tracer::run_monitored(mon);
 
   if (auto note = isolation.exit_note(result.wait_status); !note.empty()) cli::warn(tool, note);
-  if (!result.source_note.empty()) cli::warn(tool, result.source_note);
+  if (result.source.empty()) cli::warn(tool, "denials were not reported: " + result.source_note);
+  else if (!result.source_note.empty()) cli::warn(tool, result.source_note);
   if (result.loss.any()) cli::warn(tool, "some audit records were lost, so some denials may be missing: " + result.loss.detail);
   if (opt.complain) {
     if (tally.empty()) {
@@ -139,6 +129,12 @@ int main(int argc, char** argv) {
   nucleus-run --profile app.json -- ./app --port 8080
   nucleus-run --profile app.json --complain --complain-trace extra.trace -- ./app
   nucleus-profile gen extra.trace app.trace -o app.json    # fold what complain mode saw back in
+
+  nucleus-run --trust-level trusted --env CI=1 --env-file build.env --pass-fd 3 --profile app.json -- ./app 3<in.db
+  nucleus-run --pids 4096 --memory unlimited --profile app.json -- make -j8
+
+The workload sees fds 0-2 (a pty of its own when nucleus runs on a terminal) plus --pass-fd, and
+only PATH, HOME, LANG, LC_*, TERM, TZ plus --env/--env-file; defaults --pids 1024, --memory 4G.
 
 Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a seccomp kill);
 125 when nucleus-run failed (the command did not run); 126 not executable; 127 not found.)");

@@ -102,6 +102,8 @@ int run(const Options& opt) {
   mon.filter = &program;
   mon.pre_exec = isolation.pre_exec();
   mon.pre_exec_context = isolation.context();
+  mon.env = isolation.environment();
+  mon.pass_fds = isolation.pass_fds();
   mon.source = cli::parse_source(opt.source);
   mon.on_record = [&](const tracer::SeccompRecord& rec) { aggregator.add(rec); };
   if (live) {
@@ -176,7 +178,11 @@ int main(int argc, char** argv) {
   nucleus-trace -o app.trace -- ./app --serve  # options go before the command; -- is optional
   nucleus-trace --baseline app.json -o new.trace -- ./app   # record only what app.json does not allow
   nucleus-trace --source ebpf -o app.trace ./app   # insist on the in-kernel recorder (fails if unavailable)
+  nucleus-trace --trust-level trusted --env HTTP_PROXY --pass-fd 3 -o app.trace -- ./app 3<in.db
   nucleus-profile gen app.trace -o app.json
+
+The workload's descriptors and environment follow the same rules as in nucleus-run (fds 0-2 plus
+--pass-fd; PATH, HOME, LANG, LC_*, TERM, TZ plus --env/--env-file), so a trace matches the strict run.
 
 Exit status: the command's own (128+N for signal N); 125 when tracing failed or records were
 lost (unless --allow-loss); 126 not executable; 127 not found.)");

@@ -4,6 +4,7 @@
 
 #include "nucleus/sandbox/error.hpp"
 
+#include <charconv>
 #include <iostream>
 
 namespace nucleus::cli {
@@ -61,9 +62,26 @@ void add_sandbox_flags(CLI::App& app, SandboxFlags& f) {
   app.add_option("--rlimit", f.rlimits, "resource limit NAME=SOFT[:HARD], e.g. nofile=1024 (repeatable; core=0 by default)")
       ->allow_extra_args(false)
       ->group(group);
-  app.add_option("--memory", f.memory, "memory limit (cgroup), e.g. 512M; exceeding it kills the workload (reported)")
+  app.add_option("--memory", f.memory,
+                 "memory limit (cgroup), e.g. 512M, or unlimited; default 4G; exceeding it kills the workload (reported)")
       ->group(group);
-  app.add_option("--pids", f.pids, "maximum number of processes and threads (cgroup)")->group(group);
+  app.add_option("--pids", f.pids,
+                 "maximum number of processes and threads (cgroup), or unlimited; default 1024; a fork refused "
+                 "at the limit is reported at exit")
+      ->group(group);
+  app.add_option("--pass-fd", f.pass_fds,
+                 "let descriptor N (above 2) reach the workload (repeatable); every other one but 0-2 is closed, "
+                 "e.g. --pass-fd 3 3<input.db (trusted level only)")
+      ->allow_extra_args(false)
+      ->group(group);
+  app.add_option("--env", f.env,
+                 "set NAME=VALUE in the workload's environment, or copy the caller's NAME (repeatable); besides these "
+                 "it gets only PATH, HOME, LANG, LC_*, TERM and TZ, e.g. --env CI=1 --env GITHUB_TOKEN")
+      ->allow_extra_args(false)
+      ->group(group);
+  app.add_option("--env-file", f.env_files, "add the NAME=VALUE lines of FILE to the environment (# comments; repeatable)")
+      ->allow_extra_args(false)
+      ->group(group);
   app.add_option("--cpus", f.cpus, "CPU time limit in CPUs, e.g. 0.5 (cgroup)")->group(group);
   app.add_flag("--show-sandbox", f.show, "print every isolation step on stderr before starting")->group(group);
 }
@@ -84,8 +102,20 @@ sandbox::IsolationConfig to_isolation_config(const SandboxFlags& f, sandbox::Run
   c.hostname = f.hostname;
   c.cap_add = f.cap_add;
   for (const auto& r : f.rlimits) c.rlimits.push_back(sandbox::parse_rlimit(r));
-  if (!f.memory.empty()) c.memory_bytes = sandbox::parse_size(f.memory);
-  if (f.pids > 0) c.pids = f.pids;
+  if (f.memory == "unlimited") c.memory_bytes.reset();
+  else if (!f.memory.empty()) c.memory_bytes = sandbox::parse_size(f.memory);
+  if (f.pids == "unlimited") {
+    c.pids.reset();
+  } else if (!f.pids.empty()) {
+    std::uint64_t n = 0;
+    auto [ptr, ec] = std::from_chars(f.pids.data(), f.pids.data() + f.pids.size(), n);
+    if (ec != std::errc{} || ptr != f.pids.data() + f.pids.size() || n == 0)
+      throw sandbox::Error(sandbox::ErrorKind::usage, "--pids " + f.pids + ": expected a positive number or unlimited");
+    c.pids = n;
+  }
+  c.pass_fds = f.pass_fds;
+  c.env = f.env;
+  c.env_files = f.env_files;
   if (f.cpus > 0) c.cpus = f.cpus;
   return c;
 }

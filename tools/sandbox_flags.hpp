@@ -24,8 +24,11 @@ struct SandboxFlags {
   std::string hostname = "nucleus";
   std::vector<std::string> cap_add;
   std::vector<std::string> rlimits;
-  std::string memory;
-  std::uint64_t pids = 0;
+  std::string memory; // empty: the default (sandbox::default_memory_bytes); "unlimited"
+  std::string pids;   // empty: the default (sandbox::default_pids); "unlimited"
+  std::vector<int> pass_fds;
+  std::vector<std::string> env;
+  std::vector<std::string> env_files;
   double cpus = 0;
   bool show = false;
 };

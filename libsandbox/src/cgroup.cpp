@@ -159,6 +159,7 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
         }
         if (limits.pids) {
           write_control(dir, "pids.max", std::to_string(*limits.pids));
+          cg.pids_events_ = dir + "/pids.events";
           cg.described_.push_back("cgroup v2 " + dir + ": pids.max " + std::to_string(*limits.pids));
         }
         if (limits.cpus) {
@@ -166,6 +167,7 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
           cg.described_.push_back("cgroup v2 " + dir + ": cpu.max for " + std::to_string(*limits.cpus) + " CPUs");
         }
         cg.memory_ = limits.memory_bytes;
+        cg.pids_ = limits.pids;
         open_procs(cg.groups_.back());
         return cg;
       }
@@ -188,6 +190,7 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
       cg.described_.push_back("cgroup v1 " + dir + ": memory.limit_in_bytes " + std::to_string(*limits.memory_bytes));
     } else if (controller == "pids") {
       write_control(dir, "pids.max", std::to_string(*limits.pids));
+      cg.pids_events_ = dir + "/pids.events";
       cg.described_.push_back("cgroup v1 " + dir + ": pids.max " + std::to_string(*limits.pids));
     } else {
       write_control(dir, "cpu.cfs_period_us", "100000");
@@ -197,6 +200,7 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
     open_procs(cg.groups_.back());
   }
   cg.memory_ = limits.memory_bytes;
+  cg.pids_ = limits.pids;
   return cg;
 }
 
@@ -230,6 +234,21 @@ std::uint64_t Cgroups::oom_kills() const {
   std::uint64_t value = 0;
   while (in >> key >> value)
     if (key == "oom_kill") return value;
+  return 0;
+}
+
+std::uint64_t Cgroups::pids_limit_hits() const {
+  if (pids_events_.empty()) return 0;
+  std::istringstream in;
+  try {
+    in.str(read_file(pids_events_));
+  } catch (const Error&) {
+    return 0;
+  }
+  std::string key;
+  std::uint64_t value = 0;
+  while (in >> key >> value)
+    if (key == "max") return value;
   return 0;
 }
 

@@ -38,6 +38,9 @@ public:
   std::uint64_t oom_kills() const;
   const std::vector<std::string>& described() const { return described_; }
   std::optional<std::uint64_t> memory_limit() const { return memory_; }
+  // How often a fork or clone was refused at the pids limit (pids.events "max").
+  std::uint64_t pids_limit_hits() const;
+  std::optional<std::uint64_t> pids_limit() const { return pids_; }
 
 private:
   struct Group {
@@ -47,6 +50,8 @@ private:
   std::vector<Group> groups_;
   std::string memory_events_; // v2 memory.events or v1 memory.oom_control
   std::optional<std::uint64_t> memory_;
+  std::string pids_events_;
+  std::optional<std::uint64_t> pids_;
   std::vector<std::string> described_;
 };
 

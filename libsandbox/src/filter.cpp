@@ -285,3 +285,87 @@ int install_filter(const BpfProgram& program) noexcept {
 }
 
 } // namespace nucleus::sandbox
+
+namespace nucleus::sandbox {
+
+std::uint32_t evaluate(const BpfProgram& program, std::uint32_t arch, int nr, const std::uint64_t (&args)[6]) noexcept {
+  // struct seccomp_data, as the kernel lays it out for the filter.
+  std::uint32_t data[16] = {};
+  data[0] = static_cast<std::uint32_t>(nr);
+  data[1] = arch;
+  for (int i = 0; i < 6; ++i) {
+    data[4 + 2 * i] = static_cast<std::uint32_t>(args[i]);
+    data[5 + 2 * i] = static_cast<std::uint32_t>(args[i] >> 32);
+  }
+  std::uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {};
+  const auto& insns = program.instructions();
+  for (std::size_t pc = 0; pc < insns.size(); ++pc) {
+    const sock_filter& in = insns[pc];
+    const std::uint32_t src = BPF_SRC(in.code) == BPF_X ? x : in.k;
+    switch (BPF_CLASS(in.code)) {
+    case BPF_LD:
+      if (BPF_MODE(in.code) == BPF_ABS && in.k % 4 == 0 && in.k < sizeof data) a = data[in.k / 4];
+      else if (BPF_MODE(in.code) == BPF_IMM) a = in.k;
+      else if (BPF_MODE(in.code) == BPF_MEM && in.k < BPF_MEMWORDS) a = mem[in.k];
+      else if (BPF_MODE(in.code) == BPF_LEN) a = sizeof data;
+      else return SECCOMP_RET_KILL_PROCESS;
+      break;
+    case BPF_LDX:
+      if (BPF_MODE(in.code) == BPF_IMM) x = in.k;
+      else if (BPF_MODE(in.code) == BPF_MEM && in.k < BPF_MEMWORDS) x = mem[in.k];
+      else if (BPF_MODE(in.code) == BPF_LEN) x = sizeof data;
+      else return SECCOMP_RET_KILL_PROCESS;
+      break;
+    case BPF_ST:
+      if (in.k >= BPF_MEMWORDS) return SECCOMP_RET_KILL_PROCESS;
+      mem[in.k] = a;
+      break;
+    case BPF_STX:
+      if (in.k >= BPF_MEMWORDS) return SECCOMP_RET_KILL_PROCESS;
+      mem[in.k] = x;
+      break;
+    case BPF_ALU:
+      switch (BPF_OP(in.code)) {
+      case BPF_ADD: a += src; break;
+      case BPF_SUB: a -= src; break;
+      case BPF_MUL: a *= src; break;
+      case BPF_DIV: if (src == 0) return SECCOMP_RET_KILL_PROCESS; a /= src; break;
+      case BPF_MOD: if (src == 0) return SECCOMP_RET_KILL_PROCESS; a %= src; break;
+      case BPF_AND: a &= src; break;
+      case BPF_OR: a |= src; break;
+      case BPF_XOR: a ^= src; break;
+      case BPF_LSH: a = src < 32 ? a << src : 0; break;
+      case BPF_RSH: a = src < 32 ? a >> src : 0; break;
+      case BPF_NEG: a = 0 - a; break;
+      default: return SECCOMP_RET_KILL_PROCESS;
+      }
+      break;
+    case BPF_JMP: {
+      if (BPF_OP(in.code) == BPF_JA) {
+        pc += in.k;
+        break;
+      }
+      bool taken = false;
+      switch (BPF_OP(in.code)) {
+      case BPF_JEQ: taken = a == src; break;
+      case BPF_JGT: taken = a > src; break;
+      case BPF_JGE: taken = a >= src; break;
+      case BPF_JSET: taken = (a & src) != 0; break;
+      default: return SECCOMP_RET_KILL_PROCESS;
+      }
+      pc += taken ? in.jt : in.jf;
+      break;
+    }
+    case BPF_RET:
+      return BPF_RVAL(in.code) == BPF_A ? a : in.k;
+    case BPF_MISC:
+      if (BPF_MISCOP(in.code) == BPF_TAX) x = a;
+      else a = x;
+      break;
+    default: return SECCOMP_RET_KILL_PROCESS;
+    }
+  }
+  return SECCOMP_RET_KILL_PROCESS; // the kernel refuses programs that fall off the end
+}
+
+} // namespace nucleus::sandbox

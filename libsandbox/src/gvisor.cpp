@@ -2,6 +2,7 @@
 
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/io.hpp"
+#include "ns_mount.hpp"
 #include "rlimits.hpp"
 #include "trust.hpp"
 
@@ -12,8 +13,6 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
-
-extern char** environ;
 
 namespace nucleus::sandbox::detail {
 namespace {
@@ -36,7 +35,8 @@ std::string oci_rlimit_name(int resource) {
 } // namespace
 
 GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<std::string>& command,
-                              const std::string& runsc, const std::string& id) {
+                              const std::string& runsc, const std::string& id,
+                              const std::vector<std::string>& env) {
   std::string tmpl = (fs::temp_directory_path() / "nucleus-oci-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) throw_errno("cannot create a directory for the OCI bundle");
   GvisorRun run{tmpl, {}};
@@ -49,8 +49,6 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
   json rlimits = json::array({{{"type", "RLIMIT_CORE"}, {"soft", 0}, {"hard", 0}}});
   for (const auto& l : config.rlimits)
     rlimits.push_back({{"type", oci_rlimit_name(l.resource)}, {"soft", l.soft}, {"hard", l.hard}});
-  json env = json::array();
-  for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
   std::string cwd = visible_cwd(config);
 
   json mounts = json::array({
@@ -58,6 +56,9 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
       {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"}},
       {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev", "mode=1777"}}},
   });
+  const std::string root = config.rootfs.empty() ? std::string("/") : fs::absolute(config.rootfs).string();
+  for (const auto& dir : runtime_dirs(root))
+    mounts.push_back({{"destination", dir}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev", "noexec", "mode=0755"}}});
   auto bind = [&](const BindMount& m, bool writable) {
     std::string source = fs::absolute(m.source).lexically_normal().string();
     if (!fs::exists(source)) throw Error(ErrorKind::not_found, (writable ? "--rw " : "--ro ") + m.source + ": no such file or directory");

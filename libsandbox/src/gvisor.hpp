@@ -19,6 +19,7 @@ struct GvisorRun {
 
 // Throws Error(invalid_input) if the seccomp profile is not JSON.
 GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<std::string>& command,
-                              const std::string& runsc, const std::string& id);
+                              const std::string& runsc, const std::string& id,
+                              const std::vector<std::string>& env);
 
 } // namespace nucleus::sandbox::detail

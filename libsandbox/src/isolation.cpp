@@ -17,6 +17,7 @@
 #include "nucleus/sandbox/error.hpp"
 
 #include <algorithm>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -27,6 +28,8 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+
+extern char** environ;
 
 namespace nucleus::sandbox {
 
@@ -40,6 +43,11 @@ struct Isolation::State {
   detail::MountPlan mounts;
   std::string staging;    // the new root's mount point, an empty host directory
   std::string bundle_dir; // gVisor's OCI bundle
+  std::string runsc;      // with the container id: what cleanup removes
+  std::string runsc_root;
+  std::string container_id;
+  std::vector<std::string> env;
+  std::vector<int> pass_fds;
   std::vector<ResourceLimit> rlimits;
   std::deque<std::string> strings;
   std::vector<detail::LandlockRule> rules;
@@ -47,10 +55,37 @@ struct Isolation::State {
 
   ~State() {
     std::error_code ec;
+    if (!container_id.empty()) delete_gvisor_container();
     if (!staging.empty()) std::filesystem::remove(staging, ec); // empty: never mounted on in the host
     if (!bundle_dir.empty()) std::filesystem::remove_all(bundle_dir, ec);
   }
   const char* keep(std::string s) { return strings.emplace_back(std::move(s)).c_str(); }
+
+  // When `runsc run` was killed (nucleus got a signal, or the workload's runsc died) its sandbox
+  // and gofer processes can outlive it; `runsc delete --force` stops them and removes the state.
+  void delete_gvisor_container() noexcept {
+    std::error_code ec;
+    bool left = false; // runsc removes its state itself when `runsc run` ends normally
+    for (std::filesystem::directory_iterator it(runsc_root, ec), end; !ec && it != end; it.increment(ec))
+      left = left || it->path().filename().string().find(container_id) != std::string::npos;
+    if (!left) return;
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (null >= 0) {
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+      }
+      const char* args[] = {runsc.c_str(), "--root", runsc_root.c_str(), "delete", "--force", container_id.c_str(), nullptr};
+      ::execv(runsc.c_str(), const_cast<char* const*>(args));
+      ::_exit(127);
+    }
+    if (pid > 0) {
+      int status = 0;
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
 };
 
 namespace {
@@ -111,6 +146,16 @@ void plan_native(Isolation::State& s, const IsolationConfig& config) {
                                                         : "network: the host's");
   s.steps.push_back("pid 1 of the new pid namespace reaps orphans; the workload's exit status is passed on");
 
+  if (!detail::mount_setattr_available()) {
+    if (!config.allow_degraded_security)
+      throw Error(ErrorKind::unsupported,
+                  "this kernel has no mount_setattr (Linux 5.12+): the host's mounts below / cannot all be made read-only",
+                  "use a newer kernel, use gVisor (--trust-level untrusted), or accept the weaker sandbox with "
+                  "--allow-degraded-security (only the top mounts are made read-only; Landlock covers the rest)");
+    s.warnings.push_back("--allow-degraded-security: no mount_setattr in this kernel: mounts below the root stay writable "
+                         "unless Landlock stops the write");
+  }
+
   // The staging directory: an empty directory the new root is mounted on inside the namespace.
   std::string tmpl = (fs::temp_directory_path() / "nucleus-root-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) throw_errno("cannot create the sandbox's staging directory");
@@ -131,7 +176,12 @@ void plan_native(Isolation::State& s, const IsolationConfig& config) {
 
   s.landlock = detail::create_landlock_ruleset();
   if (s.landlock.abi == 0) {
-    s.warnings.push_back("Landlock is not available in this kernel: file access is limited by the read-only mounts alone");
+    if (!config.allow_degraded_security)
+      throw Error(ErrorKind::unsupported, "Landlock is not available in this kernel, so the sandbox would rest on its mounts alone",
+                  "enable Landlock (CONFIG_SECURITY_LANDLOCK, lsm=landlock on the kernel command line), use gVisor "
+                  "(--trust-level untrusted), or accept the weaker sandbox with --allow-degraded-security");
+    s.warnings.push_back("--allow-degraded-security: Landlock is not available in this kernel: file access is limited by "
+                         "the read-only mounts alone");
   } else {
     const auto& l = s.landlock;
     s.rules.push_back({"/", l.read_access});
@@ -179,14 +229,31 @@ const std::vector<std::string>& Isolation::argv() const noexcept { return state_
 bool Isolation::host_filter() const noexcept { return state_->backend == Backend::native; }
 const std::vector<std::string>& Isolation::steps() const noexcept { return state_->steps; }
 const std::vector<std::string>& Isolation::warnings() const noexcept { return state_->warnings; }
+const std::vector<std::string>& Isolation::environment() const noexcept { return state_->env; }
+const std::vector<int>& Isolation::pass_fds() const noexcept { return state_->pass_fds; }
 
 std::string Isolation::exit_note(int wait_status) const {
   (void)wait_status;
+  std::string note;
   if (state_->cgroups.oom_kills() > 0) {
     std::string limit = state_->cgroups.memory_limit() ? format_bytes(*state_->cgroups.memory_limit()) : "?";
-    return "out of memory: the kernel killed the workload at its memory limit (--memory " + limit + ")";
+    note = "out of memory: the kernel killed the workload at its memory limit (--memory " + limit + ")";
   }
-  return {};
+  if (state_->cgroups.pids_limit_hits() > 0) {
+    if (!note.empty()) note += "; ";
+    const bool gvisor = state_->backend == Backend::gvisor;
+    std::uint64_t limit = state_->cgroups.pids_limit().value_or(0);
+    if (!gvisor && limit >= 2) limit -= 2; // the two supervising processes nucleus added
+    note += "pids limit " + std::to_string(limit) + " reached: " +
+            (gvisor ? std::string("gVisor could not start another host thread and stopped the sandbox (under gVisor the "
+                                  "limit counts gVisor's own threads too); raise --pids, or --pids unlimited")
+                    : std::string("the workload tried to start more processes or threads than --pids allows"));
+  }
+  if (!note.empty() && state_->backend == Backend::gvisor) {
+    // runsc's own death reads as exit 2: name it, so it is not taken for the workload's code.
+    if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 2) note += " (runsc exited 2)";
+  }
+  return note;
 }
 
 // The command, and the directory it is started from, stay visible where a fresh tmpfs (/tmp, or a
@@ -199,7 +266,7 @@ IsolationConfig with_command_visible(const IsolationConfig& config, const std::v
     auto rel = p.lexically_relative(dir);
     return !rel.empty() && *rel.begin() != "..";
   };
-  std::vector<fs::path> hidden{"/tmp"};
+  std::vector<fs::path> hidden{"/tmp", "/run", "/var/run", "/var/lock"};
   for (const auto& t : config.tmpfs) hidden.emplace_back(t);
   auto expose = [&](const fs::path& dir) {
     bool is_hidden = std::any_of(hidden.begin(), hidden.end(), [&](const fs::path& h) { return under(dir, h); });
@@ -240,6 +307,15 @@ Isolation prepare(const IsolationConfig& requested, const std::vector<std::strin
   auto s = std::make_unique<Isolation::State>();
   s->backend = trust.backend;
   s->warnings = trust.warnings;
+  s->env = workload_environment(config, environ);
+  for (int fd : config.pass_fds) {
+    if (fd < 3 || ::fcntl(fd, F_GETFD) < 0)
+      throw Error(ErrorKind::usage, "--pass-fd " + std::to_string(fd) + ": not an open descriptor above 2");
+    if (trust.backend == Backend::gvisor)
+      throw Error(ErrorKind::usage, "--pass-fd: gVisor passes only fds 0-2 to the workload",
+                  "pass the data through a file with --ro, or use --trust-level trusted");
+    s->pass_fds.push_back(fd);
+  }
   s->rlimits.push_back({RLIMIT_CORE, 0, 0}); // no core dumps of the workload's memory by default
   for (const auto& l : config.rlimits) s->rlimits.push_back(l);
 
@@ -256,14 +332,16 @@ Isolation prepare(const IsolationConfig& requested, const std::vector<std::strin
 
   if (trust.backend == Backend::gvisor) {
     s->plan.gvisor = true;
-    auto run = detail::write_gvisor_bundle(config, command, trust.runsc, name);
+    auto run = detail::write_gvisor_bundle(config, command, trust.runsc, name, s->env);
     s->bundle_dir = run.bundle_dir;
     s->argv = run.argv;
+    s->runsc = trust.runsc;
+    s->runsc_root = run.bundle_dir + "/state";
+    s->container_id = name;
     s->steps.push_back("gVisor (" + trust.runsc + "): the workload's system calls are served by gVisor's kernel; "
                        "OCI bundle " + run.bundle_dir + " with a read-only root, fresh /proc, tmpfs /tmp, no network, "
                        "no capabilities" + (config.cap_add.empty() ? "" : " except --cap-add") +
                        (config.oci_seccomp_json.empty() ? "" : ", the seccomp profile enforced inside gVisor"));
-    if (config.pids) s->warnings.push_back("--pids under gVisor limits runsc's own threads too; raise it if runsc fails to start");
   } else {
     plan_native(*s, config);
     s->argv = command;

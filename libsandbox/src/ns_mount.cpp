@@ -47,6 +47,22 @@ std::string absolute_inside(const std::string& path, const std::string& flag) {
 
 } // namespace
 
+std::vector<std::string> runtime_dirs(const std::string& root) {
+  std::vector<std::string> dirs;
+  for (const char* d : {"/run", "/var/run", "/var/lock"}) {
+    std::error_code ec;
+    fs::path p = fs::path(root) / fs::path(d).relative_path();
+    auto st = fs::symlink_status(p, ec);
+    if (!ec && fs::is_directory(st)) dirs.emplace_back(d);
+  }
+  return dirs;
+}
+
+bool mount_setattr_available() noexcept {
+  // An invalid call: ENOSYS only where the kernel lacks mount_setattr (before 5.12).
+  return !(::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0) != 0 && errno == ENOSYS);
+}
+
 MountPlan plan_mounts(const IsolationConfig& config, const std::string& staging) {
   Builder b;
   b.staging = staging;
@@ -55,12 +71,21 @@ MountPlan plan_mounts(const IsolationConfig& config, const std::string& staging)
     if (!fs::is_directory(root)) throw Error(ErrorKind::not_found, "--rootfs " + config.rootfs + ": not a directory");
     for (const char* needed : {"/proc", "/dev", "/tmp"}) require_mount_point(root, needed, true, "--rootfs");
   }
+  // readonly steps carry in `flags` whether the pre-5.12 fallback (top mount only) is acceptable.
+  const unsigned long partial_ok = config.allow_degraded_security ? 1 : 0;
   b.add(MountKind::bind, root, "");
-  b.add(MountKind::readonly, {}, "");
+  b.add(MountKind::readonly, {}, "", nullptr, partial_ok);
   b.plan.described.push_back("mount " + root + " read-only as /, nosuid, nodev; private propagation");
 
   b.add(MountKind::filesystem, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  b.plan.described.push_back("mount a fresh /proc (only the sandbox's processes)");
+  // The kernel's knobs stay read-only by mount, not only by Landlock: a workload that is uid 0
+  // could otherwise write host-wide settings such as kernel.core_pattern or trigger sysrq.
+  for (const char* knob : {"/proc/sys", "/proc/sysrq-trigger"}) {
+    if (!fs::exists(fs::path("/proc") / fs::path(knob).filename())) continue;
+    b.add(MountKind::bind, staging + knob, knob);
+    b.add(MountKind::readonly, {}, knob, nullptr, partial_ok);
+  }
+  b.plan.described.push_back("mount a fresh /proc (only the sandbox's processes), /proc/sys and /proc/sysrq-trigger read-only");
 
   b.add(MountKind::filesystem, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k");
   for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
@@ -85,6 +110,17 @@ MountPlan plan_mounts(const IsolationConfig& config, const std::string& staging)
 
   // Below a fresh tmpfs, mount points are created (it is empty and writable); elsewhere they must exist.
   std::vector<std::string> fresh_tmpfs = {"/tmp"};
+
+  // Host daemons listen below /run (docker.sock, dbus, systemd): the sandbox gets empty ones, so a
+  // host socket is reachable only where --ro/--rw binds it. Symlinks (/var/run -> /run) follow.
+  for (const std::string& dir : runtime_dirs(root)) {
+    b.add(MountKind::filesystem, "tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755");
+    if (dir == "/run")
+      for (const char* sub : {"/run/lock", "/run/user"}) b.add(MountKind::create_dir, {}, sub);
+    b.plan.writable.push_back(dir);
+    fresh_tmpfs.push_back(dir);
+    b.plan.described.push_back("mount an empty tmpfs on " + dir + " (no host sockets)");
+  }
   auto prepare_mount_point = [&](const std::string& inside, bool directory, const std::string& flag) {
     for (const auto& t : fresh_tmpfs) {
       fs::path rel = fs::path(inside).lexically_relative(t);
@@ -116,7 +152,7 @@ MountPlan plan_mounts(const IsolationConfig& config, const std::string& staging)
     std::string inside = absolute_inside(m.destination.empty() ? source.string() : m.destination, flag);
     prepare_mount_point(inside, fs::is_directory(st), flag);
     b.add(MountKind::bind, source.lexically_normal().string(), inside);
-    if (!writable) b.add(MountKind::readonly, {}, inside);
+    if (!writable) b.add(MountKind::readonly, {}, inside, nullptr, partial_ok);
     if (writable) b.plan.writable.push_back(inside);
     b.plan.described.push_back(std::string("bind ") + source.string() + " on " + inside + (writable ? " writable" : " read-only"));
   };
@@ -127,12 +163,14 @@ MountPlan plan_mounts(const IsolationConfig& config, const std::string& staging)
 
 namespace {
 
-int make_readonly(const char* target, bool recursive) noexcept {
+int make_readonly(const char* target, bool recursive, bool partial_ok) noexcept {
   mount_attr attr{};
   attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
   if (::mount_setattr(AT_FDCWD, target, recursive ? AT_RECURSIVE : 0, &attr, sizeof attr) == 0) return 0;
   if (errno != ENOSYS) return errno;
-  // Kernels before 5.12: only the top mount can be made read-only; Landlock covers the rest.
+  // Kernels before 5.12: only the top mount can be made read-only, the mounts below stay
+  // writable. That is a hole, so only with --allow-degraded-security (prepare() said so).
+  if (recursive && !partial_ok) return ENOSYS;
   if (::mount(nullptr, target, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
     return errno;
   return 0;
@@ -143,9 +181,9 @@ int apply_step(const MountStep& s) noexcept {
   case MountKind::bind:
     return ::mount(s.source, s.target, nullptr, MS_BIND | MS_REC, nullptr) == 0 ? 0 : errno;
   case MountKind::readonly:
-    return make_readonly(s.target, true);
+    return make_readonly(s.target, true, s.flags != 0);
   case MountKind::remount_ro:
-    return make_readonly(s.target, false);
+    return make_readonly(s.target, false, true);
   case MountKind::filesystem:
     return ::mount(s.source, s.target, s.fstype, s.flags, s.data) == 0 ? 0 : errno;
   case MountKind::create_file: {

@@ -7,6 +7,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <linux/audit.h>
+#include <linux/close_range.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -23,7 +26,7 @@ extern char** environ;
 namespace nucleus::sandbox {
 namespace {
 
-enum class ChildStep : std::int32_t { audit_session = 1, pre_exec = 2, filter = 3, exec = 4, signals = 5 };
+enum class ChildStep : std::int32_t { audit_session = 1, pre_exec = 2, filter = 3, exec = 4, signals = 5, session = 6, descriptors = 7 };
 
 // What the child tells the parent before execve.
 struct ChildMessage {
@@ -90,6 +93,24 @@ std::uint32_t start_audit_session() noexcept {
   return n > 0 ? parse_uint(buf, n) : audit_unset;
 }
 
+// Every descriptor above 2 is closed at execve except those passed on: what the caller had open
+// (a directory, a socket, a token file) must not reach the workload by accident.
+int close_inherited_fds(const int* keep, std::size_t keep_count) noexcept {
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    if (errno != ENOSYS && errno != EINVAL) return errno;
+    long max = ::sysconf(_SC_OPEN_MAX);
+    for (int fd = 3; fd < (max > 0 && max < 1 << 20 ? max : 1 << 20); ++fd) {
+      int flags = ::fcntl(fd, F_GETFD);
+      if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+  }
+  for (std::size_t i = 0; i < keep_count; ++i) {
+    int flags = ::fcntl(keep[i], F_GETFD);
+    if (flags < 0 || ::fcntl(keep[i], F_SETFD, flags & ~FD_CLOEXEC) != 0) return errno;
+  }
+  return 0;
+}
+
 // The PATH search happens in the parent so that "not found" is known before fork and the child's
 // only syscall after the filter is the one execve.
 std::filesystem::path resolve_command(const std::string& name) {
@@ -136,6 +157,8 @@ std::string step_name(ChildStep step) {
   case ChildStep::filter: return "installing the seccomp filter";
   case ChildStep::exec: return "executing the command";
   case ChildStep::signals: return "resetting signals";
+  case ChildStep::session: return "starting a session with its own terminal";
+  case ChildStep::descriptors: return "closing inherited descriptors";
   }
   return "starting the command";
 }
@@ -190,6 +213,29 @@ Child spawn(const SpawnSpec& spec) {
   std::vector<char*> argv;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<char*> envp;
+  if (spec.env) {
+    for (const auto& e : *spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+  char** const env = spec.env ? envp.data() : environ;
+  for (int fd : spec.pass_fds)
+    if (fd < 3 || ::fcntl(fd, F_GETFD) < 0)
+      throw Error(ErrorKind::usage, "--pass-fd " + std::to_string(fd) + ": not an open descriptor above 2");
+
+  // The child's memory is a copy of ours, so the pointers the execve will pass are known here:
+  // a filter that denies that execve would leave the child unable to start, or even to report
+  // (a profile that also denies write and exit_group ends it with a bare SIGSEGV).
+  if (spec.filter != nullptr) {
+    const std::uint64_t args[6] = {reinterpret_cast<std::uintptr_t>(exe.c_str()), reinterpret_cast<std::uintptr_t>(argv.data()),
+                                   reinterpret_cast<std::uintptr_t>(env), 0, 0, 0};
+    std::uint32_t ret = evaluate(*spec.filter, AUDIT_ARCH_X86_64, SYS_execve, args);
+    std::uint32_t action = ret & SECCOMP_RET_ACTION_FULL;
+    if (action != SECCOMP_RET_ALLOW && action != SECCOMP_RET_LOG)
+      throw Error(ErrorKind::permission,
+                  "cannot start " + spec.argv.front() + ": the seccomp profile denies execve, the call that starts the command",
+                  "allow execve in the profile (nucleus-profile add PROFILE execve); nothing was run");
+  }
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw_errno("cannot create a pipe");
@@ -206,6 +252,13 @@ Child spawn(const SpawnSpec& spec) {
     ::sigemptyset(&all);
     if (::sigprocmask(SIG_SETMASK, &all, nullptr) != 0) fail(out, ChildStep::signals, errno, exit_nucleus_failed);
     for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+    // Its own session: no way to the caller's terminal (TIOCSTI needs it as controlling terminal).
+    if (::setsid() < 0) fail(out, ChildStep::session, errno, exit_nucleus_failed);
+    if (spec.pty != nullptr) {
+      if (int err = attach_pty(*spec.pty); err != 0) fail(out, ChildStep::session, err, exit_nucleus_failed);
+    }
+    if (int err = close_inherited_fds(spec.pass_fds.data(), spec.pass_fds.size()); err != 0)
+      fail(out, ChildStep::descriptors, err, exit_nucleus_failed);
     // If nucleus dies, the workload must not run on unobserved.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != parent) ::_exit(exit_nucleus_failed);
@@ -218,7 +271,7 @@ Child spawn(const SpawnSpec& spec) {
       int rc = install_filter(*spec.filter);
       if (rc != 0) fail(out, ChildStep::filter, -rc, exit_nucleus_failed);
     }
-    ::execve(exe.c_str(), argv.data(), environ);
+    ::execve(exe.c_str(), argv.data(), env);
     fail(out, ChildStep::exec, errno, errno == ENOENT ? exit_not_found : exit_not_executable);
   }
 

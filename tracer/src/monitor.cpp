@@ -3,6 +3,7 @@
 #include "nucleus/tracer/monitor.hpp"
 
 #include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/pty.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -99,16 +100,116 @@ private:
   std::unordered_set<pid_t> strangers_;
 };
 
+// Relays between the caller's terminal and the workload's pty master: keystrokes in, output out.
+// The master is ours alone, so it is non-blocking; the caller's terminal is only waited on and
+// read when ready, so its file status flags (shared with the caller's shell) are left alone.
+class TerminalRelay {
+public:
+  TerminalRelay(asio::io_context& io, sandbox::WorkloadPty& pty)
+      : pty_(pty), master_(io, ::dup(pty.master.get())),
+        input_(io, pty.caller_input >= 0 ? ::dup(pty.caller_input) : ::dup(pty.master.get())) {
+    ::fcntl(master_.native_handle(), F_SETFL, ::fcntl(master_.native_handle(), F_GETFL) | O_NONBLOCK);
+  }
+
+  void start() {
+    wait_output();
+    if (pty_.caller_input >= 0) wait_input();
+  }
+
+  // After the workload has exited: whatever it wrote last.
+  void drain() {
+    for (int i = 0; i < 64 && copy_output(); ++i) {
+    }
+  }
+
+  void stop() {
+    boost::system::error_code ec;
+    master_.cancel(ec);
+    input_.cancel(ec);
+  }
+
+private:
+  // One read from the master to the caller's terminal; false when nothing more comes.
+  bool copy_output() {
+    char buf[4096];
+    ssize_t n = ::read(master_.native_handle(), buf, sizeof buf);
+    if (n <= 0) return false; // EAGAIN: nothing now; EIO: every slave is closed
+    if (pty_.caller_output < 0) return true;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(pty_.caller_output, buf + off, static_cast<std::size_t>(n - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      off += w;
+    }
+    return true;
+  }
+
+  void wait_output() {
+    master_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (!copy_output() && errno != EAGAIN && errno != EINTR) return; // slave closed (EIO)
+      wait_output();
+    });
+  }
+
+  void wait_input() {
+    input_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+      if (ec) return;
+      ssize_t n = ::read(pty_.caller_input, pending_, sizeof pending_);
+      if (n <= 0) return; // the caller's terminal hung up
+      pending_len_ = static_cast<std::size_t>(n);
+      pending_off_ = 0;
+      flush_input();
+    });
+  }
+
+  void flush_input() {
+    while (pending_off_ < pending_len_) {
+      ssize_t w = ::write(master_.native_handle(), pending_ + pending_off_, pending_len_ - pending_off_);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno == EAGAIN) {
+        // The workload does not read: wait until its input queue has room, keystrokes stay in order.
+        master_.async_wait(asio::posix::stream_descriptor::wait_write, [this](const boost::system::error_code& ec) {
+          if (!ec) flush_input();
+        });
+        return;
+      }
+      if (w <= 0) return;
+      pending_off_ += static_cast<std::size_t>(w);
+    }
+    wait_input();
+  }
+
+  sandbox::WorkloadPty& pty_;
+  asio::posix::stream_descriptor master_;
+  asio::posix::stream_descriptor input_;
+  char pending_[4096];
+  std::size_t pending_len_ = 0;
+  std::size_t pending_off_ = 0;
+};
+
 } // namespace
 
 MonitorResult run_monitored(const MonitorOptions& options) {
   MonitorResult result;
   std::string note;
-  auto source = open_live_source(options.source, &note);
-  result.source = std::string(source->name());
+  std::unique_ptr<EventSource> source;
+  try {
+    source = open_live_source(options.source, &note);
+    result.source = std::string(source->name());
+  } catch (const Error& e) {
+    if (options.require_source || (e.kind() != ErrorKind::permission && e.kind() != ErrorKind::unsupported)) throw;
+    note = std::string("no audit record source: ") + e.what();
+  }
   result.source_note = note;
   const auto read_lost = options.lost_counter ? options.lost_counter : audit_lost_counter;
-  const auto lost_before = read_lost();
+  std::optional<std::uint32_t> lost_before;
+  if (source) lost_before = read_lost();
+  if (source && !lost_before) {
+    if (!result.source_note.empty()) result.source_note += "; ";
+    result.source_note += "the kernel's audit lost counter cannot be read, so records dropped inside the kernel "
+                          "would go unnoticed";
+  }
   const auto started = std::chrono::steady_clock::now();
 
   asio::io_context io;
@@ -116,27 +217,56 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   signals.add(SIGQUIT);
 
+  std::optional<sandbox::WorkloadPty> pty;
+  if (options.terminal) pty = sandbox::open_workload_pty();
+
   sandbox::SpawnSpec spec;
   spec.argv = options.argv;
   spec.filter = options.filter;
-  spec.new_audit_session = true;
+  spec.new_audit_session = source != nullptr;
   spec.pre_exec = options.pre_exec;
   spec.pre_exec_context = options.pre_exec_context;
+  spec.env = options.env;
+  spec.pass_fds = options.pass_fds;
+  spec.pty = pty ? &pty->child : nullptr;
   sandbox::Child child = sandbox::spawn(spec);
   // The netlink group drops records when the reader falls behind, so the reader must win the CPU
   // from the workload it watches. Raised after the fork: the workload keeps its own priority.
   // Only root may raise it; otherwise this does nothing.
-  ::setpriority(PRIO_PROCESS, 0, reader_nice);
+  if (source) ::setpriority(PRIO_PROCESS, 0, reader_nice);
   result.pid = child.pid();
   result.audit_session = child.audit_session();
   result.attribution = result.audit_session ? Attribution::audit_session : Attribution::process_tree;
   if (options.on_start) options.on_start(child.pid());
 
+  // Keystrokes go to the workload's terminal as they are typed (Ctrl-C included), and the caller's
+  // terminal gets its settings back however this ends (the destructor runs on every path).
+  std::optional<sandbox::RawMode> raw;
+  std::optional<TerminalRelay> relay;
+  asio::signal_set winch(io);
+  if (pty) {
+    pty->close_slave();
+    if (pty->caller_input >= 0) raw.emplace(pty->caller_input);
+    relay.emplace(io, *pty);
+    relay->start();
+    winch.add(SIGWINCH);
+  }
+  std::function<void()> wait_winch = [&] {
+    winch.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      int from = pty->caller_input >= 0 ? pty->caller_input : pty->caller_output;
+      sandbox::copy_window_size(from, pty->master.get());
+      wait_winch();
+    });
+  };
+  if (pty) wait_winch();
+
   ProcessTree tree(child.pid());
   pid_t fence_pid = 0;
   bool child_exited = false;
 
-  asio::posix::stream_descriptor source_fd(io, ::dup(source->fd()));
+  std::optional<asio::posix::stream_descriptor> source_fd;
+  if (source) source_fd.emplace(io, ::dup(source->fd()));
   asio::posix::stream_descriptor child_fd(io, ::dup(child.pidfd()));
   asio::steady_timer fence_timer(io);
   asio::steady_timer tick_timer(io);
@@ -177,19 +307,27 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   };
 
   std::function<void()> wait_source = [&] {
-    source_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
+    source_fd->async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
       if (ec) return;
       source->drain(on_line);
       finish_if_fenced();
       wait_source();
     });
   };
-  wait_source();
+  if (source) wait_source();
 
   child_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
     if (ec) return;
     result.wait_status = child.wait();
     child_exited = true;
+    if (relay) {
+      relay->drain();
+      relay->stop();
+    }
+    if (!source) {
+      io.stop();
+      return;
+    }
     source->drain(on_line);
     fence_deadline = std::chrono::steady_clock::now() + options.fence_timeout;
     send_fence();
@@ -216,18 +354,25 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   if (options.on_tick) tick();
 
   io.run();
+  raw.reset();
   if (!child_exited) result.wait_status = child.wait();
   result.exit_code = sandbox::exit_code_from_status(result.wait_status);
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  if (!source) return result;
 
   result.loss = source->loss();
   const auto lost_after = read_lost();
-  if (lost_before && lost_after && *lost_after > *lost_before) {
-    std::uint32_t delta = *lost_after - *lost_before;
+  const std::uint32_t before = lost_before.value_or(0);
+  if (lost_before && lost_after && *lost_after > before) {
+    std::uint32_t delta = *lost_after - before;
     result.loss.lost += delta;
     if (!result.loss.detail.empty()) result.loss.detail += "; ";
     result.loss.detail += "the kernel audit subsystem dropped " + std::to_string(delta) +
                           " record(s) (audit lost counter; raise the audit backlog limit)";
+  } else if (lost_before && !lost_after) {
+    result.loss.overflowed = true;
+    if (!result.loss.detail.empty()) result.loss.detail += "; ";
+    result.loss.detail += "the kernel's audit lost counter could not be read at the end, so drops may have gone unnoticed";
   }
   if (!result.fenced) {
     result.loss.overflowed = true;

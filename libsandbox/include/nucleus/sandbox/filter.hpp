@@ -8,6 +8,7 @@
 #include <linux/filter.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ BpfProgram compile(const Policy& policy, const CompileOptions& options = {},
 
 // Async-signal-safe: sets PR_SET_NO_NEW_PRIVS and installs the program. Returns 0 or -errno.
 int install_filter(const BpfProgram& program) noexcept;
+
+// Runs the program on one system call as the kernel would (classic BPF, the seccomp subset) and
+// returns the SECCOMP_RET_* value. Used before fork to check that a filter lets execve through.
+std::uint32_t evaluate(const BpfProgram& program, std::uint32_t arch, int nr, const std::uint64_t (&args)[6]) noexcept;
 
 // Same-index conditions of one entry, rewritten as a union of single-condition alternatives:
 // each inner vector holds at most one condition per argument index, and an argument value

@@ -48,6 +48,11 @@ struct ResourceLimit {
   std::uint64_t hard = 0;
 };
 
+// The limits a workload gets when none is asked for: enough for builds and test suites, small
+// enough that a fork bomb or a runaway allocation stays inside. nullopt in the config: unlimited.
+inline constexpr std::uint64_t default_pids = 1024;
+inline constexpr std::uint64_t default_memory_bytes = 4ULL << 30;
+
 // One schema for every way of asking for isolation. The defaults are the safe choice.
 struct IsolationConfig {
   RunMode mode = RunMode::strict;
@@ -66,9 +71,16 @@ struct IsolationConfig {
   std::vector<std::string> cap_add;   // capability names, e.g. "CAP_NET_BIND_SERVICE"
   std::vector<ResourceLimit> rlimits; // applied on top of the defaults (core dumps off)
 
-  std::optional<std::uint64_t> memory_bytes;
-  std::optional<std::uint64_t> pids;
+  std::optional<std::uint64_t> memory_bytes = default_memory_bytes; // nullopt: unlimited
+  std::optional<std::uint64_t> pids = default_pids;                  // nullopt: unlimited
   std::optional<double> cpus;
+
+  // What reaches the workload of the caller's process: fds 0-2 plus pass_fds, and the environment
+  // allowlist (PATH, HOME, LANG, LC_*, TERM, TZ) plus env_files (NAME=VALUE lines) and env
+  // ("NAME=VALUE", or "NAME" for the caller's value), later entries winning.
+  std::vector<int> pass_fds;
+  std::vector<std::string> env;
+  std::vector<std::string> env_files;
 
   // The OCI seccomp profile (JSON text) to enforce; only used under gVisor, where the host filter
   // cannot reach the workload. Natively the caller passes the compiled filter to spawn itself.
@@ -104,6 +116,9 @@ public:
   bool host_filter() const noexcept;
   // What will be done, one line each (for --verbose).
   const std::vector<std::string>& steps() const noexcept;
+  // The workload's environment and the descriptors it keeps besides 0-2 (for SpawnSpec).
+  const std::vector<std::string>& environment() const noexcept;
+  const std::vector<int>& pass_fds() const noexcept;
   // Things the user should know (degraded security, host network, ...).
   const std::vector<std::string>& warnings() const noexcept;
   // After the child exited: why a limit killed it ("out of memory: ..."), or empty.
@@ -137,6 +152,12 @@ std::string_view lockdown_name(LockdownMode mode) noexcept;
 // that throws Error(permission) naming `what` when it differs from `expected_hex`.
 std::string sha256_hex(std::string_view content);
 void verify_sha256(std::string_view content, std::string_view expected_hex, std::string_view what);
+
+// The workload's environment for `config` from the caller's `caller_env` (see IsolationConfig::env).
+// Throws Error(usage / not_found) for a malformed --env or --env-file.
+std::vector<std::string> workload_environment(const IsolationConfig& config, char** caller_env);
+// The names copied from the caller without being asked for.
+bool environment_allowlisted(std::string_view name) noexcept;
 
 // Parses "64M", "1G", "1048576" (bytes; K/M/G/T are powers of 1024). Throws Error(usage).
 std::uint64_t parse_size(std::string_view text);

@@ -6,6 +6,7 @@
 
 #include "nucleus/sandbox/fd.hpp"
 #include "nucleus/sandbox/filter.hpp"
+#include "nucleus/sandbox/pty.hpp"
 
 #include <sys/types.h>
 
@@ -24,6 +25,12 @@ struct SpawnSpec {
   // async-signal-safe; returns 0 or an errno, which aborts the start.
   int (*pre_exec)(const void* context) noexcept = nullptr;
   const void* pre_exec_context = nullptr;
+  // The environment the command gets; nullopt: the caller's own (isolation always gives one).
+  std::optional<std::vector<std::string>> env;
+  // Descriptors the command keeps besides 0-2; every other one is closed at execve.
+  std::vector<int> pass_fds;
+  // The workload's own terminal (see pty.hpp), or none.
+  const PtyChild* pty = nullptr;
 };
 
 // The owned child process. Destroying a running Child kills and reaps it.
@@ -54,6 +61,8 @@ private:
   std::optional<int> status_;
 };
 
+// The child always starts a new session (setsid), so the workload never shares the caller's
+// controlling terminal. A filter that would deny the execve itself is refused before fork.
 // Throws Error: not_found (exit 127), not_executable (126), otherwise a failure of nucleus (125).
 Child spawn(const SpawnSpec& spec);
 

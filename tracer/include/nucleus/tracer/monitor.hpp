@@ -38,6 +38,15 @@ struct MonitorOptions {
   // Isolation steps for the child (see sandbox::SpawnSpec).
   int (*pre_exec)(const void*) noexcept = nullptr;
   const void* pre_exec_context = nullptr;
+  // The environment and extra descriptors the workload gets (sandbox::Isolation decides them).
+  std::optional<std::vector<std::string>> env;
+  std::vector<int> pass_fds;
+  // When nucleus runs on a terminal, the workload gets its own pty, relayed here (sandbox/pty.hpp).
+  bool terminal = true;
+  // false: when no record source can be opened (no permission, no kernel support), run the
+  // workload anyway without records and say why in MonitorResult::source_note. Decided before
+  // the workload starts, so it starts exactly once.
+  bool require_source = true;
   // How long to wait for the fence record after the child exited. kmsg may drop it: printk lets
   // audit records through again 5 s after its rate limit hit, so this must be longer.
   std::chrono::milliseconds fence_timeout{12000};
@@ -50,7 +59,7 @@ struct MonitorResult {
   pid_t pid = 0;
   int wait_status = 0;
   int exit_code = 0; // sandbox::exit_code_from_status
-  std::string source;      // "audit-netlink" or "kmsg"
+  std::string source;      // "audit-netlink" or "kmsg"; empty when none could be opened (require_source false)
   std::string source_note; // why auto picked it, if it fell back
   Attribution attribution = Attribution::audit_session;
   std::optional<std::uint32_t> audit_session;
