@@ -102,6 +102,7 @@ private:
 } // namespace
 
 MonitorResult run_monitored(const MonitorOptions& options) {
+  if (options.gvisor) return run_gvisor_monitored(options);
   MonitorResult result;
   std::string note;
   auto source = open_live_source(options.source, &note);
