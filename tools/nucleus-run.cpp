@@ -80,7 +80,10 @@ int run(const Options& opt) {
   if (under_gvisor) {
     mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()),
                                                 !opt.complain};
-    if (opt.complain) {
+    if (!opt.complain) {
+      // The stream is read for attribution; only the denials from the debug log are reported.
+      mon.classify = [](int, const std::array<std::uint64_t, 6>&) { return sandbox::Action::allow(); };
+    } else {
       mon.classify = [&loaded](int nr, const std::array<std::uint64_t, 6>& args) {
         auto name = sandbox::syscall_name(sandbox::native_arch(), nr);
         // A number with no name cannot be in the profile: the default action applies.

@@ -47,39 +47,65 @@ using sandbox::Error;
 using sandbox::ErrorKind;
 using sandbox::UniqueFd;
 
-// Runs `argv` and returns its standard output (at most 4 MiB); throws when it fails.
-std::string capture(const std::vector<std::string>& argv) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) sandbox::throw_errno("cannot create a pipe");
-  UniqueFd read_end(fds[0]), write_end(fds[1]);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw Error(ErrorKind::kernel, "cannot run " + argv[0], {}, rc);
-  write_end.reset();
-  std::string out;
-  char buf[65536];
-  while (out.size() < (4u << 20)) {
-    ssize_t n = ::read(read_end.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
+// A helper command whose standard output (at most 4 MiB) is collected later: runsc's own start
+// costs tens of milliseconds, so the version query runs beside the workload.
+class Capture {
+public:
+  explicit Capture(const std::vector<std::string>& argv) : what_(argv[0] + " " + (argv.size() > 1 ? argv[1] : "")) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) sandbox::throw_errno("cannot create a pipe");
+    read_end_.reset(fds[0]);
+    UniqueFd write_end(fds[1]);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    int rc = ::posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw Error(ErrorKind::kernel, "cannot run " + what_, {}, rc);
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  Capture(const Capture&) = delete;
+  Capture& operator=(const Capture&) = delete;
+  ~Capture() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      reap();
+    }
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error(ErrorKind::unsupported, argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " failed",
-                "check that runsc works: runsc --version");
-  return out;
-}
+
+  // Throws when the command failed.
+  std::string get() {
+    std::string out;
+    char buf[65536];
+    while (out.size() < (4u << 20)) {
+      ssize_t n = ::read(read_end_.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    int status = reap();
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      throw Error(ErrorKind::unsupported, what_ + " failed", "check that runsc works: runsc --version");
+    return out;
+  }
+
+private:
+  int reap() {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return status;
+  }
+  std::string what_;
+  UniqueFd read_end_;
+  pid_t pid_ = -1;
+};
+
+std::string capture(const std::vector<std::string>& argv) { return Capture(argv).get(); }
 
 // The numbers gVisor's syscall table has: those with a raw "syscall/sysno/N/enter" point.
 std::set<int> known_numbers(const std::string& runsc) {
@@ -101,8 +127,8 @@ std::set<int> known_numbers(const std::string& runsc) {
   return known;
 }
 
-std::string runsc_version(const std::string& runsc) {
-  std::string out = capture({runsc, "--version"});
+std::string runsc_version(Capture& query) {
+  std::string out = query.get();
   std::string line = out.substr(0, out.find('\n'));
   constexpr std::string_view prefix = "runsc version ";
   if (line.rfind(prefix, 0) == 0) line = line.substr(prefix.size());
@@ -110,12 +136,12 @@ std::string runsc_version(const std::string& runsc) {
 }
 
 // The session's retry count: a remote sink drops an event once a write has failed this many
-// times. Large, so that a slow reader slows the sandbox instead (backoff up to 10 ms a try).
-long sink_retries() {
-  if (const char* v = std::getenv("NUCLEUS_TEST_GVISOR_SINK_RETRIES")) return std::strtol(v, nullptr, 10);
-  return 1000000000L;
-}
+// times. Large, so that a slow reader slows the sandbox instead (backoff up to 10 ms a try);
+// runsc 20221219 was measured to block on a full socket anyway.
+constexpr long sink_retries = 1000000000L;
 
+// Test hook: the reader sleeps this long before each read of the sink, to show that a stalled
+// reader slows the sandbox and loses nothing.
 std::chrono::milliseconds test_stall() {
   if (const char* v = std::getenv("NUCLEUS_TEST_GVISOR_STALL_MS")) return std::chrono::milliseconds(std::strtol(v, nullptr, 10));
   return std::chrono::milliseconds(0);
@@ -129,7 +155,7 @@ std::string session_config(const std::set<int>& known, const std::string& endpoi
     points.push_back({{"name", name}, {"context_fields", context}});
   for (int nr : known) points.push_back({{"name", "syscall/sysno/" + std::to_string(nr) + "/enter"}, {"context_fields", context}});
   json sink = {{"name", "remote"},
-               {"config", {{"endpoint", endpoint}, {"retries", sink_retries()}}},
+               {"config", {{"endpoint", endpoint}, {"retries", sink_retries}}},
                {"ignore_setup_error", false}};
   return json{{"trace_session", {{"name", "Default"}, {"points", points}, {"sinks", json::array({sink})}}}}.dump();
 }
@@ -172,7 +198,7 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
   MonitorResult result;
   result.source = "gvisor";
   result.attribution = Attribution::audit_session; // exact: gVisor's own task ids
-  result.runtime = runsc_version(gv.runsc);
+  Capture version_query({gv.runsc, "--version"});
   const std::set<int> known = known_numbers(gv.runsc);
   gvisor::Tracker tracker(gv.first_exe, known);
 
@@ -245,7 +271,8 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
   auto deliver = [&] {
     for (auto& call : tracker.take_calls()) {
       sandbox::Action action = call.action;
-      if (action.kind == sandbox::ActionKind::log && options.classify && call.has_args) {
+      // Numbers only the debug log names carry no arguments: they are classified as made with zeros.
+      if (action.kind == sandbox::ActionKind::log && options.classify) {
         action = options.classify(call.nr, call.args);
         if (action.kind == sandbox::ActionKind::allow) continue;
         if (action.kind != sandbox::ActionKind::log) action = sandbox::Action::log(); // it ran: would-be denial
@@ -392,6 +419,11 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
   if (!child_exited) result.wait_status = child.wait();
   tracker.finish();
   deliver();
+  try {
+    result.runtime = runsc_version(version_query);
+  } catch (const Error&) {
+    result.runtime = "runsc (version unknown)";
+  }
   result.exit_code = sandbox::exit_code_from_status(result.wait_status);
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   result.fenced = !drain_timed_out && sink_eof && fifo_eof;
