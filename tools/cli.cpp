@@ -1,6 +1,11 @@
 // Error reporting shared by the mains.
 #include "cli.hpp"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -47,6 +52,34 @@ int guarded_main(std::string_view tool, ExitCodeFor exit_code_for, const std::fu
     std::cerr << tool << ": internal error: " << e.what() << '\n';
     return exit_code_for(sandbox::Error(sandbox::ErrorKind::internal, e.what()));
   }
+}
+
+} // namespace nucleus::cli
+
+namespace nucleus::cli {
+
+std::string resolve_command(const std::string& name) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto usable = [&](const fs::path& p) { return ::access(p.c_str(), X_OK) == 0 && !fs::is_directory(p, ec); };
+  fs::path found;
+  if (name.find('/') != std::string::npos) {
+    found = name;
+  } else {
+    const char* env = std::getenv("PATH");
+    std::string_view path = env != nullptr ? env : "/usr/local/bin:/usr/bin:/bin";
+    while (found.empty()) {
+      auto colon = path.find(':');
+      std::string dir(path.substr(0, colon));
+      fs::path candidate = fs::path(dir.empty() ? "." : dir) / name;
+      if (usable(candidate)) found = candidate;
+      if (colon == std::string_view::npos) break;
+      path.remove_prefix(colon + 1);
+    }
+    if (found.empty()) return name;
+  }
+  fs::path canonical = fs::weakly_canonical(fs::absolute(found, ec), ec);
+  return ec ? found.string() : canonical.string();
 }
 
 } // namespace nucleus::cli

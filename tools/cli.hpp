@@ -27,6 +27,11 @@ tracer::SourceKind parse_source(const std::string& name);
 // Now, as RFC 3339 UTC: "2026-11-28T09:00:00Z".
 std::string utc_now();
 
+// The absolute, symlink-free path of the executable `name` runs (PATH searched as execvp does), or
+// `name` itself when it cannot be found: the name a trace gives the first process of a workload
+// whose start gVisor does not report as an exec.
+std::string resolve_command(const std::string& name);
+
 // Prints a warning the same way everywhere.
 void warn(std::string_view tool, std::string_view message);
 

@@ -6,7 +6,9 @@
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/spawn.hpp"
+#include "nucleus/sandbox/syscalls.hpp"
 #include "nucleus/tracer/aggregate.hpp"
+#include "nucleus/tracer/gvisor.hpp"
 #include "nucleus/tracer/monitor.hpp"
 #include "nucleus/tracer/report.hpp"
 #include "nucleus/tracer/trace_log.hpp"
@@ -55,12 +57,16 @@ int run(const Options& opt) {
   // would otherwise allow capability-gated entries unconditionally.
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::strict, opt.command,
                                         profile::to_oci_json(loaded.policy));
-  if (!isolation.host_filter()) {
-    if (opt.complain)
-      throw sandbox::Error(sandbox::ErrorKind::usage, "--complain needs the host's audit records, which gVisor never produces",
-                           "use --trust-level trusted for complain mode");
-    cli::warn(tool, "under gVisor the profile is enforced by gVisor's kernel: denials are not reported here");
+  const bool under_gvisor = isolation.backend() == sandbox::Backend::gvisor;
+  if (under_gvisor && opt.complain) {
+    // gVisor refuses SCMP_ACT_LOG, so complain mode under gVisor enforces nothing and checks each
+    // call gVisor records (number and raw arguments) against the profile instead.
+    isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::strict, opt.command);
   }
+  if (under_gvisor && opt.source != "auto" && opt.source != "gvisor")
+    throw sandbox::Error(sandbox::ErrorKind::usage,
+                         "--source " + opt.source + " reads the host's audit records, which never see a workload under gVisor",
+                         "drop --source, or run on the host with --trust-level trusted");
   const sandbox::BpfProgram* filter = isolation.host_filter() ? &program : nullptr;
 
   tracer::DenialTally tally;
@@ -73,6 +79,20 @@ int run(const Options& opt) {
   mon.env = isolation.environment();
   mon.pass_fds = isolation.pass_fds();
   mon.source = cli::parse_source(opt.source);
+  if (under_gvisor) {
+    mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()),
+                                                !opt.complain};
+    if (!opt.complain) {
+      // The stream is read for attribution; only the denials from the debug log are reported.
+      mon.classify = [](int, const std::array<std::uint64_t, 6>&) { return sandbox::Action::allow(); };
+    } else {
+      mon.classify = [&loaded](int nr, const std::array<std::uint64_t, 6>& args) {
+        auto name = sandbox::syscall_name(sandbox::native_arch(), nr);
+        // A number with no name cannot be in the profile: the default action applies.
+        return name ? tracer::gvisor::evaluate(loaded.policy, *name, args) : loaded.policy.default_action;
+      };
+    }
+  }
   mon.on_record = [&](const tracer::SeccompRecord& rec) {
     auto kind = rec.action().kind;
     if (kind == sandbox::ActionKind::allow) return;
@@ -81,16 +101,33 @@ int run(const Options& opt) {
       would_deny.add(rec);
       return;
     }
-    if (!opt.quiet)
-      std::cerr << tool << ": "
-                << tracer::describe_denial(rec, opt.profile,
-                                           sandbox::action_for(loaded.policy, tracer::syscall_display_name(rec)))
-                << std::endl;
+    if (opt.quiet) return;
+    // gVisor's record carries the errno it really returned; the host's audit record carries none,
+    // so the profile's is named where the profile settles it.
+    auto known = under_gvisor ? std::optional<sandbox::Action>(rec.action())
+                              : sandbox::action_for(loaded.policy, tracer::syscall_display_name(rec));
+    std::cerr << tool << ": " << tracer::describe_denial(rec, opt.profile, known)
+              << (under_gvisor ? " (pid in the sandbox)" : "") << std::endl;
   };
 
+  if (under_gvisor && opt.quiet && !opt.complain) {
+    // Nothing to report: gVisor enforces the profile and no monitoring stream is needed.
+    sandbox::SpawnSpec spec;
+    spec.argv = isolation.argv();
+    spec.pre_exec = isolation.pre_exec();
+    spec.pre_exec_context = isolation.context();
+    spec.env = isolation.environment();
+    spec.pass_fds = isolation.pass_fds();
+    sandbox::Child child = sandbox::spawn(spec);
+    int status = child.wait();
+    if (auto note = isolation.exit_note(status); !note.empty()) cli::warn(tool, note);
+    return sandbox::exit_code_from_status(status);
+  }
+
   // Enforcement does not depend on reporting: without a record source the workload still runs
-  // (once), and the warning says why denials are not reported.
-  mon.require_source = false;
+  // (once), and the warning says why denials are not reported. Complain mode under gVisor enforces
+  // nothing, so there the record stream is required.
+  mon.require_source = under_gvisor && opt.complain;
   tracer::MonitorResult result = tracer::run_monitored(mon);
 
   if (auto note = isolation.exit_note(result.wait_status); !note.empty()) cli::warn(tool, note);
@@ -108,6 +145,7 @@ int run(const Options& opt) {
       utsname uts{};
       ::uname(&uts);
       trace.header = {opt.command, result.source, uts.release, cli::utc_now(), opt.profile};
+      trace.header.runtime = result.runtime;
       trace.syscalls = would_deny.entries();
       trace.summary = tracer::TraceSummary{would_deny.events(), would_deny.distinct(), result.loss.lost,
                                            result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
@@ -128,6 +166,9 @@ int main(int argc, char** argv) {
   app.footer(R"(Examples:
   nucleus-run --profile app.json -- ./app --port 8080
   nucleus-run --profile app.json --complain --complain-trace extra.trace -- ./app
+      (under gVisor, the default, complain mode enforces nothing and checks every call gVisor
+       records, arguments included, against the profile)
+  nucleus-run --trust-level trusted --profile app.json -- ./app   # on the host kernel
   nucleus-profile gen extra.trace app.trace -o app.json    # fold what complain mode saw back in
 
   nucleus-run --trust-level trusted --env CI=1 --env-file build.env --pass-fd 3 --profile app.json -- ./app 3<in.db
@@ -146,8 +187,9 @@ Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a 
                  "with --complain: write the would-be denials as a trace log to this file")
       ->needs("--complain");
   app.add_flag("-q,--quiet", opt.quiet, "do not report denials on stderr");
-  app.add_option("--source", opt.source, "where denials are read from: auto, netlink, kmsg")
-      ->check(CLI::IsMember({"auto", "netlink", "kmsg"}))
+  app.add_option("--source", opt.source,
+                 "where denials are read from: auto (gvisor under gVisor, else netlink or kmsg), gvisor, netlink, kmsg")
+      ->check(CLI::IsMember({"auto", "gvisor", "netlink", "kmsg"}))
       ->capture_default_str();
   app.add_option("--profile-sha256", opt.profile_sha256,
                  "refuse the profile unless its SHA-256 is this (64 hex digits)");

@@ -8,8 +8,10 @@
 #include "nucleus/sandbox/io.hpp"
 #include "nucleus/sandbox/isolation.hpp"
 #include "nucleus/sandbox/spawn.hpp"
+#include "nucleus/sandbox/syscalls.hpp"
 #include "nucleus/tracer/aggregate.hpp"
 #include "nucleus/tracer/ebpf.hpp"
+#include "nucleus/tracer/gvisor.hpp"
 #include "nucleus/tracer/monitor.hpp"
 #include "nucleus/tracer/trace_log.hpp"
 
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <optional>
 #include <iostream>
 
 namespace {
@@ -87,24 +90,57 @@ sandbox::BpfProgram trace_filter(const Options& opt) {
   return sandbox::compile(loaded.policy, complain);
 }
 
+// Under gVisor the recorder is gVisor's own monitoring stream: no host filter, and --baseline is
+// applied to each recorded call (with its arguments) instead of in a filter.
+void use_gvisor_recorder(const Options& opt, const sandbox::Isolation& isolation, tracer::MonitorOptions& mon,
+                         std::optional<sandbox::Policy>& baseline) {
+  if (opt.source != "auto" && opt.source != "gvisor")
+    throw sandbox::Error(sandbox::ErrorKind::usage,
+                         "--source " + opt.source + " reads the host's audit records, which never see a workload under gVisor",
+                         "drop --source (gVisor's own record is used), or trace on the host with --trust-level trusted");
+  mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()), false};
+  if (!opt.baseline.empty()) {
+    auto loaded = profile::load_profile(opt.baseline);
+    for (const auto& w : loaded.warnings) cli::warn(tool, opt.baseline + ": " + w.path + ": " + w.message);
+    baseline = std::move(loaded.policy);
+    mon.classify = [&baseline](int nr, const std::array<std::uint64_t, 6>& args) {
+      auto name = sandbox::syscall_name(sandbox::native_arch(), nr);
+      if (!name) return sandbox::Action::log();
+      auto action = tracer::gvisor::evaluate(*baseline, *name, args);
+      return action.kind == sandbox::ActionKind::allow ? action : sandbox::Action::log();
+    };
+  }
+}
+
 int run(const Options& opt) {
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::trace, opt.command);
+  const bool under_gvisor = isolation.backend() == sandbox::Backend::gvisor;
+  if (!under_gvisor && opt.source == "gvisor")
+    throw sandbox::Error(sandbox::ErrorKind::usage, "--source gvisor needs the workload under gVisor",
+                         "use the default --trust-level untrusted, or drop --source gvisor");
+  // On the host: the eBPF recorder where it can run, else the audit records behind a LOG filter.
   std::string ebpf_note;
-  std::optional<tracer::EbpfRecorder> ebpf = open_ebpf(opt, ebpf_note);
-  if (!ebpf) require_log_action_logged();
-  sandbox::BpfProgram program = ebpf ? sandbox::BpfProgram{} : trace_filter(opt);
+  std::optional<tracer::EbpfRecorder> ebpf;
+  if (!under_gvisor) ebpf = open_ebpf(opt, ebpf_note);
+  std::optional<sandbox::BpfProgram> program;
+  if (!under_gvisor && !ebpf) {
+    require_log_action_logged();
+    program = trace_filter(opt);
+  }
   const bool live = !opt.quiet && ::isatty(STDERR_FILENO) != 0;
   const std::string started_at = cli::utc_now();
 
   tracer::Aggregator aggregator;
   tracer::MonitorOptions mon;
+  std::optional<sandbox::Policy> baseline;
   mon.argv = isolation.argv();
-  mon.filter = &program;
+  mon.filter = program ? &*program : nullptr;
   mon.pre_exec = isolation.pre_exec();
   mon.pre_exec_context = isolation.context();
   mon.env = isolation.environment();
   mon.pass_fds = isolation.pass_fds();
-  mon.source = cli::parse_source(opt.source);
+  if (under_gvisor) use_gvisor_recorder(opt, isolation, mon, baseline);
+  else mon.source = cli::parse_source(opt.source);
   mon.on_record = [&](const tracer::SeccompRecord& rec) { aggregator.add(rec); };
   if (live) {
     mon.on_tick = [&] {
@@ -135,6 +171,7 @@ int run(const Options& opt) {
   utsname uts{};
   ::uname(&uts);
   trace.header = {opt.command, result.source, uts.release, started_at, opt.baseline, ebpf.has_value()};
+  trace.header.runtime = result.runtime;
   trace.syscalls = aggregator.entries();
   trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,
                                        result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
@@ -154,13 +191,19 @@ int run(const Options& opt) {
       std::cerr << "\n";
     }
     std::cerr << tool << ": trace written to " << opt.output << "\n";
+    if (under_gvisor)
+      std::cerr << tool << ": recorded under gVisor (" << result.runtime
+                << "): what gVisor's kernel served. On a host kernel the same program also reads the clock "
+                   "through the vDSO (no syscall) and may take paths gVisor refused with ENOSYS or EINVAL; check "
+                   "a profile for the host with nucleus-run --complain --trust-level trusted\n";
   }
   if (result.loss.any()) {
     std::cerr << tool << ": " << (opt.allow_loss ? "warning" : "error") << ": the trace is incomplete: "
               << result.loss.detail << "\n";
     if (!opt.allow_loss) {
-      std::cerr << tool << ": hint: re-run (use --source netlink as root for a lossless trace), or accept "
-                           "the loss with --allow-loss\n";
+      std::cerr << tool << (under_gvisor ? ": hint: re-run, or accept the loss with --allow-loss\n"
+                                         : ": hint: re-run (use --source netlink as root for a lossless trace), or "
+                                           "accept the loss with --allow-loss\n");
       return sandbox::exit_nucleus_failed;
     }
   }
@@ -170,11 +213,13 @@ int run(const Options& opt) {
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Run a command in trace mode and record every syscall it and all its children make,\n"
-               "from the kernel's own audit records, into a trace log (NDJSON).",
+  CLI::App app{"Run a command in trace mode and record every syscall it and all its children make into a\n"
+               "trace log (NDJSON): from gVisor's own record under gVisor (the default), from the kernel's\n"
+               "audit records on the host (--trust-level trusted).",
                "nucleus-trace"};
   app.footer(R"(Examples:
-  nucleus-trace ./app                          # writes trace.log
+  nucleus-trace ./app                          # writes trace.log; under gVisor (default --trust-level untrusted)
+  nucleus-trace --trust-level trusted ./app    # on the host kernel, from its audit records
   nucleus-trace -o app.trace -- ./app --serve  # options go before the command; -- is optional
   nucleus-trace --baseline app.json -o new.trace -- ./app   # record only what app.json does not allow
   nucleus-trace --source ebpf -o app.trace ./app   # insist on the in-kernel recorder (fails if unavailable)
@@ -189,9 +234,10 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
   Options opt;
   app.add_option("-o,--output", opt.output, "trace log to write (atomically)")->capture_default_str();
   app.add_option("--source", opt.source,
-                 "recorder: auto (ebpf, else netlink, else kmsg), ebpf (in-kernel counting), "
-                 "netlink (audit records, lossless), kmsg")
-      ->check(CLI::IsMember({"auto", "ebpf", "netlink", "kmsg"}))
+                 "recorder: auto (gvisor under gVisor; on the host ebpf, else netlink, else kmsg), gvisor "
+                 "(gVisor's own monitoring stream, the only one that sees an untrusted workload), ebpf "
+                 "(in-kernel counting), netlink (audit records, lossless), kmsg")
+      ->check(CLI::IsMember({"auto", "gvisor", "ebpf", "netlink", "kmsg"}))
       ->capture_default_str();
   app.add_option("--baseline", opt.baseline,
                  "profile whose allowed syscalls run unlogged: the trace holds only the rest");

@@ -73,12 +73,6 @@ TrustDecision decide_trust(const IsolationConfig& config) {
   if (config.trust == TrustLevel::trusted) return d;
   const std::string path = config.search_path.value_or(std::getenv("PATH") != nullptr ? std::getenv("PATH") : "");
   if (auto runsc = find_runsc(path)) {
-    if (config.mode == RunMode::trace)
-      throw Error(ErrorKind::unsupported,
-                  "trace mode cannot run an untrusted workload under gVisor: gVisor handles the workload's system "
-                  "calls in its own kernel, so the host's audit subsystem never records them",
-                  "trace in a disposable environment with --trust-level trusted (namespaces, Landlock, cgroups and "
-                  "capability dropping still apply), then enforce the profile with nucleus-run under gVisor");
     d.backend = Backend::gvisor;
     d.runsc = *runsc;
     return d;

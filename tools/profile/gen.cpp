@@ -61,6 +61,12 @@ written, and written atomically.)");
         const auto& s = traces[i].summary;
         if (!s) cli::warn(tool, opt->inputs[i] + " has no summary line: the tracer did not finish, it may be incomplete");
         else if (s->lost != 0) cli::warn(tool, opt->inputs[i] + " lost " + std::to_string(s->lost) + " record(s): the profile may be too small");
+        if (traces[i].header.source == "gvisor")
+          std::cerr << tool << ": note: " << opt->inputs[i] << " was recorded under gVisor ("
+                    << (traces[i].header.runtime.empty() ? "runsc" : traces[i].header.runtime)
+                    << "): on a host kernel the program may also take paths gVisor refused (it returns ENOSYS for "
+                       "clone3 and rseq, EINVAL for some statx uses) while needing no clock_gettime (vDSO); "
+                       "check a host run with nucleus-run --complain --trust-level trusted\n";
       }
       profile::GenerateOptions gen_options;
       gen_options.default_action = *action;

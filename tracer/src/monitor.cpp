@@ -191,6 +191,7 @@ private:
 } // namespace
 
 MonitorResult run_monitored(const MonitorOptions& options) {
+  if (options.gvisor) return run_gvisor_monitored(options);
   MonitorResult result;
   std::string note;
   std::unique_ptr<EventSource> source;

@@ -35,7 +35,7 @@ namespace nucleus::sandbox {
 enum class TrustLevel { trusted, untrusted };
 enum class NetworkMode { none, host };
 enum class LockdownMode { none, integrity, confidentiality };
-enum class RunMode { strict, trace }; // trace mode needs the host's audit records
+enum class RunMode { strict, trace }; // under gVisor, trace mode reads gVisor's own record
 
 struct BindMount {
   std::string source;      // host path

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -53,13 +54,27 @@ struct MonitorOptions {
   // Reads the kernel's audit lost counter before and after the run (default: audit_lost_counter).
   // Replaceable because raising the real counter would make every trace on the host report loss.
   std::function<std::optional<std::uint32_t>()> lost_counter;
+
+  // Set when `argv` runs the workload under gVisor (sandbox::Backend::gvisor): the records then
+  // come from gVisor's own monitoring stream and debug log (see gvisor.hpp), not from the host's
+  // audit subsystem, and `source` and `filter` are not used.
+  struct Gvisor {
+    std::string runsc;     // the runsc binary argv runs
+    std::string first_exe; // the command's executable: the container's first process is not an exec
+    bool report_denials = false; // run runsc with --debug: the only place its seccomp denials appear
+  };
+  std::optional<Gvisor> gvisor;
+  // gVisor only: the action each call gets from its number and raw arguments (complain mode,
+  // --baseline), carried on the record; allow drops it. Unset: every call is recorded as LOG.
+  std::function<sandbox::Action(int nr, const std::array<std::uint64_t, 6>& args)> classify;
 };
 
 struct MonitorResult {
   pid_t pid = 0;
   int wait_status = 0;
   int exit_code = 0; // sandbox::exit_code_from_status
-  std::string source;      // "audit-netlink" or "kmsg"; empty when none could be opened (require_source false)
+  std::string source;      // "audit-netlink", "kmsg" or "gvisor"; empty when none could be opened (require_source false)
+  std::string runtime;     // under gVisor: "runsc <version>"
   std::string source_note; // why auto picked it, if it fell back
   Attribution attribution = Attribution::audit_session;
   std::optional<std::uint32_t> audit_session;
@@ -75,5 +90,8 @@ struct MonitorResult {
 // Throws Error when the source cannot be opened or the child cannot be started (the workload
 // then never ran).
 MonitorResult run_monitored(const MonitorOptions& options);
+
+// The gVisor recorder behind run_monitored when options.gvisor is set.
+MonitorResult run_gvisor_monitored(const MonitorOptions& options);
 
 } // namespace nucleus::tracer

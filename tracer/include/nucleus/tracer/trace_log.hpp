@@ -17,7 +17,7 @@ inline constexpr int trace_format_version = 1;
 
 struct TraceHeader {
   std::vector<std::string> command;
-  std::string source;     // "audit-netlink", "kmsg", "file"
+  std::string source;     // "audit-netlink", "kmsg", "gvisor", "file"
   std::string kernel;     // uname release
   std::string started_at; // RFC 3339 UTC
   std::string baseline;   // the --baseline profile, if any
@@ -25,6 +25,9 @@ struct TraceHeader {
   // False for sources that see names only (audit, kmsg, raw audit text): `gen` then writes
   // name-only rules. Written as "arguments": true; absent means false.
   bool arguments = false;
+  // The sandbox runtime whose kernel served the syscalls, when it was not the host's:
+  // "runsc 0.0~20221219.0" for source "gvisor". Written as "runtime"; absent for the host.
+  std::string runtime = {};
   friend bool operator==(const TraceHeader&, const TraceHeader&) = default;
 };
 

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Trace-mode overhead under gVisor (the default level), by hand, as root: each workload run under
+# gVisor untraced (nucleus-run -q with an allow-all profile: gVisor enforces it and no monitoring
+# stream is opened) and under nucleus-trace (gVisor's monitoring stream and debug log read live);
+# ratios against the untraced gVisor run of the same hyperfine session.
+#
+#   bench/gvisor_trace_overhead.sh [BUILD_DIR]   (default build/release; needs hyperfine, runsc, python3)
+#   RUNS=N sets hyperfine's run count (default 10)
+set -euo pipefail
+build=${1:-build/release}
+tools=$build/tools
+samples=$build/samples
+work=$(mktemp -d -p "$build")   # not under /tmp: the sandbox has its own /tmp
+trap 'rm -rf "$work"' EXIT
+echo '{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[]}' > "$work/allow.json"
+
+bench() {
+  local name=$1
+  shift
+  local cmd="$*"
+  hyperfine -N --warmup 2 --runs "${RUNS:-10}" --export-json "$work/$name.hf.json" \
+    -n "gVisor untraced" "$tools/nucleus-run -q --profile $work/allow.json -- $cmd" \
+    -n "gVisor nucleus-trace" "$tools/nucleus-trace -q -o $work/out.trace -- $cmd" >/dev/null
+  python3 - "$work/$name.hf.json" "$name" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+base = next(r for r in results if r["command"] == "gVisor untraced")["mean"]
+print(f"\n{sys.argv[2]}: mean wall time, ratio to the untraced gVisor run (same session)")
+for r in results:
+    print(f"  {r['command']:<22} {r['mean']*1000:9.1f} ms  x{r['mean']/base:6.2f}")
+PY
+}
+
+echo "import json, email.parser, http.client, sqlite3, decimal" > "$work/imports.py"
+bench python-imports /usr/bin/python3 "$work/imports.py"
+bench syscall-loop "$samples/burst" --threads 1 --count 200000

@@ -1,0 +1,27 @@
+// Fuzzes the gVisor readers: any bytes as a monitoring packet, as a handshake and as a debug log
+// line, then through the tracker. None may crash, read out of bounds, throw or hang; a decoded
+// packet keeps the size limits.
+#include "nucleus/tracer/gvisor.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  namespace gv = nucleus::tracer::gvisor;
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  gv::Tracker tracker("/bin/app", {0, 1, 2, 59, 231});
+  if (auto m = gv::decode_packet(bytes)) {
+    if (m->binary_path.size() > gv::max_path_size) __builtin_trap();
+    tracker.on_message(*m);
+  }
+  (void)gv::decode_handshake(bytes);
+  if (auto e = gv::parse_debug_line(bytes)) {
+    if (e->nr < 0 || e->pid < 0 || e->tid < 0) __builtin_trap();
+    tracker.on_log(*e);
+  }
+  tracker.finish();
+  for (const auto& c : tracker.take_calls())
+    if (c.exe.empty()) __builtin_trap(); // every call is attributed, to "?" at worst
+  return 0;
+}

@@ -1,0 +1,255 @@
+// The gVisor readers: packets built as gVisor's remote sink frames them (8-byte header, protobuf
+// body with the field numbers of pkg/sentry/seccheck/points), debug log lines as runsc writes them
+// (copied from runsc 0.0~20221219 output), and the tracker's attribution and loss accounting.
+#include "nucleus/tracer/gvisor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <string>
+
+namespace gv = nucleus::tracer::gvisor;
+namespace sb = nucleus::sandbox;
+
+namespace {
+
+std::string varint(std::uint64_t v) {
+  std::string out;
+  do {
+    auto b = static_cast<unsigned char>(v & 0x7f);
+    v >>= 7;
+    if (v != 0) b |= 0x80;
+    out.push_back(static_cast<char>(b));
+  } while (v != 0);
+  return out;
+}
+std::string field(std::uint32_t n, std::uint64_t v) { return varint(n << 3) + varint(v); }
+std::string field(std::uint32_t n, const std::string& bytes) { return varint((n << 3) | 2) + varint(bytes.size()) + bytes; }
+std::string context(int tid, int tgid, const std::string& comm = "app") {
+  return field(1, field(2, static_cast<std::uint64_t>(tid)) + field(4, static_cast<std::uint64_t>(tgid)) + field(9, comm));
+}
+std::string packet(gv::MessageType type, const std::string& body, std::uint32_t dropped = 0) {
+  std::string h(8, '\0');
+  h[0] = 8;
+  h[2] = static_cast<char>(static_cast<std::uint16_t>(type) & 0xff);
+  h[4] = static_cast<char>(dropped & 0xff);
+  h[5] = static_cast<char>((dropped >> 8) & 0xff);
+  return h + body;
+}
+gv::Message decode(const std::string& p) {
+  std::string error;
+  auto m = gv::decode_packet(p, &error);
+  EXPECT_TRUE(m) << error;
+  return m.value_or(gv::Message{});
+}
+std::string log_line(const std::string& msg_json_escaped, const char* level = "info") {
+  return "{\"msg\":\"" + msg_json_escaped + "\",\"level\":\"" + level + "\",\"time\":\"2026-12-01T18:33:52.04724278Z\"}";
+}
+
+} // namespace
+
+TEST(GvisorWire, DecodesARawSyscallWithContextAndArguments) {
+  auto m = decode(packet(gv::MessageType::syscall_raw,
+                         context(7, 5) + field(4, 257) + field(5, 4294967196ULL) + field(7, 524288) + field(10, 3)));
+  EXPECT_EQ(m.type, 6);
+  EXPECT_EQ(m.tid, 7);
+  EXPECT_EQ(m.tgid, 5);
+  EXPECT_EQ(m.sysno, 257u);
+  EXPECT_EQ(m.args[0], 4294967196ULL);
+  EXPECT_EQ(m.args[1], 0u); // absent: proto3 default
+  EXPECT_EQ(m.args[2], 524288u);
+  EXPECT_EQ(m.args[5], 3u);
+}
+
+TEST(GvisorWire, SysnoZeroIsAbsentOnTheWireAndStillRead) {
+  auto m = decode(packet(gv::MessageType::syscall_raw, context(1, 1) + field(5, 3)));
+  EXPECT_EQ(m.sysno, 0u); // read(2)
+}
+
+TEST(GvisorWire, DecodesCloneExecExitAndDroppedCount) {
+  auto clone = decode(packet(gv::MessageType::sentry_clone, context(1, 1) + field(3, 9) + field(4, 9)));
+  EXPECT_EQ(clone.created_tid, 9);
+  EXPECT_EQ(clone.created_tgid, 9);
+  auto exec = decode(packet(gv::MessageType::sentry_exec, context(9, 9) + field(2, std::string("/usr/bin/gzip")) +
+                                                              field(3, std::string("gzip")), 3));
+  EXPECT_EQ(exec.binary_path, "/usr/bin/gzip");
+  EXPECT_EQ(exec.dropped, 3u);
+  auto exit = decode(packet(gv::MessageType::sentry_task_exit, context(1, 1) + field(2, 768)));
+  EXPECT_EQ(exit.exit_status, 768);
+  auto start = decode(packet(gv::MessageType::container_start, context(1, 1) + field(2, std::string("id")) +
+                                                                   field(4, std::string("./app")) + field(4, std::string("x"))));
+  EXPECT_EQ(start.binary_path, "./app"); // args[0]
+}
+
+TEST(GvisorWire, RefusesMalformedPacketsWithoutCrashing) {
+  std::string good = packet(gv::MessageType::syscall_raw, context(1, 1) + field(4, 12));
+  EXPECT_FALSE(gv::decode_packet(good.substr(0, 7)));                 // shorter than the header
+  EXPECT_FALSE(gv::decode_packet(good.substr(0, good.size() - 1)));   // truncated context
+  std::string huge_len = packet(gv::MessageType::sentry_exec, varint((2 << 3) | 2) + varint(1ULL << 40));
+  EXPECT_FALSE(gv::decode_packet(huge_len));
+  std::string bad_header = good;
+  bad_header[0] = 100; // header size beyond the packet
+  EXPECT_FALSE(gv::decode_packet(bad_header));
+  std::string group = packet(gv::MessageType::syscall_raw, varint((3 << 3) | 3));
+  EXPECT_FALSE(gv::decode_packet(group));
+  // Unknown types and fields are skipped, not refused (gVisor adds them over time).
+  auto unknown = gv::decode_packet(packet(static_cast<gv::MessageType>(99), context(1, 1) + field(15, std::string("x"))));
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->type, 99);
+}
+
+TEST(GvisorWire, HandshakeRoundTrips) {
+  EXPECT_EQ(gv::encode_handshake(1), std::string("\x08\x01", 2));
+  EXPECT_EQ(gv::decode_handshake(gv::encode_handshake(300)), 300u);
+  EXPECT_FALSE(gv::decode_handshake(std::string("\x08", 1)));
+}
+
+TEST(GvisorDebugLog, ReadsUnknownNumbersDenialsAndKills) {
+  auto unknown = gv::parse_debug_line(log_line(
+      "[   1:   3] x E getpid( E sys_450(0x1, 0x2, 0x7fa2fec96011, 0x0, 0x7fa2fed956d0, 0x7f8241ef2748)"));
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->kind, gv::LogEvent::Kind::unknown_syscall);
+  EXPECT_EQ(unknown->nr, 450);
+  EXPECT_EQ(unknown->pid, 1);
+  EXPECT_EQ(unknown->tid, 3);
+  auto denied = gv::parse_debug_line(log_line("[   4:   6] Syscall 41: denied by seccomp", "debug"));
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->kind, gv::LogEvent::Kind::denied);
+  EXPECT_EQ(denied->nr, 41);
+  EXPECT_EQ(denied->tid, 6);
+  auto killed = gv::parse_debug_line(log_line("[   1:   1] Syscall 110: killed by seccomp", "debug"));
+  ASSERT_TRUE(killed);
+  EXPECT_EQ(killed->kind, gv::LogEvent::Kind::killed);
+  auto unsupported = gv::parse_debug_line(log_line("Unsupported syscall sys_999(0x2,0x7f,0x0,0x0,0x0,0x0). It is likely that you can safely ignore this message."));
+  ASSERT_TRUE(unsupported);
+  EXPECT_EQ(unsupported->kind, gv::LogEvent::Kind::unsupported);
+  EXPECT_EQ(unsupported->nr, 999);
+}
+
+TEST(GvisorDebugLog, IgnoresExitLinesAndKnownCalls) {
+  EXPECT_FALSE(gv::parse_debug_line(log_line(
+      "[   1:   1] t X sys_450(0x1, 0x2, 0x0, 0x0, 0x0, 0x0) = 0 (0x0) errno=38 (invalid system call number) (24.827µs)")));
+  EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] t E getppid()")));
+  EXPECT_FALSE(gv::parse_debug_line("not json sys_450"));
+  EXPECT_FALSE(gv::parse_debug_line("{\"msg\":42,\"x\":\"sys_1\"}"));
+}
+
+TEST(GvisorDebugLog, WorkloadTextCannotForgeARecord) {
+  // A comm holding a whole fake entry: the real call after it is a known one.
+  EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] E sys_9(0x1) E getppid()")));
+  // A path whose text ends like an unknown call's entry: the part before it is longer than a comm.
+  EXPECT_FALSE(gv::parse_debug_line(log_line(
+      "[   1:   1] t E chdir(0x558df1ba0020 /x E sys_450(0x1, 0x2, 0x3, 0x4, 0x5, 0x6)")));
+  EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1]  E acct(0x10000 E sys_450(0x1)")));
+  // A path with a newline and a whole fake JSON record in it stays inside the one JSON string.
+  EXPECT_FALSE(gv::parse_debug_line(log_line(
+      "[   1:   1] x E getpid( E openat(AT_FDCWD /tmp, 0x558df1ba0020 /tmp/a\\n{\\\"msg\\\":\\\"[   1:   1] x E "
+      "sys_450(0x1)\\\"}\\n, O_RDONLY|0x0, 0o0)")));
+  // A comm that reads "Syscall 41: denied" does not make a denial.
+  EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] Syscall 41: den E getppid()")));
+  // Only a message that starts with gVisor's own words is an "Unsupported syscall" line.
+  EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] Unsupported syscall sys_4 E read(0x3, 0x1, 0x1)")));
+}
+
+TEST(GvisorTracker, AttributesByThreadGroupThroughCloneAndExec) {
+  gv::Tracker t("/usr/bin/sh", {0, 1, 56, 59, 231});
+  t.on_message(decode(packet(gv::MessageType::container_start, context(1, 1) + field(4, std::string("sh")))));
+  t.on_message(decode(packet(gv::MessageType::syscall_raw, context(1, 1) + field(4, 1))));
+  // The child's first call arrives before its clone event (different tasks): it waits.
+  t.on_message(decode(packet(gv::MessageType::syscall_raw, context(2, 2) + field(4, 59))));
+  EXPECT_EQ(t.take_calls().size(), 1u);
+  t.on_message(decode(packet(gv::MessageType::sentry_clone, context(1, 1) + field(3, 2) + field(4, 2))));
+  t.on_message(decode(packet(gv::MessageType::sentry_exec, context(2, 2) + field(2, std::string("/usr/bin/gzip")))));
+  t.on_message(decode(packet(gv::MessageType::syscall_raw, context(2, 2))));
+  // A thread of gzip: same group, same executable.
+  t.on_message(decode(packet(gv::MessageType::sentry_clone, context(2, 2) + field(3, 3) + field(4, 2))));
+  t.on_log(*gv::parse_debug_line(log_line("[   2:   3] gzip E sys_450(0x0, 0x0, 0x0, 0x0, 0x0, 0x0)")));
+  auto calls = t.take_calls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0].exe, "/usr/bin/sh"); // the execve, made by the shell before the exec event
+  EXPECT_EQ(calls[0].nr, 59);
+  EXPECT_EQ(calls[1].exe, "/usr/bin/gzip");
+  EXPECT_EQ(calls[1].nr, 0);
+  EXPECT_EQ(calls[2].exe, "/usr/bin/gzip");
+  EXPECT_EQ(calls[2].nr, 450);
+  EXPECT_FALSE(calls[2].has_args);
+  t.on_message(decode(packet(gv::MessageType::sentry_task_exit, context(1, 1))));
+  t.on_sink_end();
+  t.finish();
+  EXPECT_EQ(t.loss_detail(), "");
+  EXPECT_EQ(t.unattributed(), 0u);
+}
+
+TEST(GvisorTracker, KnownNumbersComeFromTheSinkOnly) {
+  gv::Tracker t("/app", {0, 1, 39});
+  t.on_message(decode(packet(gv::MessageType::container_start, context(1, 1))));
+  t.on_log(gv::LogEvent{gv::LogEvent::Kind::unknown_syscall, 1, 1, 39});
+  EXPECT_TRUE(t.take_calls().empty());
+}
+
+TEST(GvisorTracker, DenialsCarryTheErrnoGvisorReturns) {
+  gv::Tracker t("/app", {41});
+  t.on_message(decode(packet(gv::MessageType::container_start, context(1, 1))));
+  t.on_log(*gv::parse_debug_line(log_line("[   1:   1] Syscall 41: denied by seccomp", "debug")));
+  t.on_log(*gv::parse_debug_line(log_line("[   1:   1] Syscall 41: killed by seccomp", "debug")));
+  auto calls = t.take_calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].action, sb::Action::errno_ret(EPERM));
+  EXPECT_EQ(calls[1].action.kind, sb::ActionKind::kill_thread);
+  EXPECT_EQ(calls[0].exe, "/app");
+}
+
+TEST(GvisorTracker, EveryKindOfLossIsReported) {
+  {
+    gv::Tracker t("/app", {1});
+    t.on_sink_end();
+    t.finish();
+    EXPECT_NE(t.loss_detail().find("never started"), std::string::npos);
+  }
+  {
+    gv::Tracker t("/app", {1});
+    t.on_message(decode(packet(gv::MessageType::container_start, context(1, 1))));
+    t.on_message(decode(packet(gv::MessageType::syscall_raw, context(1, 1) + field(4, 1))));
+    t.on_sink_end(); // cut before the first process exited
+    t.finish();
+    EXPECT_NE(t.loss_detail().find("ended before"), std::string::npos);
+  }
+  {
+    gv::Tracker t("/app", {1});
+    t.on_message(decode(packet(gv::MessageType::container_start, context(1, 1))));
+    t.on_message(decode(packet(gv::MessageType::sentry_task_exit, context(1, 1), 2)));
+    t.on_sink_end();
+    t.finish();
+    EXPECT_EQ(t.dropped(), 2u);
+    EXPECT_NE(t.loss_detail().find("dropped 2"), std::string::npos);
+  }
+}
+
+TEST(GvisorTracker, UnsupportedNumberWithoutAnEntryLineIsStillRecorded) {
+  gv::Tracker t("/app", {1});
+  t.on_message(decode(packet(gv::MessageType::container_start, context(1, 1))));
+  t.on_log(gv::LogEvent{gv::LogEvent::Kind::unsupported, 0, 0, 451});
+  t.finish();
+  auto calls = t.take_calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].nr, 451);
+  EXPECT_EQ(calls[0].exe, "?");
+  EXPECT_EQ(t.unattributed(), 1u);
+}
+
+TEST(GvisorEvaluate, ArgumentConditionsDecide) {
+  sb::Policy p;
+  p.default_action = sb::Action::errno_ret(EPERM);
+  sb::Rule socket_unix;
+  socket_unix.names = {"socket"};
+  socket_unix.args = {sb::ArgCondition{0, sb::CmpOp::eq, 1, 0}};
+  p.rules.push_back(socket_unix);
+  sb::Rule read;
+  read.names = {"read", "write"};
+  p.rules.push_back(read);
+  EXPECT_EQ(gv::evaluate(p, "socket", {1, 1, 0, 0, 0, 0}), sb::Action::allow());
+  EXPECT_EQ(gv::evaluate(p, "socket", {2, 1, 0, 0, 0, 0}), sb::Action::errno_ret(EPERM));
+  EXPECT_EQ(gv::evaluate(p, "write", {}), sb::Action::allow());
+  EXPECT_EQ(gv::evaluate(p, "ptrace", {}), sb::Action::errno_ret(EPERM));
+}

@@ -1,0 +1,153 @@
+// Reading gVisor's own record of what its kernel did for the workload (the trace source used
+// whenever the workload runs under runsc). Two channels, both written by the sandbox, never by the
+// workload:
+//   - the runtime-monitoring "remote" sink: SOCK_SEQPACKET, one packet per event, an 8-byte header
+//     (u16 header size, u16 message type, u32 dropped count) and a protobuf message. Structured, so
+//     nothing the workload writes (comm, paths, argv) can be taken for a record. It carries every
+//     number in gVisor's syscall table, with raw arguments, plus container start, clone, exec, exit.
+//   - the debug log (JSON lines): the only place that names the numbers gVisor does not know
+//     (strace "E sys_N(...)" lines) and the calls its seccomp filter denied or killed.
+// Use: decode_packet() each packet, parse_debug_line() each log line, and feed both to a
+// GvisorTracker, which attributes each call to its executable and keeps the loss accounting.
+#pragma once
+
+#include "nucleus/sandbox/action.hpp"
+#include "nucleus/sandbox/policy.hpp"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nucleus::tracer::gvisor {
+
+// gvisor.common.MessageType values this reader understands (pkg/sentry/seccheck/points/common.proto).
+enum class MessageType : std::uint16_t {
+  container_start = 1,
+  sentry_clone = 2,
+  sentry_exec = 3,
+  sentry_exit_notify_parent = 4,
+  sentry_task_exit = 5,
+  syscall_raw = 6,
+};
+
+inline constexpr std::size_t wire_header_size = 8;
+// Limits on what is kept from a packet: the sandbox is not trusted to send sane sizes.
+inline constexpr std::size_t max_packet_size = 1 << 20;
+inline constexpr std::size_t max_path_size = 4096;
+
+struct Message {
+  std::uint16_t type = 0;
+  std::uint32_t dropped = 0; // the sink's running count of events it could not send
+  // Context (gvisor.common.ContextData): ids in the sandbox's root pid namespace.
+  std::int32_t tid = 0;
+  std::int32_t tgid = 0;
+  // syscall_raw
+  std::uint64_t sysno = 0;
+  std::array<std::uint64_t, 6> args{};
+  // sentry_clone
+  std::int32_t created_tid = 0;
+  std::int32_t created_tgid = 0;
+  // sentry_exec: the new image; container_start: args[0] of the first process
+  std::string binary_path;
+  // sentry_task_exit / exit_notify_parent
+  std::int32_t exit_status = 0;
+};
+
+// nullopt with `error` set for a packet that is not a well-formed message; unknown message types
+// and unknown fields are accepted (type kept, fields skipped). Never throws, for any input.
+std::optional<Message> decode_packet(std::string_view packet, std::string* error = nullptr);
+
+// The handshake both sides send first: gvisor.common.Handshake{version}.
+std::string encode_handshake(std::uint32_t version);
+std::optional<std::uint32_t> decode_handshake(std::string_view packet);
+
+// One line of the debug log that matters here.
+struct LogEvent {
+  enum class Kind {
+    unknown_syscall, // strace entry of a number gVisor does not know: "[ pid: tid] comm E sys_N(...)"
+    unsupported,     // "Unsupported syscall sys_N(...)": gVisor names each unknown number once, no caller
+    denied,          // "[ pid: tid] Syscall N: denied by seccomp" (needs runsc --debug)
+    killed,          // "[ pid: tid] Syscall N: killed by seccomp"
+  };
+  Kind kind = Kind::unknown_syscall;
+  std::int32_t pid = 0;
+  std::int32_t tid = 0;
+  int nr = 0;
+};
+
+// Parses one JSON line of `runsc --debug-log-format=json`. nullopt for every other line. The
+// workload controls the comm and paths printed inside strace lines, so a line counts only when
+// the whole message has exactly the shape gVisor gives it, with the task's comm (at most 15 bytes)
+// as the one free part: a path or comm cannot make a line that passes. Never throws.
+std::optional<LogEvent> parse_debug_line(std::string_view line);
+
+// What one event contributes: a syscall by an executable, with its action.
+struct Call {
+  int nr = 0;
+  std::string exe;
+  std::int32_t pid = 0; // in the sandbox's pid namespace
+  std::string comm;
+  std::array<std::uint64_t, 6> args{};
+  bool has_args = false;
+  sandbox::Action action = sandbox::Action::log();
+};
+
+// Attribution and loss accounting over both channels. Feed everything in arrival order; `calls()`
+// hands out what is attributed so far (calls whose thread group is not known yet wait for their
+// clone event, which another task may send later).
+class Tracker {
+public:
+  // `first_exe`: the executable of the container's first process (its start is not an exec).
+  // `known`: the numbers gVisor's table has (these come from the sink only).
+  Tracker(std::string first_exe, std::set<int> known);
+
+  void on_message(const Message& m);
+  void on_log(const LogEvent& e);
+  // The sink's stream ended (EOF).
+  void on_sink_end();
+  // After both channels ended: what is still unattributed is charged to "?" and reported.
+  void finish();
+
+  std::vector<Call> take_calls();
+
+  bool started() const noexcept { return started_; }
+  bool init_exited() const noexcept { return init_exited_; }
+  std::uint32_t dropped() const noexcept { return dropped_; }
+  std::uint64_t messages() const noexcept { return messages_; }
+  std::uint64_t unattributed() const noexcept { return unattributed_; }
+  // Empty when complete; otherwise why the record is not (for LossReport::detail).
+  std::string loss_detail() const;
+  bool lossy() const noexcept { return !loss_detail().empty(); }
+
+private:
+  void emit(std::int32_t tgid, Call call);
+  std::string first_exe_;
+  std::set<int> known_;
+  std::map<std::int32_t, std::string> exe_of_group_;
+  std::map<std::int32_t, std::int32_t> group_of_thread_;
+  std::map<std::int32_t, std::vector<Call>> waiting_; // by thread group, until its clone event
+  std::vector<Call> ready_;
+  std::map<int, std::uint64_t> unknown_counted_;
+  std::set<int> unsupported_named_;
+  std::int32_t init_group_ = 0;
+  bool started_ = false;
+  bool init_exited_ = false;
+  bool sink_ended_ = false;
+  bool finished_ = false;
+  std::uint64_t unattributed_ = 0;
+  std::uint32_t dropped_ = 0;
+  std::uint64_t messages_ = 0;
+  std::uint64_t after_end_ = 0;
+};
+
+// The action `policy` takes for syscall `name` with these arguments: the first entry naming it
+// whose conditions all hold (conditions ANDed, as nucleus compiles them), else the default.
+sandbox::Action evaluate(const sandbox::Policy& policy, std::string_view name,
+                         const std::array<std::uint64_t, 6>& args);
+
+} // namespace nucleus::tracer::gvisor

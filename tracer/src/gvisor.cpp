@@ -1,0 +1,442 @@
+// Decoding gVisor's monitoring packets and debug log lines, and attributing them. The protobuf
+// decoder is a minimal one on purpose: five message types, a dozen varint fields and one string,
+// read with hard size limits (gVisor's own guidance: the sandbox's output is untrusted input).
+#include "nucleus/tracer/gvisor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <charconv>
+
+namespace nucleus::tracer::gvisor {
+namespace {
+
+// A protobuf wire reader over one buffer. Every read is bounds-checked; a failure sets `bad`.
+class Reader {
+public:
+  explicit Reader(std::string_view data) : data_(data) {}
+  bool done() const noexcept { return pos_ >= data_.size() || bad; }
+
+  std::uint64_t varint() {
+    std::uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= data_.size()) break;
+      auto byte = static_cast<unsigned char>(data_[pos_++]);
+      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    bad = true;
+    return 0;
+  }
+  std::string_view bytes() {
+    std::uint64_t len = varint();
+    if (bad || len > data_.size() - pos_) {
+      bad = true;
+      return {};
+    }
+    auto out = data_.substr(pos_, static_cast<std::size_t>(len));
+    pos_ += static_cast<std::size_t>(len);
+    return out;
+  }
+  void skip(unsigned wire_type) {
+    switch (wire_type) {
+    case 0: varint(); break;
+    case 1: advance(8); break;
+    case 2: bytes(); break;
+    case 5: advance(4); break;
+    default: bad = true; // groups (3, 4) are not used by these messages
+    }
+  }
+  bool bad = false;
+
+private:
+  void advance(std::size_t n) {
+    if (n > data_.size() - pos_) bad = true;
+    else pos_ += n;
+  }
+  std::string_view data_;
+  std::size_t pos_ = 0;
+};
+
+// Calls `field(number, wire_type, reader)` for each field; the callback consumes or skips it.
+template <class F>
+bool for_each_field(std::string_view data, F&& field) {
+  Reader r(data);
+  while (!r.done()) {
+    std::uint64_t key = r.varint();
+    if (r.bad) break;
+    auto number = static_cast<std::uint32_t>(key >> 3);
+    auto wire_type = static_cast<unsigned>(key & 7);
+    if (number == 0) {
+      r.bad = true;
+      break;
+    }
+    field(number, wire_type, r);
+  }
+  return !r.bad;
+}
+
+bool decode_context(std::string_view data, Message& m) {
+  return for_each_field(data, [&](std::uint32_t n, unsigned wt, Reader& r) {
+    if (wt == 0 && n == 2) m.tid = static_cast<std::int32_t>(r.varint());
+    else if (wt == 0 && n == 4) m.tgid = static_cast<std::int32_t>(r.varint());
+    else r.skip(wt);
+  });
+}
+
+std::uint16_t le16(std::string_view p, std::size_t at) {
+  return static_cast<std::uint16_t>(static_cast<unsigned char>(p[at]) | (static_cast<unsigned char>(p[at + 1]) << 8));
+}
+
+std::uint32_t le32(std::string_view p, std::size_t at) {
+  return static_cast<std::uint32_t>(le16(p, at)) | (static_cast<std::uint32_t>(le16(p, at + 2)) << 16);
+}
+
+bool all_of(std::string_view s, bool (*pred)(char)) {
+  for (char c : s)
+    if (!pred(c)) return false;
+  return !s.empty();
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
+
+std::optional<int> parse_int(std::string_view s) {
+  if (!all_of(s, is_digit) || s.size() > 10) return std::nullopt;
+  long long v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  if (v > 0x7fffffff) return std::nullopt; // x32 numbers (bit 30 set) still fit
+  return static_cast<int>(v);
+}
+
+// "[%4d:%4d] " as gVisor's task log prefix prints it; on success `rest` is what follows.
+bool parse_task_prefix(std::string_view msg, LogEvent& e, std::string_view& rest) {
+  if (msg.empty() || msg[0] != '[') return false;
+  auto close = msg.find("] ");
+  auto colon = msg.find(':');
+  if (close == std::string_view::npos || colon == std::string_view::npos || colon > close) return false;
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    return s;
+  };
+  auto pid = parse_int(trim(msg.substr(1, colon - 1)));
+  auto tid = parse_int(trim(msg.substr(colon + 1, close - colon - 1)));
+  if (!pid || !tid) return false;
+  e.pid = *pid;
+  e.tid = *tid;
+  rest = msg.substr(close + 2);
+  return true;
+}
+
+// "N(0x1, 0x2, ...)" to the end of the message: the number and hex arguments gVisor prints for a
+// call it has no table entry for. Nothing the workload chooses can appear in it.
+std::optional<int> parse_unknown_call_tail(std::string_view tail) {
+  auto paren = tail.find('(');
+  if (paren == std::string_view::npos || tail.back() != ')') return std::nullopt;
+  auto nr = parse_int(tail.substr(0, paren));
+  if (!nr) return std::nullopt;
+  std::string_view args = tail.substr(paren + 1, tail.size() - paren - 2);
+  int count = 0;
+  while (!args.empty()) {
+    if (count > 0) {
+      if (args.substr(0, 2) != ", ") return std::nullopt;
+      args.remove_prefix(2);
+    }
+    if (args.substr(0, 2) != "0x") return std::nullopt;
+    args.remove_prefix(2);
+    std::size_t n = 0;
+    while (n < args.size() && is_hex(args[n])) ++n;
+    if (n == 0 || n > 16) return std::nullopt;
+    args.remove_prefix(n);
+    if (++count > 6) return std::nullopt;
+  }
+  return nr;
+}
+
+constexpr std::size_t max_comm = 15; // TASK_COMM_LEN - 1
+
+} // namespace
+
+std::optional<Message> decode_packet(std::string_view packet, std::string* error) {
+  auto fail = [&](const char* why) -> std::optional<Message> {
+    if (error) *error = why;
+    return std::nullopt;
+  };
+  if (packet.size() > max_packet_size) return fail("packet larger than 1 MiB");
+  if (packet.size() < wire_header_size) return fail("packet shorter than the 8-byte header");
+  Message m;
+  std::uint16_t header_size = le16(packet, 0);
+  m.type = le16(packet, 2);
+  m.dropped = le32(packet, 4);
+  if (header_size < wire_header_size || header_size > packet.size()) return fail("header size out of range");
+  std::string_view body = packet.substr(header_size);
+  const auto type = static_cast<MessageType>(m.type);
+  bool context_ok = true;
+  bool ok = for_each_field(body, [&](std::uint32_t n, unsigned wt, Reader& r) {
+    if (n == 1 && wt == 2) { // every message type has its context in field 1
+      context_ok = decode_context(r.bytes(), m) && context_ok;
+      return;
+    }
+    switch (type) {
+    case MessageType::syscall_raw:
+      if (wt == 0 && n == 4) m.sysno = r.varint();
+      else if (wt == 0 && n >= 5 && n <= 10) m.args[n - 5] = r.varint();
+      else r.skip(wt);
+      return;
+    case MessageType::sentry_clone:
+      if (wt == 0 && n == 3) m.created_tid = static_cast<std::int32_t>(r.varint());
+      else if (wt == 0 && n == 4) m.created_tgid = static_cast<std::int32_t>(r.varint());
+      else r.skip(wt);
+      return;
+    case MessageType::sentry_exec:
+      if (wt == 2 && n == 2) {
+        auto path = r.bytes();
+        m.binary_path = std::string(path.substr(0, max_path_size));
+      } else {
+        r.skip(wt);
+      }
+      return;
+    case MessageType::container_start:
+      if (wt == 2 && n == 4 && m.binary_path.empty()) { // args[0]
+        auto arg = r.bytes();
+        m.binary_path = std::string(arg.substr(0, max_path_size));
+      } else {
+        r.skip(wt);
+      }
+      return;
+    case MessageType::sentry_task_exit:
+    case MessageType::sentry_exit_notify_parent:
+      if (wt == 0 && n == 2) m.exit_status = static_cast<std::int32_t>(r.varint());
+      else r.skip(wt);
+      return;
+    }
+    r.skip(wt);
+  });
+  if (!ok || !context_ok) return fail("malformed protobuf message");
+  if (type == MessageType::syscall_raw && m.sysno > 0x7fffffff) return fail("syscall number out of range");
+  return m;
+}
+
+std::string encode_handshake(std::uint32_t version) {
+  std::string out(1, '\x08'); // field 1, varint
+  do {
+    auto byte = static_cast<unsigned char>(version & 0x7f);
+    version >>= 7;
+    if (version != 0) byte |= 0x80;
+    out.push_back(static_cast<char>(byte));
+  } while (version != 0);
+  return out;
+}
+
+std::optional<std::uint32_t> decode_handshake(std::string_view packet) {
+  std::optional<std::uint32_t> version;
+  bool ok = for_each_field(packet, [&](std::uint32_t n, unsigned wt, Reader& r) {
+    if (n == 1 && wt == 0) version = static_cast<std::uint32_t>(r.varint());
+    else r.skip(wt);
+  });
+  if (!ok) return std::nullopt;
+  return version.value_or(0);
+}
+
+std::optional<LogEvent> parse_debug_line(std::string_view line) {
+  // Cheap filter first: most lines are neither.
+  if (line.find("sys_") == std::string_view::npos && line.find("by seccomp") == std::string_view::npos)
+    return std::nullopt;
+  auto doc = nlohmann::json::parse(line, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  auto it = doc.find("msg");
+  if (it == doc.end() || !it->is_string()) return std::nullopt;
+  const std::string& text = it->get_ref<const std::string&>();
+  std::string_view msg = text;
+
+  LogEvent e;
+  constexpr std::string_view unsupported = "Unsupported syscall sys_";
+  if (msg.substr(0, unsupported.size()) == unsupported) {
+    auto rest = msg.substr(unsupported.size());
+    auto paren = rest.find('(');
+    auto nr = parse_int(rest.substr(0, paren));
+    if (paren == std::string_view::npos || !nr) return std::nullopt;
+    e.kind = LogEvent::Kind::unsupported;
+    e.nr = *nr;
+    return e;
+  }
+
+  std::string_view rest;
+  if (!parse_task_prefix(msg, e, rest)) return std::nullopt;
+  constexpr std::string_view syscall_word = "Syscall ";
+  if (rest.substr(0, syscall_word.size()) == syscall_word) {
+    auto after = rest.substr(syscall_word.size());
+    auto colon = after.find(": ");
+    if (colon != std::string_view::npos) {
+      auto nr = parse_int(after.substr(0, colon));
+      auto verdict = after.substr(colon + 2);
+      if (nr && verdict == "denied by seccomp") {
+        e.kind = LogEvent::Kind::denied;
+        e.nr = *nr;
+        return e;
+      }
+      if (nr && verdict == "killed by seccomp") {
+        e.kind = LogEvent::Kind::killed;
+        e.nr = *nr;
+        return e;
+      }
+    }
+    // Otherwise it may still be a strace line of a task whose comm begins with "Syscall ".
+  }
+  // The strace entry line: "<comm> E sys_N(0x.., ...)". The last " E sys_" is the real one: the
+  // tail after it is digits and hex only, so a comm holding the same words sits before it.
+  constexpr std::string_view marker = " E sys_";
+  auto at = rest.rfind(marker);
+  if (at == std::string_view::npos || at > max_comm) return std::nullopt;
+  auto nr = parse_unknown_call_tail(rest.substr(at + marker.size()));
+  if (!nr) return std::nullopt;
+  e.kind = LogEvent::Kind::unknown_syscall;
+  e.nr = *nr;
+  return e;
+}
+
+Tracker::Tracker(std::string first_exe, std::set<int> known) : first_exe_(std::move(first_exe)), known_(std::move(known)) {}
+
+void Tracker::emit(std::int32_t tgid, Call call) {
+  auto it = exe_of_group_.find(tgid);
+  if (it != exe_of_group_.end()) {
+    call.exe = it->second;
+    ready_.push_back(std::move(call));
+  } else {
+    waiting_[tgid].push_back(std::move(call));
+  }
+}
+
+void Tracker::on_message(const Message& m) {
+  if (sink_ended_) return;
+  ++messages_;
+  if (m.dropped > dropped_) dropped_ = m.dropped;
+  if (m.tid != 0 && m.tgid != 0) group_of_thread_[m.tid] = m.tgid;
+  switch (static_cast<MessageType>(m.type)) {
+  case MessageType::container_start:
+    if (started_) return; // one container per sandbox here: a second start is not ours to trust
+    started_ = true;
+    init_group_ = m.tgid;
+    exe_of_group_[m.tgid] = first_exe_.empty() ? m.binary_path : first_exe_;
+    break;
+  case MessageType::sentry_clone: {
+    if (m.created_tid != 0 && m.created_tgid != 0) group_of_thread_[m.created_tid] = m.created_tgid;
+    if (m.created_tgid != 0 && m.created_tgid != m.tgid) {
+      auto parent = exe_of_group_.find(m.tgid);
+      exe_of_group_[m.created_tgid] = parent != exe_of_group_.end() ? parent->second : "?";
+    }
+    break;
+  }
+  case MessageType::sentry_exec:
+    exe_of_group_[m.tgid] = m.binary_path;
+    break;
+  case MessageType::sentry_task_exit:
+    if (started_ && m.tid == init_group_) init_exited_ = true;
+    return;
+  case MessageType::sentry_exit_notify_parent:
+    if (started_ && m.tgid == init_group_) init_exited_ = true;
+    return;
+  case MessageType::syscall_raw: {
+    Call c;
+    c.nr = static_cast<int>(m.sysno);
+    c.pid = m.tid;
+    c.args = m.args;
+    c.has_args = true;
+    emit(m.tgid, std::move(c));
+    return;
+  }
+  default:
+    return;
+  }
+  // A clone or exec may be what calls waiting for their thread group needed.
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    auto exe = exe_of_group_.find(it->first);
+    if (exe == exe_of_group_.end()) {
+      ++it;
+      continue;
+    }
+    for (auto& c : it->second) {
+      c.exe = exe->second;
+      ready_.push_back(std::move(c));
+    }
+    it = waiting_.erase(it);
+  }
+}
+
+void Tracker::on_log(const LogEvent& e) {
+  Call c;
+  c.nr = e.nr;
+  c.pid = e.tid;
+  switch (e.kind) {
+  case LogEvent::Kind::unsupported:
+    if (known_.count(e.nr) == 0) unsupported_named_.insert(e.nr);
+    return;
+  case LogEvent::Kind::unknown_syscall:
+    // Numbers in gVisor's table come from the structured sink only.
+    if (known_.count(e.nr) != 0) return;
+    ++unknown_counted_[e.nr];
+    break;
+  case LogEvent::Kind::denied:
+    // gVisor's SCMP_ACT_ERRNO returns EPERM whatever errnoRet says (checked by the tests).
+    c.action = sandbox::Action::errno_ret(EPERM);
+    break;
+  case LogEvent::Kind::killed:
+    c.action = sandbox::Action{sandbox::ActionKind::kill_thread, 0};
+    break;
+  }
+  auto group = group_of_thread_.find(e.tid);
+  emit(group != group_of_thread_.end() ? group->second : e.tid, std::move(c));
+}
+
+void Tracker::on_sink_end() { sink_ended_ = true; }
+
+void Tracker::finish() {
+  if (finished_) return;
+  finished_ = true;
+  for (auto& [group, calls] : waiting_) {
+    for (auto& c : calls) {
+      c.exe = "?";
+      ++unattributed_;
+      ready_.push_back(std::move(c));
+    }
+  }
+  waiting_.clear();
+  // A number gVisor named as unsupported but whose strace line did not pass the strict parse.
+  for (int nr : unsupported_named_) {
+    if (unknown_counted_.count(nr) != 0) continue;
+    Call c;
+    c.nr = nr;
+    c.exe = "?";
+    ++unattributed_;
+    ready_.push_back(std::move(c));
+  }
+}
+
+std::vector<Call> Tracker::take_calls() { return std::exchange(ready_, {}); }
+
+std::string Tracker::loss_detail() const {
+  std::string out;
+  auto add = [&](const std::string& s) {
+    if (!out.empty()) out += "; ";
+    out += s;
+  };
+  if (!started_) add("gVisor's monitoring stream never started (no container start event), so nothing was recorded");
+  if (dropped_ != 0) add("gVisor's monitoring sink dropped " + std::to_string(dropped_) + " event(s)");
+  if (started_ && !init_exited_)
+    add("gVisor's monitoring stream ended before the workload's first process exited, so its end is missing");
+  return out;
+}
+
+sandbox::Action evaluate(const sandbox::Policy& policy, std::string_view name, const std::array<std::uint64_t, 6>& args) {
+  for (const auto& rule : policy.rules) {
+    bool named = false;
+    for (const auto& n : rule.names) named = named || n == name;
+    if (!named) continue;
+    bool all = true;
+    for (const auto& cond : rule.args) all = all && cond.index < 6 && sandbox::matches(cond, args[cond.index]);
+    if (all) return rule.action;
+  }
+  return policy.default_action;
+}
+
+} // namespace nucleus::tracer::gvisor
