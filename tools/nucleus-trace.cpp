@@ -143,7 +143,9 @@ int run(const Options& opt) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct()
               << " distinct syscalls, " << result.loss.lost << " lost, exit code " << result.exit_code
               << ", " << result.duration.count() << " ms, source " << result.source;
-    if (ebpf) std::cerr << " (attached in " << static_cast<double>(ebpf->setup_time().count()) / 1000.0 << " ms)";
+    if (ebpf)
+      std::cerr << " (attached in " << static_cast<double>(ebpf->setup_time().count()) / 1000.0 << " ms, "
+                << static_cast<double>(ebpf->setup_cpu_time().count()) / 1000.0 << " ms CPU)";
     std::cerr << "\n";
     auto top = aggregator.most_frequent(5);
     if (!top.empty()) {
