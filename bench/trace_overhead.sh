@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Trace-mode overhead, by hand, as root: each workload untraced (the baseline), under nucleus-trace,
-# under nucleus-trace --baseline (a profile of the same workload, so nothing new is logged), and
-# under strace -f -o /dev/null; ratios against the untraced run of the same hyperfine session.
+# Trace-mode overhead, by hand, as root: each workload untraced (the baseline), under nucleus-trace
+# with the eBPF recorder and with the audit netlink recorder, each also with --baseline (a profile
+# of the same workload, so nothing new is recorded), and under strace -f -o /dev/null; ratios
+# against the untraced run of the same hyperfine session.
 #
 #   bench/trace_overhead.sh [BUILD_DIR]      (default build/release; needs hyperfine, strace, python3)
 #   ONLY_PYTHON=1 bench/trace_overhead.sh    the Python workload alone; RUNS=N sets hyperfine's run count
@@ -22,10 +23,13 @@ bench() {
   "$tools/nucleus-trace" "${trust[@]}" -q -o "$work/$name.trace" -- "$@"
   "$tools/nucleus-trace" "${trust[@]}" -q -o "$work/$name.2.trace" -- "$@"
   "$tools/nucleus-profile" gen "$work/$name.trace" "$work/$name.2.trace" -o "$work/$name.json"
+  local t="$tools/nucleus-trace ${trust[*]} -q -o $work/out.trace"
   hyperfine -N --warmup 2 --runs "${RUNS:-10}" --export-json "$work/$name.hf.json" \
     -n untraced "$cmd" \
-    -n nucleus-trace "$tools/nucleus-trace ${trust[*]} -q -o $work/out.trace -- $cmd" \
-    -n "nucleus-trace --baseline" "$tools/nucleus-trace ${trust[*]} -q --baseline $work/$name.json -o $work/out.trace -- $cmd" \
+    -n "nucleus-trace (ebpf)" "$t --source ebpf -- $cmd" \
+    -n "nucleus-trace (ebpf) --baseline" "$t --source ebpf --baseline $work/$name.json -- $cmd" \
+    -n "nucleus-trace (netlink)" "$t --source netlink -- $cmd" \
+    -n "nucleus-trace (netlink) --baseline" "$t --source netlink --baseline $work/$name.json -- $cmd" \
     -n "strace -f" "strace -f -o /dev/null $cmd" >/dev/null
   python3 - "$work/$name.hf.json" "$name" <<'PY'
 import json, sys
@@ -33,7 +37,7 @@ results = json.load(open(sys.argv[1]))["results"]
 base = next(r for r in results if r["command"] == "untraced")["mean"]
 print(f"\n{sys.argv[2]}: mean wall time, ratio to untraced (same run)")
 for r in results:
-    print(f"  {r['command']:<26} {r['mean']*1000:9.1f} ms  x{r['mean']/base:6.2f}")
+    print(f"  {r['command']:<36} {r['mean']*1000:9.1f} ms  x{r['mean']/base:6.2f}")
 PY
 }
 
@@ -42,5 +46,9 @@ PY
 echo "import json, email.parser, http.client, sqlite3, decimal" > "$work/imports.py"
 bench python-imports /usr/bin/python3 "$work/imports.py"
 
-# Records per second the tracer parses and attributes: a burst, its record count over the wall time.
-"$tools/nucleus-trace" "${trust[@]}" -o "$work/rate.trace" -- "$samples/burst" --threads 2 --count 400000 2>&1 | tail -n 3
+# Syscalls per second each recorder counts, end to end: a burst, its count over the wall time
+# (nucleus-trace prints both; the eBPF line also says how long loading and attaching took).
+for source in ebpf netlink; do
+  "$tools/nucleus-trace" "${trust[@]}" --source $source -o "$work/rate.trace" -- "$samples/burst" --threads 2 \
+    --count "$([[ $source == ebpf ]] && echo 20000000 || echo 400000)" 2>&1 | grep 'events,'
+done

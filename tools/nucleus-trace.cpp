@@ -150,7 +150,7 @@ int run(const Options& opt) {
   }
   tracer::MonitorResult result;
   if (ebpf) {
-    auto counted = ebpf->run({mon.argv, mon.pre_exec, mon.pre_exec_context, {}});
+    auto counted = ebpf->run({mon.argv, mon.pre_exec, mon.pre_exec_context, {}, mon.env, mon.pass_fds});
     for (const auto& entry : counted.syscalls) aggregator.add(entry);
     result = std::move(counted.run);
   } else {
@@ -182,7 +182,9 @@ int run(const Options& opt) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct()
               << " distinct syscalls, " << result.loss.lost << " lost, exit code " << result.exit_code
               << ", " << result.duration.count() << " ms, source " << result.source;
-    if (ebpf) std::cerr << " (attached in " << static_cast<double>(ebpf->setup_time().count()) / 1000.0 << " ms)";
+    if (ebpf)
+      std::cerr << " (attached in " << static_cast<double>(ebpf->setup_time().count()) / 1000.0 << " ms, "
+                << static_cast<double>(ebpf->setup_cpu_time().count()) / 1000.0 << " ms CPU)";
     std::cerr << "\n";
     auto top = aggregator.most_frequent(5);
     if (!top.empty()) {

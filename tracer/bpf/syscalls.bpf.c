@@ -139,12 +139,13 @@ static __always_inline int traced(struct task_struct *task) {
   return task->sessionid == target_session && task->seccomp.mode != 0;
 }
 
-// The slot of the file `file` runs, registered by on_exec; 0 (the image before the first exec)
-// when it was never exec'd under the trace.
-static __always_inline __u32 slot_of_file(struct file *file) {
-  if (!file) return 0;
-  struct inode *inode = file->f_inode;
-  struct fact_key key = {.kind = FACT_EXE, .nr = inode->i_sb->s_dev, .value = inode->i_ino};
+// The slot of the executable `task` runs, registered by on_exec; 0 (the image before the first
+// exec) when it was never exec'd under the trace. Probe reads, not BTF pointer walks: the verifier
+// searches the kernel's whole BTF for every pointer it walks (milliseconds each at load).
+static __always_inline __u32 slot_of_task(struct task_struct *task) {
+  struct inode *inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
+  if (!inode) return 0;
+  struct fact_key key = {.kind = FACT_EXE, .nr = BPF_CORE_READ(inode, i_sb, s_dev), .value = BPF_CORE_READ(inode, i_ino)};
   __u64 *slot = bpf_map_lookup_elem(&facts, &key);
   return slot ? (__u32)*slot : 0;
 }
@@ -201,7 +202,7 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
   if (info) {
     slot = info->slot;
   } else {
-    slot = slot_of_file(task->mm ? task->mm->exe_file : 0);
+    slot = slot_of_task(task);
     info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (info)
       info->slot = slot;

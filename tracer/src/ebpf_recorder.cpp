@@ -15,6 +15,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <fcntl.h>
+#include <time.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -111,6 +112,7 @@ const std::vector<ArgumentSensitive>& argument_sensitive_syscalls() {
 struct EbpfRecorder::State {
   nucleus_bpf* skel = nullptr;
   std::chrono::microseconds setup{0};
+  std::chrono::microseconds setup_cpu{0};
   sandbox::BpfProgram marker; // the filter that marks the workload (see syscalls.bpf.c)
   bool used = false;
   ~State() { nucleus_bpf_destroy(skel); }
@@ -166,8 +168,15 @@ void note(LossReport& loss, std::uint64_t n, bool overflow, const std::string& w
 
 } // namespace
 
+static std::chrono::microseconds thread_cpu_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::nanoseconds(ts.tv_nsec));
+}
+
 EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline) {
   const auto started = std::chrono::steady_clock::now();
+  const auto started_cpu = thread_cpu_now();
   std::vector<std::uint8_t> flags(nucleus_bpf_arches * nucleus_bpf_nr_max, 0);
   auto arches = program_arches();
   auto index_of = [&](sandbox::Arch arch, int nr) -> std::optional<std::size_t> {
@@ -217,6 +226,7 @@ EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline) {
     throw Error(ErrorKind::unsupported, std::string("cannot attach the eBPF recorder to sys_enter: ") + std::strerror(-rc),
                 "--source netlink uses the audit records instead", -rc);
   state->setup = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  state->setup_cpu = thread_cpu_now() - started_cpu;
   return EbpfRecorder(std::move(state));
 }
 
@@ -243,6 +253,8 @@ EbpfTrace EbpfRecorder::run(const EbpfRunOptions& options) {
   spec.new_audit_session = true;
   spec.pre_exec = child_hook;
   spec.pre_exec_context = &hook;
+  spec.env = options.env;
+  spec.pass_fds = options.pass_fds;
   sandbox::Child child = sandbox::spawn(spec);
   result.pid = child.pid();
   result.audit_session = child.audit_session();
@@ -407,6 +419,14 @@ EbpfRecorder::~EbpfRecorder() = default;
 std::chrono::microseconds EbpfRecorder::setup_time() const noexcept {
 #if NUCLEUS_HAVE_EBPF
   return state_ ? state_->setup : std::chrono::microseconds{0};
+#else
+  return std::chrono::microseconds{0};
+#endif
+}
+
+std::chrono::microseconds EbpfRecorder::setup_cpu_time() const noexcept {
+#if NUCLEUS_HAVE_EBPF
+  return state_ ? state_->setup_cpu : std::chrono::microseconds{0};
 #else
   return std::chrono::microseconds{0};
 #endif

@@ -28,6 +28,9 @@ struct EbpfRunOptions {
   int (*pre_exec)(const void*) noexcept = nullptr;
   const void* pre_exec_context = nullptr;
   std::function<void(pid_t pid)> on_start; // once the child runs
+  // The environment and extra descriptors the workload gets (sandbox::Isolation decides them).
+  std::optional<std::vector<std::string>> env = {};
+  std::vector<int> pass_fds = {};
 };
 
 struct EbpfTrace {
@@ -55,8 +58,10 @@ public:
   EbpfRecorder& operator=(EbpfRecorder&&) noexcept;
   ~EbpfRecorder(); // detaches and frees the maps
 
-  // From the start of open() to attached.
+  // From the start of open() to attached: wall-clock time, and the CPU time this thread spent on
+  // it (the loader runs in the kernel on our behalf; on a busy machine the two differ widely).
   std::chrono::microseconds setup_time() const noexcept;
+  std::chrono::microseconds setup_cpu_time() const noexcept;
   // Spawns the workload, waits for it (signals are passed on), detaches the program at once and
   // reads the maps. Throws Error when the child cannot be started. Call once.
   EbpfTrace run(const EbpfRunOptions& options);
