@@ -158,6 +158,10 @@ MonitorResult run_monitored(const MonitorOptions& options) {
     if (options.on_record) options.on_record(record);
   };
 
+  // Made once: drain() takes a RecordSink, and converting the lambda at every wake-up would build
+  // (and allocate) a new std::function each time records arrive.
+  const RecordSink sink = on_line;
+
   auto finish_if_fenced = [&] {
     if (result.fenced) io.stop();
   };
@@ -178,7 +182,7 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   std::function<void()> wait_source = [&] {
     source_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
       if (ec) return;
-      source->drain(on_line);
+      source->drain(sink);
       finish_if_fenced();
       wait_source();
     });
@@ -189,7 +193,7 @@ MonitorResult run_monitored(const MonitorOptions& options) {
     if (ec) return;
     result.wait_status = child.wait();
     child_exited = true;
-    source->drain(on_line);
+    source->drain(sink);
     fence_deadline = std::chrono::steady_clock::now() + options.fence_timeout;
     send_fence();
   });
