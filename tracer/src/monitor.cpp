@@ -2,6 +2,8 @@
 // child's exit through its pidfd, signals passed on to the child, and the fence that ends the drain.
 #include "nucleus/tracer/monitor.hpp"
 
+#include "lost_counter.hpp"
+
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
@@ -22,6 +24,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <thread>
 #include <unordered_set>
 
 namespace nucleus::tracer {
@@ -33,24 +36,21 @@ using sandbox::ErrorKind;
 
 constexpr int reader_nice = -15;
 
-// A process of our own that makes one logged syscall after the workload has exited. The kernel
-// queues audit records in order, so once its record arrives every record of the workload has too.
-pid_t start_fence() {
-  pid_t pid = ::fork();
-  if (pid < 0) sandbox::throw_errno("cannot start the fence process");
-  if (pid == 0) {
+// A thread of our own makes one logged syscall after the workload has exited. The kernel queues
+// audit records in order, so once its record arrives every record of the workload has too. The
+// record carries our pid (audit logs the thread group), and the filter and no_new_privs stay on
+// that thread, which ends at once: a thread, so that no copy of the whole monitor is forked on
+// the way out. Returns the pid the record will carry.
+pid_t send_fence_record() {
+  std::thread([] {
     sock_filter log_all = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG);
     sock_fprog prog{1, &log_all};
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
         ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_LOG, &prog) == 0) {
       ::syscall(SYS_getppid);
     }
-    ::_exit(0);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return pid;
+  }).join();
+  return ::getpid();
 }
 
 // The fallback attribution: is `pid` the root or below it right now? Short-lived processes can be
@@ -107,7 +107,8 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   auto source = open_live_source(options.source, &note);
   result.source = std::string(source->name());
   result.source_note = note;
-  const auto lost_before = audit_lost_counter();
+  // Asked now, answered later: the kernel's reply must not hold up the start of the workload.
+  LostCounterQuery lost_before_query;
   const auto started = std::chrono::steady_clock::now();
 
   asio::io_context io;
@@ -134,6 +135,7 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   ProcessTree tree(child.pid());
   pid_t fence_pid = 0;
   bool child_exited = false;
+  std::optional<LostCounterQuery> lost_after_query;
 
   asio::posix::stream_descriptor source_fd(io, ::dup(source->fd()));
   asio::posix::stream_descriptor child_fd(io, ::dup(child.pidfd()));
@@ -167,7 +169,7 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   };
 
   std::function<void()> send_fence = [&] {
-    fence_pid = start_fence();
+    fence_pid = send_fence_record();
     fence_timer.expires_after(std::chrono::milliseconds(500));
     fence_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec || result.fenced) return;
@@ -193,6 +195,9 @@ MonitorResult run_monitored(const MonitorOptions& options) {
     if (ec) return;
     result.wait_status = child.wait();
     child_exited = true;
+    // Every record of the workload was made before it exited, and the kernel counts a record as
+    // lost when it makes it: the counter is asked now and its answer read after the drain.
+    lost_after_query.emplace();
     source->drain(sink);
     fence_deadline = std::chrono::steady_clock::now() + options.fence_timeout;
     send_fence();
@@ -224,7 +229,8 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
 
   result.loss = source->loss();
-  const auto lost_after = audit_lost_counter();
+  const auto lost_before = lost_before_query.get();
+  const auto lost_after = lost_after_query ? lost_after_query->get() : audit_lost_counter();
   if (lost_before && lost_after && *lost_after > *lost_before) {
     std::uint32_t delta = *lost_after - *lost_before;
     result.loss.lost += delta;
