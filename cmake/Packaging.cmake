@@ -2,6 +2,8 @@
 #   cmake --install build/release --prefix /usr/local
 #   cmake --workflow --preset deb          # configure, build and package: build/release/nucleus_*.deb
 include(GNUInstallDirs)
+# Packaging and installing never build: the build step (or preset) before them does.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
 set(nucleus_tools nucleus-run nucleus-trace nucleus-profile)
 set(nucleus_docs ${CMAKE_BINARY_DIR}/doc) # written by tools/CMakeLists.txt at build time

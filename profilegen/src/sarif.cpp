@@ -100,7 +100,6 @@ std::string check_to_sarif(const CheckResult& result, std::string_view profile_p
     auto [it, added] = rule_index.try_emplace(id, rules.size());
     if (added) {
       rules.push_back({{"id", id},
-                       {"name", id},
                        {"shortDescription", {{"text", rule_title(f)}}},
                        {"fullDescription", {{"text", f.reason.empty() ? rule_title(f) : f.reason}}},
                        {"help", {{"text", f.fix.empty() ? rule_title(f) : f.fix}}},

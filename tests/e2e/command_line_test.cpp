@@ -7,6 +7,7 @@
 
 #include <regex>
 #include <set>
+#include <sstream>
 
 using nucleus::test::run;
 using nucleus::test::tool;
@@ -23,13 +24,18 @@ std::filesystem::path doc(const std::string& kind, const std::string& tool_name)
   return d / "fish" / (tool_name + ".fish");
 }
 
-// Every long option --help shows, for the tool or one subcommand of it.
+// Every long option --help lists (its option lines, not the examples), for the tool or one
+// subcommand of it.
 std::set<std::string> help_options(const std::vector<std::string>& argv) {
   auto r = run(argv);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::set<std::string> out;
-  std::regex option(R"((^|[ ,])(--[a-z][a-z0-9-]*))");
-  for (std::sregex_iterator it(r.out.begin(), r.out.end(), option), end; it != end; ++it) out.insert((*it)[2]);
+  std::regex option(R"(^  (-[a-zA-Z],)?(--[a-z][a-z0-9-]*))");
+  std::stringstream lines(r.out);
+  std::smatch m;
+  for (std::string line; std::getline(lines, line);)
+    if (std::regex_search(line, m, option)) out.insert(m[2]);
+  EXPECT_NE(out.count("--help"), 0u) << r.out;
   return out;
 }
 

@@ -151,7 +151,9 @@ TEST(Formats, CheckSarif210) {
       EXPECT_EQ(region["endLine"], line);
       EXPECT_EQ(region["endColumn"], column + 8);
     }
-    if (finding["id"] == "architectures") EXPECT_FALSE(physical.contains("region")); // not in the file
+    if (finding["id"] == "architectures") {
+      EXPECT_FALSE(physical.contains("region")); // not in the file
+    }
   }
   EXPECT_TRUE(saw_ptrace);
 }
