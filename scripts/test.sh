@@ -49,7 +49,7 @@ else
   NUCLEUS_BIN=/usr/bin NUCLEUS_PROBE=build/dev/samples/probe ./scripts/demo.sh >/dev/null
   dpkg -r nucleus >/dev/null
   trap - EXIT
-  if [[ -e /usr/bin/nucleus-run || -e /usr/share/man/man1/nucleus-run.1.gz ]]; then
+  if [[ -e /usr/bin/nucleus-run || -e /usr/share/man/man1/nucleus-run.1 ]]; then
     echo "package: files left behind after dpkg -r" >&2
     exit 1
   fi
