@@ -6,7 +6,8 @@
 # bwrap. Needs root, hyperfine, bwrap (Debian package bubblewrap) and runsc.
 # Usage: bench/startup.sh [build-dir]
 set -euo pipefail
-build=${1:-build/dev}
+# Absolute: the benchmark runs from a temporary directory.
+build=$(realpath -m -- "${1:-build/dev}")
 run="$build/tools/nucleus-run"
 for need in hyperfine bwrap runsc "$run"; do
   command -v "$need" >/dev/null || { echo "startup.sh: missing $need" >&2; exit 1; }

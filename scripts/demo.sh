@@ -2,12 +2,19 @@
 # The whole loop on a sample: trace it, generate its profile, run it in strict mode, then run a
 # different invocation of the same sample and watch the denial being reported.
 set -euo pipefail
+# With NUCLEUS_BIN=/usr/bin NUCLEUS_PROBE=build/dev/samples/probe it runs the installed tools
+# instead (scripts/test.sh does so with the Debian package installed).
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target nucleus-trace nucleus-profile nucleus-run sample-probe >/dev/null
-bin=build/release/tools
-probe=build/release/samples/probe
+if [[ -n ${NUCLEUS_BIN:-} ]]; then
+  bin=$NUCLEUS_BIN
+  probe=${NUCLEUS_PROBE:?NUCLEUS_PROBE must name the built probe sample}
+else
+  ./scripts/install-deps.sh
+  cmake --preset release >/dev/null
+  cmake --build --preset release -j "$(nproc)" --target nucleus-trace nucleus-profile nucleus-run sample-probe >/dev/null
+  bin=build/release/tools
+  probe=build/release/samples/probe
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -16,6 +16,8 @@ packages=(
   runsc                                       # gVisor, for --trust-level untrusted
   runc                                        # loads exported OCI profiles in the tests
   chromium                                    # renders the review report in a test
+  man-db                                      # renders the generated man pages in a test (man -l)
+  dpkg-dev file                               # cpack -G DEB: dpkg-shlibdeps finds the runtime libraries
 )
 missing=()
 for p in "${packages[@]}"; do

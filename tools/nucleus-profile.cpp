@@ -1,6 +1,7 @@
 // nucleus-profile: everything done with profiles after a trace: generate, validate, compile, and
 // the review subcommands. Each subcommand lives in tools/profile/.
 #include "cli.hpp"
+#include "command_line.hpp"
 #include "profile/commands.hpp"
 
 #include "nucleus/sandbox/error.hpp"
@@ -41,6 +42,7 @@ Run 'nucleus-profile SUBCOMMAND --help' for each subcommand's options.)");
   register_export(app, selected);
   register_add(app, selected);
   register_remove(app, selected);
+  nucleus::cli::add_standard_options(app, {"generate, check and ship seccomp profiles", ""});
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,7 @@
 // nucleus-run: strict mode. Runs a command under a seccomp profile; every syscall outside the
 // profile is denied with the profile's action and reported on stderr while it happens.
 #include "cli.hpp"
+#include "command_line.hpp"
 #include "sandbox_flags.hpp"
 
 #include "nucleus/profile/oci.hpp"
@@ -194,13 +195,11 @@ Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a 
   app.add_option("--profile-sha256", opt.profile_sha256,
                  "refuse the profile unless its SHA-256 is this (64 hex digits)");
   nucleus::cli::add_sandbox_flags(app, opt.sandbox);
-  app.prefix_command(); // the first non-option starts the command; `--` is optional
+  nucleus::cli::add_standard_options(app, {"run a command under a seccomp profile, reporting every denial",
+                                          "[--] COMMAND [ARG]..."});
   try {
-    app.parse(argc, argv);
-    // With prefix_command, everything from the command on is left over.
-    opt.command = app.remaining();
-    if (!opt.command.empty() && opt.command.front() == "--") opt.command.erase(opt.command.begin());
-    if (opt.command.empty()) throw CLI::RequiredError("a command to run (after the options)");
+    // The first word that is not one of ours starts the command (`--` is optional).
+    opt.command = nucleus::cli::parse_with_command(app, argc, argv, "a command to run (after the options)");
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : nucleus::sandbox::exit_nucleus_failed;

@@ -1,6 +1,7 @@
 // nucleus-trace: trace mode. Runs a command with a filter whose default action is LOG and records
 // every syscall of it and all its children, from the kernel's audit records, into a trace log.
 #include "cli.hpp"
+#include "command_line.hpp"
 #include "sandbox_flags.hpp"
 
 #include "nucleus/profile/oci.hpp"
@@ -246,12 +247,11 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
   app.add_flag("--allow-loss", opt.allow_loss, "exit with the command's code even if records were lost");
   app.add_flag("-q,--quiet", opt.quiet, "no progress and no summary on stderr");
   nucleus::cli::add_sandbox_flags(app, opt.sandbox);
-  app.prefix_command();
+  nucleus::cli::add_standard_options(app, {"record every system call a command and its children make",
+                                          "[--] COMMAND [ARG]..."});
   try {
-    app.parse(argc, argv);
-    opt.command = app.remaining();
-    if (!opt.command.empty() && opt.command.front() == "--") opt.command.erase(opt.command.begin());
-    if (opt.command.empty()) throw CLI::RequiredError("a command to trace (after the options)");
+    // The first word that is not one of ours starts the command (`--` is optional).
+    opt.command = nucleus::cli::parse_with_command(app, argc, argv, "a command to trace (after the options)");
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : nucleus::sandbox::exit_nucleus_failed;

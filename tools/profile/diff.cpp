@@ -18,21 +18,26 @@ void register_diff(CLI::App& app, Action& selected) {
     std::string a;
     std::vector<std::string> b;
     bool json = false;
+    std::string format = "text";
   };
   auto opt = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("diff", "compare two profiles, or a profile with traces");
   cmd->footer(R"(Examples:
   nucleus-profile diff app-1.0.json app-1.1.json      # syscalls added/removed per architecture, changed entries
   nucleus-profile diff app.json new-run.trace         # what the run made that the profile would deny
-  nucleus-profile diff --json app-1.0.json app-1.1.json
+  nucleus-profile diff --format json app-1.0.json app-1.1.json
 
 Exit status, as diff(1): 0 no difference (every traced call allowed), 1 different, 2 trouble
-(a file that is missing or does not parse).)");
+(a file that is missing or does not parse), whatever the --format.)");
   cmd->add_option("old", opt->a, "profile (JSON)")->required();
   cmd->add_option("new", opt->b, "profile (JSON), or one or more trace logs")->required();
-  cmd->add_flag("--json", opt->json, "print JSON instead of text");
+  cmd->add_option("--format", opt->format, "output format: text, json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_flag("--json", opt->json, "the same as --format json")->excludes("--format");
   cmd->callback([opt, &selected] {
     selected = [opt] {
+      if (opt->format == "json") opt->json = true;
       // diff(1)'s contract: any trouble is 2, whatever its kind.
       return cli::guarded_main(tool, [](const sandbox::Error&) noexcept { return 2; }, [&] {
         auto a = profile::load_profile(opt->a).policy;

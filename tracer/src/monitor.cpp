@@ -2,6 +2,8 @@
 // child's exit through its pidfd, signals passed on to the child, and the fence that ends the drain.
 #include "nucleus/tracer/monitor.hpp"
 
+#include "lost_counter.hpp"
+
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/pty.hpp"
 #include "nucleus/sandbox/spawn.hpp"
@@ -23,6 +25,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <thread>
 #include <unordered_set>
 
 namespace nucleus::tracer {
@@ -34,24 +37,21 @@ using sandbox::ErrorKind;
 
 constexpr int reader_nice = -15;
 
-// A process of our own that makes one logged syscall after the workload has exited. The kernel
-// queues audit records in order, so once its record arrives every record of the workload has too.
-pid_t start_fence() {
-  pid_t pid = ::fork();
-  if (pid < 0) sandbox::throw_errno("cannot start the fence process");
-  if (pid == 0) {
+// A thread of our own makes one logged syscall after the workload has exited. The kernel queues
+// audit records in order, so once its record arrives every record of the workload has too. The
+// record carries our pid (audit logs the thread group), and the filter and no_new_privs stay on
+// that thread, which ends at once: a thread, so that no copy of the whole monitor is forked on
+// the way out. Returns the pid the record will carry.
+pid_t send_fence_record() {
+  std::thread([] {
     sock_filter log_all = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_LOG);
     sock_fprog prog{1, &log_all};
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
         ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_LOG, &prog) == 0) {
       ::syscall(SYS_getppid);
     }
-    ::_exit(0);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return pid;
+  }).join();
+  return ::getpid();
 }
 
 // The fallback attribution: is `pid` the root or below it right now? Short-lived processes can be
@@ -290,12 +290,16 @@ MonitorResult run_monitored(const MonitorOptions& options) {
     if (options.on_record) options.on_record(record);
   };
 
+  // Made once: drain() takes a RecordSink, and converting the lambda at every wake-up would build
+  // (and allocate) a new std::function each time records arrive.
+  const RecordSink sink = on_line;
+
   auto finish_if_fenced = [&] {
     if (result.fenced) io.stop();
   };
 
   std::function<void()> send_fence = [&] {
-    fence_pid = start_fence();
+    fence_pid = send_fence_record();
     fence_timer.expires_after(std::chrono::milliseconds(500));
     fence_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec || result.fenced) return;
@@ -310,7 +314,7 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   std::function<void()> wait_source = [&] {
     source_fd->async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
       if (ec) return;
-      source->drain(on_line);
+      source->drain(sink);
       finish_if_fenced();
       wait_source();
     });
@@ -329,7 +333,7 @@ MonitorResult run_monitored(const MonitorOptions& options) {
       io.stop();
       return;
     }
-    source->drain(on_line);
+    source->drain(sink);
     fence_deadline = std::chrono::steady_clock::now() + options.fence_timeout;
     send_fence();
   });

@@ -1,6 +1,8 @@
 // The audit record sources: netlink multicast (AUDIT_NLGRP_READLOG), /dev/kmsg, and text files.
 #include "nucleus/tracer/source.hpp"
 
+#include "lost_counter.hpp"
+
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/fd.hpp"
 
@@ -233,9 +235,9 @@ void read_text_records(std::string_view text, const RecordSink& sink) {
   }
 }
 
-std::optional<std::uint32_t> audit_lost_counter() {
+LostCounterQuery::LostCounterQuery() {
   UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT));
-  if (!fd) return std::nullopt;
+  if (!fd) return;
   struct {
     nlmsghdr header;
   } request{};
@@ -245,8 +247,13 @@ std::optional<std::uint32_t> audit_lost_counter() {
   request.header.nlmsg_seq = 1;
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (::sendto(fd.get(), &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0)
-    return std::nullopt;
+  if (::sendto(fd.get(), &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return;
+  fd_ = std::move(fd);
+}
+
+std::optional<std::uint32_t> LostCounterQuery::get() {
+  if (!fd_) return std::nullopt;
+  UniqueFd fd = std::move(fd_);
   pollfd pfd{fd.get(), POLLIN, 0};
   alignas(nlmsghdr) char buf[8192];
   for (int tries = 0; tries < 4; ++tries) {
@@ -270,5 +277,7 @@ std::optional<std::uint32_t> audit_lost_counter() {
   }
   return std::nullopt;
 }
+
+std::optional<std::uint32_t> audit_lost_counter() { return LostCounterQuery().get(); }
 
 } // namespace nucleus::tracer
