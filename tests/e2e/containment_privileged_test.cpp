@@ -133,6 +133,7 @@ struct PtyOutcome {
   std::string output;   // what reached the terminal's screen
   std::string injected; // what sits in the terminal's input queue afterwards: the shell would read it
   bool settings_restored = false;
+  std::string device; // the terminal's device number, as the attack prints it
 };
 
 PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size = {24, 80, 0, 0}) {
@@ -140,6 +141,8 @@ PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size = 
   if (::openpty(&master, &slave, nullptr, nullptr, &size) != 0) throw std::runtime_error("openpty");
   termios before{};
   ::tcgetattr(slave, &before);
+  struct stat st{};
+  ::fstat(slave, &st);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -154,6 +157,7 @@ PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size = 
     ::_exit(127);
   }
   PtyOutcome o;
+  o.device = "terminal device " + std::to_string(st.st_rdev) + ";";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   int status = 0;
   bool done = false;
@@ -316,6 +320,8 @@ TEST_P(Containment, TiocstiDoesNotReachTheCallersTerminal) {
   auto o = run_on_terminal(cmd({}, attack({"tiocsti", "echo nucleus-injected\n"})));
   EXPECT_NE(o.output.find("attack tiocsti:"), std::string::npos) << o.output; // the attack ran
   EXPECT_EQ(o.injected, "") << "the caller's shell would have run this; output: " << o.output;
+  // Not the caller's terminal at all: its own pty (or, without a terminal of its own, none).
+  EXPECT_EQ(o.output.find(o.device), std::string::npos) << o.output;
   EXPECT_TRUE(o.settings_restored) << "raw mode left on the caller's terminal";
 }
 
@@ -437,6 +443,7 @@ std::function<void()> without_syscall(int nr) {
 TEST_F(ContainmentPrivileged, TerminalCheckSeesAnInjectionWithoutNucleus) {
   auto o = run_on_terminal(attack({"tiocsti", "echo nucleus-injected\n"}));
   EXPECT_NE(o.injected.find("echo nucleus-injected"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find(o.device), std::string::npos) << o.output; // the device check can see the same terminal
 }
 
 TEST_F(ContainmentPrivileged, WorkloadGetsItsOwnTerminalWithTheCallersSize) {
