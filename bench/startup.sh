@@ -20,7 +20,8 @@ hyperfine -N --warmup 3 --runs "${RUNS:-30}" --export-json "$work/startup.json" 
   -n bwrap "bwrap --unshare-all --die-with-parent --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL /bin/true" \
   -n nucleus-run "$run -q --trust-level trusted --pids 64 --profile $work/allow.json -- /bin/true" \
   -n "runsc do" "runsc --network=none do /bin/true" \
-  -n "nucleus-run, no cgroup" "$run -q --trust-level trusted --profile $work/allow.json -- /bin/true" \
+  -n "nucleus-run, defaults" "$run -q --trust-level trusted --profile $work/allow.json -- /bin/true" \
+  -n "nucleus-run, no cgroup" "$run -q --trust-level trusted --pids unlimited --memory unlimited --profile $work/allow.json -- /bin/true" \
   -n "nucleus-run gVisor" "$run -q --profile $work/allow.json -- /bin/true" >&2
 python3 - "$work/startup.json" <<'PY'
 import json, sys

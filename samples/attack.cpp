@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +76,8 @@ int attack_tiocsti(std::string_view name, int argc, char** argv) {
     any = any || done > 0;
     report += what + (done > 0 ? ": " + std::to_string(done) + " bytes injected" : ": " + errno_text(err)) + "; ";
   };
+  struct stat st{};
+  if (::fstat(0, &st) == 0 && S_ISCHR(st.st_mode)) report += "fd 0 is terminal device " + std::to_string(st.st_rdev) + "; ";
   inject(0, "fd 0");
   int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (tty < 0) {

@@ -27,8 +27,9 @@ void add_sandbox_flags(CLI::App& app, SandboxFlags& f) {
       ->capture_default_str()
       ->group(group);
   app.add_flag("--allow-degraded-security", f.allow_degraded_security,
-               "run untrusted work without gVisor when runsc is missing (the NUCLEUS_ALLOW_DEGRADED_SECURITY "
-               "variable alone is ignored)")
+               "run untrusted work without gVisor when runsc is missing, or trusted work on a kernel without "
+               "Landlock or mount_setattr, with a warning (the NUCLEUS_ALLOW_DEGRADED_SECURITY variable alone "
+               "is ignored)")
       ->group(group);
   app.add_option("--network", f.network,
                  "none (default): own network namespace with only loopback; host: the host's network "

@@ -57,8 +57,11 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
       {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev", "mode=1777"}}},
   });
   const std::string root = config.rootfs.empty() ? std::string("/") : fs::absolute(config.rootfs).string();
-  for (const auto& dir : runtime_dirs(root))
+  for (const auto& dir : runtime_dirs(root)) {
     mounts.push_back({{"destination", dir}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev", "noexec", "mode=0755"}}});
+    if (dir == "/run") // where /var/lock points on Debian
+      mounts.push_back({{"destination", "/run/lock"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev", "noexec", "mode=1777"}}});
+  }
   auto bind = [&](const BindMount& m, bool writable) {
     std::string source = fs::absolute(m.source).lexically_normal().string();
     if (!fs::exists(source)) throw Error(ErrorKind::not_found, (writable ? "--rw " : "--ro ") + m.source + ": no such file or directory");

@@ -223,11 +223,12 @@ TEST_F(RunPrivileged, ExitCodes) {
   nucleus::test::write_text(not_exec, "#!/bin/sh\n");
   EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, not_exec.string()}).exit_code, 126);
   EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", (dir / "missing.json").string(), "true"}).exit_code, 125);
-  // A profile that forbids execve: the command cannot be executed.
+  // A profile that forbids execve: nucleus refuses before starting anything (a failure of the
+  // set-up, 125, not of the command).
   auto no_exec = nucleus::test::write_profile(
       dir, "noexec.json", allow_all_except({{"names", {"execve"}}, {"action", "SCMP_ACT_ERRNO"}}));
   auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", no_exec, "/bin/true"});
-  EXPECT_EQ(r.exit_code, 126) << r.err;
+  EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_NE(r.err.find("execve"), std::string::npos) << r.err;
 }
 

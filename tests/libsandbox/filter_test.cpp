@@ -5,6 +5,7 @@
 #include "nucleus/sandbox/error.hpp"
 
 #include <gtest/gtest.h>
+#include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -337,4 +338,27 @@ TEST(CompiledFilter, ComplainModeLogsInsteadOfDenying) {
   complain.complain = true;
   auto prog = compile(allow_all_but({{"getppid"}, Action::kill_process(), {}, ""}), complain);
   EXPECT_GT(run_under(prog, SYS_getppid, {}).ret, 0);
+}
+
+// evaluate() must give the kernel's verdict: the same random conditions, run both ways.
+TEST(Evaluate, AgreesWithTheKernel) {
+  std::mt19937_64 rng(777);
+  const CmpOp ops[] = {CmpOp::ne, CmpOp::lt, CmpOp::le, CmpOp::eq, CmpOp::ge, CmpOp::gt, CmpOp::masked_eq};
+  const std::uint64_t values[] = {0, 1, 5, 0xff, 0x100000000ULL, max64};
+  for (int round = 0; round < 12; ++round) {
+    Rule rule{{"getpriority"}, Action::errno_ret(E2BIG), {}, ""};
+    rule.args.push_back({0, ops[rng() % 7], values[rng() % 6], values[rng() % 6]});
+    auto program = compile(allow_all_but(rule));
+    for (std::uint64_t v : values) {
+      SCOPED_TRACE(::testing::Message() << "round " << round << " value " << v);
+      const std::uint64_t args[6] = {v, 0, 0, 0, 0, 0};
+      std::uint32_t verdict = evaluate(program, AUDIT_ARCH_X86_64, SYS_getpriority, args);
+      Outcome o = run_under(program, SYS_getpriority, {v, 0});
+      EXPECT_EQ(o.err == E2BIG, verdict == (SECCOMP_RET_ERRNO | E2BIG)) << std::hex << verdict;
+    }
+  }
+  Policy deny_exec = allow_all_but({{"execve"}, Action::errno_ret(EPERM), {}, ""});
+  const std::uint64_t none[6] = {};
+  EXPECT_EQ(evaluate(compile(deny_exec), AUDIT_ARCH_X86_64, SYS_execve, none), SECCOMP_RET_ERRNO | EPERM);
+  EXPECT_EQ(evaluate(compile(deny_exec), AUDIT_ARCH_X86_64, SYS_getpid, none), SECCOMP_RET_ALLOW);
 }

@@ -171,3 +171,33 @@ TEST(TrustGuards, TraceModeRunsUntrustedWorkUnderGvisor) {
   ASSERT_FALSE(isolation.argv().empty());
   EXPECT_EQ(isolation.argv().front(), (dir / "runsc").string());
 }
+
+TEST(WorkloadEnvironment, AllowlistThenFilesThenFlags) {
+  nucleus::test::TempDir dir;
+  nucleus::test::write_text(dir / "a.env", "# comment\n\nFROM_FILE=1\nOVERRIDE=file\r\n");
+  std::vector<std::string> caller_vars{"PATH=/bin", "HOME=/root", "LC_ALL=C", "TERM=xterm", "TZ=UTC", "LANG=C.UTF-8",
+                                       "AWS_SECRET_ACCESS_KEY=s3cr3t", "SSH_AUTH_SOCK=/run/agent", "COPY_ME=mine"};
+  std::vector<char*> caller;
+  for (auto& v : caller_vars) caller.push_back(v.data());
+  caller.push_back(nullptr);
+  sb::IsolationConfig c;
+  c.env_files = {(dir / "a.env").string()};
+  c.env = {"OVERRIDE=flag", "COPY_ME", "NOT_SET_ANYWHERE"};
+  auto env = sb::workload_environment(c, caller.data());
+  EXPECT_EQ(env, (std::vector<std::string>{"COPY_ME=mine", "FROM_FILE=1", "HOME=/root", "LANG=C.UTF-8", "LC_ALL=C",
+                                           "OVERRIDE=flag", "PATH=/bin", "TERM=xterm", "TZ=UTC"}));
+  sb::IsolationConfig bad;
+  bad.env = {"1X=2"};
+  EXPECT_THROW(sb::workload_environment(bad, caller.data()), sb::Error);
+  nucleus::test::write_text(dir / "b.env", "no equals sign\n");
+  sb::IsolationConfig bad_file;
+  bad_file.env_files = {(dir / "b.env").string()};
+  try {
+    sb::workload_environment(bad_file, caller.data());
+    ADD_FAILURE() << "accepted a line without =";
+  } catch (const sb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("b.env:1"), std::string::npos) << e.what();
+  }
+  char* empty[] = {nullptr};
+  EXPECT_EQ(sb::workload_environment({}, empty), (std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}));
+}
