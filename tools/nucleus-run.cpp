@@ -18,6 +18,7 @@
 #include <sys/utsname.h>
 
 #include <iostream>
+#include <optional>
 
 namespace {
 
@@ -36,6 +37,9 @@ struct Options {
 };
 
 int run(const Options& opt) {
+  // Opened before the workload exists: nothing it does to paths can redirect this write.
+  std::optional<sandbox::OutputPath> complain_output;
+  if (!opt.complain_trace.empty()) complain_output = sandbox::OutputPath::open(opt.complain_trace);
   // Read once: the bytes that are pinned are the bytes that are parsed.
   const std::string profile_text = sandbox::read_file(opt.profile);
   if (!opt.profile_sha256.empty()) sandbox::verify_sha256(profile_text, opt.profile_sha256, opt.profile);
@@ -122,7 +126,7 @@ int run(const Options& opt) {
       trace.summary = tracer::TraceSummary{would_deny.events(), would_deny.distinct(), result.loss.lost,
                                            result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
                                            result.unparsed};
-      sandbox::write_file_atomic(opt.complain_trace, tracer::write_trace(trace));
+      complain_output->write_atomic(tracer::write_trace(trace));
     }
   }
   return result.exit_code;
@@ -139,6 +143,13 @@ int main(int argc, char** argv) {
   nucleus-run --profile app.json -- ./app --port 8080
   nucleus-run --profile app.json --complain --complain-trace extra.trace -- ./app
   nucleus-profile gen extra.trace app.trace -o app.json    # fold what complain mode saw back in
+  nucleus-run --profile app.json --host-id 61000:61000 --rw ./out -- ./app   # a dedicated host identity
+  nucleus-run --trust-level trusted --host-root --profile app.json -- ./app  # host root: trusted only
+
+The workload is host uid/gid 65534 (or --host-id) when nucleus runs as root; --rw directories
+owned by another unprivileged user are idmapped, root-owned ones are refused (chown them).
+Setting S_ISUID/S_ISGID and ioctl TIOCSTI/TIOCLINUX are refused whatever the profile says, and
+syscalls from ABIs the profile does not list are killed.
 
 Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a seccomp kill);
 125 when nucleus-run failed (the command did not run); 126 not executable; 127 not found.)");

@@ -65,6 +65,8 @@ sandbox::BpfProgram trace_filter(const Options& opt) {
 
 int run(const Options& opt) {
   require_log_action_logged();
+  // Opened before the workload exists: nothing it does to paths can redirect this write.
+  const auto output = sandbox::OutputPath::open(opt.output);
   sandbox::BpfProgram program = trace_filter(opt);
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::trace, opt.command);
   const bool live = !opt.quiet && ::isatty(STDERR_FILENO) != 0;
@@ -102,7 +104,7 @@ int run(const Options& opt) {
   trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,
                                        result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
                                        result.unparsed};
-  sandbox::write_file_atomic(opt.output, tracer::write_trace(trace));
+  output.write_atomic(tracer::write_trace(trace));
 
   if (!opt.quiet) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct()
@@ -139,6 +141,10 @@ int main(int argc, char** argv) {
   nucleus-trace -o app.trace -- ./app --serve  # options go before the command; -- is optional
   nucleus-trace --baseline app.json -o new.trace -- ./app   # record only what app.json does not allow
   nucleus-profile gen app.trace -o app.json
+  nucleus-trace --rw ./work -o ./work/app.trace -- ./app    # written into ./work as opened at the start
+
+The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting set-id bits and
+TIOCSTI/TIOCLINUX are refused in trace mode too.
 
 Exit status: the command's own (128+N for signal N); 125 when tracing failed or records were
 lost (unless --allow-loss); 126 not executable; 127 not found.)");

@@ -7,6 +7,8 @@
 
 #include "child_plan.hpp"
 
+#include "nucleus/sandbox/fd.hpp"
+
 #include <deque>
 #include <string>
 #include <vector>
@@ -18,6 +20,7 @@ struct MountPlan {
   std::vector<MountStep> steps;
   std::vector<std::string> writable;  // destinations inside the sandbox that are writable
   std::vector<std::string> described; // one line per mount, for --verbose
+  std::vector<UniqueFd> trees;        // idmapped --rw mount trees the child attaches
 };
 
 // Parent: validates the paths (throws Error) and builds the steps below `staging`.
