@@ -142,6 +142,7 @@ TEST_F(Isolation, NoHostPidsAndPid1ReapsOrphans) {
 
 TEST_F(Isolation, WritesOnlyInRwPathsAndTmpfs) {
   TempDir rw;
+  ASSERT_EQ(::chown(rw.path().c_str(), 65534, 65534), 0); // writable for the workload's host identity
   auto c = trusted();
   c.rw.push_back({rw.path().string(), {}});
   const std::string outside = (dir / "outside").string();

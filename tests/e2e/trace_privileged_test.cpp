@@ -100,6 +100,7 @@ TEST_F(TracePrivileged, CompleteAgainstStrace) {
       {"shortlived", {sample("shortlived").string(), "50"}},
       {"burst", {sample("burst").string(), "--threads", "4", "--count", "200000"}},
   };
+  ASSERT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0); // --rw: writable for the workload's host identity
   for (const auto& w : workloads) {
     SCOPED_TRACE(w.name);
     auto trace_path = dir / (w.name + ".trace");
@@ -259,6 +260,7 @@ TEST_F(TracePrivileged, ExitCodeAndSignalsArePassedOn) {
 TEST_F(TracePrivileged, SigtermIsForwardedAndTheTraceIsStillWritten) {
   auto path = (dir / "term.trace").string();
   auto started = dir / "started";
+  ASSERT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0); // --rw: writable for the workload's host identity
   std::vector<std::string> argv = with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--rw",
                                               dir.path().string(), "/bin/sh", "-c",
                                               "touch " + started.string() + "; exec sleep 30"});
@@ -272,6 +274,7 @@ TEST_F(TracePrivileged, SigtermIsForwardedAndTheTraceIsStillWritten) {
   }
   for (int i = 0; i < 200 && !std::filesystem::exists(started); ++i) ::usleep(25000);
   ASSERT_TRUE(std::filesystem::exists(started)) << "the workload never started";
+  ::usleep(300000); // `started` comes before the exec of sleep: give it time to reach its nanosleep
   ASSERT_EQ(::kill(tracer, SIGTERM), 0);
   int status = 0;
   ASSERT_EQ(::waitpid(tracer, &status, 0), tracer);
