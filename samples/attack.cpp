@@ -10,16 +10,25 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -201,6 +210,226 @@ int attack_core_pattern(std::string_view name, int, char**) {
 
 // ---- end of the terminal .. /proc/sys block ----
 
+
+int usage_error(std::string_view mode, std::string_view args) {
+  std::string text = "usage: attack " + std::string(mode) + " " + std::string(args) + "\n";
+  (void)!::write(STDERR_FILENO, text.data(), text.size());
+  return exit_usage;
+}
+
+// ---- identity, set-id files, foreign ABIs, io_uring, nucleus's outputs (threat model rows 2, 3, 6, 7, 8)
+
+// Reads /etc/shadow, lists /root, and connects to SOCKET_PATH, whose listener answers with the
+// uid it saw (SO_PEERCRED) as "uid=N\n". Succeeded: shadow read, /root listed, or seen as uid 0.
+int identity(std::string_view name, int argc, char** argv) {
+  if (argc != 1) return usage_error(name, "SOCKET_PATH");
+  std::string found;
+  std::string why;
+  int fd = ::open("/etc/shadow", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[64];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    ::close(fd);
+    if (n > 0) found += "read /etc/shadow: " + std::string(buf, static_cast<std::size_t>(n)) + "; ";
+  } else {
+    why += "/etc/shadow: " + errno_text(errno) + "; ";
+  }
+  if (DIR* d = ::opendir("/root")) {
+    int entries = 0;
+    while (dirent* e = ::readdir(d))
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) ++entries;
+    ::closedir(d);
+    found += "listed /root (" + std::to_string(entries) + " entries); ";
+  } else {
+    why += "/root: " + errno_text(errno) + "; ";
+  }
+  int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, argv[0], sizeof addr.sun_path - 1);
+  if (s >= 0 && ::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    char buf[64] = {};
+    ssize_t n = ::read(s, buf, sizeof buf - 1);
+    std::string answer = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    while (!answer.empty() && answer.back() == '\n') answer.pop_back();
+    if (answer == "uid=0") found += "the socket's listener saw uid 0; ";
+    else why += "the socket's listener saw " + answer + "; ";
+  } else {
+    why += std::string(argv[0]) + ": " + errno_text(errno) + "; ";
+  }
+  if (s >= 0) ::close(s);
+  if (!found.empty()) return succeeded(name, found + why);
+  return blocked(name, why);
+}
+
+// Copies this binary into DIR and tries to make it set-uid/set-gid every way the kernel offers,
+// and to create device nodes. Succeeded: a set-id file or a device node exists in DIR afterwards.
+int setuid_files(std::string_view name, int argc, char** argv) {
+  if (argc != 1) return usage_error(name, "DIR");
+  const std::string dir = argv[0];
+  const std::string copy = dir + "/suid-copy";
+  std::string why;
+  int in = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  int out = ::open(copy.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+  if (in < 0 || out < 0) return blocked(name, "cannot copy the binary into " + dir + ": " + errno_text(errno));
+  char buf[65536];
+  for (ssize_t n; (n = ::read(in, buf, sizeof buf)) > 0;)
+    if (::write(out, buf, static_cast<std::size_t>(n)) != n) break;
+  ::close(in);
+  auto note = [&](const char* what, int rc) { why += std::string(what) + ": " + (rc == 0 ? "ok" : errno_text(errno)) + "; "; };
+  note("chmod 4755", ::chmod(copy.c_str(), 04755));
+  note("chmod 2755", ::chmod(copy.c_str(), 02755));
+  note("fchmod 6755", ::fchmod(out, 06755));
+  note("fchmodat 4755", ::fchmodat(AT_FDCWD, copy.c_str(), 04755, 0));
+  ::close(out);
+  int created = ::open((dir + "/suid-new").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 04755);
+  note("open(O_CREAT, 04755)", created < 0 ? -1 : 0);
+  if (created >= 0) ::close(created);
+  note("mknod S_IFREG|02755", ::mknod((dir + "/sgid-node").c_str(), S_IFREG | 02755, 0));
+  note("mknod char 1:3", ::mknod((dir + "/null-dev").c_str(), S_IFCHR | 0666, makedev(1, 3)));
+  note("mknod block 8:0", ::mknod((dir + "/disk-dev").c_str(), S_IFBLK | 0666, makedev(8, 0)));
+  std::string found;
+  for (const char* f : {"/suid-copy", "/suid-new", "/sgid-node", "/null-dev", "/disk-dev"}) {
+    struct stat st {};
+    if (::lstat((dir + f).c_str(), &st) != 0) continue;
+    if ((st.st_mode & (S_ISUID | S_ISGID)) != 0) found += dir + f + " is set-id; ";
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) found += dir + f + " is a device node; ";
+  }
+  if (!found.empty()) return succeeded(name, found + why);
+  return blocked(name, why);
+}
+
+// unshare(CLONE_NEWUSER) through the i386 (int $0x80) and x32 entry points, numbers from
+// libseccomp. Succeeded: either returned 0.
+sigjmp_buf int80_fault;
+extern "C" void on_int80_fault(int) { siglongjmp(int80_fault, 1); }
+
+int foreign_abi(std::string_view name, int argc, char**) {
+  if (argc != 0) return usage_error(name, "");
+  std::string found;
+  std::string why;
+  int i386_nr = ::seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86, "unshare");
+  int x32_nr = ::seccomp_syscall_resolve_name_arch(SCMP_ARCH_X32, "unshare");
+  struct sigaction on_fault {};
+  on_fault.sa_handler = on_int80_fault;
+  sigemptyset(&on_fault.sa_mask);
+  ::sigaction(SIGSEGV, &on_fault, nullptr);
+  ::sigaction(SIGILL, &on_fault, nullptr);
+  if (sigsetjmp(int80_fault, 1) == 0) {
+    std::uint32_t eax = static_cast<std::uint32_t>(i386_nr);
+    std::uint32_t flags = CLONE_NEWUSER;
+    asm volatile("sub $128, %%rsp\n\tint $0x80\n\tadd $128, %%rsp"
+                 : "+a"(eax)
+                 : "b"(flags)
+                 : "memory", "cc", "r8", "r9", "r10", "r11");
+    auto ret = static_cast<std::int32_t>(eax);
+    if (ret == 0) found += "i386 unshare(CLONE_NEWUSER) returned 0; ";
+    else why += "i386 unshare: " + errno_text(-ret) + "; ";
+  } else {
+    why += "i386: int $0x80 faults here; ";
+  }
+  long ret = ::syscall(x32_nr, CLONE_NEWUSER);
+  if (ret == 0) found += "x32 unshare(CLONE_NEWUSER) returned 0; ";
+  else why += "x32 unshare: " + errno_text(errno) + "; ";
+  if (!found.empty()) return succeeded(name, found + why);
+  return blocked(name, why);
+}
+
+// Raw io_uring: open FILE, read it and create a socket with no openat, read or socket syscall.
+// Succeeded: any of the three operations completed.
+int io_uring_io(std::string_view name, int argc, char** argv) {
+  if (argc != 1) return usage_error(name, "FILE");
+  io_uring_params params{};
+  int ring = static_cast<int>(::syscall(__NR_io_uring_setup, 4, &params));
+  if (ring < 0) return blocked(name, "io_uring_setup: " + errno_text(errno));
+  std::size_t sq_size = params.sq_off.array + params.sq_entries * sizeof(std::uint32_t);
+  std::size_t cq_size = params.cq_off.cqes + params.cq_entries * sizeof(io_uring_cqe);
+  auto* sq = static_cast<char*>(::mmap(nullptr, sq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING));
+  auto* cq = static_cast<char*>(::mmap(nullptr, cq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING));
+  auto* sqes = static_cast<io_uring_sqe*>(::mmap(nullptr, params.sq_entries * sizeof(io_uring_sqe), PROT_READ | PROT_WRITE,
+                                                 MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES));
+  if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) return blocked(name, "mmap of the rings: " + errno_text(errno));
+  // One operation at a time: submit, wait for its completion, return its result.
+  auto submit = [&](const io_uring_sqe& op) -> int {
+    auto* tail = reinterpret_cast<std::atomic<std::uint32_t>*>(sq + params.sq_off.tail);
+    auto* mask = reinterpret_cast<std::uint32_t*>(sq + params.sq_off.ring_mask);
+    auto* array = reinterpret_cast<std::uint32_t*>(sq + params.sq_off.array);
+    std::uint32_t t = tail->load(std::memory_order_acquire);
+    std::uint32_t slot = t & *mask;
+    sqes[slot] = op;
+    array[slot] = slot;
+    tail->store(t + 1, std::memory_order_release);
+    if (::syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0) return -errno;
+    auto* head = reinterpret_cast<std::atomic<std::uint32_t>*>(cq + params.cq_off.head);
+    auto* cmask = reinterpret_cast<std::uint32_t*>(cq + params.cq_off.ring_mask);
+    auto* cqes = reinterpret_cast<io_uring_cqe*>(cq + params.cq_off.cqes);
+    std::uint32_t h = head->load(std::memory_order_acquire);
+    int res = cqes[h & *cmask].res;
+    head->store(h + 1, std::memory_order_release);
+    return res;
+  };
+  std::string found;
+  std::string why;
+  io_uring_sqe open_op{};
+  open_op.opcode = IORING_OP_OPENAT;
+  open_op.fd = AT_FDCWD;
+  open_op.addr = reinterpret_cast<std::uint64_t>(argv[0]);
+  open_op.open_flags = O_RDONLY | O_CLOEXEC;
+  int file = submit(open_op);
+  if (file >= 0) {
+    found += "opened " + std::string(argv[0]) + "; ";
+    char buf[256] = {};
+    io_uring_sqe read_op{};
+    read_op.opcode = IORING_OP_READ;
+    read_op.fd = file;
+    read_op.addr = reinterpret_cast<std::uint64_t>(buf);
+    read_op.len = sizeof buf - 1;
+    int n = submit(read_op);
+    if (n > 0) found += "read " + std::to_string(n) + " bytes: " + std::string(buf, static_cast<std::size_t>(n)) + "; ";
+    else why += "read: " + errno_text(-n) + "; ";
+  } else {
+    why += "openat: " + errno_text(-file) + "; ";
+  }
+  io_uring_sqe socket_op{};
+  socket_op.opcode = IORING_OP_SOCKET;
+  socket_op.fd = AF_INET;
+  socket_op.off = SOCK_STREAM;
+  int sock = submit(socket_op);
+  if (sock >= 0) found += "created a socket; ";
+  else why += "socket: " + errno_text(-sock) + "; ";
+  if (!found.empty()) return succeeded(name, found + why);
+  return blocked(name, why);
+}
+
+// Replaces DIR by a symlink to TARGET (DIR renamed to DIR.swapped), or, where DIR cannot be
+// renamed (a mount point), each directory in it. An output nucleus writes below DIR must not end
+// up in TARGET. Succeeded: something was swapped (the test checks where nucleus's output went).
+int symlink_swap(std::string_view name, int argc, char** argv) {
+  if (argc != 2) return usage_error(name, "DIR TARGET");
+  const std::string dir = argv[0];
+  const std::string target = argv[1];
+  auto swap = [&](const std::string& path) {
+    return ::rename(path.c_str(), (path + ".swapped").c_str()) == 0 && ::symlink(target.c_str(), path.c_str()) == 0;
+  };
+  if (swap(dir)) return succeeded(name, dir + " is now a symlink to " + target);
+  std::string why = "rename " + dir + ": " + errno_text(errno) + "; ";
+  std::string done;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    std::vector<std::string> subdirs;
+    while (dirent* e = ::readdir(d))
+      if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) subdirs.push_back(e->d_name);
+    ::closedir(d);
+    for (const auto& s : subdirs) {
+      if (swap(dir + "/" + s)) done += dir + "/" + s + " ";
+      else why += s + ": " + errno_text(errno) + "; ";
+    }
+  }
+  if (!done.empty()) return succeeded(name, done + "now symlinks to " + target);
+  return blocked(name, why);
+}
+
+// ---- end of identity, set-id files, foreign ABIs, io_uring, nucleus's outputs
+
 struct Mode {
   std::string_view name;
   std::string_view usage;
@@ -217,6 +446,13 @@ constexpr Mode modes[] = {
     {"forkbomb", "[N]: fork up to N waiting children (default 3000), report how many, end them", attack_forkbomb},
     {"core-pattern", "write /proc/sys/kernel/core_pattern (its own value)", attack_core_pattern},
     // end of the terminal .. /proc/sys block
+    // identity, set-id files, foreign ABIs, io_uring, nucleus's outputs
+    {"identity", "SOCKET_PATH: read /etc/shadow, list /root, connect to SOCKET_PATH (its listener answers uid=N)", identity},
+    {"setuid", "DIR: copy this binary into DIR, chmod it 4755/2755, create set-id files and device nodes", setuid_files},
+    {"foreign-abi", "unshare(CLONE_NEWUSER) through int $0x80 (i386) and the x32 ABI", foreign_abi},
+    {"io-uring", "FILE: open and read FILE and create a socket through io_uring alone", io_uring_io},
+    {"symlink-swap", "DIR TARGET: replace DIR (or each directory in it) by a symlink to TARGET", symlink_swap},
+    // end of identity ... nucleus's outputs
 };
 
 } // namespace

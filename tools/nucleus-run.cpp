@@ -21,6 +21,7 @@
 #include <sys/utsname.h>
 
 #include <iostream>
+#include <optional>
 
 namespace {
 
@@ -39,6 +40,9 @@ struct Options {
 };
 
 int run(const Options& opt) {
+  // Opened before the workload exists: nothing it does to paths can redirect this write.
+  std::optional<sandbox::OutputPath> complain_output;
+  if (!opt.complain_trace.empty()) complain_output = sandbox::OutputPath::open(opt.complain_trace);
   // Read once: the bytes that are pinned are the bytes that are parsed.
   const std::string profile_text = sandbox::read_file(opt.profile);
   if (!opt.profile_sha256.empty()) sandbox::verify_sha256(profile_text, opt.profile_sha256, opt.profile);
@@ -151,7 +155,7 @@ int run(const Options& opt) {
       trace.summary = tracer::TraceSummary{would_deny.events(), would_deny.distinct(), result.loss.lost,
                                            result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
                                            result.unparsed};
-      sandbox::write_file_atomic(opt.complain_trace, tracer::write_trace(trace));
+      complain_output->write_atomic(tracer::write_trace(trace));
     }
   }
   return result.exit_code;
@@ -171,6 +175,13 @@ int main(int argc, char** argv) {
        records, arguments included, against the profile)
   nucleus-run --trust-level trusted --profile app.json -- ./app   # on the host kernel
   nucleus-profile gen extra.trace app.trace -o app.json    # fold what complain mode saw back in
+  nucleus-run --profile app.json --host-id 61000:61000 --rw ./out -- ./app   # a dedicated host identity
+  nucleus-run --trust-level trusted --host-root --profile app.json -- ./app  # host root: trusted only
+
+The workload is host uid/gid 65534 (or --host-id) when nucleus runs as root; --rw directories
+owned by another unprivileged user are idmapped, root-owned ones are refused (chown them).
+Setting S_ISUID/S_ISGID and ioctl TIOCSTI/TIOCLINUX are refused whatever the profile says, and
+syscalls from ABIs the profile does not list are killed.
 
   nucleus-run --trust-level trusted --env CI=1 --env-file build.env --pass-fd 3 --profile app.json -- ./app 3<in.db
   nucleus-run --pids 4096 --memory unlimited --profile app.json -- make -j8

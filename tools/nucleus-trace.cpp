@@ -114,6 +114,8 @@ void use_gvisor_recorder(const Options& opt, const sandbox::Isolation& isolation
 }
 
 int run(const Options& opt) {
+  // Opened before the workload exists: nothing it does to paths can redirect this write.
+  const auto output = sandbox::OutputPath::open(opt.output);
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::trace, opt.command);
   const bool under_gvisor = isolation.backend() == sandbox::Backend::gvisor;
   if (!under_gvisor && opt.source == "gvisor")
@@ -177,7 +179,7 @@ int run(const Options& opt) {
   trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,
                                        result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
                                        result.unparsed};
-  sandbox::write_file_atomic(opt.output, tracer::write_trace(trace));
+  output.write_atomic(tracer::write_trace(trace));
 
   if (!opt.quiet) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct()
@@ -228,6 +230,10 @@ int main(int argc, char** argv) {
   nucleus-trace --source ebpf -o app.trace ./app   # insist on the in-kernel recorder (fails if unavailable)
   nucleus-trace --trust-level trusted --env HTTP_PROXY --pass-fd 3 -o app.trace -- ./app 3<in.db
   nucleus-profile gen app.trace -o app.json
+  nucleus-trace --rw ./work -o ./work/app.trace -- ./app    # written into ./work as opened at the start
+
+The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting set-id bits and
+TIOCSTI/TIOCLINUX are refused in trace mode too.
 
 The workload's descriptors and environment follow the same rules as in nucleus-run (fds 0-2 plus
 --pass-fd; PATH, HOME, LANG, LC_*, TERM, TZ plus --env/--env-file), so a trace matches the strict run.

@@ -56,6 +56,16 @@ void add_sandbox_flags(CLI::App& app, SandboxFlags& f) {
       ->allow_extra_args(false)
       ->group(group);
   app.add_option("--hostname", f.hostname, "hostname inside the sandbox")->capture_default_str()->group(group);
+  app.add_option("--host-id", f.host_id,
+                 "UID:GID the workload's uid and gid (0 inside its user namespace) are on the host when nucleus runs "
+                 "as root; default 65534:65534 (nobody:nogroup); a dedicated unused uid isolates it from other "
+                 "nobody processes")
+      ->capture_default_str()
+      ->group(group);
+  app.add_flag("--host-root", f.host_root,
+               "run the workload as host root (uid 0 mapped to itself), as before; refused for untrusted work: it can "
+               "then read root-only files, is uid 0 to host daemons and creates root-owned files")
+      ->group(group);
   app.add_option("--cap-add", f.cap_add,
                  "keep this capability, e.g. CAP_NET_BIND_SERVICE (repeatable); all others are dropped")
       ->allow_extra_args(false)
@@ -102,6 +112,20 @@ sandbox::IsolationConfig to_isolation_config(const SandboxFlags& f, sandbox::Run
   c.tmpfs = f.tmpfs;
   c.hostname = f.hostname;
   c.cap_add = f.cap_add;
+  c.host_root = f.host_root;
+  {
+    auto colon = f.host_id.find(':');
+    auto number = [&](std::string_view t) {
+      std::uint32_t v = 0;
+      auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      if (ec != std::errc{} || ptr != t.data() + t.size() || t.empty() || v == 0xffffffffu)
+        throw sandbox::Error(sandbox::ErrorKind::usage, "--host-id " + f.host_id + ": expected UID:GID, e.g. 65534:65534");
+      return v;
+    };
+    std::string_view text = f.host_id;
+    c.host_uid = number(text.substr(0, colon));
+    c.host_gid = colon == std::string::npos ? c.host_uid : number(text.substr(colon + 1));
+  }
   for (const auto& r : f.rlimits) c.rlimits.push_back(sandbox::parse_rlimit(r));
   if (f.memory == "unlimited") c.memory_bytes.reset();
   else if (!f.memory.empty()) c.memory_bytes = sandbox::parse_size(f.memory);

@@ -22,6 +22,8 @@ struct SandboxFlags {
   std::string rootfs;
   std::vector<std::string> ro, rw, tmpfs;
   std::string hostname = "nucleus";
+  bool host_root = false;
+  std::string host_id = "65534:65534";
   std::vector<std::string> cap_add;
   std::vector<std::string> rlimits;
   std::string memory; // empty: the default (sandbox::default_memory_bytes); "unlimited"

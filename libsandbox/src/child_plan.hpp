@@ -12,6 +12,8 @@ namespace nucleus::sandbox::detail {
 enum class MountKind {
   bind,          // source onto target, recursively
   readonly,      // make target (and everything below it) read-only, nosuid, nodev
+  nosuid_nodev,  // make target (and everything below it) nosuid, nodev (writable binds)
+  attach,        // move the detached mount tree `fd` (an idmapped --rw bind) onto target
   filesystem,    // mount fstype at target with flags and data
   create_file,   // an empty file to bind a device node onto
   create_dir,    // a directory inside a fresh tmpfs
@@ -26,6 +28,7 @@ struct MountStep {
   const char* fstype;
   unsigned long flags;
   const char* data;
+  int fd;              // attach: the mount tree, opened and idmapped by the parent
 };
 
 struct LandlockRule {
@@ -42,6 +45,9 @@ struct ChildPlan {
 
   // 2. namespaces
   int unshare_flags = 0;
+  bool switch_identity = false; // become host_uid/host_gid before unshare (nucleus runs as root)
+  unsigned host_uid = 0;
+  unsigned host_gid = 0;
   char uid_map[64] = {};
   char gid_map[64] = {};
 

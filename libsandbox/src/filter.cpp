@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -206,16 +207,44 @@ std::vector<std::vector<ArgCondition>> expand_conditions(const std::vector<ArgCo
   return alternatives;
 }
 
-BpfProgram compile(const Policy& policy, const CompileOptions& options, CompileStats* stats) {
-  auto effective = [&](const Action& a) {
-    if (options.complain && a.kind != ActionKind::allow) return Action::log();
-    return a;
+std::vector<Rule> mandatory_denials() {
+  constexpr std::uint64_t setuid = 04000;
+  constexpr std::uint64_t setgid = 02000;
+  constexpr std::uint64_t low32 = 0xffffffffULL;
+  const Action eperm = Action::errno_ret(EPERM);
+  std::vector<Rule> out;
+  // (syscall, index of its mode argument)
+  const std::pair<const char*, unsigned> modes[] = {
+      {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"open", 2},
+      {"openat", 3}, {"creat", 1}, {"mknod", 1}, {"mknodat", 2},
   };
-  Action default_action = effective(policy.default_action);
+  for (const auto& [name, index] : modes) {
+    for (std::uint64_t bit : {setuid, setgid}) {
+      out.push_back({{name}, eperm, {{index, CmpOp::masked_eq, bit, bit}},
+                     std::string("nucleus: setting ") + (bit == setuid ? "S_ISUID" : "S_ISGID") + " is never allowed"});
+    }
+  }
+  out.push_back({{"openat2"}, Action::errno_ret(ENOSYS), {},
+                 "nucleus: openat2's mode cannot be inspected; ENOSYS makes callers fall back to openat"});
+  for (std::uint64_t request : {std::uint64_t{0x5412} /* TIOCSTI */, std::uint64_t{0x541C} /* TIOCLINUX */}) {
+    out.push_back({{"ioctl"}, eperm, {{1, CmpOp::masked_eq, low32, request}},
+                   std::string("nucleus: ") + (request == 0x5412 ? "TIOCSTI" : "TIOCLINUX") +
+                       " (terminal input injection) is never allowed"});
+  }
+  return out;
+}
+
+Action bad_arch_action(bool complain) { return complain ? Action::log() : Action::kill_process(); }
+
+namespace {
+
+// One libseccomp filter for `rules` over `arches`; returns its BPF and counts the rules added.
+std::vector<sock_filter> build(const std::vector<Rule>& rules, Action default_action, Action bad_arch,
+                               const std::vector<Arch>& arches, bool skip_unknown, std::size_t& rules_added,
+                               const std::function<Action(const Action&)>& effective) {
   ScmpCtx ctx(seccomp_init(to_scmp(default_action)));
   if (!ctx) throw Error(ErrorKind::invalid_input, "libseccomp rejected the default action " + to_string(default_action));
 
-  auto arches = policy.effective_arches();
   Arch native = native_arch();
   for (Arch arch : arches) {
     if (arch == native) continue;
@@ -225,16 +254,13 @@ BpfProgram compile(const Policy& policy, const CompileOptions& options, CompileS
   if (std::find(arches.begin(), arches.end(), native) == arches.end())
     check(seccomp_arch_remove(ctx.get(), native.token), "cannot remove the native architecture");
 
-  // A syscall from an ABI the profile does not list gets the profile's default action, so that
-  // x32 or i386 entry points are denied by this filter and not left to chance.
-  check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, to_scmp(default_action)), "cannot set the bad-architecture action");
+  check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, to_scmp(bad_arch)), "cannot set the bad-architecture action");
   check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0), "cannot configure no_new_privs");
   // Binary-tree syscall dispatch: O(log n) instead of a linear scan over hundreds of syscalls.
   check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2), "cannot enable the binary-tree optimisation");
 
-  std::size_t rules_added = 0;
-  for (std::size_t i = 0; i < policy.rules.size(); ++i) {
-    const Rule& rule = policy.rules[i];
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const Rule& rule = rules[i];
     Action action = effective(rule.action);
     if (action == default_action) continue; // same as not listing it; libseccomp refuses it
     auto alternatives = expand_conditions(rule.args);
@@ -246,8 +272,10 @@ BpfProgram compile(const Policy& policy, const CompileOptions& options, CompileS
                   "simplify the conditions: several ranges on one argument need one rule per aligned block");
     for (const auto& name : rule.names) {
       int nr = seccomp_syscall_resolve_name(name.c_str());
-      if (nr == __NR_SCMP_ERROR)
+      if (nr == __NR_SCMP_ERROR) {
+        if (skip_unknown) continue; // a mandatory denial of a syscall this libseccomp does not know yet
         throw Error(ErrorKind::invalid_input, "syscalls[" + std::to_string(i) + "]: unknown syscall \"" + name + "\"");
+      }
       for (const auto& alt : alternatives) {
         std::vector<scmp_arg_cmp> cmps;
         for (const auto& c : alt) {
@@ -261,17 +289,67 @@ BpfProgram compile(const Policy& policy, const CompileOptions& options, CompileS
       }
     }
   }
+  return export_bpf(ctx.get());
+}
+
+// The guard: default allow, the mandatory denials, on the native ABI and every compat ABI.
+std::vector<sock_filter> build_guard() {
+  std::vector<Arch> arches{native_arch()};
+  for (Arch a : compat_arches(native_arch())) arches.push_back(a);
+  std::size_t ignored = 0;
+  return build(mandatory_denials(), Action::allow(), Action::kill_process(), arches, true, ignored,
+               [](const Action& a) { return a; });
+}
+
+} // namespace
+
+BpfProgram compile(const Policy& policy, const CompileOptions& options, CompileStats* stats) {
+  auto effective = [&](const Action& a) {
+    if (options.complain && a.kind != ActionKind::allow) return Action::log();
+    return a;
+  };
+  Action default_action = effective(policy.default_action);
+  if (options.enforcement) {
+    auto notify_refused = [](const std::string& where) {
+      return Error(ErrorKind::invalid_input,
+                   where + " is SCMP_ACT_NOTIFY, which hands the decision to a listener; nucleus has none, so the "
+                           "workload would block forever in that syscall",
+                   "use another action (errno, kill-process, log), or load this profile with a runtime that runs a "
+                   "seccomp notify agent");
+    };
+    if (default_action.kind == ActionKind::notify) throw notify_refused("the default action");
+    for (std::size_t i = 0; i < policy.rules.size(); ++i)
+      if (effective(policy.rules[i].action).kind == ActionKind::notify)
+        throw notify_refused("syscalls[" + std::to_string(i) + "].action");
+  }
+
+  std::size_t rules_added = 0;
+  auto profile = build(policy.rules, default_action, bad_arch_action(options.complain), policy.effective_arches(), false,
+                       rules_added, effective);
+  // The guard runs first; where it would allow, it jumps to the profile's program instead, so the
+  // mandatory denials win over any rule of the profile by construction, not by libseccomp's
+  // (action-dependent) merging of overlapping rules.
+  auto insns = build_guard();
+  for (std::size_t i = 0; i < insns.size(); ++i) {
+    sock_filter& in = insns[i];
+    if (in.code == (BPF_RET | BPF_K) && in.k == SECCOMP_RET_ALLOW) {
+      in.code = BPF_JMP | BPF_JA;
+      in.k = static_cast<std::uint32_t>(insns.size() - 1 - i);
+      in.jt = in.jf = 0;
+    }
+  }
+  insns.insert(insns.end(), profile.begin(), profile.end());
 
   unsigned flags = 0;
   for (FilterFlag f : policy.flags) flags |= static_cast<unsigned>(f);
   if (options.force_log_flag) flags |= static_cast<unsigned>(FilterFlag::log);
-  BpfProgram program(export_bpf(ctx.get()), flags);
+  BpfProgram program(std::move(insns), flags);
   if (program.size() > BPF_MAXINSNS)
     throw Error(ErrorKind::invalid_input,
                 "the compiled filter has " + std::to_string(program.size()) +
                     " BPF instructions; the kernel accepts at most " + std::to_string(BPF_MAXINSNS),
                 "allow whole syscalls instead of many argument conditions, or split the workload");
-  if (stats != nullptr) *stats = {arches.size(), rules_added, program.size()};
+  if (stats != nullptr) *stats = {policy.effective_arches().size(), rules_added, program.size()};
   return program;
 }
 

@@ -1,6 +1,7 @@
 #include "gvisor.hpp"
 
 #include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/io.hpp"
 #include "ns_mount.hpp"
 #include "rlimits.hpp"
@@ -8,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -30,6 +32,23 @@ std::string oci_rlimit_name(int resource) {
   std::string up = "RLIMIT_";
   for (const char* c = rlimit_name(resource); *c != '\0'; ++c) up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(*c))));
   return up;
+}
+
+// The mandatory denials as OCI entries, put first: gVisor's OCI seccomp takes the first entry
+// that matches a call, so no allow entry of the profile can precede them.
+json mandatory_oci_entries() {
+  json out = json::array();
+  for (const Rule& r : mandatory_denials()) {
+    json args = json::array();
+    for (const auto& c : r.args)
+      args.push_back({{"index", c.index}, {"value", c.value}, {"valueTwo", c.value_two}, {"op", cmp_op_oci_name(c.op)}});
+    out.push_back({{"names", r.names},
+                   {"action", action_oci_name(r.action.kind)},
+                   {"errnoRet", r.action.data},
+                   {"args", args},
+                   {"comment", r.comment}});
+  }
+  return out;
 }
 
 } // namespace
@@ -62,13 +81,23 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
     if (dir == "/run") // where /var/lock points on Debian
       mounts.push_back({{"destination", "/run/lock"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev", "noexec", "mode=1777"}}});
   }
+  const bool switched = ::geteuid() == 0 && !config.host_root;
+  const unsigned uid = switched ? config.host_uid : ::getuid();
+  const unsigned gid = switched ? config.host_gid : ::getgid();
   auto bind = [&](const BindMount& m, bool writable) {
     std::string source = fs::absolute(m.source).lexically_normal().string();
     if (!fs::exists(source)) throw Error(ErrorKind::not_found, (writable ? "--rw " : "--ro ") + m.source + ": no such file or directory");
+    struct stat st {};
+    if (writable && switched && ::stat(source.c_str(), &st) == 0 && st.st_uid != uid && (st.st_mode & S_IWOTH) == 0)
+      throw Error(ErrorKind::permission,
+                  "--rw " + m.source + " is owned by uid " + std::to_string(st.st_uid) + ", and under gVisor the workload "
+                  "runs as the unprivileged host uid " + std::to_string(uid) + ", which cannot write it (gVisor has no idmapped mounts)",
+                  "chown " + std::to_string(uid) + ":" + std::to_string(gid) + " " + m.source +
+                      " (what the workload creates there is then owned by uid " + std::to_string(uid) + ")");
     mounts.push_back({{"destination", m.destination.empty() ? source : m.destination},
                       {"type", "bind"},
                       {"source", source},
-                      {"options", {"rbind", writable ? "rw" : "ro"}}});
+                      {"options", {"rbind", writable ? "rw" : "ro", "nosuid", "nodev"}}});
   };
   for (const auto& m : config.ro) bind(m, false);
   for (const auto& m : config.rw) bind(m, true);
@@ -78,19 +107,25 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
   json linux_section = {
       {"namespaces", json::array({{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}})},
   };
+  json seccomp = {{"defaultAction", "SCMP_ACT_ALLOW"}};
   if (!config.oci_seccomp_json.empty()) {
     try {
-      linux_section["seccomp"] = json::parse(config.oci_seccomp_json);
+      seccomp = json::parse(config.oci_seccomp_json);
     } catch (const json::exception& e) {
       throw Error(ErrorKind::invalid_input, std::string("the seccomp profile for gVisor is not JSON: ") + e.what());
     }
   }
+  json entries = mandatory_oci_entries();
+  if (seccomp.contains("syscalls") && seccomp["syscalls"].is_array())
+    for (auto& e : seccomp["syscalls"]) entries.push_back(std::move(e));
+  seccomp["syscalls"] = std::move(entries);
+  linux_section["seccomp"] = std::move(seccomp);
 
   json spec = {
       {"ociVersion", "1.0.2"},
       {"process",
        {{"terminal", false},
-        {"user", {{"uid", ::getuid()}, {"gid", ::getgid()}}},
+        {"user", {{"uid", uid}, {"gid", gid}}},
         {"args", command},
         {"env", env},
         {"cwd", cwd},
@@ -106,7 +141,7 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
 
   run.argv = {runsc, "--root", run.bundle_dir + "/state", "--network=none", "--ignore-cgroups"};
   if (::geteuid() != 0) run.argv.push_back("--rootless");
-  if (!config.oci_seccomp_json.empty()) run.argv.push_back("--oci-seccomp");
+  run.argv.push_back("--oci-seccomp"); // always: the mandatory denials travel in the profile
   for (const char* a : {"run", "--bundle"}) run.argv.emplace_back(a);
   run.argv.push_back(run.bundle_dir);
   run.argv.push_back(id);

@@ -5,6 +5,7 @@
 #include "nucleus/sandbox/fd.hpp"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,25 +45,56 @@ std::string read_file(const std::filesystem::path& path) {
   return out;
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
-  if (path == "-") {
+OutputPath OutputPath::open(const std::filesystem::path& path) {
+  OutputPath out;
+  out.path_ = path;
+  if (path == "-") return out;
+  if (!path.has_filename() || path.filename() == "." || path.filename() == "..")
+    throw Error(ErrorKind::usage, path.string() + ": not a file name");
+  std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
+  out.name_ = path.filename().string();
+  out.dir_ = UniqueFd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!out.dir_) throw_errno("cannot open the directory " + dir.string() + " for " + path.string());
+  return out;
+}
+
+void OutputPath::write_atomic(std::string_view content) const {
+  if (!dir_) {
     write_all(STDOUT_FILENO, content, "standard output");
     return;
   }
-  std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
-  std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
-  UniqueFd fd(::mkstemp(tmpl.data()));
-  if (!fd) throw_errno("cannot create a file in " + dir.string());
+  // A replaced regular file keeps its permissions; the temporary file is created 0666 so that the
+  // umask decides for a new one.
+  struct stat old {};
+  bool replacing = ::fstatat(dir_.get(), name_.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(old.st_mode);
+  std::string tmp;
+  UniqueFd fd;
+  for (int attempt = 0; attempt < 100 && !fd; ++attempt) {
+    unsigned char rnd[6];
+    if (::getrandom(rnd, sizeof rnd, 0) != static_cast<ssize_t>(sizeof rnd)) throw_errno("cannot get random bytes");
+    tmp = "." + name_ + ".";
+    for (unsigned char c : rnd) tmp.push_back("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_"[c % 64]);
+    fd = UniqueFd(::openat(dir_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
+    if (!fd && errno != EEXIST) throw_errno("cannot create a file beside " + path_.string());
+  }
+  if (!fd) throw_errno("cannot create a file beside " + path_.string());
   try {
-    write_all(fd.get(), content, tmpl);
-    ::fchmod(fd.get(), 0644);
-    if (::fsync(fd.get()) != 0) throw_errno("cannot sync " + tmpl);
+    write_all(fd.get(), content, path_.string());
+    if (replacing && ::fchmod(fd.get(), old.st_mode & 0777) != 0) throw_errno("cannot set the mode of " + path_.string());
+    if (::fsync(fd.get()) != 0) throw_errno("cannot sync " + path_.string());
     fd.reset();
-    if (::rename(tmpl.c_str(), path.c_str()) != 0) throw_errno("cannot write " + path.string());
+    if (::renameat(dir_.get(), tmp.c_str(), dir_.get(), name_.c_str()) != 0) throw_errno("cannot write " + path_.string());
   } catch (...) {
-    ::unlink(tmpl.c_str());
+    ::unlinkat(dir_.get(), tmp.c_str(), 0);
     throw;
   }
+  // The rename is durable only once the directory is.
+  UniqueFd dir(::openat(dir_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir || ::fsync(dir.get()) != 0) throw_errno("cannot sync the directory of " + path_.string());
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+  OutputPath::open(path).write_atomic(content);
 }
 
 } // namespace nucleus::sandbox

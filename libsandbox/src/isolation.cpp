@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -129,12 +130,20 @@ void plan_native(Isolation::State& s, const IsolationConfig& config) {
   detail::ChildPlan& p = s.plan;
   p.unshare_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   if (config.network == NetworkMode::none) p.unshare_flags |= CLONE_NEWNET;
-  std::string uid_map = detail::own_id_map(::geteuid());
-  std::string gid_map = detail::own_id_map(::getegid());
+  const bool as_root = ::geteuid() == 0;
+  p.switch_identity = as_root && !config.host_root;
+  p.host_uid = config.host_uid;
+  p.host_gid = config.host_gid;
+  std::string uid_map = p.switch_identity ? detail::root_to_id_map(config.host_uid) : detail::own_id_map(::geteuid());
+  std::string gid_map = p.switch_identity ? detail::root_to_id_map(config.host_gid) : detail::own_id_map(::getegid());
   std::memcpy(p.uid_map, uid_map.c_str(), std::min(uid_map.size() + 1, sizeof p.uid_map - 1));
   std::memcpy(p.gid_map, gid_map.c_str(), std::min(gid_map.size() + 1, sizeof p.gid_map - 1));
-  s.steps.push_back("new user namespace: uid " + std::to_string(::geteuid()) + " and gid " + std::to_string(::getegid()) +
-                    " mapped to themselves, nothing else");
+  if (p.switch_identity)
+    s.steps.push_back("identity: uid 0 and gid 0 inside a new user namespace are host uid " + std::to_string(config.host_uid) +
+                      " and gid " + std::to_string(config.host_gid) + " (unprivileged), nothing else is mapped");
+  else
+    s.steps.push_back("new user namespace: uid " + std::to_string(::geteuid()) + " and gid " + std::to_string(::getegid()) +
+                      " mapped to themselves, nothing else" + (as_root ? " (--host-root: the workload is host root)" : ""));
   s.steps.push_back(std::string("new mount, pid, uts, ipc, cgroup") +
                     (config.network == NetworkMode::none ? ", network" : "") + " namespaces");
   if (config.hostname.size() > 64) throw Error(ErrorKind::usage, "--hostname: at most 64 characters");
@@ -160,6 +169,8 @@ void plan_native(Isolation::State& s, const IsolationConfig& config) {
   std::string tmpl = (fs::temp_directory_path() / "nucleus-root-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) throw_errno("cannot create the sandbox's staging directory");
   s.staging = tmpl;
+  // The child mounts on it after it became the unprivileged host identity. Empty, never written.
+  if (p.switch_identity && ::chmod(s.staging.c_str(), 0711) != 0) throw_errno("cannot open up the staging directory");
   s.mounts = detail::plan_mounts(config, s.staging);
   p.mounts = s.mounts.steps.data();
   p.mount_count = s.mounts.steps.size();

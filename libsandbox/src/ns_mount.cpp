@@ -8,7 +8,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 namespace nucleus::sandbox::detail {
@@ -23,7 +28,7 @@ struct Builder {
   const char* keep(std::string s) { return plan.strings.emplace_back(std::move(s)).c_str(); }
   void add(MountKind kind, const std::string& source, const std::string& inside, const char* fstype = nullptr,
            unsigned long flags = 0, const char* data = nullptr) {
-    plan.steps.push_back({kind, source.empty() ? nullptr : keep(source), keep(staging + inside), fstype, flags, data});
+    plan.steps.push_back({kind, source.empty() ? nullptr : keep(source), keep(staging + inside), fstype, flags, data, -1});
   }
 };
 
@@ -37,6 +42,46 @@ void require_mount_point(const std::string& root, const std::string& inside, boo
                 "mount points are not created, because the root is read-only: create " + p.string() + " first");
   if (directory != fs::is_directory(st))
     throw Error(ErrorKind::usage, flag + " " + inside + ": source and mount point must both be directories or both files");
+}
+
+// A user namespace whose only mapping is on-disk `from` -> `to` (uid and gid), for an idmapped
+// mount: through it, files owned by `from` appear owned by `to`, and what `to` creates is stored
+// as `from`. Made by a child that only waits, so that its /proc maps can be written from here.
+UniqueFd idmap_userns(uid_t from_uid, gid_t from_gid, uid_t to_uid, gid_t to_gid) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) throw_errno("cannot create a pipe");
+  UniqueFd wait_end(p[0]), release_end(p[1]);
+  long pid = ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, 0);
+  if (pid < 0) throw_errno("cannot create a user namespace for an idmapped mount");
+  if (pid == 0) {
+    ::close(release_end.get()); // else its own copy keeps the pipe open
+    char c;
+    while (::read(wait_end.get(), &c, 1) < 0 && errno == EINTR) {
+    }
+    ::_exit(0);
+  }
+  auto reap = [&] {
+    release_end.reset();
+    int status = 0;
+    while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
+    }
+  };
+  std::string dir = "/proc/" + std::to_string(pid) + "/";
+  auto write_map = [&](const char* file, unsigned a, unsigned b) {
+    std::string line = std::to_string(a) + " " + std::to_string(b) + " 1\n";
+    UniqueFd fd(::open((dir + file).c_str(), O_WRONLY | O_CLOEXEC));
+    return fd && ::write(fd.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  };
+  bool ok = write_map("uid_map", from_uid, to_uid) && write_map("gid_map", from_gid, to_gid);
+  int saved = errno;
+  UniqueFd ns(ok ? ::open((dir + "ns/user").c_str(), O_RDONLY | O_CLOEXEC) : -1);
+  if (ok && !ns) saved = errno;
+  reap();
+  if (!ns) {
+    errno = saved;
+    throw_errno("cannot set up the user namespace of an idmapped mount");
+  }
+  return ns;
 }
 
 std::string absolute_inside(const std::string& path, const std::string& flag) {
@@ -143,6 +188,7 @@ MountPlan plan_mounts(const IsolationConfig& config, const std::string& staging)
     fresh_tmpfs.push_back(inside);
     b.plan.described.push_back("mount an empty writable tmpfs on " + inside);
   }
+  const bool switched = ::geteuid() == 0 && !config.host_root;
   auto add_bind = [&](const BindMount& m, bool writable) {
     const std::string flag = writable ? "--rw" : "--ro";
     std::error_code ec;
@@ -151,10 +197,48 @@ MountPlan plan_mounts(const IsolationConfig& config, const std::string& staging)
     if (ec || !fs::exists(st)) throw Error(ErrorKind::not_found, flag + " " + m.source + ": no such file or directory");
     std::string inside = absolute_inside(m.destination.empty() ? source.string() : m.destination, flag);
     prepare_mount_point(inside, fs::is_directory(st), flag);
-    b.add(MountKind::bind, source.lexically_normal().string(), inside);
-    if (!writable) b.add(MountKind::readonly, {}, inside, nullptr, partial_ok);
+    const std::string src = source.lexically_normal().string();
+    std::string how;
+    struct stat owner {};
+    if (writable && switched && ::stat(src.c_str(), &owner) != 0) throw_errno("--rw " + m.source);
+    bool plain = !writable || !switched || owner.st_uid == config.host_uid || (owner.st_mode & S_IWOTH) != 0;
+    if (plain) {
+      b.add(MountKind::bind, src, inside);
+      // Nothing the workload writes there may raise privileges: no set-id binaries, no devices.
+      if (writable) b.add(MountKind::nosuid_nodev, {}, inside);
+      else b.add(MountKind::readonly, {}, inside, nullptr, partial_ok);
+    } else {
+      const std::string uid = std::to_string(config.host_uid);
+      const std::string fix = "give it to an unprivileged owner (chown " + uid + ":" + std::to_string(config.host_gid) + " " +
+                              m.source + ", or to your own user), or make it writable for uid " + uid +
+                              "; or, for trusted work only, --host-root";
+      if (owner.st_uid == 0)
+        throw Error(ErrorKind::permission,
+                    "--rw " + m.source + " is owned by root and not writable for the workload, which runs as the "
+                    "unprivileged host uid " + uid + "; an idmapped mount would make what it creates there root-owned",
+                    fix);
+      UniqueFd userns = idmap_userns(owner.st_uid, owner.st_gid, config.host_uid, config.host_gid);
+      UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, src.c_str(),
+                                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
+      if (!tree) throw_errno("--rw " + m.source + ": cannot clone the mount");
+      mount_attr attr{};
+      attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+      attr.userns_fd = static_cast<std::uint64_t>(userns.get());
+      if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
+        throw Error(ErrorKind::unsupported,
+                    "--rw " + m.source + " is owned by uid " + std::to_string(owner.st_uid) + " and the workload runs as " +
+                        uid + ": it needs an idmapped mount, which this kernel or file system refuses (" +
+                        std::strerror(errno) + "; idmapped mounts need Linux 5.12 and a file system that supports them)",
+                    fix, errno);
+      b.add(MountKind::attach, {}, inside);
+      b.plan.steps.back().fd = tree.get();
+      b.plan.trees.push_back(std::move(tree));
+      how = ", idmapped: its owner uid " + std::to_string(owner.st_uid) + " is the workload's uid; what it creates is owned by uid " +
+            std::to_string(owner.st_uid) + " on the host";
+    }
     if (writable) b.plan.writable.push_back(inside);
-    b.plan.described.push_back(std::string("bind ") + source.string() + " on " + inside + (writable ? " writable" : " read-only"));
+    b.plan.described.push_back(std::string("bind ") + source.string() + " on " + inside +
+                               (writable ? " writable, nosuid, nodev" : " read-only") + how);
   };
   for (const auto& m : config.ro) add_bind(m, false);
   for (const auto& m : config.rw) add_bind(m, true);
@@ -184,6 +268,15 @@ int apply_step(const MountStep& s) noexcept {
     return make_readonly(s.target, true, s.flags != 0);
   case MountKind::remount_ro:
     return make_readonly(s.target, false, true);
+  case MountKind::nosuid_nodev: {
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    if (::mount_setattr(AT_FDCWD, s.target, AT_RECURSIVE, &attr, sizeof attr) == 0) return 0;
+    if (errno != ENOSYS) return errno;
+    return ::mount(nullptr, s.target, nullptr, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, nullptr) == 0 ? 0 : errno;
+  }
+  case MountKind::attach:
+    return ::move_mount(s.fd, "", AT_FDCWD, s.target, MOVE_MOUNT_F_EMPTY_PATH) == 0 ? 0 : errno;
   case MountKind::filesystem:
     return ::mount(s.source, s.target, s.fstype, s.flags, s.data) == 0 ? 0 : errno;
   case MountKind::create_file: {

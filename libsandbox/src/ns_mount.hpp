@@ -8,6 +8,8 @@
 
 #include "child_plan.hpp"
 
+#include "nucleus/sandbox/fd.hpp"
+
 #include <deque>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@ struct MountPlan {
   std::vector<MountStep> steps;
   std::vector<std::string> writable;  // destinations inside the sandbox that are writable
   std::vector<std::string> described; // one line per mount, for --verbose
+  std::vector<UniqueFd> trees;        // idmapped --rw mount trees the child attaches
 };
 
 // The runtime directories (/run, /var/run, /var/lock) that are real directories in `root` (not

@@ -6,6 +6,8 @@
 #include "child_util.hpp"
 
 #include <sched.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,8 +18,21 @@ std::string own_id_map(unsigned id) {
   return std::to_string(id) + " " + std::to_string(id) + " 1\n";
 }
 
+std::string root_to_id_map(unsigned host_id) { return "0 " + std::to_string(host_id) + " 1\n"; }
+
 int enter_namespaces(const ChildPlan& plan) noexcept {
   if (plan.unshare_flags == 0) return 0;
+  if (plan.switch_identity) {
+    // Host root gives up its identity before the user namespace exists, so that uid 0 inside maps
+    // to the unprivileged host_uid and the namespace is owned by it. Raw syscalls: no libc setxid
+    // broadcast machinery between fork and exec.
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0) return errno;
+    if (::syscall(SYS_setresgid, plan.host_gid, plan.host_gid, plan.host_gid) != 0) return errno;
+    if (::syscall(SYS_setresuid, plan.host_uid, plan.host_uid, plan.host_uid) != 0) return errno;
+    // A uid change makes the process non-dumpable, which makes /proc/self root-owned: the maps
+    // below could not be written.
+    if (::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) return errno;
+  }
   if (::unshare(plan.unshare_flags) != 0) return errno;
   if ((plan.unshare_flags & CLONE_NEWUSER) != 0) {
     if (int err = write_text_file("/proc/self/setgroups", "deny"); err != 0 && err != ENOENT) return err;

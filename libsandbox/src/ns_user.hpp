@@ -11,6 +11,8 @@ namespace nucleus::sandbox::detail {
 
 // Parent: the one-line maps "<id> <id> 1": a process may map its own ids without privileges.
 std::string own_id_map(unsigned id);
+// Parent: "0 <host_id> 1": uid 0 inside is host_id outside (written after the child became host_id).
+std::string root_to_id_map(unsigned host_id);
 
 // Child: unshare, write setgroups/uid_map/gid_map, set the hostname. 0 or an errno.
 int enter_namespaces(const ChildPlan& plan) noexcept;

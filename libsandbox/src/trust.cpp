@@ -70,6 +70,18 @@ TrustDecision decide_trust(const IsolationConfig& config) {
                          "host can, including those listening only on 127.0.0.1, and can listen on host ports");
   }
 
+  if (config.host_root) {
+    if (config.trust == TrustLevel::untrusted)
+      throw Error(ErrorKind::usage, "--host-root is refused for untrusted work: the workload would act as host root",
+                  "leave out --host-root: the workload then runs as the unprivileged host uid " +
+                      std::to_string(config.host_uid) + "; or, if you trust it, --trust-level trusted --host-root");
+    if (::geteuid() == 0)
+      d.warnings.push_back("--host-root: the workload's uid 0 is host root: it can read every root-only file it can "
+                           "see, host daemons see uid 0, and what it creates is root-owned");
+  } else if (config.host_uid == 0 || config.host_gid == 0) {
+    throw Error(ErrorKind::usage, "--host-id 0 would make the workload host root",
+                "use an unprivileged uid:gid, or --host-root (trusted only) if that is really meant");
+  }
   if (config.trust == TrustLevel::trusted) return d;
   const std::string path = config.search_path.value_or(std::getenv("PATH") != nullptr ? std::getenv("PATH") : "");
   if (auto runsc = find_runsc(path)) {

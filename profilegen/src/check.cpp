@@ -24,9 +24,9 @@ constexpr RiskySyscall risky_table[] = {
     {"bpf", S::high, "loads eBPF programs; the verifier has a long record of kernel privilege escalations", "remove it; programs that need eBPF should not run in this sandbox"},
     {"perf_event_open", S::high, "kernel profiling interface with a history of privilege escalations and side channels", "remove it"},
     {"userfaultfd", S::medium, "lets a process stall kernel accesses to its memory at will, the standard way to win kernel race conditions", "remove it, or set vm.unprivileged_userfaultfd=0"},
-    {"io_uring_setup", S::high, "io_uring performs file and network operations that seccomp never sees, and has been a frequent source of kernel exploits", "remove io_uring_setup, io_uring_enter and io_uring_register"},
-    {"io_uring_enter", S::high, "submits io_uring operations, which bypass the seccomp filter", "remove it with io_uring_setup and io_uring_register"},
-    {"io_uring_register", S::high, "configures io_uring, whose operations bypass the seccomp filter", "remove it with io_uring_setup and io_uring_enter"},
+    {"io_uring_setup", S::critical, "seccomp bypass: io_uring's operations (openat, read, write, connect, ...) run in the kernel without passing the seccomp filter, so the program can do what the profile denies; also a frequent source of kernel exploits", "remove io_uring_setup, io_uring_enter and io_uring_register"},
+    {"io_uring_enter", S::critical, "seccomp bypass: submits io_uring operations, which never pass the seccomp filter", "remove it with io_uring_setup and io_uring_register"},
+    {"io_uring_register", S::critical, "seccomp bypass: configures io_uring, whose operations never pass the seccomp filter", "remove it with io_uring_setup and io_uring_enter"},
     {"keyctl", S::medium, "the kernel keyring is not namespaced: keys of other containers of the same user are reachable", "remove it (Docker's default denies it)"},
     {"add_key", S::medium, "adds keys to the kernel keyring, which is not namespaced", "remove it"},
     {"request_key", S::medium, "requests keys from the kernel keyring, which is not namespaced, and can run upcalls", "remove it"},
@@ -143,6 +143,26 @@ void check_default(const sandbox::Policy& policy, std::vector<Finding>& out) {
   }
   f.fix = "make it an allowlist: defaultAction SCMP_ACT_ERRNO (or SCMP_ACT_KILL_PROCESS) and allow what the program needs";
   out.push_back(std::move(f));
+
+  // What the default does not reach: nucleus kills calls from unlisted ABIs whatever the default.
+  std::vector<std::string> unlisted;
+  for (auto main : policy.effective_arches())
+    for (auto compat : sandbox::compat_arches(main))
+      if (!has_arch(policy.effective_arches(), compat)) unlisted.emplace_back(sandbox::arch_name(compat));
+  if (unlisted.empty()) return;
+  Finding abi;
+  abi.severity = Severity::info;
+  abi.id = "foreign-abi";
+  abi.subject = "architectures";
+  abi.arches = unlisted;
+  std::string list;
+  for (const auto& n : unlisted) list += (list.empty() ? "" : ", ") + n;
+  abi.message = "under nucleus, syscalls from the unlisted ABIs (" + list + ") are killed (SIGSYS), not given the " +
+                std::string(sandbox::action_short_name(kind)) + " default";
+  abi.reason = "int 0x80 and x32 calls reach the kernel by numbers a deny-list never names; other runtimes may give "
+               "them the default action and run them";
+  abi.fix = "list only the ABIs the program uses; to run foreign-ABI code, list its architecture and deny what it must not do";
+  out.push_back(std::move(abi));
 }
 
 void check_arches(const sandbox::Policy& policy, std::vector<Finding>& out) {

@@ -85,7 +85,9 @@ EditResult edit_profile_file(const std::filesystem::path& path, EditKind kind, c
     else result.changed.push_back(n);
   }
   auto edited = kind == EditKind::add ? add_syscalls(loaded.policy, names) : remove_syscalls(loaded.policy, names);
-  sandbox::compile(edited); // never write a profile that does not compile
+  sandbox::CompileOptions checking;
+  checking.enforcement = false; // the profile may be meant for a runtime with a notify agent
+  sandbox::compile(edited, checking); // never write a profile that does not compile
   if (!result.changed.empty()) sandbox::write_file_atomic(path, to_oci_json(edited));
   return result;
 }

@@ -8,6 +8,7 @@
 #include "nucleus/tracer/record.hpp"
 #include "nucleus/tracer/source.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -56,7 +57,8 @@ std::vector<tracer::Trace> read_inputs(const std::vector<std::filesystem::path>&
   return traces;
 }
 
-sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const GenerateOptions& options) {
+sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const GenerateOptions& options,
+                                 std::vector<std::string>* left_out) {
   std::map<sandbox::Arch, std::set<std::string>> by_arch;
   for (const auto& trace : traces) {
     for (const auto& entry : trace.syscalls) {
@@ -67,6 +69,13 @@ sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const
                     "syscall " + std::to_string(entry.nr) + " on " + std::string(sandbox::arch_name(entry.arch)) +
                         " (\"" + entry.name + "\") is unknown to libseccomp",
                     "the trace is corrupt, or libseccomp is older than the kernel that made it");
+      bool io_uring = std::find(std::begin(io_uring_syscalls), std::end(io_uring_syscalls), *name) !=
+                      std::end(io_uring_syscalls);
+      if (io_uring && !options.allow_io_uring) {
+        if (left_out != nullptr && std::find(left_out->begin(), left_out->end(), *name) == left_out->end())
+          left_out->push_back(*name);
+        continue;
+      }
       by_arch[entry.arch].insert(*name);
     }
   }

@@ -172,6 +172,7 @@ TEST_F(Isolation, NoHostPidsAndPid1ReapsOrphans) {
 
 TEST_F(Isolation, WritesOnlyInRwPathsAndTmpfs) {
   TempDir rw;
+  ASSERT_EQ(::chown(rw.path().c_str(), 65534, 65534), 0); // writable for the workload's host identity
   auto c = trusted();
   c.rw.push_back({rw.path().string(), {}});
   // A host folder outside /tmp (which the sandbox replaces), so the write reaches the read-only

@@ -142,6 +142,7 @@ TEST_P(TraceEverySourcePrivileged, CompleteAgainstStrace) {
       {"shortlived", {sample("shortlived").string(), "50"}},
       {"burst", {sample("burst").string(), "--threads", "4", "--count", "200000"}},
   };
+  ASSERT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0); // --rw: writable for the workload's host identity
   for (const auto& w : workloads) {
     SCOPED_TRACE(w.name);
     auto trace_path = dir / (w.name + ".trace");
@@ -310,6 +311,7 @@ TEST_F(TracePrivileged, ExitCodeAndSignalsArePassedOn) {
 TEST_F(TracePrivileged, SigtermIsForwardedAndTheTraceIsStillWritten) {
   auto path = (dir / "term.trace").string();
   auto started = dir / "started";
+  ASSERT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0); // --rw: writable for the workload's host identity
   std::vector<std::string> argv = with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--rw",
                                               dir.path().string(), "/bin/sh", "-c",
                                               "touch " + started.string() + "; exec sleep 30"});

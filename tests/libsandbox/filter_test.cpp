@@ -8,7 +8,9 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,6 +18,7 @@
 
 #include <cerrno>
 #include <limits>
+#include <algorithm>
 #include <random>
 
 using namespace nucleus::sandbox;
@@ -361,4 +364,147 @@ TEST(Evaluate, AgreesWithTheKernel) {
   const std::uint64_t none[6] = {};
   EXPECT_EQ(evaluate(compile(deny_exec), AUDIT_ARCH_X86_64, SYS_execve, none), SECCOMP_RET_ERRNO | EPERM);
   EXPECT_EQ(evaluate(compile(deny_exec), AUDIT_ARCH_X86_64, SYS_getpid, none), SECCOMP_RET_ALLOW);
+}
+
+// The mandatory denials hold whatever the profile says: run with a default-allow profile, with a
+// profile allowing the syscall outright, and with one allowing exactly the set-id modes.
+class MandatoryDenials : public ::testing::Test {
+protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/nucleus-filter-test-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    path_ = tmpl;
+  }
+  void TearDown() override { ::unlink(path_.c_str()); }
+  std::uint64_t path() const { return reinterpret_cast<std::uint64_t>(path_.c_str()); }
+  static std::vector<Policy> profiles(const std::string& name, unsigned mode_index) {
+    Policy allow_default;
+    allow_default.default_action = Action::allow();
+    Policy allow_listed; // an allowlist naming the syscall without conditions
+    allow_listed.default_action = Action::errno_ret(EACCES);
+    allow_listed.rules.push_back({{name, "exit_group", "write", "exit"}, Action::allow(), {}, ""});
+    Policy allow_setid = allow_listed; // ... and explicitly for the set-id bits
+    allow_setid.rules.insert(allow_setid.rules.begin(),
+                             Rule{{name}, Action::allow(), {{mode_index, CmpOp::masked_eq, 06000, 06000}}, ""});
+    return {allow_default, allow_listed, allow_setid};
+  }
+  std::string path_;
+};
+
+TEST_F(MandatoryDenials, SetIdModesAreRefusedByEveryChmod) {
+  struct Case { const char* name; long nr; unsigned index; };
+  for (const auto& c : {Case{"chmod", SYS_chmod, 1}, Case{"fchmodat", SYS_fchmodat, 2}}) {
+    for (const auto& policy : profiles(c.name, c.index)) {
+      auto prog = compile(policy);
+      for (std::uint64_t mode : {std::uint64_t{04755}, std::uint64_t{02755}, std::uint64_t{06755}, std::uint64_t{04000} | (std::uint64_t{1} << 40)}) {
+        auto o = c.nr == SYS_chmod ? run_under(prog, c.nr, {path(), mode}) : run_under(prog, c.nr, {std::uint64_t(AT_FDCWD), path(), mode});
+        EXPECT_EQ(o.ret, -1) << c.name << " mode " << std::oct << mode;
+        EXPECT_EQ(o.err, EPERM) << c.name << " mode " << std::oct << mode;
+      }
+      auto plain = c.nr == SYS_chmod ? run_under(prog, c.nr, {path(), 0755}) : run_under(prog, c.nr, {std::uint64_t(AT_FDCWD), path(), 0755});
+      EXPECT_EQ(plain.ret, 0) << c.name << ": a mode without set-id bits stays allowed";
+      struct stat st {};
+      ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+      EXPECT_EQ(st.st_mode & 06000, 0u) << "the file became set-id under " << c.name;
+    }
+  }
+}
+
+TEST_F(MandatoryDenials, SetIdModesAreRefusedAtCreation) {
+  std::string created = path_ + ".new";
+  for (const auto& policy : profiles("openat", 3)) {
+    auto prog = compile(policy);
+    auto o = run_under(prog, SYS_openat, {std::uint64_t(AT_FDCWD), reinterpret_cast<std::uint64_t>(created.c_str()),
+                                          O_CREAT | O_WRONLY, 04755});
+    EXPECT_EQ(o.err, EPERM);
+    EXPECT_NE(::access(created.c_str(), F_OK), 0) << "openat created a set-id file";
+    ::unlink(created.c_str());
+  }
+  Policy allow;
+  allow.default_action = Action::allow();
+  auto o = run_under(compile(allow), SYS_mknodat, {std::uint64_t(AT_FDCWD), reinterpret_cast<std::uint64_t>(created.c_str()),
+                                                   S_IFREG | 02755, 0});
+  EXPECT_EQ(o.err, EPERM);
+  EXPECT_NE(::access(created.c_str(), F_OK), 0) << "mknodat created a set-id file";
+  ::unlink(created.c_str());
+}
+
+TEST_F(MandatoryDenials, TerminalInjectionIoctlsOnTheirLow32Bits) {
+  for (const auto& policy : profiles("ioctl", 1)) {
+    auto prog = compile(policy);
+    for (std::uint64_t req : {std::uint64_t{0x5412}, std::uint64_t{0x541C}, std::uint64_t{0xffffffff00005412}, std::uint64_t{0x100005412}}) {
+      auto o = run_under(prog, SYS_ioctl, {std::uint64_t(-1), req, 0});
+      EXPECT_EQ(o.err, EPERM) << "request 0x" << std::hex << req << " (without the filter: EBADF)";
+    }
+    EXPECT_EQ(run_under(prog, SYS_ioctl, {std::uint64_t(-1), 0x5401 /* TCGETS */, 0}).err, EBADF);
+  }
+}
+
+TEST_F(MandatoryDenials, HoldInComplainMode) {
+  CompileOptions complain;
+  complain.complain = true;
+  Policy p;
+  p.default_action = Action::errno_ret(EPERM);
+  auto o = run_under(compile(p, complain), SYS_chmod, {path(), 04755});
+  EXPECT_EQ(o.err, EPERM);
+  EXPECT_EQ(run_under(compile(p, complain), SYS_chmod, {path(), 0700}).ret, 0);
+}
+
+TEST_F(MandatoryDenials, ListedInTheOciRulesToo) {
+  auto rules = mandatory_denials();
+  auto names = [&](std::string_view n) {
+    return std::count_if(rules.begin(), rules.end(), [&](const Rule& r) { return r.names.front() == n; });
+  };
+  for (const char* n : {"chmod", "fchmod", "fchmodat", "fchmodat2"}) EXPECT_EQ(names(n), 2) << n;
+  EXPECT_EQ(names("ioctl"), 2);
+}
+
+// An ABI the profile does not list never runs a syscall, even when the default is allow.
+TEST(BadArch, ForeignAbiIsKilledEvenUnderADefaultAllowProfile) {
+  Policy p;
+  p.default_action = Action::allow();
+  p.architectures = {native_arch()};
+  constexpr long x32_bit = 0x40000000;
+  auto o = run_under(compile(p), x32_bit | SYS_getpid, {});
+  EXPECT_EQ(o.signal, SIGSYS) << "x32 getpid returned " << o.ret << " errno " << o.err;
+  EXPECT_EQ(bad_arch_action(), Action::kill_process());
+}
+
+TEST(BadArch, ListedAbiFollowsTheProfile) {
+  Policy p;
+  p.default_action = Action::allow();
+  p.architectures = {native_arch()};
+  for (Arch a : compat_arches(native_arch())) p.architectures.push_back(a);
+  auto o = run_under(compile(p), 0x40000000 | SYS_getpid, {});
+  EXPECT_EQ(o.signal, 0) << "a listed ABI was killed";
+}
+
+TEST(BadArch, ComplainModeLogsForeignAbis) {
+  Policy p;
+  p.default_action = Action::errno_ret(EPERM);
+  p.architectures = {native_arch()};
+  CompileOptions complain;
+  complain.complain = true;
+  EXPECT_EQ(run_under(compile(p, complain), 0x40000000 | SYS_getpid, {}).signal, 0);
+}
+
+TEST(Compile, NotifyWithoutAListenerIsRefused) {
+  Policy p;
+  p.default_action = Action::allow();
+  p.rules.push_back({{"getppid"}, Action{ActionKind::notify, 0}, {}, ""});
+  try {
+    compile(p);
+    FAIL() << "compiled SCMP_ACT_NOTIFY for enforcement";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::invalid_input);
+    EXPECT_NE(std::string(e.what()).find("syscalls[0].action is SCMP_ACT_NOTIFY"), std::string::npos) << e.what();
+  }
+  Policy d;
+  d.default_action = Action{ActionKind::notify, 0};
+  EXPECT_THROW(compile(d), Error);
+  CompileOptions checking;
+  checking.enforcement = false;
+  EXPECT_NO_THROW(compile(p, checking));
 }

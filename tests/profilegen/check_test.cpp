@@ -182,3 +182,27 @@ TEST(Check, GoldenOnDockersDefaultAndAGeneratedProfile) {
   test::expect_golden("check_generated.txt", profile::format_check_text(r, "app.json"));
   test::expect_golden("check_generated.json", profile::check_to_json(r, "app.json"));
 }
+
+TEST(Check, IoUringIsCriticalAndNamesTheBypass) {
+  for (const char* n : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) {
+    auto r = profile::check_profile(allowlist({n}));
+    const auto* f = find(r, "risky-syscall", n);
+    ASSERT_NE(f, nullptr) << n;
+    EXPECT_EQ(f->severity, profile::Severity::critical) << n;
+    EXPECT_NE(f->reason.find("seccomp"), std::string::npos) << f->reason;
+    EXPECT_EQ(profile::check_exit_code(r, profile::Severity::low), 6) << n;
+  }
+}
+
+TEST(Check, DenyListSaysUnlistedAbisAreKilled) {
+  sandbox::Policy p;
+  p.default_action = sandbox::Action::allow();
+  p.architectures = {native()};
+  auto r = profile::check_profile(p);
+  const auto* f = find(r, "foreign-abi", "architectures");
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->message.find("killed (SIGSYS)"), std::string::npos) << f->message;
+  EXPECT_EQ(f->arches.size(), sandbox::compat_arches(native()).size());
+  // An allowlist says nothing of the kind: its default already denies.
+  EXPECT_EQ(find(profile::check_profile(allowlist({})), "foreign-abi", "architectures"), nullptr);
+}

@@ -138,3 +138,22 @@ TEST(Generate, SelectorsByPidAndExe) {
   nobody.pid = 1;
   EXPECT_THROW(profile::trace_from_audit_text(audit_text, nobody, "kernel.log"), sandbox::Error);
 }
+
+// io_uring's operations bypass seccomp: a traced io_uring is left out unless asked for.
+TEST(Generate, IoUringIsLeftOutUnlessAskedFor) {
+  auto t = trace_of({{"x86_64", "read"}, {"x86_64", "io_uring_setup"}, {"x86_64", "io_uring_enter"}, {"x86_64", "io_uring_register"}});
+  std::vector<std::string> left_out;
+  auto p = profile::generate_profile({t}, {}, &left_out);
+  const auto* g = group_for(p, "x86_64");
+  ASSERT_NE(g, nullptr);
+  EXPECT_TRUE(has(g, "read"));
+  for (const char* n : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) EXPECT_FALSE(has(g, n)) << n;
+  EXPECT_EQ(left_out, (std::vector<std::string>{"io_uring_setup", "io_uring_enter", "io_uring_register"}));
+
+  profile::GenerateOptions allow;
+  allow.allow_io_uring = true;
+  std::vector<std::string> none;
+  auto q = profile::generate_profile({t}, allow, &none);
+  for (const char* n : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) EXPECT_TRUE(has(group_for(q, "x86_64"), n)) << n;
+  EXPECT_TRUE(none.empty());
+}

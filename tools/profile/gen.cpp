@@ -19,6 +19,7 @@ void register_gen(CLI::App& app, Action& selected) {
     std::string output = "-";
     std::string default_action = "errno";
     bool no_log = false;
+    bool allow_io_uring = false;
     std::optional<pid_t> pid;
     std::optional<std::string> exe;
     std::optional<std::uint32_t> ses;
@@ -29,13 +30,16 @@ void register_gen(CLI::App& app, Action& selected) {
   nucleus-profile gen app.trace -o app.json
   nucleus-profile gen run1.trace run2.trace -o app.json        # union of several runs
   nucleus-profile gen --default-action kill-process app.trace  # to stdout
+  nucleus-profile gen --allow-io-uring app.trace -o app.json   # keep traced io_uring (bypasses seccomp)
   nucleus-profile gen --ses 42 /var/log/audit/audit.log -o app.json
   journalctl -k -o cat > kernel.txt && nucleus-profile gen --exe /usr/bin/app kernel.txt
 
 The profile allows each traced syscall on the architecture it was made on, plus execve, exit,
 exit_group, rt_sigreturn and restart_syscall; everything else gets the default action (errno
 EPERM unless told otherwise), logged so that denials are visible. It is compiled before it is
-written, and written atomically.)");
+written, and written atomically. io_uring_setup, io_uring_enter and io_uring_register are left
+out even when traced (with a warning): io_uring's operations bypass seccomp; --allow-io-uring
+keeps them.)");
   cmd->add_option("inputs", opt->inputs, "trace logs, or raw audit text (audit.log, dmesg, journalctl)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -44,6 +48,9 @@ written, and written atomically.)");
                   "kill-process, kill-thread, trap, errno[:N], log")
       ->capture_default_str();
   cmd->add_flag("--no-log-flag", opt->no_log, "leave out SECCOMP_FILTER_FLAG_LOG (denials are then silent)");
+  cmd->add_flag("--allow-io-uring", opt->allow_io_uring,
+                "keep traced io_uring_setup/enter/register: io_uring's file and socket operations bypass the "
+                "seccomp filter, so the profile then cannot restrict them");
   cmd->add_option("--pid", opt->pid, "raw audit text: records of this pid only");
   cmd->add_option("--exe", opt->exe, "raw audit text: records of this executable only");
   cmd->add_option("--ses", opt->ses, "raw audit text: records of this audit session only");
@@ -71,7 +78,18 @@ written, and written atomically.)");
       profile::GenerateOptions gen_options;
       gen_options.default_action = *action;
       gen_options.log_denials = !opt->no_log;
-      auto policy = profile::generate_profile(traces, gen_options);
+      gen_options.allow_io_uring = opt->allow_io_uring;
+      std::vector<std::string> left_out;
+      auto policy = profile::generate_profile(traces, gen_options, &left_out);
+      if (opt->allow_io_uring)
+        cli::warn(tool, "--allow-io-uring: io_uring's file and socket operations bypass seccomp; whatever the "
+                        "profile denies, the program can still do through io_uring");
+      if (!left_out.empty()) {
+        std::string names;
+        for (const auto& n : left_out) names += (names.empty() ? "" : ", ") + n;
+        cli::warn(tool, "left out " + names + " although traced: io_uring's operations bypass seccomp; the program "
+                        "gets the default action and must fall back to ordinary syscalls (--allow-io-uring keeps them)");
+      }
       sandbox::CompileStats stats;
       sandbox::compile(policy, {}, &stats); // never write a profile that does not compile
       sandbox::write_file_atomic(opt->output, profile::to_oci_json(policy));

@@ -48,7 +48,9 @@ unless --prefer says which one wins. The result is compiled before it is written
       }
       auto prefer = opt->prefer.empty() ? profile::Prefer::none : *profile::prefer_from_name(opt->prefer);
       auto merged = profile::merge_profiles(inputs, prefer);
-      sandbox::compile(merged); // never write a profile that does not compile
+      sandbox::CompileOptions checking;
+      checking.enforcement = false; // the profile may be meant for a runtime with a notify agent
+      sandbox::compile(merged, checking); // never write a profile that does not compile
       sandbox::write_file_atomic(opt->output, profile::to_oci_json(merged));
       return 0;
     };

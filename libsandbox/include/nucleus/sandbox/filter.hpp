@@ -17,8 +17,13 @@ namespace nucleus::sandbox {
 struct CompileOptions {
   // Add SECCOMP_FILTER_FLAG_LOG even if the policy lacks it, so that denials reach the audit log.
   bool force_log_flag = false;
-  // Replace every non-allow action by SCMP_ACT_LOG (complain mode).
+  // Replace every non-allow action of the profile by SCMP_ACT_LOG (complain mode). The mandatory
+  // denials stay denials.
   bool complain = false;
+  // The program will be installed with nobody listening on a notification fd, so SCMP_ACT_NOTIFY
+  // is refused (it would block the workload forever). Off only for checking a profile meant for a
+  // runtime with a notify agent (`nucleus-profile validate`, merge, edit).
+  bool enforcement = true;
 };
 
 class BpfProgram {
@@ -43,6 +48,21 @@ struct CompileStats {
   std::size_t rules = 0;        // libseccomp rules added (after expanding same-index conditions)
   std::size_t instructions = 0; // BPF instructions
 };
+
+// Denials every compiled filter carries whatever the profile says, on every ABI the machine can
+// enter the kernel with: setting S_ISUID/S_ISGID (chmod family, and the mode of open, creat and
+// mknod), openat2 (its mode cannot be inspected: ENOSYS makes callers fall back to openat), and
+// ioctl TIOCSTI/TIOCLINUX (terminal input injection; the request compared on its low 32 bits).
+// They are compiled as a guard program that runs before the profile's, so no allow rule of the
+// profile can take precedence over them. Also written into the OCI profile handed to gVisor.
+std::vector<Rule> mandatory_denials();
+
+// What a syscall from an architecture the profile does not list gets, whatever the default
+// action: kill the process. A foreign-ABI call (int 0x80, x32 numbers) from a workload the
+// profile was not made for is an attempt to reach syscalls by numbers the profile never
+// considered; ERRNO(ENOSYS) would let it probe and carry on, a kill stops it and is always logged.
+// In complain mode it is SCMP_ACT_LOG, like every other denial of the profile.
+Action bad_arch_action(bool complain = false);
 
 // Throws Error(invalid_input) naming the rule and syscall that libseccomp rejects.
 BpfProgram compile(const Policy& policy, const CompileOptions& options = {},

@@ -68,6 +68,15 @@ struct IsolationConfig {
   std::vector<std::string> tmpfs;     // extra empty writable tmpfs mounts (destinations)
   std::string hostname = "nucleus";
 
+  // The host identity the workload's uid and gid (0 inside its user namespace) map to when nucleus
+  // runs as root: never host root unless host_root (trusted work only). Files the workload creates
+  // are owned by it; --rw directories owned by someone else are idmapped mounts (their owner is
+  // the workload's uid inside, and what it creates there is owned by that owner on the host).
+  // nucleus started by an ordinary user maps that user's own ids instead.
+  std::uint32_t host_uid = 65534; // nobody
+  std::uint32_t host_gid = 65534; // nogroup
+  bool host_root = false;
+
   std::vector<std::string> cap_add;   // capability names, e.g. "CAP_NET_BIND_SERVICE"
   std::vector<ResourceLimit> rlimits; // applied on top of the defaults (core dumps off)
 

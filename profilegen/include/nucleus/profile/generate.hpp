@@ -24,7 +24,14 @@ inline constexpr std::string_view always_allowed[] = {"execve", "exit", "exit_gr
 struct GenerateOptions {
   sandbox::Action default_action = sandbox::Action::errno_ret(1); // EPERM
   bool log_denials = true;                                         // SECCOMP_FILTER_FLAG_LOG
+  // io_uring's operations (open, read, connect, ...) run in the kernel without passing the seccomp
+  // filter, so allowing io_uring_setup lets the program do what the rest of the profile denies.
+  // Left out unless asked for, even when traced.
+  bool allow_io_uring = false;
 };
+
+// The syscalls that make an io_uring instance and submit to it.
+inline constexpr std::string_view io_uring_syscalls[] = {"io_uring_setup", "io_uring_enter", "io_uring_register"};
 
 // Chooses records from raw audit text, which holds every process's records.
 struct RecordSelector {
@@ -45,6 +52,8 @@ std::vector<tracer::Trace> read_inputs(const std::vector<std::filesystem::path>&
 
 // The minimal policy allowing everything the traces recorded. Throws Error(invalid_input) for a
 // syscall that libseccomp cannot name on its architecture (a corrupt trace).
-sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const GenerateOptions& options = {});
+// `left_out`, when given, receives the traced syscalls the profile leaves out on purpose (io_uring).
+sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const GenerateOptions& options = {},
+                                 std::vector<std::string>* left_out = nullptr);
 
 } // namespace nucleus::profile
