@@ -89,8 +89,12 @@ TrustDecision decide_trust(const IsolationConfig& config) {
     d.runsc = *runsc;
     return d;
   }
-  if (!config.allow_degraded_security)
-    throw Error(ErrorKind::usage, std::string(untrusted_without_gvisor_message), std::string(untrusted_without_gvisor_hint));
+  if (!config.allow_degraded_security) {
+    // The warnings are never printed when this throws: say here that the variable changed nothing.
+    std::string hint(untrusted_without_gvisor_hint);
+    if (env_set) hint = d.warnings.front() + "; " + hint;
+    throw Error(ErrorKind::usage, std::string(untrusted_without_gvisor_message), hint);
+  }
   d.warnings.push_back("--allow-degraded-security: running an untrusted workload without gVisor; it shares the host "
                        "kernel, contained only by namespaces, Landlock, cgroups and seccomp");
   return d;

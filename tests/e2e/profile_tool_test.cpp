@@ -241,9 +241,10 @@ TEST(ProfileTool, GenOnRawAuditTextWithEachSelector) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
-// Traces from two machines of different byte order cannot share one filter: libseccomp refuses to
-// compile it. gen compiles before writing, so it fails and leaves nothing behind, not even a
-// temporary file. The control: each trace alone gives a profile.
+// A trace made on a big-endian machine (s390x) cannot be compiled into a filter here: libseccomp
+// refuses that byte order beside the native one. gen compiles before writing, so it fails and
+// leaves nothing behind, not even a temporary file, alone or merged with a native trace. The
+// control: the native trace alone gives a profile.
 TEST(ProfileTool, GeneratedProfileThatDoesNotCompileIsNotWritten) {
   nucleus::test::TempDir dir;
   const std::string header =
@@ -257,19 +258,22 @@ TEST(ProfileTool, GeneratedProfileThatDoesNotCompileIsNotWritten) {
   nucleus::test::write_text(dir / "s390x.trace", header + R"({"type":"syscall","arch":"s390x","nr":)" +
                                                      std::to_string(s390x_getpid) +
                                                      R"(,"name":"getpid","count":1,"exe":"/usr/bin/app"})" "\n" + summary);
-  for (const char* one : {"x86_64", "s390x"}) {
-    auto out = (dir / (std::string(one) + ".json")).string();
-    auto r = run({tool("nucleus-profile").string(), "gen", (dir / (std::string(one) + ".trace")).string(), "-o", out});
-    EXPECT_EQ(r.exit_code, 0) << one << ": " << r.err;
-    EXPECT_TRUE(std::filesystem::exists(out)) << one;
+  auto native = (dir / "x86_64.json").string();
+  auto r = run({tool("nucleus-profile").string(), "gen", (dir / "x86_64.trace").string(), "-o", native});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(std::filesystem::exists(native));
+  for (std::vector<std::string> inputs : {std::vector<std::string>{"s390x.trace"}, std::vector<std::string>{"x86_64.trace", "s390x.trace"}}) {
+    SCOPED_TRACE(inputs.size());
+    auto out = dir / "app.json";
+    std::vector<std::string> argv{tool("nucleus-profile").string(), "gen"};
+    for (const auto& i : inputs) argv.push_back((dir / i).string());
+    argv.insert(argv.end(), {"-o", out.string()});
+    r = run(argv);
+    EXPECT_NE(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("nucleus-profile: error:"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << "a profile that does not compile was written";
+    std::set<std::string> left;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) left.insert(entry.path().filename().string());
+    EXPECT_EQ(left, (std::set<std::string>{"s390x.trace", "x86_64.json", "x86_64.trace"}));
   }
-  auto out = dir / "both.json";
-  auto r = run({tool("nucleus-profile").string(), "gen", (dir / "x86_64.trace").string(), (dir / "s390x.trace").string(),
-                "-o", out.string()});
-  EXPECT_NE(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("nucleus-profile: error:"), std::string::npos) << r.err;
-  EXPECT_FALSE(std::filesystem::exists(out)) << "a profile that does not compile was written";
-  std::set<std::string> left;
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) left.insert(entry.path().filename().string());
-  EXPECT_EQ(left, (std::set<std::string>{"s390x.json", "s390x.trace", "x86_64.json", "x86_64.trace"}));
 }

@@ -176,7 +176,8 @@ TEST(Review, ReportRendersInHeadlessChromium) {
     }
   }
   std::set<std::string> docker_allowed;
-  for (const auto& entry : test::docker_default_resolved()["syscalls"])
+  const auto docker = test::docker_default_resolved(); // kept alive for the loop below
+  for (const auto& entry : docker["syscalls"])
     if (entry["action"] == "SCMP_ACT_ALLOW")
       for (const auto& n : entry["names"])
         if (native_names.count(n.get<std::string>())) docker_allowed.insert(n.get<std::string>());
