@@ -1,19 +1,10 @@
 // Reading seccomp profiles (the OCI LinuxSeccomp object plus Docker's extensions) into a
-// sandbox::Policy, with every problem reported as "<source>: <json path>: <problem>", and writing
-// a Policy back as the OCI JSON that runc, crun, podman, Docker and Kubernetes load.
-#include "nucleus/profile/oci.hpp"
+// sandbox::Policy, with every problem reported as "<source>: <json path>: <problem>".
+#include "oci_internal.hpp"
 
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/io.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
 
-#include <nlohmann/json.hpp>
-#include <sys/utsname.h>
-
-#include <algorithm>
-#include <array>
-#include <cctype>
-#include <charconv>
 #include <limits>
 #include <map>
 #include <set>
@@ -24,10 +15,7 @@
 namespace nucleus::profile {
 namespace {
 
-using Json = nlohmann::json;
-using sandbox::Action;
-using sandbox::ActionKind;
-using sandbox::Arch;
+using namespace oci_detail;
 using sandbox::ErrorKind;
 
 // The kernel keeps 16 bits of SECCOMP_RET_DATA for the errno or the tracer's message, and caps an
@@ -55,53 +43,6 @@ constexpr std::array<sandbox::CmpOp, 7> all_ops{sandbox::CmpOp::ne, sandbox::Cmp
 constexpr std::array<sandbox::FilterFlag, 4> all_flags{sandbox::FilterFlag::tsync, sandbox::FilterFlag::log,
                                                        sandbox::FilterFlag::spec_allow,
                                                        sandbox::FilterFlag::wait_killable_recv};
-
-// Every architecture the OCI runtime spec names. Those missing from sandbox::known_arches() are
-// real, but the libseccomp nucleus is built with cannot filter them.
-constexpr std::array<std::string_view, 23> oci_arch_names{
-    "SCMP_ARCH_X86",       "SCMP_ARCH_X86_64",    "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64",   "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",      "SCMP_ARCH_MIPS",
-    "SCMP_ARCH_MIPS64",    "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",      "SCMP_ARCH_MIPSEL64",
-    "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",     "SCMP_ARCH_PPC64",       "SCMP_ARCH_PPC64LE",
-    "SCMP_ARCH_S390",      "SCMP_ARCH_S390X",     "SCMP_ARCH_SH",          "SCMP_ARCH_SHEB",
-    "SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64",  "SCMP_ARCH_RISCV64"};
-
-// Docker's spellings in includes/excludes "arches" (Go's GOARCH as libseccomp-golang names it,
-// "mips3l64n32" included), mapped to the OCI name.
-struct DockerArchName {
-  std::string_view docker;
-  std::string_view oci;
-};
-constexpr std::array<DockerArchName, 25> docker_arch_names{{
-    {"amd64", "SCMP_ARCH_X86_64"},      {"x86", "SCMP_ARCH_X86"},
-    {"386", "SCMP_ARCH_X86"},           {"x32", "SCMP_ARCH_X32"},
-    {"arm64", "SCMP_ARCH_AARCH64"},     {"arm", "SCMP_ARCH_ARM"},
-    {"mips", "SCMP_ARCH_MIPS"},         {"mipsle", "SCMP_ARCH_MIPSEL"},
-    {"mipsel", "SCMP_ARCH_MIPSEL"},     {"mips64", "SCMP_ARCH_MIPS64"},
-    {"mips64n32", "SCMP_ARCH_MIPS64N32"}, {"mipsel64", "SCMP_ARCH_MIPSEL64"},
-    {"mips64le", "SCMP_ARCH_MIPSEL64"}, {"mips3l64n32", "SCMP_ARCH_MIPSEL64N32"},
-    {"mipsel64n32", "SCMP_ARCH_MIPSEL64N32"}, {"mips64len32", "SCMP_ARCH_MIPSEL64N32"},
-    {"ppc", "SCMP_ARCH_PPC"},           {"ppc64", "SCMP_ARCH_PPC64"},
-    {"ppc64le", "SCMP_ARCH_PPC64LE"},   {"s390", "SCMP_ARCH_S390"},
-    {"s390x", "SCMP_ARCH_S390X"},       {"riscv64", "SCMP_ARCH_RISCV64"},
-    {"loong64", "SCMP_ARCH_LOONGARCH64"}, {"loongarch64", "SCMP_ARCH_LOONGARCH64"},
-    {"m68k", "SCMP_ARCH_M68K"},
-}};
-
-std::string key_path(std::string_view parent, std::string_view key) {
-  if (parent.empty()) return std::string(key);
-  return std::string(parent) + "." + std::string(key);
-}
-
-std::string index_path(std::string_view parent, std::size_t index) {
-  return std::string(parent) + "[" + std::to_string(index) + "]";
-}
-
-std::string in_quotes(std::string_view text) {
-  constexpr std::size_t shown = 60;
-  if (text.size() <= shown) return "\"" + std::string(text) + "\"";
-  return "\"" + std::string(text.substr(0, shown)) + "...\"";
-}
 
 // A short description of a JSON value for messages; never dumps a container, which may be huge
 // or deeply nested.
@@ -156,85 +97,15 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// Dotted numbers at the start of a release: "6.1.0-13-amd64" -> {6, 1, 0}.
-std::vector<std::uint64_t> version_numbers(std::string_view text) {
-  std::vector<std::uint64_t> numbers;
-  const char* pos = text.data();
-  const char* end = text.data() + text.size();
-  while (pos != end && std::isdigit(static_cast<unsigned char>(*pos)) != 0) {
-    std::uint64_t number = 0;
-    auto [next, ec] = std::from_chars(pos, end, number);
-    if (ec != std::errc{}) break;
-    numbers.push_back(number);
-    pos = next;
-    if (pos == end || *pos != '.') break;
-    ++pos;
-  }
-  return numbers;
-}
-
-bool is_kernel_version(std::string_view text) {
-  if (text.empty() || text.front() == '.' || text.back() == '.') return false;
-  bool previous_dot = false;
-  for (char c : text) {
-    if (c == '.') {
-      if (previous_dot) return false;
-      previous_dot = true;
-    } else if (std::isdigit(static_cast<unsigned char>(c)) != 0) {
-      previous_dot = false;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string running_kernel_release() {
-  utsname names{};
-  if (::uname(&names) != 0) return {};
-  return names.release;
-}
-
-// Capabilities compare as Docker writes them ("CAP_SYS_ADMIN"), whatever the caller's spelling.
-std::string normalized_capability(std::string_view name) {
-  std::string out;
-  for (char c : name) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (!out.starts_with("CAP_")) out.insert(0, "CAP_");
-  return out;
-}
-
-// The errno or tracer message a profile attaches to the action; runc uses EPERM when absent.
-bool carries_data(ActionKind kind) { return kind == ActionKind::errno_ret || kind == ActionKind::trace; }
-
 // True when leaving `rule` out of the filter would let its syscalls do more than the profile says
 // (a deny entry in a permissive profile): then a name that cannot be filtered is an error.
 bool narrows_default(const Action& rule, const Action& default_action) {
   return rule != default_action && sandbox::strictness(rule.kind) <= sandbox::strictness(default_action.kind);
 }
 
-// An OCI architecture name, classified.
-struct ArchLookup {
-  std::optional<Arch> arch; // set when this build can filter it
-  bool known = false;       // an architecture the OCI spec names
-};
-
-ArchLookup lookup_oci_arch(std::string_view name) {
-  if (auto arch = sandbox::arch_from_oci(name)) return {arch, true};
-  bool known = std::find(oci_arch_names.begin(), oci_arch_names.end(), name) != oci_arch_names.end();
-  return {std::nullopt, known};
-}
-
 void append_unique(std::vector<Arch>& arches, Arch arch) {
   if (std::find(arches.begin(), arches.end(), arch) == arches.end()) arches.push_back(arch);
 }
-
-// Docker's includes/excludes, as read.
-struct EntryFilter {
-  std::vector<std::string> caps; // normalized
-  std::vector<Arch> arches;      // the spellings this build knows
-  bool has_arches = false;       // arches given, even if none of them is known here
-  std::optional<std::string> min_kernel;
-};
 
 // One syscalls[] entry after reading: the rule, where its names came from, and whether Docker's
 // conditions keep it in the resolved profile.
@@ -248,9 +119,7 @@ struct Entry {
 class ProfileReader {
 public:
   ProfileReader(std::string_view source, const ResolveContext& context)
-      : source_(source), context_(context), target_(context.arch.value_or(sandbox::native_arch())) {
-    for (const auto& cap : context.capabilities) capabilities_.push_back(normalized_capability(cap));
-  }
+      : source_(source), context_(context), docker_(context), target_(docker_.target()) {}
 
   LoadedProfile read(const Json& root) {
     if (!root.is_object())
@@ -499,7 +368,7 @@ private:
     entry.rule.comment = read_comment(object, entry.path);
     auto includes = read_filter(object, entry.path, "includes");
     auto excludes = read_filter(object, entry.path, "excludes");
-    entry.applies = applies(includes, excludes);
+    entry.applies = docker_.applies(includes, excludes);
     return entry;
   }
 
@@ -596,43 +465,6 @@ private:
     return filter;
   }
 
-  static ArchLookup docker_arch(std::string_view spelling) {
-    for (const auto& d : docker_arch_names)
-      if (d.docker == spelling) return lookup_oci_arch(d.oci);
-    if (auto arch = sandbox::arch_from_any(spelling)) return {arch, true};
-    return {};
-  }
-
-  bool holds(std::string_view cap) const {
-    return std::find(capabilities_.begin(), capabilities_.end(), cap) != capabilities_.end();
-  }
-
-  bool targets(const EntryFilter& filter) const {
-    return std::find(filter.arches.begin(), filter.arches.end(), target_) != filter.arches.end();
-  }
-
-  // Docker's rule: kept when every includes condition holds and no excludes condition does.
-  bool applies(const std::optional<EntryFilter>& includes, const std::optional<EntryFilter>& excludes) {
-    if (excludes) {
-      if (targets(*excludes)) return false;
-      for (const auto& cap : excludes->caps)
-        if (holds(cap)) return false;
-      if (excludes->min_kernel && kernel_at_least(kernel_release(), *excludes->min_kernel)) return false;
-    }
-    if (includes) {
-      if (includes->has_arches && !targets(*includes)) return false;
-      for (const auto& cap : includes->caps)
-        if (!holds(cap)) return false;
-      if (includes->min_kernel && !kernel_at_least(kernel_release(), *includes->min_kernel)) return false;
-    }
-    return true;
-  }
-
-  const std::string& kernel_release() {
-    if (!kernel_) kernel_ = context_.kernel_release ? *context_.kernel_release : running_kernel_release();
-    return *kernel_;
-  }
-
   // Every name of an entry that applies must be filterable on at least one of the profile's
   // architectures. A name that cannot be is harmless in an entry that only allows more than the
   // default (leaving it out denies more): Docker's default lists names for every architecture at
@@ -706,9 +538,8 @@ private:
 
   std::string source_;
   const ResolveContext& context_;
+  DockerResolver docker_;
   Arch target_;
-  std::vector<std::string> capabilities_;
-  std::optional<std::string> kernel_;
   std::size_t suggested_names_ = 0;
   std::vector<Diagnostic> warnings_;
 };
@@ -754,66 +585,6 @@ LoadedProfile parse_profile(std::string_view json_text, std::string_view source_
 
 LoadedProfile load_profile(const std::filesystem::path& path, const ResolveContext& context) {
   return parse_profile(sandbox::read_file(path), path.string(), context);
-}
-
-std::string to_oci_json(const sandbox::Policy& policy) {
-  using Ordered = nlohmann::ordered_json;
-  Ordered out = Ordered::object();
-  out["defaultAction"] = sandbox::action_oci_name(policy.default_action.kind);
-  if (carries_data(policy.default_action.kind)) out["defaultErrnoRet"] = policy.default_action.data;
-  if (!policy.architectures.empty()) {
-    Ordered arches = Ordered::array();
-    for (Arch arch : policy.architectures) {
-      if (!sandbox::arch_from_oci(sandbox::arch_oci_name(arch)))
-        throw sandbox::Error(ErrorKind::internal, "architecture token " + std::to_string(arch.token) + " has no OCI name");
-      arches.push_back(sandbox::arch_oci_name(arch));
-    }
-    out["architectures"] = std::move(arches);
-  }
-  if (!policy.flags.empty()) {
-    Ordered flags = Ordered::array();
-    for (auto flag : policy.flags) {
-      auto name = sandbox::filter_flag_oci_name(flag);
-      if (name.empty())
-        throw sandbox::Error(ErrorKind::internal, "filter flag " + std::to_string(static_cast<unsigned>(flag)) + " has no OCI name");
-      flags.push_back(name);
-    }
-    out["flags"] = std::move(flags);
-  }
-  Ordered syscalls = Ordered::array();
-  for (const auto& rule : policy.rules) {
-    Ordered entry = Ordered::object();
-    entry["names"] = rule.names;
-    entry["action"] = sandbox::action_oci_name(rule.action.kind);
-    if (carries_data(rule.action.kind)) entry["errnoRet"] = rule.action.data;
-    if (!rule.args.empty()) {
-      Ordered args = Ordered::array();
-      for (const auto& c : rule.args) {
-        Ordered arg = Ordered::object();
-        arg["index"] = c.index;
-        arg["value"] = c.value;
-        if (c.op == sandbox::CmpOp::masked_eq || c.value_two != 0) arg["valueTwo"] = c.value_two;
-        arg["op"] = sandbox::cmp_op_oci_name(c.op);
-        args.push_back(std::move(arg));
-      }
-      entry["args"] = std::move(args);
-    }
-    if (!rule.comment.empty()) entry["comment"] = rule.comment;
-    syscalls.push_back(std::move(entry));
-  }
-  out["syscalls"] = std::move(syscalls);
-  return out.dump(2, ' ', false, Ordered::error_handler_t::replace) + "\n";
-}
-
-bool kernel_at_least(std::string_view release, std::string_view minimum) {
-  auto have = version_numbers(release);
-  auto want = version_numbers(minimum);
-  for (std::size_t i = 0; i < std::max(have.size(), want.size()); ++i) {
-    std::uint64_t a = i < have.size() ? have[i] : 0;
-    std::uint64_t b = i < want.size() ? want[i] : 0;
-    if (a != b) return a > b;
-  }
-  return true;
 }
 
 } // namespace nucleus::profile
