@@ -7,6 +7,7 @@ packages=(
   libboost-dev                                # Boost.Asio event loop
   nlohmann-json3-dev                          # JSON profiles and trace logs
   libcli11-dev                                # command-line parsing
+  libyaml-cpp-dev                             # reading Kubernetes SeccompProfile YAML (import)
   libcap-dev                                  # capability names and sets (isolation)
   libssl-dev                                  # SHA-256 for profile pinning (libcrypto)
   googletest libgtest-dev libbenchmark-dev    # tests and benchmarks

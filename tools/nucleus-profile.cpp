@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   nucleus-profile check app.json && nucleus-profile explain app.json
   nucleus-profile diff app-1.0.json app-1.1.json
   nucleus-profile export app.json --format k8s -o app.yaml
+  nucleus-profile import cluster-profiles.yaml --name my-app -o my-app.json
 
 Run 'nucleus-profile SUBCOMMAND --help' for each subcommand's options.)");
   app.require_subcommand(1);
@@ -40,6 +41,7 @@ Run 'nucleus-profile SUBCOMMAND --help' for each subcommand's options.)");
   register_explain(app, selected);
   register_report(app, selected);
   register_export(app, selected);
+  register_import(app, selected);
   register_add(app, selected);
   register_remove(app, selected);
   nucleus::cli::add_standard_options(app, {"generate, check and ship seccomp profiles", ""});

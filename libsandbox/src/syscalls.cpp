@@ -70,20 +70,37 @@ std::vector<std::string> syscall_table(Arch arch) {
   return {names.begin(), names.end()};
 }
 
-std::vector<std::string> closest_syscall_names(std::string_view name, std::size_t limit) {
-  std::set<std::string> all;
-  for (Arch arch : known_arches())
-    for (auto& n : syscall_table(arch)) all.insert(std::move(n));
-  std::vector<std::pair<std::size_t, std::string>> scored;
-  for (const auto& n : all) scored.emplace_back(edit_distance(name, n), n);
+std::vector<std::string> closest_names(std::string_view name, const std::vector<std::string_view>& candidates,
+                                       std::size_t limit) {
+  std::vector<std::pair<std::size_t, std::string_view>> scored;
+  for (auto candidate : candidates) scored.emplace_back(edit_distance(name, candidate), candidate);
   std::sort(scored.begin(), scored.end());
   std::vector<std::string> out;
   std::size_t cutoff = std::max<std::size_t>(2, name.size() / 3);
-  for (auto& [dist, n] : scored) {
+  for (auto& [dist, candidate] : scored) {
     if (out.size() >= limit || dist > cutoff) break;
-    out.push_back(n);
+    out.emplace_back(candidate);
   }
   return out;
+}
+
+std::vector<std::string> closest_syscall_names(std::string_view name, std::size_t limit) {
+  // Building the table walks ~1000 numbers on each architecture; a profile with many unknown
+  // names would pay that for each one.
+  static const std::vector<std::string> all = [] {
+    std::set<std::string> names;
+    for (Arch arch : known_arches())
+      for (auto& n : syscall_table(arch)) names.insert(std::move(n));
+    return std::vector<std::string>(names.begin(), names.end());
+  }();
+  static const std::vector<std::string_view> views(all.begin(), all.end());
+  return closest_names(name, views, limit);
+}
+
+std::string libseccomp_version() {
+  const scmp_version* v = seccomp_version();
+  if (v == nullptr) return "(unknown version)";
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
 }
 
 } // namespace nucleus::sandbox

@@ -31,13 +31,16 @@ struct LoadedProfile {
   std::vector<Diagnostic> warnings;
 };
 
-// Throws Error(invalid_input) "<source>: <json path>: <problem>", with line/column for bad JSON.
+// Throws Error(invalid_input) with every problem found, one per line "<source>: <json path>:
+// <problem>" (all errors, then the warnings as "<source>: <path>: warning: ..."), or with
+// line/column for bad JSON. Errors include a key given twice in one object, and an unknown
+// top-level key when the default action lets syscalls run (SCMP_ACT_ALLOW, SCMP_ACT_LOG).
 // Docker's includes/excludes and archMap are resolved against `context`; the Policy holds what
-// applies there. Warnings, not errors: unknown keys, fields nucleus ignores (listenerPath,
-// errnoRet on an action without a return value), and syscall names in an entry that allows more
-// than the default which libseccomp cannot place on the profile's architectures: names known on
-// another architecture are kept, names it knows nowhere (newer than it, or misspelt) are left out.
-// In an entry that denies, such a name is an error, since leaving it out would open a hole.
+// applies there. Warnings, not errors: other unknown keys, fields nucleus ignores (listenerPath,
+// errnoRet on an action without a return value), and syscall names libseccomp cannot place on any
+// of the profile's architectures, in allow and deny entries alike: they are left out (as runc,
+// crun and podman do) and listed in one warning per kind, path "syscalls" (unknown to this
+// libseccomp; not on these architectures), each name with its JSON path.
 LoadedProfile parse_profile(std::string_view json_text, std::string_view source_name,
                             const ResolveContext& context = {});
 LoadedProfile load_profile(const std::filesystem::path& path, const ResolveContext& context = {});

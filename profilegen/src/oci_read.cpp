@@ -1,20 +1,13 @@
 // Reading seccomp profiles (the OCI LinuxSeccomp object plus Docker's extensions) into a
-// sandbox::Policy, with every problem reported as "<source>: <json path>: <problem>", and writing
-// a Policy back as the OCI JSON that runc, crun, podman, Docker and Kubernetes load.
-#include "nucleus/profile/oci.hpp"
+// sandbox::Policy, with every problem reported as "<source>: <json path>: <problem>".
+#include "oci_internal.hpp"
 
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/io.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
 
-#include <nlohmann/json.hpp>
-#include <sys/utsname.h>
-
-#include <algorithm>
-#include <array>
-#include <cctype>
-#include <charconv>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <map>
 #include <set>
 #include <span>
@@ -24,10 +17,7 @@
 namespace nucleus::profile {
 namespace {
 
-using Json = nlohmann::json;
-using sandbox::Action;
-using sandbox::ActionKind;
-using sandbox::Arch;
+using namespace oci_detail;
 using sandbox::ErrorKind;
 
 // The kernel keeps 16 bits of SECCOMP_RET_DATA for the errno or the tracer's message, and caps an
@@ -55,53 +45,6 @@ constexpr std::array<sandbox::CmpOp, 7> all_ops{sandbox::CmpOp::ne, sandbox::Cmp
 constexpr std::array<sandbox::FilterFlag, 4> all_flags{sandbox::FilterFlag::tsync, sandbox::FilterFlag::log,
                                                        sandbox::FilterFlag::spec_allow,
                                                        sandbox::FilterFlag::wait_killable_recv};
-
-// Every architecture the OCI runtime spec names. Those missing from sandbox::known_arches() are
-// real, but the libseccomp nucleus is built with cannot filter them.
-constexpr std::array<std::string_view, 23> oci_arch_names{
-    "SCMP_ARCH_X86",       "SCMP_ARCH_X86_64",    "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64",   "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",      "SCMP_ARCH_MIPS",
-    "SCMP_ARCH_MIPS64",    "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",      "SCMP_ARCH_MIPSEL64",
-    "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",     "SCMP_ARCH_PPC64",       "SCMP_ARCH_PPC64LE",
-    "SCMP_ARCH_S390",      "SCMP_ARCH_S390X",     "SCMP_ARCH_SH",          "SCMP_ARCH_SHEB",
-    "SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64",  "SCMP_ARCH_RISCV64"};
-
-// Docker's spellings in includes/excludes "arches" (Go's GOARCH as libseccomp-golang names it,
-// "mips3l64n32" included), mapped to the OCI name.
-struct DockerArchName {
-  std::string_view docker;
-  std::string_view oci;
-};
-constexpr std::array<DockerArchName, 25> docker_arch_names{{
-    {"amd64", "SCMP_ARCH_X86_64"},      {"x86", "SCMP_ARCH_X86"},
-    {"386", "SCMP_ARCH_X86"},           {"x32", "SCMP_ARCH_X32"},
-    {"arm64", "SCMP_ARCH_AARCH64"},     {"arm", "SCMP_ARCH_ARM"},
-    {"mips", "SCMP_ARCH_MIPS"},         {"mipsle", "SCMP_ARCH_MIPSEL"},
-    {"mipsel", "SCMP_ARCH_MIPSEL"},     {"mips64", "SCMP_ARCH_MIPS64"},
-    {"mips64n32", "SCMP_ARCH_MIPS64N32"}, {"mipsel64", "SCMP_ARCH_MIPSEL64"},
-    {"mips64le", "SCMP_ARCH_MIPSEL64"}, {"mips3l64n32", "SCMP_ARCH_MIPSEL64N32"},
-    {"mipsel64n32", "SCMP_ARCH_MIPSEL64N32"}, {"mips64len32", "SCMP_ARCH_MIPSEL64N32"},
-    {"ppc", "SCMP_ARCH_PPC"},           {"ppc64", "SCMP_ARCH_PPC64"},
-    {"ppc64le", "SCMP_ARCH_PPC64LE"},   {"s390", "SCMP_ARCH_S390"},
-    {"s390x", "SCMP_ARCH_S390X"},       {"riscv64", "SCMP_ARCH_RISCV64"},
-    {"loong64", "SCMP_ARCH_LOONGARCH64"}, {"loongarch64", "SCMP_ARCH_LOONGARCH64"},
-    {"m68k", "SCMP_ARCH_M68K"},
-}};
-
-std::string key_path(std::string_view parent, std::string_view key) {
-  if (parent.empty()) return std::string(key);
-  return std::string(parent) + "." + std::string(key);
-}
-
-std::string index_path(std::string_view parent, std::size_t index) {
-  return std::string(parent) + "[" + std::to_string(index) + "]";
-}
-
-std::string in_quotes(std::string_view text) {
-  constexpr std::size_t shown = 60;
-  if (text.size() <= shown) return "\"" + std::string(text) + "\"";
-  return "\"" + std::string(text.substr(0, shown)) + "...\"";
-}
 
 // A short description of a JSON value for messages; never dumps a container, which may be huge
 // or deeply nested.
@@ -141,100 +84,15 @@ std::string arch_list(const std::vector<Arch>& arches) {
   return join(names);
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// Dotted numbers at the start of a release: "6.1.0-13-amd64" -> {6, 1, 0}.
-std::vector<std::uint64_t> version_numbers(std::string_view text) {
-  std::vector<std::uint64_t> numbers;
-  const char* pos = text.data();
-  const char* end = text.data() + text.size();
-  while (pos != end && std::isdigit(static_cast<unsigned char>(*pos)) != 0) {
-    std::uint64_t number = 0;
-    auto [next, ec] = std::from_chars(pos, end, number);
-    if (ec != std::errc{}) break;
-    numbers.push_back(number);
-    pos = next;
-    if (pos == end || *pos != '.') break;
-    ++pos;
-  }
-  return numbers;
-}
-
-bool is_kernel_version(std::string_view text) {
-  if (text.empty() || text.front() == '.' || text.back() == '.') return false;
-  bool previous_dot = false;
-  for (char c : text) {
-    if (c == '.') {
-      if (previous_dot) return false;
-      previous_dot = true;
-    } else if (std::isdigit(static_cast<unsigned char>(c)) != 0) {
-      previous_dot = false;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string running_kernel_release() {
-  utsname names{};
-  if (::uname(&names) != 0) return {};
-  return names.release;
-}
-
-// Capabilities compare as Docker writes them ("CAP_SYS_ADMIN"), whatever the caller's spelling.
-std::string normalized_capability(std::string_view name) {
-  std::string out;
-  for (char c : name) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (!out.starts_with("CAP_")) out.insert(0, "CAP_");
-  return out;
-}
-
-// The errno or tracer message a profile attaches to the action; runc uses EPERM when absent.
-bool carries_data(ActionKind kind) { return kind == ActionKind::errno_ret || kind == ActionKind::trace; }
-
 // True when leaving `rule` out of the filter would let its syscalls do more than the profile says
-// (a deny entry in a permissive profile): then a name that cannot be filtered is an error.
+// (a deny entry in a permissive profile).
 bool narrows_default(const Action& rule, const Action& default_action) {
   return rule != default_action && sandbox::strictness(rule.kind) <= sandbox::strictness(default_action.kind);
-}
-
-// An OCI architecture name, classified.
-struct ArchLookup {
-  std::optional<Arch> arch; // set when this build can filter it
-  bool known = false;       // an architecture the OCI spec names
-};
-
-ArchLookup lookup_oci_arch(std::string_view name) {
-  if (auto arch = sandbox::arch_from_oci(name)) return {arch, true};
-  bool known = std::find(oci_arch_names.begin(), oci_arch_names.end(), name) != oci_arch_names.end();
-  return {std::nullopt, known};
 }
 
 void append_unique(std::vector<Arch>& arches, Arch arch) {
   if (std::find(arches.begin(), arches.end(), arch) == arches.end()) arches.push_back(arch);
 }
-
-// Docker's includes/excludes, as read.
-struct EntryFilter {
-  std::vector<std::string> caps; // normalized
-  std::vector<Arch> arches;      // the spellings this build knows
-  bool has_arches = false;       // arches given, even if none of them is known here
-  std::optional<std::string> min_kernel;
-};
 
 // One syscalls[] entry after reading: the rule, where its names came from, and whether Docker's
 // conditions keep it in the resolved profile.
@@ -248,25 +106,30 @@ struct Entry {
 class ProfileReader {
 public:
   ProfileReader(std::string_view source, const ResolveContext& context)
-      : source_(source), context_(context), target_(context.arch.value_or(sandbox::native_arch())) {
-    for (const auto& cap : context.capabilities) capabilities_.push_back(normalized_capability(cap));
-  }
+      : source_(source), context_(context), docker_(context), target_(docker_.target()) {}
 
-  LoadedProfile read(const Json& root) {
-    if (!root.is_object())
-      fail("", "a profile is a JSON object (the OCI LinuxSeccomp object), not " + describe(root));
-    warn_unknown_keys(root, "", top_level_keys);
+  // Problems found before reading (duplicate keys, seen by the JSON parser) come first.
+  LoadedProfile read(const Json& root, std::vector<Diagnostic> earlier_errors) {
+    errors_ = std::move(earlier_errors);
     LoadedProfile out;
-    if (field(root, "defaultAction") == nullptr)
-      fail("defaultAction", "missing; every profile needs a default action, e.g. \"SCMP_ACT_ERRNO\"");
-    out.policy.default_action = read_action(root, "", "defaultAction", "defaultErrnoRet");
-    out.policy.architectures = read_architectures(root);
-    out.policy.flags = read_flags(root);
-    read_listener(root);
-    read_comment(root, "");
+    if (!root.is_object()) {
+      attempt([&] { fail("", "a profile is a JSON object (the OCI LinuxSeccomp object), not " + describe(root)); });
+      finish();
+    }
+    bool have_default = attempt([&] {
+      if (field(root, "defaultAction") == nullptr)
+        fail("defaultAction", "missing; every profile needs a default action, e.g. \"SCMP_ACT_ERRNO\"");
+      out.policy.default_action = read_action(root, "", "defaultAction", "defaultErrnoRet");
+    });
+    check_top_level_keys(root, have_default ? &out.policy.default_action : nullptr);
+    bool have_arches = attempt([&] { out.policy.architectures = read_architectures(root); });
+    attempt([&] { out.policy.flags = read_flags(root); });
+    attempt([&] { read_listener(root); });
+    attempt([&] { read_comment(root, ""); });
     auto entries = read_entries(root);
-    check_names(entries, out.policy);
-    check_conflicts(entries);
+    if (have_default && have_arches) check_names(entries, out.policy);
+    if (have_default) check_conflicts(entries);
+    finish();
     for (auto& entry : entries)
       if (entry.applies && !entry.rule.names.empty()) out.policy.rules.push_back(std::move(entry.rule));
     out.warnings = std::move(warnings_);
@@ -274,9 +137,35 @@ public:
   }
 
 private:
+  // Thrown by fail() once the problem is recorded: the part being read is given up, and reading
+  // goes on with the next one, so that one run reports every problem.
+  struct Abandoned {};
+
   [[noreturn]] void fail(std::string_view path, const std::string& problem) const {
-    std::string where = path.empty() ? "(top level)" : std::string(path);
-    throw sandbox::Error(ErrorKind::invalid_input, source_ + ": " + where + ": " + problem);
+    errors_.push_back({path.empty() ? "(top level)" : std::string(path), problem});
+    throw Abandoned{};
+  }
+
+  // Runs one part of the reading; false when it failed (the problem is recorded).
+  template <class Part>
+  bool attempt(Part&& part) {
+    try {
+      part();
+      return true;
+    } catch (const Abandoned&) {
+      return false;
+    }
+  }
+
+  // Every error, then every warning, each with its JSON path, in one Error.
+  void finish() const {
+    if (errors_.empty()) return;
+    std::string message;
+    for (const auto& e : errors_) message += (message.empty() ? "" : "\n") + source_ + ": " + e.path + ": " + e.message;
+    for (const auto& w : warnings_) message += "\n" + source_ + ": " + w.path + ": warning: " + w.message;
+    std::string hint;
+    if (errors_.size() > 1) hint = std::to_string(errors_.size()) + " errors in this profile, all listed above";
+    throw sandbox::Error(ErrorKind::invalid_input, message, hint);
   }
 
   void warn(std::string path, std::string message) {
@@ -291,18 +180,38 @@ private:
   }
 
   template <std::size_t N>
+  static std::string did_you_mean(std::string_view key, const std::array<std::string_view, N>& known) {
+    auto close = sandbox::closest_names(key, std::vector<std::string_view>(known.begin(), known.end()), 1);
+    return close.empty() ? "" : " (did you mean \"" + close.front() + "\"?)";
+  }
+
+  template <std::size_t N>
   void warn_unknown_keys(const Json& object, std::string_view path, const std::array<std::string_view, N>& known) {
     for (const auto& item : object.items()) {
       const std::string& key = item.key();
       if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-      std::string message = "unknown key, ignored";
-      for (auto candidate : known) {
-        if (edit_distance(key, candidate) <= 2) {
-          message += " (did you mean \"" + std::string(candidate) + "\"?)";
-          break;
-        }
+      warn(key_path(path, key), "unknown key, ignored" + did_you_mean(key, known));
+    }
+  }
+
+  // An unknown top-level key may be a misspelt "syscalls" whose rules would be lost. Under a
+  // default that denies, losing them only denies more; under one that lets syscalls run
+  // (SCMP_ACT_ALLOW, SCMP_ACT_LOG), it would allow what the rules deny, so it is an error.
+  void check_top_level_keys(const Json& root, const Action* default_action) {
+    bool widens = default_action != nullptr &&
+                  (default_action->kind == ActionKind::allow || default_action->kind == ActionKind::log);
+    for (const auto& item : root.items()) {
+      const std::string& key = item.key();
+      if (std::find(top_level_keys.begin(), top_level_keys.end(), key) != top_level_keys.end()) continue;
+      if (!widens) {
+        warn(key, "unknown key, ignored" + did_you_mean(key, top_level_keys));
+        continue;
       }
-      warn(key_path(path, key), message);
+      attempt([&] {
+        fail(key, "unknown key" + did_you_mean(key, top_level_keys) + "; the default action " +
+                      std::string(sandbox::action_oci_name(default_action->kind)) +
+                      " lets every syscall run, so ignoring rules this key may hold would allow what they deny");
+      });
     }
   }
 
@@ -476,30 +385,46 @@ private:
     std::vector<Entry> entries;
     const Json* list = field(root, "syscalls");
     if (list == nullptr) return entries;
-    if (!list->is_array()) fail("syscalls", "must be an array of entries, not " + describe(*list));
-    for (std::size_t i = 0; i < list->size(); ++i) entries.push_back(read_entry((*list)[i], index_path("syscalls", i)));
+    if (!list->is_array()) {
+      attempt([&] { fail("syscalls", "must be an array of entries, not " + describe(*list)); });
+      return entries;
+    }
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      attempt([&] {
+        if (auto entry = read_entry((*list)[i], index_path("syscalls", i))) entries.push_back(std::move(*entry));
+      });
+    }
     return entries;
   }
 
-  Entry read_entry(const Json& object, std::string path) {
+  // The entry, or nothing when one of its parts is wrong (each wrong part is recorded).
+  std::optional<Entry> read_entry(const Json& object, std::string path) {
     if (!object.is_object()) fail(path, "must be an object {names, action, ...}, not " + describe(object));
     warn_unknown_keys(object, path, entry_keys);
     Entry entry;
     entry.path = std::move(path);
-    read_names(object, entry);
-    if (field(object, "action") == nullptr)
-      fail(key_path(entry.path, "action"), "missing; every entry needs an action, e.g. \"SCMP_ACT_ALLOW\"");
-    entry.rule.action = read_action(object, entry.path, "action", "errnoRet");
+    const std::size_t errors_before = errors_.size();
+    attempt([&] { read_names(object, entry); });
+    attempt([&] {
+      if (field(object, "action") == nullptr)
+        fail(key_path(entry.path, "action"), "missing; every entry needs an action, e.g. \"SCMP_ACT_ALLOW\"");
+      entry.rule.action = read_action(object, entry.path, "action", "errnoRet");
+    });
     if (const Json* args = field(object, "args")) {
       std::string args_path = key_path(entry.path, "args");
-      if (!args->is_array()) fail(args_path, "must be an array of {index, value, valueTwo, op}, not " + describe(*args));
-      for (std::size_t i = 0; i < args->size(); ++i)
-        entry.rule.args.push_back(read_arg((*args)[i], index_path(args_path, i)));
+      attempt([&] {
+        if (!args->is_array()) fail(args_path, "must be an array of {index, value, valueTwo, op}, not " + describe(*args));
+        for (std::size_t i = 0; i < args->size(); ++i)
+          attempt([&] { entry.rule.args.push_back(read_arg((*args)[i], index_path(args_path, i))); });
+      });
     }
-    entry.rule.comment = read_comment(object, entry.path);
-    auto includes = read_filter(object, entry.path, "includes");
-    auto excludes = read_filter(object, entry.path, "excludes");
-    entry.applies = applies(includes, excludes);
+    attempt([&] { entry.rule.comment = read_comment(object, entry.path); });
+    std::optional<EntryFilter> includes;
+    std::optional<EntryFilter> excludes;
+    attempt([&] { includes = read_filter(object, entry.path, "includes"); });
+    attempt([&] { excludes = read_filter(object, entry.path, "excludes"); });
+    if (errors_.size() != errors_before) return std::nullopt;
+    entry.applies = docker_.applies(includes, excludes);
     return entry;
   }
 
@@ -518,14 +443,21 @@ private:
       std::string path = key_path(entry.path, "names");
       if (!names->is_array()) fail(path, "must be an array of syscall names, not " + describe(*names));
       if (names->empty()) fail(path, "empty; an entry must name at least one syscall");
+      bool all_strings = true;
       for (std::size_t i = 0; i < names->size(); ++i) {
         std::string name_path = index_path(path, i);
-        found.emplace_back(read_string((*names)[i], name_path), name_path);
+        all_strings &= attempt([&] { found.emplace_back(read_string((*names)[i], name_path), name_path); });
       }
+      if (!all_strings) throw Abandoned{};
     }
     std::set<std::string> seen;
+    bool empty_name = false;
     for (auto& [syscall, path] : found) {
-      if (syscall.empty()) fail(path, "empty syscall name");
+      if (syscall.empty()) {
+        empty_name = true;
+        attempt([&] { fail(path, "empty syscall name"); });
+        continue;
+      }
       if (!seen.insert(syscall).second) {
         warn(path, in_quotes(syscall) + " is listed twice in this entry; the repeat is dropped");
         continue;
@@ -533,6 +465,7 @@ private:
       entry.rule.names.push_back(std::move(syscall));
       entry.name_paths.push_back(std::move(path));
     }
+    if (empty_name) throw Abandoned{};
   }
 
   sandbox::ArgCondition read_arg(const Json& object, const std::string& path) {
@@ -596,49 +529,16 @@ private:
     return filter;
   }
 
-  static ArchLookup docker_arch(std::string_view spelling) {
-    for (const auto& d : docker_arch_names)
-      if (d.docker == spelling) return lookup_oci_arch(d.oci);
-    if (auto arch = sandbox::arch_from_any(spelling)) return {arch, true};
-    return {};
-  }
-
-  bool holds(std::string_view cap) const {
-    return std::find(capabilities_.begin(), capabilities_.end(), cap) != capabilities_.end();
-  }
-
-  bool targets(const EntryFilter& filter) const {
-    return std::find(filter.arches.begin(), filter.arches.end(), target_) != filter.arches.end();
-  }
-
-  // Docker's rule: kept when every includes condition holds and no excludes condition does.
-  bool applies(const std::optional<EntryFilter>& includes, const std::optional<EntryFilter>& excludes) {
-    if (excludes) {
-      if (targets(*excludes)) return false;
-      for (const auto& cap : excludes->caps)
-        if (holds(cap)) return false;
-      if (excludes->min_kernel && kernel_at_least(kernel_release(), *excludes->min_kernel)) return false;
-    }
-    if (includes) {
-      if (includes->has_arches && !targets(*includes)) return false;
-      for (const auto& cap : includes->caps)
-        if (!holds(cap)) return false;
-      if (includes->min_kernel && !kernel_at_least(kernel_release(), *includes->min_kernel)) return false;
-    }
-    return true;
-  }
-
-  const std::string& kernel_release() {
-    if (!kernel_) kernel_ = context_.kernel_release ? *context_.kernel_release : running_kernel_release();
-    return *kernel_;
-  }
-
-  // Every name of an entry that applies must be filterable on at least one of the profile's
-  // architectures. A name that cannot be is harmless in an entry that only allows more than the
-  // default (leaving it out denies more): Docker's default lists names for every architecture at
-  // once, and names newer than this libseccomp. In an entry that denies, it would be a hole.
+  // A name libseccomp cannot place on any of the profile's architectures can neither allow nor
+  // deny anything there, so it is left out, as runc, crun and podman do: Docker's and podman's
+  // defaults list names of every architecture at once, and names newer than some libseccomp
+  // versions. The names are reported together, one warning per kind (`validate --strict` fails
+  // on them). In an entry that denies, the user is told that those syscalls get the default.
   void check_names(std::vector<Entry>& entries, const sandbox::Policy& policy) {
     const auto arches = policy.effective_arches();
+    std::vector<std::string> unknown;     // "\"sysctl\" (syscalls[3].names[1])"
+    std::vector<std::string> elsewhere;
+    std::size_t unknown_denied = 0;
     for (auto& entry : entries) {
       if (!entry.applies) continue;
       bool denies = narrows_default(entry.rule.action, policy.default_action);
@@ -648,31 +548,42 @@ private:
         const std::string& name = entry.rule.names[i];
         const std::string& path = entry.name_paths[i];
         bool here = std::any_of(arches.begin(), arches.end(), [&](Arch a) { return sandbox::syscall_number(a, name).has_value(); });
-        bool anywhere = here || std::any_of(sandbox::known_arches().begin(), sandbox::known_arches().end(),
-                                            [&](Arch a) { return sandbox::syscall_number(a, name).has_value(); });
-        if (!anywhere) {
-          auto closest = closest_names(name);
-          std::string did_you_mean = closest.empty() ? "" : "did you mean " + join(closest) + "?";
-          if (denies)
-            fail(path, "unknown syscall " + in_quotes(name) + (closest.empty() ? "" : " (" + did_you_mean + ")") +
-                           "; this entry denies it, so it cannot be left out");
-          warn(path, "unknown syscall " + in_quotes(name) + " (newer than this libseccomp, or misspelt?" +
-                         (closest.empty() ? "" : " " + did_you_mean) + "); left out, so it gets the default action");
+        if (here) {
+          names.push_back(name);
+          paths.push_back(path);
           continue;
         }
-        if (!here && denies)
-          fail(path, "syscall " + in_quotes(name) + " does not exist on " + arch_list(arches) +
-                         " (the profile's architectures); this entry denies it, so it would have no effect");
-        names.push_back(name);
-        paths.push_back(path);
+        bool anywhere = std::any_of(sandbox::known_arches().begin(), sandbox::known_arches().end(),
+                                    [&](Arch a) { return sandbox::syscall_number(a, name).has_value(); });
+        std::string where = path + (denies ? ", denied" : "");
+        if (anywhere) {
+          elsewhere.push_back(in_quotes(name) + " (" + where + ")");
+        } else {
+          auto closest = closest_names(name);
+          if (!closest.empty()) where += "; did you mean " + join(closest) + "?";
+          unknown.push_back(in_quotes(name) + " (" + where + ")");
+          unknown_denied += denies ? 1 : 0;
+        }
       }
       entry.rule.names = std::move(names);
       entry.name_paths = std::move(paths);
     }
+    auto denied_note = [&](std::size_t denied) {
+      if (denied == 0) return std::string();
+      return "; " + std::to_string(denied) + " of them in entries that deny, so those syscalls get the default action " +
+             sandbox::to_string(policy.default_action);
+    };
+    if (!unknown.empty())
+      warn("syscalls", std::to_string(unknown.size()) + " syscall name(s) unknown to this libseccomp " +
+                           sandbox::libseccomp_version() + " (newer than it, or misspelt) left out: " + join(unknown) +
+                           denied_note(unknown_denied));
+    if (!elsewhere.empty())
+      warn("syscalls", std::to_string(elsewhere.size()) + " syscall name(s) not on " + arch_list(arches) +
+                           " (the profile's architectures, so they cannot be called there) left out: " + join(elsewhere));
   }
 
-  // Suggestions cost a pass over every architecture's syscall table; a profile full of unknown
-  // names gets them for the first few only, and still loads quickly.
+  // Suggestions cost a pass over a table of every architecture's names; a profile full of unknown
+  // names gets them for the first few only.
   std::vector<std::string> closest_names(std::string_view name) {
     constexpr std::size_t max_suggested_names = 16;
     if (suggested_names_ >= max_suggested_names) return {};
@@ -681,10 +592,16 @@ private:
   }
 
   // The same syscall with the same conditions and two different actions: libseccomp keeps one of
-  // them depending on the order, or refuses the second.
-  void check_conflicts(const std::vector<Entry>& entries) const {
-    std::map<std::string, std::pair<const Entry*, Action>> seen;
-    for (const auto& entry : entries) {
+  // them depending on the order, or refuses the second. Podman's own default does this (setns is
+  // allowed in its main list and denied unless CAP_SYS_ADMIN), so the stricter action is kept, as
+  // the kernel does when several filters disagree, and the user is told. Two actions equally
+  // strict (two errnos) have no such order: an error.
+  void check_conflicts(std::vector<Entry>& entries) {
+    std::map<std::string, std::pair<std::size_t, std::size_t>> seen; // key -> (entry, name index)
+    std::vector<std::pair<std::size_t, std::size_t>> dropped;
+    std::vector<std::string> resolved;
+    for (std::size_t e = 0; e < entries.size(); ++e) {
+      const Entry& entry = entries[e];
       if (!entry.applies) continue;
       auto args = entry.rule.args;
       std::sort(args.begin(), args.end(), [](const auto& a, const auto& b) {
@@ -695,21 +612,52 @@ private:
         conditions += "|" + std::to_string(c.index) + "," + std::to_string(static_cast<int>(c.op)) + "," +
                       std::to_string(c.value) + "," + std::to_string(c.value_two);
       for (std::size_t i = 0; i < entry.rule.names.size(); ++i) {
-        auto [it, inserted] = seen.try_emplace(entry.rule.names[i] + conditions, &entry, entry.rule.action);
-        if (inserted || it->second.second == entry.rule.action) continue;
-        fail(entry.name_paths[i], in_quotes(entry.rule.names[i]) + " is also in " + it->second.first->path +
-                                      " with the same conditions but action " + sandbox::to_string(it->second.second) +
-                                      ", here " + sandbox::to_string(entry.rule.action) + "; keep one");
+        auto [it, inserted] = seen.try_emplace(entry.rule.names[i] + conditions, e, i);
+        if (inserted) continue;
+        auto [first_entry, first_name] = it->second;
+        const Action& before = entries[first_entry].rule.action;
+        const Action& here = entry.rule.action;
+        if (before == here) continue;
+        int a = sandbox::strictness(before.kind);
+        int b = sandbox::strictness(here.kind);
+        if (a == b) {
+          attempt([&] {
+            fail(entry.name_paths[i], in_quotes(entry.rule.names[i]) + " is also in " + entries[first_entry].path +
+                                          " with the same conditions but action " + sandbox::to_string(before) +
+                                          ", here " + sandbox::to_string(here) + "; keep one");
+          });
+          continue;
+        }
+        bool keep_here = b < a;
+        resolved.push_back(in_quotes(entry.rule.names[i]) + " (" + entries[first_entry].name_paths[first_name] + " " +
+                           sandbox::to_string(before) + ", " + entry.name_paths[i] + " " + sandbox::to_string(here) +
+                           ": " + sandbox::to_string(keep_here ? here : before) + " kept)");
+        if (keep_here) {
+          dropped.emplace_back(first_entry, first_name);
+          it->second = {e, i};
+        } else {
+          dropped.emplace_back(e, i);
+        }
       }
     }
+    if (resolved.empty()) return;
+    // Remove from the back so that the indices of the names still to remove stay valid.
+    std::sort(dropped.begin(), dropped.end(), std::greater<>());
+    for (auto [e, i] : dropped) {
+      entries[e].rule.names.erase(entries[e].rule.names.begin() + static_cast<std::ptrdiff_t>(i));
+      entries[e].name_paths.erase(entries[e].name_paths.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    warn("syscalls", std::to_string(resolved.size()) +
+                         " syscall(s) listed with two actions under the same conditions; the stricter is kept, as "
+                         "the kernel does for stacked filters: " + join(resolved));
   }
 
   std::string source_;
   const ResolveContext& context_;
+  DockerResolver docker_;
   Arch target_;
-  std::vector<std::string> capabilities_;
-  std::optional<std::string> kernel_;
   std::size_t suggested_names_ = 0;
+  mutable std::vector<Diagnostic> errors_;
   std::vector<Diagnostic> warnings_;
 };
 
@@ -733,12 +681,68 @@ std::string parser_detail(const std::string& what) {
   return colon == std::string::npos ? what : what.substr(colon + 2);
 }
 
+// Duplicate keys, found while parsing: nlohmann keeps the last value, other parsers the first, so
+// such a profile means different things to different tools. Tracks the JSON path of the
+// container being read to name where the repeat is.
+class DuplicateKeyFinder {
+public:
+  bool operator()(int /*depth*/, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+    case Json::parse_event_t::object_start:
+    case Json::parse_event_t::array_start:
+      frames_.push_back({event == Json::parse_event_t::array_start, 0, {}, {}, child_path()});
+      break;
+    case Json::parse_event_t::key: {
+      Frame& top = frames_.back();
+      top.key = parsed.get<std::string>();
+      if (!top.keys.insert(top.key).second)
+        duplicates_.push_back({key_path(top.path, top.key), "the key is given twice in this object; JSON parsers "
+                                                            "differ in which one they keep, so keep one"});
+      break;
+    }
+    case Json::parse_event_t::value:
+      if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+      break;
+    case Json::parse_event_t::object_end:
+    case Json::parse_event_t::array_end:
+      frames_.pop_back();
+      if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+      break;
+    }
+    return true;
+  }
+
+  std::vector<Diagnostic> take() { return std::move(duplicates_); }
+
+private:
+  struct Frame {
+    bool array;
+    std::size_t index;
+    std::string key;
+    std::set<std::string> keys;
+    std::string path;
+  };
+
+  std::string child_path() const {
+    if (frames_.empty()) return {};
+    const Frame& top = frames_.back();
+    return top.array ? index_path(top.path, top.index) : key_path(top.path, top.key);
+  }
+
+  std::vector<Frame> frames_;
+  std::vector<Diagnostic> duplicates_;
+};
+
 } // namespace
 
 LoadedProfile parse_profile(std::string_view json_text, std::string_view source_name, const ResolveContext& context) {
   Json root;
+  // The parser copies its callback; the copy's findings come back through this one.
+  auto finder = std::make_shared<DuplicateKeyFinder>();
   try {
-    root = Json::parse(json_text, nullptr, /*allow_exceptions=*/true);
+    root = Json::parse(
+        json_text, [finder](int depth, Json::parse_event_t event, Json& parsed) { return (*finder)(depth, event, parsed); },
+        /*allow_exceptions=*/true);
   } catch (const Json::parse_error& e) {
     auto [line, column] = line_and_column(json_text, e.byte);
     throw sandbox::Error(ErrorKind::invalid_input, std::string(source_name) + ": line " + std::to_string(line) +
@@ -749,71 +753,11 @@ LoadedProfile parse_profile(std::string_view json_text, std::string_view source_
     throw sandbox::Error(ErrorKind::invalid_input,
                          std::string(source_name) + ": invalid JSON: " + parser_detail(e.what()));
   }
-  return ProfileReader(source_name, context).read(root);
+  return ProfileReader(source_name, context).read(root, finder->take());
 }
 
 LoadedProfile load_profile(const std::filesystem::path& path, const ResolveContext& context) {
   return parse_profile(sandbox::read_file(path), path.string(), context);
-}
-
-std::string to_oci_json(const sandbox::Policy& policy) {
-  using Ordered = nlohmann::ordered_json;
-  Ordered out = Ordered::object();
-  out["defaultAction"] = sandbox::action_oci_name(policy.default_action.kind);
-  if (carries_data(policy.default_action.kind)) out["defaultErrnoRet"] = policy.default_action.data;
-  if (!policy.architectures.empty()) {
-    Ordered arches = Ordered::array();
-    for (Arch arch : policy.architectures) {
-      if (!sandbox::arch_from_oci(sandbox::arch_oci_name(arch)))
-        throw sandbox::Error(ErrorKind::internal, "architecture token " + std::to_string(arch.token) + " has no OCI name");
-      arches.push_back(sandbox::arch_oci_name(arch));
-    }
-    out["architectures"] = std::move(arches);
-  }
-  if (!policy.flags.empty()) {
-    Ordered flags = Ordered::array();
-    for (auto flag : policy.flags) {
-      auto name = sandbox::filter_flag_oci_name(flag);
-      if (name.empty())
-        throw sandbox::Error(ErrorKind::internal, "filter flag " + std::to_string(static_cast<unsigned>(flag)) + " has no OCI name");
-      flags.push_back(name);
-    }
-    out["flags"] = std::move(flags);
-  }
-  Ordered syscalls = Ordered::array();
-  for (const auto& rule : policy.rules) {
-    Ordered entry = Ordered::object();
-    entry["names"] = rule.names;
-    entry["action"] = sandbox::action_oci_name(rule.action.kind);
-    if (carries_data(rule.action.kind)) entry["errnoRet"] = rule.action.data;
-    if (!rule.args.empty()) {
-      Ordered args = Ordered::array();
-      for (const auto& c : rule.args) {
-        Ordered arg = Ordered::object();
-        arg["index"] = c.index;
-        arg["value"] = c.value;
-        if (c.op == sandbox::CmpOp::masked_eq || c.value_two != 0) arg["valueTwo"] = c.value_two;
-        arg["op"] = sandbox::cmp_op_oci_name(c.op);
-        args.push_back(std::move(arg));
-      }
-      entry["args"] = std::move(args);
-    }
-    if (!rule.comment.empty()) entry["comment"] = rule.comment;
-    syscalls.push_back(std::move(entry));
-  }
-  out["syscalls"] = std::move(syscalls);
-  return out.dump(2, ' ', false, Ordered::error_handler_t::replace) + "\n";
-}
-
-bool kernel_at_least(std::string_view release, std::string_view minimum) {
-  auto have = version_numbers(release);
-  auto want = version_numbers(minimum);
-  for (std::size_t i = 0; i < std::max(have.size(), want.size()); ++i) {
-    std::uint64_t a = i < have.size() ? have[i] : 0;
-    std::uint64_t b = i < want.size() ? want[i] : 0;
-    if (a != b) return a > b;
-  }
-  return true;
 }
 
 } // namespace nucleus::profile
