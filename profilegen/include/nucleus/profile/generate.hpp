@@ -24,6 +24,19 @@ inline constexpr std::string_view always_allowed[] = {"execve", "exit", "exit_gr
 struct GenerateOptions {
   sandbox::Action default_action = sandbox::Action::errno_ret(1); // EPERM
   bool log_denials = true;                                         // SECCOMP_FILTER_FLAG_LOG
+  // Condition the argument-sensitive syscalls (args.hpp) on the values the traces carry; false:
+  // names only (--no-args).
+  bool arguments = true;
+  // With argument conditions, clone3 returns ENOSYS (its flags are in memory, out of a filter's
+  // reach, and the C library then falls back to clone); true allows it by name (--allow-clone3).
+  bool allow_clone3 = false;
+};
+
+struct GenerateResult {
+  sandbox::Policy policy;
+  // What a person should know about the rules, each said once: traces without argument values,
+  // arguments with more distinct values than the recorder kept, clone3's ENOSYS.
+  std::vector<std::string> notes;
 };
 
 // Chooses records from raw audit text, which holds every process's records.
@@ -46,5 +59,9 @@ std::vector<tracer::Trace> read_inputs(const std::vector<std::filesystem::path>&
 // The minimal policy allowing everything the traces recorded. Throws Error(invalid_input) for a
 // syscall that libseccomp cannot name on its architecture (a corrupt trace).
 sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const GenerateOptions& options = {});
+// The same, with the notes; `sources` names the traces in them (parallel to `traces`, may be empty).
+// Values of the same syscall's argument are unioned over all traces.
+GenerateResult generate(const std::vector<tracer::Trace>& traces, const GenerateOptions& options = {},
+                        const std::vector<std::string>& sources = {});
 
 } // namespace nucleus::profile
