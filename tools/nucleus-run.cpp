@@ -3,6 +3,8 @@
 #include "cli.hpp"
 #include "sandbox_flags.hpp"
 
+#include "nucleus/profile/args.hpp"
+#include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/spawn.hpp"
@@ -79,11 +81,19 @@ int run(const Options& opt) {
       would_deny.add(rec);
       return;
     }
-    if (!opt.quiet)
-      std::cerr << tool << ": "
-                << tracer::describe_denial(rec, opt.profile,
-                                           sandbox::action_for(loaded.policy, tracer::syscall_display_name(rec)))
-                << std::endl;
+    if (opt.quiet) return;
+    std::string name = tracer::syscall_display_name(rec);
+    if (profile::access_of(loaded.policy, name) == profile::Access::conditional) {
+      // Allowed for some arguments only, so these were others; the kernel's record does not say which.
+      std::cerr << tool << ": " << tracer::describe_denial(rec, {}, sandbox::action_for(loaded.policy, name))
+                << " (argument condition: the profile allows " << name << " only with "
+                << profile::describe_allowed(loaded.policy, name)
+                << "; the audit record carries no arguments); to allow a value: nucleus-profile add " << opt.profile
+                << " " << name << ":VALUE" << std::endl;
+      return;
+    }
+    std::cerr << tool << ": " << tracer::describe_denial(rec, opt.profile, sandbox::action_for(loaded.policy, name))
+              << std::endl;
   };
 
   tracer::MonitorResult result;

@@ -3,6 +3,7 @@
 #include "nucleus/profile/args.hpp"
 
 #include "nucleus/profile/effective.hpp"
+#include "nucleus/sandbox/error.hpp"
 
 // The values below are the kernel's ABI constants as the system headers publish them; they are
 // values of arguments, not syscall numbers (which come from libseccomp only).
@@ -537,6 +538,43 @@ std::string describe_allowed(const sandbox::Policy& policy, std::string_view sys
       if (described.insert(c.index).second) parts.push_back("also " + describe_conditions({c}));
   if (parts.empty()) return "under argument conditions";
   return join(parts, "; ");
+}
+
+sandbox::ArgCondition condition_for_value(const SensitiveArg& arg, std::uint64_t value) {
+  return value_condition(arg, value);
+}
+
+std::optional<ValueSpec> parse_value_spec(std::string_view text) {
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string name(text.substr(0, colon));
+  std::string_view value = text.substr(colon + 1);
+  auto args = sensitive_args_of(name);
+  if (args.empty())
+    throw sandbox::Error(sandbox::ErrorKind::invalid_input, "\"" + std::string(text) + "\": nucleus conditions the arguments of "
+                         "socket, socketpair, clone, unshare, ioctl, prctl, personality, mmap, mprotect and pkey_mprotect only",
+                         "give the name alone to allow or remove " + name + " whatever its arguments");
+  std::optional<SensitiveArg> arg;
+  if (value.starts_with("arg") && value.size() > 4 && value[4] == '=') {
+    unsigned index = static_cast<unsigned>(value[3] - '0');
+    for (const auto& a : args)
+      if (a.index == index) arg = a;
+    if (!arg)
+      throw sandbox::Error(sandbox::ErrorKind::invalid_input, "\"" + std::string(text) + "\": " + name +
+                           "'s argument " + std::to_string(index) + " is not one nucleus conditions");
+    value.remove_prefix(5);
+  } else {
+    arg = arg_for_symbol(name, value);
+  }
+  std::optional<std::uint64_t> v = arg ? parse_value(arg->kind, value) : std::nullopt;
+  if (!v) {
+    std::string kinds;
+    for (const auto& a : args) kinds += (kinds.empty() ? "" : ", ") + std::string(a.label);
+    throw sandbox::Error(sandbox::ErrorKind::invalid_input, "\"" + std::string(text) + "\": unknown value for " + name,
+                         "give a symbol from the system headers (AF_INET6, SOCK_DGRAM, CLONE_NEWUSER, TCGETS, PR_SET_NAME, "
+                         "PROT_EXEC) or a number for its " + kinds);
+  }
+  return ValueSpec{name, *arg, *v};
 }
 
 std::string describe_rule_symbolic(std::string_view syscall, const sandbox::Action& action,

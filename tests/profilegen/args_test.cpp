@@ -3,7 +3,9 @@
 // set), plus the symbolic names people read and the notes gen gives.
 #include "nucleus/profile/args.hpp"
 
+#include "nucleus/profile/edit.hpp"
 #include "nucleus/profile/effective.hpp"
+#include "nucleus/sandbox/error.hpp"
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/syscalls.hpp"
@@ -294,4 +296,41 @@ TEST(GenArgs, NoArgsAsksForNamesOnly) {
   for (const auto& rule : r.policy.rules) EXPECT_TRUE(rule.args.empty());
   EXPECT_TRUE(in_group(r.policy, "socket"));
   EXPECT_TRUE(in_group(r.policy, "clone3"));
+}
+
+TEST(EditArgs, AddAndRemoveOneValue) {
+  auto r = gen({trace_with({{"socket", {{0, {AF_UNIX}}, {1, {SOCK_STREAM}}}}, {"clone", {{0, {SIGCHLD}}}}})});
+  auto p = profile::add_syscalls(r.policy, {"socket:AF_INET6", "clone:CLONE_NEWUSER"});
+  EXPECT_EQ(profile::describe_allowed(p, "socket"), "AF_UNIX, AF_INET6 only; type SOCK_STREAM only");
+  auto prog = sandbox::compile(p);
+  EXPECT_FALSE(denied(prog, SYS_socket, {AF_INET6, SOCK_STREAM, 0}));
+  EXPECT_TRUE(denied(prog, SYS_socket, {AF_INET6, SOCK_DGRAM, 0})); // the type condition stays
+  EXPECT_TRUE(denied(prog, SYS_socket, {AF_INET, SOCK_STREAM, 0}));
+  EXPECT_EQ(run_under(prog, SYS_clone, {CLONE_SIGHAND | CLONE_NEWUSER, 0, 0, 0, 0}).err, EINVAL);
+  EXPECT_TRUE(denied(prog, SYS_clone, {CLONE_SIGHAND | CLONE_NEWNET, 0, 0, 0, 0}));
+
+  auto less = profile::remove_syscalls(p, {"socket:AF_UNIX", "clone:CLONE_NEWUSER"});
+  EXPECT_EQ(profile::describe_allowed(less, "socket"), "AF_INET6 only; type SOCK_STREAM only");
+  prog = sandbox::compile(less);
+  EXPECT_TRUE(denied(prog, SYS_socket, {AF_UNIX, SOCK_STREAM, 0}));
+  EXPECT_FALSE(denied(prog, SYS_socket, {AF_INET6, SOCK_STREAM, 0}));
+  EXPECT_TRUE(denied(prog, SYS_clone, {CLONE_SIGHAND | CLONE_NEWUSER, 0, 0, 0, 0}));
+
+  // What cannot be done is an error naming it.
+  auto named = gen({trace_with({{"socket", {}}}, false)}).policy;
+  auto error_of = [](auto f) {
+    try {
+      f();
+    } catch (const sandbox::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of([&] { profile::remove_syscalls(named, {"socket:AF_INET"}); }).find("whatever its arguments"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { profile::add_syscalls(named, {"read:1"}); }).find("conditions the arguments of"), std::string::npos);
+  EXPECT_NE(error_of([&] { profile::add_syscalls(named, {"socket:AF_NOPE"}); }).find("unknown value for socket"),
+            std::string::npos);
+  // A plain name on a conditioned syscall allows it whatever its arguments, as before.
+  EXPECT_EQ(profile::access_of(profile::add_syscalls(r.policy, {"socket"}), "socket"), profile::Access::allowed);
 }

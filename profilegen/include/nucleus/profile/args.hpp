@@ -64,6 +64,19 @@ std::string describe_allowed(const sandbox::Policy& policy, std::string_view sys
 // (without SOCK_NONBLOCK|SOCK_CLOEXEC) == SOCK_STREAM"; the generic form otherwise.
 std::string describe_conditions_symbolic(std::string_view syscall, const std::vector<sandbox::ArgCondition>& args);
 
+// The condition one allowed value becomes for value-by-value kinds (socket's type without its
+// flags, ioctl's request on 32 bits, equality otherwise).
+sandbox::ArgCondition condition_for_value(const SensitiveArg& arg, std::uint64_t value);
+
+// An argument value as add/remove take it: "socket:AF_INET6", "socket:SOCK_DGRAM", "ioctl:0x5401",
+// "prctl:arg0=PR_SET_NAME". Throws Error(invalid_input) naming what is unknown.
+struct ValueSpec {
+  std::string syscall;
+  SensitiveArg arg;
+  std::uint64_t value = 0;
+};
+std::optional<ValueSpec> parse_value_spec(std::string_view text); // nullopt: a plain name (no ':')
+
 // describe_rule() with the conditions in symbols: "allow if domain == AF_UNIX".
 std::string describe_rule_symbolic(std::string_view syscall, const sandbox::Action& action,
                                    const std::vector<sandbox::ArgCondition>& args);
