@@ -83,11 +83,13 @@ int run(const Options& opt) {
     }
     if (opt.quiet) return;
     std::string name = tracer::syscall_display_name(rec);
-    if (profile::access_of(loaded.policy, name) == profile::Access::conditional) {
+    std::string allowed = profile::access_of(loaded.policy, name) == profile::Access::conditional
+                              ? profile::describe_allowed(loaded.policy, name)
+                              : std::string();
+    if (!allowed.empty()) {
       // Allowed for some arguments only, so these were others; the kernel's record does not say which.
       std::cerr << tool << ": " << tracer::describe_denial(rec, {}, sandbox::action_for(loaded.policy, name))
-                << " (argument condition: the profile allows " << name << " only with "
-                << profile::describe_allowed(loaded.policy, name)
+                << " (argument condition: the profile allows " << name << " only with " << allowed
                 << "; the audit record carries no arguments); to allow a value: nucleus-profile add " << opt.profile
                 << " " << name << ":VALUE" << std::endl;
       return;
