@@ -4,6 +4,8 @@
 #include "command_line.hpp"
 #include "sandbox_flags.hpp"
 
+#include "nucleus/profile/args.hpp"
+#include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/spawn.hpp"
@@ -107,12 +109,23 @@ int run(const Options& opt) {
       return;
     }
     if (opt.quiet) return;
+    std::string name = tracer::syscall_display_name(rec);
     // gVisor's record carries the errno it really returned; the host's audit record carries none,
     // so the profile's is named where the profile settles it.
-    auto known = under_gvisor ? std::optional<sandbox::Action>(rec.action())
-                              : sandbox::action_for(loaded.policy, tracer::syscall_display_name(rec));
-    std::cerr << tool << ": " << tracer::describe_denial(rec, opt.profile, known)
-              << (under_gvisor ? " (pid in the sandbox)" : "") << std::endl;
+    auto known = under_gvisor ? std::optional<sandbox::Action>(rec.action()) : sandbox::action_for(loaded.policy, name);
+    const char* where = under_gvisor ? " (pid in the sandbox)" : "";
+    std::string allowed = profile::access_of(loaded.policy, name) == profile::Access::conditional
+                              ? profile::describe_allowed(loaded.policy, name)
+                              : std::string();
+    if (!allowed.empty()) {
+      // Allowed for some arguments only, so these were others; the host's record does not say which.
+      std::cerr << tool << ": " << tracer::describe_denial(rec, {}, known) << where
+                << " (argument condition: the profile allows " << name << " only with " << allowed
+                << (under_gvisor ? "" : "; the audit record carries no arguments")
+                << "); to allow a value: nucleus-profile add " << opt.profile << " " << name << ":VALUE" << std::endl;
+      return;
+    }
+    std::cerr << tool << ": " << tracer::describe_denial(rec, opt.profile, known) << where << std::endl;
   };
 
   if (under_gvisor && opt.quiet && !opt.complain) {

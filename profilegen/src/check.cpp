@@ -2,6 +2,8 @@
 // the comparison with Docker's default.
 #include "nucleus/profile/check.hpp"
 
+#include "nucleus/profile/args.hpp"
+
 #include "nucleus/sandbox/syscalls.hpp"
 
 #include <nlohmann/json.hpp>
@@ -42,7 +44,7 @@ constexpr RiskySyscall risky_table[] = {
     {"fspick", S::high, "new mount API: reconfigures an existing mount", "remove it"},
     {"open_tree", S::high, "new mount API: clones mount trees", "remove it"},
     {"mount_setattr", S::high, "changes mount attributes (read-only, nosuid, idmapping)", "remove it"},
-    {"unshare", S::high, "creates namespaces; an unprivileged user namespace exposes kernel code that normally needs root", "remove it"},
+    {"unshare", S::high, "creates namespaces; an unprivileged user namespace exposes kernel code that normally needs root", "remove it, or allow only the flags the program uses (a condition on arg0; gen writes it from a trace with argument values)", 0},
     {"setns", S::high, "joins other namespaces, such as the host's through an inherited descriptor", "remove it"},
     {"clone", S::high, "with CLONE_NEW* flags it creates namespaces, like unshare", "allow it only when (arg0 & 0x7e020000) == 0 (no namespace flags), as Docker's default does", 0},
     {"clone3", S::medium, "its flags live in memory, so no argument condition can keep CLONE_NEW* out", "deny it with errno ENOSYS: the C library then falls back to clone, whose flags can be checked"},
@@ -119,9 +121,31 @@ void check_risky(const sandbox::Policy& policy, std::vector<Finding>& out) {
       }
       if (!on_guard) guarded = false;
     }
-    if (guarded) continue;
+    // A condition on clone's or unshare's flags settles nothing if it lets a user namespace through.
+    if (guarded && (risky.name == "clone" || risky.name == "unshare")) {
+      constexpr std::uint64_t new_user_namespace = 0x10000000; // CLONE_NEWUSER
+      for (const auto* r : rules) {
+        if (!permits(r->action)) continue;
+        bool lets_through = std::all_of(r->args.begin(), r->args.end(), [&](const sandbox::ArgCondition& c) {
+          return static_cast<int>(c.index) != risky.guard_arg || sandbox::matches(c, new_user_namespace);
+        });
+        if (lets_through) guarded = false;
+      }
+    }
+    std::string allowed = describe_allowed(policy, risky.name);
+    if (allowed.empty()) allowed = "under argument conditions";
     f.severity = Severity::info;
-    f.message = std::string(risky.name) + " is allowed under argument conditions that do not settle its risk; review them";
+    if (guarded) {
+      // The condition is on the argument that carries the risk: what is left is what the program uses.
+      f.id = "conditioned-syscall";
+      f.message = std::string(risky.name) + " is allowed only under argument conditions: " + allowed + " (severity lowered from " +
+                  std::string(severity_name(risky.severity)) + ")";
+      f.reason = "the condition keeps out the rest: " + std::string(risky.reason);
+      f.fix.clear();
+    } else {
+      f.message = std::string(risky.name) + " is allowed under argument conditions that do not settle its risk (" +
+                  allowed + "); review them";
+    }
     out.push_back(std::move(f));
   }
 }
@@ -263,6 +287,18 @@ CheckResult check_profile(const sandbox::Policy& policy, const CheckOptions& opt
   check_default(policy, result.findings);
   check_arches(policy, result.findings);
   check_risky(policy, result.findings);
+  // The risky syscalls whose risk a condition would settle but that run without one.
+  std::vector<std::string> unconditioned;
+  for (const auto& f : result.findings)
+    if (f.id == "risky-syscall" && f.message.ends_with("without argument conditions"))
+      for (const auto& risky : risky_table)
+        if (risky.name == f.subject && risky.guard_arg >= 0) unconditioned.push_back(f.subject);
+  if (!unconditioned.empty()) {
+    std::string text = "allowed without the argument condition that would settle their risk:";
+    for (const auto& n : unconditioned) text += " " + n;
+    text += " (nucleus-profile gen writes it from a trace with argument values)";
+    result.notes.push_back(std::move(text));
+  }
   if (options.docker_default != nullptr) check_docker(policy, *options.docker_default, result.findings);
   else
     result.notes.push_back("no comparison with Docker's default: pass --docker-default FILE "

@@ -2,6 +2,8 @@
 // architecture rather than on how the JSON happens to group names.
 #include "nucleus/profile/diff.hpp"
 
+#include "nucleus/profile/args.hpp"
+
 #include "nucleus/sandbox/syscalls.hpp"
 
 #include <nlohmann/json.hpp>
@@ -17,7 +19,7 @@ using sandbox::Policy;
 
 std::vector<std::string> treatment(const Policy& p, const std::string& name) {
   std::vector<std::string> out;
-  for (const auto* r : rules_for(p, name)) out.push_back(describe_rule(r->action, r->args));
+  for (const auto* r : rules_for(p, name)) out.push_back(describe_rule_symbolic(name, r->action, r->args));
   if (out.empty()) out.push_back("default: " + describe_rule(p.default_action, {}));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -164,14 +166,33 @@ TraceDiff diff_trace(const Policy& policy, const std::vector<tracer::Trace>& tra
       std::string name = resolved ? *resolved : s.name;
       distinct.insert({s.arch, name});
       std::string arch(sandbox::arch_name(s.arch));
-      TraceDenial den{arch, name, s.count, s.exe, Access::denied, {}};
+      TraceDenial den{arch, name, s.count, s.exe, Access::denied, {}, {}};
       if (std::find(arches.begin(), arches.end(), s.arch) == arches.end()) {
         den.why = "architecture " + arch + " is not listed (its calls are killed)";
       } else {
         auto rules = rules_for(policy, name);
         den.access = access_of(policy, name);
         if (den.access == Access::allowed) continue;
-        if (den.access == Access::conditional) den.why = "allowed only under argument conditions";
+        if (den.access == Access::conditional) {
+          // With the traced values, the conditions can be checked here; without, only at run time.
+          std::string allowed = describe_allowed(policy, name);
+          bool unknown = s.args.empty();
+          for (const auto& av : s.args) {
+            unknown = unknown || av.overflow;
+            for (auto& v : values_outside(policy, name, static_cast<unsigned>(av.index), av.values))
+              den.values.push_back(name + ":" + v);
+          }
+          if (den.values.empty() && !unknown) continue;
+          if (!den.values.empty()) {
+            den.access = Access::denied;
+            den.why = "denied for";
+            for (const auto& v : den.values) den.why += " " + v.substr(name.size() + 1);
+            den.why += " (the profile allows " + allowed + ")";
+          } else {
+            den.why = "allowed only under argument conditions (" + allowed + "); the trace has " +
+                      (s.args.empty() ? "no argument values" : "more values than the recorder kept");
+          }
+        }
         else if (rules.empty()) den.why = "default action " + describe_rule(policy.default_action, {});
         else den.why = "entry " + describe_rule(rules.front()->action, rules.front()->args);
       }
@@ -200,7 +221,10 @@ std::string format_trace_diff_text(const TraceDiff& d, std::string_view profile_
   }
   out << "to allow them: nucleus-profile add " << profile_name;
   std::set<std::string> names;
-  for (const auto& x : d.denials) names.insert(x.name);
+  for (const auto& x : d.denials) {
+    if (x.values.empty()) names.insert(x.name);
+    else names.insert(x.values.begin(), x.values.end());
+  }
   for (const auto& n : names) out << " " << n;
   out << "\n";
   return out.str();

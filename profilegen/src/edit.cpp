@@ -1,6 +1,7 @@
 // add/remove: small, validated edits of a profile file.
 #include "nucleus/profile/edit.hpp"
 
+#include "nucleus/profile/args.hpp"
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/error.hpp"
@@ -33,10 +34,83 @@ void require_known(const sandbox::Policy& policy, const std::string& name) {
 
 bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
+bool value_allowed(const sandbox::Policy& policy, const ValueSpec& spec) {
+  return access_of(policy, spec.syscall) == Access::allowed ||
+         (access_of(policy, spec.syscall) == Access::conditional &&
+          values_outside(policy, spec.syscall, spec.arg.index, {spec.value}).empty());
+}
+
+// One more value for a syscall allowed under conditions: each permitting entry again, with the new
+// value for that argument (so the other arguments stay as they were), or one entry for it alone.
+void add_value(sandbox::Policy& policy, const ValueSpec& spec) {
+  if (value_allowed(policy, spec)) return;
+  const std::string comment = "added by nucleus-profile add";
+  std::vector<sandbox::Rule> added;
+  auto with_value = [&](std::vector<sandbox::ArgCondition> others) {
+    std::erase_if(others, [&](const sandbox::ArgCondition& c) { return c.index == spec.arg.index; });
+    if (spec.arg.kind == ArgKind::clone_flags) {
+      others.push_back({spec.arg.index, sandbox::CmpOp::masked_eq, clone_guarded_flags() & ~spec.value, 0});
+      if (others.back().value == 0) others.pop_back();
+    } else if (spec.arg.kind == ArgKind::prot) {
+      constexpr std::uint64_t wx = 0x6; // PROT_WRITE | PROT_EXEC
+      others.push_back({spec.arg.index, sandbox::CmpOp::masked_eq, wx, spec.value & wx});
+    } else {
+      others.push_back(condition_for_value(spec.arg, spec.value));
+    }
+    sandbox::Rule r{{spec.syscall}, sandbox::Action::allow(), std::move(others), comment};
+    if (std::find(added.begin(), added.end(), r) == added.end()) added.push_back(std::move(r));
+  };
+  for (const auto* r : rules_for(policy, spec.syscall))
+    if (permits(r->action) && !r->args.empty()) with_value(r->args);
+  if (added.empty()) with_value({});
+  for (auto& r : added) policy.rules.push_back(std::move(r));
+}
+
+// One value less: the permitting entries that let it through go (clone: its bit joins the mask).
+void remove_value(sandbox::Policy& policy, const ValueSpec& spec, const std::string& text) {
+  if (access_of(policy, spec.syscall) == Access::allowed)
+    throw Error(ErrorKind::invalid_input,
+                spec.syscall + " is allowed whatever its arguments: an allowlist cannot take one value out",
+                "replace it by the values the program uses (nucleus-profile gen from a trace with argument values, "
+                "or remove " + spec.syscall + " and add " + spec.syscall + ":VALUE for each)");
+  bool found = false;
+  for (auto& r : policy.rules) {
+    if (!permits(r.action) || !has(r.names, spec.syscall)) continue;
+    bool lets_through = std::all_of(r.args.begin(), r.args.end(), [&](const sandbox::ArgCondition& c) {
+      return c.index != spec.arg.index || sandbox::matches(c, spec.value);
+    });
+    if (!lets_through) continue;
+    found = true;
+    if (spec.arg.kind == ArgKind::clone_flags) {
+      bool masked = false;
+      for (auto& c : r.args)
+        if (c.index == spec.arg.index && c.op == sandbox::CmpOp::masked_eq && c.value_two == 0) {
+          c.value |= spec.value;
+          masked = true;
+        }
+      if (!masked) r.args.push_back({spec.arg.index, sandbox::CmpOp::masked_eq, spec.value, 0});
+      continue;
+    }
+    // Only this syscall leaves the entry; names it shares with others keep their conditions.
+    r.names.erase(std::remove(r.names.begin(), r.names.end(), spec.syscall), r.names.end());
+  }
+  if (!found) throw Error(ErrorKind::invalid_input, "\"" + text + "\" is not allowed by the profile: nothing to remove");
+}
+
 } // namespace
 
-sandbox::Policy add_syscalls(sandbox::Policy policy, const std::vector<std::string>& names) {
-  for (const auto& n : names) require_known(policy, n);
+sandbox::Policy add_syscalls(sandbox::Policy policy, const std::vector<std::string>& specs) {
+  std::vector<std::string> names;
+  for (const auto& s : specs) {
+    if (auto spec = parse_value_spec(s)) {
+      require_known(policy, spec->syscall);
+      continue;
+    }
+    require_known(policy, s);
+    names.push_back(s);
+  }
+  for (const auto& s : specs)
+    if (auto spec = parse_value_spec(s)) add_value(policy, *spec);
   for (const auto& name : names) {
     if (access_of(policy, name) == Access::allowed) continue;
     auto target = std::find_if(policy.rules.begin(), policy.rules.end(), [](const sandbox::Rule& r) {
@@ -62,8 +136,17 @@ sandbox::Policy remove_syscalls(sandbox::Policy policy, const std::vector<std::s
                 "the default action is " + describe_rule(policy.default_action, {}) +
                     ": every syscall not named runs, so removing names cannot deny anything",
                 "make the profile an allowlist first (defaultAction SCMP_ACT_ERRNO)");
-  for (const auto& n : names) require_known(policy, n);
-  for (const auto& name : names) {
+  std::vector<std::string> plain;
+  for (const auto& s : names) {
+    if (auto spec = parse_value_spec(s)) {
+      require_known(policy, spec->syscall);
+      remove_value(policy, *spec, s);
+      continue;
+    }
+    require_known(policy, s);
+    plain.push_back(s);
+  }
+  for (const auto& name : plain) {
     bool found = false;
     for (auto& r : policy.rules) {
       if (!permits(r.action) || !has(r.names, name)) continue;
@@ -80,7 +163,8 @@ EditResult edit_profile_file(const std::filesystem::path& path, EditKind kind, c
   auto loaded = load_profile(path);
   EditResult result;
   for (const auto& n : names) {
-    bool already = access_of(loaded.policy, n) == Access::allowed;
+    auto spec = parse_value_spec(n);
+    bool already = spec ? value_allowed(loaded.policy, *spec) : access_of(loaded.policy, n) == Access::allowed;
     if (kind == EditKind::add && already) result.unchanged.push_back(n);
     else result.changed.push_back(n);
   }

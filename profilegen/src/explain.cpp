@@ -1,6 +1,8 @@
 // Counting a profile against each architecture's table, Docker's default and systemd's groups.
 #include "nucleus/profile/explain.hpp"
 
+#include "nucleus/profile/args.hpp"
+
 #include "nucleus/sandbox/syscalls.hpp"
 
 #include <nlohmann/json.hpp>
@@ -99,6 +101,12 @@ Explanation explain_profile(const sandbox::Policy& policy, const Reference* refe
     for (const auto& n : *set)
       if (grouped.count(n) == 0) e.ungrouped.push_back(set == &conditional ? n + "?" : n);
   std::sort(e.ungrouped.begin(), e.ungrouped.end());
+  std::set<std::string> all_conditional;
+  for (const auto& v : views) all_conditional.insert(v.conditional.begin(), v.conditional.end());
+  for (const auto& n : all_conditional) {
+    auto text = describe_allowed(policy, n);
+    e.conditions.emplace_back(n, text.empty() ? std::string("under argument conditions") : text);
+  }
   return e;
 }
 
@@ -119,6 +127,10 @@ std::string format_explain_text(const Explanation& e, std::string_view profile_n
     out << "\n";
   }
   if (e.reference_label.empty()) out << "(no comparison with Docker's default: pass --docker-default FILE)\n";
+  if (!e.conditions.empty()) {
+    out << "\nonly under argument conditions:\n";
+    for (const auto& [name, text] : e.conditions) out << "  " << name << ": " << text << "\n";
+  }
   out << "\nby systemd syscall group, on " << sandbox::arch_name(e.group_arch)
       << " (a name may be in several groups; ? = only under argument conditions):\n";
   std::size_t width = 0;
@@ -163,6 +175,8 @@ std::string explain_to_json(const Explanation& e, std::string_view profile_name)
   for (const auto& g : e.groups)
     groups.push_back({{"name", g.name}, {"description", g.description}, {"size", g.size}, {"allowed", g.allowed}});
   j["ungrouped"] = e.ungrouped;
+  auto& conditions = j["conditions"] = nlohmann::ordered_json::object();
+  for (const auto& [name, text] : e.conditions) conditions[name] = text;
   return j.dump(2) + "\n";
 }
 

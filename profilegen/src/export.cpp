@@ -1,12 +1,14 @@
 // Exporters. Each one either says everything the profile says, or names what it cannot say.
 #include "nucleus/profile/export.hpp"
 
+#include "nucleus/profile/args.hpp"
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/syscalls.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <bit>
 #include <cstdio>
 #include <map>
@@ -141,13 +143,24 @@ ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
   }
   if (arches.empty()) arches.emplace_back("native");
 
-  std::set<std::string> listed, logged;
+  std::set<std::string> listed, logged, widened;
   std::optional<std::string> deny_errno;
   for (std::size_t i = 0; i < p.rules.size(); ++i) {
     const auto& r = p.rules[i];
-    if (!r.args.empty())
-      cannot(fmt, "argument conditions: " + entry_label(i, r) + " " + describe_conditions(r.args),
-             "systemd filters by syscall name only; drop the conditions or use another target");
+    if (!r.args.empty()) {
+      if (!o.accept_name_only || !permits(r.action))
+        cannot(fmt, "argument conditions: " + entry_label(i, r) + " " + describe_conditions_symbolic(r.names.front(), r.args),
+               "systemd filters by syscall name only: --accept-name-only allows such syscalls whatever their "
+               "arguments (wider than the profile), or use a target that keeps conditions (oci, docker, k8s, minijail)");
+      widened.insert(r.names.begin(), r.names.end());
+    }
+    if (!denylist && o.accept_name_only && r.action.kind == ActionKind::errno_ret && r.args.empty() &&
+        std::find(r.names.begin(), r.names.end(), "clone3") != r.names.end() && r.action.data == ENOSYS) {
+      // The C library falls back to clone only on ENOSYS; systemd's one errno would break threads.
+      widened.insert("clone3");
+      listed.insert("clone3");
+      continue;
+    }
     if (denylist) {
       if (permits(r.action)) continue; // the default already lets it run
       auto e = error_number(r.action, entry_label(i, r));
@@ -164,6 +177,11 @@ ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
                "systemd has one action for every syscall outside the allow list");
       }
     }
+  }
+  if (!widened.empty()) {
+    std::string names;
+    for (const auto& n : widened) names += " " + n;
+    res.notes.push_back("allowed by name, whatever their arguments (--accept-name-only; the profile conditions them):" + names);
   }
   s << "[Service]\n";
   s << "SystemCallArchitectures=" << [&] {
@@ -199,12 +217,22 @@ std::string minijail_condition(const sandbox::ArgCondition& c, const std::string
   case sandbox::CmpOp::le: return arg + " <= " + hex(c.value);
   case sandbox::CmpOp::gt: return arg + " > " + hex(c.value);
   case sandbox::CmpOp::ge: return arg + " >= " + hex(c.value);
-  case sandbox::CmpOp::masked_eq:
-    if (c.value == c.value_two && std::popcount(c.value) == 1) return arg + " & " + hex(c.value);
-    break;
+  case sandbox::CmpOp::masked_eq: {
+    if ((c.value_two & ~c.value) != 0) break; // never holds
+    // (arg & m) == v: no bit of m outside v is set ("in" allows only the bits given), and each bit of v is.
+    std::string out;
+    std::uint64_t allowed_bits = ~c.value | c.value_two;
+    if (allowed_bits != ~std::uint64_t{0}) out = arg + " in " + hex(allowed_bits);
+    for (int bit = 0; bit < 64; ++bit) {
+      std::uint64_t b = std::uint64_t{1} << bit;
+      if ((c.value_two & b) != 0) out += (out.empty() ? "" : " && ") + arg + " & " + hex(b);
+    }
+    if (out.empty()) return "1";
+    return out;
+  }
   }
   cannot("minijail", "the condition " + describe_conditions({c}) + " (" + where + ")",
-         "minijail tests a masked argument only for one set bit (argN & BIT)");
+         "the condition can never hold");
 }
 
 ExportResult to_minijail(const Policy& p, const ExportOptions& o) {

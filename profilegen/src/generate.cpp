@@ -1,6 +1,8 @@
 // Profile generation from traces.
 #include "nucleus/profile/generate.hpp"
 
+#include "nucleus/profile/args.hpp"
+
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/io.hpp"
 #include "nucleus/sandbox/syscalls.hpp"
@@ -9,6 +11,7 @@
 #include "nucleus/tracer/source.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <map>
 #include <set>
 
@@ -59,8 +62,28 @@ std::vector<tracer::Trace> read_inputs(const std::vector<std::filesystem::path>&
 
 sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const GenerateOptions& options,
                                  std::vector<std::string>* left_out) {
+  GenerateResult result = generate(traces, options);
+  if (left_out != nullptr) *left_out = std::move(result.left_out);
+  return std::move(result.policy);
+}
+
+GenerateResult generate(const std::vector<tracer::Trace>& traces, const GenerateOptions& options,
+                        const std::vector<std::string>& sources) {
+  GenerateResult result;
+  auto note = [&](std::string text) {
+    if (std::find(result.notes.begin(), result.notes.end(), text) == result.notes.end())
+      result.notes.push_back(std::move(text));
+  };
   std::map<sandbox::Arch, std::set<std::string>> by_arch;
-  for (const auto& trace : traces) {
+  std::map<std::string, Observed> observed; // argument-sensitive names seen with values
+  std::set<std::string> name_only;          // ... seen in a trace without values: no condition can hold
+  bool any_arguments = false;
+  for (std::size_t i = 0; i < traces.size(); ++i) {
+    const auto& trace = traces[i];
+    std::string source = i < sources.size() ? sources[i] : "trace " + std::to_string(i + 1);
+    bool with_args = options.arguments && trace.header.arguments;
+    any_arguments = any_arguments || with_args;
+    std::set<std::string> unconditioned_here;
     for (const auto& entry : trace.syscalls) {
       // Resolve by (arch, nr): the name in the file is for people, the number is what ran.
       auto name = sandbox::syscall_name(entry.arch, entry.nr);
@@ -72,16 +95,84 @@ sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const
       bool io_uring = std::find(std::begin(io_uring_syscalls), std::end(io_uring_syscalls), *name) !=
                       std::end(io_uring_syscalls);
       if (io_uring && !options.allow_io_uring) {
-        if (left_out != nullptr && std::find(left_out->begin(), left_out->end(), *name) == left_out->end())
-          left_out->push_back(*name);
+        if (std::find(result.left_out.begin(), result.left_out.end(), *name) == result.left_out.end())
+          result.left_out.push_back(*name);
         continue;
       }
       by_arch[entry.arch].insert(*name);
+      auto sensitive = sensitive_args_of(*name);
+      if (sensitive.empty()) continue;
+      if (!with_args) {
+        name_only.insert(*name);
+        unconditioned_here.insert(*name);
+        continue;
+      }
+      auto& seen = observed[*name];
+      for (const auto& a : sensitive) {
+        auto& arg = seen[a.index];
+        auto it = std::find_if(entry.args.begin(), entry.args.end(),
+                               [&](const tracer::TraceArgValues& v) { return v.index == static_cast<int>(a.index); });
+        std::string which = *name + " arg" + std::to_string(a.index) + " (" + std::string(a.label) + ")";
+        if (it == entry.args.end()) {
+          arg.complete = false;
+          note(source + ": no values of " + which + " were recorded: no condition on it");
+          continue;
+        }
+        arg.values.insert(it->values.begin(), it->values.end());
+        if (it->overflow) {
+          arg.complete = false;
+          note(which + ": more distinct values than the recorder keeps: no condition on it");
+        }
+      }
+    }
+    if (options.arguments && !trace.header.arguments) {
+      std::string text = source + ": no argument values (source " +
+                         (trace.header.source.empty() ? std::string("unknown") : trace.header.source) +
+                         " records names only): rules are name-only";
+      if (!unconditioned_here.empty()) {
+        text += ", including";
+        for (const auto& n : unconditioned_here) text += " " + n;
+      }
+      note(text);
     }
   }
   if (by_arch.empty()) by_arch[sandbox::native_arch()]; // nothing traced: only the always-allowed set
 
-  sandbox::Policy policy;
+  std::vector<sandbox::Rule> conditioned_entries;
+  std::set<std::string> conditioned;
+  if (any_arguments) {
+    for (const auto& [name, seen] : observed) {
+      if (name_only.count(name) != 0) continue;
+      auto rules = conditioned_rules(name, seen);
+      if (rules.empty()) continue;
+      conditioned.insert(name);
+      for (auto& r : rules) conditioned_entries.push_back(std::move(r));
+    }
+    bool clone3_seen = false, clone_seen = false;
+    for (const auto& [arch, names] : by_arch) {
+      clone3_seen = clone3_seen || names.count("clone3") != 0;
+      clone_seen = clone_seen || names.count("clone") != 0;
+    }
+    if ((clone3_seen || clone_seen) && !options.allow_clone3) {
+      if (clone3_seen && !clone_seen) {
+        // The fallback must work: clone without the guarded flags, as nothing says which were used.
+        Observed none{{0, ObservedArg{{0}, true}}};
+        for (auto& r : conditioned_rules("clone", none)) {
+          r.comment = "the C library's fallback when clone3 returns ENOSYS; " + r.comment;
+          conditioned_entries.push_back(std::move(r));
+        }
+      }
+      if (clone3_seen)
+        note("clone3 was traced: it now returns ENOSYS, so the C library falls back to clone, whose flags the "
+             "filter checks (--allow-clone3 allows clone3 by name, flags unchecked)");
+      for (auto& [arch, names] : by_arch) names.erase("clone3");
+      sandbox::Rule enosys{{"clone3"}, sandbox::Action::errno_ret(ENOSYS), {},
+                           "its flags are in memory, out of a filter's reach: ENOSYS makes the C library fall back to clone"};
+      conditioned_entries.push_back(std::move(enosys));
+    }
+  }
+
+  sandbox::Policy& policy = result.policy;
   policy.default_action = options.default_action;
   if (options.log_denials && options.default_action.kind != sandbox::ActionKind::log &&
       options.default_action.kind != sandbox::ActionKind::allow)
@@ -96,6 +187,7 @@ sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const
     auto& names = by_arch[arch];
     for (std::string_view always : always_allowed)
       if (sandbox::syscall_number(arch, always)) names.insert(std::string(always));
+    for (const auto& n : conditioned) names.erase(n);
     policy.architectures.push_back(arch);
     sandbox::Rule rule;
     rule.names.assign(names.begin(), names.end());
@@ -103,7 +195,8 @@ sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const
     rule.comment = "traced on " + std::string(sandbox::arch_name(arch));
     policy.rules.push_back(std::move(rule));
   }
-  return policy;
+  for (auto& r : conditioned_entries) policy.rules.push_back(std::move(r));
+  return result;
 }
 
 } // namespace nucleus::profile

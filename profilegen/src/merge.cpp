@@ -54,6 +54,10 @@ std::pair<int, int> looseness(const Treatment& t) {
   return {rank, loosest};
 }
 
+bool only_permits(const Treatment& t) {
+  return std::all_of(t.begin(), t.end(), [](const Entry& e) { return permits(e.action); });
+}
+
 std::string join_sources(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
@@ -163,10 +167,14 @@ sandbox::Policy merge_profiles(const std::vector<MergeInput>& inputs, Prefer pre
     for (std::size_t k = 1; k < views.size(); ++k) {
       const auto& [src, t] = views[k];
       if (t == chosen) continue;
-      if (prefer == Prefer::none)
-        conflict("syscall " + name, inputs[chosen_from].source, describe(chosen), inputs[src].source, describe(t));
       auto lc = looseness(chosen);
       auto lt = looseness(t);
+      // A trace says which argument values were seen: with a profile (or other traces) that also
+      // allows the syscall only under conditions, the values add up, whatever --prefer says.
+      bool adds_values = lc.first == 2 && lt.first == 2 && only_permits(chosen) && only_permits(t) &&
+                         (inputs[chosen_from].from_trace || inputs[src].from_trace) && prefer != Prefer::stricter;
+      if (prefer == Prefer::none && !adds_values)
+        conflict("syscall " + name, inputs[chosen_from].source, describe(chosen), inputs[src].source, describe(t));
       if (lc.first == 2 && lt.first == 2) {
         // Both run under conditions: their union is the looser; the stricter is not expressible.
         if (prefer == Prefer::stricter)

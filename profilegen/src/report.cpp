@@ -114,6 +114,9 @@ std::string render_report_html(const ReportInput& in) {
   for (const auto& c : explanation.arches)
     h << "<li class=\"arch-count\" data-arch=\"" << sandbox::arch_name(c.arch) << "\" data-allowed=\"" << c.permitted()
       << "\" data-total=\"" << c.total << "\">" << esc(arch_sentence(c, explanation.reference_label)) << "</li>\n";
+  for (const auto& [name, text] : explanation.conditions)
+    h << "<li class=\"arg-condition\" data-syscall=\"" << esc(name) << "\"><code>" << esc(name) << "</code>: " << esc(text)
+      << "</li>\n";
   auto top = check.highest();
   h << "<li>Findings: " << check.findings.size() << (top ? ", highest severity " + std::string(severity_name(*top)) : std::string())
     << "</li>\n</ul></section>\n";
@@ -245,6 +248,7 @@ std::string render_report_markdown(const ReportInput& in) {
   if (!explanation.flags.empty()) m << ", flags `" << join(explanation.flags) << "`";
   m << "\n";
   for (const auto& c : explanation.arches) m << "- " << arch_sentence(c, explanation.reference_label) << "\n";
+  for (const auto& [name, text] : explanation.conditions) m << "- `" << name << "`: " << md_esc(text) << "\n";
   auto top = check.highest();
   m << "- Findings: " << check.findings.size() << (top ? ", highest severity " + std::string(severity_name(*top)) : std::string()) << "\n\n";
 

@@ -60,7 +60,8 @@ TEST(Diff, ChangedActionErrnoAndConditions) {
   EXPECT_EQ(d.changed[0].before, std::vector<std::string>{"errno(ENOSYS)"});
   EXPECT_EQ(d.changed[0].after, std::vector<std::string>{"errno(EPERM)"});
   EXPECT_EQ(d.changed[1].name, "personality");
-  EXPECT_EQ(d.changed[1].after, std::vector<std::string>{"allow if arg0 == 0x8"});
+  // Values in symbols: persona 8 is PER_LINUX32 in linux/personality.h.
+  EXPECT_EQ(d.changed[1].after, std::vector<std::string>{"allow if persona == PER_LINUX32"});
   EXPECT_TRUE(d.by_arch.empty()); // personality is conditional on both sides
 }
 

@@ -94,12 +94,12 @@ TEST(Export, WhatATargetCannotSayIsAnErrorNamingIt) {
   errno13.default_action = sandbox::Action::errno_ret(13);
   EXPECT_NE(error_of(errno13, profile::ExportFormat::k8s).find("defaultErrnoRet 13"), std::string::npos);
 
-  // minijail: the default action needs consent; a masked condition it cannot test is named.
+  // minijail: the default action needs consent; a masked condition that never holds is named.
   EXPECT_NE(error_of(p, profile::ExportFormat::minijail).find("default action errno(EPERM)"), std::string::npos);
   auto masked = p;
   masked.default_action = sandbox::Action::kill_process();
-  masked.rules.push_back({{"clone"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::masked_eq, 0x7e020000, 0}}, ""});
-  EXPECT_NE(error_of(masked, profile::ExportFormat::minijail).find("(arg0 & 0x7e020000) == 0x0"), std::string::npos);
+  masked.rules.push_back({{"clone"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::masked_eq, 0x7e020000, 0x1}}, ""});
+  EXPECT_NE(error_of(masked, profile::ExportFormat::minijail).find("(arg0 & 0x7e020000) == 0x1"), std::string::npos);
 
   auto spec = p;
   spec.flags.push_back(sandbox::FilterFlag::spec_allow);
@@ -118,4 +118,47 @@ TEST(Export, MinijailConditionsAndErrno) {
   EXPECT_NE(text.find("read: 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("ioctl: arg1 == 0x5401; return 25\n"), std::string::npos) << text;
   EXPECT_NE(text.find("mmap: arg2 & 0x4\n"), std::string::npos) << text;
+}
+
+// What gen writes from traced argument values reaches each target that can say it.
+TEST(Export, GeneratedArgumentConditions) {
+  tracer::Trace t;
+  t.header.arguments = true;
+  auto add = [&](const char* name, std::vector<tracer::TraceArgValues> args) {
+    t.syscalls.push_back({native(), *sandbox::syscall_number(native(), name), name, 1, "/app", std::move(args)});
+  };
+  add("read", {});
+  add("socket", {{0, {1, 10}}, {1, {1}}});   // AF_UNIX, AF_INET6; SOCK_STREAM
+  add("clone", {{0, {0x3d0f00}}});           // thread flags
+  add("ioctl", {{1, {0x5401}}});              // TCGETS
+  profile::GenerateOptions kill;
+  kill.default_action = sandbox::Action::kill_process();
+  auto p = profile::generate_profile({t}, kill);
+
+  auto k8s = profile::export_profile(p, profile::ExportFormat::k8s).text;
+  EXPECT_NE(k8s.find("op: SCMP_CMP_MASKED_EQ"), std::string::npos) << k8s;
+  auto oci = profile::parse_profile(profile::export_profile(p, profile::ExportFormat::docker).text, "docker").policy;
+  EXPECT_EQ(oci, p);
+
+  auto mj = profile::export_profile(p, profile::ExportFormat::minijail).text;
+  // socket's type without SOCK_NONBLOCK (0x800) and SOCK_CLOEXEC (0x80000): only those bits beside SOCK_STREAM.
+  EXPECT_NE(mj.find("socket: arg0 == 0x1 && arg1 in 0x80801 && arg1 & 0x1 || arg0 == 0xa && arg1 in 0x80801 && arg1 & 0x1\n"),
+            std::string::npos) << mj;
+  EXPECT_NE(mj.find("ioctl: arg1 in 0xffffffff00005401 && arg1 & 0x1 && arg1 & 0x400 && arg1 & 0x1000 && arg1 & 0x4000\n"),
+            std::string::npos) << mj;
+  EXPECT_NE(mj.find("clone: arg0 in 0xffffffff817d7fff\n"), std::string::npos) << mj;
+  EXPECT_NE(mj.find("clone3: return 38\n"), std::string::npos) << mj;
+
+  // systemd cannot: refused with the reason, unless the widening is accepted, and then said.
+  profile::ExportOptions o;
+  auto msg = error_of(p, profile::ExportFormat::systemd, o);
+  EXPECT_NE(msg.find("systemd cannot express argument conditions"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(clone) flags without CLONE_PARENT|CLONE_NEWNS"), std::string::npos) << msg;
+  o.accept_name_only = true;
+  auto sd = profile::export_profile(p, profile::ExportFormat::systemd, o);
+  EXPECT_NE(sd.text.find("clone clone3"), std::string::npos) << sd.text;
+  EXPECT_NE(sd.text.find("socket"), std::string::npos) << sd.text;
+  ASSERT_FALSE(sd.notes.empty());
+  EXPECT_NE(sd.notes.back().find("whatever their arguments"), std::string::npos) << sd.notes.back();
+  EXPECT_NE(sd.notes.back().find("clone clone3 ioctl socket"), std::string::npos) << sd.notes.back();
 }

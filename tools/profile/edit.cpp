@@ -22,17 +22,23 @@ void register_edit(CLI::App& app, Action& selected, profile::EditKind kind) {
                                      : "stop allowing syscalls, editing the profile in place");
   cmd->footer(add ? R"(Examples:
   nucleus-profile add app.json openat newfstatat
+  nucleus-profile add app.json socket:AF_INET6 ioctl:TIOCGWINSZ   # one more argument value
+  nucleus-profile add app.json clone:CLONE_NEWUSER mprotect:PROT_EXEC
   nucleus-profile diff app.json new-run.trace    # prints the add command for what a run needed
 
 Each name must be a syscall on one of the profile's architectures (unknown names are errors with
-the closest known names). The edited profile is compiled, then replaces the file atomically.)"
+the closest known names). NAME:VALUE allows one more value of the argument nucleus conditions
+(socket/socketpair domain AF_* or type SOCK_*, clone/unshare CLONE_*, ioctl request, prctl PR_*,
+personality, mmap/mprotect/pkey_mprotect PROT_*; a number works too, or NAME:argN=VALUE), keeping
+the other conditions. The edited profile is compiled, then replaces the file atomically.)"
                   : R"(Examples:
   nucleus-profile remove app.json ptrace personality
+  nucleus-profile remove app.json socket:AF_INET6     # one argument value less
 
 Takes each name out of every entry that lets it run; a name the profile does not allow is an error.
 The edited profile is compiled, then replaces the file atomically.)");
   cmd->add_option("profile", opt->file, "OCI seccomp profile (JSON), edited in place")->required()->check(CLI::ExistingFile);
-  cmd->add_option("syscalls", opt->names, "syscall names")->required();
+  cmd->add_option("syscalls", opt->names, "syscall names, or NAME:VALUE for one argument value")->required();
   cmd->callback([opt, kind, &selected] {
     selected = [opt, kind] {
       auto result = profile::edit_profile_file(opt->file, kind, opt->names);

@@ -19,6 +19,7 @@ void register_export(CLI::App& app, Action& selected) {
     std::string name;
     std::string arch;
     bool accept_kill_default = false;
+    bool accept_name_only = false;
   };
   auto opt = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("export", "write the profile for another runtime: oci, docker, k8s, systemd, minijail");
@@ -30,7 +31,11 @@ void register_export(CLI::App& app, Action& selected) {
   nucleus-profile export app.json --format minijail --arch x86_64 --accept-kill-default -o app.policy
 
 What a format cannot express (argument conditions in systemd, several architectures in one minijail
-file, an action the target does not have) is an error that names it: nothing is dropped silently.)");
+file, an action the target does not have) is an error that names it: nothing is dropped silently.
+oci, docker and k8s keep argument conditions as they are; minijail writes them as "arg0 == 0x1 ||
+arg0 == 0xa" and masks as "argN in MASK && argN & BIT". systemd filters by name only: a profile
+with conditions is refused unless --accept-name-only accepts the wider profile (said on stderr).
+  nucleus-profile export app.json --format systemd --accept-name-only)");
   cmd->add_option("profile", opt->file, "OCI or Docker seccomp profile (JSON)")->required();
   cmd->add_option("-f,--format", opt->format, "oci, docker, k8s, systemd or minijail")
       ->required()
@@ -38,6 +43,8 @@ file, an action the target does not have) is an error that names it: nothing is 
   cmd->add_option("-o,--output", opt->output, "file to write; - for standard output")->capture_default_str();
   cmd->add_option("--name", opt->name, "k8s: metadata.name (default: the file name without extension)");
   cmd->add_option("--arch", opt->arch, "minijail: the architecture to write the policy for");
+  cmd->add_flag("--accept-name-only", opt->accept_name_only,
+                "systemd: allow the syscalls the profile conditions on their arguments by name, whatever the arguments");
   cmd->add_flag("--accept-kill-default", opt->accept_kill_default,
                 "minijail: accept that syscalls outside the policy kill the process");
   cmd->callback([opt, &selected] {
@@ -48,6 +55,7 @@ file, an action the target does not have) is an error that names it: nothing is 
       options.source = std::filesystem::path(opt->file).filename().string();
       options.name = opt->name.empty() ? std::filesystem::path(opt->file).stem().string() : opt->name;
       options.accept_kill_default = opt->accept_kill_default;
+      options.accept_name_only = opt->accept_name_only;
       if (!opt->arch.empty()) {
         options.arch = sandbox::arch_from_any(opt->arch);
         if (!options.arch) throw sandbox::Error(sandbox::ErrorKind::usage, "unknown architecture \"" + opt->arch + "\"");

@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include "cli.hpp"
+#include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/error.hpp"
@@ -10,6 +11,7 @@
 
 #include <iostream>
 #include <memory>
+#include <set>
 
 namespace nucleus::profile_tool {
 
@@ -20,6 +22,8 @@ void register_gen(CLI::App& app, Action& selected) {
     std::string default_action = "errno";
     bool no_log = false;
     bool allow_io_uring = false;
+    bool no_args = false;
+    bool allow_clone3 = false;
     std::optional<pid_t> pid;
     std::optional<std::string> exe;
     std::optional<std::uint32_t> ses;
@@ -31,15 +35,26 @@ void register_gen(CLI::App& app, Action& selected) {
   nucleus-profile gen run1.trace run2.trace -o app.json        # union of several runs
   nucleus-profile gen --default-action kill-process app.trace  # to stdout
   nucleus-profile gen --allow-io-uring app.trace -o app.json   # keep traced io_uring (bypasses seccomp)
+  nucleus-profile gen --no-args app.trace -o app.json           # names only, no argument conditions
   nucleus-profile gen --ses 42 /var/log/audit/audit.log -o app.json
   journalctl -k -o cat > kernel.txt && nucleus-profile gen --exe /usr/bin/app kernel.txt
 
 The profile allows each traced syscall on the architecture it was made on, plus execve, exit,
 exit_group, rt_sigreturn and restart_syscall; everything else gets the default action (errno
 EPERM unless told otherwise), logged so that denials are visible. It is compiled before it is
-written, and written atomically. io_uring_setup, io_uring_enter and io_uring_register are left
-out even when traced (with a warning): io_uring's operations bypass seccomp; --allow-io-uring
-keeps them.)");
+written, and written atomically.
+
+Where the trace carries argument values (the eBPF recorder), the argument-sensitive syscalls are
+allowed only with what was seen: socket/socketpair (domain; type without SOCK_NONBLOCK and
+SOCK_CLOEXEC), clone (no namespace, CLONE_PARENT or CLONE_UNTRACED flag that was not seen),
+unshare (flags), ioctl (request, low 32 bits), prctl (option), personality (persona),
+mmap/mprotect/pkey_mprotect (PROT_EXEC only if seen, PROT_WRITE with PROT_EXEC only if seen);
+clone3 returns ENOSYS so that the C library falls back to clone. Values of several traces are
+unioned. Traces from the audit or kmsg recorders carry names only: gen says so and writes
+name-only rules.
+
+io_uring_setup, io_uring_enter and io_uring_register are left out even when traced (with a
+warning): io_uring's operations bypass seccomp; --allow-io-uring keeps them.)");
   cmd->add_option("inputs", opt->inputs, "trace logs, or raw audit text (audit.log, dmesg, journalctl)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -51,6 +66,9 @@ keeps them.)");
   cmd->add_flag("--allow-io-uring", opt->allow_io_uring,
                 "keep traced io_uring_setup/enter/register: io_uring's file and socket operations bypass the "
                 "seccomp filter, so the profile then cannot restrict them");
+  cmd->add_flag("--no-args", opt->no_args, "names only: no argument conditions even where the trace has values");
+  cmd->add_flag("--allow-clone3", opt->allow_clone3,
+                "allow clone3 by name instead of ENOSYS (its flags cannot be checked; for callers without a clone fallback)");
   cmd->add_option("--pid", opt->pid, "raw audit text: records of this pid only");
   cmd->add_option("--exe", opt->exe, "raw audit text: records of this executable only");
   cmd->add_option("--ses", opt->ses, "raw audit text: records of this audit session only");
@@ -79,8 +97,12 @@ keeps them.)");
       gen_options.default_action = *action;
       gen_options.log_denials = !opt->no_log;
       gen_options.allow_io_uring = opt->allow_io_uring;
-      std::vector<std::string> left_out;
-      auto policy = profile::generate_profile(traces, gen_options, &left_out);
+      gen_options.arguments = !opt->no_args;
+      gen_options.allow_clone3 = opt->allow_clone3;
+      auto generated = profile::generate(traces, gen_options, opt->inputs);
+      for (const auto& n : generated.notes) std::cerr << tool << ": note: " << n << "\n";
+      auto& policy = generated.policy;
+      const auto& left_out = generated.left_out;
       if (opt->allow_io_uring)
         cli::warn(tool, "--allow-io-uring: io_uring's file and socket operations bypass seccomp; whatever the "
                         "profile denies, the program can still do through io_uring");
@@ -94,11 +116,15 @@ keeps them.)");
       sandbox::compile(policy, {}, &stats); // never write a profile that does not compile
       sandbox::write_file_atomic(opt->output, profile::to_oci_json(policy));
       if (opt->output != "-") {
-        std::size_t names = 0;
-        for (const auto& r : policy.rules) names += r.names.size();
-        std::cerr << tool << ": wrote " << opt->output << ": " << names << " syscalls allowed on "
-                  << policy.architectures.size() << " architecture(s), " << stats.instructions
-                  << " BPF instructions\n";
+        std::set<std::string> names, conditioned;
+        for (const auto& r : policy.rules) {
+          if (!profile::permits(r.action)) continue;
+          names.insert(r.names.begin(), r.names.end());
+          if (!r.args.empty()) conditioned.insert(r.names.begin(), r.names.end());
+        }
+        std::cerr << tool << ": wrote " << opt->output << ": " << names.size() << " syscalls allowed ("
+                  << conditioned.size() << " under argument conditions) on " << policy.architectures.size()
+                  << " architecture(s), " << stats.instructions << " BPF instructions\n";
       }
       return 0;
     };

@@ -28,7 +28,9 @@ void register_merge(CLI::App& app, Action& selected) {
 
 Architectures and flags are united. When two sources treat a syscall differently (another action,
 errno value or argument condition), or their default actions differ, that is an error naming both,
-unless --prefer says which one wins. The result is compiled before it is written atomically.)");
+unless --prefer says which one wins. Traces are generated together (as by gen), so the argument
+values they saw are unioned; where a trace and a profile both allow a syscall only under argument
+conditions, the result allows what either allows. The result is compiled before it is written atomically.)");
   cmd->add_option("inputs", opt->inputs, "profiles (JSON) and trace logs")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", opt->output, "profile to write; - for standard output")->capture_default_str();
   cmd->add_option("--prefer", opt->prefer, "resolve conflicts: stricter or looser")
@@ -36,15 +38,27 @@ unless --prefer says which one wins. The result is compiled before it is written
   cmd->callback([opt, &selected] {
     selected = [opt] {
       std::vector<profile::MergeInput> inputs;
+      // The traces become one input, generated from all of them, so that the argument values they
+      // saw are unioned rather than set against each other.
+      std::vector<tracer::Trace> traces;
+      std::vector<std::string> trace_names;
       for (const auto& path : opt->inputs) {
         std::string text = sandbox::read_file(path);
         if (!profile::is_profile_text(text)) {
-          inputs.push_back(profile::input_from_trace(tracer::read_trace(text, path), path));
+          traces.push_back(tracer::read_trace(text, path));
+          trace_names.push_back(path);
         } else {
           auto loaded = profile::parse_profile(text, path);
           for (const auto& w : loaded.warnings) cli::warn(tool, path + ": " + w.path + ": " + w.message);
           inputs.push_back({path, std::move(loaded.policy), false});
         }
+      }
+      if (!traces.empty()) {
+        auto generated = profile::generate(traces, {}, trace_names);
+        for (const auto& n : generated.notes) std::cerr << tool << ": note: " << n << "\n";
+        std::string source;
+        for (const auto& n : trace_names) source += (source.empty() ? "" : ", ") + n;
+        inputs.push_back({source, std::move(generated.policy), true});
       }
       auto prefer = opt->prefer.empty() ? profile::Prefer::none : *profile::prefer_from_name(opt->prefer);
       auto merged = profile::merge_profiles(inputs, prefer);

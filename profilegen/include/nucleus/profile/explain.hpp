@@ -47,6 +47,9 @@ struct Explanation {
   std::vector<GroupUse> groups;      // every group, systemd's order
   std::vector<std::string> ungrouped; // permitted but in no group
   std::string reference_label;       // empty: no reference given
+  // Each syscall allowed only under argument conditions, with what they let through in symbols:
+  // {"socket", "AF_UNIX, AF_INET only; type SOCK_STREAM only"}. Sorted by name.
+  std::vector<std::pair<std::string, std::string>> conditions;
 };
 
 Explanation explain_profile(const sandbox::Policy& policy, const Reference* reference = nullptr);

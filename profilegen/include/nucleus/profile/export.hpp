@@ -20,6 +20,7 @@ struct ExportOptions {
   std::string source;                   // shown in the header comment
   std::optional<sandbox::Arch> arch;    // minijail: the one architecture the policy file is for
   bool accept_kill_default = false;     // minijail: accept that unlisted syscalls kill the process
+  bool accept_name_only = false;        // systemd: allow conditioned syscalls by name (wider than the profile)
 };
 
 struct ExportResult {

@@ -28,6 +28,21 @@ struct GenerateOptions {
   // filter, so allowing io_uring_setup lets the program do what the rest of the profile denies.
   // Left out unless asked for, even when traced.
   bool allow_io_uring = false;
+  // Condition the argument-sensitive syscalls (args.hpp) on the values the traces carry; false:
+  // names only (--no-args).
+  bool arguments = true;
+  // With argument conditions, clone3 returns ENOSYS (its flags are in memory, out of a filter's
+  // reach, and the C library then falls back to clone); true allows it by name (--allow-clone3).
+  bool allow_clone3 = false;
+};
+
+struct GenerateResult {
+  sandbox::Policy policy;
+  // What a person should know about the rules, each said once: traces without argument values,
+  // arguments with more distinct values than the recorder kept, clone3's ENOSYS.
+  std::vector<std::string> notes;
+  // The traced syscalls the profile leaves out on purpose (io_uring, unless allowed).
+  std::vector<std::string> left_out;
 };
 
 // The syscalls that make an io_uring instance and submit to it.
@@ -55,5 +70,9 @@ std::vector<tracer::Trace> read_inputs(const std::vector<std::filesystem::path>&
 // `left_out`, when given, receives the traced syscalls the profile leaves out on purpose (io_uring).
 sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const GenerateOptions& options = {},
                                  std::vector<std::string>* left_out = nullptr);
+// The same, with the notes; `sources` names the traces in them (parallel to `traces`, may be empty).
+// Values of the same syscall's argument are unioned over all traces.
+GenerateResult generate(const std::vector<tracer::Trace>& traces, const GenerateOptions& options = {},
+                        const std::vector<std::string>& sources = {});
 
 } // namespace nucleus::profile
