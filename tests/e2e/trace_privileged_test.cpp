@@ -268,9 +268,13 @@ TEST_P(TraceEverySourcePrivileged, I386CallRecordedAsI386WhereTheKernelOffersIt)
   }
   bool has_i386 = std::any_of(t.syscalls.begin(), t.syscalls.end(), [](const json& s) { return s["arch"] == "x86"; });
   if (!nucleus::test::int80_works()) {
-    // int 0x80 faults on this machine: the kernel offers no IA-32 entry, nothing to record.
+    // This kernel has no IA-32 entry for 64-bit processes (int 0x80 faults even untraced): the
+    // call never ran, so nothing may be recorded for it — in particular not as an x86_64 number.
+    // i386 decoding itself is covered by the parser tests on real i386 audit records.
+    ::testing::Test::RecordProperty("i386", "no IA-32 entry on this kernel: checked that nothing was recorded");
     EXPECT_FALSE(has_i386);
-    NUCLEUS_SKIP("int 0x80 faults on this machine: no live i386 coverage");
+    EXPECT_TRUE(std::none_of(t.syscalls.begin(), t.syscalls.end(), [](const json& s) { return s["nr"] == 20 && s["arch"] == "x86_64"; }));
+    return;
   }
   ASSERT_TRUE(has_i386);
   auto profile = (dir / "compat.json").string();
