@@ -107,7 +107,7 @@ TEST(GvisorWire, HandshakeRoundTrips) {
 
 TEST(GvisorDebugLog, ReadsUnknownNumbersDenialsAndKills) {
   auto unknown = gv::parse_debug_line(log_line(
-      "[   1:   3] x E getpid( E sys_450(0x1, 0x2, 0x7fa2fec96011, 0x0, 0x7fa2fed956d0, 0x7f8241ef2748)"));
+      "[   1:   3] probe E sys_450(0x1, 0x2, 0x7fa2fec96011, 0x0, 0x7fa2fed956d0, 0x7f8241ef2748)"));
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->kind, gv::LogEvent::Kind::unknown_syscall);
   EXPECT_EQ(unknown->nr, 450);
