@@ -275,9 +275,10 @@ TEST_F(GvisorPrivileged, ComplainModeChecksArgumentsAndEnforcesNothing) {
 // the packets' dropped count, which tests/tracer/gvisor_test.cpp covers.)
 TEST_F(GvisorPrivileged, StalledReaderLosesNothing) {
   auto trace = dir / "stall.trace";
-  auto r = run(with_flags({"/usr/bin/env", "NUCLEUS_TEST_GVISOR_STALL_MS=1", tool("nucleus-trace").string(), "-q", "-o",
-                           trace.string(), "--", sample("burst").string(), "--threads", "2", "--count", "3000"}),
-               {}, 120);
+  auto argv = with_flags({tool("nucleus-trace").string(), "-q", "-o", trace.string(), "--", sample("burst").string(),
+                          "--threads", "2", "--count", "3000"});
+  argv.insert(argv.begin(), {"/usr/bin/env", "NUCLEUS_TEST_GVISOR_STALL_MS=1"});
+  auto r = run(argv, {}, 120);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::uint64_t getppid = 0;
   for (const auto& s : read_trace_file(trace).syscalls)
@@ -292,9 +293,9 @@ TEST_F(GvisorPrivileged, StreamCutEarlyIsReportedAsLoss) {
   auto tmp = dir / "tmp";
   fs::create_directories(tmp);
   auto pending = std::async(std::launch::async, [&] {
-    return run(with_flags({"/usr/bin/env", "TMPDIR=" + tmp.string(), tool("nucleus-trace").string(), "-q", "-o",
-                           trace.string(), "--", "/bin/sleep", "20"}),
-               {}, 60);
+    auto argv = with_flags({tool("nucleus-trace").string(), "-q", "-o", trace.string(), "--", "/bin/sleep", "20"});
+    argv.insert(argv.begin(), {"/usr/bin/env", "TMPDIR=" + tmp.string()});
+    return run(argv, {}, 60);
   });
   // Our sandbox is the runsc-sandbox process whose command line holds our own TMPDIR.
   pid_t sandbox = 0;
@@ -303,8 +304,12 @@ TEST_F(GvisorPrivileged, StreamCutEarlyIsReportedAsLoss) {
     for (const auto& entry : fs::directory_iterator("/proc")) {
       std::string name = entry.path().filename().string();
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::ifstream in(entry.path() / "cmdline");
-      std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::string cmdline;
+      try {
+        cmdline = nucleus::test::read_text(entry.path() / "cmdline");
+      } catch (const std::exception&) {
+        continue; // gone meanwhile
+      }
       if (cmdline.rfind("runsc-sandbox", 0) == 0 && cmdline.find(tmp.string()) != std::string::npos &&
           cmdline.find("boot") != std::string::npos) {
         sandbox = std::stoi(name);
