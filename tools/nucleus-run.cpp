@@ -19,6 +19,7 @@
 #include "nucleus/sandbox/isolation.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <sys/utsname.h>
 
@@ -40,6 +41,20 @@ struct Options {
   std::string profile_sha256;
   cli::SandboxFlags sandbox;
 };
+
+// The profile as gVisor reads it: runsc 20221219 knows kill-thread only by its original OCI name
+// SCMP_ACT_KILL (the same action) and refuses SCMP_ACT_KILL_THREAD.
+std::string gvisor_spelling(const std::string& oci_json) {
+  auto doc = nlohmann::json::parse(oci_json);
+  auto respell = [](nlohmann::json& action) {
+    if (action.is_string() && action.get<std::string>() == "SCMP_ACT_KILL_THREAD") action = "SCMP_ACT_KILL";
+  };
+  if (doc.contains("defaultAction")) respell(doc["defaultAction"]);
+  if (doc.contains("syscalls") && doc["syscalls"].is_array())
+    for (auto& entry : doc["syscalls"])
+      if (entry.contains("action")) respell(entry["action"]);
+  return doc.dump(2);
+}
 
 int run(const Options& opt) {
   // Opened before the workload exists: nothing it does to paths can redirect this write.
@@ -63,7 +78,7 @@ int run(const Options& opt) {
   // gVisor gets the profile as resolved here: it does not know Docker's includes/excludes, and
   // would otherwise allow capability-gated entries unconditionally.
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::strict, opt.command,
-                                        profile::to_oci_json(loaded.policy));
+                                        gvisor_spelling(profile::to_oci_json(loaded.policy)));
   const bool under_gvisor = isolation.backend() == sandbox::Backend::gvisor;
   if (under_gvisor && opt.complain) {
     // gVisor refuses SCMP_ACT_LOG, so complain mode under gVisor enforces nothing and checks each

@@ -107,7 +107,7 @@ TEST(GvisorWire, HandshakeRoundTrips) {
 
 TEST(GvisorDebugLog, ReadsUnknownNumbersDenialsAndKills) {
   auto unknown = gv::parse_debug_line(log_line(
-      "[   1:   3] x E getpid( E sys_450(0x1, 0x2, 0x7fa2fec96011, 0x0, 0x7fa2fed956d0, 0x7f8241ef2748)"));
+      "[   1:   3] probe E sys_450(0x1, 0x2, 0x7fa2fec96011, 0x0, 0x7fa2fed956d0, 0x7f8241ef2748)"));
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->kind, gv::LogEvent::Kind::unknown_syscall);
   EXPECT_EQ(unknown->nr, 450);
@@ -138,6 +138,7 @@ TEST(GvisorDebugLog, IgnoresExitLinesAndKnownCalls) {
 TEST(GvisorDebugLog, WorkloadTextCannotForgeARecord) {
   // A comm holding a whole fake entry: the real call after it is a known one.
   EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] E sys_9(0x1) E getppid()")));
+  EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] E sys_9(0x1, 0x0, 0x0, 0x0, 0x0, 0x0) E getppid()")));
   // A path whose text ends like an unknown call's entry: the part before it is longer than a comm.
   EXPECT_FALSE(gv::parse_debug_line(log_line(
       "[   1:   1] t E chdir(0x558df1ba0020 /x E sys_450(0x1, 0x2, 0x3, 0x4, 0x5, 0x6)")));
@@ -146,6 +147,10 @@ TEST(GvisorDebugLog, WorkloadTextCannotForgeARecord) {
   EXPECT_FALSE(gv::parse_debug_line(log_line(
       "[   1:   1] x E getpid( E openat(AT_FDCWD /tmp, 0x558df1ba0020 /tmp/a\\n{\\\"msg\\\":\\\"[   1:   1] x E "
       "sys_450(0x1)\\\"}\\n, O_RDONLY|0x0, 0o0)")));
+  // A comm holding " E " is not taken as a comm (see parse_debug_line), nor an argument count other
+  // than the six gVisor prints for an unknown number.
+  EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1]  E sys_460(0x1) E sys_449(0x0, 0x0, 0x0, 0x0, 0x0, 0x0)")));
+  EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] t E sys_449(0x0, 0x0)")));
   // A comm that reads "Syscall 41: denied" does not make a denial.
   EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] Syscall 41: den E getppid()")));
   // Only a message that starts with gVisor's own words is an "Unsupported syscall" line.

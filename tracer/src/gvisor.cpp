@@ -150,6 +150,7 @@ std::optional<int> parse_unknown_call_tail(std::string_view tail) {
     args.remove_prefix(n);
     if (++count > 6) return std::nullopt;
   }
+  if (count != 6) return std::nullopt; // gVisor prints all six registers for a number it does not know
   return nr;
 }
 
@@ -284,10 +285,15 @@ std::optional<LogEvent> parse_debug_line(std::string_view line) {
     // Otherwise it may still be a strace line of a task whose comm begins with "Syscall ".
   }
   // The strace entry line: "<comm> E sys_N(0x.., ...)". The last " E sys_" is the real one: the
-  // tail after it is digits and hex only, so a comm holding the same words sits before it.
+  // tail after it is digits and hex only. What comes before must be a plain comm: at most 15 bytes
+  // and no " E " of its own. Otherwise a known call whose last argument is a path could end in
+  // text that reads like this line ("[1:1]  E acct(0x10000 E sys_450(...)"), and comm and path are
+  // the workload's. Such a line is not counted; the number still reaches the trace through
+  // gVisor's "Unsupported syscall" line (once, unattributed).
   constexpr std::string_view marker = " E sys_";
   auto at = rest.rfind(marker);
   if (at == std::string_view::npos || at > max_comm) return std::nullopt;
+  if (rest.substr(0, at).find(" E ") != std::string_view::npos) return std::nullopt;
   auto nr = parse_unknown_call_tail(rest.substr(at + marker.size()));
   if (!nr) return std::nullopt;
   e.kind = LogEvent::Kind::unknown_syscall;

@@ -82,8 +82,8 @@ struct LogEvent {
 
 // Parses one JSON line of `runsc --debug-log-format=json`. nullopt for every other line. The
 // workload controls the comm and paths printed inside strace lines, so a line counts only when
-// the whole message has exactly the shape gVisor gives it, with the task's comm (at most 15 bytes)
-// as the one free part: a path or comm cannot make a line that passes. Never throws.
+// the whole message has exactly the shape gVisor gives it, with the task's comm (at most 15 bytes,
+// no " E ") as the one free part: a path or comm cannot make a line that passes. Never throws.
 std::optional<LogEvent> parse_debug_line(std::string_view line);
 
 // What one event contributes: a syscall by an executable, with its action.
