@@ -169,7 +169,7 @@ TEST(CommandLine, BashCompletionsLoadAndComplete) {
       EXPECT_NE(offered.find(o + "\n"), std::string::npos) << t << ": completion lacks " << o;
   }
   EXPECT_EQ(bash_complete("nucleus-run", {"nucleus-run", "--sou"}), "--source\n");
-  EXPECT_EQ(bash_complete("nucleus-run", {"nucleus-run", "--source", ""}), "auto\nnetlink\nkmsg\n");
+  EXPECT_EQ(bash_complete("nucleus-run", {"nucleus-run", "--source", ""}), "auto\ngvisor\nnetlink\nkmsg\n");
   EXPECT_EQ(bash_complete("nucleus-trace", {"nucleus-trace", "--trust-level", "t"}), "trusted\n");
   EXPECT_EQ(bash_complete("nucleus-profile", {"nucleus-profile", "ex"}), "explain\nexport\n");
   EXPECT_EQ(bash_complete("nucleus-profile", {"nucleus-profile", "check", "--fail"}), "--fail-on\n");

@@ -392,13 +392,20 @@ TEST_P(Containment, ForkBombIsContainedAndReported) {
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("attack forkbomb: blocked: forked"), std::string::npos) << r.out << r.err;
   }
+  // The pid namespace's processes are killed when its pid 1 exits; give the kernel a moment to reap them.
+  for (int i = 0; i < 100 && processes_with("attack forkbomb " + n) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
   EXPECT_EQ(processes_with("attack forkbomb " + n), 0);
 }
 
 // Item 10: /proc/sys is read-only by mount; host-wide knobs stay as they are.
 TEST_P(Containment, CorePatternIsNotWritable) {
   const std::string before = read_core_pattern();
-  auto r = run_plain(cmd({}, attack({"core-pattern"})));
+  // On the host as root (--host-root) the file's permissions would let the write through, so what
+  // stops it is the read-only mount; as the default unprivileged identity the permissions stop it first.
+  std::vector<std::string> flags;
+  if (!GetParam().gvisor) flags = {"--host-root"};
+  auto r = run_plain(cmd(flags, attack({"core-pattern"})));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("attack core-pattern: blocked"), std::string::npos) << r.out << r.err;
   if (!GetParam().gvisor) {
@@ -458,8 +465,11 @@ TEST_F(ContainmentPrivileged, WorkloadGetsItsOwnTerminalWithTheCallersSize) {
 
 TEST_F(ContainmentPrivileged, BoundSocketIsReachable) {
   HostSocket sock;
-  auto r = run_plain({nucleus::test::tool("nucleus-run").string(), "-q", "--trust-level", "trusted", "--ro", sock.dir(),
-                      "--profile", allow_all(), "--", nucleus::test::sample("attack").string(), "host-socket", sock.path()});
+  // The socket is root-only (0700): binding it is not enough for the unprivileged workload identity,
+  // it also takes the explicit --host-root of trusted work.
+  auto r = run_plain({nucleus::test::tool("nucleus-run").string(), "-q", "--trust-level", "trusted", "--host-root", "--ro",
+                      sock.dir(), "--profile", allow_all(), "--", nucleus::test::sample("attack").string(), "host-socket",
+                      sock.path()});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("succeeded"), std::string::npos) << r.out;
   EXPECT_EQ(sock.connections(), 1);

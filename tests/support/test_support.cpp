@@ -97,6 +97,11 @@ TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "nucleus-test-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
+  // As root, the folder is given to the workload's unprivileged host identity (65534), as a user
+  // gives a --rw folder to it: nucleus refuses a root-owned --rw folder, and the workload must be
+  // able to reach the files the test puts here. Tests of the refusal make their own folder.
+  if (::geteuid() == 0 && (::chown(tmpl.c_str(), 65534, 65534) != 0 || ::chmod(tmpl.c_str(), 0755) != 0))
+    throw std::runtime_error("cannot give the test folder to uid 65534");
 }
 TempDir::~TempDir() {
   std::error_code ec;

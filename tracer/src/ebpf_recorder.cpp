@@ -211,7 +211,11 @@ EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline) {
   auto state = std::make_unique<State>();
   sandbox::Policy allow_all;
   allow_all.default_action = sandbox::Action::allow();
-  state->marker = sandbox::compile(allow_all);
+  // Complain mode: trace mode denies nothing, so a call of an ABI the marker does not list is logged
+  // (and counted by the program) instead of killed, as under the audit recorder's LOG filter.
+  sandbox::CompileOptions trace_mode;
+  trace_mode.complain = true;
+  state->marker = sandbox::compile(allow_all, trace_mode);
 
   state->skel = nucleus_bpf_load(flags.data());
   if (state->skel == nullptr) {
