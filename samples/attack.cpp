@@ -211,12 +211,6 @@ int attack_core_pattern(std::string_view name, int, char**) {
 // ---- end of the terminal .. /proc/sys block ----
 
 
-int usage_error(std::string_view mode, std::string_view args) {
-  std::string text = "usage: attack " + std::string(mode) + " " + std::string(args) + "\n";
-  (void)!::write(STDERR_FILENO, text.data(), text.size());
-  return exit_usage;
-}
-
 // ---- identity, set-id files, foreign ABIs, io_uring, nucleus's outputs (threat model rows 2, 3, 6, 7, 8)
 
 // Reads /etc/shadow, lists /root, and connects to SOCKET_PATH, whose listener answers with the
