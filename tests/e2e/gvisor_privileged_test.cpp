@@ -6,7 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -317,4 +321,72 @@ TEST_F(GvisorPrivileged, StreamCutEarlyIsReportedAsLoss) {
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_NE(r.err.find("the trace is incomplete"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ended before the workload's first process exited"), std::string::npos) << r.err;
+}
+
+namespace {
+
+// Name, type, owner, mode and device number of every entry of the host's /dev.
+std::set<std::string> host_dev_snapshot() {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator("/dev")) {
+    struct stat st {};
+    if (::lstat(e.path().c_str(), &st) != 0) continue;
+    out.insert(e.path().string() + " " + std::to_string(st.st_mode) + " " + std::to_string(st.st_uid) + ":" +
+               std::to_string(st.st_gid) + " " + std::to_string(st.st_rdev));
+  }
+  return out;
+}
+
+// Runs argv with fds 0-2 opened on the given host paths, as a shell redirection would.
+int run_with_stdio(const std::vector<std::string>& argv, const fs::path& in, const fs::path& out, const fs::path& err) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fds[] = {::open(in.c_str(), O_RDONLY), ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
+                 ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644)};
+    for (int i = 0; i < 3; ++i)
+      if (fds[i] < 0 || ::dup2(fds[i], i) < 0) ::_exit(120);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+} // namespace
+
+// runsc gives the descriptors it is handed to the sandbox's user. The caller's stdin on the host's
+// /dev/null, and stdout/stderr on root's files, must stay root's: once /dev/null belonged to the
+// sandbox identity, any process running as it could chmod the host's null device.
+TEST_F(GvisorPrivileged, CallersStdioFilesAndHostDevNullStayRoots) {
+  const auto dev_before = host_dev_snapshot();
+  const fs::path input = dir / "in.txt", out = dir / "out.txt", err = dir / "err.txt";
+  { std::ofstream(input) << "from-the-host\n"; }
+  fs::path profile = dir / "allow.json";
+  { std::ofstream(profile) << R"({"defaultAction":"SCMP_ACT_ALLOW"})"; }
+  const std::vector<std::string> cmd = with_flags(
+      {tool("nucleus-run").string(), "-q", "--profile", profile.string(), "--", "/bin/sh", "-c", "cat; echo to-out; echo to-err >&2"});
+
+  int rc = run_with_stdio(cmd, "/dev/null", out, err);
+  struct stat null_st {};
+  ASSERT_EQ(::stat("/dev/null", &null_st), 0);
+  const bool null_intact = S_ISCHR(null_st.st_mode) && null_st.st_rdev == makedev(1, 3) && null_st.st_uid == 0 && null_st.st_gid == 0;
+  if (!null_intact && S_ISCHR(null_st.st_mode)) (void)!::chown("/dev/null", 0, 0); // leave the host as it was
+  EXPECT_TRUE(null_intact) << "the host's /dev/null is now uid " << null_st.st_uid << ", mode " << std::oct << null_st.st_mode;
+  EXPECT_EQ(rc, 0) << nucleus::test::read_text(err);
+  EXPECT_EQ(nucleus::test::read_text(out), "to-out\n");
+
+  rc = run_with_stdio(cmd, input, out, err);
+  EXPECT_EQ(rc, 0) << nucleus::test::read_text(err);
+  EXPECT_EQ(nucleus::test::read_text(out), "from-the-host\nto-out\n") << "stdin and stdout must still reach the workload";
+  EXPECT_NE(nucleus::test::read_text(err).find("to-err"), std::string::npos);
+  for (const auto& f : {input, out, err}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(f.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 0u) << f << " was given to uid " << st.st_uid;
+  }
+  EXPECT_EQ(host_dev_snapshot(), dev_before) << "the host's /dev changed";
 }
