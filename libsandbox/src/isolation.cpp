@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,12 +94,58 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// runsc fchowns the stdio descriptors it is given to the OCI process user (uid 65534): handed the
+// caller's own files, it would give the host's /dev/null, a terminal or an output file to the
+// sandbox's identity. So runsc only ever gets pipes: a file, device or terminal on fd 0-2 is
+// relayed through a pipe by a small copying process. Pipes and sockets pass as they are (their
+// inodes are private to the connection). Async-signal-safe: runs between fork and execve.
+void relay_loop(int from, int to) noexcept {
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(from, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) ::_exit(0);
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = ::write(to, buf + done, static_cast<std::size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) ::_exit(0);
+      done += w;
+    }
+  }
+}
+
+int shield_stdio() noexcept {
+  for (int fd : {1, 2, 0}) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) continue; // closed: nothing to hand over
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) continue;
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return errno;
+    const bool input = fd == 0;
+    pid_t pid = ::fork();
+    if (pid < 0) return errno;
+    if (pid == 0) {
+      // Source on 0, destination on 1, nothing else open: the relay holds no other pipe end.
+      int from = input ? 0 : p[0];
+      int to = input ? p[1] : fd;
+      int to_copy = ::fcntl(to, F_DUPFD_CLOEXEC, 3);
+      if (to_copy < 0 || (from != 0 && ::dup2(from, 0) < 0) || ::dup2(to_copy, 1) < 0) ::_exit(1);
+      ::syscall(SYS_close_range, 2U, ~0U, 0U);
+      relay_loop(0, 1);
+    }
+    if (::dup2(input ? p[0] : p[1], fd) < 0) return errno;
+    ::close(p[0]);
+    ::close(p[1]);
+  }
+  return 0;
+}
+
 // The steps between fork and execve, in their fixed order. Async-signal-safe throughout; the
 // outer process and pid 1 never return from here (they supervise), only the workload does.
 int run_child_steps(const void* context) noexcept {
   const auto& p = *static_cast<const detail::ChildPlan*>(context);
   if (int err = detail::join_cgroups(p); err != 0) return err;
-  if (p.gvisor) return 0; // runsc builds the rest
+  if (p.gvisor) return shield_stdio(); // runsc builds the rest
   if (int err = detail::apply_rlimits(p); err != 0) return err; // before the user namespace: raising needs the host's CAP_SYS_RESOURCE
   if (int err = detail::enter_namespaces(p); err != 0) return err;
   if (p.loopback_up) {

@@ -7,7 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -285,4 +289,38 @@ TEST_F(GvisorPrivileged, StalledReaderLosesNothing) {
   for (const auto& s : read_trace_file(trace).syscalls)
     if (s["name"] == "getppid") getppid += s["count"].get<std::uint64_t>();
   EXPECT_EQ(getppid, 3000u);
+}
+
+
+// runsc gives the descriptors it is handed to the sandbox's user. The caller's stdin on the host's
+// /dev/null, and stdout/stderr on root's files, must stay root's: once /dev/null belonged to the
+// sandbox identity, any process running as it could chmod the host's null device.
+TEST_F(GvisorPrivileged, CallersStdioFilesAndHostDevNullStayRoots) {
+  const auto dev_before = host_dev_snapshot();
+  const fs::path input = dir / "in.txt", out = dir / "out.txt", err = dir / "err.txt";
+  { std::ofstream(input) << "from-the-host\n"; }
+  fs::path profile = dir / "allow.json";
+  { std::ofstream(profile) << R"({"defaultAction":"SCMP_ACT_ALLOW"})"; }
+  const std::vector<std::string> cmd = with_flags(
+      {tool("nucleus-run").string(), "-q", "--profile", profile.string(), "--", "/bin/sh", "-c", "cat; echo to-out; echo to-err >&2"});
+
+  int rc = run_with_stdio(cmd, "/dev/null", out, err);
+  struct stat null_st {};
+  ASSERT_EQ(::stat("/dev/null", &null_st), 0);
+  const bool null_intact = S_ISCHR(null_st.st_mode) && null_st.st_rdev == makedev(1, 3) && null_st.st_uid == 0 && null_st.st_gid == 0;
+  if (!null_intact && S_ISCHR(null_st.st_mode)) (void)!::chown("/dev/null", 0, 0); // leave the host as it was
+  EXPECT_TRUE(null_intact) << "the host's /dev/null is now uid " << null_st.st_uid << ", mode " << std::oct << null_st.st_mode;
+  EXPECT_EQ(rc, 0) << nucleus::test::read_text(err);
+  EXPECT_EQ(nucleus::test::read_text(out), "to-out\n");
+
+  rc = run_with_stdio(cmd, input, out, err);
+  EXPECT_EQ(rc, 0) << nucleus::test::read_text(err);
+  EXPECT_EQ(nucleus::test::read_text(out), "from-the-host\nto-out\n") << "stdin and stdout must still reach the workload";
+  EXPECT_NE(nucleus::test::read_text(err).find("to-err"), std::string::npos);
+  for (const auto& f : {input, out, err}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(f.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 0u) << f << " was given to uid " << st.st_uid;
+  }
+  EXPECT_EQ(host_dev_snapshot(), dev_before) << "the host's /dev changed";
 }
