@@ -291,6 +291,40 @@ TEST_F(GvisorPrivileged, StalledReaderLosesNothing) {
   EXPECT_EQ(getppid, 3000u);
 }
 
+namespace {
+
+// Name, type, owner, mode and device number of every entry of the host's /dev.
+std::set<std::string> host_dev_snapshot() {
+  std::set<std::string> out;
+  for (const auto& e : fs::directory_iterator("/dev")) {
+    struct stat st {};
+    if (::lstat(e.path().c_str(), &st) != 0) continue;
+    out.insert(e.path().string() + " " + std::to_string(st.st_mode) + " " + std::to_string(st.st_uid) + ":" +
+               std::to_string(st.st_gid) + " " + std::to_string(st.st_rdev));
+  }
+  return out;
+}
+
+// Runs argv with fds 0-2 opened on the given host paths, as a shell redirection would.
+int run_with_stdio(const std::vector<std::string>& argv, const fs::path& in, const fs::path& out, const fs::path& err) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fds[] = {::open(in.c_str(), O_RDONLY), ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644),
+                 ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644)};
+    for (int i = 0; i < 3; ++i)
+      if (fds[i] < 0 || ::dup2(fds[i], i) < 0) ::_exit(120);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+} // namespace
 
 // runsc gives the descriptors it is handed to the sandbox's user. The caller's stdin on the host's
 // /dev/null, and stdout/stderr on root's files, must stay root's: once /dev/null belonged to the
