@@ -242,6 +242,8 @@ TEST(IdentityPrivileged, NoSetIdFilesOrDevicesOnTheHost) {
 TEST(IdentityPrivileged, RootOwnedRwDirectoryIsRefusedWithTheFix) {
   NUCLEUS_REQUIRE_ROOT();
   TempDir dir;
+  // The test folders are given to uid 65534 for the other tests; this one is the user's own root folder.
+  ASSERT_EQ(::chown(dir.path().c_str(), 0, 0), 0);
   auto profile = docker_profile(dir);
   auto r = run(run_cmd(Level::trusted, profile, {"--rw", dir.path().string()}, {"none"}));
   EXPECT_EQ(r.exit_code, 125) << text_of(r);

@@ -98,6 +98,9 @@ struct HostDir {
     std::string tmpl = "/var/tmp/nucleus-test-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp in /var/tmp failed");
     path = tmpl;
+    // Writable for everyone on the host, so that only the sandbox's read-only mount can refuse a
+    // write there (the workload's unprivileged identity would otherwise be refused by the mode).
+    if (::chmod(tmpl.c_str(), 0777) != 0) throw std::runtime_error("chmod of the /var/tmp folder failed");
   }
   ~HostDir() {
     std::error_code ec;
