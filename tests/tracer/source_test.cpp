@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <regex>
 #include <sstream>
 
 using namespace nucleus;
@@ -22,9 +21,19 @@ std::vector<std::string> kmsg_lines() {
   std::istringstream in(test::read_text(test::source_dir() / "tests/tracer/data/kmsg.log"));
   std::vector<std::string> lines;
   // The file also holds the same records as dmesg prints them; only /dev/kmsg's own form is replayed.
-  static const std::regex kmsg_form(R"(^\d+,\d+,\d+,[^;]*;)");
+  // That form is "PRIORITY,SEQUENCE,TIMESTAMP,FLAGS;": three decimal fields, then anything up to ';'.
+  auto kmsg_form = [](const std::string& line) {
+    std::size_t at = 0;
+    for (int field = 0; field < 3; ++field) {
+      const std::size_t start = at;
+      while (at < line.size() && line[at] >= '0' && line[at] <= '9') ++at;
+      if (at == start || at >= line.size() || line[at] != ',') return false;
+      ++at;
+    }
+    return line.find(';', at) != std::string::npos;
+  };
   for (std::string line; std::getline(in, line);)
-    if (std::regex_search(line, kmsg_form)) lines.push_back(line);
+    if (kmsg_form(line)) lines.push_back(line);
   return lines;
 }
 
