@@ -455,7 +455,8 @@ private:
     for (auto& [syscall, path] : found) {
       if (syscall.empty()) {
         empty_name = true;
-        attempt([&] { fail(path, "empty syscall name"); });
+        const auto& where = path; // clang 14 cannot capture a structured binding
+        attempt([&] { fail(where, "empty syscall name"); });
         continue;
       }
       if (!seen.insert(syscall).second) {
@@ -614,7 +615,9 @@ private:
       for (std::size_t i = 0; i < entry.rule.names.size(); ++i) {
         auto [it, inserted] = seen.try_emplace(entry.rule.names[i] + conditions, e, i);
         if (inserted) continue;
-        auto [first_entry, first_name] = it->second;
+        // Plain variables: clang 14 cannot capture a structured binding.
+        const std::size_t first_entry = it->second.first;
+        const std::size_t first_name = it->second.second;
         const Action& before = entries[first_entry].rule.action;
         const Action& here = entry.rule.action;
         if (before == here) continue;
