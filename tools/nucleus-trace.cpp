@@ -230,7 +230,7 @@ int main(int argc, char** argv) {
   nucleus-trace --source ebpf -o app.trace ./app   # insist on the in-kernel recorder (fails if unavailable)
   nucleus-trace --trust-level trusted --env HTTP_PROXY --pass-fd 3 -o app.trace -- ./app 3<in.db
   nucleus-profile gen app.trace -o app.json
-  nucleus-trace --rw ./work -o ./work/app.trace -- ./app    # written into ./work as opened at the start
+  nucleus-trace --rw ./out -o ./out/app.trace -- ./app    # written into ./out as opened at the start
 
 The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting set-id bits and
 TIOCSTI/TIOCLINUX are refused in trace mode too.
