@@ -51,11 +51,27 @@ done
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)" --target "${targets[@]}"
+# The targets run side by side, one per core; each one's summary is printed when all are done, and
+# any target that finds a crash (or fails to start) fails the run.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+pids=() names=()
 for target in "${targets[@]/#/build/fuzz/tests/fuzz/}"; do
+  while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n || true; done
   name=$(basename "$target")
-  work=$(mktemp -d)
+  work="$logs/$name.corpus"
+  mkdir "$work"
   seed "${name%_fuzz}" "$work"
   echo "fuzz: $name for ${seconds}s from $(find "$work" -type f | wc -l) seeds"
-  "$target" -max_total_time="$seconds" -print_final_stats=0 "$work" 2>&1 | tail -n 3
-  rm -rf "$work"
+  "$target" -max_total_time="$seconds" -print_final_stats=0 "$work" >"$logs/$name.log" 2>&1 &
+  pids+=($!) names+=("$name")
 done
+failed=0
+for i in "${!pids[@]}"; do
+  status=0
+  wait "${pids[$i]}" || status=$?
+  echo "fuzz: ${names[$i]}: $( ((status == 0)) && echo ok || echo "FAILED (exit $status)")"
+  tail -n 3 "$logs/${names[$i]}.log"
+  ((status == 0)) || failed=1
+done
+exit "$failed"
