@@ -436,6 +436,9 @@ TEST_F(ReadmePrivileged, MinimalDevAndNoNewPrivs) {
                             "for f in /dev/* /dev/*/*; do if [ -c $f ] || [ -b $f ]; then printf '%s ' $f; fi; done; echo;"
                             "echo x > /dev/null && echo null-ok; head -c 4 /dev/zero | wc -c; head -c 4 /dev/urandom | wc -c;"
                             "(touch /dev/nucleus-new) 2>/dev/null || echo dev-ro;"
+                            // Read-only by its mount (the last /dev listed is the one on top), not only by Landlock,
+                            // which also refuses the touch.
+                            "awk '$5 == \"/dev\" { split($6, o, \",\"); top = o[1] } END { print \"dev-mount-\" top }' /proc/self/mountinfo;"
                             "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::istringstream lines(r.out);
@@ -454,7 +457,7 @@ TEST_F(ReadmePrivileged, MinimalDevAndNoNewPrivs) {
   for (const char* host_only : {"/dev/kmsg", "/dev/mem", "/dev/port", "/dev/loop0"})
     EXPECT_FALSE(seen.count(host_only)) << host_only;
   std::string rest((std::istreambuf_iterator<char>(lines)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(rest, "null-ok\n4\n4\ndev-ro\nNoNewPrivs:\t1\nSeccomp:\t2\n") << r.err;
+  EXPECT_EQ(rest, "null-ok\n4\n4\ndev-ro\ndev-mount-ro\nNoNewPrivs:\t1\nSeccomp:\t2\n") << r.err;
 }
 
 // The kernel refuses a filter when the process's chain would exceed 32768 instructions. Started from
