@@ -353,9 +353,11 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
                  "profile whose allowed syscalls run unlogged: the trace holds only the rest");
   app.add_flag("--allow-loss", opt.allow_loss, "exit with the command's code even if records were lost");
   app.add_flag("-q,--quiet", opt.quiet, "no progress and no summary on stderr");
-  auto* pid = app.add_option("--pid", opt.pid, "record this running process and its descendants instead of a command");
+  auto* pid = app.add_option("--pid", opt.pid, "record this running process and its descendants instead of a command")
+                ->type_name("PID");
   auto* cgroup = app.add_option("--cgroup", opt.cgroup,
-                                "record every process of this cgroup v2 directory and below it instead of a command");
+                                "record every process of this cgroup v2 directory and below it instead of a command")
+                   ->type_name("PATH");
   pid->excludes(cgroup);
   auto* duration = app.add_option("--duration", opt.duration, "with --pid or --cgroup: stop after SECS seconds")
                        ->type_name("SECS");

@@ -265,3 +265,21 @@ TEST_F(TraceExistingPrivileged, MissingTargetsAndWrongFlagsAreRefused) {
   EXPECT_NE(r.err.find("needs the eBPF recorder"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(trace)) << "a refused trace writes nothing";
 }
+
+// A target that outlives the trace: --duration and SIGINT end it, and the trace is still written.
+TEST_F(TraceExistingPrivileged, DurationAndSigintEndTheTraceAndItIsWritten) {
+  Process target({"/bin/sleep", "60"}, dir / "sleep.out");
+  const auto timed = (dir / "timed.trace").string();
+  const auto started = std::chrono::steady_clock::now();
+  auto r = run({tool("nucleus-trace").string(), "-o", timed, "--duration", "0.5", "--pid", std::to_string(target.pid())},
+               {}, 20);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  EXPECT_EQ(read_trace_file(timed).header["target"], "pid " + std::to_string(target.pid()));
+
+  const auto stopped = (dir / "stopped.trace").string();
+  auto tracer = start_tracer({"--pid", std::to_string(target.pid())}, stopped);
+  ASSERT_EQ(::kill(tracer->pid(), SIGINT), 0);
+  EXPECT_EQ(tracer->wait(std::chrono::seconds(10)), 0) << tracer->errors();
+  EXPECT_EQ(read_trace_file(stopped).header["target"], "pid " + std::to_string(target.pid()));
+}

@@ -31,6 +31,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <sstream>
 #include <tuple>
 
 #if NUCLEUS_HAVE_EBPF
@@ -411,6 +412,16 @@ void track(nucleus_bpf* skel, pid_t pid) {
 sandbox::UniqueFd open_root_process(pid_t pid) {
   if (pid <= 0)
     throw Error(ErrorKind::usage, "--pid " + pid_name(pid) + ": not a process id", "give the id of a running process");
+  // The program compares the kernel's global ids; /proc here shows another namespace's.
+  std::string status = sandbox::read_file("/proc/self/status");
+  if (auto at = status.find("NSpid:"); at != std::string::npos) {
+    std::istringstream ids(status.substr(at + 6, status.find('\n', at) - at - 6));
+    int levels = 0;
+    for (long id = 0; ids >> id;) ++levels;
+    if (levels > 1)
+      throw Error(ErrorKind::unsupported, "--pid: nucleus-trace runs in a pid namespace of its own, whose ids the recorder cannot match",
+                  "run it in the host's pid namespace, or use --cgroup");
+  }
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (fd >= 0) return sandbox::UniqueFd(fd);
   int err = errno;
@@ -464,6 +475,12 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   if (state_->used) throw Error(ErrorKind::internal, "an eBPF recorder runs one workload");
   state_->used = true;
   const bool by_pid = target.cgroup.empty();
+  // From here on a signal ends the trace, which is still written.
+  asio::io_context io;
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) io.stop();
+  });
   nucleus_bpf* skel = state_->skel;
   volatile nucleus_bpf_counters* counters = nucleus_bpf_globals(skel);
   std::map<std::uint32_t, std::string> names;
@@ -503,11 +520,6 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   const auto started = std::chrono::steady_clock::now();
   if (target.on_attached) target.on_attached();
 
-  asio::io_context io;
-  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) io.stop();
-  });
   asio::steady_timer deadline(io);
   if (target.duration) {
     deadline.expires_after(*target.duration);
