@@ -264,6 +264,16 @@ TEST_F(TraceExistingPrivileged, MissingTargetsAndWrongFlagsAreRefused) {
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_NE(r.err.find("needs the eBPF recorder"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(trace)) << "a refused trace writes nothing";
+
+  // Without root the recorder cannot load: said before anything else is tried.
+  if (std::filesystem::exists("/usr/bin/setpriv")) {
+    r = run({"/usr/bin/setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", tool("nucleus-trace").string(),
+             "-o", "-", "--pid", self});
+    EXPECT_EQ(r.exit_code, 125);
+    EXPECT_NE(r.err.find("needs the eBPF recorder, which cannot run here: loading the eBPF recorder needs root"),
+              std::string::npos)
+        << r.err;
+  }
 }
 
 // A target that outlives the trace: --duration and SIGINT end it, and the trace is still written.
