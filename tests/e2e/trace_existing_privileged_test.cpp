@@ -239,6 +239,19 @@ TEST_F(TraceExistingPrivileged, MissingTargetsAndWrongFlagsAreRefused) {
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_NE(r.err.find("no such process"), std::string::npos) << r.err;
 
+  // A zombie: the pid exists, its process is gone.
+  pid_t zombie = ::fork();
+  if (zombie == 0) ::_exit(0);
+  for (int i = 0; i < 200; ++i) {
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT | WNOHANG) == 0 && info.si_pid == zombie) break;
+    ::usleep(10000);
+  }
+  r = run({tool("nucleus-trace").string(), "-o", trace, "--pid", std::to_string(zombie)});
+  ::waitpid(zombie, nullptr, 0);
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("has already exited"), std::string::npos) << r.err;
+
   r = run({tool("nucleus-trace").string(), "-o", trace, "--cgroup", dir.path().string()});
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_NE(r.err.find("not a cgroup"), std::string::npos) << r.err;

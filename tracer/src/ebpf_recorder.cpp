@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <dirent.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -423,7 +424,14 @@ sandbox::UniqueFd open_root_process(pid_t pid) {
                   "run it in the host's pid namespace, or use --cgroup");
   }
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd >= 0) return sandbox::UniqueFd(fd);
+  if (fd >= 0) {
+    sandbox::UniqueFd handle(fd);
+    pollfd exited{handle.get(), POLLIN, 0};
+    if (::poll(&exited, 1, 0) == 1) // a zombie: nothing of it can run any more
+      throw Error(ErrorKind::not_found, "--pid " + pid_name(pid) + ": the process has already exited",
+                  "start the trace while it runs, or trace the command from its start");
+    return handle;
+  }
   int err = errno;
   if (err == ESRCH)
     throw Error(ErrorKind::not_found, "--pid " + pid_name(pid) + ": no such process (it does not exist or has exited)",
