@@ -1,5 +1,6 @@
 // nucleus-trace: trace mode. Runs a command with a filter whose default action is LOG and records
-// every syscall of it and all its children, from the kernel's audit records, into a trace log.
+// every syscall of it and all its children, from the kernel's audit records, into a trace log; or,
+// with --pid / --cgroup, records processes that run already with the eBPF recorder.
 #include "cli.hpp"
 #include "command_line.hpp"
 #include "sandbox_flags.hpp"
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <filesystem>
 #include <optional>
 #include <iostream>
 
@@ -38,6 +40,13 @@ struct Options {
   bool quiet = false;
   std::vector<std::string> command;
   cli::SandboxFlags sandbox;
+  // An existing target instead of a command.
+  int pid = 0;
+  std::string cgroup;
+  double duration = 0; // seconds; 0: until the target ends
+  bool pid_given = false;
+  bool duration_given = false;
+  std::vector<std::string> sandbox_flags_given; // isolation flags on the command line
 };
 
 // The kernel logs SCMP_ACT_LOG only while "log" is in kernel.seccomp.actions_logged.
@@ -113,7 +122,91 @@ void use_gvisor_recorder(const Options& opt, const sandbox::Isolation& isolation
   }
 }
 
+// --pid / --cgroup: nothing is started, so no isolation applies, and only the eBPF recorder can
+// attribute calls of processes that are not below a filter or an audit session of ours.
+void check_existing_target(const Options& opt) {
+  using sandbox::Error;
+  using sandbox::ErrorKind;
+  const std::string flag = opt.pid_given ? "--pid" : "--cgroup";
+  if (!opt.command.empty())
+    throw Error(ErrorKind::usage, flag + " records processes that run already, so it takes no command",
+                "drop " + flag + " to run and trace a command, or drop the command");
+  if (!opt.sandbox_flags_given.empty())
+    throw Error(ErrorKind::usage,
+                opt.sandbox_flags_given.front() + " sets up the sandbox of a command nucleus starts; " + flag +
+                    " records processes that run already, as they are",
+                "drop " + opt.sandbox_flags_given.front());
+  if (opt.source != "auto" && opt.source != "ebpf")
+    throw Error(ErrorKind::usage, flag + " needs the eBPF recorder, not --source " + opt.source,
+                "drop --source, or give --source ebpf");
+  if (opt.duration_given && !(opt.duration > 0))
+    throw Error(ErrorKind::usage, "--duration must be a positive number of seconds");
+}
+
+int run_existing(const Options& opt) {
+  check_existing_target(opt);
+  const auto output = sandbox::OutputPath::open(opt.output);
+  const std::string flag = opt.pid_given ? "--pid" : "--cgroup";
+  if (auto why = tracer::ebpf_attach_unavailable())
+    throw sandbox::Error(sandbox::ErrorKind::unsupported, flag + " needs the eBPF recorder, which cannot run here: " + *why,
+                         "run nucleus-trace as root on an x86_64 kernel with BTF (5.18+)");
+  std::optional<sandbox::Policy> baseline;
+  if (!opt.baseline.empty()) baseline = profile::load_profile(opt.baseline).policy;
+  tracer::EbpfAttachOptions target;
+  std::string target_name;
+  if (opt.pid_given) {
+    target.pid = opt.pid;
+    target_name = "pid " + std::to_string(opt.pid);
+  } else {
+    target.cgroup = std::filesystem::absolute(opt.cgroup).lexically_normal().string();
+    while (target.cgroup.size() > 1 && target.cgroup.ends_with('/')) target.cgroup.pop_back();
+    target_name = "cgroup " + target.cgroup;
+  }
+  if (opt.duration_given)
+    target.duration = std::chrono::milliseconds(static_cast<std::int64_t>(opt.duration * 1000.0));
+  target.on_attached = [&] {
+    if (opt.quiet) return;
+    std::cerr << tool << ": recording " << target_name
+              << (opt.pid_given ? " and its descendants until it exits" : " and the cgroups below it until it is empty")
+              << (opt.duration_given ? " or the duration ends" : "") << " (Ctrl-C ends the trace)" << std::endl;
+  };
+  const std::string started_at = cli::utc_now();
+  auto recorder = tracer::EbpfRecorder::open(baseline ? &*baseline : nullptr);
+  auto counted = recorder.record_existing(target);
+  tracer::Aggregator aggregator;
+  for (const auto& entry : counted.syscalls) aggregator.add(entry);
+  const tracer::MonitorResult& result = counted.run;
+
+  tracer::Trace trace;
+  utsname uts{};
+  ::uname(&uts);
+  trace.header = {{}, result.source, uts.release, started_at, opt.baseline, true};
+  trace.header.target = target_name;
+  trace.syscalls = aggregator.entries();
+  trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost, 0,
+                                       static_cast<std::uint64_t>(result.duration.count()), result.unparsed};
+  output.write_atomic(tracer::write_trace(trace));
+  if (!opt.quiet) {
+    std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct() << " distinct syscalls, "
+              << result.loss.lost << " lost, " << result.duration.count() << " ms, source " << result.source << "\n";
+    std::cerr << tool << ": trace written to " << opt.output << "\n";
+  }
+  if (result.loss.any()) {
+    std::cerr << tool << ": " << (opt.allow_loss ? "warning" : "error") << ": the trace is incomplete: "
+              << result.loss.detail << "\n";
+    if (!opt.allow_loss) {
+      std::cerr << tool << ": hint: re-run, or accept the loss with --allow-loss\n";
+      return sandbox::exit_nucleus_failed;
+    }
+  }
+  return 0;
+}
+
 int run(const Options& opt) {
+  if (opt.pid_given || !opt.cgroup.empty()) return run_existing(opt);
+  if (opt.duration_given)
+    throw sandbox::Error(sandbox::ErrorKind::usage, "--duration applies to --pid and --cgroup only",
+                         "a command is traced until it exits");
   // Opened before the workload exists: nothing it does to paths can redirect this write.
   const auto output = sandbox::OutputPath::open(opt.output);
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::trace, opt.command);
@@ -231,6 +324,14 @@ int main(int argc, char** argv) {
   nucleus-trace --trust-level trusted --env HTTP_PROXY --pass-fd 3 -o app.trace -- ./app 3<in.db
   nucleus-profile gen app.trace -o app.json
   nucleus-trace --rw ./out -o ./out/app.trace -- ./app    # written into ./out as opened at the start
+  nucleus-trace --pid 1234 -o app.trace        # a running process and its descendants, until it exits
+  nucleus-trace --cgroup /sys/fs/cgroup/app.slice --duration 60 -o app.trace   # a cgroup v2 for 60 s
+
+--pid and --cgroup record processes that run already (as root, with the eBPF recorder), from the
+moment the trace attaches: --pid every thread of that process and every process below it, forked
+later too; --cgroup every process in that cgroup v2 directory and below it. The trace ends when the
+process exits or the cgroup is empty, after --duration seconds, or on Ctrl-C/SIGTERM, and is then
+written as usual. The sandbox flags do not apply to them: nothing is started.
 
 The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting set-id bits and
 TIOCSTI/TIOCLINUX are refused in trace mode too.
@@ -252,15 +353,35 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
                  "profile whose allowed syscalls run unlogged: the trace holds only the rest");
   app.add_flag("--allow-loss", opt.allow_loss, "exit with the command's code even if records were lost");
   app.add_flag("-q,--quiet", opt.quiet, "no progress and no summary on stderr");
+  auto* pid = app.add_option("--pid", opt.pid, "record this running process and its descendants instead of a command")
+                ->type_name("PID");
+  auto* cgroup = app.add_option("--cgroup", opt.cgroup,
+                                "record every process of this cgroup v2 directory and below it instead of a command")
+                   ->type_name("PATH");
+  pid->excludes(cgroup);
+  auto* duration = app.add_option("--duration", opt.duration, "with --pid or --cgroup: stop after SECS seconds")
+                       ->type_name("SECS");
+  const auto before = app.get_options();
   nucleus::cli::add_sandbox_flags(app, opt.sandbox);
+  std::vector<CLI::Option*> sandbox_flags;
+  for (auto* o : app.get_options())
+    if (std::find(before.begin(), before.end(), o) == before.end()) sandbox_flags.push_back(o);
   nucleus::cli::add_standard_options(app, {"record every system call a command and its children make",
                                           "[--] COMMAND [ARG]..."});
   try {
     // The first word that is not one of ours starts the command (`--` is optional).
-    opt.command = nucleus::cli::parse_with_command(app, argc, argv, "a command to trace (after the options)");
+    try {
+      opt.command = nucleus::cli::parse_with_command(app, argc, argv, "a command to trace (after the options)");
+    } catch (const CLI::RequiredError&) {
+      if (pid->count() == 0 && cgroup->count() == 0) throw; // --pid and --cgroup need no command
+    }
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : nucleus::sandbox::exit_nucleus_failed;
   }
+  opt.pid_given = pid->count() > 0;
+  opt.duration_given = duration->count() > 0;
+  for (auto* o : sandbox_flags)
+    if (o->count() > 0) opt.sandbox_flags_given.push_back(o->get_name());
   return nucleus::cli::guarded_main(tool, nucleus::cli::workload_exit_code, [&] { return run(opt); });
 }

@@ -81,7 +81,8 @@ std::string arch_sentence(const ArchCount& c, const std::string& reference_label
 }
 
 std::string command_of(const tracer::Trace& t) {
-  return t.header.command.empty() ? std::string("(not recorded)") : join(t.header.command);
+  if (!t.header.command.empty()) return join(t.header.command);
+  return t.header.target.empty() ? std::string("(not recorded)") : "(" + t.header.target + ")"; // --pid / --cgroup
 }
 
 constexpr const char* css = R"(body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#1b1b1b;line-height:1.45}

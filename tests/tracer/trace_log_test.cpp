@@ -55,6 +55,17 @@ TEST(TraceLog, BaselineIsWrittenOnlyWhenSet) {
   EXPECT_NE(text.find(R"("started_at":"2026-11-28T09:00:00Z","baseline":"base.json"})"), std::string::npos) << text;
 }
 
+TEST(TraceLog, TargetIsWrittenOnlyWhenSetAndReadBack) {
+  Trace t = design_example();
+  EXPECT_EQ(tracer::write_trace(t).find("\"target\""), std::string::npos); // old readers see old traces
+  t.header.command = {};
+  t.header.target = "pid 1234";
+  const std::string text = tracer::write_trace(t);
+  EXPECT_NE(text.find(R"("target":"pid 1234")"), std::string::npos) << text;
+  EXPECT_EQ(tracer::read_trace(text, "app.trace"), t);
+  EXPECT_NE(rejection(header_line.substr(0, header_line.size() - 1) + R"(,"target":7})"), "");
+}
+
 TEST(TraceLog, ReadsTheDesignExample) {
   // The summary as DESIGN.md shows it, without "unparsed" (a later key).
   Trace t = tracer::read_trace(header_line + "\n" + syscall_line + "\n" +

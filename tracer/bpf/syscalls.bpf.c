@@ -13,6 +13,10 @@
 // installs the trace filter as its last step before execve, nucleus's own helpers in the session
 // (the process that sets up the namespaces, pid 1) never do — the same start as the audit recorder.
 //
+// Processes nucleus did not start (nucleus-trace --pid / --cgroup) have neither: for them the
+// target is a process tree, kept in `tracked` (tgids seeded by userspace from /proc, children added
+// by on_fork as they are forked) or a cgroup v2 directory and everything below it.
+//
 // Kernel layouts: these structs name only the fields used; `preserve_access_index` makes every
 // access a CO-RE relocation by field name, which the light skeleton's loader has the kernel
 // resolve against its own BTF at load time. No vmlinux.h at build time, and no parsing of the
@@ -47,9 +51,16 @@ struct file {
 struct mm_struct {
   struct file *exe_file;
 } PAI;
+struct signal_struct {
+  struct {
+    int counter;
+  } live;
+} PAI;
 struct task_struct {
   struct thread_info thread_info;
+  int tgid;
   unsigned int sessionid;
+  struct signal_struct *signal;
   struct seccomp seccomp;
   struct mm_struct *mm;
 } PAI;
@@ -68,6 +79,11 @@ struct linux_binprm {
 #define X32_SYSCALL_BIT 0x40000000
 #define FLAG_BASELINE 0x80     // the baseline allows this syscall whatever its arguments
 #define FLAG_ARGS 0x3f         // bit i: record the distinct values of argument i
+// What is traced (target_mode): nothing until userspace has said which target.
+#define MODE_SESSION 0         // the audit session target_session, under a seccomp filter
+#define MODE_TREE 1            // the thread groups in `tracked`
+#define MODE_CGROUP 2          // the tasks in the cgroup of `target_cgroup` or below it
+#define TRACKED_MAX 65536
 
 struct counts {
   __u64 n[ARCHES * NR_MAX];
@@ -103,6 +119,10 @@ __u64 ringbuf_drops = 0;
 __u64 slots_full = 0;
 __u64 storage_failures = 0;
 __u64 rare_full = 0;
+__u64 tracked_full = 0;
+// Set by userspace once the target's maps are filled (shared mapping, like target_session).
+__u32 target_mode = MODE_SESSION;
+__u32 target_pad = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -129,14 +149,39 @@ struct {
   __type(value, struct task_info);
 } tasks SEC(".maps");
 
+// MODE_TREE: tgid -> 1.
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, TRACKED_MAX);
+  __type(key, __u32);
+  __type(value, __u8);
+} tracked SEC(".maps");
+
+// MODE_CGROUP: slot 0 holds the cgroup v2 directory (its fd, given by userspace).
+struct {
+  __uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} target_cgroup SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 64 * 1024);
 } exec_events SEC(".maps");
 
 
+// The cheapest test first in each mode: every other process on the machine stops here.
 static __always_inline int traced(struct task_struct *task) {
-  return task->sessionid == target_session && task->seccomp.mode != 0;
+  __u32 mode = target_mode;
+  if (mode == MODE_SESSION) return task->sessionid == target_session && task->seccomp.mode != 0;
+  if (mode == MODE_TREE) {
+    __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+    return bpf_map_lookup_elem(&tracked, &tgid) != 0;
+  }
+  if (mode == MODE_CGROUP) return bpf_current_task_under_cgroup(&target_cgroup, 0) == 1;
+  return 0;
 }
 
 // The slot of the executable `task` runs, registered by on_exec; 0 (the image before the first
@@ -183,9 +228,7 @@ __attribute__((noinline)) int record_arg(__u32 slot, __u32 arch, __u32 nr, __u32
 SEC("raw_tp/sys_enter")
 int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
   struct task_struct *task = bpf_get_current_task_btf();
-  // The cheapest test first: every other process on the machine stops here.
-  if (task->sessionid != target_session) return 0;
-  if (task->seccomp.mode == 0) return 0;
+  if (!traced(task)) return 0;
 
   __u32 arch = 0;
   __u64 nr = ctx->args[1];
@@ -226,6 +269,8 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
     return 0;
   }
   __u32 index = arch * NR_MAX + (__u32)nr;
+  // The compiler knows the bound and would drop the test, which the verifier needs to see.
+  asm volatile("" : "+r"(index));
   if (index >= ARCHES * NR_MAX) return 0;
   __u8 flags = syscall_flags[index];
   if (flags & FLAG_BASELINE) return 0; // the trace holds only what the baseline does not allow
@@ -299,6 +344,32 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx) {
     return 0;
   }
   info->slot = slot;
+  return 0;
+}
+
+// MODE_TREE: a child of a tracked process is tracked from its first instruction (the tracepoint
+// runs in the parent, before the child can run). Threads share their tgid, already tracked.
+SEC("raw_tp/sched_process_fork")
+int on_fork(struct bpf_raw_tracepoint_args *ctx) {
+  if (target_mode != MODE_TREE) return 0;
+  __u32 parent = (__u32)(bpf_get_current_pid_tgid() >> 32);
+  if (!bpf_map_lookup_elem(&tracked, &parent)) return 0;
+  struct task_struct *child = (struct task_struct *)ctx->args[1];
+  __u32 tgid = (__u32)BPF_CORE_READ(child, tgid);
+  __u8 one = 1;
+  if (bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY) != 0) __sync_fetch_and_add(&tracked_full, 1);
+  return 0;
+}
+
+// MODE_TREE: a thread group whose last thread exits leaves the set, so that a reused pid is not
+// taken for it. The tracepoint runs after the exiting thread has left signal->live.
+SEC("raw_tp/sched_process_exit")
+int on_exit(struct bpf_raw_tracepoint_args *ctx) {
+  if (target_mode != MODE_TREE) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (BPF_CORE_READ(task, signal, live.counter) != 0) return 0;
+  __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+  bpf_map_delete_elem(&tracked, &tgid);
   return 0;
 }
 

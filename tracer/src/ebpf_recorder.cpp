@@ -5,6 +5,7 @@
 
 #include "nucleus/sandbox/arch.hpp"
 #include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/fd.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/io.hpp"
 #include "nucleus/sandbox/spawn.hpp"
@@ -13,6 +14,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <dirent.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include <fcntl.h>
 #include <time.h>
@@ -23,6 +32,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <sstream>
 #include <tuple>
 
 #if NUCLEUS_HAVE_EBPF
@@ -158,6 +168,8 @@ int on_exec_event(void* context, void* data, std::size_t size) {
   return 0;
 }
 
+void read_maps(nucleus_bpf* skel, std::map<std::uint32_t, std::string>& names, EbpfTrace& out);
+
 void note(LossReport& loss, std::uint64_t n, bool overflow, const std::string& what) {
   if (n == 0) return;
   if (overflow) loss.overflowed = true;
@@ -291,11 +303,277 @@ EbpfTrace EbpfRecorder::run(const EbpfRunOptions& options) {
   if (!result.audit_session || counters->target_session != *result.audit_session)
     throw Error(ErrorKind::internal, "the eBPF recorder counted another audit session than the workload's");
 
-  // Executable names, from the exec events.
   std::map<std::uint32_t, std::string> names;
   names[0] = own_executable(); // the image before the first execve, as the audit records name it
+  read_maps(state_->skel, names, out);
+  return out;
+}
+
+namespace {
+
+// Existing targets. Ids are the ones /proc shows, which the program compares with the kernel's
+// global ones: nucleus-trace must run in the initial pid namespace for --pid.
+
+constexpr long cgroup2_magic = 0x63677270;
+constexpr long cgroup1_magic = 0x27e0eb;
+
+std::string pid_name(pid_t pid) { return std::to_string(pid); }
+
+// The parent of every process /proc lists (the tgid of its parent, as /proc/N/stat has it).
+std::map<pid_t, pid_t> parents() {
+  std::map<pid_t, pid_t> out;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) sandbox::throw_errno("cannot list /proc");
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    std::string stat;
+    try {
+      stat = sandbox::read_file(std::string("/proc/") + e->d_name + "/stat");
+    } catch (const Error&) {
+      continue; // gone meanwhile
+    }
+    auto paren = stat.rfind(')');
+    if (paren == std::string::npos || paren + 4 >= stat.size()) continue;
+    out[static_cast<pid_t>(std::atoi(e->d_name))] = static_cast<pid_t>(std::atoi(stat.c_str() + paren + 4));
+  }
+  ::closedir(dir);
+  return out;
+}
+
+// `root` and every process below it now.
+std::vector<pid_t> tree_of(pid_t root) {
+  auto parent = parents();
+  std::multimap<pid_t, pid_t> children;
+  for (auto [pid, ppid] : parent) children.emplace(ppid, pid);
+  std::vector<pid_t> out{root};
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    auto [from, to] = children.equal_range(out[i]);
+    for (auto it = from; it != to; ++it) out.push_back(it->second);
+  }
+  return out;
+}
+
+// Every process of `dir` and the cgroups below it.
+void cgroup_processes(const std::string& dir, std::vector<pid_t>& out, int depth = 0) {
+  try {
+    std::string procs = sandbox::read_file(dir + "/cgroup.procs");
+    for (const char* p = procs.c_str(); *p != '\0';) {
+      char* end = nullptr;
+      long pid = std::strtol(p, &end, 10);
+      if (end == p) break;
+      if (pid > 0) out.push_back(static_cast<pid_t>(pid));
+      p = end;
+    }
+  } catch (const Error&) {
+    return; // removed meanwhile
+  }
+  if (depth > 64) return;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_type == DT_DIR && e->d_name[0] != '.') cgroup_processes(dir + "/" + e->d_name, out, depth + 1);
+  }
+  ::closedir(d);
+}
+
+// Names the executable `pid` runs now in the program's table, so that its calls are counted under
+// that name (the program learns executables from execs, which these processes made before us).
+void register_executable(nucleus_bpf* skel, pid_t pid, std::map<std::uint32_t, std::string>& names) {
+  const std::string link = "/proc/" + pid_name(pid) + "/exe";
+  struct stat st {};
+  if (::stat(link.c_str(), &st) != 0) return; // gone, or a kernel thread
+  std::array<char, 4096> buf{};
+  ssize_t n = ::readlink(link.c_str(), buf.data(), buf.size() - 1);
+  if (n <= 0) return;
+  nucleus_bpf_fact_key key{};
+  key.kind = nucleus_bpf_fact_exe;
+  // The kernel's own dev_t encoding, as super_block.s_dev holds it: major << 20 | minor.
+  key.nr = static_cast<std::uint32_t>((major(st.st_dev) << 20) | minor(st.st_dev));
+  key.value = st.st_ino;
+  const int facts = nucleus_bpf_facts_fd(skel);
+  std::uint64_t known = 0;
+  if (bpf_map_lookup_elem(facts, &key, &known) == 0) return;
+  volatile nucleus_bpf_counters* counters = nucleus_bpf_globals(skel);
+  std::uint32_t slot = __atomic_fetch_add(&counters->next_slot, 1u, __ATOMIC_SEQ_CST) + 1;
+  if (slot >= nucleus_bpf_slots - 1) {
+    __atomic_fetch_add(&counters->slots_full, 1u, __ATOMIC_SEQ_CST);
+    return;
+  }
+  std::uint64_t value = slot;
+  if (bpf_map_update_elem(facts, &key, &value, BPF_NOEXIST) == 0) names[slot] = std::string(buf.data(), static_cast<std::size_t>(n));
+}
+
+void track(nucleus_bpf* skel, pid_t pid) {
+  std::uint32_t key = static_cast<std::uint32_t>(pid);
+  std::uint8_t one = 1;
+  if (bpf_map_update_elem(nucleus_bpf_tracked_fd(skel), &key, &one, BPF_ANY) != 0)
+    __atomic_fetch_add(&nucleus_bpf_globals(skel)->tracked_full, 1u, __ATOMIC_SEQ_CST);
+}
+
+sandbox::UniqueFd open_root_process(pid_t pid) {
+  if (pid <= 0)
+    throw Error(ErrorKind::usage, "--pid " + pid_name(pid) + ": not a process id", "give the id of a running process");
+  // The program compares the kernel's global ids; /proc here shows another namespace's.
+  std::string status = sandbox::read_file("/proc/self/status");
+  if (auto at = status.find("NSpid:"); at != std::string::npos) {
+    std::istringstream ids(status.substr(at + 6, status.find('\n', at) - at - 6));
+    int levels = 0;
+    for (long id = 0; ids >> id;) ++levels;
+    if (levels > 1)
+      throw Error(ErrorKind::unsupported, "--pid: nucleus-trace runs in a pid namespace of its own, whose ids the recorder cannot match",
+                  "run it in the host's pid namespace, or use --cgroup");
+  }
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd >= 0) {
+    sandbox::UniqueFd handle(fd);
+    pollfd exited{handle.get(), POLLIN, 0};
+    if (::poll(&exited, 1, 0) == 1) // a zombie: nothing of it can run any more
+      throw Error(ErrorKind::not_found, "--pid " + pid_name(pid) + ": the process has already exited",
+                  "start the trace while it runs, or trace the command from its start");
+    return handle;
+  }
+  int err = errno;
+  if (err == ESRCH)
+    throw Error(ErrorKind::not_found, "--pid " + pid_name(pid) + ": no such process (it does not exist or has exited)",
+                "check the id with ps; processes of another pid namespace are not visible by their ids there", err);
+  if (err == EINVAL)
+    throw Error(ErrorKind::usage, "--pid " + pid_name(pid) + ": this is a thread, not a process",
+                "give the process id (Tgid in /proc/" + pid_name(pid) + "/status): all its threads are recorded", err);
+  sandbox::throw_errno(err, "--pid " + pid_name(pid) + ": cannot open the process");
+}
+
+sandbox::UniqueFd open_cgroup(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT)
+      throw Error(ErrorKind::not_found, "--cgroup " + path + ": no such directory",
+                  "give a directory of the cgroup v2 hierarchy (mount -t cgroup2 shows where it is mounted)", err);
+    if (err == ENOTDIR)
+      throw Error(ErrorKind::invalid_input, "--cgroup " + path + ": not a directory, so not a cgroup",
+                  "give a directory of the cgroup v2 hierarchy (mount -t cgroup2 shows where it is mounted)", err);
+    sandbox::throw_errno(err, "--cgroup " + path + ": cannot open it");
+  }
+  sandbox::UniqueFd dir(fd);
+  struct statfs fs {};
+  if (::fstatfs(dir.get(), &fs) != 0) sandbox::throw_errno("--cgroup " + path + ": cannot tell its file system");
+  if (static_cast<long>(fs.f_type) == cgroup1_magic)
+    throw Error(ErrorKind::unsupported, "--cgroup " + path + ": a cgroup v1 directory; attribution needs cgroup v2",
+                "give the same group's directory under the cgroup2 mount (mount -t cgroup2 shows where it is)");
+  if (static_cast<long>(fs.f_type) != cgroup2_magic)
+    throw Error(ErrorKind::invalid_input, "--cgroup " + path + ": not a cgroup (the directory is not on a cgroup2 file system)",
+                "give a directory of the cgroup v2 hierarchy (mount -t cgroup2 shows where it is mounted)");
+  return dir;
+}
+
+// nullopt when cgroup.events is gone (the cgroup was removed), else whether it holds processes.
+std::optional<bool> cgroup_populated(const std::string& path) {
+  try {
+    std::string events = sandbox::read_file(path + "/cgroup.events");
+    return events.find("populated 1") != std::string::npos;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+} // namespace
+
+EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
+  namespace asio = boost::asio;
+  if (state_->used) throw Error(ErrorKind::internal, "an eBPF recorder runs one workload");
+  state_->used = true;
+  const bool by_pid = target.cgroup.empty();
+  // From here on a signal ends the trace, which is still written.
+  asio::io_context io;
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) io.stop();
+  });
+  nucleus_bpf* skel = state_->skel;
+  volatile nucleus_bpf_counters* counters = nucleus_bpf_globals(skel);
+  std::map<std::uint32_t, std::string> names;
+  names[0] = "?"; // an executable neither exec'd under the trace nor running when it started
+
+  // The target is checked, its executables named and its maps filled before the program counts
+  // it: a task's first counted call fixes the executable it is counted under.
+  sandbox::UniqueFd handle = by_pid ? open_root_process(target.pid) : open_cgroup(target.cgroup);
+  std::vector<pid_t> known;
+  if (by_pid) {
+    known = tree_of(target.pid);
+    for (pid_t pid : known) register_executable(skel, pid, names);
+    for (pid_t pid : known) track(skel, pid);
+    __atomic_store_n(&counters->target_mode, static_cast<std::uint32_t>(nucleus_bpf_mode_tree), __ATOMIC_SEQ_CST);
+    // From here on the program follows every fork of a tracked process; a process forked by one
+    // not yet tracked while /proc was read is found by reading it again.
+    for (pid_t pid : tree_of(target.pid)) {
+      register_executable(skel, pid, names);
+      track(skel, pid);
+    }
+  } else {
+    cgroup_processes(target.cgroup, known);
+    for (pid_t pid : known) register_executable(skel, pid, names);
+    std::uint32_t zero = 0;
+    std::uint32_t fd = static_cast<std::uint32_t>(handle.get());
+    if (bpf_map_update_elem(nucleus_bpf_cgroup_fd(skel), &zero, &fd, BPF_ANY) != 0)
+      sandbox::throw_errno("--cgroup " + target.cgroup + ": cannot hand the cgroup to the eBPF recorder");
+    __atomic_store_n(&counters->target_mode, static_cast<std::uint32_t>(nucleus_bpf_mode_cgroup), __ATOMIC_SEQ_CST);
+  }
+
+  EbpfTrace out;
+  MonitorResult& result = out.run;
+  result.source = std::string(ebpf_source_name);
+  result.attribution = by_pid ? Attribution::followed_tree : Attribution::cgroup;
+  result.fenced = true;
+  result.pid = by_pid ? target.pid : 0;
+  const auto started = std::chrono::steady_clock::now();
+  if (target.on_attached) target.on_attached();
+
+  asio::steady_timer deadline(io);
+  if (target.duration) {
+    deadline.expires_after(*target.duration);
+    deadline.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) io.stop();
+    });
+  }
+  std::optional<asio::posix::stream_descriptor> root;
+  asio::steady_timer poll(io);
+  bool was_populated = false;
+  std::function<void()> watch_cgroup = [&] {
+    auto populated = cgroup_populated(target.cgroup);
+    if (!populated || (was_populated && !*populated)) {
+      io.stop(); // removed, or empty after it held processes
+      return;
+    }
+    was_populated = was_populated || *populated;
+    poll.expires_after(std::chrono::milliseconds(100));
+    poll.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) watch_cgroup();
+    });
+  };
+  if (by_pid) {
+    root.emplace(io, ::dup(handle.get()));
+    root->async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
+      if (!ec) io.stop(); // the root process has exited
+    });
+  } else {
+    watch_cgroup();
+  }
+  io.run();
+  nucleus_bpf_detach(skel);
+  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  read_maps(skel, names, out);
+  return out;
+}
+
+namespace {
+
+// Turns the maps into trace entries and loss notes. `names` holds the slots userspace named itself.
+void read_maps(nucleus_bpf* skel, std::map<std::uint32_t, std::string>& names, EbpfTrace& out) {
+  MonitorResult& result = out.run;
+  volatile nucleus_bpf_counters* counters = nucleus_bpf_globals(skel);
+  // Executable names, from the exec events.
   names[nucleus_bpf_slots - 1] = "?";
-  if (ring_buffer* rb = ring_buffer__new(nucleus_bpf_events_fd(state_->skel), on_exec_event, &names, nullptr)) {
+  if (ring_buffer* rb = ring_buffer__new(nucleus_bpf_events_fd(skel), on_exec_event, &names, nullptr)) {
     ring_buffer__consume(rb);
     ring_buffer__free(rb);
   } else {
@@ -317,7 +595,7 @@ EbpfTrace EbpfRecorder::run(const EbpfRunOptions& options) {
   constexpr std::size_t per_cpu = nucleus_bpf_arches * nucleus_bpf_nr_max; // u64s, 8-aligned
   std::vector<std::uint64_t> value(per_cpu * static_cast<std::size_t>(cpus));
   for (std::uint32_t slot = 0; slot < nucleus_bpf_slots; ++slot) {
-    if (bpf_map_lookup_elem(nucleus_bpf_counts_fd(state_->skel), &slot, value.data()) != 0)
+    if (bpf_map_lookup_elem(nucleus_bpf_counts_fd(skel), &slot, value.data()) != 0)
       sandbox::throw_errno("cannot read the eBPF recorder's counts");
     for (std::size_t i = 0; i < per_cpu; ++i) {
       std::uint64_t n = 0;
@@ -328,7 +606,7 @@ EbpfTrace EbpfRecorder::run(const EbpfRunOptions& options) {
 
   // Rare numbers, argument values and their overflow marks.
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t>, TraceArgValues> args;
-  const int facts = nucleus_bpf_facts_fd(state_->skel);
+  const int facts = nucleus_bpf_facts_fd(skel);
   nucleus_bpf_fact_key key{};
   nucleus_bpf_fact_key next{};
   const void* previous = nullptr;
@@ -378,10 +656,13 @@ EbpfTrace EbpfRecorder::run(const EbpfRunOptions& options) {
   note(result.loss, counters->rare_full, false,
        std::to_string(counters->rare_full) + " syscall(s) or argument value(s) found the recorder's map full");
   note(result.loss, unnamed, false, std::to_string(unnamed) + " syscall(s) of executables whose exec event is missing");
+  note(result.loss, counters->tracked_full, false,
+       std::to_string(counters->tracked_full) + " forked process(es) found the recorder's table of tracked processes full");
   for (const auto& e : out.syscalls) result.records_attributed += e.count;
   result.records_seen = result.records_attributed;
-  return out;
 }
+
+} // namespace
 
 std::optional<std::string> ebpf_unavailable(const sandbox::Policy* baseline) {
   if (sandbox::native_arch() != *sandbox::arch_from_name("x86_64")) return "the eBPF recorder is built for x86_64 only";
@@ -393,6 +674,12 @@ std::optional<std::string> ebpf_unavailable(const sandbox::Policy* baseline) {
       return "the baseline allows " + allows.conditional + " only under argument conditions, which only the audit "
              "recorder evaluates exactly";
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> ebpf_attach_unavailable() {
+  if (sandbox::native_arch() != *sandbox::arch_from_name("x86_64")) return "the eBPF recorder is built for x86_64 only";
+  if (::geteuid() != 0) return "loading the eBPF recorder needs root (CAP_BPF and CAP_PERFMON)";
   return std::nullopt;
 }
 
@@ -412,6 +699,12 @@ EbpfTrace EbpfRecorder::run(const EbpfRunOptions&) {
 std::optional<std::string> ebpf_unavailable(const sandbox::Policy*) {
   return "this nucleus was built without the eBPF recorder (it needs x86_64, clang, bpftool and libbpf-dev)";
 }
+
+EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions&) {
+  throw Error(ErrorKind::unsupported, "this nucleus was built without the eBPF recorder");
+}
+
+std::optional<std::string> ebpf_attach_unavailable() { return ebpf_unavailable(nullptr); }
 
 #endif
 

@@ -53,6 +53,8 @@ static void close_link(int* fd) {
 void nucleus_bpf_detach(struct nucleus_bpf* b) {
   close_link(&b->skel->links.on_sys_enter_fd);
   close_link(&b->skel->links.on_exec_fd);
+  close_link(&b->skel->links.on_fork_fd);
+  close_link(&b->skel->links.on_exit_fd);
 }
 
 void nucleus_bpf_destroy(struct nucleus_bpf* b) {
@@ -69,3 +71,5 @@ volatile struct nucleus_bpf_counters* nucleus_bpf_globals(struct nucleus_bpf* b)
 int nucleus_bpf_counts_fd(const struct nucleus_bpf* b) { return b->skel->maps.counts.map_fd; }
 int nucleus_bpf_facts_fd(const struct nucleus_bpf* b) { return b->skel->maps.facts.map_fd; }
 int nucleus_bpf_events_fd(const struct nucleus_bpf* b) { return b->skel->maps.exec_events.map_fd; }
+int nucleus_bpf_tracked_fd(const struct nucleus_bpf* b) { return b->skel->maps.tracked.map_fd; }
+int nucleus_bpf_cgroup_fd(const struct nucleus_bpf* b) { return b->skel->maps.target_cgroup.map_fd; }

@@ -22,6 +22,9 @@ enum {
   nucleus_bpf_fact_exe = 2,
   nucleus_bpf_fact_arg_value = 3,
   nucleus_bpf_fact_arg_count = 4,
+  nucleus_bpf_mode_session = 0,
+  nucleus_bpf_mode_tree = 1,
+  nucleus_bpf_mode_cgroup = 2,
 };
 
 struct nucleus_bpf_fact_key {
@@ -41,6 +44,9 @@ struct nucleus_bpf_counters {
   uint64_t slots_full;
   uint64_t storage_failures;
   uint64_t rare_full;
+  uint64_t tracked_full;
+  uint32_t target_mode;
+  uint32_t target_pad;
 };
 
 struct nucleus_bpf;
@@ -56,6 +62,8 @@ volatile struct nucleus_bpf_counters* nucleus_bpf_globals(struct nucleus_bpf* sk
 int nucleus_bpf_counts_fd(const struct nucleus_bpf* skel);
 int nucleus_bpf_facts_fd(const struct nucleus_bpf* skel);
 int nucleus_bpf_events_fd(const struct nucleus_bpf* skel);
+int nucleus_bpf_tracked_fd(const struct nucleus_bpf* skel);
+int nucleus_bpf_cgroup_fd(const struct nucleus_bpf* skel);
 
 #ifdef __cplusplus
 }

@@ -138,6 +138,7 @@ TraceHeader read_header(const Fields& fields, const LineRef& at) {
   header.started_at = fields.string("started_at");
   header.baseline = fields.optional_string("baseline");
   header.runtime = fields.optional_string("runtime");
+  header.target = fields.optional_string("target");
   if (const json* args = fields.find("arguments")) {
     if (!args->is_boolean()) fields.wrong_type("arguments", "true or false", *args);
     header.arguments = args->get<bool>();
@@ -276,6 +277,7 @@ std::string write_trace(const Trace& trace) {
                     {"started_at", h.started_at}};
   if (!h.baseline.empty()) header["baseline"] = h.baseline;
   if (!h.runtime.empty()) header["runtime"] = h.runtime;
+  if (!h.target.empty()) header["target"] = h.target;
   if (h.arguments) header["arguments"] = true;
   out += dump_line(header);
   for (const auto& s : trace.syscalls) {

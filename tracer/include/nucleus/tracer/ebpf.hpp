@@ -3,6 +3,8 @@
 // that profiles condition on; nothing crosses to userspace per syscall, so the workload runs at
 // nearly full speed. Use: check ebpf_unavailable() (auto falls back to the audit recorder), then
 // EbpfRecorder::open() (loads and attaches, before the workload exists), run(), and the trace.
+// For processes that run already (a pid's tree, a cgroup): ebpf_attach_unavailable(), open(),
+// record_existing().
 #pragma once
 
 #include "nucleus/sandbox/policy.hpp"
@@ -33,6 +35,14 @@ struct EbpfRunOptions {
   std::vector<int> pass_fds = {};
 };
 
+// A target that runs already, recorded from the moment record_existing() has attached to it.
+struct EbpfAttachOptions {
+  pid_t pid = 0;      // the process tree rooted here: all threads, all descendants, forked later too
+  std::string cgroup; // or: every task in this cgroup v2 directory and the cgroups below it
+  std::optional<std::chrono::milliseconds> duration = {}; // stop after this long
+  std::function<void()> on_attached = {};                 // once the target's calls count
+};
+
 struct EbpfTrace {
   MonitorResult run;                  // source "ebpf", attribution audit_session, loss
   std::vector<TraceSyscall> syscalls; // per (arch, nr, exe), with argument values
@@ -41,6 +51,9 @@ struct EbpfTrace {
 // Why the eBPF recorder cannot trace here (not built in, not x86_64, no privileges, no audit
 // session for the child, a baseline with argument conditions), or nullopt when it can.
 std::optional<std::string> ebpf_unavailable(const sandbox::Policy* baseline);
+
+// Why the eBPF recorder cannot record an existing pid or cgroup here, or nullopt when it can.
+std::optional<std::string> ebpf_attach_unavailable();
 
 // Which syscalls carry argument values, per ABI: name and argument indices.
 struct ArgumentSensitive {
@@ -65,6 +78,12 @@ public:
   // Spawns the workload, waits for it (signals are passed on), detaches the program at once and
   // reads the maps. Throws Error when the child cannot be started. Call once.
   EbpfTrace run(const EbpfRunOptions& options);
+  // Records `target` until its root process exits (pid), the cgroup is empty or removed, the
+  // duration elapses, or SIGINT/SIGTERM/SIGHUP arrives; the trace holds what was recorded until
+  // then. Throws Error(not_found) for a pid or cgroup that does not exist, Error(invalid_input) for
+  // a path that is not a cgroup v2 directory, Error(unsupported) for a cgroup v1 one. Call once,
+  // instead of run().
+  EbpfTrace record_existing(const EbpfAttachOptions& target);
 
   struct State;
 

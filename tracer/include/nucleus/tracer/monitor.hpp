@@ -24,6 +24,8 @@ namespace nucleus::tracer {
 enum class Attribution {
   audit_session, // exact: the child started its own audit session (ses=)
   process_tree,  // fallback: pids whose parent chain leads to the child when the record arrives
+  followed_tree, // exact: the eBPF recorder follows every fork of a process that already ran
+  cgroup,        // exact: the tasks of a cgroup v2 directory and its descendants
 };
 
 struct MonitorOptions {

@@ -28,6 +28,10 @@ struct TraceHeader {
   // The sandbox runtime whose kernel served the syscalls, when it was not the host's:
   // "runsc 0.0~20221219.0" for source "gvisor". Written as "runtime"; absent for the host.
   std::string runtime = {};
+  // What was recorded when it was not a command nucleus started: "pid 1234" (that process's tree
+  // from the moment the trace attached) or "cgroup /sys/fs/cgroup/app" (every process in it and
+  // below it). Written as "target"; absent for a command (then `command` says what ran).
+  std::string target = {};
   friend bool operator==(const TraceHeader&, const TraceHeader&) = default;
 };
 
