@@ -11,6 +11,7 @@ build=${1:-build/release}
 tools=$build/tools
 samples=$build/samples
 work=$(mktemp -d -p "$build")   # not under /tmp: the sandbox has its own /tmp
+chmod 0755 "$work"              # the workload runs as an unprivileged identity and reads from here
 trap 'rm -rf "$work"' EXIT
 trust=()
 "$tools/nucleus-run" --help | grep -q -- '--trust-level' && trust=(--trust-level trusted)
@@ -19,10 +20,11 @@ bench() {
   local name=$1
   shift
   local cmd="$*"
-  # A baseline profile of the workload itself, for the --baseline row.
+  # A baseline profile of the workload itself, for the --baseline row: names only (--no-args),
+  # since the eBPF recorder does not take a baseline with argument conditions.
   "$tools/nucleus-trace" "${trust[@]}" -q -o "$work/$name.trace" -- "$@"
   "$tools/nucleus-trace" "${trust[@]}" -q -o "$work/$name.2.trace" -- "$@"
-  "$tools/nucleus-profile" gen "$work/$name.trace" "$work/$name.2.trace" -o "$work/$name.json"
+  "$tools/nucleus-profile" gen --no-args "$work/$name.trace" "$work/$name.2.trace" -o "$work/$name.json"
   local t="$tools/nucleus-trace ${trust[*]} -q -o $work/out.trace"
   hyperfine -N --warmup 2 --runs "${RUNS:-10}" --export-json "$work/$name.hf.json" \
     -n untraced "$cmd" \
