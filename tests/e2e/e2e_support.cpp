@@ -3,6 +3,7 @@
 
 #include "nucleus/profile/oci.hpp"
 
+#include <fstream>
 #include <sstream>
 
 namespace nucleus::test {
@@ -33,6 +34,20 @@ bool int80_works() {
   auto r = run({sample("probe").string(), "i386/getpid"});
   auto lines = probe_lines(r.out);
   return !lines.empty() && lines[0].value("status", "") != "not_applicable";
+}
+
+TraceFile read_trace_file(const std::filesystem::path& path) {
+  TraceFile t;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line);
+    if (j["type"] == "header") t.header = j;
+    else if (j["type"] == "syscall") t.syscalls.push_back(j);
+    else if (j["type"] == "summary") t.summary = j;
+  }
+  return t;
 }
 
 } // namespace nucleus::test

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,14 @@ std::vector<nlohmann::json> probe_lines(const std::string& out);
 
 // Writes `profile` into `dir` and returns its path.
 std::string write_profile(const TempDir& dir, const std::string& name, const nlohmann::json& profile);
+
+// A trace log as nucleus-trace writes it: the header, the syscall lines in order, the summary.
+struct TraceFile {
+  nlohmann::json header;
+  std::vector<nlohmann::json> syscalls;
+  nlohmann::json summary;
+};
+TraceFile read_trace_file(const std::filesystem::path& path);
 
 // Whether i386 syscalls through int 0x80 work on this machine at all (without any filter).
 bool int80_works();

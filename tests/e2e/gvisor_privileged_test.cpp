@@ -23,7 +23,9 @@
 #include <sstream>
 #include <thread>
 
+using nucleus::test::read_trace_file;
 using nucleus::test::run;
+using nucleus::test::TraceFile;
 using nucleus::test::sample;
 using nucleus::test::tool;
 using nlohmann::json;
@@ -31,25 +33,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TraceFile {
-  json header;
-  std::vector<json> syscalls;
-  json summary;
-};
-
-TraceFile read_trace_file(const fs::path& path) {
-  TraceFile t;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    auto j = json::parse(line);
-    if (j["type"] == "header") t.header = j;
-    else if (j["type"] == "syscall") t.syscalls.push_back(j);
-    else if (j["type"] == "summary") t.summary = j;
-  }
-  return t;
-}
 
 std::set<std::string> strace_names(const std::string& text) {
   static const std::regex call(R"(^(?:\[pid\s+\d+\]\s+|\d+\s+)?([a-z_0-9]+)\()");

@@ -17,30 +17,15 @@
 #include <set>
 #include <sstream>
 
+using nucleus::test::read_trace_file;
 using nucleus::test::run;
+using nucleus::test::TraceFile;
 using nucleus::test::sample;
 using nucleus::test::tool;
 using nlohmann::json;
 
 namespace {
 
-struct TraceFile {
-  json header;
-  std::vector<json> syscalls;
-};
-
-TraceFile read_trace_file(const std::filesystem::path& path) {
-  TraceFile t;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    auto j = json::parse(line);
-    if (j["type"] == "header") t.header = j;
-    else if (j["type"] == "syscall") t.syscalls.push_back(j);
-  }
-  return t;
-}
 
 // The executables (last path component) the trace shows `name` under.
 std::set<std::string> exes_of(const TraceFile& t, const std::string& name) {

@@ -17,32 +17,15 @@
 #include <unistd.h>
 #include <sstream>
 
+using nucleus::test::read_trace_file;
 using nucleus::test::run;
+using nucleus::test::TraceFile;
 using nucleus::test::sample;
 using nucleus::test::tool;
 using nlohmann::json;
 
 namespace {
 
-struct TraceFile {
-  json header;
-  std::vector<json> syscalls;
-  json summary;
-};
-
-TraceFile read_trace_file(const std::filesystem::path& path) {
-  TraceFile t;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    auto j = json::parse(line);
-    if (j["type"] == "header") t.header = j;
-    else if (j["type"] == "syscall") t.syscalls.push_back(j);
-    else if (j["type"] == "summary") t.summary = j;
-  }
-  return t;
-}
 
 std::set<std::string> names_of(const TraceFile& t, const std::function<bool(const json&)>& keep = {}) {
   std::set<std::string> out;
