@@ -66,6 +66,19 @@ TEST(TraceLog, TargetIsWrittenOnlyWhenSetAndReadBack) {
   EXPECT_NE(rejection(header_line.substr(0, header_line.size() - 1) + R"(,"target":7})"), "");
 }
 
+TEST(TraceLog, WarningsAreWrittenOnlyWhenSetAndReadBack) {
+  Trace t = design_example();
+  EXPECT_EQ(tracer::write_trace(t).find("\"warnings\""), std::string::npos);
+  t.header.warnings = {"the container's process started without a seccomp filter", "second"};
+  const std::string text = tracer::write_trace(t);
+  EXPECT_NE(text.find(R"("warnings":["the container's process started without a seccomp filter","second"])"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(tracer::read_trace(text, "app.trace"), t);
+  EXPECT_NE(rejection(header_line.substr(0, header_line.size() - 1) + R"(,"warnings":"one"})"), "");
+  EXPECT_NE(rejection(header_line.substr(0, header_line.size() - 1) + R"(,"warnings":[1]})"), "");
+}
+
 TEST(TraceLog, ReadsTheDesignExample) {
   // The summary as DESIGN.md shows it, without "unparsed" (a later key).
   Trace t = tracer::read_trace(header_line + "\n" + syscall_line + "\n" +

@@ -15,7 +15,13 @@
 //
 // Processes nucleus did not start (nucleus-trace --pid / --cgroup) have neither: for them the
 // target is a process tree, kept in `tracked` (tgids seeded by userspace from /proc, children added
-// by on_fork as they are forked) or a cgroup v2 directory and everything below it.
+// by on_fork as they are forked) or a cgroup v2 directory and everything below it. A tree can also
+// wait for its exec (TRACK_AWAIT_EXEC): a container's init, which runs the runtime's own code until
+// it execs the container's process. A waiting process counts from the moment it is under a seccomp
+// filter (what the runtime does after installing the container's filter, before the exec, is
+// what that filter must allow: runc closes descriptors there) and with its exec calls; its first
+// exec makes it counted in full. seccomp runs before the sys_enter tracepoint, so calls a filter
+// denies are never seen: the target is traced under a filter that allows them (or none).
 //
 // Kernel layouts: these structs name only the fields used; `preserve_access_index` makes every
 // access a CO-RE relocation by field name, which the light skeleton's loader has the kernel
@@ -84,6 +90,16 @@ struct linux_binprm {
 #define MODE_TREE 1            // the thread groups in `tracked`
 #define MODE_CGROUP 2          // the tasks in the cgroup of `target_cgroup` or below it
 #define TRACKED_MAX 65536
+// `tracked` values.
+#define TRACK_ALL 1            // every call counts
+#define TRACK_AWAIT_EXEC 2     // until the process has exec'd: its exec calls, and its calls under a filter
+// The exec calls, per ABI (x86_64, i386, x32 without its bit).
+#define NR_EXECVE_64 59
+#define NR_EXECVEAT_64 322
+#define NR_EXECVE_32 11
+#define NR_EXECVEAT_32 358
+#define NR_EXECVE_X32 520
+#define NR_EXECVEAT_X32 545
 
 struct counts {
   __u64 n[ARCHES * NR_MAX];
@@ -123,6 +139,9 @@ __u64 tracked_full = 0;
 // Set by userspace once the target's maps are filled (shared mapping, like target_session).
 __u32 target_mode = MODE_SESSION;
 __u32 target_pad = 0;
+// TRACK_AWAIT_EXEC: execs that ended a wait without a seccomp filter in place, so that what ran
+// between a filter's install and the exec in a real run cannot have been seen.
+__u64 exec_unfiltered = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -149,7 +168,7 @@ struct {
   __type(value, struct task_info);
 } tasks SEC(".maps");
 
-// MODE_TREE: tgid -> 1.
+// MODE_TREE: tgid -> TRACK_ALL or TRACK_AWAIT_EXEC.
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(map_flags, BPF_F_NO_PREALLOC);
@@ -172,16 +191,24 @@ struct {
 } exec_events SEC(".maps");
 
 
-// The cheapest test first in each mode: every other process on the machine stops here.
+// The cheapest test first in each mode: every other process on the machine stops here. 0: not
+// traced; TRACK_ALL; TRACK_AWAIT_EXEC: only its exec calls count.
 static __always_inline int traced(struct task_struct *task) {
   __u32 mode = target_mode;
-  if (mode == MODE_SESSION) return task->sessionid == target_session && task->seccomp.mode != 0;
+  if (mode == MODE_SESSION) return task->sessionid == target_session && task->seccomp.mode != 0 ? TRACK_ALL : 0;
   if (mode == MODE_TREE) {
     __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
-    return bpf_map_lookup_elem(&tracked, &tgid) != 0;
+    __u8 *how = bpf_map_lookup_elem(&tracked, &tgid);
+    return how ? *how : 0;
   }
-  if (mode == MODE_CGROUP) return bpf_current_task_under_cgroup(&target_cgroup, 0) == 1;
+  if (mode == MODE_CGROUP) return bpf_current_task_under_cgroup(&target_cgroup, 0) == 1 ? TRACK_ALL : 0;
   return 0;
+}
+
+static __always_inline int is_exec(__u32 arch, __u64 nr) {
+  if (arch == 0) return nr == NR_EXECVE_64 || nr == NR_EXECVEAT_64;
+  if (arch == 1) return nr == NR_EXECVE_32 || nr == NR_EXECVEAT_32;
+  return nr == NR_EXECVE_X32 || nr == NR_EXECVEAT_X32;
 }
 
 // The slot of the executable `task` runs, registered by on_exec; 0 (the image before the first
@@ -228,7 +255,8 @@ __attribute__((noinline)) int record_arg(__u32 slot, __u32 arch, __u32 nr, __u32
 SEC("raw_tp/sys_enter")
 int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
   struct task_struct *task = bpf_get_current_task_btf();
-  if (!traced(task)) return 0;
+  int how = traced(task);
+  if (!how) return 0;
 
   __u32 arch = 0;
   __u64 nr = ctx->args[1];
@@ -238,6 +266,7 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
     arch = 2;
     nr &= ~(__u64)X32_SYSCALL_BIT;
   }
+  if (how == TRACK_AWAIT_EXEC && task->seccomp.mode == 0 && !is_exec(arch, nr)) return 0;
   // Which executable: cached per task. A new thread or child has no entry yet and takes the
   // slot of the file it runs (its parent's, until it execs itself; on_exec then resets it).
   struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
@@ -310,6 +339,14 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
 SEC("raw_tp/sched_process_exec")
 int on_exec(struct bpf_raw_tracepoint_args *ctx) {
   struct task_struct *task = bpf_get_current_task_btf();
+  if (target_mode == MODE_TREE) {
+    __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+    __u8 *how = bpf_map_lookup_elem(&tracked, &tgid);
+    if (how && *how == TRACK_AWAIT_EXEC) {
+      *how = TRACK_ALL; // it runs what it was waiting for
+      if (task->seccomp.mode == 0) __sync_fetch_and_add(&exec_unfiltered, 1);
+    }
+  }
   if (!traced(task)) return 0;
   struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
   struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
@@ -348,16 +385,18 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx) {
 }
 
 // MODE_TREE: a child of a tracked process is tracked from its first instruction (the tracepoint
-// runs in the parent, before the child can run). Threads share their tgid, already tracked.
+// runs in the parent, before the child can run), as its parent is: waiting for an exec or not.
+// Threads share their tgid, already tracked.
 SEC("raw_tp/sched_process_fork")
 int on_fork(struct bpf_raw_tracepoint_args *ctx) {
   if (target_mode != MODE_TREE) return 0;
   __u32 parent = (__u32)(bpf_get_current_pid_tgid() >> 32);
-  if (!bpf_map_lookup_elem(&tracked, &parent)) return 0;
+  __u8 *how = bpf_map_lookup_elem(&tracked, &parent);
+  if (!how) return 0;
   struct task_struct *child = (struct task_struct *)ctx->args[1];
   __u32 tgid = (__u32)BPF_CORE_READ(child, tgid);
-  __u8 one = 1;
-  if (bpf_map_update_elem(&tracked, &tgid, &one, BPF_ANY) != 0) __sync_fetch_and_add(&tracked_full, 1);
+  __u8 value = *how;
+  if (bpf_map_update_elem(&tracked, &tgid, &value, BPF_ANY) != 0) __sync_fetch_and_add(&tracked_full, 1);
   return 0;
 }
 

@@ -403,10 +403,12 @@ void register_executable(nucleus_bpf* skel, pid_t pid, std::map<std::uint32_t, s
   if (bpf_map_update_elem(facts, &key, &value, BPF_NOEXIST) == 0) names[slot] = std::string(buf.data(), static_cast<std::size_t>(n));
 }
 
-void track(nucleus_bpf* skel, pid_t pid) {
+// Adds `pid` to the tree, unless the program has it already (it may have exec'd meanwhile, which
+// ends its wait for an exec: that must not be undone).
+void track(nucleus_bpf* skel, pid_t pid, bool await_exec) {
   std::uint32_t key = static_cast<std::uint32_t>(pid);
-  std::uint8_t one = 1;
-  if (bpf_map_update_elem(nucleus_bpf_tracked_fd(skel), &key, &one, BPF_ANY) != 0)
+  std::uint8_t how = await_exec ? nucleus_bpf_track_await_exec : nucleus_bpf_track_all;
+  if (bpf_map_update_elem(nucleus_bpf_tracked_fd(skel), &key, &how, BPF_NOEXIST) != 0 && errno != EEXIST)
     __atomic_fetch_add(&nucleus_bpf_globals(skel)->tracked_full, 1u, __ATOMIC_SEQ_CST);
 }
 
@@ -483,6 +485,7 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   if (state_->used) throw Error(ErrorKind::internal, "an eBPF recorder runs one workload");
   state_->used = true;
   const bool by_pid = target.cgroup.empty();
+  if (target.await_exec && !by_pid) throw Error(ErrorKind::internal, "waiting for an exec applies to a process tree only");
   // From here on a signal ends the trace, which is still written.
   asio::io_context io;
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
@@ -500,14 +503,17 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   std::vector<pid_t> known;
   if (by_pid) {
     known = tree_of(target.pid);
-    for (pid_t pid : known) register_executable(skel, pid, names);
-    for (pid_t pid : known) track(skel, pid);
+    // Waiting for an exec, what runs now counts only with its exec call, as "?": the runtime's
+    // own executable, which the container's process is not.
+    if (!target.await_exec)
+      for (pid_t pid : known) register_executable(skel, pid, names);
+    for (pid_t pid : known) track(skel, pid, target.await_exec);
     __atomic_store_n(&counters->target_mode, static_cast<std::uint32_t>(nucleus_bpf_mode_tree), __ATOMIC_SEQ_CST);
     // From here on the program follows every fork of a tracked process; a process forked by one
     // not yet tracked while /proc was read is found by reading it again.
     for (pid_t pid : tree_of(target.pid)) {
-      register_executable(skel, pid, names);
-      track(skel, pid);
+      if (!target.await_exec) register_executable(skel, pid, names);
+      track(skel, pid, target.await_exec);
     }
   } else {
     cgroup_processes(target.cgroup, known);
@@ -562,6 +568,12 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   nucleus_bpf_detach(skel);
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   read_maps(skel, names, out);
+  if (target.await_exec && __atomic_load_n(&counters->exec_unfiltered, __ATOMIC_SEQ_CST) != 0)
+    out.warnings.push_back(
+        "the container's process started without a seccomp filter, so what its runtime does between installing "
+        "the filter and the exec (runc closes descriptors there) is not in this trace, and a profile made from it "
+        "may stop the runtime before the exec: trace the container under a filter that allows everything "
+        "(linux.seccomp {\"defaultAction\": \"SCMP_ACT_ALLOW\"}) or under its engine's default profile");
   return out;
 }
 

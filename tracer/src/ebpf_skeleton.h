@@ -25,6 +25,8 @@ enum {
   nucleus_bpf_mode_session = 0,
   nucleus_bpf_mode_tree = 1,
   nucleus_bpf_mode_cgroup = 2,
+  nucleus_bpf_track_all = 1,
+  nucleus_bpf_track_await_exec = 2,
 };
 
 struct nucleus_bpf_fact_key {
@@ -47,6 +49,7 @@ struct nucleus_bpf_counters {
   uint64_t tracked_full;
   uint32_t target_mode;
   uint32_t target_pad;
+  uint64_t exec_unfiltered;
 };
 
 struct nucleus_bpf;

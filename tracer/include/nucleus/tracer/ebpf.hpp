@@ -39,6 +39,10 @@ struct EbpfRunOptions {
 struct EbpfAttachOptions {
   pid_t pid = 0;      // the process tree rooted here: all threads, all descendants, forked later too
   std::string cgroup; // or: every task in this cgroup v2 directory and the cgroups below it
+  // With pid: count each process of the tree only from its first exec after attaching (and that
+  // exec itself). A container's init runs the runtime's own code until it execs the container's
+  // process, with the container's seccomp filter installed just before that exec.
+  bool await_exec = false;
   std::optional<std::chrono::milliseconds> duration = {}; // stop after this long
   std::function<void()> on_attached = {};                 // once the target's calls count
 };
@@ -46,6 +50,7 @@ struct EbpfAttachOptions {
 struct EbpfTrace {
   MonitorResult run;                  // source "ebpf", attribution audit_session, loss
   std::vector<TraceSyscall> syscalls; // per (arch, nr, exe), with argument values
+  std::vector<std::string> warnings;  // for the trace's reader (the trace header's "warnings")
 };
 
 // Why the eBPF recorder cannot trace here (not built in, not x86_64, no privileges, no audit
