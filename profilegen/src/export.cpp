@@ -324,11 +324,34 @@ std::optional<ExportFormat> export_format_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-ExportResult export_profile(const Policy& policy, ExportFormat format, const ExportOptions& options) {
+ExportResult export_profile(const Policy& given, ExportFormat format, const ExportOptions& options) {
+  // The filter flags change what is logged, never what is allowed; runc before 1.2 refuses a
+  // profile that has any ("seccomp flags are not yet supported by runc").
+  Policy without_flags;
+  std::vector<std::string> notes;
+  const bool runtime_format = format == ExportFormat::oci || format == ExportFormat::docker || format == ExportFormat::k8s;
+  if (runtime_format && !given.flags.empty()) {
+    std::string names;
+    for (auto f : given.flags) names += (names.empty() ? "" : ", ") + std::string(sandbox::filter_flag_oci_name(f));
+    if (options.drop_flags) {
+      without_flags = given;
+      without_flags.flags.clear();
+      notes.push_back("left out the filter flags (" + names + "): the profile allows and denies the same calls, "
+                      "but denials are not written to the audit log");
+    } else {
+      notes.push_back("the profile keeps the filter flags (" + names + "), which runc before 1.2 refuses (\"seccomp "
+                      "flags are not yet supported by runc\"): for such a runtime, export with --no-flags");
+    }
+  }
+  const Policy& policy = options.drop_flags && runtime_format ? without_flags : given;
   switch (format) {
   case ExportFormat::oci:
-  case ExportFormat::docker: return {to_oci_json(policy), {}}; // Docker reads the OCI object as is
-  case ExportFormat::k8s: return to_k8s(policy, options);
+  case ExportFormat::docker: return {to_oci_json(policy), notes}; // Docker reads the OCI object as is
+  case ExportFormat::k8s: {
+    auto result = to_k8s(policy, options);
+    result.notes.insert(result.notes.begin(), notes.begin(), notes.end());
+    return result;
+  }
   case ExportFormat::systemd: return to_systemd(policy, options);
   case ExportFormat::minijail: return to_minijail(policy, options);
   }

@@ -162,3 +162,28 @@ TEST(Export, GeneratedArgumentConditions) {
   EXPECT_NE(sd.notes.back().find("whatever their arguments"), std::string::npos) << sd.notes.back();
   EXPECT_NE(sd.notes.back().find("clone clone3 ioctl socket"), std::string::npos) << sd.notes.back();
 }
+
+// runc before 1.2 refuses any "flags": --no-flags leaves them out (and says what that costs); kept,
+// the export says which runtimes refuse them. The rules are the same either way.
+TEST(Export, FlagsAreKeptWithANoteOrLeftOutOnRequest) {
+  auto policy = generated();
+  ASSERT_FALSE(policy.flags.empty());
+  for (auto format : {profile::ExportFormat::oci, profile::ExportFormat::docker, profile::ExportFormat::k8s}) {
+    auto kept = profile::export_profile(policy, format, opts());
+    EXPECT_NE(kept.text.find("SECCOMP_FILTER_FLAG_LOG"), std::string::npos);
+    ASSERT_FALSE(kept.notes.empty());
+    EXPECT_NE(kept.notes.front().find("--no-flags"), std::string::npos) << kept.notes.front();
+    auto o = opts();
+    o.drop_flags = true;
+    auto dropped = profile::export_profile(policy, format, o);
+    EXPECT_EQ(dropped.text.find("SECCOMP_FILTER_FLAG_LOG"), std::string::npos) << dropped.text;
+    ASSERT_FALSE(dropped.notes.empty());
+    EXPECT_NE(dropped.notes.front().find("not written to the audit log"), std::string::npos);
+  }
+  auto o = opts();
+  o.drop_flags = true;
+  auto reread = profile::parse_profile(profile::export_profile(policy, profile::ExportFormat::oci, o).text, "x.json").policy;
+  EXPECT_TRUE(reread.flags.empty());
+  EXPECT_EQ(reread.rules, policy.rules);
+  EXPECT_EQ(reread.default_action, policy.default_action);
+}

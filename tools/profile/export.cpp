@@ -20,11 +20,13 @@ void register_export(CLI::App& app, Action& selected) {
     std::string arch;
     bool accept_kill_default = false;
     bool accept_name_only = false;
+    bool no_flags = false;
   };
   auto opt = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("export", "write the profile for another runtime: oci, docker, k8s, systemd, minijail");
   cmd->footer(R"(Examples:
-  nucleus-profile export app.json --format oci -o config-seccomp.json   # runc, crun, podman
+  nucleus-profile export app.json --format oci -o config-seccomp.json   # runc 1.2+, crun, podman
+  nucleus-profile export app.json --format oci --no-flags -o config-seccomp.json   # runc before 1.2
   nucleus-profile export app.json --format docker -o app-docker.json    # docker run --security-opt seccomp=...
   nucleus-profile export app.json --format k8s --name my-app -o app.yaml   # Security Profiles Operator SeccompProfile
   nucleus-profile export app.json --format systemd >> /etc/systemd/system/app.service.d/seccomp.conf
@@ -45,6 +47,9 @@ with conditions is refused unless --accept-name-only accepts the wider profile (
   cmd->add_option("--arch", opt->arch, "minijail: the architecture to write the policy for");
   cmd->add_flag("--accept-name-only", opt->accept_name_only,
                 "systemd: allow the syscalls the profile conditions on their arguments by name, whatever the arguments");
+  cmd->add_flag("--no-flags", opt->no_flags,
+                "oci, docker, k8s: leave out the filter flags (SECCOMP_FILTER_FLAG_LOG), which runc before 1.2 "
+                "refuses; denials are then not audit-logged");
   cmd->add_flag("--accept-kill-default", opt->accept_kill_default,
                 "minijail: accept that syscalls outside the policy kill the process");
   cmd->callback([opt, &selected] {
@@ -56,6 +61,7 @@ with conditions is refused unless --accept-name-only accepts the wider profile (
       options.name = opt->name.empty() ? std::filesystem::path(opt->file).stem().string() : opt->name;
       options.accept_kill_default = opt->accept_kill_default;
       options.accept_name_only = opt->accept_name_only;
+      options.drop_flags = opt->no_flags;
       if (!opt->arch.empty()) {
         options.arch = sandbox::arch_from_any(opt->arch);
         if (!options.arch) throw sandbox::Error(sandbox::ErrorKind::usage, "unknown architecture \"" + opt->arch + "\"");

@@ -21,6 +21,7 @@ struct ExportOptions {
   std::optional<sandbox::Arch> arch;    // minijail: the one architecture the policy file is for
   bool accept_kill_default = false;     // minijail: accept that unlisted syscalls kill the process
   bool accept_name_only = false;        // systemd: allow conditioned syscalls by name (wider than the profile)
+  bool drop_flags = false;              // oci, docker, k8s: leave out the filter flags (runc < 1.2 refuses them)
 };
 
 struct ExportResult {
