@@ -18,14 +18,21 @@ foreach(tool ${nucleus_tools})
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
-# OCI hooks (not written yet). When they exist: the hook executable goes with the tools, under
-# ${CMAKE_INSTALL_LIBEXECDIR}/nucleus/, and its hook configuration (JSON, oci-hooks(5)) under
-# ${CMAKE_INSTALL_DATADIR}/containers/oci/hooks.d/, where podman and CRI-O find packaged hooks.
-# Any *.json in hooks/ is installed there already, so adding the hook needs no change here.
-file(GLOB nucleus_oci_hooks CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/hooks/*.json)
-if(nucleus_oci_hooks)
-  install(FILES ${nucleus_oci_hooks} DESTINATION ${CMAKE_INSTALL_DATADIR}/containers/oci/hooks.d)
-endif()
+# The OCI hook is nucleus-trace itself (--oci-hook); its configuration (oci-hooks(5)) goes where
+# podman and CRI-O find packaged hooks. It names the installed tool, so it is written at install
+# time, when the prefix is known (cpack installs under /usr). Podman and CRI-O read
+# /usr/share/containers/oci/hooks.d: another prefix needs their --hooks-dir.
+set(nucleus_hooks_in ${PROJECT_SOURCE_DIR}/tools/oci-hooks.d)
+set(nucleus_hooks_out ${CMAKE_BINARY_DIR}/oci-hooks.d)
+install(CODE "
+  set(NUCLEUS_HOOK_PATH \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/nucleus-trace\")
+  set(NUCLEUS_TRACE_DIR /var/lib/nucleus/traces) # tools/oci_hook.hpp's default_trace_dir
+  foreach(stage prestart poststop)
+    configure_file(${nucleus_hooks_in}/nucleus-trace-\${stage}.json.in
+                   ${nucleus_hooks_out}/nucleus-trace-\${stage}.json @ONLY)
+  endforeach()")
+install(FILES ${nucleus_hooks_out}/nucleus-trace-prestart.json ${nucleus_hooks_out}/nucleus-trace-poststop.json
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/containers/oci/hooks.d)
 
 # The Debian package: cpack -G DEB in a build directory (see the deb presets).
 set(CPACK_PACKAGE_NAME nucleus)

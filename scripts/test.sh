@@ -46,6 +46,8 @@ else
   /usr/bin/nucleus-profile --version
   man -w nucleus-run nucleus-trace nucleus-profile >/dev/null
   bash -c 'source /usr/share/bash-completion/completions/nucleus-run && complete -p nucleus-run' >/dev/null
+  grep -q '"path": "/usr/bin/nucleus-trace"' /usr/share/containers/oci/hooks.d/nucleus-trace-prestart.json
+  grep -q '"poststop"' /usr/share/containers/oci/hooks.d/nucleus-trace-poststop.json
   NUCLEUS_BIN=/usr/bin NUCLEUS_PROBE=build/dev/samples/probe ./scripts/demo.sh >/dev/null
   dpkg -r nucleus >/dev/null
   trap - EXIT

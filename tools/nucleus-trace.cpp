@@ -3,6 +3,7 @@
 // with --pid / --cgroup, records processes that run already with the eBPF recorder.
 #include "cli.hpp"
 #include "command_line.hpp"
+#include "oci_hook.hpp"
 #include "sandbox_flags.hpp"
 
 #include "nucleus/profile/oci.hpp"
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <functional>
 #include <filesystem>
 #include <optional>
 #include <iostream>
@@ -47,6 +49,13 @@ struct Options {
   bool pid_given = false;
   bool duration_given = false;
   std::vector<std::string> sandbox_flags_given; // isolation flags on the command line
+  // --oci-hook: a container's init, from its exec on (see oci_hook.hpp).
+  cli::oci_hook::Options hook;
+  bool hook_given = false;
+  bool trace_dir_given = false;
+  bool await_exec = false;
+  std::string target_name;        // the header's "target"; empty: from --pid / --cgroup
+  std::function<void()> attached; // called once the target's calls count
 };
 
 // The kernel logs SCMP_ACT_LOG only while "log" is in kernel.seccomp.actions_logged.
@@ -153,10 +162,11 @@ int run_existing(const Options& opt) {
   std::optional<sandbox::Policy> baseline;
   if (!opt.baseline.empty()) baseline = profile::load_profile(opt.baseline).policy;
   tracer::EbpfAttachOptions target;
-  std::string target_name;
+  std::string target_name = opt.target_name;
   if (opt.pid_given) {
     target.pid = opt.pid;
-    target_name = "pid " + std::to_string(opt.pid);
+    target.await_exec = opt.await_exec;
+    if (target_name.empty()) target_name = "pid " + std::to_string(opt.pid);
   } else {
     target.cgroup = std::filesystem::absolute(opt.cgroup).lexically_normal().string();
     while (target.cgroup.size() > 1 && target.cgroup.ends_with('/')) target.cgroup.pop_back();
@@ -165,6 +175,7 @@ int run_existing(const Options& opt) {
   if (opt.duration_given)
     target.duration = std::chrono::milliseconds(static_cast<std::int64_t>(opt.duration * 1000.0));
   target.on_attached = [&] {
+    if (opt.attached) opt.attached();
     if (opt.quiet) return;
     std::cerr << tool << ": recording " << target_name
               << (opt.pid_given ? " and its descendants until it exits" : " and the cgroups below it until it is empty")
@@ -182,6 +193,8 @@ int run_existing(const Options& opt) {
   ::uname(&uts);
   trace.header = {{}, result.source, uts.release, started_at, opt.baseline, true};
   trace.header.target = target_name;
+  trace.header.warnings = counted.warnings;
+  for (const auto& w : counted.warnings) cli::warn(tool, w);
   trace.syscalls = aggregator.entries();
   trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost, 0,
                                        static_cast<std::uint64_t>(result.duration.count()), result.unparsed};
@@ -202,7 +215,35 @@ int run_existing(const Options& opt) {
   return 0;
 }
 
+// --oci-hook: the hook reads the container's state; its recorder is run_existing on the
+// container's init, waiting for its exec.
+int run_hook(const Options& opt) {
+  std::string conflict;
+  if (!opt.command.empty()) conflict = "a command";
+  else if (opt.pid_given || !opt.cgroup.empty()) conflict = opt.pid_given ? "--pid" : "--cgroup";
+  else if (opt.duration_given) conflict = "--duration";
+  else if (!opt.sandbox_flags_given.empty()) conflict = opt.sandbox_flags_given.front();
+  if (!conflict.empty())
+    throw sandbox::Error(sandbox::ErrorKind::usage,
+                         "--oci-hook takes its target from the container's state on standard input, not " + conflict,
+                         "drop " + conflict);
+  return cli::oci_hook::run(opt.hook, [&](const cli::oci_hook::Recording& recording, const std::function<void()>& attached) {
+    Options recorder = opt;
+    recorder.pid = recording.pid;
+    recorder.pid_given = true;
+    recorder.output = recording.output;
+    recorder.await_exec = true;
+    recorder.target_name = recording.target;
+    recorder.attached = attached;
+    return run_existing(recorder);
+  });
+}
+
 int run(const Options& opt) {
+  if (opt.hook_given) return run_hook(opt);
+  if (opt.trace_dir_given)
+    throw sandbox::Error(sandbox::ErrorKind::usage, "--trace-dir applies to --oci-hook only",
+                         "give the trace's path with -o");
   if (opt.pid_given || !opt.cgroup.empty()) return run_existing(opt);
   if (opt.duration_given)
     throw sandbox::Error(sandbox::ErrorKind::usage, "--duration applies to --pid and --cgroup only",
@@ -326,12 +367,20 @@ int main(int argc, char** argv) {
   nucleus-trace --rw ./out -o ./out/app.trace -- ./app    # written into ./out as opened at the start
   nucleus-trace --pid 1234 -o app.trace        # a running process and its descendants, until it exits
   nucleus-trace --cgroup /sys/fs/cgroup/app.slice --duration 60 -o app.trace   # a cgroup v2 for 60 s
+  nucleus-trace --oci-hook prestart < state.json   # as runc, crun, podman or CRI-O run it (see below)
 
 --pid and --cgroup record processes that run already (as root, with the eBPF recorder), from the
 moment the trace attaches: --pid every thread of that process and every process below it, forked
 later too; --cgroup every process in that cgroup v2 directory and below it. The trace ends when the
 process exits or the cgroup is empty, after --duration seconds, or on Ctrl-C/SIGTERM, and is then
 written as usual. The sandbox flags do not apply to them: nothing is started.
+
+--oci-hook records a container that a runtime runs, when the container has the annotation
+io.nucleus.trace=NAME: installed for the prestart stage it starts recording the container's
+process tree from the exec of its process (nothing of the runtime's own set-up), installed for
+poststop it waits for the trace, prints its summary and exits with the recorder's status. The
+trace goes to NAME below --trace-dir (a name outside it is refused: annotations are chosen by
+whoever creates the container). Podman and CRI-O find the hooks in the package's hooks.d files.
 
 The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting set-id bits and
 TIOCSTI/TIOCLINUX are refused in trace mode too.
@@ -361,6 +410,19 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
   pid->excludes(cgroup);
   auto* duration = app.add_option("--duration", opt.duration, "with --pid or --cgroup: stop after SECS seconds")
                        ->type_name("SECS");
+  auto* hook = app.add_option("--oci-hook", opt.hook.stage,
+                              "run as an OCI runtime hook at STAGE (prestart, createRuntime, poststop): record the "
+                              "container whose state is on standard input if it has the annotation "
+                              "io.nucleus.trace=NAME")
+                   ->type_name("STAGE")
+                   ->check(CLI::IsMember({"prestart", "createRuntime", "poststop"}));
+  auto* trace_dir = app.add_option("--trace-dir", opt.hook.trace_dir,
+                                   "with --oci-hook: the directory the traces go to; NAME is taken there and may "
+                                   "not leave it")
+                        ->type_name("DIR")
+                        ->capture_default_str();
+  hook->excludes(pid);
+  hook->excludes(cgroup);
   const auto before = app.get_options();
   nucleus::cli::add_sandbox_flags(app, opt.sandbox);
   std::vector<CLI::Option*> sandbox_flags;
@@ -373,13 +435,16 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
     try {
       opt.command = nucleus::cli::parse_with_command(app, argc, argv, "a command to trace (after the options)");
     } catch (const CLI::RequiredError&) {
-      if (pid->count() == 0 && cgroup->count() == 0) throw; // --pid and --cgroup need no command
+      // --pid, --cgroup and --oci-hook need no command
+      if (pid->count() == 0 && cgroup->count() == 0 && hook->count() == 0) throw;
     }
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : nucleus::sandbox::exit_nucleus_failed;
   }
   opt.pid_given = pid->count() > 0;
+  opt.hook_given = hook->count() > 0;
+  opt.trace_dir_given = trace_dir->count() > 0;
   opt.duration_given = duration->count() > 0;
   for (auto* o : sandbox_flags)
     if (o->count() > 0) opt.sandbox_flags_given.push_back(o->get_name());

@@ -86,6 +86,7 @@ warning): io_uring's operations bypass seccomp; --allow-io-uring keeps them.)");
         const auto& s = traces[i].summary;
         if (!s) cli::warn(tool, opt->inputs[i] + " has no summary line: the tracer did not finish, it may be incomplete");
         else if (s->lost != 0) cli::warn(tool, opt->inputs[i] + " lost " + std::to_string(s->lost) + " record(s): the profile may be too small");
+        for (const auto& w : traces[i].header.warnings) cli::warn(tool, opt->inputs[i] + ": " + w);
         if (traces[i].header.source == "gvisor")
           std::cerr << tool << ": note: " << opt->inputs[i] << " was recorded under gVisor ("
                     << (traces[i].header.runtime.empty() ? "runsc" : traces[i].header.runtime)

@@ -1,0 +1,316 @@
+// nucleus-trace --oci-hook: see oci_hook.hpp.
+#include "oci_hook.hpp"
+
+#include "cli.hpp"
+
+#include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/fd.hpp"
+#include "nucleus/sandbox/io.hpp"
+#include "nucleus/sandbox/spawn.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+namespace nucleus::cli::oci_hook {
+namespace {
+
+using sandbox::Error;
+using sandbox::ErrorKind;
+namespace fs = std::filesystem;
+
+constexpr std::string_view tool = "nucleus-trace";
+// Loading the recorder takes milliseconds; a loaded machine may take far longer, a runtime waits.
+constexpr int attach_timeout_ms = 30'000;
+// The recorder ends by itself once the container's init has exited; this is for the maps and
+// the write. Then it is told to stop (SIGTERM: it writes what it has), then killed.
+constexpr int finish_timeout_ms = 10'000;
+
+// The parts of the OCI state (runtime spec, "State") the hook reads.
+struct State {
+  std::string id;
+  pid_t pid = 0; // absent once the container has stopped
+  std::string trace; // the annotation's value; empty: no trace asked for
+};
+
+State read_state() {
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      sandbox::throw_errno("--oci-hook: cannot read the container's state from standard input");
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > (std::size_t{1} << 22))
+      throw Error(ErrorKind::invalid_input, "--oci-hook: the container's state on standard input is over 4 MiB");
+  }
+  const std::string hint = "an OCI runtime runs the hook with the container's state (JSON) on standard input; "
+                           "see the README's section on containers";
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    throw Error(ErrorKind::invalid_input, "--oci-hook: standard input is not a container's state (JSON object)", hint);
+  State s;
+  if (!j.contains("id") || !j["id"].is_string())
+    throw Error(ErrorKind::invalid_input, "--oci-hook: the container's state has no \"id\"", hint);
+  s.id = j["id"].get<std::string>();
+  // The id names the hook's own files: the characters runc allows in ids, no path separators.
+  bool valid = !s.id.empty() && s.id.size() <= 1024 && s.id != "." && s.id != "..";
+  for (char c : s.id)
+    valid = valid && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '+' || c == '-' || c == '.');
+  if (!valid)
+    throw Error(ErrorKind::invalid_input, "--oci-hook: the container id " + nlohmann::json(s.id).dump() +
+                                              " has characters other than letters, digits and _ + - .");
+  if (j.contains("pid") && j["pid"].is_number_integer()) s.pid = j["pid"].get<pid_t>();
+  if (j.contains("annotations") && j["annotations"].is_object()) {
+    const auto& a = j["annotations"];
+    if (auto it = a.find(std::string(annotation)); it != a.end()) {
+      if (!it->is_string())
+        throw Error(ErrorKind::invalid_input, "--oci-hook: the annotation " + std::string(annotation) + " is not a string");
+      s.trace = it->get<std::string>();
+      if (s.trace.empty())
+        throw Error(ErrorKind::usage, "--oci-hook: the annotation " + std::string(annotation) + " is empty",
+                    "give the trace's file name, e.g. " + std::string(annotation) + "=app.trace");
+    }
+  }
+  return s;
+}
+
+// The trace's path: the annotation's value below the trace directory, as a relative name or as
+// an absolute path inside it; the directory it names must exist there (symlinks resolved).
+fs::path trace_path(const Options& options, const std::string& value) {
+  std::error_code ec;
+  // The default directory is the hook's own to create (root's only); one given is the caller's.
+  if (options.trace_dir == default_trace_dir && !fs::exists(options.trace_dir, ec)) {
+    ::mkdir(fs::path(options.trace_dir).parent_path().c_str(), 0700);
+    ::mkdir(options.trace_dir.c_str(), 0700);
+  }
+  const fs::path dir = fs::canonical(options.trace_dir, ec);
+  if (ec)
+    throw Error(ErrorKind::not_found, "--trace-dir " + options.trace_dir + ": " + ec.message(),
+                "create it (root only: mkdir -p -m 0700 " + options.trace_dir + "), or give the hook another --trace-dir");
+  fs::path wanted = fs::path(value);
+  fs::path candidate = (wanted.is_absolute() ? wanted : dir / wanted).lexically_normal();
+  const std::string refused = "the annotation " + std::string(annotation) + "=" + value;
+  const std::string hint = "name a file below the hook's trace directory " + dir.string() +
+                           " (a relative name is taken there)";
+  if (!candidate.has_filename() || candidate.filename() == "." || candidate.filename() == "..")
+    throw Error(ErrorKind::usage, refused + " names no file", hint);
+  const auto outside = [&](const fs::path& path) {
+    return std::mismatch(dir.begin(), dir.end(), path.begin(), path.end()).first != dir.end();
+  };
+  if (outside(candidate))
+    throw Error(ErrorKind::permission, refused + " is outside the hook's trace directory " + dir.string() +
+                                           " (a container's annotations must not choose where root writes)",
+                hint);
+  const fs::path parent = fs::canonical(candidate.parent_path(), ec);
+  if (ec)
+    throw Error(ErrorKind::not_found, refused + ": " + candidate.parent_path().string() + ": " + ec.message(), hint);
+  if (outside(parent)) // through a symlink below it
+    throw Error(ErrorKind::permission, refused + " leads outside the hook's trace directory " + dir.string() +
+                                           " (a container's annotations must not choose where root writes)",
+                hint);
+  return parent / candidate.filename();
+}
+
+void make_private_dir(const fs::path& path) {
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) sandbox::throw_errno("--oci-hook: cannot create " + path.string());
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) sandbox::throw_errno("--oci-hook: " + path.string());
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022) != 0)
+    throw Error(ErrorKind::permission,
+                "--oci-hook: " + path.string() + " is not a directory of the hook's own that only it can write",
+                "remove it; the hook creates it");
+}
+
+// A process's start time (clock ticks after boot), which tells it from a later one with its id.
+std::string start_time(pid_t pid) {
+  std::string stat;
+  try {
+    stat = sandbox::read_file("/proc/" + std::to_string(pid) + "/stat");
+  } catch (const Error&) {
+    return {};
+  }
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 22) return field;
+  }
+  return {};
+}
+
+// Waits until `pidfd`'s process has exited or `timeout_ms` passed; true when it has exited.
+bool wait_exit(int pidfd, int timeout_ms) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+    pollfd p{pidfd, POLLIN, 0};
+    int n = ::poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
+    if (n == 1) return true;
+    if (n == 0) return false;
+    if (errno != EINTR) sandbox::throw_errno("--oci-hook: cannot wait for the recorder");
+  }
+}
+
+std::string read_or_empty(const fs::path& path) {
+  try {
+    return sandbox::read_file(path);
+  } catch (const Error&) {
+    return {};
+  }
+}
+
+void print_log(const fs::path& log) {
+  std::string text = read_or_empty(log);
+  std::cerr << text;
+  if (!text.empty() && text.back() != '\n') std::cerr << "\n";
+}
+
+// The recorder, in the forked child: its own session, no descriptor of the runtime's (a runtime
+// waits for the hook's standard output and error to close), its messages in `log`.
+[[noreturn]] void become_recorder(const fs::path& dir, int ready, const Recording& recording,
+                                  const std::function<int(const Recording&, const std::function<void()>&)>& record) {
+  ::setsid();
+  int log = ::open((dir / "log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log < 0 || null < 0 || ::dup2(null, STDIN_FILENO) < 0 || ::dup2(log, STDOUT_FILENO) < 0 ||
+      ::dup2(log, STDERR_FILENO) < 0 || ::dup2(ready, 3) < 0)
+    ::_exit(sandbox::exit_nucleus_failed);
+  ::syscall(SYS_close_range, 4u, ~0u, 0u);
+  ::signal(SIGPIPE, SIG_IGN);
+  int rc = guarded_main(tool, workload_exit_code, [&] {
+    return record(recording, [] {
+      const char ok = 1;
+      (void)!::write(3, &ok, 1);
+      ::close(3);
+    });
+  });
+  std::cerr.flush();
+  // The exit code, for the poststop hook (the recorder is no child of it).
+  try {
+    sandbox::write_file_atomic(dir / "status", std::to_string(rc) + "\n");
+  } catch (const Error& e) {
+    std::cerr << tool << ": error: " << e.what() << "\n";
+  }
+  ::_exit(rc);
+}
+
+int start(const Options& options, const State& state,
+          const std::function<int(const Recording&, const std::function<void()>&)>& record) {
+  if (state.pid <= 0)
+    throw Error(ErrorKind::invalid_input, "--oci-hook " + options.stage + ": the container's state has no \"pid\"",
+                "install the hook for the prestart or createRuntime stage, when the container's init exists");
+  Recording recording{state.pid, trace_path(options, state.trace).string(), "container " + state.id};
+  make_private_dir(fs::path(options.state_dir).parent_path());
+  make_private_dir(options.state_dir);
+  const fs::path dir = fs::path(options.state_dir) / state.id;
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno != EEXIST) sandbox::throw_errno("--oci-hook: cannot create " + dir.string());
+    // Left by a recorder of an earlier container with this id: refused while it still runs.
+    std::istringstream old(read_or_empty(dir / "recorder"));
+    pid_t pid = 0;
+    std::string started;
+    if (old >> pid >> started && pid > 0 && start_time(pid) == started)
+      throw Error(ErrorKind::usage, "--oci-hook: container " + state.id + " is being recorded already (recorder pid " +
+                                        std::to_string(pid) + ")",
+                  "give the container another id, or stop that recorder");
+    fs::remove_all(dir);
+    make_private_dir(dir);
+  }
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) sandbox::throw_errno("--oci-hook: pipe");
+  sandbox::UniqueFd ready(fds[0]);
+  sandbox::UniqueFd ready_w(fds[1]);
+  std::cout.flush();
+  std::cerr.flush();
+  pid_t child = ::fork();
+  if (child < 0) sandbox::throw_errno("--oci-hook: cannot start the recorder");
+  if (child == 0) become_recorder(dir, ready_w.get(), recording, record);
+  ready_w.reset();
+  sandbox::write_file_atomic(dir / "recorder", std::to_string(child) + " " + start_time(child) + "\n");
+
+  pollfd p{ready.get(), POLLIN, 0};
+  int n = 0;
+  do n = ::poll(&p, 1, attach_timeout_ms);
+  while (n < 0 && errno == EINTR);
+  char ok = 0;
+  if (n == 1 && ::read(ready.get(), &ok, 1) == 1 && ok == 1)
+    return 0; // the recorder goes on; the runtime may now start the container's process
+  if (n == 0) ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  print_log(dir / "log");
+  fs::remove_all(dir);
+  throw Error(ErrorKind::kernel,
+              "--oci-hook: the recording of container " + state.id +
+                  (n == 0 ? " did not start within " + std::to_string(attach_timeout_ms / 1000) + " s"
+                          : " could not start (see above)"),
+              "the container is not started without its trace; remove the annotation " + std::string(annotation) +
+                  " to run it untraced");
+}
+
+int collect(const Options& options, const State& state) {
+  const fs::path dir = fs::path(options.state_dir) / state.id;
+  std::istringstream recorder(read_or_empty(dir / "recorder"));
+  pid_t pid = 0;
+  std::string started;
+  if (!(recorder >> pid >> started) || pid <= 0)
+    throw Error(ErrorKind::not_found,
+                "--oci-hook poststop: no recording of container " + state.id + " was started, so " + state.trace +
+                    " was not written",
+                "install the prestart hook too (nucleus-trace --oci-hook prestart); see the README's section on containers");
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  sandbox::UniqueFd handle(pidfd);
+  if (handle && start_time(pid) == started) {
+    bool exited = wait_exit(handle.get(), finish_timeout_ms);
+    if (!exited) {
+      ::syscall(SYS_pidfd_send_signal, handle.get(), SIGTERM, nullptr, 0);
+      exited = wait_exit(handle.get(), finish_timeout_ms);
+    }
+    if (!exited) {
+      ::syscall(SYS_pidfd_send_signal, handle.get(), SIGKILL, nullptr, 0);
+      wait_exit(handle.get(), finish_timeout_ms);
+    }
+  }
+  print_log(dir / "log");
+  std::string status = read_or_empty(dir / "status");
+  fs::remove_all(dir);
+  if (status.empty())
+    throw Error(ErrorKind::kernel, "--oci-hook poststop: the recorder of container " + state.id +
+                                       " ended without writing the trace");
+  return std::atoi(status.c_str());
+}
+
+} // namespace
+
+int run(const Options& options, const std::function<int(const Recording&, const std::function<void()>&)>& record) {
+  const bool starting = options.stage == "prestart" || options.stage == "createRuntime";
+  if (!starting && options.stage != "poststop")
+    throw Error(ErrorKind::usage, "--oci-hook " + options.stage + ": not a stage the hook runs at",
+                "give prestart (or createRuntime) to start recording, poststop to collect the trace");
+  State state = read_state();
+  if (state.trace.empty()) return 0; // the container asked for no trace
+  return starting ? start(options, state, record) : collect(options, state);
+}
+
+} // namespace nucleus::cli::oci_hook
