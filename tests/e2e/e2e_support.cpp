@@ -30,6 +30,63 @@ std::string write_profile(const TempDir& dir, const std::string& name, const nlo
   return path.string();
 }
 
+namespace {
+
+// The shared libraries `binary` loads, as the dynamic loader lists them.
+std::vector<std::filesystem::path> libraries_of(const std::filesystem::path& binary) {
+  auto r = run({"/usr/bin/ldd", binary.string()});
+  std::vector<std::filesystem::path> libs;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    for (std::string_view token : {std::string_view("=> "), std::string_view("\t")}) {
+      auto at = line.find(token);
+      if (at == std::string::npos) continue;
+      auto start = at + token.size();
+      auto end = line.find(' ', start);
+      std::string path = line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      if (!path.empty() && path.front() == '/') {
+        libs.emplace_back(path);
+        break;
+      }
+    }
+  }
+  return libs;
+}
+
+} // namespace
+
+nlohmann::json make_runc_bundle(const std::filesystem::path& bundle, const std::vector<std::filesystem::path>& binaries,
+                                const std::vector<std::string>& args) {
+  namespace fs = std::filesystem;
+  auto rootfs = bundle / "rootfs";
+  fs::create_directories(rootfs);
+  for (const auto& binary : binaries) {
+    fs::copy_file(binary, rootfs / binary.filename(), fs::copy_options::overwrite_existing);
+    for (const auto& lib : libraries_of(binary)) {
+      auto target = rootfs / lib.relative_path();
+      fs::create_directories(target.parent_path());
+      fs::copy_file(fs::canonical(lib), target, fs::copy_options::overwrite_existing);
+    }
+  }
+  auto spec = run({runc_path, "spec", "--bundle", bundle.string()});
+  if (spec.exit_code != 0) throw std::runtime_error("runc spec: " + spec.err);
+  auto config = nlohmann::json::parse(read_text(bundle / "config.json"));
+  config["process"]["terminal"] = false;
+  config["process"]["args"] = args;
+  config["root"]["readonly"] = true;
+  return config;
+}
+
+void write_runc_config(const std::filesystem::path& bundle, const nlohmann::json& config) {
+  write_text(bundle / "config.json", config.dump(2));
+}
+
+RunResult run_runc(const std::filesystem::path& bundle, const std::string& id) {
+  return run({runc_path, "--root", (bundle.parent_path() / "state").string(), "run", "--bundle", bundle.string(), id},
+             {}, 120);
+}
+
 bool int80_works() {
   auto r = run({sample("probe").string(), "i386/getpid"});
   auto lines = probe_lines(r.out);

@@ -31,4 +31,17 @@ TraceFile read_trace_file(const std::filesystem::path& path);
 // Whether i386 syscalls through int 0x80 work on this machine at all (without any filter).
 bool int80_works();
 
+// runc, for the tests that run real containers.
+inline constexpr const char* runc_path = "/usr/sbin/runc";
+
+// A runc bundle at `bundle`: a root file system holding `binaries` (each at /<file name>, with the
+// shared libraries it loads), read-only, and `runc spec`'s config without a terminal, running
+// `args`. Returns the config; write it with write_runc_config after changing it.
+nlohmann::json make_runc_bundle(const std::filesystem::path& bundle, const std::vector<std::filesystem::path>& binaries,
+                                const std::vector<std::string>& args);
+void write_runc_config(const std::filesystem::path& bundle, const nlohmann::json& config);
+
+// `runc run` of `bundle` as container `id`, its state below `bundle`/../state.
+RunResult run_runc(const std::filesystem::path& bundle, const std::string& id);
+
 } // namespace nucleus::test

@@ -9,67 +9,26 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <sstream>
 #include <unistd.h>
 
 using namespace nucleus;
 
 namespace {
 
-constexpr const char* runc = "/usr/sbin/runc";
-
 std::filesystem::path ecosystem(const std::string& name) {
   return test::source_dir() / "tests/profilegen/data/ecosystem" / name;
-}
-
-// The shared libraries `binary` loads, as the dynamic loader lists them.
-std::vector<std::filesystem::path> libraries_of(const std::filesystem::path& binary) {
-  auto r = test::run({"/usr/bin/ldd", binary.string()});
-  std::vector<std::filesystem::path> libs;
-  std::istringstream in(r.out);
-  std::string line;
-  while (std::getline(in, line)) {
-    for (std::string_view token : {std::string_view("=> "), std::string_view("\t")}) {
-      auto at = line.find(token);
-      if (at == std::string::npos) continue;
-      auto start = at + token.size();
-      auto end = line.find(' ', start);
-      std::string path = line.substr(start, end == std::string::npos ? std::string::npos : end - start);
-      if (!path.empty() && path.front() == '/') {
-        libs.emplace_back(path);
-        break;
-      }
-    }
-  }
-  return libs;
 }
 
 // The probe's answers under runc, with the profile file as it is in config.json's linux.seccomp.
 std::vector<nlohmann::json> under_runc(const std::filesystem::path& profile, const std::vector<std::string>& calls,
                                        const std::string& id) {
   test::TempDir dir;
-  auto bundle = dir / "bundle";
-  auto rootfs = bundle / "rootfs";
-  std::filesystem::create_directories(rootfs);
-  std::filesystem::copy_file(test::sample("probe"), rootfs / "probe");
-  for (const auto& lib : libraries_of(test::sample("probe"))) {
-    auto target = rootfs / lib.relative_path();
-    std::filesystem::create_directories(target.parent_path());
-    std::filesystem::copy_file(std::filesystem::canonical(lib), target, std::filesystem::copy_options::overwrite_existing);
-  }
-  auto spec = test::run({runc, "spec", "--bundle", bundle.string()});
-  EXPECT_EQ(spec.exit_code, 0) << spec.err;
-  auto config = nlohmann::json::parse(test::read_text(bundle / "config.json"));
-  config["process"]["terminal"] = false;
   std::vector<std::string> args{"/probe"};
   args.insert(args.end(), calls.begin(), calls.end());
-  config["process"]["args"] = args;
-  config["root"]["readonly"] = true;
+  auto config = test::make_runc_bundle(dir / "bundle", {test::sample("probe")}, args);
   config["linux"]["seccomp"] = nlohmann::json::parse(sandbox::read_file(profile));
-  test::write_text(bundle / "config.json", config.dump(2));
-  auto r = test::run({runc, "--root", (dir / "state").string(), "run", "--bundle", bundle.string(),
-                      "nucleus-eco-" + id + "-" + std::to_string(::getpid())},
-                     {}, 120);
+  test::write_runc_config(dir / "bundle", config);
+  auto r = test::run_runc(dir / "bundle", "nucleus-eco-" + id + "-" + std::to_string(::getpid()));
   EXPECT_EQ(r.exit_code, 0) << "runc: " << r.err << r.out;
   return test::probe_lines(r.out);
 }
@@ -94,7 +53,7 @@ class EcosystemPrivileged : public ::testing::Test {
 protected:
   void SetUp() override {
     NUCLEUS_REQUIRE_ROOT();
-    if (!std::filesystem::exists(runc)) NUCLEUS_SKIP("runc is not installed (Debian package runc)");
+    if (!std::filesystem::exists(test::runc_path)) NUCLEUS_SKIP("runc is not installed (Debian package runc)");
   }
 };
 

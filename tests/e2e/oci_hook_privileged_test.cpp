@@ -1,0 +1,264 @@
+// nucleus-trace as an OCI runtime hook, in real containers run by runc: a bundle whose config.json
+// carries the prestart and poststop hooks and the annotation io.nucleus.trace runs a sample; the
+// trace holds every call `strace -f` sees of the same sample in the same container, and nothing of
+// runc's own set-up; the profile made from it, exported and loaded by runc as linux.seccomp, runs
+// the same container with the same output and denies what the sample did not do. An annotation
+// cannot make the hook write outside its trace directory. Root: runc needs namespaces and mounts.
+#include "e2e_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+using namespace nucleus;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The hooks as a runtime's config.json carries them, and the directory the traces go to.
+nlohmann::json hooks(const fs::path& trace_dir) {
+  auto hook = [&](const std::string& stage) {
+    return nlohmann::json::array({{{"path", test::tool("nucleus-trace").string()},
+                                   {"args", {"nucleus-trace", "--oci-hook", stage, "--trace-dir", trace_dir.string()}}}});
+  };
+  return {{"prestart", hook("prestart")}, {"poststop", hook("poststop")}};
+}
+
+// The filter a container is traced under: it allows everything, and it is in place when the
+// runtime makes its last calls before the exec, which the profile must allow too.
+const nlohmann::json allow_all = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"architectures", {"SCMP_ARCH_X86_64"}}};
+
+// A bundle of `samples` (and `extra` binaries) with a writable /out from the host and a /tmp.
+nlohmann::json bundle_of(const fs::path& bundle, const std::vector<std::string>& samples,
+                         const std::vector<fs::path>& extra, const std::vector<std::string>& args, const fs::path& out) {
+  std::vector<fs::path> binaries;
+  for (const auto& s : samples) binaries.push_back(test::sample(s));
+  binaries.insert(binaries.end(), extra.begin(), extra.end());
+  auto config = test::make_runc_bundle(bundle, binaries, args);
+  fs::create_directories(bundle / "rootfs/out");
+  fs::create_directories(bundle / "rootfs/tmp");
+  config["mounts"].push_back({{"destination", "/out"}, {"type", "bind"}, {"source", out.string()}, {"options", {"rbind", "rw"}}});
+  config["mounts"].push_back({{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev"}}});
+  return config;
+}
+
+// The syscall names of an `strace -f -o` log: "PID name(...", "PID <... name resumed>".
+std::set<std::string> strace_names(const std::string& log) {
+  std::set<std::string> names;
+  std::istringstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto space = line.find(' ');
+    if (space == std::string::npos) continue;
+    auto start = line.find_first_not_of(' ', space);
+    if (start == std::string::npos) continue;
+    std::string rest = line.substr(start);
+    if (rest.starts_with("---") || rest.starts_with("+++")) continue;
+    if (rest.starts_with("<... ")) rest = rest.substr(5);
+    auto end = rest.find_first_of(" (");
+    if (end != std::string::npos && end > 0) names.insert(rest.substr(0, end));
+  }
+  return names;
+}
+
+std::set<std::string> trace_names(const test::TraceFile& trace) {
+  std::set<std::string> names;
+  for (const auto& s : trace.syscalls) names.insert(s.value("name", ""));
+  return names;
+}
+
+std::string container_id(const std::string& what) { return "nucleus-hook-" + what + "-" + std::to_string(::getpid()); }
+
+class OciHookPrivileged : public ::testing::Test {
+protected:
+  void SetUp() override {
+    NUCLEUS_REQUIRE_ROOT();
+    if (!fs::exists(test::runc_path)) NUCLEUS_SKIP("runc is not installed (Debian package runc)");
+    if (!fs::exists("/usr/bin/strace")) NUCLEUS_SKIP("strace is not installed (Debian package strace)");
+    traces_ = dir_ / "traces";
+    fs::create_directories(traces_);
+    fs::permissions(traces_, fs::perms::owner_all);
+    out_ = dir_ / "out";
+    fs::create_directories(out_);
+  }
+
+  test::TempDir dir_;
+  fs::path traces_;
+  fs::path out_;
+};
+
+struct Case {
+  std::string name;
+  std::vector<std::string> samples; // copied into the container's root
+  std::vector<std::string> args;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+class OciHookRoundTrip : public OciHookPrivileged, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(OciHookRoundTrip, TraceHoldsWhatStraceSeesAndItsProfileRunsTheContainer) {
+  const Case& c = GetParam();
+  // 1. Traced by the hook, as a runtime runs it.
+  auto config = bundle_of(dir_ / "traced", c.samples, {}, c.args, out_);
+  config["hooks"] = hooks(traces_);
+  config["annotations"] = {{"io.nucleus.trace", c.name + ".trace"}};
+  config["linux"]["seccomp"] = allow_all;
+  test::write_runc_config(dir_ / "traced", config);
+  auto traced = test::run_runc(dir_ / "traced", container_id(c.name));
+  ASSERT_EQ(traced.exit_code, 0) << traced.err << traced.out;
+  ASSERT_TRUE(fs::exists(traces_ / (c.name + ".trace"))) << "no trace written: " << traced.err;
+  auto trace = test::read_trace_file(traces_ / (c.name + ".trace"));
+  EXPECT_EQ(trace.header.value("target", ""), "container " + container_id(c.name));
+  EXPECT_EQ(trace.header.value("source", ""), "ebpf");
+  EXPECT_EQ(trace.summary.value("lost", -1), 0);
+  auto recorded = trace_names(trace);
+  // From the container's exec on: nothing of what runc's init does to set the container up.
+  for (const char* setup : {"pivot_root", "mount", "sethostname", "prctl", "capset", "seccomp"})
+    EXPECT_EQ(recorded.count(setup), 0u) << setup << " is runc's set-up, not the container's";
+  std::set<std::string> exes;
+  for (const auto& s : trace.syscalls) exes.insert(s.value("exe", ""));
+  EXPECT_TRUE(exes.count(c.args.front())) << "no call of " << c.args.front() << " in the trace";
+  EXPECT_FALSE(trace.header.contains("warnings")) << trace.header.dump();
+
+  // 2. The same sample under strace -f in the same container.
+  std::vector<std::string> strace_args{"/strace", "-f", "-qq", "-o", "/out/strace.log"};
+  strace_args.insert(strace_args.end(), c.args.begin(), c.args.end());
+  auto straced_config = bundle_of(dir_ / "straced", c.samples, {"/usr/bin/strace"}, strace_args, out_);
+  test::write_runc_config(dir_ / "straced", straced_config);
+  auto straced = test::run_runc(dir_ / "straced", container_id(c.name + "-strace"));
+  ASSERT_EQ(straced.exit_code, 0) << straced.err << straced.out;
+  auto seen = strace_names(test::read_text(out_ / "strace.log"));
+  ASSERT_GT(seen.size(), 5u) << test::read_text(out_ / "strace.log");
+  for (const auto& name : seen) EXPECT_TRUE(recorded.count(name)) << name << ": strace -f saw it, the trace has not";
+
+  // 3. The profile made from the trace, exported for runc, runs the container as before.
+  auto profile = dir_ / (c.name + ".json");
+  auto gen = test::run({test::tool("nucleus-profile").string(), "gen", (traces_ / (c.name + ".trace")).string(), "-o", profile.string()});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  auto exported = test::run({test::tool("nucleus-profile").string(), "export", profile.string(), "--format", "oci", "--no-flags"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  auto enforced_config = bundle_of(dir_ / "enforced", c.samples, {}, c.args, out_);
+  enforced_config["linux"]["seccomp"] = nlohmann::json::parse(exported.out);
+  test::write_runc_config(dir_ / "enforced", enforced_config);
+  auto enforced = test::run_runc(dir_ / "enforced", container_id(c.name + "-enforced"));
+  EXPECT_EQ(enforced.exit_code, 0) << enforced.err;
+  EXPECT_EQ(enforced.out, traced.out);
+}
+
+INSTANTIATE_TEST_SUITE_P(Samples, OciHookRoundTrip,
+                         ::testing::Values(Case{"probe", {"probe"}, {"/probe", "getpid", "getppid", "socket:1,1,0"}},
+                                           Case{"forkexec", {"forkexec", "threads"}, {"/forkexec", "/threads", "3"}},
+                                           Case{"files", {"files"}, {"/files"}}),
+                         [](const ::testing::TestParamInfo<Case>& p) { return p.param.name; });
+
+// The profile is the container's: a call the sample did not make while traced is denied by runc.
+TEST_F(OciHookPrivileged, ProfileFromTheHookDeniesWhatTheContainerDidNotDo) {
+  auto config = bundle_of(dir_ / "traced", {"probe"}, {}, {"/probe", "getppid"}, out_);
+  config["hooks"] = hooks(traces_);
+  config["annotations"] = {{"io.nucleus.trace", "probe.trace"}};
+  config["linux"]["seccomp"] = allow_all;
+  test::write_runc_config(dir_ / "traced", config);
+  auto traced = test::run_runc(dir_ / "traced", container_id("deny"));
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  auto profile = dir_ / "probe.json";
+  ASSERT_EQ(test::run({test::tool("nucleus-profile").string(), "gen", (traces_ / "probe.trace").string(), "-o", profile.string()}).exit_code, 0);
+  auto exported = test::run({test::tool("nucleus-profile").string(), "export", profile.string(), "--format", "oci", "--no-flags"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  auto enforced = bundle_of(dir_ / "enforced", {"probe"}, {}, {"/probe", "getppid", "uname", "socket:2,1,0"}, out_);
+  enforced["linux"]["seccomp"] = nlohmann::json::parse(exported.out);
+  test::write_runc_config(dir_ / "enforced", enforced);
+  auto r = test::run_runc(dir_ / "enforced", container_id("deny-enforced"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = test::probe_lines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0]["errno"], 0);
+  EXPECT_EQ(lines[1]["errname"], "EPERM") << lines[1].dump();
+  EXPECT_EQ(lines[2]["errname"], "EPERM") << lines[2].dump();
+}
+
+// Traced without a filter, the runtime's calls between installing the real one and the exec
+// cannot be seen: the trace says so, and gen passes it on (a profile from it stops runc there).
+TEST_F(OciHookPrivileged, ContainerTracedWithoutAFilterIsFlagged) {
+  auto config = bundle_of(dir_ / "traced", {"probe"}, {}, {"/probe", "getpid"}, out_);
+  config["hooks"] = hooks(traces_);
+  config["annotations"] = {{"io.nucleus.trace", "unfiltered.trace"}};
+  test::write_runc_config(dir_ / "traced", config);
+  auto r = test::run_runc(dir_ / "traced", container_id("unfiltered"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto trace = test::read_trace_file(traces_ / "unfiltered.trace");
+  ASSERT_TRUE(trace.header.contains("warnings")) << trace.header.dump();
+  EXPECT_NE(trace.header["warnings"][0].get<std::string>().find("without a seccomp filter"), std::string::npos);
+  auto gen = test::run({test::tool("nucleus-profile").string(), "gen", (traces_ / "unfiltered.trace").string(), "-o",
+                        (dir_ / "p.json").string()});
+  EXPECT_EQ(gen.exit_code, 0) << gen.err;
+  EXPECT_NE(gen.err.find("without a seccomp filter"), std::string::npos) << gen.err;
+}
+
+// A container without the annotation runs as ever and leaves no trace.
+TEST_F(OciHookPrivileged, ContainerWithoutTheAnnotationIsNotTraced) {
+  auto config = bundle_of(dir_ / "plain", {"probe"}, {}, {"/probe", "getpid"}, out_);
+  config["hooks"] = hooks(traces_);
+  test::write_runc_config(dir_ / "plain", config);
+  auto r = test::run_runc(dir_ / "plain", container_id("plain"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(test::probe_lines(r.out).size(), 1u);
+  EXPECT_TRUE(fs::is_empty(traces_));
+}
+
+// Whoever creates a container chooses its annotations: they must not choose where root writes.
+// Each of these is refused by the prestart hook, so the container never starts, and nothing is
+// written outside the trace directory.
+TEST_F(OciHookPrivileged, AnnotationCannotWriteOutsideTheTraceDirectory) {
+  auto victim = dir_ / "victim";
+  fs::create_directories(victim);
+  fs::create_symlink(victim, traces_ / "link");
+  int i = 0;
+  for (std::string value : {std::string("../victim/x.trace"), (victim / "x.trace").string(), std::string("link/x.trace"),
+                            std::string("/etc/nucleus-hook-test.trace")}) {
+    SCOPED_TRACE(value);
+    auto bundle = dir_ / ("escape" + std::to_string(i));
+    auto config = bundle_of(bundle, {"probe"}, {}, {"/probe", "getpid"}, out_);
+    config["hooks"] = hooks(traces_);
+    config["annotations"] = {{"io.nucleus.trace", value}};
+    test::write_runc_config(bundle, config);
+    auto r = test::run_runc(bundle, container_id("escape" + std::to_string(i++)));
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_TRUE(test::probe_lines(r.out).empty()) << "the container ran: " << r.out;
+    EXPECT_NE(r.err.find("outside the hook's trace directory"), std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(fs::is_empty(victim));
+  EXPECT_FALSE(fs::exists("/etc/nucleus-hook-test.trace"));
+}
+
+// The hook's own errors: what a runtime or a person running it by hand gets.
+TEST_F(OciHookPrivileged, HookRefusesBadStateClearly) {
+  const auto trace = test::tool("nucleus-trace").string();
+  const std::string dir = "--trace-dir=" + traces_.string();
+  struct Bad {
+    std::string stage, state, says;
+  };
+  for (const auto& bad : std::vector<Bad>{
+           {"prestart", "not json", "not a container's state"},
+           {"prestart", R"({"pid":1,"annotations":{"io.nucleus.trace":"a"}})", "has no \"id\""},
+           {"prestart", R"({"id":"../x","pid":1,"annotations":{"io.nucleus.trace":"a"}})", "has characters other than"},
+           {"prestart", R"({"id":"x","annotations":{"io.nucleus.trace":"a"}})", "has no \"pid\""},
+           {"prestart", R"({"id":"x","pid":999999999,"annotations":{"io.nucleus.trace":"a"}})", "no such process"},
+           {"poststop", R"({"id":"never-started","annotations":{"io.nucleus.trace":"a"}})", "no recording of container never-started"},
+       }) {
+    SCOPED_TRACE(bad.state);
+    auto r = test::run({trace, "--oci-hook", bad.stage, dir}, bad.state);
+    EXPECT_EQ(r.exit_code, 125) << r.err;
+    EXPECT_NE(r.err.find(bad.says), std::string::npos) << r.err;
+  }
+  auto r = test::run({trace, "--oci-hook", "prestart", dir, "--pid", "1"});
+  EXPECT_NE(r.exit_code, 0);
+  r = test::run({trace, "--oci-hook", "prestart", dir, "--", "/bin/true"}, R"({"id":"x","pid":1})");
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("not a command"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_empty(traces_));
+}
+
+} // namespace
