@@ -36,6 +36,9 @@ struct Workload {
   bool probe_output = false; // pids and descriptor numbers differ between runs: compare errnos
 };
 
+// How gtest (and so ctest) names a case: by its name, not by its bytes.
+void PrintTo(const Workload& w, std::ostream* os) { *os << w.name; }
+
 // Waits for the waiter's "ready" on a fifo, sends it SIGUSR1 and prints what it saw.
 constexpr const char* waiter_driver =
     "f=$(mktemp -u) && mkfifo \"$f\" || exit 1\n"
