@@ -14,6 +14,7 @@ packages=(
   clang libclang-rt-14-dev                    # fuzz targets (libFuzzer); compiles the eBPF recorder
   libbpf-dev bpftool                          # the eBPF recorder: its light skeleton (bpftool), ring buffer and maps (libbpf)
   strace                                      # the outside oracle in completeness tests
+  python3-minimal xz-utils                    # real programs in the argument-rule round trips (an interpreter, a multi-threaded compressor)
   runsc                                       # gVisor, for --trust-level untrusted
   runc                                        # loads exported OCI profiles in the tests
   chromium                                    # renders the review report in a test

@@ -23,6 +23,7 @@
 
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <iostream>
 #include <optional>
@@ -143,8 +144,13 @@ int run(const Options& opt) {
                               : std::string();
     if (!allowed.empty()) {
       // Allowed for some arguments only, so these were others; the host's record does not say which.
+      // Where every entry naming it allows, the call met none of them and the default answered.
+      auto entries = profile::rules_for(loaded.policy, name);
+      if (!known && std::all_of(entries.begin(), entries.end(), [](const sandbox::Rule* r) { return profile::permits(r->action); }))
+        known = loaded.policy.default_action;
+      std::string_view with = allowed.starts_with("without ") ? " only " : " only with ";
       std::cerr << tool << ": " << tracer::describe_denial(rec, {}, known) << where
-                << " (argument condition: the profile allows " << name << " only with " << allowed
+                << " (argument condition: the profile allows " << name << with << allowed
                 << (under_gvisor ? "" : "; the audit record carries no arguments")
                 << "); to allow a value: nucleus-profile add " << opt.profile << " " << name << ":VALUE" << std::endl;
       return;
