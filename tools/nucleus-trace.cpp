@@ -371,7 +371,8 @@ int main(int argc, char** argv) {
 
 --pid and --cgroup record processes that run already (as root, with the eBPF recorder), from the
 moment the trace attaches: --pid every thread of that process and every process below it, forked
-later too; --cgroup every process in that cgroup v2 directory and below it. The trace ends when the
+later too; --cgroup every process in that cgroup directory and below it (cgroup v2; a v1
+directory is followed through its processes' forks and read again every 100 ms). The trace ends when the
 process exits or the cgroup is empty, after --duration seconds, or on Ctrl-C/SIGTERM, and is then
 written as usual. The sandbox flags do not apply to them: nothing is started.
 
@@ -405,7 +406,7 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
   auto* pid = app.add_option("--pid", opt.pid, "record this running process and its descendants instead of a command")
                 ->type_name("PID");
   auto* cgroup = app.add_option("--cgroup", opt.cgroup,
-                                "record every process of this cgroup v2 directory and below it instead of a command")
+                                "record every process of this cgroup directory (v2, or v1) and below it instead of a command")
                    ->type_name("PATH");
   pid->excludes(cgroup);
   auto* duration = app.add_option("--duration", opt.duration, "with --pid or --cgroup: stop after SECS seconds")

@@ -185,9 +185,12 @@ TEST_F(TraceExistingPrivileged, PidFollowsWhatTheProcessForksAndExecsAfterAttach
   EXPECT_TRUE(exes_of(t, "getpgid").empty()) << "a process outside the tree was recorded";
 }
 
-TEST_F(TraceExistingPrivileged, CgroupRecordsEveryProcessInItAndNoneOutside) {
-  const std::string mount = mount_of("cgroup2");
-  if (mount.empty()) NUCLEUS_SKIP("no cgroup v2 hierarchy is mounted");
+class TraceCgroupPrivileged : public TraceExistingPrivileged, public ::testing::WithParamInterface<std::string> {};
+
+// In a v2 cgroup the kernel tells membership; a v1 one is followed as the tree of its processes.
+TEST_P(TraceCgroupPrivileged, RecordsEveryProcessInItAndNoneOutside) {
+  const std::string mount = mount_of(GetParam());
+  if (mount.empty()) NUCLEUS_SKIP("no " + GetParam() + " hierarchy is mounted");
   Cgroup inside(mount, "in");
   Cgroup outside(mount, "out");
   Process first({sample("waiter").string(), sample("probe").string(), "getsid:0"}, dir / "first.out", inside.path());
@@ -212,7 +215,11 @@ TEST_F(TraceExistingPrivileged, CgroupRecordsEveryProcessInItAndNoneOutside) {
   EXPECT_EQ(exes_of(t, "getsid"), std::set<std::string>{"probe"});
   EXPECT_EQ(exes_of(t, "getpgid"), std::set<std::string>{"probe"});
   EXPECT_TRUE(exes_of(t, "getpriority").empty()) << "a process of another cgroup was recorded";
+  EXPECT_EQ(t.header.contains("warnings"), GetParam() == "cgroup") << t.header.dump();
 }
+
+INSTANTIATE_TEST_SUITE_P(Hierarchies, TraceCgroupPrivileged, ::testing::Values("cgroup2", "cgroup"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param == "cgroup" ? "v1" : "v2"; });
 
 TEST_F(TraceExistingPrivileged, MissingTargetsAndWrongFlagsAreRefused) {
   const auto trace = (dir / "never.trace").string();
@@ -245,11 +252,6 @@ TEST_F(TraceExistingPrivileged, MissingTargetsAndWrongFlagsAreRefused) {
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_NE(r.err.find("no such directory"), std::string::npos) << r.err;
 
-  if (const std::string v1 = mount_of("cgroup"); !v1.empty()) {
-    r = run({tool("nucleus-trace").string(), "-o", trace, "--cgroup", v1});
-    EXPECT_EQ(r.exit_code, 125);
-    EXPECT_NE(r.err.find("needs cgroup v2"), std::string::npos) << r.err;
-  }
 
   const std::string self = std::to_string(::getpid());
   r = run({tool("nucleus-trace").string(), "-o", trace, "--pid", self, "--", "/bin/true"});

@@ -444,7 +444,7 @@ sandbox::UniqueFd open_root_process(pid_t pid) {
   sandbox::throw_errno(err, "--pid " + pid_name(pid) + ": cannot open the process");
 }
 
-sandbox::UniqueFd open_cgroup(const std::string& path) {
+sandbox::UniqueFd open_cgroup(const std::string& path, bool& v1) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
@@ -459,10 +459,11 @@ sandbox::UniqueFd open_cgroup(const std::string& path) {
   sandbox::UniqueFd dir(fd);
   struct statfs fs {};
   if (::fstatfs(dir.get(), &fs) != 0) sandbox::throw_errno("--cgroup " + path + ": cannot tell its file system");
-  if (static_cast<long>(fs.f_type) == cgroup1_magic)
-    throw Error(ErrorKind::unsupported, "--cgroup " + path + ": a cgroup v1 directory; attribution needs cgroup v2",
-                "give the same group's directory under the cgroup2 mount (mount -t cgroup2 shows where it is)");
-  if (static_cast<long>(fs.f_type) != cgroup2_magic)
+  v1 = static_cast<long>(fs.f_type) == cgroup1_magic;
+  if (v1 && ::faccessat(dir.get(), "cgroup.procs", R_OK, 0) != 0)
+    throw Error(ErrorKind::invalid_input, "--cgroup " + path + ": a cgroup v1 directory without cgroup.procs",
+                "give a cgroup directory of the hierarchy, not a file or the mount's parent");
+  if (!v1 && static_cast<long>(fs.f_type) != cgroup2_magic)
     throw Error(ErrorKind::invalid_input, "--cgroup " + path + ": not a cgroup (the directory is not on a cgroup2 file system)",
                 "give a directory of the cgroup v2 hierarchy (mount -t cgroup2 shows where it is mounted)");
   return dir;
@@ -499,8 +500,21 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
 
   // The target is checked, its executables named and its maps filled before the program counts
   // it: a task's first counted call fixes the executable it is counted under.
-  sandbox::UniqueFd handle = by_pid ? open_root_process(target.pid) : open_cgroup(target.cgroup);
+  bool v1 = false;
+  sandbox::UniqueFd handle = by_pid ? open_root_process(target.pid) : open_cgroup(target.cgroup, v1);
   std::vector<pid_t> known;
+  // cgroup v1: the kernel can test membership of v2 cgroups only, so the processes in the cgroup
+  // become a tree: followed through their forks, and the cgroup read again on every check for
+  // processes moved into it.
+  auto track_cgroup_v1 = [&] {
+    std::vector<pid_t> now;
+    cgroup_processes(target.cgroup, now);
+    for (pid_t pid : now) {
+      register_executable(skel, pid, names);
+      track(skel, pid, false);
+    }
+    return !now.empty();
+  };
   if (by_pid) {
     known = tree_of(target.pid);
     // Waiting for an exec, what runs now counts only with its exec call, as "?": the runtime's
@@ -515,6 +529,10 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
       if (!target.await_exec) register_executable(skel, pid, names);
       track(skel, pid, target.await_exec);
     }
+  } else if (v1) {
+    track_cgroup_v1();
+    __atomic_store_n(&counters->target_mode, static_cast<std::uint32_t>(nucleus_bpf_mode_tree), __ATOMIC_SEQ_CST);
+    track_cgroup_v1(); // forked while the first read ran
   } else {
     cgroup_processes(target.cgroup, known);
     for (pid_t pid : known) register_executable(skel, pid, names);
@@ -545,7 +563,9 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   asio::steady_timer poll(io);
   bool was_populated = false;
   std::function<void()> watch_cgroup = [&] {
-    auto populated = cgroup_populated(target.cgroup);
+    std::optional<bool> populated;
+    if (!v1) populated = cgroup_populated(target.cgroup);
+    else if (::access(target.cgroup.c_str(), F_OK) == 0) populated = track_cgroup_v1();
     if (!populated || (was_populated && !*populated)) {
       io.stop(); // removed, or empty after it held processes
       return;
@@ -568,6 +588,9 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   nucleus_bpf_detach(skel);
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   read_maps(skel, names, out);
+  if (v1)
+    out.warnings.push_back("a cgroup v1 directory: a process moved into it after the trace attached is recorded from "
+                           "the next check on (every 100 ms), and a process forked in it is followed even when moved out");
   if (target.await_exec && __atomic_load_n(&counters->exec_unfiltered, __ATOMIC_SEQ_CST) != 0)
     out.warnings.push_back(
         "the container's process started without a seccomp filter, so what its runtime does between installing "

@@ -38,7 +38,7 @@ struct EbpfRunOptions {
 // A target that runs already, recorded from the moment record_existing() has attached to it.
 struct EbpfAttachOptions {
   pid_t pid = 0;      // the process tree rooted here: all threads, all descendants, forked later too
-  std::string cgroup; // or: every task in this cgroup v2 directory and the cgroups below it
+  std::string cgroup; // or: every task in this cgroup directory (v2, or v1) and the cgroups below it
   // With pid: count each process of the tree only from its first exec after attaching (and that
   // exec itself). A container's init runs the runtime's own code until it execs the container's
   // process, with the container's seccomp filter installed just before that exec.
@@ -86,8 +86,8 @@ public:
   // Records `target` until its root process exits (pid), the cgroup is empty or removed, the
   // duration elapses, or SIGINT/SIGTERM/SIGHUP arrives; the trace holds what was recorded until
   // then. Throws Error(not_found) for a pid or cgroup that does not exist, Error(invalid_input) for
-  // a path that is not a cgroup v2 directory, Error(unsupported) for a cgroup v1 one. Call once,
-  // instead of run().
+  // a path that is not a cgroup directory. A cgroup v1 directory is followed as a tree of its
+  // processes, read again on every check (see the trace's warnings). Call once, instead of run().
   EbpfTrace record_existing(const EbpfAttachOptions& target);
 
   struct State;
