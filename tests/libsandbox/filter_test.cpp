@@ -3,6 +3,7 @@
 #include "nucleus/sandbox/filter.hpp"
 
 #include "nucleus/sandbox/error.hpp"
+#include "test_support.hpp"
 
 #include <gtest/gtest.h>
 #include <linux/audit.h>
@@ -27,40 +28,11 @@ namespace {
 
 constexpr std::uint64_t max64 = std::numeric_limits<std::uint64_t>::max();
 
-struct Outcome {
-  long ret = 0;
-  int err = 0;
-  int signal = 0; // the child died of this signal
-};
+using Outcome = nucleus::test::FilteredCall;
 
 // Installs `program` in a child, makes syscall `nr` with `args`, and reports what happened.
 Outcome run_under(const BpfProgram& program, long nr, std::initializer_list<std::uint64_t> args) {
-  std::uint64_t a[6] = {};
-  std::size_t i = 0;
-  for (auto v : args) a[i++] = v;
-  int fds[2];
-  EXPECT_EQ(::pipe(fds), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    if (install_filter(program) != 0) ::_exit(99);
-    errno = 0;
-    long ret = ::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-    Outcome o{ret, ret < 0 ? errno : 0, 0};
-    if (::write(fds[1], &o, sizeof o) != sizeof o) ::syscall(SYS_exit_group, 98);
-    // The raw call: a sanitizer's _exit makes syscalls the filter under test may deny.
-    ::syscall(SYS_exit_group, 0);
-  }
-  ::close(fds[1]);
-  Outcome o{};
-  ssize_t n = ::read(fds[0], &o, sizeof o);
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (WIFSIGNALED(status)) return {0, 0, WTERMSIG(status)};
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child could not install the filter or report";
-  EXPECT_EQ(n, static_cast<ssize_t>(sizeof o));
-  return o;
+  return nucleus::test::call_under_filter(program, nr, args);
 }
 
 Policy allow_all_but(Rule rule) {

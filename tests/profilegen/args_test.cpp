@@ -9,6 +9,7 @@
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/syscalls.hpp"
+#include "test_support.hpp"
 
 #include <gtest/gtest.h>
 #include <linux/sched.h>
@@ -57,37 +58,11 @@ profile::GenerateResult gen(const std::vector<tracer::Trace>& traces, profile::G
   return profile::generate(traces, options, {"a.trace", "b.trace", "c.trace"});
 }
 
-struct Outcome {
-  long ret = 0;
-  int err = 0;
-};
-
-// Installs `program` in a child, makes the syscall, and reports what happened.
-Outcome run_under(const sandbox::BpfProgram& program, long nr, std::initializer_list<std::uint64_t> args) {
-  std::uint64_t a[6] = {};
-  std::size_t i = 0;
-  for (auto v : args) a[i++] = v;
-  int fds[2];
-  EXPECT_EQ(::pipe(fds), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    if (sandbox::install_filter(program) != 0) ::_exit(99);
-    errno = 0;
-    long ret = ::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-    Outcome o{ret, ret < 0 ? errno : 0};
-    if (::write(fds[1], &o, sizeof o) != sizeof o) ::syscall(SYS_exit_group, 98);
-    // The raw call: a sanitizer's _exit makes syscalls the filter under test may deny.
-    ::syscall(SYS_exit_group, 0);
-  }
-  ::close(fds[1]);
-  Outcome o{};
-  ssize_t n = ::read(fds[0], &o, sizeof o);
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child could not install the filter or report";
-  EXPECT_EQ(n, static_cast<ssize_t>(sizeof o));
+// Installs `program` in a child, makes the syscall, and reports what happened (the filters here
+// deny with an errno: a child killed by a signal is a failure).
+test::FilteredCall run_under(const sandbox::BpfProgram& program, long nr, std::initializer_list<std::uint64_t> args) {
+  auto o = test::call_under_filter(program, nr, args);
+  EXPECT_EQ(o.signal, 0) << "the child was killed";
   return o;
 }
 

@@ -1,9 +1,12 @@
 // Test helpers: locations, running commands with a time limit, temporary directories.
 #include "test_support.hpp"
 
+#include "nucleus/sandbox/filter.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -128,6 +131,35 @@ void expect_golden(const std::string& name, const std::string& actual) {
   }
   ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing; run with NUCLEUS_UPDATE_GOLDEN=1";
   EXPECT_EQ(read_text(path), actual) << "golden " << name << " differs; NUCLEUS_UPDATE_GOLDEN=1 rewrites it";
+}
+
+FilteredCall call_under_filter(const sandbox::BpfProgram& program, long nr, std::initializer_list<std::uint64_t> args) {
+  std::uint64_t a[6] = {};
+  std::size_t i = 0;
+  for (auto v : args) a[i++] = v;
+  int fds[2];
+  EXPECT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    if (sandbox::install_filter(program) != 0) ::_exit(99);
+    errno = 0;
+    long ret = ::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    FilteredCall o{ret, ret < 0 ? errno : 0, 0};
+    if (::write(fds[1], &o, sizeof o) != sizeof o) ::syscall(SYS_exit_group, 98);
+    // The raw call: a sanitizer's _exit makes syscalls the filter under test may deny.
+    ::syscall(SYS_exit_group, 0);
+  }
+  ::close(fds[1]);
+  FilteredCall o{};
+  ssize_t n = ::read(fds[0], &o, sizeof o);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status)) return {0, 0, WTERMSIG(status)};
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child could not install the filter or report";
+  EXPECT_EQ(n, static_cast<ssize_t>(sizeof o));
+  return o;
 }
 
 } // namespace nucleus::test

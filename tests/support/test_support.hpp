@@ -4,9 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <vector>
+
+namespace nucleus::sandbox {
+class BpfProgram;
+}
 
 namespace nucleus::test {
 
@@ -18,6 +24,15 @@ std::filesystem::path tool(const std::string& name);      // build/tools/<name>
 
 bool is_root();
 bool must_work(); // NUCLEUS_MUST_WORK=1: a skip is a failure
+
+// What syscall `nr` with `args` did in a child that installed `program` first (real filter, real
+// kernel): its return value and errno, or the signal it died of.
+struct FilteredCall {
+  long ret = 0;
+  int err = 0;
+  int signal = 0;
+};
+FilteredCall call_under_filter(const sandbox::BpfProgram& program, long nr, std::initializer_list<std::uint64_t> args);
 
 struct RunResult {
   int exit_code = -1; // 128+N for signal N
