@@ -138,6 +138,9 @@ std::string render_report_html(const ReportInput& in) {
       h << "</tr>\n";
     }
     h << "</table>\n";
+    for (const auto& t : in.traces)
+      for (const auto& w : t.trace.header.warnings)
+        h << "<p class=\"sev-medium\">Warning from " << esc(t.source) << ": " << esc(w) << "</p>\n";
   }
   h << "</section>\n";
 
@@ -265,6 +268,8 @@ std::string render_report_markdown(const ReportInput& in) {
       else m << "no summary | | | | |\n";
     }
     m << "\n";
+    for (const auto& t : in.traces)
+      for (const auto& w : t.trace.header.warnings) m << "**Warning** from " << md_esc(t.source) << ": " << md_esc(w) << "\n\n";
   }
 
   m << "## Syscalls made\n\n";

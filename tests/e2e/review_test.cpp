@@ -225,3 +225,19 @@ TEST(Review, MarkdownReport) {
   EXPECT_NE(text.find("Not compared: Docker's default profile was not given"), std::string::npos);
   EXPECT_NE(text.find("read (" + std::string(sandbox::arch_name(sandbox::native_arch())) + ")"), std::string::npos);
 }
+
+// What the recorder warned about (the trace header's "warnings") is in the review document.
+TEST(Review, ReportShowsTheTracesWarnings) {
+  Fixture f;
+  auto text = test::read_text(f.trace);
+  auto eol = text.find('\n');
+  auto header = nlohmann::json::parse(text.substr(0, eol));
+  header["warnings"] = {"the container's process started without a seccomp filter"};
+  test::write_text(f.trace, header.dump() + text.substr(eol));
+  for (const char* out : {"review.md", "review.html"}) {
+    auto path = (f.dir / out).string();
+    auto r = test::run({profile_tool(), "report", f.profile, f.trace, "-o", path});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(test::read_text(path).find("started without a seccomp filter"), std::string::npos) << out;
+  }
+}
