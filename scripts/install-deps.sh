@@ -17,6 +17,7 @@ packages=(
   python3-minimal xz-utils                    # real programs in the argument-rule round trips (an interpreter, a multi-threaded compressor)
   runsc                                       # gVisor, for --trust-level untrusted
   runc                                        # loads exported OCI profiles in the tests
+  podman                                      # runs the OCI hook from its hooks.d files in a test
   chromium                                    # renders the review report in a test
   man-db                                      # renders the generated man pages in a test (man -l)
   dpkg-dev file                               # cpack -G DEB: dpkg-shlibdeps finds the runtime libraries

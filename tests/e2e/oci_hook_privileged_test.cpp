@@ -262,3 +262,76 @@ TEST_F(OciHookPrivileged, HookRefusesBadStateClearly) {
 }
 
 } // namespace
+
+namespace {
+
+// podman as this machine runs it: runc (crun refuses hybrid cgroups), no systemd, its state in
+// `dir`, and the package's hooks.d files (the templates, for the build tree's tool) in `hooks`.
+std::vector<std::string> podman(const fs::path& dir, const fs::path& hooks) {
+  return {"/usr/bin/podman", "--root", (dir / "storage").string(), "--runroot", (dir / "run").string(),
+          "--runtime", test::runc_path, "--cgroup-manager=cgroupfs", "--events-backend=file", "--hooks-dir", hooks.string()};
+}
+
+std::vector<std::string> podman_run(const std::vector<std::string>& base, const fs::path& rootfs,
+                                    const std::vector<std::string>& extra, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = base;
+  for (const char* a : {"run", "--rm", "--network=none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"})
+    argv.push_back(a);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back("--rootfs");
+  argv.push_back(rootfs.string());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+} // namespace
+
+// podman finds the hook in the package's hooks.d files and runs it for the annotation alone, under
+// its own default seccomp profile; the profile from the trace then runs the same container.
+TEST_F(OciHookPrivileged, PodmanRunsTheHookFromItsHooksDirectory) {
+  if (!fs::exists("/usr/bin/podman")) NUCLEUS_SKIP("podman is not installed (Debian package podman)");
+  auto hooks = dir_ / "hooks.d";
+  fs::create_directories(hooks);
+  for (const char* stage : {"prestart", "poststop"}) {
+    std::string text = test::read_text(test::source_dir() / "tools/oci-hooks.d" / (std::string("nucleus-trace-") + stage + ".json.in"));
+    for (auto [from, to] : {std::pair<std::string, std::string>{"@NUCLEUS_HOOK_PATH@", test::tool("nucleus-trace").string()},
+                            {"@NUCLEUS_TRACE_DIR@", traces_.string()}})
+      text.replace(text.find(from), from.size(), to);
+    test::write_text(hooks / (std::string("nucleus-trace-") + stage + ".json"), text);
+  }
+  test::make_runc_bundle(dir_ / "image", {test::sample("probe")}, {});
+  const auto rootfs = dir_ / "image/rootfs";
+  const auto base = podman(dir_ / "podman", hooks);
+
+  auto traced = test::run(podman_run(base, rootfs, {"--annotation", "io.nucleus.trace=podman.trace"}, {"/probe", "getppid"}), {}, 120);
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  ASSERT_TRUE(fs::exists(traces_ / "podman.trace")) << traced.err;
+  auto trace = test::read_trace_file(traces_ / "podman.trace");
+  EXPECT_TRUE(trace.header.value("target", "").starts_with("container ")) << trace.header.dump();
+  EXPECT_FALSE(trace.header.contains("warnings")) << "podman's default profile was in place: " << trace.header.dump();
+  auto recorded = trace_names(trace);
+  EXPECT_TRUE(recorded.count("getppid"));
+  EXPECT_FALSE(recorded.count("pivot_root")) << "runc's set-up is not the container's";
+
+  auto profile = dir_ / "podman.json";
+  ASSERT_EQ(test::run({test::tool("nucleus-profile").string(), "gen", (traces_ / "podman.trace").string(), "-o", profile.string()}).exit_code, 0);
+  auto exported = dir_ / "podman.oci.json";
+  ASSERT_EQ(test::run({test::tool("nucleus-profile").string(), "export", profile.string(), "--format", "oci", "--no-flags",
+                       "-o", exported.string()})
+                .exit_code,
+            0);
+  const std::vector<std::string> seccomp{"--security-opt", "seccomp=" + exported.string()};
+  auto same = test::run(podman_run(base, rootfs, seccomp, {"/probe", "getppid"}), {}, 120);
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  auto first = test::probe_lines(same.out);
+  ASSERT_EQ(first.size(), 1u) << same.out;
+  EXPECT_EQ(first[0]["errno"], 0);
+  auto more = test::run(podman_run(base, rootfs, seccomp, {"/probe", "getppid", "uname"}), {}, 120);
+  EXPECT_EQ(more.exit_code, 0) << more.err;
+  auto lines = test::probe_lines(more.out);
+  ASSERT_EQ(lines.size(), 2u) << more.out << more.err;
+  EXPECT_EQ(lines[1]["errname"], "EPERM") << "uname was not traced, so the profile denies it";
+  EXPECT_TRUE(fs::exists(traces_ / "podman.trace"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(traces_), fs::directory_iterator{}), 1)
+      << "runs without the annotation are not traced";
+}
