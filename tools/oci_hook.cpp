@@ -127,6 +127,25 @@ fs::path trace_path(const Options& options, const std::string& value) {
     throw Error(ErrorKind::permission, refused + " leads outside the hook's trace directory " + dir.string() +
                                            " (a container's annotations must not choose where root writes)",
                 hint);
+  // Checked here, written by the recorder a moment later: only root and the hook's own user may
+  // change the directories on the way (a symlink put there then would redirect root's write); a
+  // sticky directory (/tmp) keeps others from renaming what is not theirs.
+  std::vector<fs::path> on_the_way{parent};
+  for (fs::path d = dir; !d.empty(); d = d.parent_path()) {
+    on_the_way.push_back(d);
+    if (d == d.root_path()) break;
+  }
+  for (const fs::path& d : on_the_way) {
+    struct stat st {};
+    if (::stat(d.c_str(), &st) != 0) sandbox::throw_errno("--oci-hook: " + d.string());
+    const bool owner_ok = st.st_uid == 0 || st.st_uid == ::geteuid();
+    const bool others_may_rename = (st.st_mode & 022) != 0 && !((st.st_mode & S_ISVTX) && d != dir && d != parent);
+    if (!owner_ok || others_may_rename)
+      throw Error(ErrorKind::permission,
+                  "--oci-hook: " + d.string() + " can be changed by users other than the hook's own, who could "
+                                                "redirect the trace root writes there",
+                  "chmod go-w " + d.string() + " (and chown it to root)");
+  }
   return parent / candidate.filename();
 }
 

@@ -77,6 +77,8 @@ protected:
     NUCLEUS_REQUIRE_ROOT();
     if (!fs::exists(test::runc_path)) NUCLEUS_SKIP("runc is not installed (Debian package runc)");
     if (!fs::exists("/usr/bin/strace")) NUCLEUS_SKIP("strace is not installed (Debian package strace)");
+    // The hook refuses a trace directory that users other than root could change on the way.
+    ASSERT_EQ(::chown(dir_.path().c_str(), 0, 0), 0);
     traces_ = dir_ / "traces";
     fs::create_directories(traces_);
     fs::permissions(traces_, fs::perms::owner_all);
@@ -231,6 +233,24 @@ TEST_F(OciHookPrivileged, AnnotationCannotWriteOutsideTheTraceDirectory) {
   }
   EXPECT_TRUE(fs::is_empty(victim));
   EXPECT_FALSE(fs::exists("/etc/nucleus-hook-test.trace"));
+
+  // A directory on the way that others may change: they could swap in a symlink after the check.
+  // Below the trace directory, and above it (another user's folder).
+  auto open_dir = dir_ / "open";
+  fs::create_directories(open_dir / "sub");
+  fs::permissions(open_dir, fs::perms::owner_all);
+  fs::permissions(open_dir / "sub", fs::perms::all);
+  auto theirs = dir_ / "theirs";
+  fs::create_directories(theirs / "traces");
+  ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+  for (const auto& [trace_dir, name] : {std::pair<fs::path, std::string>{open_dir, "sub/x.trace"}, {theirs / "traces", "x.trace"}}) {
+    auto r = test::run({test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir", trace_dir.string()},
+                       R"({"id":"x","pid":1,"annotations":{"io.nucleus.trace":")" + name + R"("}})");
+    EXPECT_EQ(r.exit_code, 125) << trace_dir;
+    EXPECT_NE(r.err.find("can be changed by users other than"), std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(fs::is_empty(open_dir / "sub"));
+  EXPECT_TRUE(fs::is_empty(theirs / "traces"));
 }
 
 // The hook's own errors: what a runtime or a person running it by hand gets.
