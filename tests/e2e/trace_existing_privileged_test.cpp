@@ -218,6 +218,37 @@ TEST_P(TraceCgroupPrivileged, RecordsEveryProcessInItAndNoneOutside) {
   EXPECT_EQ(t.header.contains("warnings"), GetParam() == "cgroup") << t.header.dump();
 }
 
+// A process moved into the cgroup after the trace attached is counted at once (v2) and named on
+// the next check: its calls there are under its executable, not "?".
+TEST_F(TraceExistingPrivileged, ProcessMovedIntoTheCgroupIsRecordedUnderItsName) {
+  const std::string mount = mount_of("cgroup2");
+  if (mount.empty()) NUCLEUS_SKIP("no cgroup v2 hierarchy is mounted");
+  Cgroup inside(mount, "moved");
+  Process anchor({sample("waiter").string(), sample("probe").string(), "getsid:0"}, dir / "anchor.out", inside.path());
+  // Another file than the anchor's, so that only naming it after the move gives it its name.
+  const auto mover_exe = dir / "mover";
+  std::filesystem::copy_file(sample("waiter"), mover_exe);
+  Process mover({mover_exe.string(), sample("probe").string(), "getpgid:0"}, dir / "mover.out");
+  ASSERT_TRUE(anchor.wait_for("ready")) << anchor.errors();
+  ASSERT_TRUE(mover.wait_for("ready")) << mover.errors();
+  const auto trace = (dir / "moved.trace").string();
+  auto tracer = start_tracer({"--cgroup", inside.path()}, trace);
+  {
+    std::ofstream procs(inside.path() + "/cgroup.procs");
+    procs << mover.pid() << std::flush;
+    ASSERT_TRUE(procs.good());
+  }
+  ::usleep(400000); // the recorder checks the cgroup every 100 ms
+  ASSERT_EQ(::kill(mover.pid(), SIGUSR1), 0);
+  EXPECT_EQ(mover.wait(), 0);
+  ASSERT_EQ(::kill(anchor.pid(), SIGUSR1), 0);
+  EXPECT_EQ(anchor.wait(), 0);
+  ASSERT_EQ(tracer->wait(), 0) << tracer->errors();
+  auto t = read_trace_file(trace);
+  EXPECT_EQ(exes_of(t, "getpgid"), std::set<std::string>{"probe"}) << "the moved process's child";
+  EXPECT_EQ(exes_of(t, "clone"), (std::set<std::string>{"waiter", "mover"})) << "the moved process's fork, under its own name";
+}
+
 INSTANTIATE_TEST_SUITE_P(Hierarchies, TraceCgroupPrivileged, ::testing::Values("cgroup2", "cgroup"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param == "cgroup" ? "v1" : "v2"; });
 

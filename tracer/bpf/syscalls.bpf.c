@@ -268,18 +268,20 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
   }
   if (how == TRACK_AWAIT_EXEC && task->seccomp.mode == 0 && !is_exec(arch, nr)) return 0;
   // Which executable: cached per task. A new thread or child has no entry yet and takes the
-  // slot of the file it runs (its parent's, until it execs itself; on_exec then resets it).
+  // slot of the file it runs (its parent's, until it execs itself; on_exec then resets it). An
+  // unnamed one (slot 0) is looked up again: userspace names the executables of processes that
+  // join a traced cgroup a moment after they are first counted.
   struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
   __u32 slot;
-  if (info) {
+  if (info && info->slot != 0) {
     slot = info->slot;
   } else {
     slot = slot_of_task(task);
-    info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-    if (info)
-      info->slot = slot;
-    else
-      __sync_fetch_and_add(&storage_failures, 1);
+    if (!info) {
+      info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+      if (!info) __sync_fetch_and_add(&storage_failures, 1);
+    }
+    if (info) info->slot = slot;
   }
   if (slot >= SLOTS) slot = SLOTS - 1;
 

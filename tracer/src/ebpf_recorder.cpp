@@ -32,6 +32,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -562,9 +563,21 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   std::optional<asio::posix::stream_descriptor> root;
   asio::steady_timer poll(io);
   bool was_populated = false;
+  // v2: a process that joins the cgroup is counted by the kernel at once; its executable is named
+  // here, on the next check (calls before that count under "?").
+  std::set<pid_t> named(known.begin(), known.end());
+  auto name_newcomers = [&] {
+    std::vector<pid_t> now;
+    cgroup_processes(target.cgroup, now);
+    for (pid_t pid : now)
+      if (named.insert(pid).second) register_executable(skel, pid, names);
+  };
   std::function<void()> watch_cgroup = [&] {
     std::optional<bool> populated;
-    if (!v1) populated = cgroup_populated(target.cgroup);
+    if (!v1) {
+      populated = cgroup_populated(target.cgroup);
+      if (populated && *populated) name_newcomers();
+    }
     else if (::access(target.cgroup.c_str(), F_OK) == 0) populated = track_cgroup_v1();
     if (!populated || (was_populated && !*populated)) {
       io.stop(); // removed, or empty after it held processes
