@@ -194,14 +194,17 @@ int run_existing(const Options& opt) {
   trace.header = {{}, result.source, uts.release, started_at, opt.baseline, true};
   trace.header.target = target_name;
   trace.header.warnings = counted.warnings;
+  trace.header.container = opt.await_exec;
   for (const auto& w : counted.warnings) cli::warn(tool, w);
   trace.syscalls = aggregator.entries();
-  trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost, 0,
+  trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost, result.exit_code,
                                        static_cast<std::uint64_t>(result.duration.count()), result.unparsed};
   output.write_atomic(tracer::write_trace(trace));
   if (!opt.quiet) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct() << " distinct syscalls, "
-              << result.loss.lost << " lost, " << result.duration.count() << " ms, source " << result.source << "\n";
+              << result.loss.lost << " lost, "
+              << (opt.pid_given && result.wait_status >= 0 ? "exit code " + std::to_string(result.exit_code) + ", " : "")
+              << result.duration.count() << " ms, source " << result.source << "\n";
     std::cerr << tool << ": trace written to " << opt.output << "\n";
   }
   if (result.loss.any()) {

@@ -172,6 +172,8 @@ GenerateResult generate(const std::vector<tracer::Trace>& traces, const Generate
     }
   }
 
+  bool container = false;
+  for (const auto& t : traces) container = container || t.header.container;
   sandbox::Policy& policy = result.policy;
   policy.default_action = options.default_action;
   if (options.log_denials && options.default_action.kind != sandbox::ActionKind::log &&
@@ -194,6 +196,22 @@ GenerateResult generate(const std::vector<tracer::Trace>& traces, const Generate
     rule.action = sandbox::Action::allow();
     rule.comment = "traced on " + std::string(sandbox::arch_name(arch));
     policy.rules.push_back(std::move(rule));
+    if (container && options.runtime_allowance && arch == native) {
+      sandbox::Rule runtime;
+      for (std::string_view n : container_runtime_allowance)
+        if (names.count(std::string(n)) == 0 && conditioned.count(std::string(n)) == 0 && sandbox::syscall_number(arch, n))
+          runtime.names.emplace_back(n);
+      if (!runtime.names.empty()) {
+        std::string list;
+        for (const auto& n : runtime.names) list += (list.empty() ? "" : ", ") + n;
+        note("the traces are of a container: also allowed " + list +
+             ", which its runtime's init may call between installing the filter and the exec on any run (runc's "
+             "Go runtime); --no-runtime-allowance leaves them out");
+        runtime.action = sandbox::Action::allow();
+        runtime.comment = "the container runtime's init, between installing the filter and the exec (not traced)";
+        policy.rules.push_back(std::move(runtime));
+      }
+    }
   }
   for (auto& r : conditioned_entries) policy.rules.push_back(std::move(r));
   return result;

@@ -115,7 +115,9 @@ TEST_P(OciHookRoundTrip, TraceHoldsWhatStraceSeesAndItsProfileRunsTheContainer) 
   auto trace = test::read_trace_file(traces_ / (c.name + ".trace"));
   EXPECT_EQ(trace.header.value("target", ""), "container " + container_id(c.name));
   EXPECT_EQ(trace.header.value("source", ""), "ebpf");
+  EXPECT_TRUE(trace.header.value("container", false)) << trace.header.dump();
   EXPECT_EQ(trace.summary.value("lost", -1), 0);
+  EXPECT_EQ(trace.summary.value("exit_code", -1), 0) << "the container's process exited 0";
   auto recorded = trace_names(trace);
   // From the container's exec on: nothing of what runc's init does to set the container up.
   for (const char* setup : {"pivot_root", "mount", "sethostname", "prctl", "capset", "seccomp"})

@@ -177,6 +177,7 @@ TEST_F(TraceExistingPrivileged, PidFollowsWhatTheProcessForksAndExecsAfterAttach
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10)) << "the trace ends when the process exits";
 
   auto t = read_trace_file(trace);
+  EXPECT_EQ(t.summary["exit_code"], 0);
   EXPECT_EQ(t.header["target"], "pid " + std::to_string(root));
   EXPECT_EQ(t.header["source"], "ebpf");
   EXPECT_TRUE(t.header["command"].empty());
@@ -216,6 +217,19 @@ TEST_P(TraceCgroupPrivileged, RecordsEveryProcessInItAndNoneOutside) {
   EXPECT_EQ(exes_of(t, "getpgid"), std::set<std::string>{"probe"});
   EXPECT_TRUE(exes_of(t, "getpriority").empty()) << "a process of another cgroup was recorded";
   EXPECT_EQ(t.header.contains("warnings"), GetParam() == "cgroup") << t.header.dump();
+}
+
+// The exit status of a process nucleus did not start is the root's own, seen as it exits.
+TEST_F(TraceExistingPrivileged, PidTraceRecordsTheRootsExitCode) {
+  Process target({sample("waiter").string(), sample("probe").string(), "no_such_call"}, dir / "target.out");
+  ASSERT_TRUE(target.wait_for("ready"));
+  const auto trace = (dir / "exit.trace").string();
+  auto tracer = start_tracer({"--pid", std::to_string(target.pid())}, trace);
+  ASSERT_EQ(::kill(target.pid(), SIGUSR1), 0);
+  EXPECT_EQ(target.wait(), 2); // the probe's exit code for an unknown call, passed on by the waiter
+  ASSERT_EQ(tracer->wait(), 0) << tracer->errors();
+  EXPECT_NE(tracer->errors().find("exit code 2"), std::string::npos) << tracer->errors();
+  EXPECT_EQ(read_trace_file(trace).summary["exit_code"], 2);
 }
 
 // A process moved into the cgroup after the trace attached is counted at once (v2) and named on

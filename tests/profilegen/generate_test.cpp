@@ -157,3 +157,31 @@ TEST(Generate, IoUringIsLeftOutUnlessAskedFor) {
   for (const char* n : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) EXPECT_TRUE(has(group_for(q, "x86_64"), n)) << n;
   EXPECT_TRUE(none.empty());
 }
+
+// A container's trace (the OCI hook's) also allows what its runtime's init may call between
+// installing the filter and the exec on another run; other traces, or the flag, do not.
+TEST(Generate, ContainerTracesAllowTheRuntimesWindow) {
+  const std::string native = std::string(sandbox::arch_name(sandbox::native_arch()));
+  auto plain = trace_of({{native.c_str(), "read"}, {native.c_str(), "futex"}});
+  auto container = plain;
+  container.header.container = true;
+  auto find = [](const sandbox::Policy& p, const std::string& name) {
+    std::vector<const sandbox::Rule*> out;
+    for (const auto& r : p.rules)
+      if (std::find(r.names.begin(), r.names.end(), name) != r.names.end()) out.push_back(&r);
+    return out;
+  };
+  auto with = profile::generate({container});
+  ASSERT_EQ(find(with.policy, "nanosleep").size(), 1u);
+  EXPECT_NE(find(with.policy, "nanosleep")[0]->comment.find("container runtime"), std::string::npos);
+  EXPECT_EQ(find(with.policy, "futex").size(), 1u) << "traced already: not listed twice";
+  EXPECT_TRUE(std::any_of(with.notes.begin(), with.notes.end(),
+                          [](const std::string& n) { return n.find("--no-runtime-allowance") != std::string::npos; }));
+  EXPECT_TRUE(find(profile::generate({plain}).policy, "nanosleep").empty());
+  profile::GenerateOptions off;
+  off.runtime_allowance = false;
+  EXPECT_TRUE(find(profile::generate({container}, off).policy, "nanosleep").empty());
+  // Merged with an ordinary trace, the container's runtime still starts it.
+  EXPECT_EQ(find(profile::generate({plain, container}).policy, "sched_yield").size(), 1u);
+  EXPECT_NO_THROW(sandbox::compile(with.policy));
+}

@@ -24,6 +24,7 @@ void register_gen(CLI::App& app, Action& selected) {
     bool allow_io_uring = false;
     bool no_args = false;
     bool allow_clone3 = false;
+    bool no_runtime_allowance = false;
     std::optional<pid_t> pid;
     std::optional<std::string> exe;
     std::optional<std::uint32_t> ses;
@@ -67,6 +68,9 @@ warning): io_uring's operations bypass seccomp; --allow-io-uring keeps them.)");
                 "keep traced io_uring_setup/enter/register: io_uring's file and socket operations bypass the "
                 "seccomp filter, so the profile then cannot restrict them");
   cmd->add_flag("--no-args", opt->no_args, "names only: no argument conditions even where the trace has values");
+  cmd->add_flag("--no-runtime-allowance", opt->no_runtime_allowance,
+                "traces of containers: allow only what was traced, not also the calls a container runtime's init "
+                "may make between installing the filter and the exec (futex, nanosleep, ... for runc)");
   cmd->add_flag("--allow-clone3", opt->allow_clone3,
                 "allow clone3 by name instead of ENOSYS (its flags cannot be checked; for callers without a clone fallback)");
   cmd->add_option("--pid", opt->pid, "raw audit text: records of this pid only");
@@ -100,6 +104,7 @@ warning): io_uring's operations bypass seccomp; --allow-io-uring keeps them.)");
       gen_options.allow_io_uring = opt->allow_io_uring;
       gen_options.arguments = !opt->no_args;
       gen_options.allow_clone3 = opt->allow_clone3;
+      gen_options.runtime_allowance = !opt->no_runtime_allowance;
       auto generated = profile::generate(traces, gen_options, opt->inputs);
       for (const auto& n : generated.notes) std::cerr << tool << ": note: " << n << "\n";
       auto& policy = generated.policy;

@@ -64,6 +64,7 @@ struct signal_struct {
 } PAI;
 struct task_struct {
   struct thread_info thread_info;
+  int exit_code;
   int tgid;
   unsigned int sessionid;
   struct signal_struct *signal;
@@ -142,6 +143,12 @@ __u32 target_pad = 0;
 // TRACK_AWAIT_EXEC: execs that ended a wait without a seccomp filter in place, so that what ran
 // between a filter's install and the exec in a real run cannot have been seen.
 __u64 exec_unfiltered = 0;
+// MODE_TREE from a pid: the root's exit status (wait(2) encoding), which only its parent could
+// otherwise read; root_exited once it is set.
+__u32 root_tgid = 0;
+__u32 root_status = 0;
+__u32 root_exited = 0;
+__u32 root_pad = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -411,6 +418,11 @@ int on_exit(struct bpf_raw_tracepoint_args *ctx) {
   if (BPF_CORE_READ(task, signal, live.counter) != 0) return 0;
   __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
   bpf_map_delete_elem(&tracked, &tgid);
+  if (tgid == root_tgid && root_tgid != 0) {
+    root_status = (__u32)BPF_CORE_READ(task, exit_code);
+    asm volatile("" ::: "memory"); // the status first (x86 keeps stores in order)
+    root_exited = 1;
+  }
   return 0;
 }
 

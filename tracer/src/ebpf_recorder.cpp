@@ -523,6 +523,7 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
     if (!target.await_exec)
       for (pid_t pid : known) register_executable(skel, pid, names);
     for (pid_t pid : known) track(skel, pid, target.await_exec);
+    __atomic_store_n(&counters->root_tgid, static_cast<std::uint32_t>(target.pid), __ATOMIC_SEQ_CST);
     __atomic_store_n(&counters->target_mode, static_cast<std::uint32_t>(nucleus_bpf_mode_tree), __ATOMIC_SEQ_CST);
     // From here on the program follows every fork of a tracked process; a process forked by one
     // not yet tracked while /proc was read is found by reading it again.
@@ -550,6 +551,7 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   result.attribution = by_pid ? Attribution::followed_tree : Attribution::cgroup;
   result.fenced = true;
   result.pid = by_pid ? target.pid : 0;
+  result.wait_status = -1; // unknown, unless the root's exit is seen
   const auto started = std::chrono::steady_clock::now();
   if (target.on_attached) target.on_attached();
 
@@ -601,6 +603,10 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   nucleus_bpf_detach(skel);
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   read_maps(skel, names, out);
+  if (by_pid && __atomic_load_n(&counters->root_exited, __ATOMIC_ACQUIRE) != 0) {
+    result.wait_status = static_cast<int>(__atomic_load_n(&counters->root_status, __ATOMIC_SEQ_CST));
+    result.exit_code = sandbox::exit_code_from_status(result.wait_status);
+  }
   if (v1)
     out.warnings.push_back("a cgroup v1 directory: a process moved into it after the trace attached is recorded from "
                            "the next check on (every 100 ms), and a process forked in it is followed even when moved out");

@@ -50,6 +50,10 @@ struct nucleus_bpf_counters {
   uint32_t target_mode;
   uint32_t target_pad;
   uint64_t exec_unfiltered;
+  uint32_t root_tgid;
+  uint32_t root_status;
+  uint32_t root_exited;
+  uint32_t root_pad;
 };
 
 struct nucleus_bpf;

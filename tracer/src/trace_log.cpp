@@ -140,6 +140,10 @@ TraceHeader read_header(const Fields& fields, const LineRef& at) {
   header.runtime = fields.optional_string("runtime");
   header.target = fields.optional_string("target");
   if (fields.find("warnings")) header.warnings = fields.strings("warnings");
+  if (const json* c = fields.find("container")) {
+    if (!c->is_boolean()) fields.wrong_type("container", "true or false", *c);
+    header.container = c->get<bool>();
+  }
   if (const json* args = fields.find("arguments")) {
     if (!args->is_boolean()) fields.wrong_type("arguments", "true or false", *args);
     header.arguments = args->get<bool>();
@@ -280,6 +284,7 @@ std::string write_trace(const Trace& trace) {
   if (!h.runtime.empty()) header["runtime"] = h.runtime;
   if (!h.target.empty()) header["target"] = h.target;
   if (!h.warnings.empty()) header["warnings"] = h.warnings;
+  if (h.container) header["container"] = true;
   if (h.arguments) header["arguments"] = true;
   out += dump_line(header);
   for (const auto& s : trace.syscalls) {

@@ -21,6 +21,14 @@ namespace nucleus::profile {
 inline constexpr std::string_view always_allowed[] = {"execve", "exit", "exit_group", "rt_sigreturn",
                                                       "restart_syscall"};
 
+// What an OCI runtime's init may call between installing a container's filter and the exec, on
+// any run, whether or not the traced run did: runc's Go runtime wakes and parks its threads,
+// yields, preempts them with a signal and returns memory there. Allowed for traces of containers
+// (header "container", the OCI hook's), so that a profile from one run starts the next.
+inline constexpr std::string_view container_runtime_allowance[] = {
+    "futex", "nanosleep", "sched_yield", "getpid", "gettid", "tgkill",
+    "rt_sigprocmask", "sigaltstack", "madvise", "munmap", "epoll_pwait"};
+
 struct GenerateOptions {
   sandbox::Action default_action = sandbox::Action::errno_ret(1); // EPERM
   bool log_denials = true;                                         // SECCOMP_FILTER_FLAG_LOG
@@ -34,6 +42,9 @@ struct GenerateOptions {
   // With argument conditions, clone3 returns ENOSYS (its flags are in memory, out of a filter's
   // reach, and the C library then falls back to clone); true allows it by name (--allow-clone3).
   bool allow_clone3 = false;
+  // For traces of containers, allow container_runtime_allowance too; false: only what was traced
+  // (--no-runtime-allowance).
+  bool runtime_allowance = true;
 };
 
 struct GenerateResult {

@@ -85,7 +85,8 @@ public:
   EbpfTrace run(const EbpfRunOptions& options);
   // Records `target` until its root process exits (pid), the cgroup is empty or removed, the
   // duration elapses, or SIGINT/SIGTERM/SIGHUP arrives; the trace holds what was recorded until
-  // then. Throws Error(not_found) for a pid or cgroup that does not exist, Error(invalid_input) for
+  // then; with a pid, the root's exit status in run.wait_status (-1 when it did not exit while
+  // recorded) and run.exit_code. Throws Error(not_found) for a pid or cgroup that does not exist, Error(invalid_input) for
   // a path that is not a cgroup directory. A cgroup v1 directory is followed as a tree of its
   // processes, read again on every check (see the trace's warnings). Call once, instead of run().
   EbpfTrace record_existing(const EbpfAttachOptions& target);

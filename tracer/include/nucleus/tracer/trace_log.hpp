@@ -32,6 +32,9 @@ struct TraceHeader {
   // from the moment the trace attached) or "cgroup /sys/fs/cgroup/app" (every process in it and
   // below it). Written as "target"; absent for a command (then `command` says what ran).
   std::string target = {};
+  // Recorded from a container's exec on (the OCI hook): its runtime's init made calls under the
+  // container's filter before that exec ("container": true).
+  bool container = false;
   // What the recorder knows a reader of the trace must be told ("warnings": optional strings).
   std::vector<std::string> warnings = {};
   friend bool operator==(const TraceHeader&, const TraceHeader&) = default;
