@@ -58,7 +58,9 @@ std::multiset<std::string> outcomes(const std::string& out) {
 
 TEST_F(ArgsPrivileged, ObservedValuesRunAndOthersAreDeniedAndReported) {
   // The probe makes a Unix socket, a no-op unshare and a plain fork (clone with SIGCHLD only: the
-  // child goes on with the calls after it, so the last one is printed twice).
+  // child goes on with the calls after it, so the last one is printed twice, the child's line only
+  // if it writes before the sandbox ends: when the probe exits, the sandbox's pid namespace ends
+  // and takes the child with it).
   const std::vector<std::string> observed{sample("probe").string(), "socket:1,1,0", "unshare:0", "clone:17,0,0,0,0"};
   auto profile = traced_profile("probe", observed);
   auto p = json::parse(nucleus::test::read_text(profile));
@@ -75,8 +77,9 @@ TEST_F(ArgsPrivileged, ObservedValuesRunAndOthersAreDeniedAndReported) {
   same.insert(same.end(), observed.begin(), observed.end());
   auto r = run(same);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(outcomes(r.out), outcomes(plain.out)) << r.out;
-  EXPECT_EQ(outcomes(r.out).count("clone ok"), 2u) << r.out;
+  auto distinct = [](const std::multiset<std::string>& m) { return std::set<std::string>(m.begin(), m.end()); };
+  EXPECT_EQ(distinct(outcomes(r.out)), distinct(outcomes(plain.out))) << r.out;
+  EXPECT_GE(outcomes(r.out).count("clone ok"), 1u) << r.out;
   EXPECT_EQ(r.err.find("denied"), std::string::npos) << r.err;
 
   // One new thing each: another address family, a user namespace (unshare, and clone), memory
