@@ -184,6 +184,10 @@ int run_existing(const Options& opt) {
   const std::string started_at = cli::utc_now();
   auto recorder = tracer::EbpfRecorder::open(baseline ? &*baseline : nullptr);
   auto counted = recorder.record_existing(target);
+  if (opt.await_exec && counted.awaited_execs == 0)
+    throw sandbox::Error(sandbox::ErrorKind::not_found,
+                         target_name + ": its process never started (the container was deleted before it ran, or its "
+                                       "init failed), so no trace was written");
   tracer::Aggregator aggregator;
   for (const auto& entry : counted.syscalls) aggregator.add(entry);
   const tracer::MonitorResult& result = counted.run;
@@ -238,7 +242,12 @@ int run_hook(const Options& opt) {
     recorder.await_exec = true;
     recorder.target_name = recording.target;
     recorder.attached = attached;
-    return run_existing(recorder);
+    try {
+      return run_existing(recorder);
+    } catch (...) {
+      ::unlink(recording.output.c_str()); // the name the hook claimed for this container
+      throw;
+    }
   });
 }
 

@@ -130,21 +130,19 @@ fs::path trace_path(const Options& options, const std::string& value) {
   // Checked here, written by the recorder a moment later: only root and the hook's own user may
   // change the directories on the way (a symlink put there then would redirect root's write); a
   // sticky directory (/tmp) keeps others from renaming what is not theirs.
-  std::vector<fs::path> on_the_way{parent};
-  for (fs::path d = dir; !d.empty(); d = d.parent_path()) {
-    on_the_way.push_back(d);
-    if (d == d.root_path()) break;
-  }
-  for (const fs::path& d : on_the_way) {
+  bool inside = true; // from the trace's own directory up to the trace directory: no exception
+  for (fs::path d = parent;; d = d.parent_path()) {
     struct stat st {};
     if (::stat(d.c_str(), &st) != 0) sandbox::throw_errno("--oci-hook: " + d.string());
     const bool owner_ok = st.st_uid == 0 || st.st_uid == ::geteuid();
-    const bool others_may_rename = (st.st_mode & 022) != 0 && !((st.st_mode & S_ISVTX) && d != dir && d != parent);
+    const bool others_may_rename = (st.st_mode & 022) != 0 && (inside || (st.st_mode & S_ISVTX) == 0);
     if (!owner_ok || others_may_rename)
       throw Error(ErrorKind::permission,
                   "--oci-hook: " + d.string() + " can be changed by users other than the hook's own, who could "
                                                 "redirect the trace root writes there",
                   "chmod go-w " + d.string() + " (and chown it to root)");
+    if (d == dir) inside = false;
+    if (d == d.root_path() || d.empty()) break;
   }
   return parent / candidate.filename();
 }
@@ -209,6 +207,8 @@ void print_log(const fs::path& log) {
 [[noreturn]] void become_recorder(const fs::path& dir, int ready, const Recording& recording,
                                   const std::function<int(const Recording&, const std::function<void()>&)>& record) {
   ::setsid();
+  ::umask(077);
+  if (::chdir("/") != 0) ::_exit(sandbox::exit_nucleus_failed); // not the runtime's directory, which it pins
   int log = ::open((dir / "log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log < 0 || null < 0 || ::dup2(null, STDIN_FILENO) < 0 || ::dup2(log, STDOUT_FILENO) < 0 ||
@@ -239,6 +239,24 @@ int start(const Options& options, const State& state,
     throw Error(ErrorKind::invalid_input, "--oci-hook " + options.stage + ": the container's state has no \"pid\"",
                 "install the hook for the prestart or createRuntime stage, when the container's init exists");
   Recording recording{state.pid, trace_path(options, state.trace).string(), "container " + state.id};
+  // The name is this container's from now on: another container (perhaps another tenant's) cannot
+  // replace its trace, nor two containers race for one name.
+  int claim = ::open(recording.output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (claim < 0) {
+    if (errno == EEXIST)
+      throw Error(ErrorKind::usage, "--oci-hook: the trace " + recording.output + " exists already",
+                  "a container's trace never replaces another's: remove it, or give the container another " +
+                      std::string(annotation) + " name");
+    sandbox::throw_errno("--oci-hook: cannot create the trace " + recording.output);
+  }
+  ::close(claim);
+  struct Unclaim {
+    const std::string& path;
+    bool keep = false;
+    ~Unclaim() {
+      if (!keep) ::unlink(path.c_str());
+    }
+  } unclaim{recording.output};
   make_private_dir(fs::path(options.state_dir).parent_path());
   make_private_dir(options.state_dir);
   const fs::path dir = fs::path(options.state_dir) / state.id;
@@ -268,14 +286,20 @@ int start(const Options& options, const State& state,
   ready_w.reset();
   sandbox::write_file_atomic(dir / "recorder", std::to_string(child) + " " + start_time(child) + "\n");
 
-  pollfd p{ready.get(), POLLIN, 0};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(attach_timeout_ms);
   int n = 0;
-  do n = ::poll(&p, 1, attach_timeout_ms);
-  while (n < 0 && errno == EINTR);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    pollfd p{ready.get(), POLLIN, 0};
+    n = ::poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
+    if (n >= 0 || errno != EINTR) break;
+  }
   char ok = 0;
-  if (n == 1 && ::read(ready.get(), &ok, 1) == 1 && ok == 1)
+  if (n == 1 && ::read(ready.get(), &ok, 1) == 1 && ok == 1) {
+    unclaim.keep = true;
     return 0; // the recorder goes on; the runtime may now start the container's process
-  if (n == 0) ::kill(child, SIGKILL);
+  }
+  ::kill(child, SIGKILL); // whatever kept it: the runtime waits for this hook, which waits for it
   int status = 0;
   ::waitpid(child, &status, 0);
   print_log(dir / "log");
@@ -300,8 +324,10 @@ int collect(const Options& options, const State& state) {
                 "install the prestart hook too (nucleus-trace --oci-hook prestart); see the README's section on containers");
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   sandbox::UniqueFd handle(pidfd);
+  bool stopped = false; // told to stop: the trace may be cut short
   if (handle && start_time(pid) == started) {
     bool exited = wait_exit(handle.get(), finish_timeout_ms);
+    stopped = !exited;
     if (!exited) {
       ::syscall(SYS_pidfd_send_signal, handle.get(), SIGTERM, nullptr, 0);
       exited = wait_exit(handle.get(), finish_timeout_ms);
@@ -314,10 +340,17 @@ int collect(const Options& options, const State& state) {
   print_log(dir / "log");
   std::string status = read_or_empty(dir / "status");
   fs::remove_all(dir);
-  if (status.empty())
+  char* end = nullptr;
+  long rc = std::strtol(status.c_str(), &end, 10);
+  if (status.empty() || end == status.c_str() || (*end != '\n' && *end != '\0') || rc < 0 || rc > 255)
     throw Error(ErrorKind::kernel, "--oci-hook poststop: the recorder of container " + state.id +
-                                       " ended without writing the trace");
-  return std::atoi(status.c_str());
+                                       " ended without saying how it went (it crashed or was killed): " + state.trace +
+                                       " may be missing or incomplete");
+  if (stopped)
+    throw Error(ErrorKind::kernel, "--oci-hook poststop: the recorder of container " + state.id + " did not end within " +
+                                       std::to_string(finish_timeout_ms / 1000) +
+                                       " s of the container stopping and was stopped: " + state.trace + " may be cut short");
+  return static_cast<int>(rc);
 }
 
 } // namespace

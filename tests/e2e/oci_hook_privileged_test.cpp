@@ -8,8 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <map>
 #include <set>
+#include <signal.h>
 #include <sstream>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace nucleus;
@@ -201,6 +205,83 @@ TEST_F(OciHookPrivileged, ContainerTracedWithoutAFilterIsFlagged) {
   EXPECT_NE(gen.err.find("without a seccomp filter"), std::string::npos) << gen.err;
 }
 
+// A trace is never replaced by another container's: the second container with the same name is
+// refused before it starts, and the first one's trace stays as it was.
+TEST_F(OciHookPrivileged, SecondContainerCannotReplaceATrace) {
+  auto config = bundle_of(dir_ / "first", {"probe"}, {}, {"/probe", "getpid"}, out_);
+  config["hooks"] = hooks(traces_);
+  config["annotations"] = {{"io.nucleus.trace", "shared.trace"}};
+  config["linux"]["seccomp"] = allow_all;
+  test::write_runc_config(dir_ / "first", config);
+  ASSERT_EQ(test::run_runc(dir_ / "first", container_id("first")).exit_code, 0);
+  const auto before = test::read_text(traces_ / "shared.trace");
+  ASSERT_FALSE(before.empty());
+  auto second = bundle_of(dir_ / "second", {"probe"}, {}, {"/probe", "getppid"}, out_);
+  second["hooks"] = hooks(traces_);
+  second["annotations"] = {{"io.nucleus.trace", "shared.trace"}};
+  test::write_runc_config(dir_ / "second", second);
+  auto r = test::run_runc(dir_ / "second", container_id("second"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(test::probe_lines(r.out).empty()) << "the second container ran: " << r.out;
+  EXPECT_NE(r.err.find("exists already"), std::string::npos) << r.err;
+  EXPECT_EQ(test::read_text(traces_ / "shared.trace"), before);
+}
+
+// Created and deleted without ever running its process: no trace (not an empty one), and the
+// poststop hook says why.
+TEST_F(OciHookPrivileged, ContainerDeletedBeforeItStartsLeavesNoTrace) {
+  auto config = bundle_of(dir_ / "never", {"probe"}, {}, {"/probe", "getpid"}, out_);
+  config["hooks"] = hooks(traces_);
+  config["annotations"] = {{"io.nucleus.trace", "never.trace"}};
+  config["linux"]["seccomp"] = allow_all;
+  test::write_runc_config(dir_ / "never", config);
+  const std::string state = (dir_ / "state").string();
+  const std::string id = container_id("never");
+  auto created = test::run({test::runc_path, "--root", state, "create", "--bundle", (dir_ / "never").string(), id}, {}, 60);
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_TRUE(fs::exists(traces_ / "never.trace")) << "the name is claimed while the container exists";
+  auto deleted = test::run({test::runc_path, "--root", state, "delete", "--force", id}, {}, 60);
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_FALSE(fs::exists(traces_ / "never.trace"));
+  EXPECT_NE(deleted.err.find("its process never started"), std::string::npos) << deleted.err;
+}
+
+// The hook on a process that is not a runtime's init, as a runtime would call it: the process
+// (the waiter) waits, then forks a child that execs the probe. Only what follows an exec counts:
+// the child's calls as the probe, none of the waiter's own (its fork and wait), which a container's
+// init makes before its exec as the runtime's code.
+TEST_F(OciHookPrivileged, OnlyWhatFollowsAnExecIsRecorded) {
+  const std::string ready = (dir_ / "waiter.out").string();
+  int out = ::open(ready.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(out, 0);
+  pid_t waiter = ::fork();
+  if (waiter == 0) {
+    ::dup2(out, 1);
+    ::execl(test::sample("waiter").c_str(), "waiter", test::sample("probe").c_str(), "getsid:0", nullptr);
+    ::_exit(127);
+  }
+  ::close(out);
+  for (int i = 0; i < 400 && test::read_text(ready).find("ready") == std::string::npos; ++i) ::usleep(25000);
+  const std::string state = R"({"id":")" + container_id("waiter") + R"(","pid":)" + std::to_string(waiter) +
+                            R"(,"annotations":{"io.nucleus.trace":"waiter.trace"}})";
+  const auto trace_tool = test::tool("nucleus-trace").string();
+  auto start = test::run({trace_tool, "--oci-hook", "prestart", "--trace-dir", traces_.string()}, state);
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  ASSERT_EQ(::kill(waiter, SIGUSR1), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(waiter, &status, 0), waiter);
+  auto stop = test::run({trace_tool, "--oci-hook", "poststop", "--trace-dir", traces_.string()}, state);
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  auto trace = test::read_trace_file(traces_ / "waiter.trace");
+  std::map<std::string, std::set<std::string>> exes;
+  for (const auto& s : trace.syscalls)
+    exes[s.value("name", "")].insert(fs::path(s.value("exe", "")).filename().string());
+  EXPECT_EQ(exes["getsid"], std::set<std::string>{"probe"}) << "the exec'd child's call";
+  EXPECT_EQ(exes.count("clone"), 0u) << "the waiter's fork came before any exec";
+  EXPECT_EQ(exes.count("wait4"), 0u) << "the waiter's wait came before any exec";
+  EXPECT_TRUE(exes.count("execve")) << "the exec that ended the wait";
+}
+
 // A container without the annotation runs as ever and leaves no trace.
 TEST_F(OciHookPrivileged, ContainerWithoutTheAnnotationIsNotTraced) {
   auto config = bundle_of(dir_ / "plain", {"probe"}, {}, {"/probe", "getpid"}, out_);
@@ -245,7 +326,12 @@ TEST_F(OciHookPrivileged, AnnotationCannotWriteOutsideTheTraceDirectory) {
   auto theirs = dir_ / "theirs";
   fs::create_directories(theirs / "traces");
   ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
-  for (const auto& [trace_dir, name] : {std::pair<fs::path, std::string>{open_dir, "sub/x.trace"}, {theirs / "traces", "x.trace"}}) {
+  // And between the two: a folder of another user's, with a root-owned one below it.
+  auto team = traces_ / "team";
+  fs::create_directories(team / "sub");
+  ASSERT_EQ(::chown(team.c_str(), 65534, 65534), 0);
+  for (const auto& [trace_dir, name] : {std::pair<fs::path, std::string>{open_dir, "sub/x.trace"}, {theirs / "traces", "x.trace"},
+                                        {traces_, "team/sub/x.trace"}}) {
     auto r = test::run({test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir", trace_dir.string()},
                        R"({"id":"x","pid":1,"annotations":{"io.nucleus.trace":")" + name + R"("}})");
     EXPECT_EQ(r.exit_code, 125) << trace_dir;
@@ -253,6 +339,7 @@ TEST_F(OciHookPrivileged, AnnotationCannotWriteOutsideTheTraceDirectory) {
   }
   EXPECT_TRUE(fs::is_empty(open_dir / "sub"));
   EXPECT_TRUE(fs::is_empty(theirs / "traces"));
+  EXPECT_TRUE(fs::is_empty(team / "sub"));
 }
 
 // The hook's own errors: what a runtime or a person running it by hand gets.

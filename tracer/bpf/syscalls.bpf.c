@@ -17,8 +17,9 @@
 // target is a process tree, kept in `tracked` (tgids seeded by userspace from /proc, children added
 // by on_fork as they are forked) or a cgroup v2 directory and everything below it. A tree can also
 // wait for its exec (TRACK_AWAIT_EXEC): a container's init, which runs the runtime's own code until
-// it execs the container's process. A waiting process counts from the moment it is under a seccomp
-// filter (what the runtime does after installing the container's filter, before the exec, is
+// it execs the container's process. A waiting process counts from the moment it is under one more
+// seccomp filter than when the trace attached (what the runtime does after installing the
+// container's filter, before the exec, is
 // what that filter must allow: runc closes descriptors there) and with its exec calls; its first
 // exec makes it counted in full. seccomp runs before the sys_enter tracepoint, so calls a filter
 // denies are never seen: the target is traced under a filter that allows them (or none).
@@ -43,6 +44,9 @@ struct thread_info {
 } PAI;
 struct seccomp {
   int mode;
+  struct {
+    int counter;
+  } filter_count;
 } PAI;
 struct super_block {
   __u32 s_dev;
@@ -145,6 +149,11 @@ __u32 target_pad = 0;
 __u64 exec_unfiltered = 0;
 // MODE_TREE from a pid: the root's exit status (wait(2) encoding), which only its parent could
 // otherwise read; root_exited once it is set.
+// TRACK_AWAIT_EXEC: the filters the waiting processes had when the trace attached (a runtime may
+// run under one of its own); one more is the container's. await_execs counts the waits ended.
+__u32 await_filters = 0;
+__u32 await_pad = 0;
+__u64 await_execs = 0;
 __u32 root_tgid = 0;
 __u32 root_status = 0;
 __u32 root_exited = 0;
@@ -273,7 +282,8 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
     arch = 2;
     nr &= ~(__u64)X32_SYSCALL_BIT;
   }
-  if (how == TRACK_AWAIT_EXEC && task->seccomp.mode == 0 && !is_exec(arch, nr)) return 0;
+  if (how == TRACK_AWAIT_EXEC && !is_exec(arch, nr) && (__u32)BPF_CORE_READ(task, seccomp.filter_count.counter) <= await_filters)
+    return 0;
   // Which executable: cached per task. A new thread or child has no entry yet and takes the
   // slot of the file it runs (its parent's, until it execs itself; on_exec then resets it). An
   // unnamed one (slot 0) is looked up again: userspace names the executables of processes that
@@ -353,7 +363,9 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx) {
     __u8 *how = bpf_map_lookup_elem(&tracked, &tgid);
     if (how && *how == TRACK_AWAIT_EXEC) {
       *how = TRACK_ALL; // it runs what it was waiting for
-      if (task->seccomp.mode == 0) __sync_fetch_and_add(&exec_unfiltered, 1);
+      __sync_fetch_and_add(&await_execs, 1);
+      if ((__u32)BPF_CORE_READ(task, seccomp.filter_count.counter) <= await_filters)
+        __sync_fetch_and_add(&exec_unfiltered, 1);
     }
   }
   if (!traced(task)) return 0;

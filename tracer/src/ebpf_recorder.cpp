@@ -524,6 +524,16 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
       for (pid_t pid : known) register_executable(skel, pid, names);
     for (pid_t pid : known) track(skel, pid, target.await_exec);
     __atomic_store_n(&counters->root_tgid, static_cast<std::uint32_t>(target.pid), __ATOMIC_SEQ_CST);
+    if (target.await_exec) {
+      // A runtime may run under a filter of its own: only the next one is the container's.
+      std::string status = sandbox::read_file("/proc/" + pid_name(target.pid) + "/status");
+      auto at = status.find("Seccomp_filters:");
+      if (at == std::string::npos)
+        throw Error(ErrorKind::unsupported, "--pid " + pid_name(target.pid) + ": the kernel does not say how many seccomp "
+                                            "filters the process has (Seccomp_filters in /proc/PID/status, Linux 5.9+)");
+      __atomic_store_n(&counters->await_filters,
+                       static_cast<std::uint32_t>(std::strtoul(status.c_str() + at + 16, nullptr, 10)), __ATOMIC_SEQ_CST);
+    }
     __atomic_store_n(&counters->target_mode, static_cast<std::uint32_t>(nucleus_bpf_mode_tree), __ATOMIC_SEQ_CST);
     // From here on the program follows every fork of a tracked process; a process forked by one
     // not yet tracked while /proc was read is found by reading it again.
@@ -610,6 +620,7 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   if (v1)
     out.warnings.push_back("a cgroup v1 directory: a process moved into it after the trace attached is recorded from "
                            "the next check on (every 100 ms), and a process forked in it is followed even when moved out");
+  out.awaited_execs = __atomic_load_n(&counters->await_execs, __ATOMIC_SEQ_CST);
   if (target.await_exec && __atomic_load_n(&counters->exec_unfiltered, __ATOMIC_SEQ_CST) != 0)
     out.warnings.push_back(
         "the container's process started without a seccomp filter, so what its runtime does between installing "

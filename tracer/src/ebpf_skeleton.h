@@ -50,6 +50,9 @@ struct nucleus_bpf_counters {
   uint32_t target_mode;
   uint32_t target_pad;
   uint64_t exec_unfiltered;
+  uint32_t await_filters;
+  uint32_t await_pad;
+  uint64_t await_execs;
   uint32_t root_tgid;
   uint32_t root_status;
   uint32_t root_exited;

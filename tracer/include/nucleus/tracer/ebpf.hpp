@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -40,7 +41,7 @@ struct EbpfAttachOptions {
   pid_t pid = 0;      // the process tree rooted here: all threads, all descendants, forked later too
   std::string cgroup; // or: every task in this cgroup directory (v2, or v1) and the cgroups below it
   // With pid: count each process of the tree only from its first exec after attaching (and that
-  // exec itself). A container's init runs the runtime's own code until it execs the container's
+  // exec itself, and what it calls once under one more seccomp filter than it had at attach). A container's init runs the runtime's own code until it execs the container's
   // process, with the container's seccomp filter installed just before that exec.
   bool await_exec = false;
   std::optional<std::chrono::milliseconds> duration = {}; // stop after this long
@@ -51,6 +52,7 @@ struct EbpfTrace {
   MonitorResult run;                  // source "ebpf", attribution audit_session, loss
   std::vector<TraceSyscall> syscalls; // per (arch, nr, exe), with argument values
   std::vector<std::string> warnings;  // for the trace's reader (the trace header's "warnings")
+  std::uint64_t awaited_execs = 0;    // await_exec: the processes whose wait ended with an exec
 };
 
 // Why the eBPF recorder cannot trace here (not built in, not x86_64, no privileges, no audit
