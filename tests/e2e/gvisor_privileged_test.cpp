@@ -345,21 +345,33 @@ struct CutRun {
   fs::path trace;
 };
 
+// `python`: the same from a Python thread, after the main thread has left on its own (SYS_exit).
 CutRun trace_with_cut(const nucleus::test::TempDir& dir, const std::string& name, bool allow_loss,
-                      const std::function<bool(pid_t)>& cut) {
+                      const std::function<bool(pid_t)>& cut, bool python = false) {
   const fs::path started = dir / (name + ".started"), go = dir / (name + ".go");
   CutRun out{{}, dir / (name + ".trace")};
   const std::string script = "echo running > " + started.string() + "; while [ ! -e " + go.string() +
                              " ]; do sleep 0.05; done; " + sample("burst").string() +
                              " --threads 1 --count 20000 && echo finished";
+  const std::string python_script =
+      "import ctypes, os, threading, time\n"
+      "def calls():\n"
+      "    while not os.path.exists('" + go.string() + "'): time.sleep(0.05)\n"
+      "    for _ in range(20000): os.getppid()\n"
+      "    print('finished', flush=True)\n"
+      "threading.Thread(target=calls).start()\n"
+      "open('" + started.string() + "', 'w').write('running')\n"
+      "ctypes.CDLL(None).syscall(60, 0)\n"; // SYS_exit: the main thread alone
   std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "-o", out.trace.string(), "--rw", dir.path().string()};
   if (allow_loss) argv.push_back("--allow-loss");
-  argv.insert(argv.end(), {"--", "/bin/sh", "-c", script});
+  if (python) argv.insert(argv.end(), {"--", "/usr/bin/python3", "-S", "-c", python_script});
+  else argv.insert(argv.end(), {"--", "/bin/sh", "-c", script});
   auto traced = std::async(std::launch::async, [argv = with_flags(argv)] { return run(argv, {}, 120); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!fs::exists(started) && std::chrono::steady_clock::now() < deadline &&
          traced.wait_for(std::chrono::milliseconds(20)) == std::future_status::timeout) {
   }
+  if (python) std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the main thread's exit
   const pid_t sandbox = fs::exists(started) ? our_sandbox() : 0;
   const bool was_cut = sandbox != 0 && cut(sandbox);
   { std::ofstream(go) << "go\n"; } // also when the cut failed: the workload must not wait forever
@@ -399,6 +411,18 @@ TEST_F(GvisorPrivileged, MonitoringStreamCutEarlyIsReported) {
   auto g = run({tool("nucleus-profile").string(), "gen", "-o", (dir / "cut.json").string(), (dir / "cut.trace").string()});
   EXPECT_EQ(g.exit_code, 0) << g.err;
   EXPECT_NE(g.err.find("is incomplete (gVisor's monitoring stream ended before"), std::string::npos) << g.err;
+}
+
+// The main thread leaving first (SYS_exit) does not end the first process: a cut after it, while
+// another thread still makes calls, is reported.
+TEST_F(GvisorPrivileged, StreamCutAfterTheMainThreadLeftIsReported) {
+  if (!fs::exists("/usr/bin/python3")) NUCLEUS_SKIP("python3 is not installed");
+  auto c = trace_with_cut(dir, "main-left", false, cut_monitoring_stream, true);
+  EXPECT_EQ(c.result.out, "finished\n") << "the workload outlives the cut";
+  EXPECT_EQ(c.result.exit_code, 125) << c.result.err;
+  EXPECT_NE(c.result.err.find("error: the trace is incomplete: "), std::string::npos) << c.result.err;
+  auto t = read_trace_file(c.trace);
+  ASSERT_TRUE(t.summary.contains("loss")) << t.summary.dump();
 }
 
 // The sandbox process itself killed mid-run (the stream's writer and the workload gone at once):
