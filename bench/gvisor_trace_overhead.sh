@@ -11,6 +11,7 @@ build=${1:-build/release}
 tools=$build/tools
 samples=$build/samples
 work=$(mktemp -d -p "$build")   # not under /tmp: the sandbox has its own /tmp
+chmod 0755 "$work"              # the workload runs as an unprivileged identity and reads the script here
 trap 'rm -rf "$work"' EXIT
 echo '{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[]}' > "$work/allow.json"
 

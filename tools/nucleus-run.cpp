@@ -186,7 +186,7 @@ int run(const Options& opt) {
       trace.syscalls = would_deny.entries();
       trace.summary = tracer::TraceSummary{would_deny.events(), would_deny.distinct(), result.loss.lost,
                                            result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
-                                           result.unparsed};
+                                           result.unparsed, result.loss.summary()};
       complain_output->write_atomic(tracer::write_trace(trace));
     }
   }

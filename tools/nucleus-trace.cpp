@@ -202,7 +202,8 @@ int run_existing(const Options& opt) {
   for (const auto& w : counted.warnings) cli::warn(tool, w);
   trace.syscalls = aggregator.entries();
   trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost, result.exit_code,
-                                       static_cast<std::uint64_t>(result.duration.count()), result.unparsed};
+                                       static_cast<std::uint64_t>(result.duration.count()), result.unparsed,
+                                       result.loss.summary()};
   output.write_atomic(tracer::write_trace(trace));
   if (!opt.quiet) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct() << " distinct syscalls, "
@@ -324,7 +325,7 @@ int run(const Options& opt) {
   trace.syscalls = aggregator.entries();
   trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,
                                        result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
-                                       result.unparsed};
+                                       result.unparsed, result.loss.summary()};
   output.write_atomic(tracer::write_trace(trace));
 
   if (!opt.quiet) {

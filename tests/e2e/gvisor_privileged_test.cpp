@@ -1,22 +1,30 @@
 // Trace and strict mode under gVisor (the default --trust-level untrusted), with the real runsc:
 // completeness against strace -f run inside the same sandbox, the trace -> gen -> run round trip
 // under gVisor and on the host, numbers gVisor does not know, records the workload tries to forge,
-// denials, kills and complain mode, and a stalled reader (a stream cut early is covered by
-// tests/tracer/gvisor_test.cpp, EveryKindOfLossIsReported).
+// denials, kills and complain mode, a stalled reader, and the monitoring stream cut from outside
+// while the workload runs.
 #include "e2e_support.hpp"
+
+#include "nucleus/sandbox/fd.hpp"
 
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <regex>
 #include <set>
@@ -272,6 +280,160 @@ TEST_F(GvisorPrivileged, StalledReaderLosesNothing) {
   for (const auto& s : read_trace_file(trace).syscalls)
     if (s["name"] == "getppid") getppid += s["count"].get<std::uint64_t>();
   EXPECT_EQ(getppid, 3000u);
+}
+
+namespace {
+
+pid_t parent_of(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("PPid:", 0) == 0) return static_cast<pid_t>(std::stol(line.substr(5)));
+  return 0;
+}
+
+// The gVisor sandbox process (`runsc boot`: the sentry, which writes the monitoring stream) below
+// this test process, or 0. Other sandboxes on the machine are not ours to touch.
+pid_t our_sandbox() {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::vector<std::string> args;
+    for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
+    if (args.empty() || args[0].find("runsc") == std::string::npos || std::find(args.begin(), args.end(), "boot") == args.end())
+      continue;
+    for (pid_t p = parent_of(pid); p > 1; p = parent_of(p))
+      if (p == ::getpid()) return pid;
+  }
+  return 0;
+}
+
+// Cuts the sandbox's connection to nucleus's monitoring sink, as a crash of the sink's writer or a
+// broken connection would: a copy of the sentry's socket (pidfd_getfd) is shut down, which ends
+// the connection for both ends while the sandbox and its workload keep running. Returns false if
+// the sentry holds no such socket.
+bool cut_monitoring_stream(pid_t sandbox) {
+  nucleus::sandbox::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, sandbox, 0)));
+  if (!pidfd) return false;
+  bool cut = false;
+  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(sandbox) + "/fd")) {
+    std::error_code ec;
+    if (fs::read_symlink(e.path(), ec).string().rfind("socket:", 0) != 0) continue;
+    nucleus::sandbox::UniqueFd copy(
+        static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), std::stoi(e.path().filename()), 0)));
+    if (!copy) continue;
+    int type = 0;
+    socklen_t len = sizeof type;
+    sockaddr_un peer{};
+    socklen_t peer_len = sizeof peer;
+    if (::getsockopt(copy.get(), SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_SEQPACKET) continue;
+    if (::getpeername(copy.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 || peer.sun_family != AF_UNIX) continue;
+    const std::string path(peer.sun_path, ::strnlen(peer.sun_path, sizeof peer.sun_path));
+    if (path.find("/nucleus-gvisor-") == std::string::npos || !path.ends_with("/sink.sock")) continue;
+    cut = ::shutdown(copy.get(), SHUT_RDWR) == 0 || cut;
+  }
+  return cut;
+}
+
+// A workload under nucleus-trace that says it runs, waits for the test's go, and then makes 20 000
+// more calls before it exits: whatever the test does between the two happens while it runs, and
+// the end of its stream is still to come.
+struct CutRun {
+  nucleus::test::RunResult result;
+  fs::path trace;
+};
+
+// `python`: the same from a Python thread, after the main thread has left on its own (SYS_exit).
+CutRun trace_with_cut(const nucleus::test::TempDir& dir, const std::string& name, bool allow_loss,
+                      const std::function<bool(pid_t)>& cut, bool python = false) {
+  const fs::path started = dir / (name + ".started"), go = dir / (name + ".go");
+  CutRun out{{}, dir / (name + ".trace")};
+  const std::string script = "echo running > " + started.string() + "; while [ ! -e " + go.string() +
+                             " ]; do sleep 0.05; done; " + sample("burst").string() +
+                             " --threads 1 --count 20000 && echo finished";
+  const std::string python_script =
+      "import ctypes, os, threading, time\n"
+      "def calls():\n"
+      "    while not os.path.exists('" + go.string() + "'): time.sleep(0.05)\n"
+      "    for _ in range(20000): os.getppid()\n"
+      "    print('finished', flush=True)\n"
+      "threading.Thread(target=calls).start()\n"
+      "open('" + started.string() + "', 'w').write('running')\n"
+      "ctypes.CDLL(None).syscall(60, 0)\n"; // SYS_exit: the main thread alone
+  std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "-o", out.trace.string(), "--rw", dir.path().string()};
+  if (allow_loss) argv.push_back("--allow-loss");
+  if (python) argv.insert(argv.end(), {"--", "/usr/bin/python3", "-S", "-c", python_script});
+  else argv.insert(argv.end(), {"--", "/bin/sh", "-c", script});
+  auto traced = std::async(std::launch::async, [argv = with_flags(argv)] { return run(argv, {}, 120); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(started) && std::chrono::steady_clock::now() < deadline &&
+         traced.wait_for(std::chrono::milliseconds(20)) == std::future_status::timeout) {
+  }
+  if (python) std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the main thread's exit
+  const pid_t sandbox = fs::exists(started) ? our_sandbox() : 0;
+  const bool was_cut = sandbox != 0 && cut(sandbox);
+  { std::ofstream(go) << "go\n"; } // also when the cut failed: the workload must not wait forever
+  out.result = traced.get();
+  EXPECT_NE(sandbox, 0) << "no gVisor sandbox below this test while the workload ran\n" << out.result.err;
+  EXPECT_TRUE(was_cut) << "the sandbox held no connection to the monitoring sink\n" << out.result.err;
+  return out;
+}
+
+} // namespace
+
+// The monitoring stream cut while the workload keeps running is an incomplete trace, never a short
+// one that looks whole: nucleus-trace exits 125 and says so, and the trace it writes says so in its
+// summary; with --allow-loss it warns and exits with the workload's code.
+TEST_F(GvisorPrivileged, MonitoringStreamCutEarlyIsReported) {
+  for (bool allow_loss : {false, true}) {
+    SCOPED_TRACE(allow_loss ? "--allow-loss" : "default");
+    auto c = trace_with_cut(dir, allow_loss ? "cut-allowed" : "cut", allow_loss, cut_monitoring_stream);
+    EXPECT_EQ(c.result.out, "burst: 20000 getppid calls from 1 threads\nfinished\n") << "the workload outlives the cut";
+    EXPECT_EQ(c.result.exit_code, allow_loss ? 0 : 125) << c.result.err;
+    const std::string said = std::string("nucleus-trace: ") + (allow_loss ? "warning" : "error") + ": the trace is incomplete: ";
+    EXPECT_NE(c.result.err.find(said), std::string::npos) << c.result.err;
+    EXPECT_NE(c.result.err.find("monitoring stream ended before"), std::string::npos) << c.result.err;
+    if (!allow_loss) {
+      EXPECT_NE(c.result.err.find("--allow-loss"), std::string::npos) << c.result.err;
+    }
+    auto t = read_trace_file(c.trace);
+    EXPECT_EQ(t.header["source"], "gvisor");
+    ASSERT_TRUE(t.summary.contains("loss")) << t.summary.dump();
+    EXPECT_NE(t.summary["loss"].get<std::string>().find("ended before"), std::string::npos) << t.summary.dump();
+    std::uint64_t getppid = 0;
+    for (const auto& s : t.syscalls)
+      if (s["name"] == "getppid") getppid += s["count"].get<std::uint64_t>();
+    EXPECT_LT(getppid, 20000u) << "the calls made after the cut cannot be in the trace";
+  }
+  // A profile made from it is made with a warning.
+  auto g = run({tool("nucleus-profile").string(), "gen", "-o", (dir / "cut.json").string(), (dir / "cut.trace").string()});
+  EXPECT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_NE(g.err.find("is incomplete (gVisor's monitoring stream ended before"), std::string::npos) << g.err;
+}
+
+// The main thread leaving first (SYS_exit) does not end the first process: a cut after it, while
+// another thread still makes calls, is reported.
+TEST_F(GvisorPrivileged, StreamCutAfterTheMainThreadLeftIsReported) {
+  if (!fs::exists("/usr/bin/python3")) NUCLEUS_SKIP("python3 is not installed");
+  auto c = trace_with_cut(dir, "main-left", false, cut_monitoring_stream, true);
+  EXPECT_EQ(c.result.out, "finished\n") << "the workload outlives the cut";
+  EXPECT_EQ(c.result.exit_code, 125) << c.result.err;
+  EXPECT_NE(c.result.err.find("error: the trace is incomplete: "), std::string::npos) << c.result.err;
+  auto t = read_trace_file(c.trace);
+  ASSERT_TRUE(t.summary.contains("loss")) << t.summary.dump();
+}
+
+// The sandbox process itself killed mid-run (the stream's writer and the workload gone at once):
+// reported the same way, whatever the dead workload's code.
+TEST_F(GvisorPrivileged, SandboxKilledMidRunIsReported) {
+  auto c = trace_with_cut(dir, "killed", false, [](pid_t sandbox) { return ::kill(sandbox, SIGKILL) == 0; });
+  EXPECT_EQ(c.result.exit_code, 125) << c.result.err;
+  EXPECT_NE(c.result.err.find("error: the trace is incomplete: "), std::string::npos) << c.result.err;
+  auto t = read_trace_file(c.trace);
+  ASSERT_TRUE(t.summary.contains("loss")) << t.summary.dump();
+  EXPECT_NE(t.summary["exit_code"].get<int>(), 0);
 }
 
 namespace {

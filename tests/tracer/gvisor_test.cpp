@@ -231,6 +231,37 @@ TEST(GvisorTracker, EveryKindOfLossIsReported) {
   }
 }
 
+// The container's first process has ended when its last thread has, as runsc 20221219 reports it
+// (a task exit per thread; no exit_notify_parent, it has no parent in the sandbox). A stream that
+// ends while a thread of it still runs is cut short, however the main thread left.
+TEST(GvisorTracker, TheFirstProcessEndsWithItsLastThread) {
+  auto ended = [](const std::vector<std::string>& packets) {
+    gv::Tracker t("/app", {1});
+    t.on_message(decode(packet(gv::MessageType::container_start, context(1, 1))));
+    for (const auto& p : packets) t.on_message(decode(p));
+    t.on_sink_end();
+    t.finish();
+    EXPECT_EQ(t.loss_detail().empty(), t.init_exited()) << t.loss_detail();
+    return t.init_exited();
+  };
+  const std::string clone2 = packet(gv::MessageType::sentry_clone, context(1, 1) + field(3, 2) + field(4, 1));
+  const std::string exit1 = packet(gv::MessageType::sentry_task_exit, context(1, 1));
+  const std::string exit2 = packet(gv::MessageType::sentry_task_exit, context(2, 1));
+  EXPECT_TRUE(ended({exit1}));
+  EXPECT_FALSE(ended({clone2, exit1})) << "the main thread left alone (SYS_exit), a thread still runs";
+  EXPECT_TRUE(ended({clone2, exit1, exit2}));
+  EXPECT_TRUE(ended({exit2, clone2, exit1})) << "a thread's exit may arrive before its clone";
+  // A thread that execs takes the leader's id: the old leader's exit and its own both come under it.
+  const std::string exec = packet(gv::MessageType::sentry_exec, context(2, 1) + field(2, std::string("/bin/true")));
+  EXPECT_FALSE(ended({clone2, exec, exit1}));
+  EXPECT_TRUE(ended({clone2, exec, exit1, exit1}));
+  EXPECT_TRUE(ended({clone2, exit1, exec, exit1}));
+  // A process below the first one is not the first one.
+  EXPECT_FALSE(ended({packet(gv::MessageType::sentry_clone, context(1, 1) + field(3, 5) + field(4, 5)),
+                      packet(gv::MessageType::sentry_task_exit, context(5, 5))}));
+  EXPECT_TRUE(ended({packet(gv::MessageType::sentry_exit_notify_parent, context(1, 1))}));
+}
+
 TEST(GvisorTracker, UnsupportedNumberWithoutAnEntryLineIsStillRecorded) {
   gv::Tracker t("/app", {1});
   t.on_message(decode(packet(gv::MessageType::container_start, context(1, 1))));

@@ -98,10 +98,15 @@ TEST(TraceLog, RoundTrip) {
       {arch("aarch64"), 63, "read", 7, "/bin/ä"},
       {arch("arm"), 3, "read", 0, "/bin/arm"},
   };
-  t.summary = tracer::TraceSummary{18446744073709551615u, 5, 2, -1, 99, 4};
+  t.summary = tracer::TraceSummary{18446744073709551615u, 5, 2, -1, 99, 4, "stream ended early; \"2\" dropped"};
   const std::string text = tracer::write_trace(t);
   EXPECT_EQ(tracer::read_trace(text, "rt.trace"), t);
   EXPECT_EQ(tracer::write_trace(tracer::read_trace(text, "rt.trace")), text);
+
+  // A complete trace has no "loss" key, as written before the key existed.
+  t.summary->loss.clear();
+  EXPECT_EQ(tracer::write_trace(t).find("\"loss\""), std::string::npos);
+  EXPECT_EQ(tracer::read_trace(tracer::write_trace(t), "rt.trace"), t);
 
   t.summary.reset(); // killed before it finished
   t.syscalls.clear();

@@ -89,6 +89,7 @@ warning): io_uring's operations bypass seccomp; --allow-io-uring keeps them.)");
       for (std::size_t i = 0; i < traces.size(); ++i) {
         const auto& s = traces[i].summary;
         if (!s) cli::warn(tool, opt->inputs[i] + " has no summary line: the tracer did not finish, it may be incomplete");
+        else if (!s->loss.empty()) cli::warn(tool, opt->inputs[i] + " is incomplete (" + s->loss + "): the profile may be too small");
         else if (s->lost != 0) cli::warn(tool, opt->inputs[i] + " lost " + std::to_string(s->lost) + " record(s): the profile may be too small");
         for (const auto& w : traces[i].header.warnings) cli::warn(tool, opt->inputs[i] + ": " + w);
         if (traces[i].header.source == "gvisor")

@@ -327,6 +327,9 @@ void Tracker::on_message(const Message& m) {
     break;
   case MessageType::sentry_clone: {
     if (m.created_tid != 0 && m.created_tgid != 0) group_of_thread_[m.created_tid] = m.created_tgid;
+    if (started_ && m.created_tgid == init_group_ && m.created_tid != init_group_ && m.created_tid != 0 &&
+        init_threads_gone_.count(m.created_tid) == 0)
+      init_threads_.insert(m.created_tid);
     if (m.created_tgid != 0 && m.created_tgid != m.tgid) {
       auto parent = exe_of_group_.find(m.tgid);
       exe_of_group_[m.created_tgid] = parent != exe_of_group_.end() ? parent->second : "?";
@@ -335,12 +338,25 @@ void Tracker::on_message(const Message& m) {
   }
   case MessageType::sentry_exec:
     exe_of_group_[m.tgid] = m.binary_path;
+    if (started_ && m.tgid == init_group_ && m.tid != init_group_) {
+      init_threads_.erase(m.tid); // it goes on as the leader
+      init_threads_gone_.insert(m.tid);
+      ++leader_exits_needed_;
+    }
     break;
   case MessageType::sentry_task_exit:
-    if (started_ && m.tid == init_group_) init_exited_ = true;
+    // runsc 20221219 sends no exit_notify_parent for the container's first process (it has no
+    // parent in the sandbox): its end is then the exit of its last thread.
+    if (!started_ || m.tgid != init_group_) return;
+    if (m.tid == init_group_) {
+      ++leader_exits_seen_;
+    } else {
+      init_threads_.erase(m.tid);
+      init_threads_gone_.insert(m.tid);
+    }
     return;
   case MessageType::sentry_exit_notify_parent:
-    if (started_ && m.tgid == init_group_) init_exited_ = true;
+    if (started_ && m.tgid == init_group_) init_notified_ = true; // the whole group is gone
     return;
   case MessageType::syscall_raw: {
     Call c;
@@ -428,7 +444,7 @@ std::string Tracker::loss_detail() const {
   };
   if (!started_) add("gVisor's monitoring stream never started (no container start event), so nothing was recorded");
   if (dropped_ != 0) add("gVisor's monitoring sink dropped " + std::to_string(dropped_) + " event(s)");
-  if (started_ && !init_exited_)
+  if (started_ && !init_exited())
     add("gVisor's monitoring stream ended before the workload's first process exited, so its end is missing");
   return out;
 }

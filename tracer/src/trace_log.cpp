@@ -205,6 +205,7 @@ TraceSummary read_summary(const Fields& fields) {
   summary.exit_code = fields.int_number("exit_code");
   summary.duration_ms = fields.unsigned_number("duration_ms");
   summary.unparsed = fields.optional_unsigned_number("unparsed"); // later than the first writers
+  summary.loss = fields.optional_string("loss");
   return summary;
 }
 
@@ -302,13 +303,11 @@ std::string write_trace(const Trace& trace) {
     out += dump_line(line);
   }
   if (const auto& s = trace.summary) {
-    out += dump_line(ordered{{"type", "summary"},
-                             {"events", s->events},
-                             {"distinct", s->distinct},
-                             {"lost", s->lost},
-                             {"exit_code", s->exit_code},
-                             {"duration_ms", s->duration_ms},
-                             {"unparsed", s->unparsed}});
+    ordered summary{{"type", "summary"},       {"events", s->events},         {"distinct", s->distinct},
+                    {"lost", s->lost},           {"exit_code", s->exit_code},   {"duration_ms", s->duration_ms},
+                    {"unparsed", s->unparsed}};
+    if (!s->loss.empty()) summary["loss"] = s->loss;
+    out += dump_line(summary);
   }
   return out;
 }

@@ -116,7 +116,11 @@ public:
   std::vector<Call> take_calls();
 
   bool started() const noexcept { return started_; }
-  bool init_exited() const noexcept { return init_exited_; }
+  // The container's first process has ended: every thread of its group, not only the leader (the
+  // main thread may exit alone while others go on calling).
+  bool init_exited() const noexcept {
+    return started_ && (init_notified_ || (leader_exits_seen_ >= leader_exits_needed_ && init_threads_.empty()));
+  }
   std::uint32_t dropped() const noexcept { return dropped_; }
   std::uint64_t messages() const noexcept { return messages_; }
   std::uint64_t unattributed() const noexcept { return unattributed_; }
@@ -136,7 +140,15 @@ private:
   std::set<int> unsupported_named_;
   std::int32_t init_group_ = 0;
   bool started_ = false;
-  bool init_exited_ = false;
+  // The first process's threads other than its leader that have not exited, and the exits seen
+  // of those that did (an exit may arrive before the clone that made the thread: other task).
+  std::set<std::int32_t> init_threads_;
+  std::set<std::int32_t> init_threads_gone_;
+  // Exits under the leader's id the group ends with: one, plus one per exec by another thread (that
+  // thread takes the leader's id, and the old leader's exit is reported under it as well).
+  std::uint32_t leader_exits_needed_ = 1;
+  std::uint32_t leader_exits_seen_ = 0;
+  bool init_notified_ = false; // its parent was notified of its exit
   bool sink_ended_ = false;
   bool finished_ = false;
   std::uint64_t unattributed_ = 0;

@@ -26,6 +26,11 @@ struct LossReport {
   bool overflowed = false; // the transport dropped an unknown number of records
   std::string detail;      // what was seen: "netlink receive buffer overflowed (ENOBUFS) 2 times"
   bool any() const noexcept { return lost != 0 || overflowed; }
+  // What a trace's summary says of it ("loss"): empty when nothing was lost.
+  std::string summary() const {
+    if (!any()) return {};
+    return detail.empty() ? std::to_string(lost) + " record(s) lost" : detail;
+  }
 };
 
 class EventSource {

@@ -70,6 +70,10 @@ struct TraceSummary {
   int exit_code = 0;
   std::uint64_t duration_ms = 0;
   std::uint64_t unparsed = 0; // lines the parser skipped
+  // Why the trace is incomplete, when the recorder saw a loss: a drop it counted (then also in
+  // `lost`) or one it could not count (a stream that ended early, a buffer that overflowed), which
+  // `lost` alone cannot say. Written as "loss"; absent when nothing was lost.
+  std::string loss = {};
   friend bool operator==(const TraceSummary&, const TraceSummary&) = default;
 };
 
