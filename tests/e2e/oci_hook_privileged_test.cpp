@@ -90,6 +90,18 @@ protected:
     fs::create_directories(out_);
   }
 
+  // A bundle in dir_/`name` of `samples` running `args`, with the hooks and, unless empty, the
+  // annotation asking for `trace`; under the allow-everything filter when `filtered`.
+  nlohmann::json hooked_bundle(const std::string& name, const std::vector<std::string>& samples,
+                               const std::vector<std::string>& args, const std::string& trace, bool filtered = true) {
+    auto config = bundle_of(dir_ / name, samples, {}, args, out_);
+    config["hooks"] = hooks(traces_);
+    if (!trace.empty()) config["annotations"] = {{"io.nucleus.trace", trace}};
+    if (filtered) config["linux"]["seccomp"] = allow_all;
+    test::write_runc_config(dir_ / name, config);
+    return config;
+  }
+
   test::TempDir dir_;
   fs::path traces_;
   fs::path out_;
@@ -108,11 +120,7 @@ class OciHookRoundTrip : public OciHookPrivileged, public ::testing::WithParamIn
 TEST_P(OciHookRoundTrip, TraceHoldsWhatStraceSeesAndItsProfileRunsTheContainer) {
   const Case& c = GetParam();
   // 1. Traced by the hook, as a runtime runs it.
-  auto config = bundle_of(dir_ / "traced", c.samples, {}, c.args, out_);
-  config["hooks"] = hooks(traces_);
-  config["annotations"] = {{"io.nucleus.trace", c.name + ".trace"}};
-  config["linux"]["seccomp"] = allow_all;
-  test::write_runc_config(dir_ / "traced", config);
+  hooked_bundle("traced", c.samples, c.args, c.name + ".trace");
   auto traced = test::run_runc(dir_ / "traced", container_id(c.name));
   ASSERT_EQ(traced.exit_code, 0) << traced.err << traced.out;
   ASSERT_TRUE(fs::exists(traces_ / (c.name + ".trace"))) << "no trace written: " << traced.err;
@@ -164,11 +172,7 @@ INSTANTIATE_TEST_SUITE_P(Samples, OciHookRoundTrip,
 
 // The profile is the container's: a call the sample did not make while traced is denied by runc.
 TEST_F(OciHookPrivileged, ProfileFromTheHookDeniesWhatTheContainerDidNotDo) {
-  auto config = bundle_of(dir_ / "traced", {"probe"}, {}, {"/probe", "getppid"}, out_);
-  config["hooks"] = hooks(traces_);
-  config["annotations"] = {{"io.nucleus.trace", "probe.trace"}};
-  config["linux"]["seccomp"] = allow_all;
-  test::write_runc_config(dir_ / "traced", config);
+  hooked_bundle("traced", {"probe"}, {"/probe", "getppid"}, "probe.trace");
   auto traced = test::run_runc(dir_ / "traced", container_id("deny"));
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
   auto profile = dir_ / "probe.json";
@@ -190,10 +194,7 @@ TEST_F(OciHookPrivileged, ProfileFromTheHookDeniesWhatTheContainerDidNotDo) {
 // Traced without a filter, the runtime's calls between installing the real one and the exec
 // cannot be seen: the trace says so, and gen passes it on (a profile from it stops runc there).
 TEST_F(OciHookPrivileged, ContainerTracedWithoutAFilterIsFlagged) {
-  auto config = bundle_of(dir_ / "traced", {"probe"}, {}, {"/probe", "getpid"}, out_);
-  config["hooks"] = hooks(traces_);
-  config["annotations"] = {{"io.nucleus.trace", "unfiltered.trace"}};
-  test::write_runc_config(dir_ / "traced", config);
+  hooked_bundle("traced", {"probe"}, {"/probe", "getpid"}, "unfiltered.trace", false);
   auto r = test::run_runc(dir_ / "traced", container_id("unfiltered"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto trace = test::read_trace_file(traces_ / "unfiltered.trace");
@@ -208,18 +209,11 @@ TEST_F(OciHookPrivileged, ContainerTracedWithoutAFilterIsFlagged) {
 // A trace is never replaced by another container's: the second container with the same name is
 // refused before it starts, and the first one's trace stays as it was.
 TEST_F(OciHookPrivileged, SecondContainerCannotReplaceATrace) {
-  auto config = bundle_of(dir_ / "first", {"probe"}, {}, {"/probe", "getpid"}, out_);
-  config["hooks"] = hooks(traces_);
-  config["annotations"] = {{"io.nucleus.trace", "shared.trace"}};
-  config["linux"]["seccomp"] = allow_all;
-  test::write_runc_config(dir_ / "first", config);
+  hooked_bundle("first", {"probe"}, {"/probe", "getpid"}, "shared.trace");
   ASSERT_EQ(test::run_runc(dir_ / "first", container_id("first")).exit_code, 0);
   const auto before = test::read_text(traces_ / "shared.trace");
   ASSERT_FALSE(before.empty());
-  auto second = bundle_of(dir_ / "second", {"probe"}, {}, {"/probe", "getppid"}, out_);
-  second["hooks"] = hooks(traces_);
-  second["annotations"] = {{"io.nucleus.trace", "shared.trace"}};
-  test::write_runc_config(dir_ / "second", second);
+  hooked_bundle("second", {"probe"}, {"/probe", "getppid"}, "shared.trace");
   auto r = test::run_runc(dir_ / "second", container_id("second"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(test::probe_lines(r.out).empty()) << "the second container ran: " << r.out;
@@ -230,11 +224,7 @@ TEST_F(OciHookPrivileged, SecondContainerCannotReplaceATrace) {
 // Created and deleted without ever running its process: no trace (not an empty one), and the
 // poststop hook says why.
 TEST_F(OciHookPrivileged, ContainerDeletedBeforeItStartsLeavesNoTrace) {
-  auto config = bundle_of(dir_ / "never", {"probe"}, {}, {"/probe", "getpid"}, out_);
-  config["hooks"] = hooks(traces_);
-  config["annotations"] = {{"io.nucleus.trace", "never.trace"}};
-  config["linux"]["seccomp"] = allow_all;
-  test::write_runc_config(dir_ / "never", config);
+  hooked_bundle("never", {"probe"}, {"/probe", "getpid"}, "never.trace");
   const std::string state = (dir_ / "state").string();
   const std::string id = container_id("never");
   auto created = test::run({test::runc_path, "--root", state, "create", "--bundle", (dir_ / "never").string(), id}, {}, 60);
@@ -284,9 +274,7 @@ TEST_F(OciHookPrivileged, OnlyWhatFollowsAnExecIsRecorded) {
 
 // A container without the annotation runs as ever and leaves no trace.
 TEST_F(OciHookPrivileged, ContainerWithoutTheAnnotationIsNotTraced) {
-  auto config = bundle_of(dir_ / "plain", {"probe"}, {}, {"/probe", "getpid"}, out_);
-  config["hooks"] = hooks(traces_);
-  test::write_runc_config(dir_ / "plain", config);
+  hooked_bundle("plain", {"probe"}, {"/probe", "getpid"}, "");
   auto r = test::run_runc(dir_ / "plain", container_id("plain"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(test::probe_lines(r.out).size(), 1u);
@@ -304,12 +292,9 @@ TEST_F(OciHookPrivileged, AnnotationCannotWriteOutsideTheTraceDirectory) {
   for (std::string value : {std::string("../victim/x.trace"), (victim / "x.trace").string(), std::string("link/x.trace"),
                             std::string("/etc/nucleus-hook-test.trace")}) {
     SCOPED_TRACE(value);
-    auto bundle = dir_ / ("escape" + std::to_string(i));
-    auto config = bundle_of(bundle, {"probe"}, {}, {"/probe", "getpid"}, out_);
-    config["hooks"] = hooks(traces_);
-    config["annotations"] = {{"io.nucleus.trace", value}};
-    test::write_runc_config(bundle, config);
-    auto r = test::run_runc(bundle, container_id("escape" + std::to_string(i++)));
+    const std::string name = "escape" + std::to_string(i++);
+    hooked_bundle(name, {"probe"}, {"/probe", "getpid"}, value, false);
+    auto r = test::run_runc(dir_ / name, container_id(name));
     EXPECT_NE(r.exit_code, 0) << r.out;
     EXPECT_TRUE(test::probe_lines(r.out).empty()) << "the container ran: " << r.out;
     EXPECT_NE(r.err.find("outside the hook's trace directory"), std::string::npos) << r.err;
