@@ -394,7 +394,8 @@ io.nucleus.trace=NAME: installed for the prestart stage it starts recording the 
 process tree from the exec of its process (nothing of the runtime's own set-up), installed for
 poststop it waits for the trace, prints its summary and exits with the recorder's status. The
 trace goes to NAME below --trace-dir (a name outside it is refused: annotations are chosen by
-whoever creates the container). Podman and CRI-O find the hooks in the package's hooks.d files.
+whoever creates the container; an existing one too: no container replaces another's trace; "{id}"
+in NAME is the container's id, for the containers of a pod, which all get its annotations). Podman and CRI-O find the hooks in the package's hooks.d files.
 
 The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting set-id bits and
 TIOCSTI/TIOCLINUX are refused in trace mode too.

@@ -238,7 +238,12 @@ int start(const Options& options, const State& state,
   if (state.pid <= 0)
     throw Error(ErrorKind::invalid_input, "--oci-hook " + options.stage + ": the container's state has no \"pid\"",
                 "install the hook for the prestart or createRuntime stage, when the container's init exists");
-  Recording recording{state.pid, trace_path(options, state.trace).string(), "container " + state.id};
+  // "{id}" in the name is the container's id (checked above: no path characters), for annotations
+  // every container of a pod gets alike.
+  std::string name = state.trace;
+  for (auto at = name.find("{id}"); at != std::string::npos; at = name.find("{id}", at + state.id.size()))
+    name.replace(at, 4, state.id);
+  Recording recording{state.pid, trace_path(options, name).string(), "container " + state.id};
   // The name is this container's from now on: another container (perhaps another tenant's) cannot
   // replace its trace, nor two containers race for one name.
   int claim = ::open(recording.output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

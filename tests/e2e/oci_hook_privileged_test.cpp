@@ -221,6 +221,19 @@ TEST_F(OciHookPrivileged, SecondContainerCannotReplaceATrace) {
   EXPECT_EQ(test::read_text(traces_ / "shared.trace"), before);
 }
 
+// "{id}" names each container's trace after it: two containers with the same annotation (as the
+// containers of a pod have) are both traced, each into its own file.
+TEST_F(OciHookPrivileged, IdInTheNameGivesEachContainerItsOwnTrace) {
+  for (const char* which : {"one", "two"}) {
+    hooked_bundle(which, {"probe"}, {"/probe", "getpid"}, "pod-{id}.trace");
+    auto r = test::run_runc(dir_ / which, container_id(which));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto trace = traces_ / ("pod-" + container_id(which) + ".trace");
+    ASSERT_TRUE(fs::exists(trace)) << r.err;
+    EXPECT_EQ(test::read_trace_file(trace).header.value("target", ""), "container " + container_id(which));
+  }
+}
+
 // Created and deleted without ever running its process: no trace (not an empty one), and the
 // poststop hook says why.
 TEST_F(OciHookPrivileged, ContainerDeletedBeforeItStartsLeavesNoTrace) {
