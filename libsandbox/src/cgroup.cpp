@@ -125,9 +125,14 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
   if (limits.pids) needed.push_back("pids");
   if (limits.cpus) needed.push_back("cpu");
   auto make_dir = [&](const std::string& parent) {
+    // The name holds our pid, which an earlier nucleus may have had: a group it could not remove
+    // (its processes were still leaving) is skipped, never joined.
     std::string dir = parent + "/" + name;
-    if (::mkdir(dir.c_str(), 0755) != 0)
-      throw_errno("cannot create the cgroup " + dir, "cgroup limits need write access to the cgroup hierarchy (run as root)");
+    for (int attempt = 1; ::mkdir(dir.c_str(), 0755) != 0; ++attempt) {
+      if (errno != EEXIST || attempt > 64)
+        throw_errno("cannot create the cgroup " + dir, "cgroup limits need write access to the cgroup hierarchy (run as root)");
+      dir = parent + "/" + name + "." + std::to_string(attempt);
+    }
     cg.groups_.push_back({dir, UniqueFd()});
     return dir;
   };
