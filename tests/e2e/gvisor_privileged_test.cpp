@@ -1,8 +1,8 @@
 // Trace and strict mode under gVisor (the default --trust-level untrusted), with the real runsc:
 // completeness against strace -f run inside the same sandbox, the trace -> gen -> run round trip
 // under gVisor and on the host, numbers gVisor does not know, records the workload tries to forge,
-// denials, kills and complain mode, a stalled reader, and the monitoring stream cut from outside
-// while the workload runs.
+// denials, kills and complain mode, a stalled reader, the monitoring stream cut from outside while
+// the workload runs, and a debug log that does not end with the sandbox.
 #include "e2e_support.hpp"
 
 #include "nucleus/sandbox/fd.hpp"
@@ -337,6 +337,23 @@ bool cut_monitoring_stream(pid_t sandbox) {
   return cut;
 }
 
+// A copy (pidfd_getfd) of the sentry's descriptor for gVisor's debug log, the FIFO that carries
+// the numbers gVisor does not know. Held, it keeps the FIFO open after the sandbox is gone, as a
+// writer that survives the sandbox would. Empty if the sentry holds no such FIFO.
+nucleus::sandbox::UniqueFd copy_debug_log_writer(pid_t sandbox) {
+  nucleus::sandbox::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, sandbox, 0)));
+  if (!pidfd) return {};
+  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(sandbox) + "/fd")) {
+    std::error_code ec;
+    const std::string target = fs::read_symlink(e.path(), ec).string();
+    if (target.find("/nucleus-gvisor-") == std::string::npos || !target.ends_with("/debug.json")) continue;
+    nucleus::sandbox::UniqueFd copy(
+        static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), std::stoi(e.path().filename()), 0)));
+    if (copy) return copy;
+  }
+  return {};
+}
+
 // A workload under nucleus-trace that says it runs, waits for the test's go, and then makes 20 000
 // more calls before it exits: whatever the test does between the two happens while it runs, and
 // the end of its stream is still to come.
@@ -423,6 +440,30 @@ TEST_F(GvisorPrivileged, StreamCutAfterTheMainThreadLeftIsReported) {
   EXPECT_NE(c.result.err.find("error: the trace is incomplete: "), std::string::npos) << c.result.err;
   auto t = read_trace_file(c.trace);
   ASSERT_TRUE(t.summary.contains("loss")) << t.summary.dump();
+}
+
+// gVisor's debug log still open when the sandbox has ended (a writer outside it holds the FIFO):
+// what it might still carry is unknown, so once the drain limit has passed the trace is reported
+// incomplete, naming that channel, and the sink's records are all there.
+TEST_F(GvisorPrivileged, DebugLogThatDoesNotEndIsReported) {
+  nucleus::sandbox::UniqueFd held;
+  auto c = trace_with_cut(dir, "debug-held", false, [&](pid_t sandbox) {
+    held = copy_debug_log_writer(sandbox);
+    return static_cast<bool>(held);
+  });
+  held.reset();
+  EXPECT_EQ(c.result.out, "burst: 20000 getppid calls from 1 threads\nfinished\n");
+  EXPECT_EQ(c.result.exit_code, 125) << c.result.err;
+  EXPECT_NE(c.result.err.find("error: the trace is incomplete: gVisor's debug log did not end within 10 s"),
+            std::string::npos)
+      << c.result.err;
+  auto t = read_trace_file(c.trace);
+  ASSERT_TRUE(t.summary.contains("loss")) << t.summary.dump();
+  EXPECT_NE(t.summary["loss"].get<std::string>().find("debug log did not end"), std::string::npos) << t.summary.dump();
+  std::uint64_t getppid = 0;
+  for (const auto& s : t.syscalls)
+    if (s["name"] == "getppid") getppid += s["count"].get<std::uint64_t>();
+  EXPECT_GE(getppid, 20000u) << "the monitoring stream was not cut";
 }
 
 // The sandbox process itself killed mid-run (the stream's writer and the workload gone at once):

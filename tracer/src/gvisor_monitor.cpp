@@ -437,7 +437,12 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
     detail += s;
   };
   if (!handshake_done && tracker.started() == false && detail.empty()) add("runsc never connected its monitoring sink");
-  if (drain_timed_out) add("gVisor's trace channels did not end within 10 s of the workload's exit");
+  if (drain_timed_out) {
+    const char* which = !sink_eof && !fifo_eof ? "gVisor's monitoring stream and debug log"
+                        : !sink_eof            ? "gVisor's monitoring stream"
+                                               : "gVisor's debug log";
+    add(std::string(which) + " did not end within 10 s of the workload's exit");
+  }
   if (bad_packets != 0) add(std::to_string(bad_packets) + " monitoring packet(s) could not be decoded");
   result.loss.lost = tracker.dropped();
   result.loss.overflowed = !detail.empty();
