@@ -52,7 +52,7 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # nucleus_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON) # libseccomp2, libcap2, libssl3, libstdc++6 ... from the binaries
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON) # from the binaries: libc6 alone unless NUCLEUS_STATIC_DEPS=OFF
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "runsc")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)

@@ -9,7 +9,7 @@ packages=(
   libcli11-dev                                # command-line parsing
   libyaml-cpp-dev                             # reading Kubernetes SeccompProfile YAML (import)
   libcap-dev                                  # capability names and sets (isolation)
-  libssl-dev                                  # SHA-256 for profile pinning (libcrypto)
+  nettle-dev                                  # SHA-256 for profile pinning
   googletest libgtest-dev libbenchmark-dev    # tests and benchmarks
   clang libclang-rt-14-dev                    # fuzz targets (libFuzzer); compiles the eBPF recorder
   libbpf-dev bpftool                          # the eBPF recorder: its light skeleton (bpftool), ring buffer and maps (libbpf)

@@ -3,7 +3,7 @@
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/io.hpp"
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -166,13 +166,14 @@ void require_kernel_lockdown(LockdownMode required, const std::string& file) {
 }
 
 std::string sha256_hex(std::string_view content) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(content.data(), content.size(), digest, &len, EVP_sha256(), nullptr) != 1)
-    throw Error(ErrorKind::internal, "SHA-256 failed in libcrypto");
+  sha256_ctx ctx;
+  sha256_init(&ctx);
+  sha256_update(&ctx, content.size(), reinterpret_cast<const std::uint8_t*>(content.data()));
+  std::uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(&ctx, sizeof digest, digest);
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
+  for (std::size_t i = 0; i < sizeof digest; ++i) {
     out.push_back(hex[digest[i] >> 4]);
     out.push_back(hex[digest[i] & 0xf]);
   }

@@ -157,7 +157,7 @@ bool lockdown_satisfies(LockdownMode active, LockdownMode required) noexcept;
 void require_kernel_lockdown(LockdownMode required, const std::string& file = "/sys/kernel/security/lockdown");
 std::string_view lockdown_name(LockdownMode mode) noexcept;
 
-// Profile pinning: SHA-256 (OpenSSL's libcrypto) of `content` as lowercase hex, and the check
+// Profile pinning: SHA-256 (Nettle) of `content` as lowercase hex, and the check
 // that throws Error(permission) naming `what` when it differs from `expected_hex`.
 std::string sha256_hex(std::string_view content);
 void verify_sha256(std::string_view content, std::string_view expected_hex, std::string_view what);
