@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -98,7 +100,10 @@ namespace fs = std::filesystem;
 // caller's own files, it would give the host's /dev/null, a terminal or an output file to the
 // sandbox's identity. So runsc only ever gets pipes: a file, device or terminal on fd 0-2 is
 // relayed through a pipe by a small copying process. Pipes and sockets pass as they are (their
-// inodes are private to the connection). Async-signal-safe: runs between fork and execve.
+// inodes are private to the connection). The output relays end when every writer in the sandbox
+// is gone, having copied all of it; the input relay would wait on its source (a terminal) for as
+// long as that is open, so it dies with runsc, its parent, instead. Async-signal-safe: runs between
+// fork and execve.
 void relay_loop(int from, int to) noexcept {
   char buf[16384];
   for (;;) {
@@ -122,9 +127,11 @@ int shield_stdio() noexcept {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return errno;
     const bool input = fd == 0;
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) return errno;
     if (pid == 0) {
+      if (input && (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || ::getppid() != parent)) ::_exit(0);
       // Source on 0, destination on 1, nothing else open: the relay holds no other pipe end.
       int from = input ? 0 : p[0];
       int to = input ? p[1] : fd;

@@ -134,7 +134,28 @@ struct PtyOutcome {
   std::string injected; // what sits in the terminal's input queue afterwards: the shell would read it
   bool settings_restored = false;
   std::string device; // the terminal's device number, as the attack prints it
+  pid_t pid = -1;     // nucleus's, which names its cgroups
 };
+
+// The cgroups nucleus process `pid` made (nucleus-<pid>-<n>) that are still there, in every
+// hierarchy: each must be gone once it has exited.
+std::vector<std::string> cgroups_left_by(pid_t pid) {
+  const std::string prefix = "nucleus-" + std::to_string(pid) + "-";
+  std::vector<std::string> left;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it("/sys/fs/cgroup", fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    if (it.depth() > 4 || !it->is_directory(ec) || it->is_symlink(ec)) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->path().filename().string().rfind(prefix, 0) == 0) {
+      left.push_back(it->path().string());
+      it.disable_recursion_pending();
+    }
+  }
+  return left;
+}
 
 PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size = {24, 80, 0, 0}) {
   int master = -1, slave = -1;
@@ -157,6 +178,7 @@ PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size = 
     ::_exit(127);
   }
   PtyOutcome o;
+  o.pid = pid;
   o.device = "terminal device " + std::to_string(st.st_rdev) + ";";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   int status = 0;
@@ -323,6 +345,10 @@ TEST_P(Containment, TiocstiDoesNotReachTheCallersTerminal) {
   // Not the caller's terminal at all: its own pty (or, without a terminal of its own, none).
   EXPECT_EQ(o.output.find(o.device), std::string::npos) << o.output;
   EXPECT_TRUE(o.settings_restored) << "raw mode left on the caller's terminal";
+  // Nothing of the run outlives it: under gVisor the relay that copies the terminal's input to
+  // runsc once stayed blocked on it, in the run's cgroup, which was then left behind.
+  auto left = cgroups_left_by(o.pid);
+  EXPECT_TRUE(left.empty()) << "cgroup left behind: " << left.front();
 }
 
 // Item 5: only fds 0-2 and the environment allowlist reach the workload.
