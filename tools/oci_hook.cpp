@@ -6,6 +6,7 @@
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/fd.hpp"
 #include "nucleus/sandbox/io.hpp"
+#include "nucleus/sandbox/proc.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
 #include <nlohmann/json.hpp>
@@ -159,20 +160,8 @@ void make_private_dir(const fs::path& path) {
 
 // A process's start time (clock ticks after boot), which tells it from a later one with its id.
 std::string start_time(pid_t pid) {
-  std::string stat;
-  try {
-    stat = sandbox::read_file("/proc/" + std::to_string(pid) + "/stat");
-  } catch (const Error&) {
-    return {};
-  }
-  auto close = stat.rfind(')');
-  if (close == std::string::npos) return {};
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i) {
-    if (i == 22) return field;
-  }
-  return {};
+  auto stat = sandbox::process_stat(pid);
+  return stat ? std::to_string(stat->start_time) : std::string{};
 }
 
 // Waits until `pidfd`'s process has exited or `timeout_ms` passed; true when it has exited.

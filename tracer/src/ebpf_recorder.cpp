@@ -8,6 +8,7 @@
 #include "nucleus/sandbox/fd.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/io.hpp"
+#include "nucleus/sandbox/proc.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 #include "nucleus/sandbox/syscalls.hpp"
 
@@ -327,15 +328,8 @@ std::map<pid_t, pid_t> parents() {
   if (dir == nullptr) sandbox::throw_errno("cannot list /proc");
   while (dirent* e = ::readdir(dir)) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-    std::string stat;
-    try {
-      stat = sandbox::read_file(std::string("/proc/") + e->d_name + "/stat");
-    } catch (const Error&) {
-      continue; // gone meanwhile
-    }
-    auto paren = stat.rfind(')');
-    if (paren == std::string::npos || paren + 4 >= stat.size()) continue;
-    out[static_cast<pid_t>(std::atoi(e->d_name))] = static_cast<pid_t>(std::atoi(stat.c_str() + paren + 4));
+    const auto pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (auto stat = sandbox::process_stat(pid)) out[pid] = stat->ppid; // else gone meanwhile
   }
   ::closedir(dir);
   return out;

@@ -5,6 +5,7 @@
 #include "lost_counter.hpp"
 
 #include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/proc.hpp"
 #include "nucleus/sandbox/pty.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
@@ -79,21 +80,8 @@ public:
 
 private:
   static pid_t parent_of(pid_t pid) {
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    char buf[512];
-    ssize_t n = ::read(fd, buf, sizeof buf - 1);
-    ::close(fd);
-    if (n <= 0) return 0;
-    std::string_view stat(buf, static_cast<std::size_t>(n));
-    auto paren = stat.rfind(')'); // comm may contain spaces and parentheses
-    if (paren == std::string_view::npos || paren + 4 >= stat.size()) return 0;
-    std::string_view rest = stat.substr(paren + 4); // ") S ppid"
-    pid_t ppid = 0;
-    std::from_chars(rest.data(), rest.data() + rest.size(), ppid);
-    return ppid;
+    auto stat = sandbox::process_stat(pid);
+    return stat ? stat->ppid : 0;
   }
 
   std::unordered_set<pid_t> members_;
