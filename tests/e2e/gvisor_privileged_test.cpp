@@ -60,6 +60,14 @@ std::string join(const std::set<std::string>& s) {
   return out;
 }
 
+// How many calls of `name` the trace counts, over every executable and architecture.
+std::uint64_t calls_of(const TraceFile& t, const std::string& name) {
+  std::uint64_t n = 0;
+  for (const auto& s : t.syscalls)
+    if (s["name"] == name) n += s["count"].get<std::uint64_t>();
+  return n;
+}
+
 bool have_runsc() {
   for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"})
     if (::access((std::string(dir) + "/runsc").c_str(), X_OK) == 0) return true;
@@ -276,10 +284,7 @@ TEST_F(GvisorPrivileged, StalledReaderLosesNothing) {
   argv.insert(argv.begin(), {"/usr/bin/env", "NUCLEUS_TEST_GVISOR_STALL_MS=1"});
   auto r = run(argv, {}, 120);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::uint64_t getppid = 0;
-  for (const auto& s : read_trace_file(trace).syscalls)
-    if (s["name"] == "getppid") getppid += s["count"].get<std::uint64_t>();
-  EXPECT_EQ(getppid, 3000u);
+  EXPECT_EQ(calls_of(read_trace_file(trace), "getppid"), 3000u);
 }
 
 namespace {
@@ -419,10 +424,7 @@ TEST_F(GvisorPrivileged, MonitoringStreamCutEarlyIsReported) {
     EXPECT_EQ(t.header["source"], "gvisor");
     ASSERT_TRUE(t.summary.contains("loss")) << t.summary.dump();
     EXPECT_NE(t.summary["loss"].get<std::string>().find("ended before"), std::string::npos) << t.summary.dump();
-    std::uint64_t getppid = 0;
-    for (const auto& s : t.syscalls)
-      if (s["name"] == "getppid") getppid += s["count"].get<std::uint64_t>();
-    EXPECT_LT(getppid, 20000u) << "the calls made after the cut cannot be in the trace";
+    EXPECT_LT(calls_of(t, "getppid"), 20000u) << "the calls made after the cut cannot be in the trace";
   }
   // A profile made from it is made with a warning.
   auto g = run({tool("nucleus-profile").string(), "gen", "-o", (dir / "cut.json").string(), (dir / "cut.trace").string()});
@@ -460,10 +462,7 @@ TEST_F(GvisorPrivileged, DebugLogThatDoesNotEndIsReported) {
   auto t = read_trace_file(c.trace);
   ASSERT_TRUE(t.summary.contains("loss")) << t.summary.dump();
   EXPECT_NE(t.summary["loss"].get<std::string>().find("debug log did not end"), std::string::npos) << t.summary.dump();
-  std::uint64_t getppid = 0;
-  for (const auto& s : t.syscalls)
-    if (s["name"] == "getppid") getppid += s["count"].get<std::uint64_t>();
-  EXPECT_GE(getppid, 20000u) << "the monitoring stream was not cut";
+  EXPECT_GE(calls_of(t, "getppid"), 20000u) << "the monitoring stream was not cut";
 }
 
 // The sandbox process itself killed mid-run (the stream's writer and the workload gone at once):
