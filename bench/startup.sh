@@ -15,11 +15,16 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo '{"defaultAction":"SCMP_ACT_ALLOW"}' > "$work/allow.json"
+# `runsc do` gives the descriptors it is handed to its sandbox's user (uid 65534), and hyperfine
+# hands every command the host's /dev/null: run that way, it leaves the host's null device owned
+# by nobody. So it gets a file of ours on stdin, and hyperfine's pipe (--output=pipe) for stdout and
+# stderr.
+: > "$work/stdin"
 cd "$work"
-hyperfine -N --warmup 3 --runs "${RUNS:-30}" --export-json "$work/startup.json" \
+hyperfine -N --output=pipe --warmup 3 --runs "${RUNS:-30}" --export-json "$work/startup.json" \
   -n bwrap "bwrap --unshare-all --die-with-parent --ro-bind / / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL /bin/true" \
   -n nucleus-run "$run -q --trust-level trusted --pids 64 --profile $work/allow.json -- /bin/true" \
-  -n "runsc do" "runsc --network=none do /bin/true" \
+  -n "runsc do" "sh -c 'exec runsc --network=none do /bin/true <$work/stdin 2>&1'" \
   -n "nucleus-run, defaults" "$run -q --trust-level trusted --profile $work/allow.json -- /bin/true" \
   -n "nucleus-run, no cgroup" "$run -q --trust-level trusted --pids unlimited --memory unlimited --profile $work/allow.json -- /bin/true" \
   -n "nucleus-run gVisor" "$run -q --profile $work/allow.json -- /bin/true" >&2
@@ -31,3 +36,8 @@ print(f"{'command':22} {'mean ms':>9} {'± ms':>7} {'ratio to bwrap':>15}")
 for name, r in results.items():
     print(f"{name:22} {r['mean']*1e3:9.1f} {r['stddev']*1e3:7.1f} {r['mean']/base:15.2f}")
 PY
+if [ "$(stat -c %u:%g /dev/null)" != 0:0 ]; then
+  echo "startup.sh: the host's /dev/null changed owner during the benchmark; given back to root" >&2
+  chown 0:0 /dev/null
+  exit 1
+fi
