@@ -164,17 +164,23 @@ std::string start_time(pid_t pid) {
   return stat ? std::to_string(stat->start_time) : std::string{};
 }
 
-// Waits until `pidfd`'s process has exited or `timeout_ms` passed; true when it has exited.
-bool wait_exit(int pidfd, int timeout_ms) {
+// Waits until `fd` is readable or `timeout_ms` passed (interruptions do not restart the clock):
+// 1 readable, 0 timed out, -1 with errno.
+int wait_readable(int fd, int timeout_ms) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
-    pollfd p{pidfd, POLLIN, 0};
+    pollfd p{fd, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
-    if (n == 1) return true;
-    if (n == 0) return false;
-    if (errno != EINTR) sandbox::throw_errno("--oci-hook: cannot wait for the recorder");
+    if (n >= 0 || errno != EINTR) return n;
   }
+}
+
+// Waits until `pidfd`'s process has exited or `timeout_ms` passed; true when it has exited.
+bool wait_exit(int pidfd, int timeout_ms) {
+  int n = wait_readable(pidfd, timeout_ms);
+  if (n < 0) sandbox::throw_errno("--oci-hook: cannot wait for the recorder");
+  return n == 1;
 }
 
 std::string read_or_empty(const fs::path& path) {
@@ -280,14 +286,7 @@ int start(const Options& options, const State& state,
   ready_w.reset();
   sandbox::write_file_atomic(dir / "recorder", std::to_string(child) + " " + start_time(child) + "\n");
 
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(attach_timeout_ms);
-  int n = 0;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    pollfd p{ready.get(), POLLIN, 0};
-    n = ::poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
-    if (n >= 0 || errno != EINTR) break;
-  }
+  const int n = wait_readable(ready.get(), attach_timeout_ms);
   char ok = 0;
   if (n == 1 && ::read(ready.get(), &ok, 1) == 1 && ok == 1) {
     unclaim.keep = true;
