@@ -26,7 +26,7 @@
 //
 // Kernel layouts: these structs name only the fields used; `preserve_access_index` makes every
 // access a CO-RE relocation by field name, which the light skeleton's loader has the kernel
-// resolve against its own BTF at load time. No vmlinux.h at build time, and no parsing of the
+// resolve against its own BTF at load time (pt_regs excepted: its layout is the ABI's). No vmlinux.h at build time, and no parsing of the
 // kernel's BTF in userspace at run time (libbpf takes over 100 ms for that here).
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -36,9 +36,10 @@
 
 #define PAI __attribute__((preserve_access_index))
 
+// Not relocated: the x86_64 ABI fixes this layout (the entry code pushes it), up to `di`.
 struct pt_regs {
-  unsigned long bp, bx, r10, r9, r8, cx, dx, si, di;
-} PAI;
+  unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di;
+};
 struct thread_info {
   __u32 status;
 } PAI;
@@ -94,7 +95,7 @@ struct linux_binprm {
 #define MODE_SESSION 0         // the audit session target_session, under a seccomp filter
 #define MODE_TREE 1            // the thread groups in `tracked`
 #define MODE_CGROUP 2          // the tasks in the cgroup of `target_cgroup` or below it
-#define TRACKED_MAX 65536
+#define TRACKED_MAX 16384
 // `tracked` values.
 #define TRACK_ALL 1            // every call counts
 #define TRACK_AWAIT_EXEC 2     // until the process has exec'd: its exec calls, and its calls under a filter
@@ -158,6 +159,8 @@ __u32 root_tgid = 0;
 __u32 root_status = 0;
 __u32 root_exited = 0;
 __u32 root_pad = 0;
+// Calls of an argument-sensitive syscall whose registers could not be read: their values are missing.
+__u64 args_unread = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -266,6 +269,70 @@ __attribute__((noinline)) int record_arg(__u32 slot, __u32 arch, __u32 nr, __u32
   return 0;
 }
 
+// The slow paths are global functions: the verifier checks each once, on its own, instead of
+// once per path through the caller (load time matters).
+
+// A task seen for the first time (a new thread or child, no entry yet) takes the slot of the
+// file it runs (its parent's, until it execs itself; on_exec then resets it). An unnamed one
+// (slot 0) is looked up again: userspace names the executables of processes that join a traced
+// cgroup a moment after they are first counted.
+__attribute__((noinline)) int slot_of_new_task(void) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  __u32 slot = slot_of_task(task);
+  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (info)
+    info->slot = slot;
+  else
+    __sync_fetch_and_add(&storage_failures, 1);
+  return (int)slot;
+}
+
+// A syscall number beyond NR_MAX: counted in `facts`.
+__attribute__((noinline)) int count_rare(__u32 slot, __u32 arch, __u32 nr) {
+  struct fact_key key = {.kind = FACT_RARE, .slot = slot, .arch = arch, .nr = nr};
+  __u64 *n = bpf_map_lookup_elem(&facts, &key);
+  if (!n) {
+    __u64 zero = 0;
+    bpf_map_update_elem(&facts, &key, &zero, BPF_NOEXIST);
+    n = bpf_map_lookup_elem(&facts, &key);
+  }
+  if (n)
+    __sync_fetch_and_add(n, 1);
+  else
+    __sync_fetch_and_add(&rare_full, 1);
+  return 0;
+}
+
+// The syscall's own argument registers: i386 ebx ecx edx esi edi ebp (32 bits), x86_64 and x32
+// rdi rsi rdx r10 r8 r9. `pt_regs` is the x86_64 ABI's layout (stable, uapi), read in one copy.
+__attribute__((noinline)) int record_args(__u64 regs_address, __u32 slot, __u32 arch, __u32 nr, __u32 flags) {
+  struct pt_regs regs;
+  if (bpf_probe_read_kernel(&regs, sizeof(regs), (const void *)regs_address) != 0) {
+    __sync_fetch_and_add(&args_unread, 1);
+    return 0;
+  }
+  __u64 a[6];
+  if (arch == 1) {
+    a[0] = (__u32)regs.bx;
+    a[1] = (__u32)regs.cx;
+    a[2] = (__u32)regs.dx;
+    a[3] = (__u32)regs.si;
+    a[4] = (__u32)regs.di;
+    a[5] = (__u32)regs.bp;
+  } else {
+    a[0] = regs.di;
+    a[1] = regs.si;
+    a[2] = regs.dx;
+    a[3] = regs.r10;
+    a[4] = regs.r8;
+    a[5] = regs.r9;
+  }
+#pragma unroll
+  for (int i = 0; i < 6; i++)
+    if (flags & (1 << i)) record_arg(slot, arch, nr, i, a[i]);
+  return 0;
+}
+
 // Raw tracepoints throughout: they attach by name, where BTF-typed ones would make the kernel
 // search its whole BTF for each attach point at load (milliseconds each).
 SEC("raw_tp/sys_enter")
@@ -284,38 +351,12 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
   }
   if (how == TRACK_AWAIT_EXEC && !is_exec(arch, nr) && (__u32)BPF_CORE_READ(task, seccomp.filter_count.counter) <= await_filters)
     return 0;
-  // Which executable: cached per task. A new thread or child has no entry yet and takes the
-  // slot of the file it runs (its parent's, until it execs itself; on_exec then resets it). An
-  // unnamed one (slot 0) is looked up again: userspace names the executables of processes that
-  // join a traced cgroup a moment after they are first counted.
+  // Which executable: cached per task.
   struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
-  __u32 slot;
-  if (info && info->slot != 0) {
-    slot = info->slot;
-  } else {
-    slot = slot_of_task(task);
-    if (!info) {
-      info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-      if (!info) __sync_fetch_and_add(&storage_failures, 1);
-    }
-    if (info) info->slot = slot;
-  }
+  __u32 slot = info && info->slot != 0 ? info->slot : (__u32)slot_of_new_task();
   if (slot >= SLOTS) slot = SLOTS - 1;
 
-  if (nr >= NR_MAX) {
-    struct fact_key key = {.kind = FACT_RARE, .slot = slot, .arch = arch, .nr = (__u32)nr};
-    __u64 *n = bpf_map_lookup_elem(&facts, &key);
-    if (!n) {
-      __u64 zero = 0;
-      bpf_map_update_elem(&facts, &key, &zero, BPF_NOEXIST);
-      n = bpf_map_lookup_elem(&facts, &key);
-    }
-    if (n)
-      __sync_fetch_and_add(n, 1);
-    else
-      __sync_fetch_and_add(&rare_full, 1);
-    return 0;
-  }
+  if (nr >= NR_MAX) return count_rare(slot, arch, (__u32)nr);
   __u32 index = arch * NR_MAX + (__u32)nr;
   // The compiler knows the bound and would drop the test, which the verifier needs to see.
   asm volatile("" : "+r"(index));
@@ -327,29 +368,7 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
   // Atomic although per CPU: syscall tracepoints may be preempted (they can fault since 6.14).
   __sync_fetch_and_add(&c->n[index], 1);
 
-  if (!(flags & FLAG_ARGS)) return 0;
-  // The syscall's own argument registers: i386 ebx ecx edx esi edi ebp (32 bits), x86_64 and
-  // x32 rdi rsi rdx r10 r8 r9.
-  struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-  __u64 a[6];
-  if (arch == 1) {
-    a[0] = (__u32)BPF_CORE_READ(regs, bx);
-    a[1] = (__u32)BPF_CORE_READ(regs, cx);
-    a[2] = (__u32)BPF_CORE_READ(regs, dx);
-    a[3] = (__u32)BPF_CORE_READ(regs, si);
-    a[4] = (__u32)BPF_CORE_READ(regs, di);
-    a[5] = (__u32)BPF_CORE_READ(regs, bp);
-  } else {
-    a[0] = BPF_CORE_READ(regs, di);
-    a[1] = BPF_CORE_READ(regs, si);
-    a[2] = BPF_CORE_READ(regs, dx);
-    a[3] = BPF_CORE_READ(regs, r10);
-    a[4] = BPF_CORE_READ(regs, r8);
-    a[5] = BPF_CORE_READ(regs, r9);
-  }
-#pragma unroll
-  for (int i = 0; i < 6; i++)
-    if (flags & (1 << i)) record_arg(slot, arch, (__u32)nr, i, a[i]);
+  if (flags & FLAG_ARGS) record_args(ctx->args[0], slot, arch, (__u32)nr, flags & FLAG_ARGS);
   return 0;
 }
 

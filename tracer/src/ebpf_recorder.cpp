@@ -712,6 +712,8 @@ void read_maps(nucleus_bpf* skel, std::map<std::uint32_t, std::string>& names, E
            "): the calls of the rest are counted under exe \"?\"");
   note(result.loss, counters->storage_failures, false,
        std::to_string(counters->storage_failures) + " task(s) could not be tagged with their executable");
+  note(result.loss, counters->args_unread, false,
+       std::to_string(counters->args_unread) + " call(s) whose argument registers could not be read");
   note(result.loss, counters->rare_full, false,
        std::to_string(counters->rare_full) + " syscall(s) or argument value(s) found the recorder's map full");
   note(result.loss, unnamed, false, std::to_string(unnamed) + " syscall(s) of executables whose exec event is missing");

@@ -57,6 +57,7 @@ struct nucleus_bpf_counters {
   uint32_t root_status;
   uint32_t root_exited;
   uint32_t root_pad;
+  uint64_t args_unread;
 };
 
 struct nucleus_bpf;
