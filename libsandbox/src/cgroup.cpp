@@ -136,10 +136,10 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
     cg.groups_.push_back({dir, UniqueFd()});
     return dir;
   };
-  auto open_procs = [&](Group& g) {
-    std::string procs = g.dir + "/cgroup.procs";
-    g.procs.reset(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!g.procs) throw_errno("cannot open " + procs);
+  auto open_join = [&](Group& g, const char* file) {
+    std::string path = g.dir + "/" + file;
+    g.join.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!g.join) throw_errno("cannot open " + path);
   };
 
   // cgroup v2 if it has every controller we need (and we may enable them for a child group).
@@ -173,7 +173,7 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
         }
         cg.memory_ = limits.memory_bytes;
         cg.pids_ = limits.pids;
-        open_procs(cg.groups_.back());
+        open_join(cg.groups_.back(), "cgroup.procs");
         return cg;
       }
     }
@@ -202,7 +202,7 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
       write_control(dir, "cpu.cfs_quota_us", format_cpu_quota(*limits.cpus, 100000));
       cg.described_.push_back("cgroup v1 " + dir + ": cpu.cfs_quota_us for " + std::to_string(*limits.cpus) + " CPUs");
     }
-    open_procs(cg.groups_.back());
+    open_join(cg.groups_.back(), "tasks");
   }
   cg.memory_ = limits.memory_bytes;
   cg.pids_ = limits.pids;
@@ -211,7 +211,7 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
 
 Cgroups::~Cgroups() {
   for (auto& g : groups_) {
-    g.procs.reset();
+    g.join.reset();
     // A memory cgroup may stay busy for a moment after its last process was reaped.
     for (int attempt = 0; attempt < 50; ++attempt) {
       if (::rmdir(g.dir.c_str()) == 0 || errno == ENOENT) break;
@@ -221,9 +221,9 @@ Cgroups::~Cgroups() {
   }
 }
 
-std::vector<int> Cgroups::procs_fds() const {
+std::vector<int> Cgroups::join_fds() const {
   std::vector<int> fds;
-  for (const auto& g : groups_) fds.push_back(g.procs.get());
+  for (const auto& g : groups_) fds.push_back(g.join.get());
   return fds;
 }
 
@@ -259,7 +259,7 @@ std::uint64_t Cgroups::pids_limit_hits() const {
 
 int join_cgroups(const ChildPlan& plan) noexcept {
   for (int i = 0; i < plan.cgroup_fd_count; ++i) {
-    if (int err = write_all(plan.cgroup_procs_fds[i], "0", 1); err != 0) return err;
+    if (int err = write_all(plan.cgroup_join_fds[i], "0", 1); err != 0) return err;
   }
   return 0;
 }

@@ -1,8 +1,8 @@
 // Cgroup limits (--memory, --pids, --cpus): a fresh cgroup below nucleus's own, per controller.
 // cgroup v2 is used when every needed controller is available there; otherwise the v1 hierarchy
 // of each controller (hybrid systems). The parent creates the cgroups, writes the limits and opens
-// cgroup.procs; the child joins by writing "0"; the parent reads the OOM-kill counter at the end
-// and removes the cgroups.
+// the file the child joins through; the child joins by writing "0" to it; the parent reads the
+// OOM-kill counter at the end and removes the cgroups.
 #pragma once
 
 #include "child_plan.hpp"
@@ -32,8 +32,8 @@ public:
   // Throws Error(unsupported/permission) naming the controller that is missing.
   static Cgroups create(const CgroupLimits& limits, const std::string& name);
 
-  // The cgroup.procs fds the child writes to.
-  std::vector<int> procs_fds() const;
+  // The fds the child joins through (v2 cgroup.procs, v1 tasks; see join_cgroups).
+  std::vector<int> join_fds() const;
   // How many processes the kernel's OOM killer killed in the memory cgroup.
   std::uint64_t oom_kills() const;
   const std::vector<std::string>& described() const { return described_; }
@@ -45,7 +45,7 @@ public:
 private:
   struct Group {
     std::string dir;
-    UniqueFd procs;
+    UniqueFd join;
   };
   std::vector<Group> groups_;
   std::string memory_events_; // v2 memory.events or v1 memory.oom_control
@@ -55,7 +55,11 @@ private:
   std::vector<std::string> described_;
 };
 
-// Child: joins every cgroup. 0 or an errno.
+// Child: joins every cgroup. 0 or an errno. Called while the child is single-threaded (just
+// forked), so that moving its one thread moves the process: in v1 it writes to `tasks`, which for
+// the calling thread skips the kernel's global threadgroup lock, whose first taking after a quiet
+// moment waits out an RCU grace period (7-18 ms here, most of nucleus-run's start-up). v2 moves
+// only whole processes between domains (cgroup.procs) and takes that lock.
 int join_cgroups(const ChildPlan& plan) noexcept;
 
 } // namespace nucleus::sandbox::detail

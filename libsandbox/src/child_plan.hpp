@@ -39,8 +39,8 @@ struct LandlockRule {
 struct ChildPlan {
   bool gvisor = false;
 
-  // 1. cgroups: open cgroup.procs files; the child writes "0" to join.
-  int cgroup_procs_fds[4] = {-1, -1, -1, -1};
+  // 1. cgroups: the open files to join through (v2 cgroup.procs, v1 tasks); the child writes "0".
+  int cgroup_join_fds[4] = {-1, -1, -1, -1};
   int cgroup_fd_count = 0;
 
   // 2. namespaces

@@ -390,8 +390,8 @@ Isolation prepare(const IsolationConfig& requested, const std::vector<std::strin
   if (config.pids && *config.pids == 0) throw Error(ErrorKind::usage, "--pids must be at least 1");
   if (config.cpus && *config.cpus <= 0) throw Error(ErrorKind::usage, "--cpus must be positive");
   s->cgroups = detail::Cgroups::create(limits, name);
-  auto fds = s->cgroups.procs_fds();
-  for (std::size_t i = 0; i < fds.size() && i < 4; ++i) s->plan.cgroup_procs_fds[i] = fds[i];
+  auto fds = s->cgroups.join_fds();
+  for (std::size_t i = 0; i < fds.size() && i < 4; ++i) s->plan.cgroup_join_fds[i] = fds[i];
   s->plan.cgroup_fd_count = static_cast<int>(std::min<std::size_t>(fds.size(), 4));
   for (const auto& d : s->cgroups.described()) s->steps.push_back(d);
 
