@@ -22,13 +22,16 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -165,6 +168,26 @@ int run_child_steps(const void* context) noexcept {
   return detail::drop_capabilities(p);
 }
 
+// Where the staging directory is made: a memory file system where there is one. On a disk-backed
+// /tmp each run's mkdir and rmdir went to the journal, and with discard the rmdir waited for the
+// device (a quarter of a millisecond of every exit here). $XDG_RUNTIME_DIR when it is ours, then
+// /dev/shm (sticky and world-writable like /tmp: mkdtemp's private directory is as safe there),
+// and the temporary directory otherwise.
+fs::path staging_parent() {
+  auto in_memory = [](const char* dir) {
+    struct statfs fs {};
+    return ::statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+  };
+  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime != nullptr && *runtime == '/') {
+    struct stat st {};
+    if (::lstat(runtime, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() && (st.st_mode & 022) == 0 &&
+        in_memory(runtime))
+      return runtime;
+  }
+  if (in_memory("/dev/shm") && ::access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
+  return fs::temp_directory_path();
+}
+
 std::string unique_name() {
   static std::atomic<unsigned> counter{0};
   return "nucleus-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
@@ -220,7 +243,7 @@ void plan_native(Isolation::State& s, const IsolationConfig& config) {
   }
 
   // The staging directory: an empty directory the new root is mounted on inside the namespace.
-  std::string tmpl = (fs::temp_directory_path() / "nucleus-root-XXXXXX").string();
+  std::string tmpl = (staging_parent() / "nucleus-root-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) throw_errno("cannot create the sandbox's staging directory");
   s.staging = tmpl;
   // The child mounts on it after it became the unprivileged host identity. Empty, never written.
