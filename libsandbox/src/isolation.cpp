@@ -31,7 +31,6 @@
 
 #include <atomic>
 #include <charconv>
-#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -170,21 +169,13 @@ int run_child_steps(const void* context) noexcept {
 
 // Where the staging directory is made: a memory file system where there is one. On a disk-backed
 // /tmp each run's mkdir and rmdir went to the journal, and with discard the rmdir waited for the
-// device (a quarter of a millisecond of every exit here). $XDG_RUNTIME_DIR when it is ours, then
-// /dev/shm (sticky and world-writable like /tmp: mkdtemp's private directory is as safe there),
-// and the temporary directory otherwise.
+// device (a quarter of a millisecond of every exit here). /dev/shm is sticky and world-writable
+// like /tmp, so mkdtemp's private directory is as safe there, and the workload's identity can
+// pass through it (a per-user runtime directory, 0700, would refuse it).
 fs::path staging_parent() {
-  auto in_memory = [](const char* dir) {
-    struct statfs fs {};
-    return ::statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
-  };
-  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime != nullptr && *runtime == '/') {
-    struct stat st {};
-    if (::lstat(runtime, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() && (st.st_mode & 022) == 0 &&
-        in_memory(runtime))
-      return runtime;
-  }
-  if (in_memory("/dev/shm") && ::access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
+  struct statfs fs {};
+  if (::statfs("/dev/shm", &fs) == 0 && fs.f_type == TMPFS_MAGIC && ::access("/dev/shm", W_OK | X_OK) == 0)
+    return "/dev/shm";
   return fs::temp_directory_path();
 }
 
