@@ -11,6 +11,7 @@
 #include <linux/close_range.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -26,7 +27,9 @@ extern char** environ;
 namespace nucleus::sandbox {
 namespace {
 
-enum class ChildStep : std::int32_t { audit_session = 1, pre_exec = 2, filter = 3, exec = 4, signals = 5, session = 6, descriptors = 7 };
+enum class ChildStep : std::int32_t {
+  audit_session = 1, pre_exec = 2, filter = 3, exec = 4, signals = 5, session = 6, descriptors = 7, gate = 8,
+};
 
 // What the child tells the parent before execve.
 struct ChildMessage {
@@ -159,6 +162,7 @@ std::string step_name(ChildStep step) {
   case ChildStep::signals: return "resetting signals";
   case ChildStep::session: return "starting a session with its own terminal";
   case ChildStep::descriptors: return "closing inherited descriptors";
+  case ChildStep::gate: return "waiting for nucleus";
   }
   return "starting the command";
 }
@@ -243,11 +247,24 @@ Child spawn(const SpawnSpec& spec) {
   UniqueFd report_write(pipe_fds[1]);
   const pid_t parent = ::getpid();
 
+  // The gate: one byte from the parent once while_child_starts has returned; end of file if it
+  // threw or died. A socket, not a pipe, so that the parent's send to a child that has already
+  // failed is an error it can ignore, not a SIGPIPE.
+  UniqueFd gate_parent;
+  UniqueFd gate_child;
+  if (spec.while_child_starts) {
+    int gate[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) != 0) throw_errno("cannot create a socket pair");
+    gate_parent.reset(gate[0]);
+    gate_child.reset(gate[1]);
+  }
+
   pid_t pid = ::fork();
   if (pid < 0) throw_errno("cannot fork");
   if (pid == 0) {
     // Child: async-signal-safe calls only, from here to execve.
     int out = report_write.get();
+    if (gate_parent) ::close(gate_parent.get()); // else the parent's end never reads as closed
     sigset_t all;
     ::sigemptyset(&all);
     if (::sigprocmask(SIG_SETMASK, &all, nullptr) != 0) fail(out, ChildStep::signals, errno, exit_nucleus_failed);
@@ -267,6 +284,14 @@ Child spawn(const SpawnSpec& spec) {
       int err = spec.pre_exec(spec.pre_exec_context);
       if (err != 0) fail(out, ChildStep::pre_exec, err, exit_nucleus_failed);
     }
+    if (gate_child) {
+      char go = 0;
+      ssize_t n;
+      do {
+        n = ::read(gate_child.get(), &go, 1);
+      } while (n < 0 && errno == EINTR);
+      if (n != 1) fail(out, ChildStep::gate, n < 0 ? errno : ECANCELED, exit_nucleus_failed);
+    }
     if (spec.filter != nullptr) {
       int rc = install_filter(*spec.filter);
       if (rc != 0) fail(out, ChildStep::filter, -rc, exit_nucleus_failed);
@@ -276,11 +301,24 @@ Child spawn(const SpawnSpec& spec) {
   }
 
   report_write.reset();
+  gate_child.reset();
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   Child child(pid, std::move(pidfd), std::nullopt);
   if (!child.pidfd()) throw_errno("cannot open a pidfd for the child");
 
   std::optional<std::uint32_t> ses;
+  // Throwing from here leaves the gate closed, and the Child kills and reaps what it started.
+  auto open_gate = [&] {
+    if (!gate_parent) return;
+    spec.while_child_starts(ses);
+    const char go = 1;
+    ssize_t n;
+    do {
+      n = ::send(gate_parent.get(), &go, 1, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    gate_parent.reset(); // a child that failed meanwhile has its error in the report pipe
+  };
+  if (!spec.new_audit_session) open_gate();
   ChildMessage msg{};
   for (;;) {
     ssize_t n = ::read(report_read.get(), &msg, sizeof msg);
@@ -288,6 +326,7 @@ Child spawn(const SpawnSpec& spec) {
     if (n != static_cast<ssize_t>(sizeof msg)) break; // EOF: execve succeeded (or the child died)
     if (msg.kind == 1) {
       if (static_cast<std::uint32_t>(msg.value) != audit_unset) ses = static_cast<std::uint32_t>(msg.value);
+      open_gate();
       continue;
     }
     int err = static_cast<int>(msg.value);

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,12 @@ struct SpawnSpec {
   std::vector<int> pass_fds;
   // The workload's own terminal (see pty.hpp), or none.
   const PtyChild* pty = nullptr;
+  // Runs in the parent while the child sets itself up (from its audit session on, during
+  // pre_exec), given that session; the child installs its filter and execs only once this has
+  // returned. For work that must be in place before the command runs, overlapped with the
+  // command's start (nucleus-trace attaches its eBPF recorder here). When it throws, the child is
+  // killed before its execve and the exception propagates: nothing of the command has run.
+  std::function<void(std::optional<std::uint32_t> audit_session)> while_child_starts;
 };
 
 // The owned child process. Destroying a running Child kills and reaps it.
