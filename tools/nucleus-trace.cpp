@@ -73,8 +73,9 @@ void require_log_action_logged() {
                              " log' > /proc/sys/kernel/seccomp/actions_logged");
 }
 
-// The recorder: eBPF where it can run (auto, or asked for), else the audit records. Nothing has
-// run yet when this falls back, so the workload starts once, under the recorder that was chosen.
+// The recorder: eBPF where it can run (auto, or asked for), else the audit records. It loads
+// while the workload starts; when it cannot attach, run() throws before the workload's execve,
+// and auto starts the workload afresh under the audit records: it runs once, under one recorder.
 std::optional<tracer::EbpfRecorder> open_ebpf(const Options& opt, std::string& note) {
   if (opt.source != "auto" && opt.source != "ebpf") return std::nullopt;
   std::optional<sandbox::Policy> baseline;
@@ -261,6 +262,13 @@ int run(const Options& opt) {
   if (opt.duration_given)
     throw sandbox::Error(sandbox::ErrorKind::usage, "--duration applies to --pid and --cgroup only",
                          "a command is traced until it exits");
+  // On the host: the eBPF recorder where it can run, else the audit records behind a LOG filter.
+  // The trusted level always runs the workload on the host: the recorder starts loading first, so
+  // that the load overlaps the sandbox's preparation as well as the workload's start.
+  std::string ebpf_note;
+  std::optional<tracer::EbpfRecorder> ebpf;
+  const bool trusted = opt.sandbox.trust_level == "trusted";
+  if (trusted) ebpf = open_ebpf(opt, ebpf_note);
   // Opened before the workload exists: nothing it does to paths can redirect this write.
   const auto output = sandbox::OutputPath::open(opt.output);
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::trace, opt.command);
@@ -268,15 +276,8 @@ int run(const Options& opt) {
   if (!under_gvisor && opt.source == "gvisor")
     throw sandbox::Error(sandbox::ErrorKind::usage, "--source gvisor needs the workload under gVisor",
                          "use the default --trust-level untrusted, or drop --source gvisor");
-  // On the host: the eBPF recorder where it can run, else the audit records behind a LOG filter.
-  std::string ebpf_note;
-  std::optional<tracer::EbpfRecorder> ebpf;
-  if (!under_gvisor) ebpf = open_ebpf(opt, ebpf_note);
+  if (!under_gvisor && !trusted) ebpf = open_ebpf(opt, ebpf_note);
   std::optional<sandbox::BpfProgram> program;
-  if (!under_gvisor && !ebpf) {
-    require_log_action_logged();
-    program = trace_filter(opt);
-  }
   const bool live = !opt.quiet && ::isatty(STDERR_FILENO) != 0;
   const std::string started_at = cli::utc_now();
 
@@ -284,7 +285,6 @@ int run(const Options& opt) {
   tracer::MonitorOptions mon;
   std::optional<sandbox::Policy> baseline;
   mon.argv = isolation.argv();
-  mon.filter = program ? &*program : nullptr;
   mon.pre_exec = isolation.pre_exec();
   mon.pre_exec_context = isolation.context();
   mon.env = isolation.environment();
@@ -300,10 +300,22 @@ int run(const Options& opt) {
   }
   tracer::MonitorResult result;
   if (ebpf) {
-    auto counted = ebpf->run({mon.argv, mon.pre_exec, mon.pre_exec_context, {}, mon.env, mon.pass_fds});
-    for (const auto& entry : counted.syscalls) aggregator.add(entry);
-    result = std::move(counted.run);
-  } else {
+    try {
+      auto counted = ebpf->run({mon.argv, mon.pre_exec, mon.pre_exec_context, {}, mon.env, mon.pass_fds});
+      for (const auto& entry : counted.syscalls) aggregator.add(entry);
+      result = std::move(counted.run);
+    } catch (const tracer::EbpfUnavailable& e) {
+      if (opt.source == "ebpf") throw;
+      ebpf_note = std::string("the eBPF recorder could not start (") + e.what() + "); using the audit records";
+      ebpf.reset();
+    }
+  }
+  if (!ebpf) {
+    if (!under_gvisor) {
+      require_log_action_logged();
+      program = trace_filter(opt);
+      mon.filter = &*program;
+    }
     result = tracer::run_monitored(mon);
     if (live) std::cerr << "\r\033[K";
     if (!ebpf_note.empty())

@@ -2,6 +2,7 @@
 // same run), isolation between concurrent traces, the trace -> gen -> run round trip, compat ABIs,
 // and loss detection on the kmsg source.
 #include "e2e_support.hpp"
+#include "nucleus/tracer/ebpf.hpp"
 
 #include <gtest/gtest.h>
 
@@ -351,6 +352,38 @@ TEST_F(TracePrivileged, ProcessTreeFallbackWhenNoAuditSession) {
   EXPECT_TRUE(names.count("getpriority")) << join(names);
   EXPECT_TRUE(names.count("exit_group")) << join(names);
   EXPECT_EQ(t.summary["lost"].get<int>(), 0);
+}
+
+// The eBPF recorder loads while the workload starts. Where the kernel refuses it (here: root
+// without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN), auto starts the workload afresh under the audit
+// records: it runs exactly once, and the trace says which recorder it has. Asked for by name, the
+// recorder's failure is an error, and the workload never runs.
+TEST_F(TracePrivileged, WhenTheEbpfRecorderCannotLoadTheWorkloadRunsOnceUnderAnother) {
+  if (::access("/usr/bin/setpriv", X_OK) != 0) NUCLEUS_SKIP("setpriv (util-linux) is not installed");
+  if (auto why = nucleus::tracer::ebpf_unavailable(nullptr)) NUCLEUS_SKIP(*why);
+  ASSERT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0); // --rw: writable for the workload's host identity
+  const auto marks = dir / "marks";
+  auto trace_with = [&](const std::string& source, const std::string& path) {
+    return run({"/usr/bin/setpriv", "--bounding-set=-bpf,-perfmon,-sys_admin", tool("nucleus-trace").string(),
+                "--trust-level=trusted", "--rw", dir.path().string(), "--source", source, "-o", path, "--",
+                "/bin/sh", "-c", "echo ran >> " + marks.string()});
+  };
+  const auto path = (dir / "auto.trace").string();
+  auto r = trace_with("auto", path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("the eBPF recorder could not start"), std::string::npos) << r.err;
+  EXPECT_EQ(nucleus::test::read_text(marks), "ran\n") << "the workload ran once";
+  auto t = read_trace_file(path);
+  EXPECT_EQ(t.header["source"], "audit-netlink");
+  EXPECT_TRUE(names_of(t).count("execve")) << join(names_of(t));
+  EXPECT_TRUE(names_of(t).count("exit_group")) << join(names_of(t));
+
+  const auto asked = (dir / "ebpf.trace").string();
+  r = trace_with("ebpf", asked);
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_NE(r.err.find("cannot load the eBPF recorder"), std::string::npos) << r.err;
+  EXPECT_EQ(nucleus::test::read_text(marks), "ran\n") << "the workload did not run again";
+  EXPECT_FALSE(std::filesystem::exists(asked)) << "no trace is written";
 }
 
 // A workload that tries to step out of what is recorded — writing its loginuid (a new audit

@@ -35,6 +35,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #if NUCLEUS_HAVE_EBPF
@@ -121,38 +122,31 @@ const std::vector<ArgumentSensitive>& argument_sensitive_syscalls() {
 
 #if NUCLEUS_HAVE_EBPF
 
+// The load runs on a thread of its own from open() on: loading and verifying take milliseconds of
+// CPU in the kernel, which the workload's own start (namespaces, mounts, a fork or two) overlaps
+// on another core. Only await_attached() reads what the thread wrote, after joining it.
 struct EbpfRecorder::State {
   nucleus_bpf* skel = nullptr;
   std::chrono::microseconds setup{0};
   std::chrono::microseconds setup_cpu{0};
   sandbox::BpfProgram marker; // the filter that marks the workload (see syscalls.bpf.c)
+  std::vector<std::uint8_t> flags;
+  std::thread loader;
+  std::exception_ptr load_error;
   bool used = false;
-  ~State() { nucleus_bpf_destroy(skel); }
+
+  void load() noexcept;
+  void await_attached() {
+    if (loader.joinable()) loader.join();
+    if (load_error) std::rethrow_exception(load_error);
+  }
+  ~State() {
+    if (loader.joinable()) loader.join();
+    nucleus_bpf_destroy(skel);
+  }
 };
 
 namespace {
-
-// Runs in the child (async-signal-safe): tells the program which audit session to count, through
-// the shared mapping of its globals, then goes on with the isolation steps.
-struct ChildHook {
-  volatile nucleus_bpf_counters* counters;
-  int (*inner)(const void*) noexcept;
-  const void* inner_context;
-};
-
-int child_hook(const void* context) noexcept {
-  const auto* hook = static_cast<const ChildHook*>(context);
-  char buf[16];
-  int fd = ::open("/proc/self/sessionid", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  std::uint32_t ses = 0;
-  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) ses = ses * 10 + static_cast<std::uint32_t>(buf[i] - '0');
-  if (n <= 0 || ses == 0 || ses == audit_unset) return EPERM; // no session of its own: nothing would be recorded
-  hook->counters->target_session = ses;
-  return hook->inner != nullptr ? hook->inner(hook->inner_context) : 0;
-}
 
 std::string own_executable() {
   std::array<char, 4096> buf{};
@@ -189,8 +183,6 @@ static std::chrono::microseconds thread_cpu_now() {
 }
 
 EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline) {
-  const auto started = std::chrono::steady_clock::now();
-  const auto started_cpu = thread_cpu_now();
   std::vector<std::uint8_t> flags(nucleus_bpf_arches * nucleus_bpf_nr_max, 0);
   auto arches = program_arches();
   auto index_of = [&](sandbox::Arch arch, int nr) -> std::optional<std::size_t> {
@@ -223,6 +215,7 @@ EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline) {
   }
 
   auto state = std::make_unique<State>();
+  state->flags = std::move(flags);
   sandbox::Policy allow_all;
   allow_all.default_action = sandbox::Action::allow();
   // Complain mode: trace mode denies nothing, so a call of an ABI the marker does not list is logged
@@ -230,22 +223,32 @@ EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline) {
   sandbox::CompileOptions trace_mode;
   trace_mode.complain = true;
   state->marker = sandbox::compile(allow_all, trace_mode);
-
-  state->skel = nucleus_bpf_load(flags.data());
-  if (state->skel == nullptr) {
-    int err = errno;
-    throw Error(err == EPERM || err == EACCES ? ErrorKind::permission : ErrorKind::unsupported,
-                std::string("cannot load the eBPF recorder: ") + std::strerror(err),
-                "it needs root (CAP_BPF and CAP_PERFMON) and a kernel with BTF (5.18+); "
-                "--source netlink uses the audit records instead",
-                err);
-  }
-  if (int rc = nucleus_bpf_attach(state->skel); rc != 0)
-    throw Error(ErrorKind::unsupported, std::string("cannot attach the eBPF recorder to sys_enter: ") + std::strerror(-rc),
-                "--source netlink uses the audit records instead", -rc);
-  state->setup = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-  state->setup_cpu = thread_cpu_now() - started_cpu;
+  state->loader = std::thread([s = state.get()] { s->load(); });
   return EbpfRecorder(std::move(state));
+}
+
+void EbpfRecorder::State::load() noexcept {
+  const auto started = std::chrono::steady_clock::now();
+  const auto started_cpu = thread_cpu_now();
+  try {
+    skel = nucleus_bpf_load(flags.data());
+    if (skel == nullptr) {
+      int err = errno;
+      throw EbpfUnavailable(err == EPERM || err == EACCES ? ErrorKind::permission : ErrorKind::unsupported,
+                            std::string("cannot load the eBPF recorder: ") + std::strerror(err),
+                            "it needs root (CAP_BPF and CAP_PERFMON) and a kernel with BTF (5.18+); "
+                            "--source netlink uses the audit records instead",
+                            err);
+    }
+    if (int rc = nucleus_bpf_attach(skel); rc != 0)
+      throw EbpfUnavailable(ErrorKind::unsupported,
+                            std::string("cannot attach the eBPF recorder to sys_enter: ") + std::strerror(-rc),
+                            "--source netlink uses the audit records instead", -rc);
+  } catch (...) {
+    load_error = std::current_exception();
+  }
+  setup = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  setup_cpu = thread_cpu_now() - started_cpu;
 }
 
 EbpfTrace EbpfRecorder::run(const EbpfRunOptions& options) {
@@ -258,22 +261,32 @@ EbpfTrace EbpfRecorder::run(const EbpfRunOptions& options) {
   result.attribution = Attribution::audit_session;
   result.fenced = true; // counts are in the maps the moment each syscall is entered
   const auto started = std::chrono::steady_clock::now();
-  volatile nucleus_bpf_counters* counters = nucleus_bpf_globals(state_->skel);
 
   asio::io_context io;
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   signals.add(SIGQUIT);
 
-  ChildHook hook{counters, options.pre_exec, options.pre_exec_context};
   sandbox::SpawnSpec spec;
   spec.argv = options.argv;
   spec.filter = &state_->marker;
   spec.new_audit_session = true;
-  spec.pre_exec = child_hook;
-  spec.pre_exec_context = &hook;
+  spec.pre_exec = options.pre_exec;
+  spec.pre_exec_context = options.pre_exec_context;
   spec.env = options.env;
   spec.pass_fds = options.pass_fds;
+  // The child sets itself up meanwhile; it installs the filter that marks it, and execs, once the
+  // program counts its session.
+  spec.while_child_starts = [this](std::optional<std::uint32_t> session) {
+    state_->await_attached();
+    if (!session)
+      throw EbpfUnavailable(ErrorKind::permission,
+                            "the workload could not start an audit session of its own, which the eBPF recorder counts by",
+                            "run nucleus-trace as root with CAP_AUDIT_CONTROL, or use --source netlink");
+    nucleus_bpf_globals(state_->skel)->target_session = *session;
+  };
   sandbox::Child child = sandbox::spawn(spec);
+  state_->await_attached(); // when the child died before its session: the maps must exist to be read
+  volatile nucleus_bpf_counters* counters = nucleus_bpf_globals(state_->skel);
   result.pid = child.pid();
   result.audit_session = child.audit_session();
   if (options.on_start) options.on_start(child.pid());
@@ -480,6 +493,7 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   namespace asio = boost::asio;
   if (state_->used) throw Error(ErrorKind::internal, "an eBPF recorder runs one workload");
   state_->used = true;
+  state_->await_attached();
   const bool by_pid = target.cgroup.empty();
   if (target.await_exec && !by_pid) throw Error(ErrorKind::internal, "waiting for an exec applies to a process tree only");
   // From here on a signal ends the trace, which is still written.
@@ -653,7 +667,11 @@ void read_maps(nucleus_bpf* skel, std::map<std::uint32_t, std::string>& names, E
   if (cpus <= 0) sandbox::throw_errno(-cpus, "cannot count the possible CPUs");
   constexpr std::size_t per_cpu = nucleus_bpf_arches * nucleus_bpf_nr_max; // u64s, 8-aligned
   std::vector<std::uint64_t> value(per_cpu * static_cast<std::size_t>(cpus));
+  // Slots are handed out in order (next_slot, final now that the program is detached): the image
+  // before the first exec, one per executable, and the overflow slot; the rest hold only zeros.
+  const std::uint32_t last_given = std::min<std::uint32_t>(std::uint32_t{counters->next_slot}, nucleus_bpf_slots - 2);
   for (std::uint32_t slot = 0; slot < nucleus_bpf_slots; ++slot) {
+    if (slot > last_given && slot != nucleus_bpf_slots - 1) continue;
     if (bpf_map_lookup_elem(nucleus_bpf_counts_fd(skel), &slot, value.data()) != 0)
       sandbox::throw_errno("cannot read the eBPF recorder's counts");
     for (std::size_t i = 0; i < per_cpu; ++i) {

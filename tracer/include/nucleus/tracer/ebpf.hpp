@@ -2,11 +2,13 @@
 // in kernel maps, per (arch, syscall) and executable, with the distinct values of the arguments
 // that profiles condition on; nothing crosses to userspace per syscall, so the workload runs at
 // nearly full speed. Use: check ebpf_unavailable() (auto falls back to the audit recorder), then
-// EbpfRecorder::open() (loads and attaches, before the workload exists), run(), and the trace.
+// EbpfRecorder::open() (starts loading in the background), run() (attached before the workload
+// execs: the load overlaps the workload's own start), and the trace.
 // For processes that run already (a pid's tree, a cgroup): ebpf_attach_unavailable(), open(),
 // record_existing().
 #pragma once
 
+#include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/policy.hpp"
 #include "nucleus/tracer/monitor.hpp"
 #include "nucleus/tracer/trace_log.hpp"
@@ -69,21 +71,33 @@ struct ArgumentSensitive {
 };
 const std::vector<ArgumentSensitive>& argument_sensitive_syscalls();
 
+// The program could not be loaded or attached (kind permission or unsupported, with a hint).
+// Thrown before anything of the workload has run, so that another recorder can run it instead.
+class EbpfUnavailable : public sandbox::Error {
+public:
+  using sandbox::Error::Error;
+};
+
 class EbpfRecorder {
 public:
-  // Loads the program with what `baseline` allows whatever the arguments left out of the counts,
-  // and attaches it. Throws Error(unsupported / permission) with a hint; nothing has run then.
+  // Starts loading the program, with what `baseline` allows whatever the arguments left out of
+  // the counts, on a thread of its own, and returns: run() and record_existing() wait for it
+  // and throw EbpfUnavailable when it failed. Throws Error(unsupported) for a baseline the program
+  // cannot apply.
   static EbpfRecorder open(const sandbox::Policy* baseline);
   EbpfRecorder(EbpfRecorder&&) noexcept;
   EbpfRecorder& operator=(EbpfRecorder&&) noexcept;
   ~EbpfRecorder(); // detaches and frees the maps
 
-  // From the start of open() to attached: wall-clock time, and the CPU time this thread spent on
-  // it (the loader runs in the kernel on our behalf; on a busy machine the two differ widely).
+  // From the start of the load to attached: wall-clock time, and the CPU time the loading thread
+  // spent on it (the loader runs in the kernel on our behalf; on a busy machine the two differ
+  // widely). Zero until run() or record_existing() has waited for it.
   std::chrono::microseconds setup_time() const noexcept;
   std::chrono::microseconds setup_cpu_time() const noexcept;
-  // Spawns the workload, waits for it (signals are passed on), detaches the program at once and
-  // reads the maps. Throws Error when the child cannot be started. Call once.
+  // Spawns the workload, which sets itself up while the program loads and execs once it is
+  // attached; waits for it (signals are passed on), detaches the program at once and reads the
+  // maps. Throws EbpfUnavailable when the program could not be attached (the workload never ran),
+  // Error when the child cannot be started. Call once.
   EbpfTrace run(const EbpfRunOptions& options);
   // Records `target` until its root process exits (pid), the cgroup is empty or removed, the
   // duration elapses, or SIGINT/SIGTERM/SIGHUP arrives; the trace holds what was recorded until
