@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Trace-mode overhead, by hand, as root: each workload untraced (the baseline), under nucleus-trace
 # with the eBPF recorder and with the audit netlink recorder, each also with --baseline (a profile
-# of the same workload, so nothing new is recorded), and under strace -f -o /dev/null; ratios
-# against the untraced run of the same hyperfine session.
+# of the same workload, so nothing new is recorded), under nucleus-run with the same sandbox and an
+# allow-all profile (what the sandbox costs without a recorder), and under strace -f -o /dev/null;
+# ratios against the untraced run of the same hyperfine session.
 #
 #   bench/trace_overhead.sh [BUILD_DIR]      (default build/release; needs hyperfine, strace, python3)
 #   ONLY_PYTHON=1 bench/trace_overhead.sh    the Python workload alone; RUNS=N sets hyperfine's run count
@@ -13,6 +14,7 @@ samples=$build/samples
 work=$(mktemp -d -p "$build")   # not under /tmp: the sandbox has its own /tmp
 chmod 0755 "$work"              # the workload runs as an unprivileged identity and reads from here
 trap 'rm -rf "$work"' EXIT
+echo '{"defaultAction": "SCMP_ACT_ALLOW"}' > "$work/allow-all.json"
 trust=()
 "$tools/nucleus-run" --help | grep -q -- '--trust-level' && trust=(--trust-level trusted)
 
@@ -26,12 +28,14 @@ bench() {
   "$tools/nucleus-trace" "${trust[@]}" -q -o "$work/$name.2.trace" -- "$@"
   "$tools/nucleus-profile" gen --no-args "$work/$name.trace" "$work/$name.2.trace" -o "$work/$name.json"
   local t="$tools/nucleus-trace ${trust[*]} -q -o $work/out.trace"
+  local r="$tools/nucleus-run ${trust[*]} -q --profile $work/allow-all.json"
   hyperfine -N --warmup 2 --runs "${RUNS:-10}" --export-json "$work/$name.hf.json" \
     -n untraced "$cmd" \
     -n "nucleus-trace (ebpf)" "$t --source ebpf -- $cmd" \
     -n "nucleus-trace (ebpf) --baseline" "$t --source ebpf --baseline $work/$name.json -- $cmd" \
     -n "nucleus-trace (netlink)" "$t --source netlink -- $cmd" \
     -n "nucleus-trace (netlink) --baseline" "$t --source netlink --baseline $work/$name.json -- $cmd" \
+    -n "nucleus-run (same sandbox, allow all)" "$r -- $cmd" \
     -n "strace -f" "strace -f -o /dev/null $cmd" >/dev/null
   python3 - "$work/$name.hf.json" "$name" <<'PY'
 import json, sys
@@ -39,7 +43,7 @@ results = json.load(open(sys.argv[1]))["results"]
 base = next(r for r in results if r["command"] == "untraced")["mean"]
 print(f"\n{sys.argv[2]}: mean wall time, ratio to untraced (same run)")
 for r in results:
-    print(f"  {r['command']:<36} {r['mean']*1000:9.1f} ms  x{r['mean']/base:6.2f}")
+    print(f"  {r['command']:<38} {r['mean']*1000:9.1f} ms  x{r['mean']/base:6.2f}")
 PY
 }
 

@@ -386,6 +386,49 @@ TEST_F(TracePrivileged, WhenTheEbpfRecorderCannotLoadTheWorkloadRunsOnceUnderAno
   EXPECT_FALSE(std::filesystem::exists(asked)) << "no trace is written";
 }
 
+// The tracepoints `pid` holds programs on, from its descriptors' fdinfo ("tp_name:").
+std::multiset<std::string> attached_tracepoints(pid_t pid) {
+  std::multiset<std::string> out;
+  const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& entry : std::filesystem::directory_iterator(fds)) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(entry.path(), ec).string() != "anon_inode:bpf_link") continue;
+    std::ifstream info("/proc/" + std::to_string(pid) + "/fdinfo/" + entry.path().filename().string());
+    for (std::string line; std::getline(info, line);)
+      if (line.starts_with("tp_name:")) out.insert(line.substr(line.find_first_not_of(" \t", 8)));
+  }
+  return out;
+}
+
+// While it traces a command, the eBPF recorder holds programs on sys_enter and exec only: every
+// program attached costs every process on the machine, so those that follow a process tree (fork,
+// exit; for --pid and v1 cgroups) are not there.
+TEST_F(TracePrivileged, EbpfRecorderAttachesOnlyWhatACommandsTraceNeeds) {
+  if (auto why = nucleus::tracer::ebpf_unavailable(nullptr)) NUCLEUS_SKIP(*why);
+  auto path = (dir / "attached.trace").string();
+  auto started = dir / "started";
+  ASSERT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0); // --rw: writable for the workload's host identity
+  std::vector<std::string> argv = with_flags({tool("nucleus-trace").string(), "-q", "--source", "ebpf", "-o", path,
+                                              "--rw", dir.path().string(), "/bin/sh", "-c",
+                                              "touch " + started.string() + "; exec sleep 1"});
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t tracer = ::fork();
+  if (tracer == 0) {
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < 200 && !std::filesystem::exists(started); ++i) ::usleep(25000);
+  const auto attached = attached_tracepoints(tracer);
+  int status = 0;
+  ASSERT_EQ(::waitpid(tracer, &status, 0), tracer);
+  ASSERT_TRUE(std::filesystem::exists(started)) << "the workload never started";
+  EXPECT_EQ(attached, (std::multiset<std::string>{"sched_process_exec", "sys_enter"}));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 // A workload that tries to step out of what is recorded — writing its loginuid (a new audit
 // session), moving to another cgroup, unsharing namespaces — is still recorded, with every child
 // it starts afterwards; and the attempts themselves fail.

@@ -424,7 +424,7 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx) {
   return 0;
 }
 
-// MODE_TREE: a child of a tracked process is tracked from its first instruction (the tracepoint
+// MODE_TREE (attached for it only): a child of a tracked process is tracked from its first instruction (the tracepoint
 // runs in the parent, before the child can run), as its parent is: waiting for an exec or not.
 // Threads share their tgid, already tracked.
 SEC("raw_tp/sched_process_fork")
@@ -440,7 +440,7 @@ int on_fork(struct bpf_raw_tracepoint_args *ctx) {
   return 0;
 }
 
-// MODE_TREE: a thread group whose last thread exits leaves the set, so that a reused pid is not
+// MODE_TREE (attached for it only): a thread group whose last thread exits leaves the set, so that a reused pid is not
 // taken for it. The tracepoint runs after the exiting thread has left signal->live.
 SEC("raw_tp/sched_process_exit")
 int on_exit(struct bpf_raw_tracepoint_args *ctx) {

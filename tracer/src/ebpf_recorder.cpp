@@ -1,4 +1,4 @@
-// The eBPF recorder: loading the program (tracer/bpf/syscalls.bpf.c) before the workload exists,
+// The eBPF recorder: loading the program (tracer/bpf/syscalls.bpf.c) while the workload starts,
 // starting the workload in its own audit session, and turning the kernel's maps into trace entries
 // once it has exited.
 #include "nucleus/tracer/ebpf.hpp"
@@ -511,6 +511,13 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   // it: a task's first counted call fixes the executable it is counted under.
   bool v1 = false;
   sandbox::UniqueFd handle = by_pid ? open_root_process(target.pid) : open_cgroup(target.cgroup, v1);
+  if (by_pid || v1) {
+    if (int rc = nucleus_bpf_attach_tree(skel); rc != 0)
+      throw EbpfUnavailable(ErrorKind::unsupported,
+                            std::string("cannot attach the eBPF recorder to sched_process_fork and sched_process_exit: ") +
+                                std::strerror(-rc),
+                            {}, -rc);
+  }
   std::vector<pid_t> known;
   // cgroup v1: the kernel can test membership of v2 cgroups only, so the processes in the cgroup
   // become a tree: followed through their forks, and the cgroup read again on every check for

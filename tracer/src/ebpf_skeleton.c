@@ -39,7 +39,14 @@ struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags) {
 }
 
 int nucleus_bpf_attach(struct nucleus_bpf* b) {
-  int err = nucleus_syscalls__attach(b->skel);
+  int err = nucleus_syscalls__on_sys_enter__attach(b->skel);
+  if (err >= 0) err = nucleus_syscalls__on_exec__attach(b->skel);
+  return err < 0 ? err : 0;
+}
+
+int nucleus_bpf_attach_tree(struct nucleus_bpf* b) {
+  int err = nucleus_syscalls__on_fork__attach(b->skel);
+  if (err >= 0) err = nucleus_syscalls__on_exit__attach(b->skel);
   return err < 0 ? err : 0;
 }
 

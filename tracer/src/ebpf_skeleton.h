@@ -64,8 +64,11 @@ struct nucleus_bpf;
 
 /* NULL on failure with errno set. `flags` has nucleus_bpf_arches * nucleus_bpf_nr_max bytes. */
 struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags);
-/* 0 or -errno. */
+/* 0 or -errno: the programs every target needs (sys_enter, exec). */
 int nucleus_bpf_attach(struct nucleus_bpf* skel);
+/* 0 or -errno: the programs that follow a process tree (fork, exit), for nucleus_bpf_mode_tree only:
+ * each attached program costs set-up time, and every fork and exit on the machine while attached. */
+int nucleus_bpf_attach_tree(struct nucleus_bpf* skel);
 void nucleus_bpf_detach(struct nucleus_bpf* skel);
 void nucleus_bpf_destroy(struct nucleus_bpf* skel);
 /* The program's globals, shared memory: writable from a forked child too. */
