@@ -88,6 +88,23 @@ bool descendant_in_sleep(pid_t root) {
   return false;
 }
 
+// Starts nucleus-trace with `argv` in the background, its workload a shell that creates `started`
+// and then execs `then`; returns once the workload has started (or after five seconds).
+pid_t start_traced_shell(std::vector<std::string> argv, const std::filesystem::path& started, const std::string& then) {
+  argv.insert(argv.end(), {"/bin/sh", "-c", "touch " + started.string() + "; exec " + then});
+  argv = with_flags(argv);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t tracer = ::fork();
+  if (tracer == 0) {
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < 200 && !std::filesystem::exists(started); ++i) ::usleep(25000);
+  return tracer;
+}
+
 class TracePrivileged : public ::testing::Test {
 protected:
   void SetUp() override { NUCLEUS_REQUIRE_ROOT(); }
@@ -300,18 +317,8 @@ TEST_F(TracePrivileged, SigtermIsForwardedAndTheTraceIsStillWritten) {
   auto path = (dir / "term.trace").string();
   auto started = dir / "started";
   ASSERT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0); // --rw: writable for the workload's host identity
-  std::vector<std::string> argv = with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--rw",
-                                              dir.path().string(), "/bin/sh", "-c",
-                                              "touch " + started.string() + "; exec sleep 30"});
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  pid_t tracer = ::fork();
-  if (tracer == 0) {
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  for (int i = 0; i < 200 && !std::filesystem::exists(started); ++i) ::usleep(25000);
+  pid_t tracer = start_traced_shell({tool("nucleus-trace").string(), "-q", "-o", path, "--rw", dir.path().string()},
+                                     started, "sleep 30");
   ASSERT_TRUE(std::filesystem::exists(started)) << "the workload never started";
   // The marker only says the shell ran; under load the signal could still beat `sleep` to its
   // nanosleep. Wait until the kernel shows the sleep (a descendant of the tracer) inside it.
@@ -408,18 +415,9 @@ TEST_F(TracePrivileged, EbpfRecorderAttachesOnlyWhatACommandsTraceNeeds) {
   auto path = (dir / "attached.trace").string();
   auto started = dir / "started";
   ASSERT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0); // --rw: writable for the workload's host identity
-  std::vector<std::string> argv = with_flags({tool("nucleus-trace").string(), "-q", "--source", "ebpf", "-o", path,
-                                              "--rw", dir.path().string(), "/bin/sh", "-c",
-                                              "touch " + started.string() + "; exec sleep 1"});
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  pid_t tracer = ::fork();
-  if (tracer == 0) {
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  for (int i = 0; i < 200 && !std::filesystem::exists(started); ++i) ::usleep(25000);
+  pid_t tracer = start_traced_shell({tool("nucleus-trace").string(), "-q", "--source", "ebpf", "-o", path, "--rw",
+                                      dir.path().string()},
+                                     started, "sleep 1");
   const auto attached = attached_tracepoints(tracer);
   int status = 0;
   ASSERT_EQ(::waitpid(tracer, &status, 0), tracer);
