@@ -132,8 +132,8 @@ struct exec_event {
 // Set before load: per (arch, syscall) FLAG_BASELINE and the argument mask.
 const volatile __u8 syscall_flags[ARCHES * NR_MAX] = {};
 
-// Written by the child itself, through the shared mapping, as soon as its session exists; 0 (no
-// session has that id) until then, so that nothing matches.
+// Written by userspace through the shared mapping once the child has its session, before the child
+// installs its filter and execs; 0 (no session has that id) until then, so that nothing matches.
 __u32 target_session = 0;
 __u32 next_slot = 0;
 // Loss counters: every way the maps can fall short is counted, never hidden.
@@ -424,9 +424,9 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx) {
   return 0;
 }
 
-// MODE_TREE (attached for it only): a child of a tracked process is tracked from its first instruction (the tracepoint
-// runs in the parent, before the child can run), as its parent is: waiting for an exec or not.
-// Threads share their tgid, already tracked.
+// MODE_TREE (attached for it only): a child of a tracked process is tracked from its first
+// instruction (the tracepoint runs in the parent, before the child can run), as its parent is:
+// waiting for an exec or not. Threads share their tgid, already tracked.
 SEC("raw_tp/sched_process_fork")
 int on_fork(struct bpf_raw_tracepoint_args *ctx) {
   if (target_mode != MODE_TREE) return 0;
@@ -440,8 +440,9 @@ int on_fork(struct bpf_raw_tracepoint_args *ctx) {
   return 0;
 }
 
-// MODE_TREE (attached for it only): a thread group whose last thread exits leaves the set, so that a reused pid is not
-// taken for it. The tracepoint runs after the exiting thread has left signal->live.
+// MODE_TREE (attached for it only): a thread group whose last thread exits leaves the set, so that
+// a reused pid is not taken for it. The tracepoint runs after the exiting thread has left
+// signal->live.
 SEC("raw_tp/sched_process_exit")
 int on_exit(struct bpf_raw_tracepoint_args *ctx) {
   if (target_mode != MODE_TREE) return 0;

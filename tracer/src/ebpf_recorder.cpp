@@ -516,7 +516,7 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
       throw EbpfUnavailable(ErrorKind::unsupported,
                             std::string("cannot attach the eBPF recorder to sched_process_fork and sched_process_exit: ") +
                                 std::strerror(-rc),
-                            {}, -rc);
+                            "following a process tree needs both tracepoints; --cgroup on a cgroup v2 directory does not", -rc);
   }
   std::vector<pid_t> known;
   // cgroup v1: the kernel can test membership of v2 cgroups only, so the processes in the cgroup

@@ -71,7 +71,7 @@ int nucleus_bpf_attach(struct nucleus_bpf* skel);
 int nucleus_bpf_attach_tree(struct nucleus_bpf* skel);
 void nucleus_bpf_detach(struct nucleus_bpf* skel);
 void nucleus_bpf_destroy(struct nucleus_bpf* skel);
-/* The program's globals, shared memory: writable from a forked child too. */
+/* The program's globals, a shared mapping: what userspace writes there the program sees at once. */
 volatile struct nucleus_bpf_counters* nucleus_bpf_globals(struct nucleus_bpf* skel);
 int nucleus_bpf_counts_fd(const struct nucleus_bpf* skel);
 int nucleus_bpf_facts_fd(const struct nucleus_bpf* skel);
