@@ -215,13 +215,10 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   }
   result.source_note = note;
   const auto read_lost = options.lost_counter ? options.lost_counter : audit_lost_counter;
-  std::optional<std::uint32_t> lost_before;
-  if (source) lost_before = read_lost();
-  if (source && !lost_before) {
-    if (!result.source_note.empty()) result.source_note += "; ";
-    result.source_note += "the kernel's audit lost counter cannot be read, so records dropped inside the kernel "
-                          "would go unnoticed";
-  }
+  // The counter is taken now, before the workload exists; its answer is read once the workload
+  // is starting, so that the kernel's reply thread starts in parallel with the fork.
+  std::optional<LostCounterQuery> lost_query;
+  if (source && !options.lost_counter) lost_query.emplace();
   const auto started = std::chrono::steady_clock::now();
 
   asio::io_context io;
@@ -246,6 +243,13 @@ MonitorResult run_monitored(const MonitorOptions& options) {
   // from the workload it watches. Raised after the fork: the workload keeps its own priority.
   // Only root may raise it; otherwise this does nothing.
   if (source) ::setpriority(PRIO_PROCESS, 0, reader_nice);
+  std::optional<std::uint32_t> lost_before;
+  if (source) lost_before = lost_query ? lost_query->get() : read_lost();
+  if (source && !lost_before) {
+    if (!result.source_note.empty()) result.source_note += "; ";
+    result.source_note += "the kernel's audit lost counter cannot be read, so records dropped inside the kernel "
+                          "would go unnoticed";
+  }
   result.pid = child.pid();
   result.audit_session = child.audit_session();
   result.attribution = result.audit_session ? Attribution::audit_session : Attribution::process_tree;

@@ -17,6 +17,7 @@
 #include <charconv>
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 namespace nucleus::tracer {
@@ -66,7 +67,6 @@ public:
                   std::string("cannot join the audit log multicast group: ") + std::strerror(err),
                   "reading audit records needs CAP_AUDIT_READ (run as root) and a kernel with audit (3.16+)", err);
     }
-    buffer_.resize(1 << 16);
   }
 
   std::string_view name() const noexcept override { return "audit-netlink"; }
@@ -74,7 +74,7 @@ public:
 
   void drain(const RecordSink& sink) override {
     for (;;) {
-      ssize_t n = ::recv(fd_.get(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+      ssize_t n = ::recv(fd_.get(), buffer_.get(), buffer_bytes, MSG_DONTWAIT);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -85,7 +85,7 @@ public:
         sandbox::throw_errno("cannot read from the audit netlink socket");
       }
       auto len = static_cast<std::size_t>(n);
-      for (const auto* h = first_message(buffer_.data(), len); h != nullptr; h = next_message(h, len)) {
+      for (const auto* h = first_message(buffer_.get(), len); h != nullptr; h = next_message(h, len)) {
         std::string_view payload = payload_of(h);
         while (!payload.empty() && (payload.back() == '\0' || payload.back() == '\n')) payload.remove_suffix(1);
         sink(payload, h->nlmsg_type);
@@ -103,8 +103,10 @@ public:
   }
 
 private:
+  static constexpr std::size_t buffer_bytes = 1 << 16;
   UniqueFd fd_;
-  std::vector<char> buffer_;
+  // Not zeroed: its pages are touched only as far as records fill it (most runs: one page).
+  std::unique_ptr<char[]> buffer_ = std::make_unique_for_overwrite<char[]>(buffer_bytes);
   std::uint64_t overflows_ = 0;
 };
 
