@@ -40,8 +40,8 @@ std::vector<std::string> split(std::string_view s, char sep) {
 }
 
 // /proc/self/mountinfo: "id parent maj:min root mountpoint opts [optional...] - fstype source superopts".
-std::optional<Mount> find_mount(bool v2, const std::string& controller) {
-  std::istringstream in(read_file("/proc/self/mountinfo"));
+std::optional<Mount> find_mount(const std::string& mountinfo, bool v2, const std::string& controller) {
+  std::istringstream in(mountinfo);
   std::string line;
   while (std::getline(in, line)) {
     auto dash = line.find(" - ");
@@ -62,8 +62,8 @@ std::optional<Mount> find_mount(bool v2, const std::string& controller) {
 }
 
 // Our own cgroup in a hierarchy, from /proc/self/cgroup ("N:controllers:/path"; v2 is "0::/path").
-std::string own_cgroup(bool v2, const std::string& controller) {
-  std::istringstream in(read_file("/proc/self/cgroup"));
+std::string own_cgroup(const std::string& cgroups, bool v2, const std::string& controller) {
+  std::istringstream in(cgroups);
   std::string line;
   while (std::getline(in, line)) {
     auto first = line.find(':');
@@ -142,9 +142,12 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
     if (!g.join) throw_errno("cannot open " + path);
   };
 
+  // Read once: each hierarchy below is looked up in the same two files.
+  const std::string mountinfo = read_file("/proc/self/mountinfo");
+  const std::string own = read_file("/proc/self/cgroup");
   // cgroup v2 if it has every controller we need (and we may enable them for a child group).
-  if (auto v2 = find_mount(true, {})) {
-    std::string parent = directory_of(*v2, own_cgroup(true, {}));
+  if (auto v2 = find_mount(mountinfo, true, {})) {
+    std::string parent = directory_of(*v2, own_cgroup(own, true, {}));
     if (v2_has(parent, needed)) {
       std::string enable;
       for (const auto& n : needed) enable += "+" + n + " ";
@@ -181,12 +184,12 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
 
   // cgroup v1: one hierarchy per controller.
   for (const auto& controller : needed) {
-    auto m = find_mount(false, controller);
+    auto m = find_mount(mountinfo, false, controller);
     if (!m)
       throw Error(ErrorKind::unsupported,
                   "cannot limit " + controller + ": the " + controller + " controller is available neither in cgroup v2 nor in v1",
                   "mount the controller, or run without the limit");
-    std::string dir = make_dir(directory_of(*m, own_cgroup(false, controller)));
+    std::string dir = make_dir(directory_of(*m, own_cgroup(own, false, controller)));
     if (controller == "memory") {
       write_control(dir, "memory.limit_in_bytes", std::to_string(*limits.memory_bytes));
       if (fs::exists(dir + "/memory.memsw.limit_in_bytes"))
