@@ -4,7 +4,10 @@
 #include <seccomp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <set>
 
 namespace nucleus::sandbox {
@@ -84,17 +87,25 @@ std::vector<std::string> closest_names(std::string_view name, const std::vector<
   return out;
 }
 
-std::vector<std::string> closest_syscall_names(std::string_view name, std::size_t limit) {
-  // Building the table walks ~1000 numbers on each architecture; a profile with many unknown
-  // names would pay that for each one.
-  static const std::vector<std::string> all = [] {
-    std::set<std::string> names;
-    for (Arch arch : known_arches())
-      for (auto& n : syscall_table(arch)) names.insert(std::move(n));
-    return std::vector<std::string>(names.begin(), names.end());
-  }();
-  static const std::vector<std::string_view> views(all.begin(), all.end());
-  return closest_names(name, views, limit);
+std::vector<std::string> closest_syscall_names(std::string_view name, std::span<const Arch> arches, std::size_t limit) {
+  std::vector<Arch> wanted(arches.begin(), arches.end());
+  if (wanted.empty()) {
+    wanted.push_back(native_arch());
+    for (Arch a : compat_arches(native_arch())) wanted.push_back(a);
+  }
+  // libseccomp looks a number up by walking its whole table, so one ABI's table costs about
+  // half a millisecond and every ABI's (17) several: each is built once per process, and only for
+  // the ABIs asked about (a profile's own, or this machine's).
+  static std::mutex mutex;
+  static std::map<std::uint32_t, std::vector<std::string>> tables;
+  std::set<std::string_view> names;
+  std::lock_guard lock(mutex);
+  for (Arch a : wanted) {
+    auto it = tables.find(a.token);
+    if (it == tables.end()) it = tables.emplace(a.token, syscall_table(a)).first;
+    names.insert(it->second.begin(), it->second.end());
+  }
+  return closest_names(name, std::vector<std::string_view>(names.begin(), names.end()), limit);
 }
 
 std::string libseccomp_version() {

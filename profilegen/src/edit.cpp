@@ -23,7 +23,7 @@ void require_known(const sandbox::Policy& policy, const std::string& name) {
   std::string arches;
   for (auto a : policy.effective_arches()) arches += (arches.empty() ? "" : ", ") + std::string(sandbox::arch_name(a));
   std::string hint;
-  auto close = sandbox::closest_syscall_names(name);
+  auto close = sandbox::closest_syscall_names(name, policy.effective_arches());
   if (!close.empty()) {
     hint = "did you mean ";
     for (std::size_t i = 0; i < close.size(); ++i) hint += (i ? ", " : "") + close[i];

@@ -560,7 +560,7 @@ private:
         if (anywhere) {
           elsewhere.push_back(in_quotes(name) + " (" + where + ")");
         } else {
-          auto closest = closest_names(name);
+          auto closest = closest_names(name, arches);
           if (!closest.empty()) where += "; did you mean " + join(closest) + "?";
           unknown.push_back(in_quotes(name) + " (" + where + ")");
           unknown_denied += denies ? 1 : 0;
@@ -583,13 +583,13 @@ private:
                            " (the profile's architectures, so they cannot be called there) left out: " + join(elsewhere));
   }
 
-  // Suggestions cost a pass over a table of every architecture's names; a profile full of unknown
-  // names gets them for the first few only.
-  std::vector<std::string> closest_names(std::string_view name) {
+  // Suggestions come from the profile's own architectures, whose tables cost a pass each; a
+  // profile full of unknown names gets them for the first few only.
+  std::vector<std::string> closest_names(std::string_view name, std::span<const Arch> arches) {
     constexpr std::size_t max_suggested_names = 16;
     if (suggested_names_ >= max_suggested_names) return {};
     ++suggested_names_;
-    return sandbox::closest_syscall_names(name);
+    return sandbox::closest_syscall_names(name, arches);
   }
 
   // The same syscall with the same conditions and two different actions: libseccomp keeps one of

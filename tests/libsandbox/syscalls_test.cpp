@@ -78,3 +78,13 @@ TEST(Syscalls, SuggestsClosestNames) {
   EXPECT_EQ(near.front(), "openat");
   EXPECT_TRUE(closest_syscall_names("zzzzzzzzzzzzzzzzzzzz").empty());
 }
+
+TEST(Syscalls, SuggestsNamesOfTheArchitecturesAskedAbout) {
+  // arm_fadvise64_64 exists on 32-bit ARM only.
+  const Arch arm[] = {arch("arm")};
+  auto on_arm = closest_syscall_names("arm_fadvise64_6", arm);
+  ASSERT_FALSE(on_arm.empty());
+  EXPECT_EQ(on_arm.front(), "arm_fadvise64_64");
+  const Arch x86_64[] = {arch("x86_64")};
+  for (const auto& n : closest_syscall_names("arm_fadvise64_6", x86_64)) EXPECT_NE(n, "arm_fadvise64_64");
+}

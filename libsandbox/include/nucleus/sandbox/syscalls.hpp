@@ -4,6 +4,7 @@
 #include "nucleus/sandbox/arch.hpp"
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,9 +18,11 @@ std::optional<int> syscall_number(Arch arch, std::string_view name);
 std::optional<std::string> syscall_name(Arch arch, int nr);
 // Every syscall libseccomp knows for `arch`, sorted by name.
 std::vector<std::string> syscall_table(Arch arch);
-// Up to `limit` known names closest to `name` (edit distance), for "did you mean" hints. The table
-// of every architecture's names is built once per process.
-std::vector<std::string> closest_syscall_names(std::string_view name, std::size_t limit = 3);
+// Up to `limit` names closest to `name` (edit distance) among the syscalls of `arches` (none
+// given: this machine's native ABI and its compat ABIs), for "did you mean" hints. Each ABI's
+// table is built once per process.
+std::vector<std::string> closest_syscall_names(std::string_view name, std::span<const Arch> arches = {},
+                                               std::size_t limit = 3);
 // Up to `limit` of `candidates` close enough to `name` to be what was meant (a misspelt key, a
 // misspelt name), closest first: the one suggester every "did you mean" uses.
 std::vector<std::string> closest_names(std::string_view name, const std::vector<std::string_view>& candidates,
