@@ -124,6 +124,19 @@ TEST(CommandLine, ACommandsOwnOptionsGoToTheCommand) {
   }
 }
 
+// Full RELRO: every symbol bound at start (BIND_NOW), after which the GOT is made read-only
+// (GNU_RELRO), so that a corrupted pointer cannot be planted there.
+TEST(CommandLine, ToolsAreLinkedWithFullRelro) {
+  for (const auto& t : tools) {
+    auto dynamic = run({"readelf", "-d", tool(t).string()});
+    ASSERT_EQ(dynamic.exit_code, 0) << dynamic.err;
+    EXPECT_NE(dynamic.out.find("BIND_NOW"), std::string::npos) << t << " binds lazily:\n" << dynamic.out;
+    auto segments = run({"readelf", "-lW", tool(t).string()});
+    ASSERT_EQ(segments.exit_code, 0) << segments.err;
+    EXPECT_NE(segments.out.find("GNU_RELRO"), std::string::npos) << t << " has no read-only relocations segment";
+  }
+}
+
 TEST(CommandLine, ManPagesRenderWithoutWarningsAndDocumentEveryOption) {
   for (const auto& t : tools) {
     auto page = doc("man", t);
