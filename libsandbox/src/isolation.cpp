@@ -4,6 +4,7 @@
 
 #include "caps.hpp"
 #include "cgroup.hpp"
+#include "child_tail.hpp"
 #include "child_plan.hpp"
 #include "gvisor.hpp"
 #include "landlock.hpp"
@@ -149,8 +150,17 @@ int shield_stdio() noexcept {
   return 0;
 }
 
+// The workload's own steps, on its own stack in pid 1's memory (see start_workload).
+int run_workload_steps(const void* context) noexcept {
+  const auto& p = *static_cast<const detail::ChildPlan*>(context);
+  if (int err = detail::apply_landlock(p); err != 0) return err;
+  if (int err = detail::drop_capabilities(p); err != 0) return err;
+  detail::finish_start();
+}
+
 // The steps between fork and execve, in their fixed order. Async-signal-safe throughout; the
-// outer process and pid 1 never return from here (they supervise), only the workload does.
+// outer process and pid 1 never return from here (they supervise), and the workload ends the
+// start itself (finish_start). Only the gVisor path returns, for spawn to exec runsc.
 int run_child_steps(const void* context) noexcept {
   const auto& p = *static_cast<const detail::ChildPlan*>(context);
   if (int err = detail::join_cgroups(p); err != 0) return err;
@@ -162,9 +172,7 @@ int run_child_steps(const void* context) noexcept {
   }
   if (int err = detail::fork_namespace_init(); err != 0) return err; // now pid 1
   if (int err = detail::apply_mounts(p); err != 0) return err;
-  if (int err = detail::fork_workload(); err != 0) return err; // now the workload
-  if (int err = detail::apply_landlock(p); err != 0) return err;
-  return detail::drop_capabilities(p);
+  return detail::start_workload(&run_workload_steps, &p); // returns only if it could not start
 }
 
 // Where the staging directory is made: a memory file system where there is one. On a disk-backed

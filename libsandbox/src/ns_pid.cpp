@@ -1,14 +1,19 @@
 #include "ns_pid.hpp"
 
+#include "child_tail.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 
 namespace nucleus::sandbox::detail {
 namespace {
@@ -95,17 +100,35 @@ int fork_namespace_init() noexcept {
   supervise(pid, false);
 }
 
-int fork_workload() noexcept {
-  pid_t pid = ::fork();
+namespace {
+
+struct WorkloadStart {
+  int (*body)(const void*) noexcept;
+  const void* arg;
+};
+
+int workload_entry(void* start) noexcept {
+  const auto& w = *static_cast<const WorkloadStart*>(start);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (::getppid() != 1) ::_exit(125);
+  sigset_t none;
+  ::sigemptyset(&none);
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail_start(errno);
+  fail_start(w.body(w.arg)); // body ends in finish_start() unless a step failed
+}
+
+} // namespace
+
+int start_workload(int (*body)(const void*) noexcept, const void* arg) noexcept {
+  constexpr std::size_t stack_size = 256 << 10;
+  void* stack = ::mmap(nullptr, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return errno;
+  WorkloadStart start{body, arg};
+  // CLONE_VFORK: pid 1 sleeps until the workload has exec'd or exited, so nothing here runs
+  // while the two share memory.
+  pid_t pid = ::clone(workload_entry, static_cast<char*>(stack) + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
   if (pid < 0) return errno;
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (::getppid() != 1) ::_exit(125);
-    sigset_t none;
-    ::sigemptyset(&none);
-    if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) return errno;
-    return 0;
-  }
+  ::munmap(stack, stack_size);
   close_cloexec_fds();
   supervise(pid, true);
 }

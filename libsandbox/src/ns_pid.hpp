@@ -11,8 +11,15 @@ namespace nucleus::sandbox::detail {
 // (pid 1 of the new namespace) returns 0. Returns an errno if fork fails.
 int fork_namespace_init() noexcept;
 
-// pid 1: forks the workload; the parent reaps every process in the namespace until the workload
-// exits, then ends the namespace with its status; the workload returns 0.
-int fork_workload() noexcept;
+// pid 1: starts the workload, which runs `body(arg)` and must end in finish_start() (or
+// fail_start(); a non-zero return is reported as a failed step); pid 1 then reaps every process
+// in the namespace until the workload exits, and ends the namespace with its status. Returns an
+// errno only if the workload could not be started.
+//
+// The workload shares pid 1's memory until its execve (vfork semantics, on a stack of its own):
+// a fork would copy nucleus's whole address space only for the workload to throw it away at the
+// execve, and every page either side wrote meanwhile would cost a copy-on-write fault. So `body`
+// must write nothing but its own stack, and call only async-signal-safe functions.
+int start_workload(int (*body)(const void*) noexcept, const void* arg) noexcept;
 
 } // namespace nucleus::sandbox::detail

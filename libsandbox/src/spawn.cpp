@@ -5,6 +5,8 @@
 
 #include "nucleus/sandbox/error.hpp"
 
+#include "child_tail.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <linux/audit.h>
@@ -66,6 +68,36 @@ std::uint32_t parse_uint(const char* buf, ssize_t len) noexcept {
   std::uint32_t v = 0;
   for (ssize_t i = 0; i < len && buf[i] >= '0' && buf[i] <= '9'; ++i) v = v * 10 + static_cast<std::uint32_t>(buf[i] - '0');
   return v;
+}
+
+// The last steps of every start, from the gate to the execve. Set in the child only (it is
+// single-threaded there), before pre_exec: a pre_exec that starts the workload as a process of
+// its own, on a stack of its own, ends it with finish_start() instead of returning (child_tail.hpp).
+struct ChildTail {
+  int out;  // the report pipe
+  int gate; // -1 without while_child_starts
+  const BpfProgram* filter;
+  const char* exe;
+  char* const* argv;
+  char* const* env;
+};
+const ChildTail* child_tail = nullptr;
+
+[[noreturn]] void finish(const ChildTail& t) noexcept {
+  if (t.gate >= 0) {
+    char go = 0;
+    ssize_t n;
+    do {
+      n = ::read(t.gate, &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) fail(t.out, ChildStep::gate, n < 0 ? errno : ECANCELED, exit_nucleus_failed);
+  }
+  if (t.filter != nullptr) {
+    int rc = install_filter(*t.filter);
+    if (rc != 0) fail(t.out, ChildStep::filter, -rc, exit_nucleus_failed);
+  }
+  ::execve(t.exe, t.argv, t.env);
+  fail(t.out, ChildStep::exec, errno, errno == ENOENT ? exit_not_found : exit_not_executable);
 }
 
 constexpr std::uint32_t audit_unset = 0xffffffff;
@@ -280,24 +312,13 @@ Child spawn(const SpawnSpec& spec) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != parent) ::_exit(exit_nucleus_failed);
     if (spec.new_audit_session) send(out, {1, ChildStep::audit_session, start_audit_session()});
+    const ChildTail tail{out, gate_child ? gate_child.get() : -1, spec.filter, exe.c_str(), argv.data(), env};
+    child_tail = &tail;
     if (spec.pre_exec != nullptr) {
       int err = spec.pre_exec(spec.pre_exec_context);
       if (err != 0) fail(out, ChildStep::pre_exec, err, exit_nucleus_failed);
     }
-    if (gate_child) {
-      char go = 0;
-      ssize_t n;
-      do {
-        n = ::read(gate_child.get(), &go, 1);
-      } while (n < 0 && errno == EINTR);
-      if (n != 1) fail(out, ChildStep::gate, n < 0 ? errno : ECANCELED, exit_nucleus_failed);
-    }
-    if (spec.filter != nullptr) {
-      int rc = install_filter(*spec.filter);
-      if (rc != 0) fail(out, ChildStep::filter, -rc, exit_nucleus_failed);
-    }
-    ::execve(exe.c_str(), argv.data(), env);
-    fail(out, ChildStep::exec, errno, errno == ENOENT ? exit_not_found : exit_not_executable);
+    finish(tail);
   }
 
   report_write.reset();
@@ -347,6 +368,14 @@ Child spawn(const SpawnSpec& spec) {
   child.ses_ = ses;
   return child;
 }
+
+namespace detail {
+
+void finish_start() noexcept { finish(*child_tail); }
+
+void fail_start(int err) noexcept { fail(child_tail->out, ChildStep::pre_exec, err, exit_nucleus_failed); }
+
+} // namespace detail
 
 int exit_code_from_status(int wait_status) noexcept {
   if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
