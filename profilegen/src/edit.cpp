@@ -18,12 +18,13 @@ using sandbox::Error;
 using sandbox::ErrorKind;
 
 void require_known(const sandbox::Policy& policy, const std::string& name) {
-  for (auto a : policy.effective_arches())
+  const auto effective = policy.effective_arches();
+  for (auto a : effective)
     if (sandbox::syscall_number(a, name)) return;
   std::string arches;
-  for (auto a : policy.effective_arches()) arches += (arches.empty() ? "" : ", ") + std::string(sandbox::arch_name(a));
+  for (auto a : effective) arches += (arches.empty() ? "" : ", ") + std::string(sandbox::arch_name(a));
   std::string hint;
-  auto close = sandbox::closest_syscall_names(name, policy.effective_arches());
+  auto close = sandbox::closest_syscall_names(name, effective);
   if (!close.empty()) {
     hint = "did you mean ";
     for (std::size_t i = 0; i < close.size(); ++i) hint += (i ? ", " : "") + close[i];
