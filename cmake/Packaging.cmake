@@ -45,7 +45,8 @@ turns them into a minimal seccomp allowlist in the OCI format (nucleus-profile, 
 explains, diffs and exports profiles, with JSON and SARIF output), and runs the program under it in
 fresh namespaces with every denial reported (nucleus-run).
 
-gVisor (runsc) is recommended: it is the default isolation for untrusted workloads
+gVisor (runsc 0.0~20240729 or newer, from bookworm-backports on Debian 12) is recommended: it is
+the default isolation for untrusted workloads
 (--trust-level untrusted); without it nucleus-run refuses such work unless --trust-level trusted
 or --allow-degraded-security is given.")
 set(CPACK_STRIP_FILES ON)
@@ -53,7 +54,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # nucleus_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON) # from the binaries: libc6 alone unless NUCLEUS_STATIC_DEPS=OFF
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "runsc")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "runsc (>= 0.0~20240729)")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 set(CPACK_PACKAGE_DIRECTORY ${CMAKE_BINARY_DIR}/package)
