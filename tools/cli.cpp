@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 
@@ -35,6 +36,16 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return buf;
+}
+
+void to_terminal(std::string_view text) {
+  std::cerr.flush();
+  while (!text.empty()) {
+    ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return; // a status line is not worth failing the run for
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
 }
 
 void warn(std::string_view tool, std::string_view message) {

@@ -32,6 +32,10 @@ std::string utc_now();
 // whose start gVisor does not report as an exec.
 std::string resolve_command(const std::string& name);
 
+// Writes nucleus's own terminal sequences (a live status line) to stderr's descriptor, past the
+// escaping that main puts on std::cerr; `text` must hold nothing from a workload or a file.
+void to_terminal(std::string_view text);
+
 // Prints a warning the same way everywhere.
 void warn(std::string_view tool, std::string_view message);
 

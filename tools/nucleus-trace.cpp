@@ -6,6 +6,7 @@
 #include "oci_hook.hpp"
 #include "sandbox_flags.hpp"
 
+#include "nucleus/sandbox/text.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/io.hpp"
@@ -294,8 +295,10 @@ int run(const Options& opt) {
   mon.on_record = [&](const tracer::SeccompRecord& rec) { aggregator.add(rec); };
   if (live) {
     mon.on_tick = [&] {
-      std::cerr << "\r" << tool << ": " << aggregator.events() << " events, " << aggregator.distinct()
-                << " distinct syscalls" << std::flush;
+      // nucleus's own carriage return goes past the escaping of std::cerr, straight to the terminal.
+      std::string line = "\r" + std::string(tool) + ": " + std::to_string(aggregator.events()) + " events, " +
+                         std::to_string(aggregator.distinct()) + " distinct syscalls";
+      cli::to_terminal(line);
     };
   }
   tracer::MonitorResult result;
@@ -317,7 +320,7 @@ int run(const Options& opt) {
       mon.filter = &*program;
     }
     result = tracer::run_monitored(mon);
-    if (live) std::cerr << "\r\033[K";
+    if (live) cli::to_terminal("\r\033[K");
     if (!ebpf_note.empty())
       result.source_note = ebpf_note + (result.source_note.empty() ? "" : "; " + result.source_note);
   }
@@ -377,6 +380,9 @@ int run(const Options& opt) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Every message, note and denial line goes out through printable_lines(): a workload's or a
+  // file's terminal sequences are shown, never obeyed (see text.hpp).
+  nucleus::sandbox::PrintableStream safe_out(std::cout), safe_err(std::cerr);
   CLI::App app{"Run a command in trace mode and record every syscall it and all its children make into a\n"
                "trace log (NDJSON): from gVisor's own record under gVisor (the default), from the kernel's\n"
                "audit records on the host (--trust-level trusted).",

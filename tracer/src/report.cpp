@@ -2,6 +2,7 @@
 #include "nucleus/tracer/report.hpp"
 
 #include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/sandbox/text.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -20,19 +21,26 @@ std::string action_of(const SeccompRecord& record, const std::optional<sandbox::
   return std::string(sandbox::action_short_name(record.action().kind));
 }
 
+namespace {
+
+// The executable's path and comm are the workload's to choose: shown escaped.
+std::string executable_of(const SeccompRecord& record) {
+  return sandbox::printable(record.exe.empty() ? record.comm : record.exe);
+}
+
+} // namespace
+
 std::string describe_denial(const SeccompRecord& record, const std::string& profile_path,
                             std::optional<sandbox::Action> known) {
   std::string name = syscall_display_name(record);
   std::string line = "denied " + name + " (" + std::string(sandbox::arch_name(record.arch)) + ") in " +
-                     (record.exe.empty() ? record.comm : record.exe) + " [pid " + std::to_string(record.pid) +
-                     "]: " + action_of(record, known);
-  if (!profile_path.empty()) line += "; to allow it: nucleus-profile add " + profile_path + " " + name;
+                     executable_of(record) + " [pid " + std::to_string(record.pid) + "]: " + action_of(record, known);
+  if (!profile_path.empty()) line += "; to allow it: nucleus-profile add " + sandbox::printable(profile_path) + " " + name;
   return line;
 }
 
 void DenialTally::add(const SeccompRecord& record) {
-  ++counts_[{std::string(sandbox::arch_name(record.arch)), syscall_display_name(record),
-             record.exe.empty() ? record.comm : record.exe}];
+  ++counts_[{std::string(sandbox::arch_name(record.arch)), syscall_display_name(record), executable_of(record)}];
 }
 
 std::string DenialTally::render() const {
