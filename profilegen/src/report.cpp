@@ -5,6 +5,7 @@
 #include "nucleus/profile/diff.hpp"
 #include "nucleus/profile/explain.hpp"
 #include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/sandbox/text.hpp"
 
 #include <algorithm>
 #include <map>
@@ -53,14 +54,10 @@ std::string esc(std::string_view s) {
   return out;
 }
 
-std::string md_esc(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|' || c == '*' || c == '_' || c == '`') out += '\\';
-    out += c;
-  }
-  return out;
-}
+// Everything in the Markdown report that came from a trace, a profile or a file name is inline
+// text with its markup characters escaped (sandbox::markdown_text), or a fenced block
+// (sandbox::markdown_code_block): neither can open a heading, a comment, HTML, a link or a cell.
+std::string md_esc(std::string_view s) { return sandbox::markdown_text(s); }
 
 std::string join(const std::vector<std::string>& v, std::string_view sep = " ") {
   std::string s;
@@ -245,14 +242,14 @@ std::string render_report_markdown(const ReportInput& in) {
   copts.docker_default = in.docker_default;
   auto check = check_profile(in.policy, copts);
   std::ostringstream m;
-  m << "# Seccomp profile review: `" << in.profile_name << "`\n\n";
-  m << "Written by nucleus-profile report on " << in.generated_at << ".\n\n";
+  m << "# Seccomp profile review: " << md_esc(in.profile_name) << "\n\n";
+  m << "Written by nucleus-profile report on " << md_esc(in.generated_at) << ".\n\n";
   m << "## Summary\n\n";
-  m << "- Default action: `" << explanation.default_action << "`";
-  if (!explanation.flags.empty()) m << ", flags `" << join(explanation.flags) << "`";
+  m << "- Default action: " << md_esc(explanation.default_action);
+  if (!explanation.flags.empty()) m << ", flags " << md_esc(join(explanation.flags));
   m << "\n";
-  for (const auto& c : explanation.arches) m << "- " << arch_sentence(c, explanation.reference_label) << "\n";
-  for (const auto& [name, text] : explanation.conditions) m << "- `" << name << "`: " << md_esc(text) << "\n";
+  for (const auto& c : explanation.arches) m << "- " << md_esc(arch_sentence(c, explanation.reference_label)) << "\n";
+  for (const auto& [name, text] : explanation.conditions) m << "- " << md_esc(name) << ": " << md_esc(text) << "\n";
   auto top = check.highest();
   m << "- Findings: " << check.findings.size() << (top ? ", highest severity " + std::string(severity_name(*top)) : std::string()) << "\n\n";
 
@@ -262,7 +259,7 @@ std::string render_report_markdown(const ReportInput& in) {
     m << "| Trace | Command | Started | Kernel | Events | Distinct | Lost | Exit code | Duration |\n|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& t : in.traces) {
       const auto& hd = t.trace.header;
-      m << "| " << md_esc(t.source) << " | `" << command_of(t.trace) << "` | " << hd.started_at << " | " << hd.kernel << " | ";
+      m << "| " << md_esc(t.source) << " | " << md_esc(command_of(t.trace)) << " | " << md_esc(hd.started_at) << " | " << md_esc(hd.kernel) << " | ";
       if (const auto& s = t.trace.summary)
         m << s->events << " | " << s->distinct << " | " << s->lost << " | " << s->exit_code << " | " << s->duration_ms << " ms |\n";
       else m << "no summary | | | | |\n";
@@ -275,7 +272,8 @@ std::string render_report_markdown(const ReportInput& in) {
   m << "## Syscalls made\n\n";
   if (counts.empty()) m << "No traced calls.\n\n";
   else {
-    m << counts.size() << " distinct syscalls, " << total_calls(counts) << " calls.\n\n```\n";
+    m << counts.size() << " distinct syscalls, " << total_calls(counts) << " calls.\n\n";
+    std::ostringstream chart;
     std::size_t bars = std::min(counts.size(), in.chart_limit);
     std::size_t width = 0;
     for (std::size_t i = 0; i < bars; ++i) width = std::max(width, counts[i].name.size() + counts[i].arch.size() + 3);
@@ -283,9 +281,9 @@ std::string render_report_markdown(const ReportInput& in) {
       const auto& c = counts[i];
       std::string label = c.name + " (" + c.arch + ")";
       auto len = counts.front().count == 0 ? 0 : static_cast<std::size_t>(40.0 * static_cast<double>(c.count) / static_cast<double>(counts.front().count));
-      m << label << std::string(width - label.size() + 1, ' ') << std::string(std::max<std::size_t>(len, 1), '#') << " " << c.count << "\n";
+      chart << label << std::string(width - label.size() + 1, ' ') << std::string(std::max<std::size_t>(len, 1), '#') << " " << c.count << "\n";
     }
-    m << "```\n\n";
+    m << sandbox::markdown_code_block(chart.str()) << "\n";
   }
 
   m << "## Findings\n\n";
@@ -293,16 +291,16 @@ std::string render_report_markdown(const ReportInput& in) {
   else {
     m << "| Severity | Subject | Finding | Why it matters | Fix |\n|---|---|---|---|---|\n";
     for (const auto& f : check.findings)
-      m << "| " << severity_name(f.severity) << " | `" << f.subject << "` | " << md_esc(f.message) << " | " << md_esc(f.reason)
+      m << "| " << severity_name(f.severity) << " | " << md_esc(f.subject) << " | " << md_esc(f.message) << " | " << md_esc(f.reason)
         << " | " << md_esc(f.fix) << " |\n";
     m << "\n";
   }
-  for (const auto& n : check.notes) m << "Note: " << n << "\n\n";
+  for (const auto& n : check.notes) m << "Note: " << md_esc(n) << "\n\n";
 
   m << "## Compared with Docker's default\n\n";
   if (in.docker_default == nullptr) m << "Not compared: Docker's default profile was not given (--docker-default FILE).\n\n";
   else {
-    for (const auto& c : explanation.arches) m << "- " << arch_sentence(c, explanation.reference_label) << "\n";
+    for (const auto& c : explanation.arches) m << "- " << md_esc(arch_sentence(c, explanation.reference_label)) << "\n";
     m << "\n";
     for (const auto& f : check.findings)
       if (f.id == "beyond-docker-default") m << md_esc(f.message) << "\n\n";
@@ -311,13 +309,13 @@ std::string render_report_markdown(const ReportInput& in) {
   m << "## Allowed syscalls by group\n\nsystemd's syscall groups, on " << sandbox::arch_name(explanation.group_arch)
     << "; ? marks a syscall allowed only under argument conditions.\n\n| Group | Allowed | Syscalls |\n|---|---|---|\n";
   for (const auto& g : explanation.groups)
-    if (!g.allowed.empty()) m << "| `" << g.name << "` | " << g.allowed.size() << " of " << g.size << " | " << md_esc(join(g.allowed)) << " |\n";
+    if (!g.allowed.empty()) m << "| " << md_esc(g.name) << " | " << g.allowed.size() << " of " << g.size << " | " << md_esc(join(g.allowed)) << " |\n";
   m << "| in no group | " << explanation.ungrouped.size() << " | " << md_esc(join(explanation.ungrouped)) << " |\n\n";
 
   if (in.previous) {
     auto d = diff_profiles(*in.previous, in.policy);
-    m << "## Changes since " << in.previous_name.value_or("previous profile") << "\n\n```\n"
-      << format_diff_text(d, in.previous_name.value_or("previous"), in.profile_name) << "```\n";
+    m << "## Changes since " << md_esc(in.previous_name.value_or("previous profile")) << "\n\n"
+      << sandbox::markdown_code_block(format_diff_text(d, in.previous_name.value_or("previous"), in.profile_name));
   }
   return m.str();
 }
