@@ -253,6 +253,29 @@ TEST_F(TracePrivileged, RoundTripRunsEverySampleUnchanged) {
   EXPECT_NE(r.err.find("denied socket (x86_64)"), std::string::npos) << r.err;
 }
 
+// The legacy vsyscall page's calls (gettimeofday, time, getcpu at fixed addresses) never pass the
+// syscall entry, yet seccomp checks them: each recorder has them, and the profile made from the
+// trace lets the program run.
+TEST_P(TraceEverySourcePrivileged, VsyscallPageCallsAreRecordedAndAllowed) {
+  auto direct = run({sample("vsyscall").string(), "2"});
+  if (direct.exit_code == 3) NUCLEUS_SKIP("the kernel has no vsyscall page (vsyscall=none): " + direct.err);
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  auto path = (dir / "vsyscall.trace").string();
+  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", source(), "--",
+                           sample("vsyscall").string(), "2"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto t = read_trace_file(path);
+  expect_source(t);
+  for (const char* name : {"gettimeofday", "time", "getcpu"}) EXPECT_TRUE(names_of(t).count(name)) << name;
+  auto profile = (dir / "vsyscall.json").string();
+  auto g = run({tool("nucleus-profile").string(), "gen", path, "-o", profile});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  r = run(with_flags({tool("nucleus-run").string(), "--profile", profile, "--", sample("vsyscall").string(), "2"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, direct.out);
+  EXPECT_EQ(r.err.find("denied"), std::string::npos) << r.err;
+}
+
 TEST_P(TraceEverySourcePrivileged, I386CallRecordedAsI386WhereTheKernelOffersIt) {
   auto path = (dir / "compat.trace").string();
   auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", source(), "--",
@@ -407,9 +430,10 @@ std::multiset<std::string> attached_tracepoints(pid_t pid) {
   return out;
 }
 
-// While it traces a command, the eBPF recorder holds programs on sys_enter and exec only: every
-// program attached costs every process on the machine, so those that follow a process tree (fork,
-// exit; for --pid and v1 cgroups) are not there.
+// While it traces a command, the eBPF recorder holds programs on sys_enter, exec and (where the
+// kernel emulates the legacy vsyscall page) the vsyscall emulation only: every program attached
+// costs every process on the machine, so those that follow a process tree (fork, exit; for --pid
+// and v1 cgroups) are not there.
 TEST_F(TracePrivileged, EbpfRecorderAttachesOnlyWhatACommandsTraceNeeds) {
   if (auto why = nucleus::tracer::ebpf_unavailable(nullptr)) NUCLEUS_SKIP(*why);
   auto path = (dir / "attached.trace").string();
@@ -422,7 +446,10 @@ TEST_F(TracePrivileged, EbpfRecorderAttachesOnlyWhatACommandsTraceNeeds) {
   int status = 0;
   ASSERT_EQ(::waitpid(tracer, &status, 0), tracer);
   ASSERT_TRUE(std::filesystem::exists(started)) << "the workload never started";
-  EXPECT_EQ(attached, (std::multiset<std::string>{"sched_process_exec", "sys_enter"}));
+  std::multiset<std::string> expected{"sched_process_exec", "sys_enter"};
+  if (nucleus::test::read_text("/proc/self/maps").find("[vsyscall]") != std::string::npos)
+    expected.insert("emulate_vsyscall");
+  EXPECT_EQ(attached, expected);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }

@@ -82,3 +82,20 @@ TEST(EbpfPrivileged, ArgumentSensitiveSyscallsResolveOnEveryAbi) {
     EXPECT_TRUE(known) << s.name;
   }
 }
+
+// The legacy vsyscall page's calls enter the kernel through a page fault, not the syscall entry
+// the program watches; seccomp still checks them as gettimeofday, time and getcpu, so a profile
+// without them breaks the program. Each call is in the trace, exactly once.
+TEST(EbpfPrivileged, VsyscallPageCallsAreCounted) {
+  require_ebpf();
+  auto direct = test::run({test::sample("vsyscall").string(), "3"});
+  if (direct.exit_code == 3) NUCLEUS_SKIP("the kernel has no vsyscall page (vsyscall=none): " + direct.err);
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  auto recorder = tracer::EbpfRecorder::open(nullptr);
+  auto trace = recorder.run({{test::sample("vsyscall").string(), "3"}, nullptr, nullptr, {}});
+  EXPECT_EQ(trace.run.exit_code, 0);
+  EXPECT_FALSE(trace.run.loss.any()) << trace.run.loss.detail;
+  EXPECT_EQ(count_of(trace, "gettimeofday"), 3u);
+  EXPECT_EQ(count_of(trace, "time"), 3u);
+  EXPECT_EQ(count_of(trace, "getcpu"), 3u);
+}

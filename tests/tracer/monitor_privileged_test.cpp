@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 using namespace nucleus;
@@ -93,6 +94,31 @@ TEST(MonitorPrivileged, KmsgSourceWorksForASmallWorkload) {
     }
   }
   EXPECT_TRUE(whole) << "three runs of two records each all lost records";
+}
+
+// The legacy vsyscall page's calls never pass the syscall entry, but seccomp checks them as
+// gettimeofday, time and getcpu of x86_64, and a LOG filter logs each: the audit records hold them.
+TEST(MonitorPrivileged, VsyscallPageCallsAreRecorded) {
+  NUCLEUS_REQUIRE_ROOT();
+  auto direct = test::run({test::sample("vsyscall").string(), "3"});
+  if (direct.exit_code == 3) NUCLEUS_SKIP("the kernel has no vsyscall page (vsyscall=none): " + direct.err);
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  auto program = log_all();
+  std::map<std::string, int> calls;
+  tracer::MonitorOptions opt;
+  opt.argv = {test::sample("vsyscall").string(), "3"};
+  opt.filter = &program;
+  opt.source = tracer::SourceKind::netlink;
+  opt.on_record = [&](const tracer::SeccompRecord& r) {
+    if (sandbox::arch_name(r.arch) != std::string("x86_64")) return;
+    if (auto n = sandbox::syscall_name(r.arch, r.syscall)) ++calls[*n];
+  };
+  auto result = tracer::run_monitored(opt);
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_FALSE(result.loss.any()) << result.loss.detail;
+  EXPECT_EQ(calls["gettimeofday"], 3);
+  EXPECT_EQ(calls["time"], 3);
+  EXPECT_EQ(calls["getcpu"], 3);
 }
 
 TEST(MonitorPrivileged, ChildThatCannotStartThrows) {

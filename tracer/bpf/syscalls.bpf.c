@@ -106,6 +106,10 @@ struct linux_binprm {
 #define NR_EXECVEAT_32 358
 #define NR_EXECVE_X32 520
 #define NR_EXECVEAT_X32 545
+// What the vsyscall page's three entries are, as seccomp sees them (x86_64).
+#define NR_GETTIMEOFDAY_64 96
+#define NR_TIME_64 201
+#define NR_GETCPU_64 309
 
 struct counts {
   __u64 n[ARCHES * NR_MAX];
@@ -333,6 +337,30 @@ __attribute__((noinline)) int record_args(__u64 regs_address, __u32 slot, __u32 
   return 0;
 }
 
+// Counts one call of a traced task in its executable's slot: `regs_address` is the pt_regs its
+// arguments are in (read only for the argument-sensitive syscalls).
+static __always_inline int count_call(struct task_struct *task, __u32 arch, __u64 nr, __u64 regs_address) {
+  // Which executable: cached per task.
+  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
+  __u32 slot = info && info->slot != 0 ? info->slot : (__u32)slot_of_new_task();
+  if (slot >= SLOTS) slot = SLOTS - 1;
+
+  if (nr >= NR_MAX) return count_rare(slot, arch, (__u32)nr);
+  __u32 index = arch * NR_MAX + (__u32)nr;
+  // The compiler knows the bound and would drop the test, which the verifier needs to see.
+  asm volatile("" : "+r"(index));
+  if (index >= ARCHES * NR_MAX) return 0;
+  __u8 flags = syscall_flags[index];
+  if (flags & FLAG_BASELINE) return 0; // the trace holds only what the baseline does not allow
+  struct counts *c = bpf_map_lookup_elem(&counts, &slot);
+  if (!c) return 0;
+  // Atomic although per CPU: syscall tracepoints may be preempted (they can fault since 6.14).
+  __sync_fetch_and_add(&c->n[index], 1);
+
+  if (flags & FLAG_ARGS) record_args(regs_address, slot, arch, (__u32)nr, flags & FLAG_ARGS);
+  return 0;
+}
+
 // Raw tracepoints throughout: they attach by name, where BTF-typed ones would make the kernel
 // search its whole BTF for each attach point at load (milliseconds each).
 SEC("raw_tp/sys_enter")
@@ -351,25 +379,26 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
   }
   if (how == TRACK_AWAIT_EXEC && !is_exec(arch, nr) && (__u32)BPF_CORE_READ(task, seccomp.filter_count.counter) <= await_filters)
     return 0;
-  // Which executable: cached per task.
-  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
-  __u32 slot = info && info->slot != 0 ? info->slot : (__u32)slot_of_new_task();
-  if (slot >= SLOTS) slot = SLOTS - 1;
+  return count_call(task, arch, nr, ctx->args[0]);
+}
 
-  if (nr >= NR_MAX) return count_rare(slot, arch, (__u32)nr);
-  __u32 index = arch * NR_MAX + (__u32)nr;
-  // The compiler knows the bound and would drop the test, which the verifier needs to see.
-  asm volatile("" : "+r"(index));
-  if (index >= ARCHES * NR_MAX) return 0;
-  __u8 flags = syscall_flags[index];
-  if (flags & FLAG_BASELINE) return 0; // the trace holds only what the baseline does not allow
-  struct counts *c = bpf_map_lookup_elem(&counts, &slot);
-  if (!c) return 0;
-  // Atomic although per CPU: syscall tracepoints may be preempted (they can fault since 6.14).
-  __sync_fetch_and_add(&c->n[index], 1);
-
-  if (flags & FLAG_ARGS) record_args(ctx->args[0], slot, arch, (__u32)nr, flags & FLAG_ARGS);
-  return 0;
+// The legacy vsyscall page (x86_64's fixed 0xffffffffff600000: gettimeofday, time, getcpu at
+// 0x400 apart) enters the kernel through a page fault, not the syscall entry: the kernel emulates
+// the call (arch/x86/entry/vsyscall/vsyscall_64.c), checks it with seccomp as that syscall of
+// x86_64, and serves it, and sys_enter never fires. The emulation's own tracepoint gives the
+// page's entry number (negative for a misaligned call, which is killed with SIGSEGV and served
+// nothing). It fires before seccomp, which in trace mode allows everything; a target traced under
+// a filter of its own that denies them would have them counted all the same.
+SEC("raw_tp/emulate_vsyscall")
+int on_vsyscall(struct bpf_raw_tracepoint_args *ctx) {
+  int entry = (int)ctx->args[0];
+  if (entry < 0 || entry > 2) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  int how = traced(task);
+  if (!how) return 0;
+  if (how == TRACK_AWAIT_EXEC && (__u32)BPF_CORE_READ(task, seccomp.filter_count.counter) <= await_filters) return 0;
+  __u64 nr = entry == 0 ? NR_GETTIMEOFDAY_64 : entry == 1 ? NR_TIME_64 : NR_GETCPU_64;
+  return count_call(task, 0, nr, 0);
 }
 
 // One slot per executable file (device, inode), named by the path the first exec of it used

@@ -41,6 +41,12 @@ struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags) {
 int nucleus_bpf_attach(struct nucleus_bpf* b) {
   int err = nucleus_syscalls__on_sys_enter__attach(b->skel);
   if (err >= 0) err = nucleus_syscalls__on_exec__attach(b->skel);
+  if (err >= 0) {
+    /* A kernel built without vsyscall emulation has no such tracepoint, and serves no vsyscall:
+     * the page's addresses fault like any other. */
+    err = nucleus_syscalls__on_vsyscall__attach(b->skel);
+    if (err == -ENOENT) err = 0;
+  }
   return err < 0 ? err : 0;
 }
 
@@ -60,6 +66,7 @@ static void close_link(int* fd) {
 void nucleus_bpf_detach(struct nucleus_bpf* b) {
   close_link(&b->skel->links.on_sys_enter_fd);
   close_link(&b->skel->links.on_exec_fd);
+  close_link(&b->skel->links.on_vsyscall_fd);
   close_link(&b->skel->links.on_fork_fd);
   close_link(&b->skel->links.on_exit_fd);
 }

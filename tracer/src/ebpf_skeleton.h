@@ -64,7 +64,8 @@ struct nucleus_bpf;
 
 /* NULL on failure with errno set. `flags` has nucleus_bpf_arches * nucleus_bpf_nr_max bytes. */
 struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags);
-/* 0 or -errno: the programs every target needs (sys_enter, exec). */
+/* 0 or -errno: the programs every target needs (sys_enter, exec, and the vsyscall emulation's
+ * tracepoint where the kernel has one). */
 int nucleus_bpf_attach(struct nucleus_bpf* skel);
 /* 0 or -errno: the programs that follow a process tree (fork, exit), for nucleus_bpf_mode_tree only:
  * each attached program costs set-up time, and every fork and exit on the machine while attached. */

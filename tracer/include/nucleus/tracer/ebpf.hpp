@@ -1,6 +1,7 @@
-// The eBPF recorder: a program on the raw `sys_enter` tracepoint counts the traced tree's syscalls
-// in kernel maps, per (arch, syscall) and executable, with the distinct values of the arguments
-// that profiles condition on; nothing crosses to userspace per syscall, so the workload runs at
+// The eBPF recorder: a program on the raw `sys_enter` tracepoint (and on the vsyscall emulation's,
+// whose calls never pass sys_enter) counts the traced tree's syscalls in kernel maps, per
+// (arch, syscall) and executable, with the distinct values of the arguments that profiles
+// condition on; nothing crosses to userspace per syscall, so the workload runs at
 // nearly full speed. Use: check ebpf_unavailable() (auto falls back to the audit recorder), then
 // EbpfRecorder::open() (starts loading in the background), run() (attached before the workload
 // execs: the load overlaps the workload's own start), and the trace.
