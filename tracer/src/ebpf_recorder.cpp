@@ -131,6 +131,7 @@ struct EbpfRecorder::State {
   std::chrono::microseconds setup_cpu{0};
   sandbox::BpfProgram marker; // the filter that marks the workload (see syscalls.bpf.c)
   std::vector<std::uint8_t> flags;
+  nucleus_bpf_sizes sizes{};
   std::thread loader;
   std::exception_ptr load_error;
   bool used = false;
@@ -182,7 +183,7 @@ static std::chrono::microseconds thread_cpu_now() {
   return std::chrono::seconds(ts.tv_sec) + std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::nanoseconds(ts.tv_nsec));
 }
 
-EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline) {
+EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline, const EbpfMapSizes& test_sizes) {
   std::vector<std::uint8_t> flags(nucleus_bpf_arches * nucleus_bpf_nr_max, 0);
   auto arches = program_arches();
   auto index_of = [&](sandbox::Arch arch, int nr) -> std::optional<std::size_t> {
@@ -216,6 +217,7 @@ EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline) {
 
   auto state = std::make_unique<State>();
   state->flags = std::move(flags);
+  state->sizes = {test_sizes.exec_event_bytes, test_sizes.tracked, test_sizes.facts};
   sandbox::Policy allow_all;
   allow_all.default_action = sandbox::Action::allow();
   // Complain mode: trace mode denies nothing, so a call of an ABI the marker does not list is logged
@@ -231,7 +233,7 @@ void EbpfRecorder::State::load() noexcept {
   const auto started = std::chrono::steady_clock::now();
   const auto started_cpu = thread_cpu_now();
   try {
-    skel = nucleus_bpf_load(flags.data());
+    skel = nucleus_bpf_load(flags.data(), &sizes);
     if (skel == nullptr) {
       int err = errno;
       throw EbpfUnavailable(err == EPERM || err == EACCES ? ErrorKind::permission : ErrorKind::unsupported,
@@ -773,7 +775,7 @@ std::optional<std::string> ebpf_attach_unavailable() {
 
 struct EbpfRecorder::State {};
 
-EbpfRecorder EbpfRecorder::open(const sandbox::Policy*) {
+EbpfRecorder EbpfRecorder::open(const sandbox::Policy*, const EbpfMapSizes&) {
   throw Error(ErrorKind::unsupported, "this nucleus was built without the eBPF recorder",
               "build on x86_64 with clang, bpftool and libbpf-dev installed, or use --source netlink");
 }

@@ -18,10 +18,14 @@ struct nucleus_bpf {
   struct nucleus_syscalls* skel;
 };
 
-struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags) {
+struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags, const struct nucleus_bpf_sizes* sizes) {
   struct nucleus_syscalls* skel = nucleus_syscalls__open();
   if (!skel) return NULL;
   memcpy((void*)skel->rodata->syscall_flags, flags, sizeof(skel->rodata->syscall_flags));
+  /* The loader program takes a map's size from here when it is not 0. */
+  skel->maps.exec_events.max_entries = sizes->exec_events;
+  skel->maps.tracked.max_entries = sizes->tracked;
+  skel->maps.facts.max_entries = sizes->facts;
   int err = nucleus_syscalls__load(skel);
   if (err) {
     nucleus_syscalls__destroy(skel);

@@ -60,10 +60,15 @@ struct nucleus_bpf_counters {
   uint64_t args_unread;
 };
 
+/* Map sizes for tests (EbpfMapSizes); 0 keeps the program's own. */
+struct nucleus_bpf_sizes {
+  uint32_t exec_events, tracked, facts;
+};
+
 struct nucleus_bpf;
 
 /* NULL on failure with errno set. `flags` has nucleus_bpf_arches * nucleus_bpf_nr_max bytes. */
-struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags);
+struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags, const struct nucleus_bpf_sizes* sizes);
 /* 0 or -errno: the programs every target needs (sys_enter, exec, and the vsyscall emulation's
  * tracepoint where the kernel has one). */
 int nucleus_bpf_attach(struct nucleus_bpf* skel);

@@ -79,13 +79,22 @@ public:
   using sandbox::Error::Error;
 };
 
+// Sizes of the program's maps for tests only, so that a test can fill a map for real and see the
+// loss reported; zero keeps the size every trace uses, and the tools never set them. A smaller map
+// cannot hide anything: every map that falls short is counted and reported as loss.
+struct EbpfMapSizes {
+  std::uint32_t exec_event_bytes = 0; // the exec events' ring buffer: a power of two, a page at least
+  std::uint32_t tracked = 0;          // the processes followed in a tree (--pid)
+  std::uint32_t facts = 0;            // executables, rare numbers and argument values together
+};
+
 class EbpfRecorder {
 public:
   // Starts loading the program, with what `baseline` allows whatever the arguments left out of
   // the counts, on a thread of its own, and returns: run() and record_existing() wait for it
   // and throw EbpfUnavailable when it failed. Throws Error(unsupported) for a baseline the program
   // cannot apply.
-  static EbpfRecorder open(const sandbox::Policy* baseline);
+  static EbpfRecorder open(const sandbox::Policy* baseline, const EbpfMapSizes& test_sizes = {});
   EbpfRecorder(EbpfRecorder&&) noexcept;
   EbpfRecorder& operator=(EbpfRecorder&&) noexcept;
   ~EbpfRecorder(); // detaches and frees the maps
