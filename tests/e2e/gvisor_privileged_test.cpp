@@ -194,6 +194,17 @@ TEST_F(GvisorPrivileged, NumbersGvisorDoesNotKnowAreRecorded) {
   EXPECT_EQ(t.summary["lost"].get<int>(), 0);
 }
 
+// gVisor maps a vsyscall page of its own and serves its calls as the syscalls they stand for:
+// its record has each of them, as the host recorders do.
+TEST_F(GvisorPrivileged, VsyscallPageCallsAreRecorded) {
+  auto trace = dir / "vsyscall.trace";
+  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", trace.string(), "--", sample("vsyscall").string(), "2"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto t = read_trace_file(trace);
+  for (const char* name : {"gettimeofday", "time", "getcpu"}) EXPECT_EQ(calls_of(t, name), 2u) << name;
+  EXPECT_EQ(t.summary["lost"].get<int>(), 0);
+}
+
 // The workload names itself like a record and opens a path holding a newline and a fake record:
 // the trace holds the call it really made (449, by its executable) and none of the forged ones.
 TEST_F(GvisorPrivileged, WorkloadCannotForgeRecords) {
