@@ -244,7 +244,7 @@ void EbpfRecorder::State::load() noexcept {
     }
     if (int rc = nucleus_bpf_attach(skel); rc != 0)
       throw EbpfUnavailable(ErrorKind::unsupported,
-                            std::string("cannot attach the eBPF recorder to sys_enter: ") + std::strerror(-rc),
+                            std::string("cannot attach the eBPF recorder to sys_enter, sched_process_exec or emulate_vsyscall: ") + std::strerror(-rc),
                             "--source netlink uses the audit records instead", -rc);
   } catch (...) {
     load_error = std::current_exception();
