@@ -1,7 +1,8 @@
 // Loss detection on the live paths, provoked for real: the netlink receive buffer overflowing
 // (ENOBUFS), the kernel's audit lost counter rising (its rate limit lowered for the length of a
 // burst: global state, restored at once, see below), and /dev/kmsg overwriting a reader that fell
-// behind (EPIPE). The fed-counter test pins the report's wording.
+// behind (EPIPE). The fed-counter test pins the report's wording. The HostWide suite changes what
+// the whole host shares, so that every trace running meanwhile sees loss: CTest runs it alone.
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/tracer/monitor.hpp"
 #include "nucleus/tracer/source.hpp"
@@ -165,7 +166,7 @@ TEST(LossPrivileged, AuditLostCounterRisingDuringTheRunIsReported) {
 // as it must). So the limit is lowered to one record a second only for the workload's burst: set
 // just before the workload starts, and restored (to what it was) the moment the workload says its
 // burst is over, before it exits and before the fence; an early end restores it too.
-TEST(LossPrivileged, AuditLostCounterRisesForRealAndIsReported) {
+TEST(HostWideLossPrivileged, AuditLostCounterRisesForRealAndIsReported) {
   NUCLEUS_REQUIRE_ROOT();
   auto before = audit_status_exchange(AUDIT_GET);
   ASSERT_TRUE(before.has_value()) << "the audit status must be readable as root";
@@ -228,7 +229,7 @@ TEST(LossPrivileged, AuditLostCounterRisesForRealAndIsReported) {
 
 // A /dev/kmsg reader that falls behind: the kernel's log ring buffer (128 KiB here) is overwritten
 // past its position, and its next read fails with EPIPE. The messages written say what they are.
-TEST(LossPrivileged, KmsgReaderOverwrittenIsReported) {
+TEST(HostWideLossPrivileged, KmsgReaderOverwrittenIsReported) {
   NUCLEUS_REQUIRE_ROOT();
   auto source = tracer::open_live_source(tracer::SourceKind::kmsg);
   std::string padding(900, '.');
