@@ -140,15 +140,6 @@ constexpr std::uint64_t low32 = 0xffffffff;
 constexpr std::uint64_t prot_w = PROT_WRITE;
 constexpr std::uint64_t prot_x = PROT_EXEC;
 
-constexpr SensitiveArg sensitive_table[] = {
-    {"socket", 0, ArgKind::domain, "domain"},         {"socket", 1, ArgKind::socket_type, "type"},
-    {"socketpair", 0, ArgKind::domain, "domain"},     {"socketpair", 1, ArgKind::socket_type, "type"},
-    {"clone", 0, ArgKind::clone_flags, "flags"},      {"unshare", 0, ArgKind::unshare_flags, "flags"},
-    {"ioctl", 1, ArgKind::ioctl_request, "request"},  {"prctl", 0, ArgKind::prctl_option, "option"},
-    {"personality", 0, ArgKind::personality, "persona"}, {"mmap", 2, ArgKind::prot, "prot"},
-    {"mprotect", 2, ArgKind::prot, "prot"},           {"pkey_mprotect", 2, ArgKind::prot, "prot"},
-};
-
 std::string hex(std::uint64_t v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
@@ -239,7 +230,7 @@ bool is_flag_kind(ArgKind kind) {
 }
 
 const SensitiveArg* find_arg(std::string_view syscall, unsigned index) {
-  for (const auto& a : sensitive_table)
+  for (const auto& a : sensitive_args())
     if (a.syscall == syscall && a.index == index) return &a;
   return nullptr;
 }
@@ -307,15 +298,6 @@ std::optional<std::string> symbolic(const SensitiveArg& a, const ArgCondition& c
 }
 
 } // namespace
-
-std::span<const SensitiveArg> sensitive_args() noexcept { return sensitive_table; }
-
-std::vector<SensitiveArg> sensitive_args_of(std::string_view syscall) {
-  std::vector<SensitiveArg> out;
-  for (const auto& a : sensitive_table)
-    if (a.syscall == syscall) out.push_back(a);
-  return out;
-}
 
 std::uint64_t clone_guarded_flags() noexcept { return namespace_flags | CLONE_PARENT | CLONE_UNTRACED; }
 

@@ -73,16 +73,6 @@ TEST(EbpfPrivileged, EveryThreadAndChildIsCounted) {
   EXPECT_EQ(count_of(trace, "getppid"), 100000u);
 }
 
-TEST(EbpfPrivileged, ArgumentSensitiveSyscallsResolveOnEveryAbi) {
-  // Every entry names a syscall of at least one ABI the recorder decodes (a typo would record nothing).
-  for (const auto& s : tracer::argument_sensitive_syscalls()) {
-    bool known = false;
-    for (auto arch : {"x86_64", "x86", "x32"})
-      known = known || sandbox::syscall_number(*sandbox::arch_from_name(arch), s.name).has_value();
-    EXPECT_TRUE(known) << s.name;
-  }
-}
-
 // The legacy vsyscall page's calls enter the kernel through a page fault, not the syscall entry
 // the program watches; seccomp still checks them as gettimeofday, time and getcpu, so a profile
 // without them breaks the program. Each call is in the trace, exactly once.

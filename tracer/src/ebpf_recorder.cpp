@@ -9,6 +9,7 @@
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/io.hpp"
 #include "nucleus/sandbox/proc.hpp"
+#include "nucleus/sandbox/sensitive.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 #include "nucleus/sandbox/syscalls.hpp"
 
@@ -43,6 +44,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+
+// The program keeps as many distinct values per argument as every recorder does.
+static_assert(nucleus_bpf_arg_values_max == nucleus::sandbox::arg_values_max);
 #endif
 
 namespace nucleus::tracer {
@@ -109,16 +113,6 @@ BaselineAllows baseline_allows(const sandbox::Policy& baseline) {
 }
 
 } // namespace
-
-const std::vector<ArgumentSensitive>& argument_sensitive_syscalls() {
-  // i386's own mmap takes a pointer to its arguments; mmap2 is the one with prot in arg 2.
-  static const std::vector<ArgumentSensitive> list = {
-      {"socket", {0, 1}},   {"socketpair", {0, 1}},    {"clone", {0}},  {"unshare", {0}},
-      {"ioctl", {1}},       {"prctl", {0}},            {"personality", {0}},
-      {"mmap", {2}},        {"mmap2", {2}},            {"mprotect", {2}}, {"pkey_mprotect", {2}},
-  };
-  return list;
-}
 
 #if NUCLEUS_HAVE_EBPF
 
@@ -195,13 +189,12 @@ EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline, const EbpfMapSi
     }
     return std::nullopt;
   };
-  for (const auto& s : argument_sensitive_syscalls()) {
+  // The argument-sensitive syscalls are the core's table, read here at every load.
+  for (const auto& s : sandbox::sensitive_args()) {
     for (sandbox::Arch arch : arches) {
-      auto nr = sandbox::syscall_number(arch, s.name);
+      auto nr = sandbox::syscall_number(arch, s.syscall);
       if (!nr) continue;
-      if (s.name == "mmap" && arch == arches[1]) continue; // old_mmap: arguments behind a pointer
-      if (auto i = index_of(arch, *nr))
-        for (int a : s.args) flags[*i] |= static_cast<std::uint8_t>(1u << a);
+      if (auto i = index_of(arch, *nr)) flags[*i] |= sandbox::sensitive_arg_mask(arch, s.syscall);
     }
   }
   if (baseline != nullptr) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "nucleus/sandbox/policy.hpp"
+#include "nucleus/sandbox/sensitive.hpp"
 
 #include <cstdint>
 #include <map>
@@ -18,18 +19,12 @@
 
 namespace nucleus::profile {
 
-enum class ArgKind { domain, socket_type, clone_flags, unshare_flags, ioctl_request, prctl_option, personality, prot };
-
-struct SensitiveArg {
-  std::string_view syscall;
-  unsigned index;
-  ArgKind kind;
-  std::string_view label; // "domain", "type", "flags", "request", "option", "persona", "prot"
-};
-// Every (syscall, argument) that gen conditions, in a fixed order.
-std::span<const SensitiveArg> sensitive_args() noexcept;
-// The sensitive arguments of `syscall`, by index; empty for a syscall gen does not condition.
-std::vector<SensitiveArg> sensitive_args_of(std::string_view syscall);
+// The argument-sensitive syscalls and their kinds are the core's (nucleus/sandbox/sensitive.hpp):
+// the recorders keep values of the same arguments that gen conditions.
+using sandbox::ArgKind;
+using sandbox::SensitiveArg;
+using sandbox::sensitive_args;
+using sandbox::sensitive_args_of;
 
 // SOCK_NONBLOCK | SOCK_CLOEXEC: flags on socket's type that change no risk, masked off.
 inline constexpr std::uint64_t socket_type_flags = 04000 | 02000000;

@@ -65,13 +65,6 @@ std::optional<std::string> ebpf_unavailable(const sandbox::Policy* baseline);
 // Why the eBPF recorder cannot record an existing pid or cgroup here, or nullopt when it can.
 std::optional<std::string> ebpf_attach_unavailable();
 
-// Which syscalls carry argument values, per ABI: name and argument indices.
-struct ArgumentSensitive {
-  std::string_view name;
-  std::vector<int> args;
-};
-const std::vector<ArgumentSensitive>& argument_sensitive_syscalls();
-
 // The program could not be loaded or attached (kind permission or unsupported, with a hint).
 // Thrown before anything of the workload has run, so that another recorder can run it instead.
 class EbpfUnavailable : public sandbox::Error {
