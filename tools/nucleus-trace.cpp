@@ -335,7 +335,7 @@ int run(const Options& opt) {
   tracer::Trace trace;
   utsname uts{};
   ::uname(&uts);
-  trace.header = {opt.command, result.source, uts.release, started_at, opt.baseline, ebpf.has_value()};
+  trace.header = {opt.command, result.source, uts.release, started_at, opt.baseline, ebpf.has_value() || result.arguments};
   trace.header.runtime = result.runtime;
   trace.syscalls = aggregator.entries();
   trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,

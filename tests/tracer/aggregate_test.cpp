@@ -1,6 +1,7 @@
 // Aggregation of records and the user-facing denial lines.
 #include "nucleus/tracer/aggregate.hpp"
 #include "nucleus/tracer/report.hpp"
+#include "nucleus/sandbox/sensitive.hpp"
 
 #include <gtest/gtest.h>
 
@@ -40,6 +41,47 @@ TEST(Aggregator, UnknownNumbersKeepTheirNumber) {
   tracer::Aggregator agg;
   agg.add(rec("x86_64", 4000, "/bin/a"));
   EXPECT_EQ(agg.entries().at(0).name, "syscall_4000");
+}
+
+// Records that carry their arguments (the gVisor recorder's) keep the values the eBPF recorder
+// keeps: the sensitive arguments only, distinct and sorted, at most 32, then "overflow".
+TEST(Aggregator, RecordsWithArgumentsKeepTheSensitiveValues) {
+  tracer::Aggregator agg;
+  auto socket = rec("x86_64", 41, "/bin/a");
+  std::array<std::uint64_t, 6> args{10, 0x80801, 0, 7, 7, 7};
+  socket.args = &args;
+  agg.add(socket);
+  args = {1, 1, 0, 0, 0, 0};
+  agg.add(socket);
+  agg.add(socket);
+  auto read = rec("x86_64", 0, "/bin/a");
+  read.args = &args;
+  agg.add(read);
+  agg.add(rec("x86_64", 41, "/bin/b")); // no arguments: nothing kept
+  auto entries = agg.entries();
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_TRUE(entries[0].args.empty()) << entries[0].name; // read
+  ASSERT_EQ(entries[1].exe, "/bin/a");
+  ASSERT_EQ(entries[1].count, 3u);
+  EXPECT_EQ(entries[1].args, (std::vector<tracer::TraceArgValues>{{0, {1, 10}, false}, {1, {1, 0x80801}, false}}));
+  EXPECT_TRUE(entries[2].args.empty());
+
+  tracer::Aggregator many;
+  auto mmap = rec("x86_64", 9, "/bin/a");
+  mmap.args = &args;
+  for (std::uint64_t prot = 0; prot < sandbox::arg_values_max; ++prot) {
+    args = {0, 4096, prot, 0x22, 0, 0};
+    many.add(mmap);
+  }
+  ASSERT_EQ(many.entries().at(0).args.size(), 1u);
+  EXPECT_FALSE(many.entries()[0].args[0].overflow);
+  args[2] = 5; // seen before: no overflow
+  many.add(mmap);
+  EXPECT_FALSE(many.entries()[0].args[0].overflow);
+  args[2] = 1000;
+  many.add(mmap);
+  EXPECT_TRUE(many.entries()[0].args[0].overflow);
+  EXPECT_EQ(many.entries()[0].args[0].values.size(), sandbox::arg_values_max);
 }
 
 TEST(Report, DenialLineNamesEverythingAUserNeeds) {

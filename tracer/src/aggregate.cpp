@@ -1,6 +1,7 @@
 // Aggregation of records into trace entries.
 #include "nucleus/tracer/aggregate.hpp"
 
+#include "nucleus/sandbox/sensitive.hpp"
 #include "nucleus/sandbox/syscalls.hpp"
 
 #include <algorithm>
@@ -12,10 +13,35 @@ void Aggregator::add(const SeccompRecord& record) {
   auto it = counts_.find(KeyView{record.arch.token, record.syscall, record.exe});
   if (it != counts_.end()) {
     ++it->second;
-    return;
+  } else {
+    it = counts_.emplace(Key{record.arch.token, record.syscall, record.exe}, 1).first;
+    distinct_.emplace(record.arch.token, record.syscall); // only for a new key: no allocation per record
   }
-  counts_.emplace(Key{record.arch.token, record.syscall, record.exe}, 1);
-  distinct_.emplace(record.arch.token, record.syscall); // only for a new key: no allocation per record
+  if (record.args != nullptr) add_args(it->first, *record.args);
+}
+
+void Aggregator::add_args(const Key& key, const std::array<std::uint64_t, 6>& args) {
+  auto mask_it = arg_masks_.find({key.arch, key.nr});
+  if (mask_it == arg_masks_.end()) {
+    auto name = sandbox::syscall_name(sandbox::Arch{key.arch}, key.nr);
+    std::uint8_t mask = name ? sandbox::sensitive_arg_mask(sandbox::Arch{key.arch}, *name) : 0;
+    mask_it = arg_masks_.emplace(std::pair{key.arch, key.nr}, mask).first;
+  }
+  if (mask_it->second == 0) return;
+  auto& entry = args_[key];
+  for (int i = 0; i < 6; ++i) {
+    if ((mask_it->second & (1u << i)) == 0) continue;
+    auto values = std::find_if(entry.begin(), entry.end(), [&](const TraceArgValues& v) { return v.index == i; });
+    if (values == entry.end()) {
+      values = entry.insert(std::upper_bound(entry.begin(), entry.end(), i,
+                                             [](int index, const TraceArgValues& v) { return index < v.index; }),
+                            TraceArgValues{i, {}, false});
+    }
+    auto at = std::lower_bound(values->values.begin(), values->values.end(), args[static_cast<std::size_t>(i)]);
+    if (at != values->values.end() && *at == args[static_cast<std::size_t>(i)]) continue;
+    if (values->values.size() >= sandbox::arg_values_max) values->overflow = true; // as the eBPF program's cap
+    else values->values.insert(at, args[static_cast<std::size_t>(i)]);
+  }
 }
 
 void Aggregator::add(const TraceSyscall& counted) {

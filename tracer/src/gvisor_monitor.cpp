@@ -197,6 +197,7 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
   const auto& gv = *options.gvisor;
   MonitorResult result;
   result.source = "gvisor";
+  result.arguments = true;
   result.attribution = Attribution::audit_session; // exact: gVisor's own task ids
   Capture version_query({gv.runsc, "--version"});
   const std::set<int> known = known_numbers(gv.runsc);
@@ -285,6 +286,7 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
       rec.pid = call.pid;
       rec.exe = call.exe;
       rec.code = seccomp_ret(action);
+      rec.args = call.has_args ? &call.args : nullptr; // the stream's raw registers, as the eBPF program reads them
       ++result.records_seen;
       ++result.records_attributed;
       if (options.on_record) options.on_record(rec);

@@ -5,6 +5,7 @@
 #include "nucleus/tracer/record.hpp"
 #include "nucleus/tracer/trace_log.hpp"
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -18,6 +19,9 @@ namespace nucleus::tracer {
 
 class Aggregator {
 public:
+  // A record that carries its arguments (record.args) also adds the values of its argument-
+  // sensitive arguments (sandbox/sensitive.hpp): distinct, at most arg_values_max per (arch,
+  // syscall, exe, argument), then "overflow", as the eBPF program keeps them.
   void add(const SeccompRecord& record);
   // An entry counted elsewhere (the eBPF recorder's maps), with its argument values; the name is
   // resolved here like a record's.
@@ -52,7 +56,9 @@ private:
     }
   };
   std::map<Key, std::uint64_t, KeyLess> counts_;
-  std::map<Key, std::vector<TraceArgValues>, KeyLess> args_; // only from add(TraceSyscall)
+  void add_args(const Key& key, const std::array<std::uint64_t, 6>& args);
+  std::map<Key, std::vector<TraceArgValues>, KeyLess> args_;
+  std::map<std::pair<std::uint32_t, int>, std::uint8_t> arg_masks_; // sensitive_arg_mask, per (arch, nr)
   std::set<std::pair<std::uint32_t, int>> distinct_;
   std::uint64_t events_ = 0;
 };

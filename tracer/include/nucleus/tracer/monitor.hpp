@@ -77,6 +77,7 @@ struct MonitorResult {
   int exit_code = 0; // sandbox::exit_code_from_status
   std::string source;      // "audit-netlink", "kmsg" or "gvisor"; empty when none could be opened (require_source false)
   std::string runtime;     // under gVisor: "runsc <version>"
+  bool arguments = false;  // records carry their arguments (SeccompRecord::args): the trace's "arguments"
   std::string source_note; // why auto picked it, if it fell back
   Attribution attribution = Attribution::audit_session;
   std::optional<std::uint32_t> audit_session;

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,6 +35,10 @@ struct SeccompRecord {
   bool compat = false;
   std::uint64_t ip = 0;
   std::uint32_t code = 0; // SECCOMP_RET_* | data
+  // The call's six raw arguments, where the recorder has them (gVisor's stream; audit records
+  // carry none): the aggregator keeps the values of the argument-sensitive ones. Valid for the
+  // duration of the on_record call only.
+  const std::array<std::uint64_t, 6>* args = nullptr;
 
   sandbox::Action action() const noexcept { return sandbox::action_from_seccomp_ret(code); }
 };
