@@ -103,7 +103,9 @@ struct Call {
 class Tracker {
 public:
   // `first_exe`: the executable of the container's first process (its start is not an exec).
-  // `known`: the numbers gVisor's table has (these come from the sink only).
+  // `known`: the numbers runsc's trace metadata offers raw stream points for. It lists every
+  // number up to the highest in gVisor's table, gaps included, and the stream sends nothing for a
+  // gap: a number counts from the debug log unless the stream has sent it.
   Tracker(std::string first_exe, std::set<int> known);
 
   void on_message(const Message& m);
@@ -130,8 +132,12 @@ public:
 
 private:
   void emit(std::int32_t tgid, Call call);
+  bool streamed(int nr) const;
+  bool sensitive_native(int nr) const;
   std::string first_exe_;
   std::set<int> known_;
+  std::set<int> streamed_; // numbers the stream has sent
+  std::uint64_t args_missing_ = 0; // argument-sensitive calls known from the debug log only
   std::map<std::int32_t, std::string> exe_of_group_;
   std::map<std::int32_t, std::int32_t> group_of_thread_;
   std::map<std::int32_t, std::vector<Call>> waiting_; // by thread group, until its clone event
