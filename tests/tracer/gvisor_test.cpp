@@ -127,6 +127,20 @@ TEST(GvisorDebugLog, ReadsUnknownNumbersDenialsAndKills) {
   EXPECT_EQ(unsupported->nr, 999);
 }
 
+// runsc 20240729 puts the Go source position of the log call first.
+TEST(GvisorDebugLog, ReadsLinesWithTheSourcePosition) {
+  auto unknown = gv::parse_debug_line(log_line("strace.go:576] [   1:   1] python3 E sys_437(0x1, 0x2, 0x3, 0x4, 0x5, 0x6)"));
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->kind, gv::LogEvent::Kind::unknown_syscall);
+  EXPECT_EQ(unknown->nr, 437);
+  auto unsupported = gv::parse_debug_line(log_line(
+      "compat.go:120] Unsupported syscall sys_440(0x1,0x2,0x3,0x4,0x5,0x6). It is likely that you can safely ignore this message"));
+  ASSERT_TRUE(unsupported);
+  EXPECT_EQ(unsupported->kind, gv::LogEvent::Kind::unsupported);
+  EXPECT_EQ(unsupported->nr, 440);
+  EXPECT_FALSE(gv::parse_debug_line(log_line("strace.go:] [   1:   1] t E sys_449(0x0, 0x0, 0x0, 0x0, 0x0, 0x0)")));
+}
+
 TEST(GvisorDebugLog, IgnoresExitLinesAndKnownCalls) {
   EXPECT_FALSE(gv::parse_debug_line(log_line(
       "[   1:   1] t X sys_450(0x1, 0x2, 0x0, 0x0, 0x0, 0x0) = 0 (0x0) errno=38 (invalid system call number) (24.827µs)")));

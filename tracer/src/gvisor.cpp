@@ -159,6 +159,18 @@ std::optional<int> parse_unknown_call_tail(std::string_view tail) {
 
 constexpr std::size_t max_comm = 15; // TASK_COMM_LEN - 1
 
+// runsc 20240729 starts each message with the Go source position that logged it ("strace.go:576] "),
+// which gVisor writes ahead of anything the workload controls; runsc 20221219 wrote none.
+void skip_source_position(std::string_view& msg) {
+  std::size_t n = 0;
+  while (n < msg.size() && ((msg[n] >= 'a' && msg[n] <= 'z') || is_digit(msg[n]) || msg[n] == '_')) ++n;
+  if (n == 0 || msg.substr(n, 4) != ".go:") return;
+  std::size_t end = n + 4;
+  while (end < msg.size() && is_digit(msg[end])) ++end;
+  if (end == n + 4 || msg.substr(end, 2) != "] ") return;
+  msg.remove_prefix(end + 2);
+}
+
 } // namespace
 
 std::optional<Message> decode_packet(std::string_view packet, std::string* error) {
@@ -252,6 +264,7 @@ std::optional<LogEvent> parse_debug_line(std::string_view line) {
   if (it == doc.end() || !it->is_string()) return std::nullopt;
   const std::string& text = it->get_ref<const std::string&>();
   std::string_view msg = text;
+  skip_source_position(msg);
 
   LogEvent e;
   constexpr std::string_view unsupported = "Unsupported syscall sys_";
