@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,6 +51,16 @@ json mandatory_oci_entries() {
                    {"comment", r.comment}});
   }
   return out;
+}
+
+// A profile's "clone3 gets ENOSYS" entry (gen writes it so that the C library falls back to clone,
+// whose flags a filter can check). gVisor answers every errno action with EPERM whatever errnoRet
+// says, and on EPERM the C library does not fall back, so no thread could start: under gVisor the
+// entry allows clone3, served by gVisor's own kernel (whose namespaces are gVisor's, not the host's).
+bool clone3_enosys(const json& e) {
+  if (!e.is_object() || e.value("action", "") != "SCMP_ACT_ERRNO" || e.value("errnoRet", 0) != ENOSYS) return false;
+  if (!e.contains("names") || !e["names"].is_array() || e["names"].size() != 1) return false;
+  return e["names"][0] == "clone3" && (!e.contains("args") || e["args"].empty());
 }
 
 } // namespace
@@ -117,7 +129,10 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
   }
   json entries = mandatory_oci_entries();
   if (seccomp.contains("syscalls") && seccomp["syscalls"].is_array())
-    for (auto& e : seccomp["syscalls"]) entries.push_back(std::move(e));
+    for (auto& e : seccomp["syscalls"]) {
+      if (clone3_enosys(e)) e = {{"names", {"clone3"}}, {"action", "SCMP_ACT_ALLOW"}, {"comment", e.value("comment", "")}};
+      entries.push_back(std::move(e));
+    }
   seccomp["syscalls"] = std::move(entries);
   linux_section["seccomp"] = std::move(seccomp);
 
