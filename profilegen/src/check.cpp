@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -86,6 +87,21 @@ int guard_index(const RiskySyscall& risky, sandbox::Arch arch) {
   return risky.guard_arg;
 }
 
+// Whether condition `c` admits some value with `bit` set. A rule's conditions must all hold, so
+// asking each alone over-approximates what the rule lets through: on the side of reporting.
+bool admits_bit(const sandbox::ArgCondition& c, std::uint64_t bit) {
+  switch (c.op) {
+  case sandbox::CmpOp::eq: return (c.value & bit) != 0;
+  case sandbox::CmpOp::masked_eq: return (c.value & bit) == 0 || (c.value_two & bit) != 0;
+  case sandbox::CmpOp::lt: return c.value > bit;
+  case sandbox::CmpOp::le: return c.value >= bit;
+  case sandbox::CmpOp::gt: return c.value != std::numeric_limits<std::uint64_t>::max();
+  case sandbox::CmpOp::ne:
+  case sandbox::CmpOp::ge: return true;
+  }
+  return true;
+}
+
 void check_risky(const sandbox::Policy& policy, std::vector<Finding>& out) {
   auto arches = policy.effective_arches();
   for (const auto& risky : risky_table) {
@@ -121,20 +137,25 @@ void check_risky(const sandbox::Policy& policy, std::vector<Finding>& out) {
       }
       if (!on_guard) guarded = false;
     }
-    // A condition on clone's or unshare's flags settles nothing if it lets a user namespace through.
+    // A condition on clone's or unshare's flags settles nothing if it lets a user namespace through
+    // (any value with CLONE_NEWUSER, alone or with other flags): then the dangerous value itself is
+    // allowed, and the finding keeps the severity of the name.
+    bool allows_the_risk = false;
     if (guarded && (risky.name == "clone" || risky.name == "unshare")) {
       constexpr std::uint64_t new_user_namespace = 0x10000000; // CLONE_NEWUSER
       for (const auto* r : rules) {
         if (!permits(r->action)) continue;
         bool lets_through = std::all_of(r->args.begin(), r->args.end(), [&](const sandbox::ArgCondition& c) {
-          return static_cast<int>(c.index) != risky.guard_arg || sandbox::matches(c, new_user_namespace);
+          return static_cast<int>(c.index) != risky.guard_arg || admits_bit(c, new_user_namespace);
         });
-        if (lets_through) guarded = false;
+        if (!lets_through) continue;
+        guarded = false;
+        allows_the_risk = true;
       }
     }
     std::string allowed = describe_allowed(policy, risky.name);
     if (allowed.empty()) allowed = "under argument conditions";
-    f.severity = Severity::info;
+    f.severity = allows_the_risk ? risky.severity : Severity::info;
     if (guarded) {
       // The condition is on the argument that carries the risk: what is left is what the program uses.
       f.id = "conditioned-syscall";
@@ -142,6 +163,9 @@ void check_risky(const sandbox::Policy& policy, std::vector<Finding>& out) {
                   std::string(severity_name(risky.severity)) + ")";
       f.reason = "the condition keeps out the rest: " + std::string(risky.reason);
       f.fix.clear();
+    } else if (allows_the_risk) {
+      f.message = std::string(risky.name) + " is allowed under argument conditions that let CLONE_NEWUSER through (" +
+                  allowed + "): a new user namespace is allowed";
     } else {
       f.message = std::string(risky.name) + " is allowed under argument conditions that do not settle its risk (" +
                   allowed + "); review them";

@@ -121,6 +121,41 @@ TEST(Check, GuardedSyscallsAreAcceptedUnderAConditionOnTheRightArgument) {
   }
 }
 
+// A condition on clone's or unshare's flags that allows CLONE_NEWUSER allows the risk itself: the
+// finding keeps the name's severity (high), not info; one that keeps it out is lowered.
+TEST(Check, ConditionLettingCloneNewUserThroughKeepsTheSeverity) {
+  using sandbox::CmpOp;
+  constexpr std::uint64_t new_user = 0x10000000;
+  struct Case {
+    const char* name;
+    sandbox::ArgCondition cond;
+    bool keeps_severity;
+  } cases[] = {
+      {"unshare", {0, CmpOp::eq, new_user, 0}, true},                     // exactly CLONE_NEWUSER, as gen writes it
+      {"unshare", {0, CmpOp::masked_eq, new_user, new_user}, true},       // any call that has the bit
+      {"clone", {0, CmpOp::eq, new_user | 0x11, 0}, true},                // one clone call with the bit
+      {"clone", {0, CmpOp::ge, 0x100, 0}, true},                          // a range that holds it
+      {"unshare", {0, CmpOp::eq, 0x00020000 /* CLONE_NEWNS */, 0}, false}, // a mount namespace alone
+      {"clone", {0, CmpOp::masked_eq, 0x7e020000, 0}, false},             // no namespace flag at all
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name + std::string(" value ") + std::to_string(c.cond.value));
+    auto r = profile::check_profile(allowlist({c.name}, {c.cond}));
+    const auto* risky = find(r, "risky-syscall", c.name);
+    if (c.keeps_severity) {
+      ASSERT_NE(risky, nullptr);
+      EXPECT_EQ(risky->severity, profile::Severity::high);
+      EXPECT_NE(risky->message.find("CLONE_NEWUSER"), std::string::npos) << risky->message;
+      EXPECT_EQ(profile::check_exit_code(r, profile::Severity::high), profile::severity_exit_code(profile::Severity::high));
+    } else {
+      EXPECT_EQ(risky, nullptr) << risky->message;
+      const auto* lowered = find(r, "conditioned-syscall", c.name);
+      ASSERT_NE(lowered, nullptr);
+      EXPECT_EQ(lowered->severity, profile::Severity::info);
+    }
+  }
+}
+
 TEST(Check, DefaultActionAllowOrLog) {
   auto p = allowlist({});
   p.default_action = sandbox::Action::allow();
