@@ -10,6 +10,7 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 #include <cerrno>
 #include <limits>
 #include <algorithm>
+#include <functional>
 #include <random>
 
 using namespace nucleus::sandbox;
@@ -405,6 +407,52 @@ TEST_F(MandatoryDenials, SetIdModesAreRefusedAtCreation) {
   ::unlink(created.c_str());
 }
 
+// The legacy entry points the C library no longer uses (open, creat, mknod) and fchmodat2 have rules
+// of their own: each runs here under a real filter, with a real file checked afterwards.
+TEST_F(MandatoryDenials, SetIdModesAreRefusedByTheLegacyCallsAndFchmodat2) {
+  const std::string created = path_ + ".new";
+  const auto name_of = [&] { return reinterpret_cast<std::uint64_t>(created.c_str()); };
+  struct Case {
+    const char* name;
+    unsigned index;
+    std::function<Outcome(const BpfProgram&)> call;
+  } cases[] = {
+      {"creat", 1, [&](const BpfProgram& p) { return run_under(p, SYS_creat, {name_of(), 04755}); }},
+      {"open", 2, [&](const BpfProgram& p) { return run_under(p, SYS_open, {name_of(), O_CREAT | O_WRONLY, 02755}); }},
+      {"mknod", 1, [&](const BpfProgram& p) { return run_under(p, SYS_mknod, {name_of(), S_IFREG | 04755, 0}); }},
+      {"fchmodat2", 2, [&](const BpfProgram& p) {
+         ::close(::open(created.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+         return run_under(p, 452 /* fchmodat2, x86_64 */, {std::uint64_t(AT_FDCWD), name_of(), 04755, 0});
+       }},
+  };
+  for (const auto& c : cases) {
+    for (const auto& policy : profiles(c.name, c.index)) {
+      auto o = c.call(compile(policy));
+      EXPECT_EQ(o.err, EPERM) << c.name;
+      struct stat st {};
+      if (::stat(created.c_str(), &st) == 0) {
+        EXPECT_EQ(st.st_mode & 06000, 0u) << c.name << " made a set-id file";
+      }
+      ::unlink(created.c_str());
+    }
+  }
+}
+
+// openat2's mode sits in a structure a filter cannot read: it gets ENOSYS (callers fall back to
+// openat), whatever the profile allows. Without the filter the same call reaches the kernel (ENOENT).
+TEST_F(MandatoryDenials, Openat2GetsEnosys) {
+  struct { std::uint64_t flags, mode, resolve; } how{O_CREAT | O_WRONLY, 04755, 0};
+  const std::string created = path_ + ".new";
+  const std::uint64_t args[] = {std::uint64_t(AT_FDCWD), reinterpret_cast<std::uint64_t>(created.c_str()),
+                                reinterpret_cast<std::uint64_t>(&how), sizeof how};
+  for (const auto& policy : profiles("openat2", 2)) {
+    auto o = run_under(compile(policy), SYS_openat2, {args[0], args[1], args[2], args[3]});
+    EXPECT_EQ(o.err, ENOSYS);
+    EXPECT_NE(::access(created.c_str(), F_OK), 0) << "openat2 created the file";
+    ::unlink(created.c_str());
+  }
+}
+
 TEST_F(MandatoryDenials, TerminalInjectionIoctlsOnTheirLow32Bits) {
   for (const auto& policy : profiles("ioctl", 1)) {
     auto prog = compile(policy);
@@ -444,6 +492,32 @@ TEST(BadArch, ForeignAbiIsKilledEvenUnderADefaultAllowProfile) {
   auto o = run_under(compile(p), x32_bit | SYS_getpid, {});
   EXPECT_EQ(o.signal, SIGSYS) << "x32 getpid returned " << o.ret << " errno " << o.err;
   EXPECT_EQ(bad_arch_action(), Action::kill_process());
+}
+
+// Kill-process, not kill-thread: a victim with two threads, where the second makes the foreign call
+// and the first waits for it and then exits 0. Only the whole process dying shows the action.
+TEST(BadArch, ForeignAbiKillsTheWholeProcessNotOnlyTheThread) {
+  Policy p;
+  p.default_action = Action::allow();
+  p.architectures = {native_arch()};
+  auto prog = compile(p);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (install_filter(prog) != 0) ::_exit(99);
+    pthread_t thread{};
+    auto call = [](void*) -> void* {
+      ::syscall(0x40000000 | SYS_getpid);
+      return nullptr;
+    };
+    if (::pthread_create(&thread, nullptr, call, nullptr) != 0) ::_exit(98);
+    ::pthread_join(thread, nullptr);
+    ::syscall(SYS_exit_group, 0); // reached only when the kill spared this thread
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the process went on after its thread's foreign call: exit " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGSYS);
 }
 
 TEST(BadArch, ListedAbiFollowsTheProfile) {
