@@ -9,6 +9,7 @@
 #include "sample_io.hpp"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <sched.h>
@@ -191,8 +192,9 @@ int attack_forkbomb(std::string_view name, int argc, char** argv) {
 }
 
 // kernel.core_pattern is host-wide: whoever sets it runs a program as host root on the next crash.
-// The attack writes back the value it reads, so a success is seen without changing the host.
-int attack_core_pattern(std::string_view name, int, char**) {
+// The attack writes VALUE, or without one the value it reads (a success seen without changing the
+// host); a test gives a value of its own, so that the host's file shows whether the write landed.
+int attack_core_pattern(std::string_view name, int argc, char** argv) {
   const char* path = "/proc/sys/kernel/core_pattern";
   char current[256] = {};
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
@@ -201,10 +203,11 @@ int attack_core_pattern(std::string_view name, int, char**) {
   if (n <= 0) return blocked(name, std::string("read ") + path + ": " + errno_text(errno));
   fd = ::open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return blocked(name, std::string("open ") + path + " for writing: " + errno_text(errno));
+  if (argc > 0) n = static_cast<ssize_t>(std::strlen(std::strncpy(current, argv[0], sizeof current - 1)));
   ssize_t w = ::write(fd, current, static_cast<std::size_t>(n));
   int err = errno;
   ::close(fd);
-  if (w == n) return succeeded(name, std::string(path) + " is writable (its own value was written back)");
+  if (w == n) return succeeded(name, std::string(path) + " is writable (" + (argc > 0 ? "set to " + std::string(current) : "its own value was written back") + ")");
   return blocked(name, std::string("write ") + path + ": " + errno_text(err));
 }
 
@@ -281,10 +284,21 @@ int setuid_files(std::string_view name, int argc, char** argv) {
   note("open(O_CREAT, 04755)", created < 0 ? -1 : 0);
   if (created >= 0) ::close(created);
   note("mknod S_IFREG|02755", ::mknod((dir + "/sgid-node").c_str(), S_IFREG | 02755, 0));
+  // The C library reaches these through openat, mknodat and fchmodat: each legacy entry point, and
+  // fchmodat2, is made directly, since the guard holds a rule of its own for each.
+  auto raw = [](const char* call, auto... args) {
+    long rc = ::syscall(::seccomp_syscall_resolve_name(call), args...);
+    if (rc > 2) ::close(static_cast<int>(rc)); // a descriptor from creat or open
+    return rc < 0 ? -1 : 0;
+  };
+  note("creat 04755", raw("creat", (dir + "/suid-creat").c_str(), 04755));
+  note("open(2) O_CREAT 04755", raw("open", (dir + "/suid-open").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 04755));
+  note("mknod(2) S_IFREG|04755", raw("mknod", (dir + "/suid-mknod").c_str(), S_IFREG | 04755, 0));
+  note("fchmodat2 4755", raw("fchmodat2", AT_FDCWD, copy.c_str(), 04755, 0));
   note("mknod char 1:3", ::mknod((dir + "/null-dev").c_str(), S_IFCHR | 0666, makedev(1, 3)));
   note("mknod block 8:0", ::mknod((dir + "/disk-dev").c_str(), S_IFBLK | 0666, makedev(8, 0)));
   std::string found;
-  for (const char* f : {"/suid-copy", "/suid-new", "/sgid-node", "/null-dev", "/disk-dev"}) {
+  for (const char* f : {"/suid-copy", "/suid-new", "/sgid-node", "/suid-creat", "/suid-open", "/suid-mknod", "/null-dev", "/disk-dev"}) {
     struct stat st {};
     if (::lstat((dir + f).c_str(), &st) != 0) continue;
     if ((st.st_mode & (S_ISUID | S_ISGID)) != 0) found += dir + f + " is set-id; ";
@@ -328,6 +342,27 @@ int foreign_abi(std::string_view name, int argc, char**) {
   else why += "x32 unshare: " + errno_text(errno) + "; ";
   if (!found.empty()) return succeeded(name, found + why);
   return blocked(name, why);
+}
+
+// The same x32 unshare(CLONE_NEWUSER), made by a second thread while the first waits for it. The
+// action for an unlisted ABI must end the whole process: were only the calling thread killed, the
+// first one would go on and print "succeeded". Without any filter the call returns (or fails) and
+// the line says so.
+int foreign_abi_thread(std::string_view name, int argc, char**) {
+  if (argc != 0) return usage_error(name, "");
+  static long ret = 1; // stays 1 when the call never returned
+  static int err = 0;
+  pthread_t thread{};
+  auto call = [](void*) -> void* {
+    ret = ::syscall(::seccomp_syscall_resolve_name_arch(SCMP_ARCH_X32, "unshare"), CLONE_NEWUSER);
+    err = errno;
+    return nullptr;
+  };
+  if (::pthread_create(&thread, nullptr, call, nullptr) != 0) return blocked(name, "pthread_create failed");
+  ::pthread_join(thread, nullptr);
+  if (ret == 1) return succeeded(name, "the calling thread was killed and the process went on");
+  if (ret == 0) return succeeded(name, "x32 unshare(CLONE_NEWUSER) returned 0");
+  return blocked(name, "x32 unshare: " + errno_text(err));
 }
 
 // Raw io_uring: open FILE, read it and create a socket with no openat, read or socket syscall.
@@ -439,12 +474,13 @@ constexpr Mode modes[] = {
     {"fds-env", "[SECRET]: list fds above 2, try them as directories, look for SECRET in the environment", attack_fds_env},
     {"host-socket", "PATH: connect to the Unix socket PATH", attack_host_socket},
     {"forkbomb", "[N]: fork up to N waiting children (default 3000), report how many, end them", attack_forkbomb},
-    {"core-pattern", "write /proc/sys/kernel/core_pattern (its own value)", attack_core_pattern},
+    {"core-pattern", "[VALUE]: write VALUE (default: its own value) to /proc/sys/kernel/core_pattern", attack_core_pattern},
     // end of the terminal .. /proc/sys block
     // identity, set-id files, foreign ABIs, io_uring, nucleus's outputs
     {"identity", "SOCKET_PATH: read /etc/shadow, list /root, connect to SOCKET_PATH (its listener answers uid=N)", identity},
     {"setuid", "DIR: copy this binary into DIR, chmod it 4755/2755, create set-id files and device nodes", setuid_files},
     {"foreign-abi", "unshare(CLONE_NEWUSER) through int $0x80 (i386) and the x32 ABI", foreign_abi},
+    {"foreign-abi-thread", "x32 unshare(CLONE_NEWUSER) from a second thread while the first waits", foreign_abi_thread},
     {"io-uring", "FILE: open and read FILE and create a socket through io_uring alone", io_uring_io},
     {"symlink-swap", "DIR TARGET: replace DIR (or each directory in it) by a symlink to TARGET", symlink_swap},
     // end of identity ... nucleus's outputs

@@ -38,12 +38,13 @@ void open_up(const fs::path& dir) { ASSERT_EQ(::chmod(dir.c_str(), 0755), 0); }
 
 std::string text_of(const RunResult& r) { return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err; }
 
-// The attack's own verdict: it printed "blocked" (exit 0), or it was stopped before it could
-// report (killed by the filter). Never "succeeded".
+// The attack's own verdict: it tried and printed "blocked" (exit 0), or the filter killed it
+// (SIGSYS). Never "succeeded", and no other end: an attack that died of anything else, or that
+// nucleus never started, proves nothing.
 void expect_blocked(const RunResult& r, const std::string& what) {
   EXPECT_EQ(r.out.find(": succeeded:"), std::string::npos) << what << "\n" << text_of(r);
-  EXPECT_NE(r.exit_code, 1) << what << "\n" << text_of(r);
-  EXPECT_TRUE(r.exit_code < 125 || r.exit_code == 128 + SIGSYS) << what << ": nucleus itself failed\n" << text_of(r);
+  const bool said_blocked = r.exit_code == 0 && r.out.find(": blocked: ") != std::string::npos;
+  EXPECT_TRUE(said_blocked || r.exit_code == 128 + SIGSYS) << what << ": the attack did not report a block\n" << text_of(r);
 }
 
 enum class Level { trusted, gvisor };

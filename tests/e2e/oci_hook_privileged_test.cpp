@@ -340,6 +340,28 @@ TEST_F(OciHookPrivileged, AnnotationCannotWriteOutsideTheTraceDirectory) {
   EXPECT_TRUE(fs::is_empty(team / "sub"));
 }
 
+// A directory on the way that only its group may write (0770, another group's): its members could
+// swap in a symlink as well as anyone, so the hook refuses it like a world-writable one; the same
+// folder without the group's write bit is accepted (the control).
+TEST_F(OciHookPrivileged, GroupWritableDirectoryOnTheWayIsRefused) {
+  auto group = traces_ / "group";
+  fs::create_directories(group);
+  ASSERT_EQ(::chown(group.c_str(), 0, 65534), 0);
+  ASSERT_EQ(::chmod(group.c_str(), 0770), 0);
+  const std::string state = R"({"id":"x","pid":1,"annotations":{"io.nucleus.trace":"group/x.trace"}})";
+  const std::vector<std::string> hook{test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir",
+                                      traces_.string()};
+  auto r = test::run(hook, state);
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_NE(r.err.find(group.string() + " can be changed by users other than"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::is_empty(group));
+  // The control: 0750 passes the check, and the hook goes on to the process (one that does not exist).
+  ASSERT_EQ(::chmod(group.c_str(), 0750), 0);
+  auto accepted = test::run(hook, R"({"id":"x","pid":999999999,"annotations":{"io.nucleus.trace":"group/x.trace"}})");
+  EXPECT_EQ(accepted.err.find("can be changed by users other than"), std::string::npos) << accepted.err;
+  EXPECT_NE(accepted.err.find("no such process"), std::string::npos) << accepted.err;
+}
+
 // The hook's own errors: what a runtime or a person running it by hand gets.
 TEST_F(OciHookPrivileged, HookRefusesBadStateClearly) {
   const auto trace = test::tool("nucleus-trace").string();
