@@ -348,7 +348,8 @@ TEST_F(OciHookPrivileged, GroupWritableDirectoryOnTheWayIsRefused) {
   fs::create_directories(group);
   ASSERT_EQ(::chown(group.c_str(), 0, 65534), 0);
   ASSERT_EQ(::chmod(group.c_str(), 0770), 0);
-  const std::string state = R"({"id":"x","pid":1,"annotations":{"io.nucleus.trace":"group/x.trace"}})";
+  // No such process: the check of the path comes first, and nothing gets recorded even were it passed.
+  const std::string state = R"({"id":"x","pid":999999999,"annotations":{"io.nucleus.trace":"group/x.trace"}})";
   const std::vector<std::string> hook{test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir",
                                       traces_.string()};
   auto r = test::run(hook, state);
@@ -357,7 +358,7 @@ TEST_F(OciHookPrivileged, GroupWritableDirectoryOnTheWayIsRefused) {
   EXPECT_TRUE(fs::is_empty(group));
   // The control: 0750 passes the check, and the hook goes on to the process (one that does not exist).
   ASSERT_EQ(::chmod(group.c_str(), 0750), 0);
-  auto accepted = test::run(hook, R"({"id":"x","pid":999999999,"annotations":{"io.nucleus.trace":"group/x.trace"}})");
+  auto accepted = test::run(hook, state);
   EXPECT_EQ(accepted.err.find("can be changed by users other than"), std::string::npos) << accepted.err;
   EXPECT_NE(accepted.err.find("no such process"), std::string::npos) << accepted.err;
 }
