@@ -447,7 +447,8 @@ INSTANTIATE_TEST_SUITE_P(Attacks, Containment,
                          ::testing::Values(Variant{"nucleus-run", false, "docker"}, Variant{"nucleus-run", false, "generated"},
                                            Variant{"nucleus-run", true, "docker"}, Variant{"nucleus-run", true, "generated"},
                                            Variant{"nucleus-trace", false, "docker"},
-                                           Variant{"nucleus-trace", false, "generated"}),
+                                           Variant{"nucleus-trace", false, "generated"}, Variant{"nucleus-trace", true, "docker"},
+                                           Variant{"nucleus-trace", true, "generated"}),
                          variant_name);
 
 namespace {

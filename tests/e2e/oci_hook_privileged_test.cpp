@@ -363,6 +363,28 @@ TEST_F(OciHookPrivileged, GroupWritableDirectoryOnTheWayIsRefused) {
   EXPECT_NE(accepted.err.find("no such process"), std::string::npos) << accepted.err;
 }
 
+// The default trace directory is the hook's own to create, and only root may enter it: traces
+// show what containers do. Made here when absent, and removed again.
+TEST_F(OciHookPrivileged, DefaultTraceDirectoryIsCreatedRootOnly) {
+  const fs::path parent = "/var/lib/nucleus";
+  const bool made_here = !fs::exists(parent);
+  const bool traces_made_here = !fs::exists(parent / "traces");
+  auto r = test::run({test::tool("nucleus-trace").string(), "--oci-hook", "prestart"},
+                     R"({"id":"x","pid":999999999,"annotations":{"io.nucleus.trace":"default-dir-test.trace"}})");
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_NE(r.err.find("no such process"), std::string::npos) << r.err;
+  for (const auto& [d, new_here] : {std::pair<fs::path, bool>{parent, made_here}, {parent / "traces", traces_made_here}}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(d.c_str(), &st), 0) << d;
+    EXPECT_EQ(st.st_uid, 0u) << d;
+    if (new_here) {
+      EXPECT_EQ(st.st_mode & 07777, 0700u) << d << " as the hook made it";
+    }
+  }
+  fs::remove(parent / "traces" / "default-dir-test.trace");
+  if (made_here) fs::remove_all(parent);
+}
+
 // The hook's own errors: what a runtime or a person running it by hand gets.
 TEST_F(OciHookPrivileged, HookRefusesBadStateClearly) {
   const auto trace = test::tool("nucleus-trace").string();
