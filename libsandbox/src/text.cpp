@@ -29,14 +29,37 @@ std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t& cp) {
   return len;
 }
 
-// Code points that change how the text around them is shown without being seen themselves.
+// Code points that change how the text around them is shown without being seen themselves, or
+// are not seen at all: Unicode's format characters (category Cf), its separators and fillers that
+// render as nothing, and the C1 controls. Two paths that differ only in these look the same.
 bool hides_or_reorders(char32_t cp) {
-  return (cp >= 0x80 && cp <= 0x9F)          // C1 controls (CSI is U+009B)
-         || cp == 0x061C                     // Arabic letter mark
-         || (cp >= 0x200B && cp <= 0x200F)   // zero-width space, joiners, LRM, RLM
-         || (cp >= 0x2028 && cp <= 0x202E)   // line and paragraph separators, bidi embeddings and overrides
-         || (cp >= 0x2060 && cp <= 0x2069)   // word joiner, invisible operators, bidi isolates
-         || cp == 0xFEFF;                    // zero-width no-break space
+  struct Range {
+    char32_t first, last;
+  };
+  static constexpr Range ranges[] = {
+      {0x0080, 0x009F},   // C1 controls (CSI is U+009B)
+      {0x00AD, 0x00AD},   // soft hyphen
+      {0x034F, 0x034F},   // combining grapheme joiner
+      {0x061C, 0x061C},   // Arabic letter mark
+      {0x115F, 0x1160},   // Hangul fillers
+      {0x17B4, 0x17B5},   // Khmer inherent vowels
+      {0x180B, 0x180F},   // Mongolian variation selectors and vowel separator
+      {0x200B, 0x200F},   // zero-width space, joiners, LRM, RLM
+      {0x2028, 0x202E},   // line and paragraph separators, bidi embeddings and overrides
+      {0x2060, 0x206F},   // word joiner, invisible operators, bidi isolates, deprecated format controls
+      {0x3164, 0x3164},   // Hangul filler
+      {0xFE00, 0xFE0F},   // variation selectors
+      {0xFEFF, 0xFEFF},   // zero-width no-break space
+      {0xFFA0, 0xFFA0},   // halfwidth Hangul filler
+      {0xFFF9, 0xFFFB},   // interlinear annotation controls
+      {0x1BCA0, 0x1BCA3}, // shorthand format controls
+      {0x1D173, 0x1D17A}, // musical format controls
+      {0xE0000, 0xE007F}, // tag characters (text hidden from the reader, seen by a program)
+      {0xE0100, 0xE01EF}, // variation selectors supplement
+  };
+  for (const auto& r : ranges)
+    if (cp >= r.first && cp <= r.last) return true;
+  return false;
 }
 
 void append_byte(std::string& out, unsigned char c) {
@@ -114,8 +137,22 @@ PrintableStream::~PrintableStream() {
 // Whole lines go out as soon as they are complete; the rest on a flush (std::cerr flushes after
 // every insertion) or once it is large, so nothing waits long and nothing unescaped goes out.
 void PrintableStream::Buf::drain(bool everything) {
-  std::size_t end = everything || pending.size() >= 4096 ? pending.size() : pending.rfind('\n') + 1;
-  if (end == 0) return; // rfind found no newline: npos + 1 is 0
+  std::size_t end = pending.rfind('\n') + 1; // 0 when there is none: npos + 1
+  if (everything) {
+    end = pending.size();
+  } else if (end == 0 && pending.size() >= 4096) {
+    // A long line goes out in parts, each cut before a character that is not complete yet.
+    end = pending.size();
+    for (std::size_t back = 1; back <= 3 && back <= end; ++back) {
+      unsigned char c = static_cast<unsigned char>(pending[end - back]);
+      if ((c & 0xC0) != 0x80) {
+        std::size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (need > back) end -= back;
+        break;
+      }
+    }
+  }
+  if (end == 0) return;
   std::string out = printable_lines(std::string_view(pending).substr(0, end));
   raw->sputn(out.data(), static_cast<std::streamsize>(out.size()));
   pending.erase(0, end);

@@ -93,3 +93,22 @@ TEST(Text, AStreamGuardEscapesWhateverIsWrittenThroughIt) {
   sink << "\x1b"; // restored: the guard is gone
   EXPECT_EQ(sink.str().back(), '\x1b');
 }
+
+TEST(Text, FormatCharactersThatRenderAsNothingAreEscaped) {
+  // A tag character (hidden text a program reads and a person does not), a variation selector,
+  // a soft hyphen and a Hangul filler: each makes two different paths look alike.
+  EXPECT_EQ(sb::printable("a\xf3\xa0\x81\x81" "b"), "a\\u{e0041}b");
+  EXPECT_EQ(sb::printable("a\xef\xb8\x8f" "b\xc2\xad" "c\xe3\x85\xa4"), "a\\u{fe0f}b\\u{00ad}c\\u{3164}");
+}
+
+TEST(Text, ALongLineIsNotCutInsideACharacter) {
+  std::ostringstream sink;
+  {
+    sb::PrintableStream guard(sink);
+    std::string line(4095, 'a');
+    line += "\xc3\xa9"; // the cut at 4096 bytes falls inside this character
+    sink.write(line.data(), static_cast<std::streamsize>(line.size()));
+    sink.write("\n", 1);
+  }
+  EXPECT_EQ(sink.str(), std::string(4095, 'a') + "\xc3\xa9\n");
+}
