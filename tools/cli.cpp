@@ -1,6 +1,8 @@
 // Error reporting shared by the mains.
 #include "cli.hpp"
 
+#include "nucleus/sandbox/text.hpp"
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,15 +51,16 @@ void to_terminal(std::string_view text) {
 }
 
 void warn(std::string_view tool, std::string_view message) {
-  std::cerr << tool << ": warning: " << message << '\n';
+  std::cerr << tool << ": warning: " << sandbox::printable(message) << '\n';
 }
 
 int guarded_main(std::string_view tool, ExitCodeFor exit_code_for, const std::function<int()>& body) {
   try {
     return body();
   } catch (const sandbox::Error& e) {
-    std::cerr << tool << ": error: " << e.what() << '\n';
-    if (!e.hint().empty()) std::cerr << tool << ": hint: " << e.hint() << '\n';
+    // One line each: a message may quote a name from a profile or a path from a workload (text.hpp).
+    std::cerr << tool << ": error: " << sandbox::printable(e.what()) << '\n';
+    if (!e.hint().empty()) std::cerr << tool << ": hint: " << sandbox::printable(e.hint()) << '\n';
     return exit_code_for(e);
   } catch (const std::exception& e) {
     std::cerr << tool << ": internal error: " << e.what() << '\n';

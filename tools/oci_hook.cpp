@@ -225,6 +225,8 @@ void print_log(const fs::path& log) {
   } catch (const Error& e) {
     std::cerr << tool << ": error: " << e.what() << "\n";
   }
+  std::cout.flush(); // _exit skips the flush at exit, and main's escaping filter holds a partial line
+  std::cerr.flush();
   ::_exit(rc);
 }
 

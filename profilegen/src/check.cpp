@@ -5,6 +5,7 @@
 #include "nucleus/profile/args.hpp"
 
 #include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/sandbox/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -342,26 +343,29 @@ int check_exit_code(const CheckResult& result, Severity fail_on) {
   return severity_exit_code(*top);
 }
 
-std::string format_check_text(const CheckResult& result, std::string_view profile_name) {
+std::string format_check_text(const CheckResult& result, std::string_view profile_name_raw) {
+  // Names in a profile are its author's to choose: each field is one escaped line (text.hpp).
+  using sandbox::printable;
+  const std::string profile_name = printable(profile_name_raw);
   std::ostringstream out;
   if (result.findings.empty()) out << profile_name << ": no findings\n";
   for (const auto& f : result.findings) {
-    out << profile_name << ": " << severity_name(f.severity) << ": " << f.subject;
+    out << profile_name << ": " << severity_name(f.severity) << ": " << printable(f.subject);
     if (!f.arches.empty()) {
       out << " [";
       for (std::size_t i = 0; i < f.arches.size(); ++i) out << (i ? "," : "") << f.arches[i];
       out << "]";
     }
-    out << ": " << f.message << "\n";
-    if (!f.reason.empty()) out << "  why: " << f.reason << "\n";
-    if (!f.fix.empty()) out << "  fix: " << f.fix << "\n";
+    out << ": " << printable(f.message) << "\n";
+    if (!f.reason.empty()) out << "  why: " << printable(f.reason) << "\n";
+    if (!f.fix.empty()) out << "  fix: " << printable(f.fix) << "\n";
   }
   std::array<std::size_t, 5> counts{};
   for (const auto& f : result.findings) ++counts[static_cast<std::size_t>(f.severity)];
   out << "summary:";
   for (std::size_t i = counts.size(); i-- > 0;) out << " " << counts[i] << " " << severity_names[i];
   out << "\n";
-  for (const auto& n : result.notes) out << "note: " << n << "\n";
+  for (const auto& n : result.notes) out << "note: " << printable(n) << "\n";
   return out.str();
 }
 
@@ -380,7 +384,7 @@ std::string check_to_json(const CheckResult& result, std::string_view profile_na
                         {"fix", f.fix}});
   }
   j["notes"] = result.notes;
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n"; // ASCII: safe on a terminal
 }
 
 } // namespace nucleus::profile

@@ -5,6 +5,7 @@
 #include "nucleus/profile/args.hpp"
 
 #include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/sandbox/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -99,8 +100,9 @@ ProfileDiff diff_profiles(const Policy& a, const Policy& b) {
 }
 
 std::string format_diff_text(const ProfileDiff& d, std::string_view a_name, std::string_view b_name) {
+  using sandbox::printable; // names come from the profiles: one escaped line each (text.hpp)
   std::ostringstream out;
-  out << "--- " << a_name << "\n+++ " << b_name << "\n";
+  out << "--- " << printable(a_name) << "\n+++ " << printable(b_name) << "\n";
   if (d.same()) {
     out << "no difference in what the profiles allow\n";
     return out.str();
@@ -109,16 +111,16 @@ std::string format_diff_text(const ProfileDiff& d, std::string_view a_name, std:
   auto list = [&](const char* what, const std::vector<std::string>& added, const std::vector<std::string>& removed) {
     if (added.empty() && removed.empty()) return;
     out << what << ":";
-    for (const auto& x : added) out << " +" << x;
-    for (const auto& x : removed) out << " -" << x;
+    for (const auto& x : added) out << " +" << printable(x);
+    for (const auto& x : removed) out << " -" << printable(x);
     out << "\n";
   };
   list("architectures", d.arches_added, d.arches_removed);
   list("flags", d.flags_added, d.flags_removed);
   for (const auto& [arch, c] : d.by_arch) {
     out << arch << ": " << c.added.size() << " added, " << c.removed.size() << " removed\n";
-    for (const auto& n : c.added) out << "  + " << n << "\n";
-    for (const auto& n : c.removed) out << "  - " << n << "\n";
+    for (const auto& n : c.added) out << "  + " << printable(n) << "\n";
+    for (const auto& n : c.removed) out << "  - " << printable(n) << "\n";
   }
   if (!d.changed.empty()) out << "changed:\n";
   for (const auto& c : d.changed) {
@@ -127,7 +129,7 @@ std::string format_diff_text(const ProfileDiff& d, std::string_view a_name, std:
       for (const auto& x : v) s += (s.empty() ? "" : "; ") + x;
       return s;
     };
-    out << "  ~ " << c.name << ": " << join(c.before) << " -> " << join(c.after) << "\n";
+    out << "  ~ " << printable(c.name) << ": " << printable(join(c.before)) << " -> " << printable(join(c.after)) << "\n";
   }
   bool marks = false;
   for (const auto& [arch, c] : d.by_arch)
@@ -151,7 +153,7 @@ std::string diff_to_json(const ProfileDiff& d, std::string_view a_name, std::str
   for (const auto& [arch, c] : d.by_arch) sys[arch] = {{"added", c.added}, {"removed", c.removed}};
   auto& changed = j["changed"] = nlohmann::ordered_json::array();
   for (const auto& c : d.changed) changed.push_back({{"name", c.name}, {"from", c.before}, {"to", c.after}});
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n"; // ASCII: safe on a terminal
 }
 
 TraceDiff diff_trace(const Policy& policy, const std::vector<tracer::Trace>& traces) {
@@ -216,7 +218,7 @@ std::string format_trace_diff_text(const TraceDiff& d, std::string_view profile_
       << " distinct syscall(s) that " << trace_names << " made:\n";
   for (const auto& x : d.denials) {
     out << "  " << x.arch << " " << x.name << ": " << x.count << " call(s)";
-    if (!x.exe.empty()) out << " by " << x.exe;
+    if (!x.exe.empty()) out << " by " << sandbox::printable(x.exe); // the workload's own path
     out << ": " << (x.access == Access::conditional ? "may be denied" : "denied") << ", " << x.why << "\n";
   }
   out << "to allow them: nucleus-profile add " << profile_name;
@@ -240,7 +242,7 @@ std::string trace_diff_to_json(const TraceDiff& d, std::string_view profile_name
   for (const auto& x : d.denials)
     den.push_back({{"arch", x.arch}, {"name", x.name}, {"count", x.count}, {"exe", x.exe},
                    {"access", access_name(x.access)}, {"why", x.why}});
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n"; // ASCII: safe on a terminal
 }
 
 } // namespace nucleus::profile

@@ -4,6 +4,7 @@
 #include "nucleus/profile/args.hpp"
 
 #include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/sandbox/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -111,8 +112,9 @@ Explanation explain_profile(const sandbox::Policy& policy, const Reference* refe
 }
 
 std::string format_explain_text(const Explanation& e, std::string_view profile_name) {
+  using sandbox::printable; // names come from the profile: one escaped line each (text.hpp)
   std::ostringstream out;
-  out << profile_name << ": default action " << e.default_action;
+  out << printable(profile_name) << ": default action " << e.default_action;
   if (!e.flags.empty()) {
     out << ", flags";
     for (const auto& f : e.flags) out << " " << f;
@@ -129,7 +131,7 @@ std::string format_explain_text(const Explanation& e, std::string_view profile_n
   if (e.reference_label.empty()) out << "(no comparison with Docker's default: pass --docker-default FILE)\n";
   if (!e.conditions.empty()) {
     out << "\nonly under argument conditions:\n";
-    for (const auto& [name, text] : e.conditions) out << "  " << name << ": " << text << "\n";
+    for (const auto& [name, text] : e.conditions) out << "  " << printable(name) << ": " << printable(text) << "\n";
   }
   out << "\nby systemd syscall group, on " << sandbox::arch_name(e.group_arch)
       << " (a name may be in several groups; ? = only under argument conditions):\n";
@@ -139,7 +141,7 @@ std::string format_explain_text(const Explanation& e, std::string_view profile_n
     if (g.allowed.empty()) continue;
     out << "  " << g.name << std::string(width - g.name.size(), ' ') << "  " << g.allowed.size() << " of " << g.size
         << "  (" << g.description << "): ";
-    for (std::size_t i = 0; i < g.allowed.size(); ++i) out << (i ? " " : "") << g.allowed[i];
+    for (std::size_t i = 0; i < g.allowed.size(); ++i) out << (i ? " " : "") << printable(g.allowed[i]);
     out << "\n";
   }
   std::vector<std::string> unused;
@@ -152,7 +154,7 @@ std::string format_explain_text(const Explanation& e, std::string_view profile_n
   }
   out << "  in no group: " << e.ungrouped.size();
   if (!e.ungrouped.empty()) out << ":";
-  for (const auto& n : e.ungrouped) out << " " << n;
+  for (const auto& n : e.ungrouped) out << " " << printable(n);
   out << "\n";
   return out.str();
 }
@@ -177,7 +179,7 @@ std::string explain_to_json(const Explanation& e, std::string_view profile_name)
   j["ungrouped"] = e.ungrouped;
   auto& conditions = j["conditions"] = nlohmann::ordered_json::object();
   for (const auto& [name, text] : e.conditions) conditions[name] = text;
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 } // namespace nucleus::profile

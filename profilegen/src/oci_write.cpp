@@ -55,7 +55,7 @@ std::string to_oci_json(const sandbox::Policy& policy) {
     syscalls.push_back(std::move(entry));
   }
   out["syscalls"] = std::move(syscalls);
-  return out.dump(2, ' ', false, Ordered::error_handler_t::replace) + "\n";
+  return out.dump(2, ' ', true, Ordered::error_handler_t::replace) + "\n"; // ASCII: safe on a terminal
 }
 
 } // namespace nucleus::profile

@@ -40,7 +40,10 @@ std::uint64_t total_calls(const std::vector<Count>& counts) {
   return t;
 }
 
-std::string esc(std::string_view s) {
+// HTML-escaped, after printable(): controls and the marks that hide or reorder text are shown.
+std::string esc(std::string_view raw) {
+  std::string safe = sandbox::printable_lines(raw);
+  std::string_view s = safe;
   std::string out;
   for (char c : s) {
     switch (c) {

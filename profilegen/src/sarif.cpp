@@ -139,7 +139,7 @@ std::string check_to_sarif(const CheckResult& result, std::string_view profile_p
   ordered sarif = {{"$schema", "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"},
                    {"version", "2.1.0"},
                    {"runs", ordered::array({run})}};
-  return sarif.dump(2) + "\n";
+  return sarif.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 } // namespace nucleus::profile

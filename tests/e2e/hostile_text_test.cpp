@@ -59,12 +59,33 @@ TEST(HostileText, DiffShowsATracesTerminalSequencesEscaped) {
                                     {"syscalls", nlohmann::json::array({{{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"}}})}});
   auto trace = dir / "hostile.trace";
   test::write_text(trace, std::string(R"({"type":"header","format":"nucleus-trace","version":1,"command":["./t"],"source":"audit-netlink","kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z"})") +
-                              "\n" + R"({"type":"syscall","arch":"x86_64","nr":101,"name":"ptrace","count":1,"exe":"/t\r\u001b[2K\u001b[1A\u001b[8m"})" +
+                              "\n" + R"({"type":"syscall","arch":"x86_64","nr":101,"name":"ptrace","count":1,"exe":"/t\r\u001b[2K\u001b[1A\u001b[8m\n  nothing else differs"})" +
                               "\n" + R"({"type":"summary","events":1,"distinct":1,"lost":0,"exit_code":0,"duration_ms":1})" + "\n");
   auto r = test::run({profile_tool(), "diff", plain, trace.string()});
   EXPECT_FALSE(has_terminal_control(r.out + r.err)) << r.out << r.err;
   EXPECT_NE(r.out.find("ptrace"), std::string::npos) << r.out << r.err;
   EXPECT_NE((r.out + r.err).find("/t\\x0d\\x1b[2K"), std::string::npos) << r.out << r.err;
+  // A newline in the path cannot start a line of its own.
+  EXPECT_EQ(r.out.find("\n  nothing else differs"), std::string::npos) << r.out;
+}
+
+TEST(HostileText, MachineFormatsStayValidJsonAndCarryNoControls) {
+  // DEL, a C1 control, a bidi override and a zero-width joiner: JSON carries them raw unless told
+  // to write ASCII, and the terminal filter must not turn them into escapes JSON does not know.
+  test::TempDir dir;
+  auto profile = test::write_profile(dir, "odd.json",
+                                     {{"defaultAction", "SCMP_ACT_ERRNO"},
+                                      {"syscalls", nlohmann::json::array({{{"names", {"read", "x\x7f", "y\xc2\x9b", "z\xe2\x80\xae", "w\xe2\x80\x8d"}},
+                                                                           {"action", "SCMP_ACT_ALLOW"}}})}});
+  for (std::vector<std::string> args : {std::vector<std::string>{"check", "--format", "json", profile},
+                                        std::vector<std::string>{"check", "--format", "sarif", profile},
+                                        std::vector<std::string>{"explain", "--format", "json", profile}}) {
+    args.insert(args.begin(), profile_tool());
+    auto r = test::run(args);
+    auto parsed = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(parsed.is_discarded()) << args[1] << " " << args[3] << " wrote JSON that does not parse:\n" << r.out;
+    for (unsigned char c : r.out) EXPECT_TRUE(c < 0x80 && (c >= 0x20 || c == '\n')) << args[3] << ": byte " << int(c);
+  }
 }
 
 TEST(HostileText, MarkdownReportOpensNoStructureFromATrace) {
@@ -99,8 +120,11 @@ TEST(HostileText, MarkdownReportOpensNoStructureFromATrace) {
     EXPECT_NE(line, "All clear.");
   }
   EXPECT_EQ(findings_headings, 1) << text;
-  // The finding on ptrace is in the document, not hidden behind a comment or a fake section.
-  EXPECT_NE(text.find("ptrace"), std::string::npos);
+  // The finding on ptrace is a row of the findings table, not hidden behind a comment or a fake section.
+  auto findings = text.find("## Findings");
+  ASSERT_NE(findings, std::string::npos);
+  auto table = text.substr(findings, text.find("\n## ", findings + 1) - findings);
+  EXPECT_NE(table.find("| ptrace |"), std::string::npos) << table;
   for (const char* raw : {"<!--", "<img", "![", "| x"})
     EXPECT_FALSE(has_unescaped(text, raw)) << "unescaped " << raw << " in:\n" << text;
   // The trace's row: its command's backtick cannot open a code span that swallows the cells.

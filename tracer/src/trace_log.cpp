@@ -19,9 +19,10 @@ using sandbox::ErrorKind;
 
 constexpr std::string_view trace_format_name = "nucleus-trace";
 
-// Dumps without throwing: a path may hold bytes that are not UTF-8, which JSON cannot carry.
+// Dumps without throwing: a path may hold bytes that are not UTF-8, which JSON cannot carry. In
+// ASCII (the rest as JSON escapes), so a trace shown on a terminal (-o -) carries none of the workload's controls.
 std::string dump_line(const nlohmann::ordered_json& object) {
-  return object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + '\n';
+  return object.dump(-1, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + '\n';
 }
 
 // Where a problem is: every error names the file and the line.
