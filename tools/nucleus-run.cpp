@@ -95,6 +95,7 @@ int run(const Options& opt) {
   const sandbox::BpfProgram* filter = isolation.host_filter() ? &program : nullptr;
 
   tracer::DenialTally tally;
+  tracer::DenialTally denied; // strict mode: repeated once the workload is gone (see below)
   tracer::Aggregator would_deny;
   tracer::MonitorOptions mon;
   mon.argv = isolation.argv();
@@ -136,6 +137,7 @@ int run(const Options& opt) {
       ++clone3_fallbacks;
       return;
     }
+    denied.add(rec);
     // gVisor's record carries the errno it really returned; the host's audit record carries none,
     // so the profile's is named where the profile settles it.
     auto known = under_gvisor ? std::optional<sandbox::Action>(rec.action()) : sandbox::action_for(loaded.policy, name);
@@ -172,6 +174,10 @@ int run(const Options& opt) {
   if (result.source.empty()) cli::warn(tool, "denials were not reported: " + result.source_note);
   else if (!result.source_note.empty()) cli::warn(tool, result.source_note);
   if (result.loss.any()) cli::warn(tool, "some audit records were lost, so some denials may be missing: " + result.loss.detail);
+  // The live lines share the terminal with the workload, which can move the cursor and erase them;
+  // this summary comes once it and all its processes are gone, so nothing of theirs follows it.
+  if (!opt.complain && !opt.quiet && !denied.empty())
+    std::cerr << tool << ": the profile denied, during the run:\n" << denied.render();
   if (opt.complain) {
     if (tally.empty()) {
       std::cerr << tool << ": complain mode: nothing would have been denied\n";

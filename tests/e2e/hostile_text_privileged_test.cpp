@@ -56,3 +56,18 @@ TEST_F(HostileTextPrivileged, ComplainSummaryShowsTheExecutablesSequencesEscaped
   EXPECT_NE(r.err.find("socket (x86_64) by "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("\\x1b[8m"), std::string::npos) << r.err;
 }
+
+TEST_F(HostileTextPrivileged, StrictModeRepeatsTheDenialsOnceTheWorkloadIsGone) {
+  // The workload shares the terminal: after its denied call it moves the cursor up and erases the
+  // line nucleus printed. The summary that follows its exit cannot be erased by it.
+  auto r = test::run({test::tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--ro", dir.path().string(), "--", "/bin/sh", "-c",
+                      "'" + exe.string() + "' socket:2,1,0 >/dev/null; printf '\\033[1A\\033[2K' >&2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto erase = r.err.rfind("\x1b[2K");
+  ASSERT_NE(erase, std::string::npos) << "the workload's own bytes pass through unchanged: " << r.err;
+  auto summary = r.err.find("the profile denied, during the run:");
+  ASSERT_NE(summary, std::string::npos) << r.err;
+  EXPECT_GT(summary, erase) << r.err;
+  EXPECT_NE(r.err.find("socket (x86_64) by ", summary), std::string::npos) << r.err;
+  EXPECT_FALSE(has_terminal_control(r.err.substr(summary))) << r.err;
+}
