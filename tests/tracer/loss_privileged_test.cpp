@@ -20,7 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -183,16 +185,41 @@ TEST(HostWideLossPrivileged, AuditLostCounterRisesForRealAndIsReported) {
                   burst_done.string() + "; read x < " + release.string()};
   opt.filter = &program;
   opt.source = tracer::SourceKind::netlink;
-  std::thread restorer;
-  bool restored = false;
+  // Both FIFOs are held open read-write here, so no open on either side ever blocks: the workload's
+  // opens find their peer at once, and the restorer's wait can always be ended by a byte from here.
+  int done_fd = ::open(burst_done.c_str(), O_RDWR | O_CLOEXEC);
+  int release_fd = ::open(release.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(done_fd, 0);
+  ASSERT_GE(release_fd, 0);
+  std::atomic<bool> restored = false;
   auto restore = [&] {
     if (!restored) restored = set_audit_rate_limit(before->rate_limit);
   };
+  // If this test dies with the limit lowered (a timeout's kill, a crash), a guardian process puts
+  // it back: it waits on a pipe whose only writer is this process, and reads EOF when it is gone.
+  int guard[2];
+  ASSERT_EQ(::pipe2(guard, O_CLOEXEC), 0);
+  const auto old_limit = before->rate_limit;
+  pid_t guardian = ::fork();
+  ASSERT_GE(guardian, 0);
+  if (guardian == 0) {
+    ::close(guard[1]);
+    char c;
+    ssize_t n;
+    while ((n = ::read(guard[0], &c, 1)) < 0 && errno == EINTR) {
+    }
+    if (n == 0) set_audit_rate_limit(old_limit);
+    ::_exit(0);
+  }
+  ::close(guard[0]);
+  std::thread restorer;
   opt.on_start = [&](pid_t) {
     restorer = std::thread([&] {
-      std::ifstream(burst_done).get(); // blocks until the workload's burst is over
+      char c;
+      while (::read(done_fd, &c, 1) < 0 && errno == EINTR) {
+      }
       restore();
-      std::ofstream(release) << "\n";
+      (void)!::write(release_fd, "\n", 1);
     });
   };
   ASSERT_TRUE(set_audit_rate_limit(1)) << "cannot set the audit rate limit (AUDIT_SET)";
@@ -203,16 +230,15 @@ TEST(HostWideLossPrivileged, AuditLostCounterRisesForRealAndIsReported) {
   } catch (const std::exception& e) {
     error = e.what();
   }
-  {
-    // Whatever became of the workload, the restorer is not left waiting on a FIFO: a reader of
-    // `release` stays open for its write, and a writer that comes and goes ends its read.
-    int reader = ::open(release.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    int writer = ::open(burst_done.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (writer >= 0) ::close(writer);
-    if (restorer.joinable()) restorer.join();
-    if (reader >= 0) ::close(reader);
-  }
+  // Whatever became of the workload, the restorer is woken (a byte it may never read is harmless).
+  (void)!::write(done_fd, "\n", 1);
+  if (restorer.joinable()) restorer.join();
+  ::close(done_fd);
+  ::close(release_fd);
   restore();
+  (void)!::write(guard[1], "x", 1); // restored here: the guardian leaves the limit alone
+  ::close(guard[1]);
+  ::waitpid(guardian, nullptr, 0);
   ASSERT_TRUE(result.has_value()) << error;
   ASSERT_TRUE(restored) << "the audit rate limit could not be set back to " << before->rate_limit;
   auto after = audit_status_exchange(AUDIT_GET);
