@@ -141,6 +141,35 @@ TEST(GvisorDebugLog, ReadsLinesWithTheSourcePosition) {
   EXPECT_FALSE(gv::parse_debug_line(log_line("strace.go:] [   1:   1] t E sys_449(0x0, 0x0, 0x0, 0x0, 0x0, 0x0)")));
 }
 
+// runsc 20240729 puts the Go source position of the log call first; each kind of line counts only
+// from the file of gVisor's that writes it (lines as that release writes them).
+TEST(GvisorDebugLog, ReadsTheLinesOfRunsc20240729) {
+  auto unknown = gv::parse_debug_line(log_line("strace.go:576] [   1:   1] python3 E sys_449(0x0, 0x0, 0x0, 0x0, 0x0, 0x6)"));
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->kind, gv::LogEvent::Kind::unknown_syscall);
+  EXPECT_EQ(unknown->nr, 449);
+  auto denied = gv::parse_debug_line(log_line("task_syscall.go:241] [   1:   1] Syscall 41: denied by seccomp", "debug"));
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->kind, gv::LogEvent::Kind::denied);
+  EXPECT_EQ(denied->nr, 41);
+  auto killed = gv::parse_debug_line(log_line("task_syscall.go:246] [   1:   2] Syscall 110: killed by seccomp", "debug"));
+  ASSERT_TRUE(killed);
+  EXPECT_EQ(killed->kind, gv::LogEvent::Kind::killed);
+  EXPECT_EQ(killed->tid, 2);
+  auto unsupported = gv::parse_debug_line(log_line(
+      "compat.go:120] Unsupported syscall sys_451(0x0,0x0,0x0,0x0,0xb4f9a0,0x6). It is likely that you can safely ignore this message"));
+  ASSERT_TRUE(unsupported);
+  EXPECT_EQ(unsupported->kind, gv::LogEvent::Kind::unsupported);
+  EXPECT_EQ(unsupported->nr, 451);
+  // The same words from another of gVisor's files, or a position of the wrong shape, are not records.
+  EXPECT_FALSE(gv::parse_debug_line(log_line("strace.go:576] [   1:   1] Syscall 41: denied by seccomp")));
+  EXPECT_FALSE(gv::parse_debug_line(log_line("task_syscall.go:241] [   1:   1] t E sys_449(0x0, 0x0, 0x0, 0x0, 0x0, 0x0)")));
+  EXPECT_FALSE(gv::parse_debug_line(log_line("strace.go:576] Unsupported syscall sys_451(0x0)")));
+  EXPECT_FALSE(gv::parse_debug_line(log_line("strace.go:x] [   1:   1] t E sys_449(0x0, 0x0, 0x0, 0x0, 0x0, 0x0)")));
+  // A comm that reads like a position after the task prefix changes nothing.
+  EXPECT_FALSE(gv::parse_debug_line(log_line("strace.go:576] [   1:   1] a.go:1] E getppid()")));
+}
+
 TEST(GvisorDebugLog, IgnoresExitLinesAndKnownCalls) {
   EXPECT_FALSE(gv::parse_debug_line(log_line(
       "[   1:   1] t X sys_450(0x1, 0x2, 0x0, 0x0, 0x0, 0x0) = 0 (0x0) errno=38 (invalid system call number) (24.827µs)")));
@@ -335,3 +364,4 @@ TEST(GvisorEvaluate, ArgumentConditionsDecide) {
   EXPECT_EQ(gv::evaluate(p, "write", {}), sb::Action::allow());
   EXPECT_EQ(gv::evaluate(p, "ptrace", {}), sb::Action::errno_ret(EPERM));
 }
+

@@ -159,17 +159,25 @@ std::optional<int> parse_unknown_call_tail(std::string_view tail) {
 
 constexpr std::size_t max_comm = 15; // TASK_COMM_LEN - 1
 
-// runsc 20240729 starts each message with the Go source position that logged it ("strace.go:576] "),
-// which gVisor writes ahead of anything the workload controls; runsc 20221219 wrote none.
-void skip_source_position(std::string_view& msg) {
-  std::size_t n = 0;
-  while (n < msg.size() && ((msg[n] >= 'a' && msg[n] <= 'z') || is_digit(msg[n]) || msg[n] == '_')) ++n;
-  if (n == 0 || msg.substr(n, 4) != ".go:") return;
-  std::size_t end = n + 4;
+// runsc 20240729 starts every message with the Go source position of the call that logged it
+// ("strace.go:576] "); runsc 20221219 did not. Takes that prefix off `msg` and returns the file
+// name, or empty when the message has none. gVisor writes it, ahead of anything the workload
+// controls, so it says which of gVisor's own code paths wrote the line.
+std::string_view take_source_position(std::string_view& msg) {
+  std::size_t name = 0;
+  while (name < msg.size() && ((msg[name] >= 'a' && msg[name] <= 'z') || is_digit(msg[name]) || msg[name] == '_')) ++name;
+  constexpr std::string_view go = ".go:";
+  if (name == 0 || msg.substr(name, go.size()) != go) return {};
+  std::size_t digits = name + go.size(), end = digits;
   while (end < msg.size() && is_digit(msg[end])) ++end;
-  if (end == n + 4 || msg.substr(end, 2) != "] ") return;
+  if (end == digits || msg.substr(end, 2) != "] ") return {};
+  std::string_view file = msg.substr(0, name + 3);
   msg.remove_prefix(end + 2);
+  return file;
 }
+
+// The message came from `expected` (runsc 20240729), or carries no position (runsc 20221219).
+bool written_by(std::string_view source, std::string_view expected) { return source.empty() || source == expected; }
 
 } // namespace
 
@@ -264,11 +272,12 @@ std::optional<LogEvent> parse_debug_line(std::string_view line) {
   if (it == doc.end() || !it->is_string()) return std::nullopt;
   const std::string& text = it->get_ref<const std::string&>();
   std::string_view msg = text;
-  skip_source_position(msg);
+  const std::string_view source = take_source_position(msg);
 
   LogEvent e;
   constexpr std::string_view unsupported = "Unsupported syscall sys_";
   if (msg.substr(0, unsupported.size()) == unsupported) {
+    if (!written_by(source, "compat.go")) return std::nullopt;
     auto rest = msg.substr(unsupported.size());
     auto paren = rest.find('(');
     auto nr = parse_int(rest.substr(0, paren));
@@ -281,7 +290,7 @@ std::optional<LogEvent> parse_debug_line(std::string_view line) {
   std::string_view rest;
   if (!parse_task_prefix(msg, e, rest)) return std::nullopt;
   constexpr std::string_view syscall_word = "Syscall ";
-  if (rest.substr(0, syscall_word.size()) == syscall_word) {
+  if (rest.substr(0, syscall_word.size()) == syscall_word && written_by(source, "task_syscall.go")) {
     auto after = rest.substr(syscall_word.size());
     auto colon = after.find(": ");
     if (colon != std::string_view::npos) {
@@ -306,6 +315,7 @@ std::optional<LogEvent> parse_debug_line(std::string_view line) {
   // text that reads like this line ("[1:1]  E acct(0x10000 E sys_450(...)"), and comm and path are
   // the workload's. Such a line is not counted; the number still reaches the trace through
   // gVisor's "Unsupported syscall" line (once, unattributed).
+  if (!written_by(source, "strace.go")) return std::nullopt;
   constexpr std::string_view marker = " E sys_";
   auto at = rest.rfind(marker);
   if (at == std::string_view::npos || at > max_comm) return std::nullopt;
