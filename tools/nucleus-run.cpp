@@ -107,7 +107,8 @@ int run(const Options& opt) {
   mon.source = cli::parse_source(opt.source);
   if (under_gvisor) {
     mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()),
-                                                !opt.complain};
+                                                !opt.complain, [](const std::string& note) { cli::warn(tool, note); }};
+    mon.gvisor->record_calls = opt.complain;
     if (!opt.complain) {
       // The stream is read for attribution; only the denials from the debug log are reported.
       mon.classify = [](int, const std::array<std::uint64_t, 6>&) { return sandbox::Action::allow(); };

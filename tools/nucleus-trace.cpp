@@ -119,7 +119,8 @@ void use_gvisor_recorder(const Options& opt, const sandbox::Isolation& isolation
     throw sandbox::Error(sandbox::ErrorKind::usage,
                          "--source " + opt.source + " reads the host's audit records, which never see a workload under gVisor",
                          "drop --source (gVisor's own record is used), or trace on the host with --trust-level trusted");
-  mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()), false};
+  mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()), false,
+                                              [](const std::string& note) { cli::warn(tool, note); }};
   if (!opt.baseline.empty()) {
     auto loaded = profile::load_profile(opt.baseline);
     for (const auto& w : loaded.warnings) cli::warn(tool, opt.baseline + ": " + w.path + ": " + w.message);

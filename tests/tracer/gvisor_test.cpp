@@ -365,3 +365,19 @@ TEST(GvisorEvaluate, ArgumentConditionsDecide) {
   EXPECT_EQ(gv::evaluate(p, "ptrace", {}), sb::Action::errno_ret(EPERM));
 }
 
+// The release is read from both spellings of `runsc --version`; an older one than the default
+// level needs gets one note naming what fails and how to upgrade, a recent one none.
+TEST(GvisorVersion, OldReleasesAreNamedWithTheFix) {
+  EXPECT_EQ(gv::runsc_release_date("runsc version 0.0~20221219.0\nspec: 1.0.2-dev\n"), 20221219);
+  EXPECT_EQ(gv::runsc_release_date("runsc version release-20240729.0\n"), 20240729);
+  EXPECT_EQ(gv::runsc_release_date("runsc version 0.0~2024\n"), std::nullopt);
+  EXPECT_EQ(gv::runsc_release_date("spec: 1.0.2\nrunsc version 0.0~20221219.0\n"), std::nullopt) << "first line only";
+  EXPECT_EQ(gv::runsc_release_date(""), std::nullopt);
+  const std::string note = gv::old_runsc_note("runsc version 0.0~20221219.0\n");
+  EXPECT_NE(note.find("statx"), std::string::npos) << note;
+  EXPECT_NE(note.find("ls, stat"), std::string::npos) << note;
+  EXPECT_NE(note.find("bookworm-backports runsc"), std::string::npos) << note;
+  EXPECT_EQ(gv::old_runsc_note("runsc version 0.0~20240729.0\n"), "");
+  EXPECT_EQ(gv::old_runsc_note("runsc version release-20250101.0\n"), "");
+  EXPECT_EQ(gv::old_runsc_note("garbage"), "") << "an unknown version is not called old";
+}

@@ -490,6 +490,26 @@ std::string Tracker::loss_detail() const {
   return out;
 }
 
+std::optional<int> runsc_release_date(std::string_view version_output) {
+  std::string_view line = version_output.substr(0, version_output.find('\n'));
+  for (std::string_view marker : {"0.0~", "release-"}) {
+    auto at = line.find(marker);
+    if (at == std::string_view::npos) continue;
+    std::string_view digits = line.substr(at + marker.size(), 8);
+    if (digits.size() == 8 && all_of(digits, is_digit)) return parse_int(digits);
+  }
+  return std::nullopt;
+}
+
+std::string old_runsc_note(std::string_view version_output) {
+  auto date = runsc_release_date(version_output);
+  if (!date || *date >= min_runsc_release) return {};
+  return "gVisor " + std::to_string(*date) + " is older than " + std::to_string(min_runsc_release) +
+         ": its statx refuses the flags coreutils passes, so ls, stat and the tools built on them fail with "
+         "'Invalid argument' under it, and what it records differs from what nucleus was checked against; "
+         "upgrade runsc (Debian 12: apt-get install -t bookworm-backports runsc)";
+}
+
 sandbox::Action evaluate(const sandbox::Policy& policy, std::string_view name, const std::array<std::uint64_t, 6>& args) {
   for (const auto& rule : policy.rules) {
     bool named = false;

@@ -76,6 +76,9 @@ public:
     }
   }
 
+  // Readable once the command wrote its output or ended.
+  int fd() const noexcept { return read_end_.get(); }
+
   // Throws when the command failed.
   std::string get() {
     std::string out;
@@ -127,12 +130,30 @@ std::set<int> known_numbers(const std::string& runsc) {
   return known;
 }
 
-std::string runsc_version(Capture& query) {
-  std::string out = query.get();
+std::string runsc_version(const std::string& out) {
   std::string line = out.substr(0, out.find('\n'));
   constexpr std::string_view prefix = "runsc version ";
   if (line.rfind(prefix, 0) == 0) line = line.substr(prefix.size());
   return "runsc " + line;
+}
+
+// Reads runsc's answer to --version once (the first call; later ones do nothing): the trace
+// header's runtime, and, for a release older than the default level is made for, one warning
+// while the workload starts, saying what fails with it and how to upgrade.
+void take_runsc_version(Capture& query, const MonitorOptions::Gvisor& gv, MonitorResult& result) {
+  if (!result.runtime.empty()) return;
+  std::string out;
+  try {
+    out = query.get();
+  } catch (const Error&) {
+    result.runtime = "runsc (version unknown)";
+    return;
+  }
+  result.runtime = runsc_version(out);
+  if (std::string note = gvisor::old_runsc_note(out); !note.empty()) {
+    if (gv.warn) gv.warn(note);
+    else result.source_note = note;
+  }
 }
 
 // The session's retry count: a remote sink drops an event once a write has failed this many
@@ -147,6 +168,8 @@ std::chrono::milliseconds test_stall() {
   return std::chrono::milliseconds(0);
 }
 
+// The session: the task events that attribute calls to executables, and one point per number in
+// `known` (none when only denials are wanted).
 std::string session_config(const std::set<int>& known, const std::string& endpoint) {
   using nlohmann::json;
   json points = json::array();
@@ -191,6 +214,19 @@ struct WorkDir {
   WorkDir& operator=(const WorkDir&) = delete;
 };
 
+// runsc that ended before its sandbox started the workload (it refused the bundle, or failed on
+// the way, as with a working directory the workload's identity cannot enter) ran nothing, so there
+// is nothing to record: an error of the run, never a trace with lost records. runsc has said why
+// on stderr by then.
+void throw_if_never_started(const gvisor::Tracker& tracker, const MonitorResult& result) {
+  if (tracker.started() || result.forwarded_signal != 0 || result.exit_code == 0) return;
+  throw Error(ErrorKind::kernel,
+              "gVisor did not start the workload (runsc ended with exit code " + std::to_string(result.exit_code) +
+                  " before its sandbox ran the command): nothing ran and nothing was recorded",
+              "runsc's own message above says why; run the same command with --trust-level trusted to tell a problem "
+              "of the sandbox from one of the command");
+}
+
 } // namespace
 
 MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
@@ -200,7 +236,9 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
   result.arguments = true;
   result.attribution = Attribution::audit_session; // exact: gVisor's own task ids
   Capture version_query({gv.runsc, "--version"});
-  const std::set<int> known = known_numbers(gv.runsc);
+  // Strict mode needs the denials only: no syscall point, so no `runsc trace metadata` before the
+  // start (a runsc run of its own, tens of milliseconds) and no packet per call while it runs.
+  const std::set<int> known = gv.record_calls ? known_numbers(gv.runsc) : std::set<int>{};
   gvisor::Tracker tracker(gv.first_exe, known);
 
   WorkDir dir;
@@ -227,15 +265,13 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
   if (!fifo || !fifo_keepalive) sandbox::throw_errno("cannot open the FIFO for gVisor's debug log");
 
   std::vector<std::string> argv = options.argv;
-  std::vector<std::string> flags = {"--pod-init-config=" + config_path,
-                                    "--strace",
-                                    // Unknown numbers are straced whatever this list says; the list
-                                    // keeps the known ones (recorded by the sink) out of the log.
-                                    "--strace-syscalls=vhangup",
-                                    "--strace-log-size=1",
-                                    "--debug-command=boot",
-                                    "--debug-log=" + fifo_path,
+  std::vector<std::string> flags = {"--pod-init-config=" + config_path, "--debug-command=boot", "--debug-log=" + fifo_path,
                                     "--debug-log-format=json"};
+  if (gv.record_calls)
+    flags.insert(flags.end(), {"--strace",
+                               // Unknown numbers are straced whatever this list says; the list
+                               // keeps the known ones (recorded by the sink) out of the log.
+                               "--strace-syscalls=vhangup", "--strace-log-size=1"});
   if (gv.report_denials) flags.push_back("--debug");
   argv.insert(argv.begin() + 1, flags.begin(), flags.end());
 
@@ -364,7 +400,9 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
         partial_line.append(buf, static_cast<std::size_t>(n));
         std::size_t start = 0;
         for (std::size_t nl = partial_line.find('\n'); nl != std::string::npos; nl = partial_line.find('\n', start)) {
-          if (auto e = gvisor::parse_debug_line(std::string_view(partial_line).substr(start, nl - start))) tracker.on_log(*e);
+          if (auto e = gvisor::parse_debug_line(std::string_view(partial_line).substr(start, nl - start)))
+            if (gv.record_calls || e->kind == gvisor::LogEvent::Kind::denied || e->kind == gvisor::LogEvent::Kind::killed)
+              tracker.on_log(*e);
           start = nl + 1;
         }
         partial_line.erase(0, start);
@@ -399,6 +437,11 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
     maybe_finish();
   });
 
+  asio::posix::stream_descriptor version_fd(io, ::dup(version_query.fd()));
+  version_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
+    if (!ec) take_runsc_version(version_query, gv, result);
+  });
+
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
@@ -423,13 +466,10 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
   if (!child_exited) result.wait_status = child.wait();
   tracker.finish();
   deliver();
-  try {
-    result.runtime = runsc_version(version_query);
-  } catch (const Error&) {
-    result.runtime = "runsc (version unknown)";
-  }
+  take_runsc_version(version_query, gv, result);
   result.exit_code = sandbox::exit_code_from_status(result.wait_status);
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  throw_if_never_started(tracker, result);
   result.fenced = !drain_timed_out && sink_eof && fifo_eof;
   result.unparsed = bad_packets;
 
@@ -450,7 +490,7 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
   result.loss.overflowed = !detail.empty();
   result.loss.detail = detail;
   if (tracker.unattributed() != 0)
-    result.source_note = std::to_string(tracker.unattributed()) +
+    result.source_note += std::string(result.source_note.empty() ? "" : "; ") + std::to_string(tracker.unattributed()) +
                          " call(s) could not be tied to an executable and are listed under \"?\"";
   return result;
 }

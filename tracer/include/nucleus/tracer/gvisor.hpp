@@ -163,6 +163,15 @@ private:
   std::uint64_t after_end_ = 0;
 };
 
+// The release date (YYYYMMDD) in `runsc --version` output ("runsc version 0.0~20240729.0" as
+// Debian builds it, "runsc version release-20240729.0" upstream); nullopt when there is none.
+std::optional<int> runsc_release_date(std::string_view version_output);
+// The oldest release the default level is made for: older ones refuse the flags coreutils passes
+// to statx (`ls`, `stat` fail with EINVAL) and send a different monitoring stream.
+inline constexpr int min_runsc_release = 20240729;
+// What to tell the user about this runsc once, or empty when it is recent enough (or unknown).
+std::string old_runsc_note(std::string_view version_output);
+
 // The action `policy` takes for syscall `name` with these arguments: the first entry naming it
 // whose conditions all hold (conditions ANDed, as nucleus compiles them), else the default.
 sandbox::Action evaluate(const sandbox::Policy& policy, std::string_view name,

@@ -64,6 +64,12 @@ struct MonitorOptions {
     std::string runsc;     // the runsc binary argv runs
     std::string first_exe; // the command's executable: the container's first process is not an exec
     bool report_denials = false; // run runsc with --debug: the only place its seccomp denials appear
+    // Told once, while the workload starts, when this runsc is older than the default level needs
+    // (unset: the note goes to MonitorResult::source_note).
+    std::function<void(const std::string&)> warn;
+    // false: only denials matter (strict mode): gVisor sends the task events that name each
+    // executable and no record per call, and nothing but denials is delivered.
+    bool record_calls = true;
   };
   std::optional<Gvisor> gvisor;
   // gVisor only: the action each call gets from its number and raw arguments (complain mode,
