@@ -87,7 +87,8 @@ void add_sandbox_flags(CLI::App& app, SandboxFlags& f) {
       ->group(group);
   app.add_option("--env", f.env,
                  "set NAME=VALUE in the workload's environment, or copy the caller's NAME (repeatable); besides these "
-                 "it gets only PATH, HOME, LANG, LC_*, TERM and TZ, e.g. --env CI=1 --env GITHUB_TOKEN")
+                 "it gets only PATH, LANG, LC_*, TERM and TZ from the caller, and HOME=/tmp (the sandbox's own empty /tmp; "
+                 "--env HOME keeps the caller's, --env HOME=DIR chooses), e.g. --env CI=1 --env GITHUB_TOKEN")
       ->allow_extra_args(false)
       ->group(group);
   app.add_option("--env-file", f.env_files, "add the NAME=VALUE lines of FILE to the environment (# comments; repeatable)")

@@ -24,7 +24,7 @@ bool valid_name(std::string_view name) {
 } // namespace
 
 bool environment_allowlisted(std::string_view name) noexcept {
-  return name == "PATH" || name == "HOME" || name == "LANG" || name == "TERM" || name == "TZ" || name.rfind("LC_", 0) == 0;
+  return name == "PATH" || name == "LANG" || name == "TERM" || name == "TZ" || name.rfind("LC_", 0) == 0;
 }
 
 std::vector<std::string> workload_environment(const IsolationConfig& config, char** caller_env) {
@@ -39,6 +39,10 @@ std::vector<std::string> workload_environment(const IsolationConfig& config, cha
   for (const auto& [name, value] : caller)
     if (environment_allowlisted(name)) out[name] = value;
   if (out.count("PATH") == 0) out["PATH"] = std::string(default_path);
+  // Not the caller's HOME: the workload runs as another identity (uid 65534 when nucleus is root),
+  // for which /root is unreadable, so tools warn (git: "unable to access '/root/.config/git/...'")
+  // or fail. The sandbox's /tmp is an empty tmpfs of its own at both levels, writable by it.
+  out["HOME"] = std::string(workload_home);
 
   for (const auto& file : config.env_files) {
     std::istringstream in(read_file(file));

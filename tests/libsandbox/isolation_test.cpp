@@ -184,7 +184,8 @@ TEST(WorkloadEnvironment, AllowlistThenFilesThenFlags) {
   c.env_files = {(dir / "a.env").string()};
   c.env = {"OVERRIDE=flag", "COPY_ME", "NOT_SET_ANYWHERE"};
   auto env = sb::workload_environment(c, caller.data());
-  EXPECT_EQ(env, (std::vector<std::string>{"COPY_ME=mine", "FROM_FILE=1", "HOME=/root", "LANG=C.UTF-8", "LC_ALL=C",
+  // HOME is the sandbox's own /tmp, not the caller's (unreadable to the workload's identity).
+  EXPECT_EQ(env, (std::vector<std::string>{"COPY_ME=mine", "FROM_FILE=1", "HOME=/tmp", "LANG=C.UTF-8", "LC_ALL=C",
                                            "OVERRIDE=flag", "PATH=/bin", "TERM=xterm", "TZ=UTC"}));
   sb::IsolationConfig bad;
   bad.env = {"1X=2"};
@@ -199,5 +200,13 @@ TEST(WorkloadEnvironment, AllowlistThenFilesThenFlags) {
     EXPECT_NE(std::string(e.what()).find("b.env:1"), std::string::npos) << e.what();
   }
   char* empty[] = {nullptr};
-  EXPECT_EQ(sb::workload_environment({}, empty), (std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}));
+  EXPECT_EQ(sb::workload_environment({}, empty),
+            (std::vector<std::string>{"HOME=/tmp", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}));
+  // --env HOME copies the caller's; --env HOME=DIR chooses.
+  sb::IsolationConfig copy;
+  copy.env = {"HOME"};
+  EXPECT_EQ(sb::workload_environment(copy, caller.data())[0], "HOME=/root");
+  sb::IsolationConfig chosen;
+  chosen.env = {"HOME=/work/home"};
+  EXPECT_EQ(sb::workload_environment(chosen, caller.data())[0], "HOME=/work/home");
 }

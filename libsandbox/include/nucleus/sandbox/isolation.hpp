@@ -165,8 +165,10 @@ void verify_sha256(std::string_view content, std::string_view expected_hex, std:
 // The workload's environment for `config` from the caller's `caller_env` (see IsolationConfig::env).
 // Throws Error(usage / not_found) for a malformed --env or --env-file.
 std::vector<std::string> workload_environment(const IsolationConfig& config, char** caller_env);
-// The names copied from the caller without being asked for.
+// The names copied from the caller without being asked for (HOME is not one of them).
 bool environment_allowlisted(std::string_view name) noexcept;
+// The workload's HOME unless --env HOME or --env HOME=DIR: the sandbox's own empty /tmp.
+inline constexpr std::string_view workload_home = "/tmp";
 
 // Parses "64M", "1G", "1048576" (bytes; K/M/G/T are powers of 1024). Throws Error(usage).
 std::uint64_t parse_size(std::string_view text);
