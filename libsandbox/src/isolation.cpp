@@ -12,6 +12,7 @@
 #include "ns_mount.hpp"
 #include "ns_pid.hpp"
 #include "ns_user.hpp"
+#include "reachable.hpp"
 #include "rlimits.hpp"
 #include "trust.hpp"
 
@@ -343,6 +344,29 @@ std::string Isolation::exit_note(int wait_status) const {
   return note;
 }
 
+namespace {
+
+// The command's executable as the host sees it (canonical), or empty when it is not found.
+fs::path command_path(const std::string& command) {
+  std::error_code ec;
+  fs::path exe;
+  if (command.find('/') != std::string::npos) {
+    exe = fs::weakly_canonical(fs::absolute(command, ec), ec);
+  } else if (const char* path = std::getenv("PATH")) {
+    std::string_view dirs = path;
+    while (exe.empty()) {
+      auto colon = dirs.find(':');
+      fs::path candidate = fs::path(std::string(dirs.substr(0, colon))) / command;
+      if (::access(candidate.c_str(), X_OK) == 0) exe = fs::weakly_canonical(candidate, ec);
+      if (colon == std::string_view::npos) break;
+      dirs.remove_prefix(colon + 1);
+    }
+  }
+  return !exe.empty() && fs::exists(exe, ec) ? exe : fs::path();
+}
+
+} // namespace
+
 // The command, and the directory it is started from, stay visible where a fresh tmpfs (/tmp, or a
 // --tmpfs) would hide them: their directories are bound read-only, unless a bind already covers
 // them. Without this, `nucleus-run ./app` from a directory under /tmp finds no ./app.
@@ -366,20 +390,8 @@ IsolationConfig with_command_visible(const IsolationConfig& config, const std::v
     out.ro.push_back({dir.string(), {}});
   };
   std::error_code ec;
-  fs::path exe;
-  if (command.front().find('/') != std::string::npos) {
-    exe = fs::weakly_canonical(fs::absolute(command.front(), ec), ec);
-  } else if (const char* path = std::getenv("PATH")) {
-    std::string_view dirs = path;
-    while (exe.empty()) {
-      auto colon = dirs.find(':');
-      fs::path candidate = fs::path(std::string(dirs.substr(0, colon))) / command.front();
-      if (::access(candidate.c_str(), X_OK) == 0) exe = fs::weakly_canonical(candidate, ec);
-      if (colon == std::string_view::npos) break;
-      dirs.remove_prefix(colon + 1);
-    }
-  }
-  if (!exe.empty() && fs::exists(exe, ec)) expose(exe.parent_path());
+  fs::path exe = command_path(command.front());
+  if (!exe.empty()) expose(exe.parent_path());
   fs::path cwd = fs::current_path(ec);
   if (!ec) expose(fs::weakly_canonical(cwd, ec));
   return out;
@@ -390,6 +402,7 @@ Isolation prepare(const IsolationConfig& requested, const std::vector<std::strin
   const IsolationConfig config = with_command_visible(requested, command);
   if (config.require_lockdown) require_kernel_lockdown(*config.require_lockdown, config.lockdown_file);
   detail::TrustDecision trust = detail::decide_trust(config);
+  detail::require_reachable(config, command_path(command.front()), detail::visible_cwd(config));
 
   auto s = std::make_unique<Isolation::State>();
   s->backend = trust.backend;
