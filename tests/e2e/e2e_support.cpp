@@ -4,6 +4,7 @@
 #include "nucleus/profile/oci.hpp"
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace nucleus::test {
@@ -22,6 +23,18 @@ std::vector<nlohmann::json> probe_lines(const std::string& out) {
     lines.push_back(nlohmann::json::parse(line));
   }
   return lines;
+}
+
+std::set<std::string> strace_names(const std::string& text) {
+  static const std::regex call(R"(^(?:\[pid\s+\d+\]\s+|\d+\s+)?([a-z_0-9]+)\()");
+  std::set<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, call)) out.insert(m[1]);
+  }
+  return out;
 }
 
 std::string write_profile(const TempDir& dir, const std::string& name, const nlohmann::json& profile) {

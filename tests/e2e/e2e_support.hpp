@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct TraceFile {
   nlohmann::json summary;
 };
 TraceFile read_trace_file(const std::filesystem::path& path);
+
+// The syscall names in `strace -f` output (one call a line, with or without a pid prefix).
+std::set<std::string> strace_names(const std::string& text);
 
 // Whether i386 syscalls through int 0x80 work on this machine at all (without any filter).
 bool int80_works();

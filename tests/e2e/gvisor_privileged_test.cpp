@@ -35,24 +35,13 @@ using nucleus::test::read_trace_file;
 using nucleus::test::run;
 using nucleus::test::TraceFile;
 using nucleus::test::sample;
+using nucleus::test::strace_names;
 using nucleus::test::tool;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
 
-
-std::set<std::string> strace_names(const std::string& text) {
-  static const std::regex call(R"(^(?:\[pid\s+\d+\]\s+|\d+\s+)?([a-z_0-9]+)\()");
-  std::set<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::smatch m;
-    if (std::regex_search(line, m, call)) out.insert(m[1]);
-  }
-  return out;
-}
 
 std::string join(const std::set<std::string>& s) {
   std::string out;
