@@ -45,8 +45,8 @@ struct Options {
   cli::SandboxFlags sandbox;
 };
 
-// The profile as gVisor reads it: runsc 20221219 knows kill-thread only by its original OCI name
-// SCMP_ACT_KILL (the same action) and refuses SCMP_ACT_KILL_THREAD.
+// The profile as gVisor reads it: runsc (20221219 and 20240729 alike, measured) knows kill-thread
+// only by its original OCI name SCMP_ACT_KILL (the same action) and refuses SCMP_ACT_KILL_THREAD.
 std::string gvisor_spelling(const std::string& oci_json) {
   auto doc = nlohmann::json::parse(oci_json);
   auto respell = [](nlohmann::json& action) {
