@@ -230,7 +230,8 @@ syscalls from ABIs the profile does not list are killed.
   nucleus-run --pids 4096 --memory unlimited --profile app.json -- make -j8
 
 The workload sees fds 0-2 (a pty of its own when nucleus runs on a terminal) plus --pass-fd, and
-only PATH, HOME, LANG, LC_*, TERM, TZ plus --env/--env-file; defaults --pids 1024, --memory 4G.
+only PATH, LANG, LC_*, TERM, TZ, HOME=/tmp (its own empty /tmp; --env HOME keeps the caller's) plus
+--env/--env-file; defaults --pids 1024, --memory 4G.
 
 Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a seccomp kill);
 125 when nucleus-run failed (the command did not run); 126 not executable; 127 not found.)");

@@ -420,7 +420,7 @@ The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting 
 TIOCSTI/TIOCLINUX are refused in trace mode too.
 
 The workload's descriptors and environment follow the same rules as in nucleus-run (fds 0-2 plus
---pass-fd; PATH, HOME, LANG, LC_*, TERM, TZ plus --env/--env-file), so a trace matches the strict run.
+--pass-fd; PATH, LANG, LC_*, TERM, TZ, HOME=/tmp plus --env/--env-file), so a trace matches the strict run.
 
 Exit status: the command's own (128+N for signal N); 125 when tracing failed or records were
 lost (unless --allow-loss); 126 not executable; 127 not found.)");
