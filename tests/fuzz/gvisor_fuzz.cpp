@@ -1,5 +1,5 @@
-// Fuzzes the gVisor readers: any bytes as a monitoring packet, as a handshake and as a debug log
-// line, then through the tracker. None may crash, read out of bounds, throw or hang; a decoded
+// Fuzzes the gVisor readers: any bytes as a monitoring packet, as a handshake, as a debug log
+// line (then through the tracker) and as `runsc --version` output. None may crash, read out of bounds, throw or hang; a decoded
 // packet keeps the size limits.
 #include "nucleus/tracer/gvisor.hpp"
 
@@ -20,6 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (e->nr < 0 || e->pid < 0 || e->tid < 0) __builtin_trap();
     tracker.on_log(*e);
   }
+  if (auto date = gv::runsc_release_date(bytes); date && (*date < 0 || *date > 99999999)) __builtin_trap();
+  (void)gv::old_runsc_note(bytes);
   tracker.finish();
   for (const auto& c : tracker.take_calls())
     if (c.exe.empty()) __builtin_trap(); // every call is attributed, to "?" at worst
