@@ -52,8 +52,12 @@ void require_reachable(const IsolationConfig& config, const fs::path& exe, const
   };
   const std::string move = "copy it to a folder " + who + " can read and enter, e.g. mkdir -m 0755 /srv/app && cp -p " +
                            (exe.empty() ? std::string("APP") : exe.filename().string()) + " /srv/app/";
+  // A file nobody may execute is left to the exec, which says so (exit 126); one that root may
+  // execute and the identity may not is out of its reach like a closed folder.
+  struct stat st {};
+  const unsigned exe_bits = !exe.empty() && ::stat(exe.c_str(), &st) == 0 && (st.st_mode & 0111) != 0 ? 1 : 0;
   if (!exe.empty())
-    if (auto b = blocked_for(exe, config.host_uid, config.host_gid, 1))
+    if (auto b = blocked_for(exe, config.host_uid, config.host_gid, exe_bits))
       refuse("the command " + exe.string(), *b, move + ", and run it from there");
   if (!cwd.empty())
     if (auto b = blocked_for(cwd, config.host_uid, config.host_gid, 1))
