@@ -9,10 +9,11 @@ shared=${NUCLEUS_SHARED_DIR:-../shared}
 
 # Where each target's seeds come from. The profile reader starts from real profiles: the sample
 # profiles and Docker's fixtures (read from the shared test data at run time, never copied into the
-# repository); the others from their folders under tests/fuzz/corpus/.
+# repository), and its own folder for the limits (nesting at and past 64 levels, repeated keys); the
+# others from their folders under tests/fuzz/corpus/.
 seed_sources() {
   case $1 in
-    profile) echo "samples/profiles $shared/testdata/docker-seccomp" ;;
+    profile) echo "samples/profiles $shared/testdata/docker-seccomp tests/fuzz/corpus/profile" ;;
     *) echo "tests/fuzz/corpus/$1" ;;
   esac
 }

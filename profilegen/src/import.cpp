@@ -4,6 +4,7 @@
 #include "nucleus/profile/import.hpp"
 
 #include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/json_limits.hpp"
 
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
@@ -13,7 +14,9 @@
 namespace nucleus::profile {
 namespace {
 
-using Json = nlohmann::ordered_json;
+// Keys sorted, not in the file's order: the result is read again by parse_profile, and an ordered
+// object looks a key up by a linear search, which a mapping of many keys made quadratic.
+using Json = nlohmann::json;
 using sandbox::ErrorKind;
 
 // Aliases share nodes, so a small file can stand for an exponentially large tree ("billion
@@ -59,16 +62,22 @@ Json scalar(const YAML::Node& node) {
   return text;
 }
 
-Json to_json(const YAML::Node& node, const std::string& source, std::size_t& values) {
+Json to_json(const YAML::Node& node, const std::string& source, std::size_t& values, int depth = 0) {
   if (++values > max_values)
     fail(location(source, node.Mark()), "more than " + std::to_string(max_values) + " values (aliases expanded); refused");
+  // The limit of the JSON readers, the profile's own among them, so that the YAML fails here with
+  // its line rather than later as JSON.
+  if ((node.IsSequence() || node.IsMap()) && depth >= sandbox::max_json_depth)
+    fail(location(source, node.Mark()), "sequences and mappings nested deeper than " +
+                                            std::to_string(sandbox::max_json_depth) +
+                                            " levels; a profile needs a handful (spec.syscalls[].args[].value), so this is refused");
   switch (node.Type()) {
   case YAML::NodeType::Null:
   case YAML::NodeType::Undefined: return nullptr;
   case YAML::NodeType::Scalar: return scalar(node);
   case YAML::NodeType::Sequence: {
     Json out = Json::array();
-    for (const auto& item : node) out.push_back(to_json(item, source, values));
+    for (const auto& item : node) out.push_back(to_json(item, source, values, depth + 1));
     return out;
   }
   case YAML::NodeType::Map: {
@@ -78,7 +87,7 @@ Json to_json(const YAML::Node& node, const std::string& source, std::size_t& val
       const std::string& key = item.first.Scalar();
       if (out.contains(key))
         fail(location(source, item.first.Mark()), "duplicate key \"" + key + "\"; which one counts is undefined");
-      out[key] = to_json(item.second, source, values);
+      out[key] = to_json(item.second, source, values, depth + 1);
     }
     return out;
   }

@@ -5,6 +5,7 @@
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/json_limits.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -84,7 +85,13 @@ bool is_profile_text(std::string_view text) {
   auto start = text.find_first_not_of(" \t\r\n");
   if (start == std::string_view::npos || text[start] != '{') return false;
   auto end = text.find('\n', start);
-  auto first = nlohmann::json::parse(text.substr(start, end == std::string_view::npos ? end : end - start), nullptr, false);
+  nlohmann::json first;
+  try {
+    first = nlohmann::json::parse(text.substr(start, end == std::string_view::npos ? end : end - start),
+                                  sandbox::json_depth_guard<nlohmann::json>(), false);
+  } catch (const sandbox::JsonTooDeep&) {
+    return true; // read as a profile, whose reader refuses it with its message
+  }
   // A trace's first line is a whole object with a "type"; a profile's is "{" or the whole profile.
   return !(first.is_object() && first.contains("type"));
 }

@@ -4,6 +4,7 @@
 
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/io.hpp"
+#include "nucleus/sandbox/json_limits.hpp"
 
 #include <functional>
 #include <limits>
@@ -685,22 +686,25 @@ std::string parser_detail(const std::string& what) {
 }
 
 // Duplicate keys, found while parsing: nlohmann keeps the last value, other parsers the first, so
-// such a profile means different things to different tools. Tracks the JSON path of the
-// container being read to name where the repeat is.
+// such a profile means different things to different tools. Keeps the open containers' keys and
+// indices (memory within the text's size, nesting bounded by the guard) and spells a JSON path
+// only for a repeat, of which the first few are named.
 class DuplicateKeyFinder {
 public:
-  bool operator()(int /*depth*/, Json::parse_event_t event, Json& parsed) {
+  bool operator()(int depth, Json::parse_event_t event, Json& parsed) {
+    sandbox::json_depth_ok<Json>(depth, event);
     switch (event) {
     case Json::parse_event_t::object_start:
     case Json::parse_event_t::array_start:
-      frames_.push_back({event == Json::parse_event_t::array_start, 0, {}, {}, child_path()});
+      frames_.push_back({event == Json::parse_event_t::array_start, 0, {}, {}});
       break;
     case Json::parse_event_t::key: {
       Frame& top = frames_.back();
       top.key = parsed.get<std::string>();
-      if (!top.keys.insert(top.key).second)
-        duplicates_.push_back({key_path(top.path, top.key), "the key is given twice in this object; JSON parsers "
-                                                            "differ in which one they keep, so keep one"});
+      if (top.keys.insert(top.key).second) break;
+      if (++repeats_ <= max_named)
+        duplicates_.push_back({path(), "the key is given twice in this object; JSON parsers differ in which one "
+                                       "they keep, so keep one"});
       break;
     }
     case Json::parse_event_t::value:
@@ -715,25 +719,34 @@ public:
     return true;
   }
 
-  std::vector<Diagnostic> take() { return std::move(duplicates_); }
+  std::vector<Diagnostic> take() {
+    if (repeats_ > max_named)
+      duplicates_.push_back({"(top level)", std::to_string(repeats_ - max_named) +
+                                                " more keys given twice in their objects (the first " +
+                                                std::to_string(max_named) + " are named above)"});
+    return std::move(duplicates_);
+  }
 
 private:
+  static constexpr std::size_t max_named = 16;
+
   struct Frame {
     bool array;
     std::size_t index;
-    std::string key;
+    std::string key; // in an object: the key being read
     std::set<std::string> keys;
-    std::string path;
   };
 
-  std::string child_path() const {
-    if (frames_.empty()) return {};
-    const Frame& top = frames_.back();
-    return top.array ? index_path(top.path, top.index) : key_path(top.path, top.key);
+  // The path of the value being read: each open container's key or index.
+  std::string path() const {
+    std::string out;
+    for (const Frame& f : frames_) out = f.array ? index_path(out, f.index) : key_path(out, f.key);
+    return out;
   }
 
   std::vector<Frame> frames_;
   std::vector<Diagnostic> duplicates_;
+  std::size_t repeats_ = 0;
 };
 
 } // namespace
@@ -751,6 +764,9 @@ LoadedProfile parse_profile(std::string_view json_text, std::string_view source_
     throw sandbox::Error(ErrorKind::invalid_input, std::string(source_name) + ": line " + std::to_string(line) +
                                                        ", column " + std::to_string(column) +
                                                        ": invalid JSON: " + parser_detail(e.what()));
+  } catch (const sandbox::JsonTooDeep& e) {
+    throw sandbox::Error(ErrorKind::invalid_input, std::string(source_name) + ": " + e.what(),
+                         "a profile is a handful of levels deep (syscalls[].args[].value)");
   } catch (const Json::exception& e) {
     // A number too large for a double, and the like: no position is known.
     throw sandbox::Error(ErrorKind::invalid_input,

@@ -235,3 +235,17 @@ TEST(TraceLog, ArgumentValuesAreSortedAndCheckedOnRead) {
                 .find("twice"),
             std::string::npos);
 }
+
+// A line of nested arrays is refused at the limit, with its line, without building the tree.
+TEST(TraceLog, NestingPastTheLimitIsRefusedWithItsLine) {
+  auto nested = [](std::size_t n) { return std::string(n, '[') + std::string(n, ']'); };
+  auto line = [&](std::size_t n) {
+    return R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":1,"exe":"/app","x":)" + nested(n) + "}";
+  };
+  EXPECT_EQ(rejection(header_line + "\n" + line(63) + "\n"), "");
+  for (std::size_t depth : {64u, 200'000u}) {
+    auto message = rejection(header_line + "\n" + line(depth) + "\n");
+    EXPECT_NE(message.find("app.trace: line 2"), std::string::npos) << message.substr(0, 300);
+    EXPECT_NE(message.find("nested deeper than 64 levels"), std::string::npos) << message.substr(0, 300);
+  }
+}

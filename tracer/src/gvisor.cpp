@@ -3,6 +3,7 @@
 // read with hard size limits (gVisor's own guidance: the sandbox's output is untrusted input).
 #include "nucleus/tracer/gvisor.hpp"
 
+#include "nucleus/sandbox/json_limits.hpp"
 #include "nucleus/sandbox/sensitive.hpp"
 #include "nucleus/sandbox/syscalls.hpp"
 
@@ -266,7 +267,12 @@ std::optional<LogEvent> parse_debug_line(std::string_view line) {
   // Cheap filter first: most lines are neither.
   if (line.find("sys_") == std::string_view::npos && line.find("by seccomp") == std::string_view::npos)
     return std::nullopt;
-  auto doc = nlohmann::json::parse(line, nullptr, false);
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(line, sandbox::json_depth_guard<nlohmann::json>(), false);
+  } catch (const sandbox::JsonTooDeep&) {
+    return std::nullopt; // not a line of gVisor's own, which are flat
+  }
   if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
   auto it = doc.find("msg");
   if (it == doc.end() || !it->is_string()) return std::nullopt;

@@ -4,6 +4,7 @@
 #include "nucleus/tracer/trace_log.hpp"
 
 #include "nucleus/sandbox/error.hpp"
+#include "nucleus/sandbox/json_limits.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -250,7 +251,9 @@ Trace read_trace(std::string_view text, std::string_view source_name) {
     const LineRef at{source_name, number};
     json object;
     try {
-      object = json::parse(line.begin(), line.end());
+      object = json::parse(line.begin(), line.end(), sandbox::json_depth_guard<json>());
+    } catch (const sandbox::JsonTooDeep& e) {
+      at.fail(e.what());
     } catch (const json::exception& e) { // parse_error, and out_of_range for a number like 1e999
       at.fail(json_problem(e));
     }
