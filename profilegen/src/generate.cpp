@@ -14,11 +14,68 @@
 #include <cerrno>
 #include <map>
 #include <set>
+#include <functional>
+#include <tuple>
 
 namespace nucleus::profile {
 
 using sandbox::Error;
 using sandbox::ErrorKind;
+
+namespace {
+
+// Conditions are a list a person reviews and entries the filter compiles: one entry per
+// combination of the arguments' values (OCI ANDs within an entry), so two arguments of 300 values
+// each were 90,000 entries, a filter the kernel refuses after minutes of compiling. Bounded here:
+// an argument with more distinct values than max_condition_values is not checked, and while a
+// syscall would still need more than max_condition_entries entries, the argument with the most
+// values is not checked either. Returns what was left unchecked, for the rules' comment ("" when
+// nothing), and says it in a note.
+std::string bound_conditions(const std::string& name, Observed& seen, const std::function<void(std::string)>& note) {
+  std::map<unsigned, std::size_t> distinct; // by index: the entries the argument's values become
+  for (const auto& a : sensitive_args_of(name)) {
+    auto it = seen.find(a.index);
+    if (it == seen.end() || !it->second.complete) continue;
+    if (a.kind == ArgKind::clone_flags || a.kind == ArgKind::prot) continue; // one mask each, whatever the values
+    std::set<std::tuple<int, std::uint64_t, std::uint64_t>> conditions;
+    for (auto v : it->second.values) {
+      auto c = condition_for_value(a, v);
+      conditions.emplace(static_cast<int>(c.op), c.value, c.value_two);
+    }
+    distinct[a.index] = conditions.size();
+  }
+  std::vector<std::string> unchecked;
+  auto leave_unchecked = [&](unsigned index, std::string why) {
+    seen[index].complete = false;
+    distinct.erase(index);
+    std::string label;
+    for (const auto& a : sensitive_args_of(name))
+      if (a.index == index) label = std::string(a.label);
+    unchecked.push_back("arg" + std::to_string(index) + " (" + label + ") not checked: " + why);
+  };
+  for (auto it = distinct.begin(); it != distinct.end();) {
+    auto [index, count] = *it++;
+    if (count > max_condition_values)
+      leave_unchecked(index, std::to_string(count) + " distinct values traced, more than " +
+                                 std::to_string(max_condition_values));
+  }
+  for (;;) {
+    std::size_t entries = 1;
+    for (const auto& [index, count] : distinct) entries *= count;
+    if (entries <= max_condition_entries) break;
+    auto most = std::max_element(distinct.begin(), distinct.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+    leave_unchecked(most->first, "its " + std::to_string(most->second) + " values times the other arguments' would be " +
+                                     std::to_string(entries) + " entries, more than " +
+                                     std::to_string(max_condition_entries));
+  }
+  std::string text;
+  for (const auto& u : unchecked) text += (text.empty() ? "" : "; ") + u;
+  if (!text.empty()) note(name + ": " + text + " (so that the profile stays reviewable and compiles)");
+  return text;
+}
+
+} // namespace
 
 tracer::Trace trace_from_audit_text(std::string_view text, const RecordSelector& selector,
                                     std::string_view source_name) {
@@ -141,9 +198,14 @@ GenerateResult generate(const std::vector<tracer::Trace>& traces, const Generate
   std::vector<sandbox::Rule> conditioned_entries;
   std::set<std::string> conditioned;
   if (any_arguments) {
-    for (const auto& [name, seen] : observed) {
+    for (auto& [name, seen] : observed) {
       if (name_only.count(name) != 0) continue;
+      std::string unchecked = bound_conditions(name, seen, note);
       auto rules = conditioned_rules(name, seen);
+      if (rules.empty() && !unchecked.empty()) // every argument left unchecked: allowed by name, said why
+        rules.push_back({{name}, sandbox::Action::allow(), {}, "allowed by name: " + unchecked});
+      else if (!unchecked.empty())
+        for (auto& r : rules) r.comment += "; " + unchecked;
       if (rules.empty()) continue;
       conditioned.insert(name);
       for (auto& r : rules) conditioned_entries.push_back(std::move(r));

@@ -185,3 +185,87 @@ TEST(Generate, ContainerTracesAllowTheRuntimesWindow) {
   EXPECT_EQ(find(profile::generate({plain, container}).policy, "sched_yield").size(), 1u);
   EXPECT_NO_THROW(sandbox::compile(with.policy));
 }
+
+namespace {
+
+// A trace with argument values: socket made by each of `exes` executables with the domains and
+// types given per executable.
+tracer::Trace socket_trace(const std::vector<std::pair<std::vector<std::uint64_t>, std::vector<std::uint64_t>>>& exes) {
+  tracer::Trace t;
+  t.header.arguments = true;
+  const auto nr = *sandbox::syscall_number(arch("x86_64"), "socket");
+  for (std::size_t i = 0; i < exes.size(); ++i) {
+    tracer::TraceSyscall s{arch("x86_64"), nr, "socket", 1, "/copy" + std::to_string(i)};
+    s.args.push_back({0, exes[i].first, false});
+    s.args.push_back({1, exes[i].second, false});
+    t.syscalls.push_back(std::move(s));
+  }
+  t.summary = tracer::TraceSummary{};
+  return t;
+}
+
+std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t count) {
+  std::vector<std::uint64_t> v;
+  for (std::uint64_t i = 0; i < count; ++i) v.push_back(from + i);
+  return v;
+}
+
+std::vector<const sandbox::Rule*> socket_entries(const sandbox::Policy& p) {
+  std::vector<const sandbox::Rule*> out;
+  for (const auto& r : p.rules)
+    if (r.names == std::vector<std::string>{"socket"}) out.push_back(&r);
+  return out;
+}
+
+bool noted(const profile::GenerateResult& r, const std::string& text) {
+  return std::any_of(r.notes.begin(), r.notes.end(), [&](const auto& n) { return n.find(text) != std::string::npos; });
+}
+
+} // namespace
+
+// Up to the bounds, every value is a condition: 8 domains by 8 types are 64 entries.
+TEST(Generate, ArgumentValuesWithinTheBoundsAreAllConditions) {
+  auto r = profile::generate({socket_trace({{range(1, 8), range(1, 8)}})});
+  EXPECT_EQ(socket_entries(r.policy).size(), 64u);
+  EXPECT_FALSE(noted(r, "not checked"));
+  EXPECT_NO_THROW(sandbox::compile(r.policy));
+}
+
+// More than 16 types (over all executables): the type is not checked, the domains still are.
+TEST(Generate, AnArgumentWithTooManyValuesIsNotChecked) {
+  auto r = profile::generate({socket_trace({{{1, 2}, range(1, 10)}, {{10}, range(11, 10)}})});
+  auto entries = socket_entries(r.policy);
+  ASSERT_EQ(entries.size(), 3u) << "one entry per domain";
+  for (const auto* e : entries) {
+    ASSERT_EQ(e->args.size(), 1u);
+    EXPECT_EQ(e->args[0].index, 0u);
+    EXPECT_NE(e->comment.find("arg1 (type) not checked: 20 distinct values traced, more than 16"), std::string::npos)
+        << e->comment;
+  }
+  EXPECT_TRUE(noted(r, "socket: arg1 (type) not checked"));
+  EXPECT_NO_THROW(sandbox::compile(r.policy));
+}
+
+// 12 domains by 12 types would be 144 entries: the argument with the most values goes unchecked.
+TEST(Generate, TooManyCombinationsLeaveTheLargestArgumentUnchecked) {
+  auto r = profile::generate({socket_trace({{range(1, 12), range(1, 13)}})});
+  auto entries = socket_entries(r.policy);
+  ASSERT_EQ(entries.size(), 12u);
+  EXPECT_TRUE(noted(r, "arg1 (type) not checked: its 13 values times the other arguments' would be 156 entries"));
+  EXPECT_NO_THROW(sandbox::compile(r.policy));
+}
+
+// Ten executables of 32 values each: allowed by name, said in the entry's comment, and compiles.
+TEST(Generate, HundredsOfValuesGiveANameOnlyRuleThatCompiles) {
+  std::vector<std::pair<std::vector<std::uint64_t>, std::vector<std::uint64_t>>> exes;
+  for (std::uint64_t c = 0; c < 10; ++c) exes.push_back({range(c * 32, 32), range(c * 32 + 1, 32)});
+  auto r = profile::generate({socket_trace(exes)});
+  auto entries = socket_entries(r.policy);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_TRUE(entries[0]->args.empty());
+  EXPECT_NE(entries[0]->comment.find("allowed by name: arg0 (domain) not checked: 320 distinct values"),
+            std::string::npos)
+      << entries[0]->comment;
+  EXPECT_FALSE(has(group_for(r.policy, "x86_64"), "socket")) << "listed once";
+  EXPECT_NO_THROW(sandbox::compile(r.policy));
+}

@@ -29,6 +29,14 @@ inline constexpr std::string_view container_runtime_allowance[] = {
     "futex", "nanosleep", "sched_yield", "getpid", "gettid", "tgkill",
     "rt_sigprocmask", "sigaltstack", "madvise", "munmap", "epoll_pwait"};
 
+// Bounds on argument conditions (the README's "Argument conditions"): an argument traced with more
+// distinct values than max_condition_values is not checked, and a syscall whose entries (one per
+// combination of its arguments' values) would number more than max_condition_entries has its
+// argument with the most values unchecked, until they do not. gen notes each, and the rules'
+// comments say it.
+inline constexpr std::size_t max_condition_values = 16;
+inline constexpr std::size_t max_condition_entries = 64;
+
 struct GenerateOptions {
   sandbox::Action default_action = sandbox::Action::errno_ret(1); // EPERM
   bool log_denials = true;                                         // SECCOMP_FILTER_FLAG_LOG
