@@ -53,7 +53,7 @@ struct Options {
   // --oci-hook: a container's init, from its exec on (see oci_hook.hpp).
   cli::oci_hook::Options hook;
   bool hook_given = false;
-  bool trace_dir_given = false;
+  std::string hook_flag_given; // --trace-dir or --max-recorders, which apply to --oci-hook only
   bool await_exec = false;
   std::string target_name;        // the header's "target"; empty: from --pid / --cgroup
   std::function<void()> attached; // called once the target's calls count
@@ -257,9 +257,9 @@ int run_hook(const Options& opt) {
 
 int run(const Options& opt) {
   if (opt.hook_given) return run_hook(opt);
-  if (opt.trace_dir_given)
-    throw sandbox::Error(sandbox::ErrorKind::usage, "--trace-dir applies to --oci-hook only",
-                         "give the trace's path with -o");
+  if (!opt.hook_flag_given.empty())
+    throw sandbox::Error(sandbox::ErrorKind::usage, opt.hook_flag_given + " applies to --oci-hook only",
+                         opt.hook_flag_given == "--trace-dir" ? "give the trace's path with -o" : "leave it out");
   if (opt.pid_given || !opt.cgroup.empty()) return run_existing(opt);
   if (opt.duration_given)
     throw sandbox::Error(sandbox::ErrorKind::usage, "--duration applies to --pid and --cgroup only",
@@ -414,7 +414,9 @@ process tree from the exec of its process (nothing of the runtime's own set-up),
 poststop it waits for the trace, prints its summary and exits with the recorder's status. The
 trace goes to NAME below --trace-dir (a name outside it is refused: annotations are chosen by
 whoever creates the container; an existing one too: no container replaces another's trace; "{id}"
-in NAME is the container's id, for the containers of a pod, which all get its annotations). Podman and CRI-O find the hooks in the package's hooks.d files.
+in NAME is the container's id, for the containers of a pod, which all get its annotations). At most
+--max-recorders containers are recorded at a time (each recording slows every system call on the
+host): the prestart hook refuses one more that asks for a trace, and the runtime does not start it. Podman and CRI-O find the hooks in the package's hooks.d files.
 
 The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting set-id bits and
 TIOCSTI/TIOCLINUX are refused in trace mode too.
@@ -455,6 +457,13 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
                                    "not leave it")
                         ->type_name("DIR")
                         ->capture_default_str();
+  auto* max_recorders =
+      app.add_option("--max-recorders", opt.hook.max_recorders,
+                     "with --oci-hook: containers recorded at a time; one more that asks for a trace is refused and "
+                     "not started (each recording slows every system call on the host)")
+          ->type_name("N")
+          ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
+          ->capture_default_str();
   hook->excludes(pid);
   hook->excludes(cgroup);
   const auto before = app.get_options();
@@ -478,7 +487,8 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
   }
   opt.pid_given = pid->count() > 0;
   opt.hook_given = hook->count() > 0;
-  opt.trace_dir_given = trace_dir->count() > 0;
+  if (trace_dir->count() > 0) opt.hook_flag_given = "--trace-dir";
+  else if (max_recorders->count() > 0) opt.hook_flag_given = "--max-recorders";
   opt.duration_given = duration->count() > 0;
   for (auto* o : sandbox_flags)
     if (o->count() > 0) opt.sandbox_flags_given.push_back(o->get_name());

@@ -6,6 +6,7 @@
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/fd.hpp"
 #include "nucleus/sandbox/io.hpp"
+#include "nucleus/sandbox/json_limits.hpp"
 #include "nucleus/sandbox/proc.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -26,6 +28,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 namespace nucleus::cli::oci_hook {
@@ -49,6 +52,22 @@ struct State {
   std::string trace; // the annotation's value; empty: no trace asked for
 };
 
+// The container's init, which the recorder attaches to as root: a pid as the kernel has them, or
+// none (absent or null once the container has stopped). Anything else is refused rather than
+// narrowed, since 2^32+N would be read as pid N, an unrelated process.
+pid_t read_pid(const nlohmann::json& state, const std::string& hint) {
+  auto it = state.find("pid");
+  if (it == state.end() || it->is_null()) return 0;
+  constexpr std::uint64_t max = std::numeric_limits<pid_t>::max();
+  // Unsigned: from 0 up (the parser makes every non-negative integer unsigned); no float, no text.
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() <= max) return static_cast<pid_t>(it->get<std::uint64_t>());
+  const std::string given = it->is_number() ? it->dump() : std::string("a JSON ") + it->type_name();
+  throw Error(ErrorKind::invalid_input,
+              "--oci-hook: the container's state has \"pid\": " + given +
+                  ", which is not a process id (an integer from 0 to " + std::to_string(max) + ")",
+              hint);
+}
+
 State read_state() {
   std::string text;
   char buf[4096];
@@ -65,7 +84,12 @@ State read_state() {
   }
   const std::string hint = "an OCI runtime runs the hook with the container's state (JSON) on standard input; "
                            "see the README's section on containers";
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text, sandbox::json_depth_guard<nlohmann::json>(), false);
+  } catch (const sandbox::JsonTooDeep& e) {
+    throw Error(ErrorKind::invalid_input, std::string("--oci-hook: the container's state: ") + e.what(), hint);
+  }
   if (j.is_discarded() || !j.is_object())
     throw Error(ErrorKind::invalid_input, "--oci-hook: standard input is not a container's state (JSON object)", hint);
   State s;
@@ -79,7 +103,7 @@ State read_state() {
   if (!valid)
     throw Error(ErrorKind::invalid_input, "--oci-hook: the container id " + nlohmann::json(s.id).dump() +
                                               " has characters other than letters, digits and _ + - .");
-  if (j.contains("pid") && j["pid"].is_number_integer()) s.pid = j["pid"].get<pid_t>();
+  s.pid = read_pid(j, hint);
   if (j.contains("annotations") && j["annotations"].is_object()) {
     const auto& a = j["annotations"];
     if (auto it = a.find(std::string(annotation)); it != a.end()) {
@@ -164,6 +188,17 @@ std::string start_time(pid_t pid) {
   return stat ? std::to_string(stat->start_time) : std::string{};
 }
 
+// Whether the recorder written down as "pid start-time" still runs (an exited one that nobody
+// has reaped yet holds no program any more).
+bool recorder_runs(const std::string& recorded) {
+  std::istringstream in(recorded);
+  pid_t pid = 0;
+  std::string started;
+  if (!(in >> pid >> started) || pid <= 0) return false;
+  auto stat = sandbox::process_stat(pid);
+  return stat && stat->state != 'Z' && std::to_string(stat->start_time) == started;
+}
+
 // Waits until `fd` is readable or `timeout_ms` passed (interruptions do not restart the clock):
 // 1 readable, 0 timed out, -1 with errno.
 int wait_readable(int fd, int timeout_ms) {
@@ -230,6 +265,44 @@ void print_log(const fs::path& log) {
   ::_exit(rc);
 }
 
+// Held while a hook counts the recorders and starts its own, so that hooks of containers started
+// together cannot each count below the limit and all start one. The kernel drops the lock when
+// its holder dies, so a crashed hook leaves none behind.
+sandbox::UniqueFd lock_recorders(const fs::path& state_dir) {
+  const fs::path path = state_dir / "lock";
+  sandbox::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) sandbox::throw_errno("--oci-hook: cannot open " + path.string());
+  while (::flock(fd.get(), LOCK_EX) != 0)
+    if (errno != EINTR) sandbox::throw_errno("--oci-hook: cannot lock " + path.string());
+  return fd;
+}
+
+// The recorders running now: the containers' directories whose recorder (pid and start time)
+// still runs. One whose hook or recorder died is not counted, whatever it left behind.
+std::size_t live_recorders(const fs::path& state_dir) {
+  std::size_t live = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(state_dir, ec)) {
+    if (!entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+    if (recorder_runs(read_or_empty(entry.path() / "recorder"))) ++live;
+  }
+  if (ec) throw Error(ErrorKind::kernel, "--oci-hook: cannot list " + state_dir.string() + ": " + ec.message());
+  return live;
+}
+
+// Each recorder's program runs on every system call of the host, not only the container's, so
+// the number of recorders is what an annotation can make every process on the host pay.
+void check_recorder_limit(const Options& options, const State& state) {
+  const std::size_t live = live_recorders(options.state_dir);
+  if (live < options.max_recorders) return;
+  throw Error(ErrorKind::permission,
+              "--oci-hook: " + std::to_string(live) + " containers are being recorded already, the limit (--max-recorders " +
+                  std::to_string(options.max_recorders) + "): container " + state.id +
+                  " is not started, since it asked for a trace",
+              "each recording slows every system call on the host; wait until a recorded container stops, or raise "
+              "--max-recorders in the hook's configuration");
+}
+
 int start(const Options& options, const State& state,
           const std::function<int(const Recording&, const std::function<void()>&)>& record) {
   if (state.pid <= 0)
@@ -261,6 +334,9 @@ int start(const Options& options, const State& state,
   } unclaim{recording.output};
   make_private_dir(fs::path(options.state_dir).parent_path());
   make_private_dir(options.state_dir);
+  // Until this container's recorder is written down below, another hook waits here.
+  const sandbox::UniqueFd lock = lock_recorders(options.state_dir);
+  check_recorder_limit(options, state);
   const fs::path dir = fs::path(options.state_dir) / state.id;
   if (::mkdir(dir.c_str(), 0700) != 0) {
     if (errno != EEXIST) sandbox::throw_errno("--oci-hook: cannot create " + dir.string());

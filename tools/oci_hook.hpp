@@ -24,11 +24,15 @@ namespace nucleus::cli::oci_hook {
 inline constexpr std::string_view annotation = "io.nucleus.trace";
 inline constexpr std::string_view default_trace_dir = "/var/lib/nucleus/traces";
 inline constexpr std::string_view default_state_dir = "/run/nucleus/oci-hook";
+// Containers recorded at a time; the next one that asks for a trace is refused (and so not
+// started), since every recorder's program runs on every system call of the host.
+inline constexpr std::size_t default_max_recorders = 4;
 
 struct Options {
   std::string stage;     // prestart or createRuntime: start recording; poststop: collect
   std::string trace_dir = std::string(default_trace_dir);
   std::string state_dir = std::string(default_state_dir);
+  std::size_t max_recorders = default_max_recorders;
 };
 
 // What the recorder is asked to do: `pid`'s tree from its exec on, into `output`.

@@ -19,6 +19,7 @@ std::optional<ProcessStat> parse_process_stat(std::string_view stat) noexcept {
     rest.remove_prefix(1);
     auto end = rest.find(' ');
     std::string_view value = rest.substr(0, end);
+    if (field == 3 && value.size() == 1) out.state = value.front();
     if (field == 4 || field == 22) {
       std::uint64_t n = 0;
       auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);

@@ -9,6 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <fstream>
+#include <iterator>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <map>
 #include <set>
 #include <signal.h>
@@ -486,4 +490,99 @@ TEST_F(OciHookPrivileged, PodmanRunsTheHookFromItsHooksDirectory) {
   EXPECT_TRUE(fs::exists(traces_ / "podman.trace"));
   EXPECT_EQ(std::distance(fs::directory_iterator(traces_), fs::directory_iterator{}), 1)
       << "runs without the annotation are not traced";
+}
+
+namespace {
+
+// The recorder the hook started for container `id`, or 0: its pid, from the hook's state.
+pid_t recorder_of(const std::string& id) {
+  std::ifstream in("/run/nucleus/oci-hook/" + id + "/recorder");
+  pid_t pid = 0;
+  return in >> pid ? pid : 0;
+}
+
+// Whether `pid` holds an eBPF program (its fdinfo names the program's type).
+bool holds_bpf_program(pid_t pid) {
+  std::error_code ec;
+  for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fdinfo", ec)) {
+    std::ifstream in(fd.path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find("prog_type:") != std::string::npos) return true;
+  }
+  return false;
+}
+
+} // namespace
+
+// Every recorder's program runs on every system call of the host: ten annotated containers get
+// at most the hook's limit (4 by default) of recorders; the others are refused at prestart, so
+// the runtime does not create them. A recorder that is gone frees its place.
+TEST_F(OciHookPrivileged, TenContainersGetAtMostTheLimitOfRecorders) {
+  constexpr std::size_t limit = 4; // --max-recorders' default
+  const std::string state = (dir_ / "state").string();
+  std::vector<std::string> created;
+  struct Cleanup {
+    const std::string& state;
+    std::vector<std::string>& ids;
+    ~Cleanup() {
+      for (const auto& id : ids) test::run({test::runc_path, "--root", state, "delete", "--force", id}, {}, 60);
+    }
+  } cleanup{state, created};
+  auto create = [&](const std::string& name) {
+    hooked_bundle(name, {"probe"}, {"/probe", "getpid"}, name + ".trace");
+    const std::string id = container_id(name);
+    auto r = test::run({test::runc_path, "--root", state, "create", "--bundle", (dir_ / name).string(), id}, {}, 60);
+    if (r.exit_code == 0) created.push_back(id);
+    return r;
+  };
+  std::size_t refused = 0;
+  for (int i = 0; i < 10; ++i) {
+    const std::string name = "c" + std::to_string(i);
+    auto r = create(name);
+    if (r.exit_code == 0) continue;
+    ++refused;
+    EXPECT_NE(r.err.find("being recorded already"), std::string::npos) << r.err;
+    EXPECT_NE(test::run({test::runc_path, "--root", state, "state", container_id(name)}).exit_code, 0)
+        << "a refused container exists";
+    EXPECT_FALSE(fs::exists(traces_ / (name + ".trace")));
+  }
+  // Other tests on this machine may hold places too: at most the limit are ours.
+  EXPECT_LE(created.size(), limit);
+  EXPECT_GE(refused, 10 - limit);
+  std::size_t with_programs = 0;
+  for (const auto& id : created) with_programs += holds_bpf_program(recorder_of(id)) ? 1 : 0;
+  EXPECT_EQ(with_programs, created.size()) << "each admitted container has its recorder";
+
+  if (created.size() != limit) return; // the places were shared: which one frees is not ours to say
+  pid_t gone = recorder_of(created.front());
+  ASSERT_GT(gone, 0);
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, gone, 0));
+  ASSERT_GE(pidfd, 0);
+  ASSERT_EQ(::kill(gone, SIGKILL), 0);
+  pollfd exited{pidfd, POLLIN, 0}; // readable once it has exited (its parent reaps it, not us)
+  EXPECT_EQ(::poll(&exited, 1, 30'000), 1);
+  ::close(pidfd);
+  auto again = create("after");
+  EXPECT_EQ(again.exit_code, 0) << "a killed recorder still counted: " << again.err;
+}
+
+// An OCI state's pid of 2^32+N names no process; read as a 32-bit pid_t it would be N, another
+// process, which the hook would then record as root. It is refused and nothing is recorded.
+TEST_F(OciHookPrivileged, PidBeyondAPidIsNotReadAsAnotherProcess) {
+  pid_t other = ::fork();
+  ASSERT_GE(other, 0);
+  if (other == 0) {
+    ::execl("/bin/sleep", "sleep", "60", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const std::string id = container_id("wrapped");
+  const std::string state = R"({"id":")" + id + R"(","pid":)" + std::to_string((1ull << 32) + static_cast<unsigned>(other)) +
+                            R"(,"annotations":{"io.nucleus.trace":"wrapped.trace"}})";
+  auto r = test::run({test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir", traces_.string()}, state);
+  ::kill(other, SIGKILL);
+  ::waitpid(other, nullptr, 0);
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_NE(r.err.find("not a process id"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(traces_ / "wrapped.trace")) << "pid " << other << " was recorded";
+  EXPECT_EQ(recorder_of(id), 0);
 }

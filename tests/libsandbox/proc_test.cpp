@@ -25,6 +25,10 @@ TEST(ProcessStat, ParentAndStartTime) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->ppid, 17);
   EXPECT_EQ(s->start_time, 123456u);
+  EXPECT_EQ(s->state, 'S');
+  auto zombie = parse_process_stat("4242 (sh) Z" + stat_line("sh", 17, 1).substr(std::string("4242 (sh) S").size()));
+  ASSERT_TRUE(zombie);
+  EXPECT_EQ(zombie->state, 'Z');
 }
 
 // The workload chooses its name (prctl PR_SET_NAME): spaces, parentheses and digits in it must not

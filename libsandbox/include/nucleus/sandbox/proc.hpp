@@ -14,6 +14,7 @@ namespace nucleus::sandbox {
 struct ProcessStat {
   pid_t ppid = 0;
   std::uint64_t start_time = 0;
+  char state = 0; // 'R', 'S', ...; 'Z': exited, not yet reaped
 };
 
 // nullopt when the process is gone or its stat cannot be read. Allocates nothing.
