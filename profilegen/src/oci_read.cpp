@@ -737,10 +737,15 @@ private:
     std::set<std::string> keys;
   };
 
-  // The path of the value being read: each open container's key or index.
+  // The path of the value being read: each open container's key (a long one cut short, so that
+  // the message stays readable) or index.
   std::string path() const {
+    constexpr std::size_t shown = 60;
     std::string out;
-    for (const Frame& f : frames_) out = f.array ? index_path(out, f.index) : key_path(out, f.key);
+    for (const Frame& f : frames_) {
+      if (f.array) out = index_path(out, f.index);
+      else out = key_path(out, f.key.size() <= shown ? f.key : f.key.substr(0, shown) + "...");
+    }
     return out;
   }
 
