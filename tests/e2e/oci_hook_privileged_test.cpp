@@ -525,6 +525,8 @@ TEST_F(OciHookPrivileged, TenContainersGetAtMostTheLimitOfRecorders) {
     const std::string& state;
     std::vector<std::string>& ids;
     ~Cleanup() {
+      // Every init killed first, so that the recorders end together rather than one per delete.
+      for (const auto& id : ids) test::run({test::runc_path, "--root", state, "kill", id, "KILL"}, {}, 60);
       for (const auto& id : ids) test::run({test::runc_path, "--root", state, "delete", "--force", id}, {}, 60);
     }
   } cleanup{state, created};
@@ -553,7 +555,17 @@ TEST_F(OciHookPrivileged, TenContainersGetAtMostTheLimitOfRecorders) {
   for (const auto& id : created) with_programs += holds_bpf_program(recorder_of(id)) ? 1 : 0;
   EXPECT_EQ(with_programs, created.size()) << "each admitted container has its recorder";
 
-  if (created.size() != limit) return; // the places were shared: which one frees is not ours to say
+  // With places held by other tests on this machine, which one frees is not ours to say.
+  auto others_record = [&] {
+    std::error_code ec;
+    for (const auto& d : fs::directory_iterator("/run/nucleus/oci-hook", ec)) {
+      const std::string id = d.path().filename().string();
+      pid_t pid = recorder_of(id);
+      if (pid > 0 && std::find(created.begin(), created.end(), id) == created.end() && ::kill(pid, 0) == 0) return true;
+    }
+    return false;
+  };
+  if (created.size() != limit || others_record()) return;
   pid_t gone = recorder_of(created.front());
   ASSERT_GT(gone, 0);
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, gone, 0));
@@ -563,6 +575,7 @@ TEST_F(OciHookPrivileged, TenContainersGetAtMostTheLimitOfRecorders) {
   EXPECT_EQ(::poll(&exited, 1, 30'000), 1);
   ::close(pidfd);
   auto again = create("after");
+  if (again.exit_code != 0 && others_record()) return;
   EXPECT_EQ(again.exit_code, 0) << "a killed recorder still counted: " << again.err;
 }
 
