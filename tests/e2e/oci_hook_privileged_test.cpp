@@ -26,10 +26,11 @@ namespace fs = std::filesystem;
 namespace {
 
 // The hooks as a runtime's config.json carries them, and the directory the traces go to.
-nlohmann::json hooks(const fs::path& trace_dir) {
+nlohmann::json hooks(const fs::path& trace_dir, const std::vector<std::string>& extra = {}) {
   auto hook = [&](const std::string& stage) {
-    return nlohmann::json::array({{{"path", test::tool("nucleus-trace").string()},
-                                   {"args", {"nucleus-trace", "--oci-hook", stage, "--trace-dir", trace_dir.string()}}}});
+    std::vector<std::string> args{"nucleus-trace", "--oci-hook", stage, "--trace-dir", trace_dir.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return nlohmann::json::array({{{"path", test::tool("nucleus-trace").string()}, {"args", args}}});
   };
   return {{"prestart", hook("prestart")}, {"poststop", hook("poststop")}};
 }
@@ -97,9 +98,10 @@ protected:
   // A bundle in dir_/`name` of `samples` running `args`, with the hooks and, unless empty, the
   // annotation asking for `trace`; under the allow-everything filter when `filtered`.
   nlohmann::json hooked_bundle(const std::string& name, const std::vector<std::string>& samples,
-                               const std::vector<std::string>& args, const std::string& trace, bool filtered = true) {
+                               const std::vector<std::string>& args, const std::string& trace, bool filtered = true,
+                               const std::vector<std::string>& hook_args = {}) {
     auto config = bundle_of(dir_ / name, samples, {}, args, out_);
-    config["hooks"] = hooks(traces_);
+    config["hooks"] = hooks(traces_, hook_args);
     if (!trace.empty()) config["annotations"] = {{"io.nucleus.trace", trace}};
     if (filtered) config["linux"]["seccomp"] = allow_all;
     test::write_runc_config(dir_ / name, config);
@@ -515,10 +517,11 @@ bool holds_bpf_program(pid_t pid) {
 } // namespace
 
 // Every recorder's program runs on every system call of the host: ten annotated containers get
-// at most the hook's limit (4 by default) of recorders; the others are refused at prestart, so
-// the runtime does not create them. A recorder that is gone frees its place.
+// at most the hook's limit (--max-recorders; 2 here, where each admitted container's recorder
+// takes tens of seconds to load on a busy machine) of recorders; the others are refused at
+// prestart, so the runtime does not create them. A recorder that is gone frees its place.
 TEST_F(OciHookPrivileged, TenContainersGetAtMostTheLimitOfRecorders) {
-  constexpr std::size_t limit = 4; // --max-recorders' default
+  constexpr std::size_t limit = 2;
   const std::string state = (dir_ / "state").string();
   std::vector<std::string> created;
   struct Cleanup {
@@ -531,7 +534,7 @@ TEST_F(OciHookPrivileged, TenContainersGetAtMostTheLimitOfRecorders) {
     }
   } cleanup{state, created};
   auto create = [&](const std::string& name) {
-    hooked_bundle(name, {"probe"}, {"/probe", "getpid"}, name + ".trace");
+    hooked_bundle(name, {"probe"}, {"/probe", "getpid"}, name + ".trace", true, {"--max-recorders", std::to_string(limit)});
     const std::string id = container_id(name);
     auto r = test::run({test::runc_path, "--root", state, "create", "--bundle", (dir_ / name).string(), id}, {}, 60);
     if (r.exit_code == 0) created.push_back(id);
