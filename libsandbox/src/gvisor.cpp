@@ -55,12 +55,28 @@ json mandatory_oci_entries() {
 
 // A profile's "clone3 gets ENOSYS" entry (gen writes it so that the C library falls back to clone,
 // whose flags a filter can check). gVisor answers every errno action with EPERM whatever errnoRet
-// says, and on EPERM the C library does not fall back, so no thread could start: under gVisor the
-// entry allows clone3, served by gVisor's own kernel (whose namespaces are gVisor's, not the host's).
+// says, and on EPERM the C library does not fall back, so no thread could start. gVisor answers
+// SCMP_ACT_TRACE with ENOSYS when no tracer is attached, as Linux does: the entry becomes that, so
+// clone3 still never runs and clone's flags stay checked. A tracer would be asked instead, so this
+// holds only while the profile keeps ptrace out; where it allows ptrace the entry is left as it is
+// (threads then fail under gVisor, rather than clone3's flags going unchecked).
 bool clone3_enosys(const json& e) {
   if (!e.is_object() || e.value("action", "") != "SCMP_ACT_ERRNO" || e.value("errnoRet", 0) != ENOSYS) return false;
   if (!e.contains("names") || !e["names"].is_array() || e["names"].size() != 1) return false;
   return e["names"][0] == "clone3" && (!e.contains("args") || e["args"].empty());
+}
+
+// Whether any call of ptrace could be allowed: by the default action, or by an entry naming it.
+bool ptrace_reachable(const json& seccomp) {
+  auto permits = [](const json& action) { return action == "SCMP_ACT_ALLOW" || action == "SCMP_ACT_LOG"; };
+  if (permits(seccomp.value("defaultAction", json("SCMP_ACT_ALLOW")))) return true;
+  if (!seccomp.contains("syscalls") || !seccomp["syscalls"].is_array()) return false;
+  for (const auto& e : seccomp["syscalls"]) {
+    if (!e.is_object() || !e.contains("names") || !e["names"].is_array()) continue;
+    for (const auto& n : e["names"])
+      if (n == "ptrace" && permits(e.value("action", json()))) return true;
+  }
+  return false;
 }
 
 } // namespace
@@ -128,9 +144,11 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
     }
   }
   json entries = mandatory_oci_entries();
+  const bool traceable = ptrace_reachable(seccomp);
   if (seccomp.contains("syscalls") && seccomp["syscalls"].is_array())
     for (auto& e : seccomp["syscalls"]) {
-      if (clone3_enosys(e)) e = {{"names", {"clone3"}}, {"action", "SCMP_ACT_ALLOW"}, {"comment", e.value("comment", "")}};
+      if (!traceable && clone3_enosys(e))
+        e = {{"names", {"clone3"}}, {"action", "SCMP_ACT_TRACE"}, {"comment", e.value("comment", "")}};
       entries.push_back(std::move(e));
     }
   seccomp["syscalls"] = std::move(entries);

@@ -162,3 +162,19 @@ TEST_F(GvisorArgsPrivileged, NumbersTheStreamNeverSendsAreRecorded) {
     EXPECT_EQ(by_nr[nr]["count"], 1) << nr;
   }
 }
+
+// A program that forks (clone) but never made clone3 gets gen's "clone3: ENOSYS" entry. gVisor
+// answers errno actions with EPERM only, so under gVisor that entry is given as SCMP_ACT_TRACE,
+// which answers ENOSYS without a tracer: clone3 (whose flags, CLONE_NEWUSER among them, sit in
+// memory out of a filter's reach) must still never run, and threads still start through clone.
+TEST_F(GvisorArgsPrivileged, Clone3NeverRunsUnderAProfileFromAForkOnlyTrace) {
+  const Program forks{"probe", {sample("probe").string(), "clone:17,0,0,0,0"}};
+  auto profile = traced_profile(forks, "gvisor", {});
+  auto path = (dir / "forks.json").string();
+  nucleus::test::write_text(path, profile.dump());
+  // A zeroed clone_args of the first published size (64 bytes): clone3 would make a child.
+  auto r = run(tool_argv("nucleus-run", {"--profile", path}, {sample("probe").string(), "clone3:buf,64"}), {}, 120);
+  auto lines = nucleus::test::probe_lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << "clone3 ran and made a child:\n" << r.out << r.err;
+  EXPECT_EQ(lines[0]["errno"].get<int>(), ENOSYS) << lines[0].dump() << "\n" << r.err;
+}
