@@ -5,6 +5,7 @@
 #include "nucleus/sandbox/isolation.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -70,6 +71,22 @@ std::vector<std::string> workload_environment(const IsolationConfig& config, cha
     } else {
       out.erase(name); // asked for by name, but unset here: unset there too
     }
+  }
+  // The default HOME is the sandbox's own empty /tmp. Where a bind puts the host's /tmp there
+  // instead, that HOME would be a folder every local user can write: start-up files planted in it
+  // (.gitconfig with core.fsmonitor, .bashrc, .npmrc) would run inside the workload.
+  if (auto it = out.find("HOME"); it != out.end() && it->second == workload_home) {
+    for (const auto* binds : {&config.ro, &config.rw})
+      for (const auto& m : *binds) {
+        std::string where = std::filesystem::path(m.destination.empty() ? m.source : m.destination).lexically_normal().string();
+        while (where.size() > 1 && where.back() == '/') where.pop_back();
+        if (where == workload_home)
+          throw Error(ErrorKind::usage,
+                      std::string(binds == &config.rw ? "--rw " : "--ro ") + m.source + " puts a host folder at " +
+                          std::string(workload_home) + ", the workload's default HOME, where start-up files that others can "
+                          "plant there (.gitconfig, .bashrc) would run in the workload",
+                      "give it a home of its own: --env HOME=DIR (a folder the workload may use), or --env HOME to keep yours");
+      }
   }
   std::vector<std::string> env;
   for (const auto& [name, value] : out) env.push_back(name + "=" + value);

@@ -210,3 +210,32 @@ TEST(WorkloadEnvironment, AllowlistThenFilesThenFlags) {
   chosen.env = {"HOME=/work/home"};
   EXPECT_EQ(sb::workload_environment(chosen, caller.data())[0], "HOME=/work/home");
 }
+
+TEST(WorkloadEnvironment, TheHostsTmpIsNeverTheDefaultHome) {
+  // A bind of the host's /tmp over the sandbox's own would make the default HOME a folder every
+  // local user can write, and plant start-up files in.
+  char* empty[] = {nullptr};
+  for (bool writable : {true, false})
+    for (const char* where : {"/tmp", "/tmp/", "/tmp/./"}) {
+      sb::IsolationConfig c;
+      (writable ? c.rw : c.ro).push_back({"/srv/shared", where});
+      try {
+        sb::workload_environment(c, empty);
+        ADD_FAILURE() << "HOME=/tmp accepted over a host folder bound at " << where;
+      } catch (const sb::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("default HOME"), std::string::npos) << e.what();
+        EXPECT_NE(e.hint().find("--env HOME=DIR"), std::string::npos) << e.hint();
+      }
+    }
+  sb::IsolationConfig host_tmp;
+  host_tmp.rw.push_back({"/tmp", ""});
+  EXPECT_THROW(sb::workload_environment(host_tmp, empty), sb::Error);
+  // With a HOME chosen, or a bind below /tmp, nothing is refused.
+  sb::IsolationConfig chosen;
+  chosen.rw.push_back({"/tmp", ""});
+  chosen.env = {"HOME=/work/home"};
+  EXPECT_EQ(sb::workload_environment(chosen, empty)[0], "HOME=/work/home");
+  sb::IsolationConfig below;
+  below.rw.push_back({"/tmp/project", ""});
+  EXPECT_EQ(sb::workload_environment(below, empty)[0], "HOME=/tmp");
+}
