@@ -335,7 +335,7 @@ int start(const Options& options, const State& state,
   make_private_dir(fs::path(options.state_dir).parent_path());
   make_private_dir(options.state_dir);
   // Until this container's recorder is written down below, another hook waits here.
-  const sandbox::UniqueFd lock = lock_recorders(options.state_dir);
+  sandbox::UniqueFd lock = lock_recorders(options.state_dir);
   check_recorder_limit(options, state);
   const fs::path dir = fs::path(options.state_dir) / state.id;
   if (::mkdir(dir.c_str(), 0700) != 0) {
@@ -360,9 +360,15 @@ int start(const Options& options, const State& state,
   std::cerr.flush();
   pid_t child = ::fork();
   if (child < 0) sandbox::throw_errno("--oci-hook: cannot start the recorder");
-  if (child == 0) become_recorder(dir, ready_w.get(), recording, record);
+  if (child == 0) {
+    lock.reset(); // the lock is the hook's to drop once counted, not the recorder's to keep
+    become_recorder(dir, ready_w.get(), recording, record);
+  }
   ready_w.reset();
   sandbox::write_file_atomic(dir / "recorder", std::to_string(child) + " " + start_time(child) + "\n");
+  // Counted from here on: the next hook need not wait out this recorder's load (tens of seconds
+  // on a busy machine, past a runtime's hook timeout for containers started together).
+  lock.reset();
 
   const int n = wait_readable(ready.get(), attach_timeout_ms);
   char ok = 0;
