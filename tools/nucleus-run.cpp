@@ -62,6 +62,11 @@ std::string gvisor_spelling(const std::string& oci_json) {
 int run(const Options& opt) {
   // Opened before the workload exists: nothing it does to paths can redirect this write.
   std::optional<sandbox::OutputPath> complain_output;
+  if (opt.complain_trace == "-")
+    throw sandbox::Error(sandbox::ErrorKind::usage,
+                         "--complain-trace -: the command writes to the same standard output, so the trace could not "
+                         "be told from its output",
+                         "give the trace a file: --complain-trace extra.trace");
   if (!opt.complain_trace.empty()) complain_output = sandbox::OutputPath::open(opt.complain_trace);
   // Read once: the bytes that are pinned are the bytes that are parsed.
   const std::string profile_text = sandbox::read_file(opt.profile);
@@ -76,6 +81,7 @@ int run(const Options& opt) {
   sandbox::CompileOptions compile_options;
   compile_options.force_log_flag = true; // denials must reach the audit log to be reported
   compile_options.complain = opt.complain;
+  compile_options.allow_io_uring = opt.sandbox.allow_io_uring;
   sandbox::BpfProgram program = sandbox::compile(loaded.policy, compile_options);
 
   // gVisor gets the profile as resolved here: it does not know Docker's includes/excludes, and
@@ -139,6 +145,15 @@ int run(const Options& opt) {
       return;
     }
     denied.add(rec);
+    // Refused by nucleus's guard, not by the profile: adding it to the profile alone would not help.
+    if (!opt.sandbox.allow_io_uring && name.starts_with("io_uring_")) {
+      std::cerr << tool << ": " << tracer::describe_denial(rec, {}, sandbox::Action::errno_ret(EPERM))
+                << (under_gvisor ? " (pid in the sandbox)" : "")
+                << " (nucleus refuses io_uring whatever the profile: its operations bypass seccomp); to allow it: "
+                   "--allow-io-uring, and nucleus-profile add "
+                << opt.profile << " " << name << std::endl;
+      return;
+    }
     // gVisor's record carries the errno it really returned; the host's audit record carries none,
     // so the profile's is named where the profile settles it.
     auto known = under_gvisor ? std::optional<sandbox::Action>(rec.action()) : sandbox::action_for(loaded.policy, name);
@@ -223,8 +238,9 @@ int main(int argc, char** argv) {
 
 The workload is host uid/gid 65534 (or --host-id) when nucleus runs as root; --rw directories
 owned by another unprivileged user are idmapped, root-owned ones are refused (chown them).
-Setting S_ISUID/S_ISGID and ioctl TIOCSTI/TIOCLINUX are refused whatever the profile says, and
-syscalls from ABIs the profile does not list are killed.
+Setting S_ISUID/S_ISGID, ioctl TIOCSTI/TIOCLINUX and io_uring (its operations bypass seccomp;
+--allow-io-uring lifts that) are refused whatever the profile says, and syscalls from ABIs the
+profile does not list are killed.
 
   nucleus-run --trust-level trusted --env CI=1 --env-file build.env --pass-fd 3 --profile app.json -- ./app 3<in.db
   nucleus-run --pids 4096 --memory unlimited --profile app.json -- make -j8
@@ -240,7 +256,8 @@ Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a 
   app.add_flag("--complain", opt.complain,
                "log instead of denying; print what would have been denied at exit");
   app.add_option("--complain-trace", opt.complain_trace,
-                 "with --complain: write the would-be denials as a trace log to this file")
+                 "with --complain: write the would-be denials as a trace log to this file (a regular file or a new "
+                 "name, never a device, FIFO or symlink)")
       ->needs("--complain");
   app.add_flag("-q,--quiet", opt.quiet, "do not report denials on stderr");
   app.add_option("--source", opt.source,

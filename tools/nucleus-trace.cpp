@@ -90,7 +90,7 @@ std::optional<tracer::EbpfRecorder> open_ebpf(const Options& opt, std::string& n
     return std::nullopt;
   }
   try {
-    return tracer::EbpfRecorder::open(base);
+    return tracer::EbpfRecorder::open(base, {}, opt.sandbox.allow_io_uring);
   } catch (const sandbox::Error& e) {
     if (opt.source == "ebpf") throw;
     note = std::string("the eBPF recorder could not start (") + e.what() + "); using the audit records";
@@ -101,6 +101,9 @@ std::optional<tracer::EbpfRecorder> open_ebpf(const Options& opt, std::string& n
 sandbox::BpfProgram trace_filter(const Options& opt) {
   sandbox::CompileOptions complain;
   complain.complain = true; // everything the baseline does not allow is logged, never denied
+  complain.allow_io_uring = opt.sandbox.allow_io_uring;
+  // The guard's refusals (io_uring, set-id modes) are logged too, so that the trace shows them.
+  complain.force_log_flag = true;
   if (opt.baseline.empty()) {
     sandbox::Policy log_all;
     log_all.default_action = sandbox::Action::log();
@@ -185,7 +188,8 @@ int run_existing(const Options& opt) {
               << (opt.duration_given ? " or the duration ends" : "") << " (Ctrl-C ends the trace)" << std::endl;
   };
   const std::string started_at = cli::utc_now();
-  auto recorder = tracer::EbpfRecorder::open(baseline ? &*baseline : nullptr);
+  // No filter of ours on processes that run already: only what reaches sys_enter is counted.
+  auto recorder = tracer::EbpfRecorder::open(baseline ? &*baseline : nullptr, {}, true);
   auto counted = recorder.record_existing(target);
   if (opt.await_exec && counted.awaited_execs == 0)
     throw sandbox::Error(sandbox::ErrorKind::not_found,
@@ -272,6 +276,11 @@ int run(const Options& opt) {
   const bool trusted = opt.sandbox.trust_level == "trusted";
   if (trusted) ebpf = open_ebpf(opt, ebpf_note);
   // Opened before the workload exists: nothing it does to paths can redirect this write.
+  if (opt.output == "-")
+    throw sandbox::Error(sandbox::ErrorKind::usage,
+                         "-o -: the traced command writes to the same standard output, so the trace could not be told "
+                         "from its output",
+                         "give the trace a file: -o app.trace");
   const auto output = sandbox::OutputPath::open(opt.output);
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::trace, opt.command);
   const bool under_gvisor = isolation.backend() == sandbox::Backend::gvisor;
@@ -359,6 +368,14 @@ int run(const Options& opt) {
       std::cerr << "\n";
     }
     std::cerr << tool << ": trace written to " << opt.output << "\n";
+    if (!opt.sandbox.allow_io_uring)
+      for (const auto& s : trace.syscalls)
+        if (s.name == "io_uring_setup") {
+          std::cerr << tool << ": note: the command tried io_uring, which was refused (EPERM): its operations "
+                             "bypass seccomp; to allow it: --allow-io-uring here and in nucleus-run, and "
+                             "nucleus-profile gen --allow-io-uring\n";
+          break;
+        }
     if (under_gvisor)
       std::cerr << tool << ": recorded under gVisor (" << result.runtime
                 << "): what gVisor's kernel served. On a host kernel the same program also reads the clock "
@@ -418,8 +435,9 @@ in NAME is the container's id, for the containers of a pod, which all get its an
 --max-recorders containers are recorded at a time (each recording slows every system call on the
 host): the prestart hook refuses one more that asks for a trace, and the runtime does not start it. Podman and CRI-O find the hooks in the package's hooks.d files.
 
-The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting set-id bits and
-TIOCSTI/TIOCLINUX are refused in trace mode too.
+The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting set-id bits,
+TIOCSTI/TIOCLINUX and io_uring (unless --allow-io-uring) are refused in trace mode too, and the
+trace shows each refused io_uring call.
 
 The workload's descriptors and environment follow the same rules as in nucleus-run (fds 0-2 plus
 --pass-fd; PATH, LANG, LC_*, TERM, TZ, HOME=/tmp plus --env/--env-file), so a trace matches the strict run.
@@ -427,7 +445,10 @@ The workload's descriptors and environment follow the same rules as in nucleus-r
 Exit status: the command's own (128+N for signal N); 125 when tracing failed or records were
 lost (unless --allow-loss); 126 not executable; 127 not found.)");
   Options opt;
-  app.add_option("-o,--output", opt.output, "trace log to write (atomically)")->capture_default_str();
+  app.add_option("-o,--output", opt.output,
+                 "trace log to write (atomically; a regular file or a new name, never a device, FIFO or symlink); "
+                 "- for standard output with --pid, --cgroup")
+      ->capture_default_str();
   app.add_option("--source", opt.source,
                  "recorder: auto (gvisor under gVisor; on the host ebpf, else netlink, else kmsg), gvisor "
                  "(gVisor's own monitoring stream, the only one that sees an untrusted workload), ebpf "

@@ -95,6 +95,12 @@ void add_sandbox_flags(CLI::App& app, SandboxFlags& f) {
       ->allow_extra_args(false)
       ->group(group);
   app.add_option("--cpus", f.cpus, "CPU time limit in CPUs, e.g. 0.5 (cgroup)")->group(group);
+  app.add_flag("--allow-io-uring", f.allow_io_uring,
+               "let the workload use io_uring (io_uring_setup, io_uring_enter, io_uring_register are refused with "
+               "EPERM otherwise). The ring's operations (open, read, write, connect, ...) reach the kernel without "
+               "a syscall, so neither the profile nor nucleus's own denials (set-uid and set-gid modes) hold for "
+               "them, and a trace does not show them")
+      ->group(group);
   app.add_flag("--show-sandbox", f.show, "print every isolation step on stderr before starting")->group(group);
 }
 
@@ -143,6 +149,7 @@ sandbox::IsolationConfig to_isolation_config(const SandboxFlags& f, sandbox::Run
   c.env = f.env;
   c.env_files = f.env_files;
   if (f.cpus > 0) c.cpus = f.cpus;
+  c.allow_io_uring = f.allow_io_uring;
   return c;
 }
 
@@ -152,6 +159,9 @@ sandbox::Isolation prepare_sandbox(std::string_view tool, const SandboxFlags& fl
   config.oci_seccomp_json = std::move(oci_seccomp_json);
   auto isolation = sandbox::prepare(config, command);
   for (const auto& w : isolation.warnings()) warn(tool, w);
+  if (flags.allow_io_uring)
+    warn(tool, "--allow-io-uring: the workload's io_uring operations bypass seccomp: the profile and the set-id "
+               "guard hold only for its syscalls, and traces do not show what the ring did");
   if (flags.show)
     for (const auto& s : isolation.steps()) std::cerr << tool << ": sandbox: " << s << "\n";
   return isolation;

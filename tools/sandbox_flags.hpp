@@ -32,6 +32,7 @@ struct SandboxFlags {
   std::vector<std::string> env;
   std::vector<std::string> env_files;
   double cpus = 0;
+  bool allow_io_uring = false;
   bool show = false;
 };
 

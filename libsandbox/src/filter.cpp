@@ -6,8 +6,10 @@
 
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -207,9 +209,7 @@ std::vector<std::vector<ArgCondition>> expand_conditions(const std::vector<ArgCo
   return alternatives;
 }
 
-std::vector<Rule> mandatory_denials() {
-  constexpr std::uint64_t setuid = 04000;
-  constexpr std::uint64_t setgid = 02000;
+std::vector<Rule> mandatory_denials(bool allow_io_uring) {
   constexpr std::uint64_t low32 = 0xffffffffULL;
   const Action eperm = Action::errno_ret(EPERM);
   std::vector<Rule> out;
@@ -219,17 +219,25 @@ std::vector<Rule> mandatory_denials() {
       {"openat", 3}, {"creat", 1}, {"mknod", 1}, {"mknodat", 2},
   };
   for (const auto& [name, index] : modes) {
-    for (std::uint64_t bit : {setuid, setgid}) {
+    for (std::uint64_t bit : {std::uint64_t{S_ISUID}, std::uint64_t{S_ISGID}}) {
       out.push_back({{name}, eperm, {{index, CmpOp::masked_eq, bit, bit}},
-                     std::string("nucleus: setting ") + (bit == setuid ? "S_ISUID" : "S_ISGID") + " is never allowed"});
+                     std::string("nucleus: setting ") + (bit == S_ISUID ? "S_ISUID" : "S_ISGID") + " is never allowed"});
     }
   }
   out.push_back({{"openat2"}, Action::errno_ret(ENOSYS), {},
                  "nucleus: openat2's mode cannot be inspected; ENOSYS makes callers fall back to openat"});
-  for (std::uint64_t request : {std::uint64_t{0x5412} /* TIOCSTI */, std::uint64_t{0x541C} /* TIOCLINUX */}) {
+  for (std::uint64_t request : {std::uint64_t{TIOCSTI}, std::uint64_t{TIOCLINUX}}) {
     out.push_back({{"ioctl"}, eperm, {{1, CmpOp::masked_eq, low32, request}},
-                   std::string("nucleus: ") + (request == 0x5412 ? "TIOCSTI" : "TIOCLINUX") +
+                   std::string("nucleus: ") + (request == TIOCSTI ? "TIOCSTI" : "TIOCLINUX") +
                        " (terminal input injection) is never allowed"});
+  }
+  // An io_uring operation (IORING_OP_OPENAT with a set-id mode, say) is carried out by the kernel
+  // without a syscall of its own, so no seccomp filter ever sees it: the rules above would hold
+  // only for the syscalls. The ring cannot be made, entered or changed; EPERM is also what the
+  // kernel answers when io_uring is disabled, and callers fall back to plain syscalls.
+  if (!allow_io_uring) {
+    out.push_back({{"io_uring_setup", "io_uring_enter", "io_uring_register"}, eperm, {},
+                   "nucleus: io_uring carries out operations that no seccomp filter sees"});
   }
   return out;
 }
@@ -293,11 +301,11 @@ std::vector<sock_filter> build(const std::vector<Rule>& rules, Action default_ac
 }
 
 // The guard: default allow, the mandatory denials, on the native ABI and every compat ABI.
-std::vector<sock_filter> build_guard() {
+std::vector<sock_filter> build_guard(bool allow_io_uring) {
   std::vector<Arch> arches{native_arch()};
   for (Arch a : compat_arches(native_arch())) arches.push_back(a);
   std::size_t ignored = 0;
-  return build(mandatory_denials(), Action::allow(), Action::kill_process(), arches, true, ignored,
+  return build(mandatory_denials(allow_io_uring), Action::allow(), Action::kill_process(), arches, true, ignored,
                [](const Action& a) { return a; });
 }
 
@@ -329,7 +337,7 @@ BpfProgram compile(const Policy& policy, const CompileOptions& options, CompileS
   // The guard runs first; where it would allow, it jumps to the profile's program instead, so the
   // mandatory denials win over any rule of the profile by construction, not by libseccomp's
   // (action-dependent) merging of overlapping rules.
-  auto insns = build_guard();
+  auto insns = build_guard(options.allow_io_uring);
   for (std::size_t i = 0; i < insns.size(); ++i) {
     sock_filter& in = insns[i];
     if (in.code == (BPF_RET | BPF_K) && in.k == SECCOMP_RET_ALLOW) {

@@ -38,9 +38,9 @@ std::string oci_rlimit_name(int resource) {
 
 // The mandatory denials as OCI entries, put first: gVisor's OCI seccomp takes the first entry
 // that matches a call, so no allow entry of the profile can precede them.
-json mandatory_oci_entries() {
+json mandatory_oci_entries(bool allow_io_uring) {
   json out = json::array();
-  for (const Rule& r : mandatory_denials()) {
+  for (const Rule& r : mandatory_denials(allow_io_uring)) {
     json args = json::array();
     for (const auto& c : r.args)
       args.push_back({{"index", c.index}, {"value", c.value}, {"valueTwo", c.value_two}, {"op", cmp_op_oci_name(c.op)}});
@@ -143,7 +143,7 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
       throw Error(ErrorKind::invalid_input, std::string("the seccomp profile for gVisor is not JSON: ") + e.what());
     }
   }
-  json entries = mandatory_oci_entries();
+  json entries = mandatory_oci_entries(config.allow_io_uring);
   const bool traceable = ptrace_reachable(seccomp);
   if (seccomp.contains("syscalls") && seccomp["syscalls"].is_array())
     for (auto& e : seccomp["syscalls"]) {

@@ -430,10 +430,10 @@ std::multiset<std::string> attached_tracepoints(pid_t pid) {
   return out;
 }
 
-// While it traces a command, the eBPF recorder holds programs on sys_enter, exec and (where the
-// kernel emulates the legacy vsyscall page) the vsyscall emulation only: every program attached
-// costs every process on the machine, so those that follow a process tree (fork, exit; for --pid
-// and v1 cgroups) are not there.
+// While it traces a command, the eBPF recorder holds programs on sys_enter, exec, sys_exit (for
+// the io_uring calls the guard refuses before sys_enter) and (where the kernel emulates the legacy
+// vsyscall page) the vsyscall emulation only: every program attached costs every process on the
+// machine, so those that follow a process tree (fork, exit; for --pid and v1 cgroups) are not there.
 TEST_F(TracePrivileged, EbpfRecorderAttachesOnlyWhatACommandsTraceNeeds) {
   if (auto why = nucleus::tracer::ebpf_unavailable(nullptr)) NUCLEUS_SKIP(*why);
   auto path = (dir / "attached.trace").string();
@@ -446,7 +446,7 @@ TEST_F(TracePrivileged, EbpfRecorderAttachesOnlyWhatACommandsTraceNeeds) {
   int status = 0;
   ASSERT_EQ(::waitpid(tracer, &status, 0), tracer);
   ASSERT_TRUE(std::filesystem::exists(started)) << "the workload never started";
-  std::multiset<std::string> expected{"sched_process_exec", "sys_enter"};
+  std::multiset<std::string> expected{"sched_process_exec", "sys_enter", "sys_exit"};
   if (nucleus::test::read_text("/proc/self/maps").find("[vsyscall]") != std::string::npos)
     expected.insert("emulate_vsyscall");
   EXPECT_EQ(attached, expected);

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 #include <linux/audit.h>
+#include <linux/io_uring.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -464,6 +465,32 @@ TEST_F(MandatoryDenials, TerminalInjectionIoctlsOnTheirLow32Bits) {
   }
 }
 
+// io_uring's operations never pass a seccomp filter, so the ring itself is refused, whatever the
+// profile allows, in complain mode too, unless allow_io_uring lifts it.
+TEST_F(MandatoryDenials, IoUringIsRefusedUnlessAllowed) {
+  const std::uint64_t none[6] = {};
+  CompileOptions complain;
+  complain.complain = true;
+  CompileOptions allowed;
+  allowed.allow_io_uring = true;
+  const std::pair<const char*, int> calls[] = {
+      {"io_uring_setup", SYS_io_uring_setup}, {"io_uring_enter", SYS_io_uring_enter}, {"io_uring_register", SYS_io_uring_register}};
+  for (const auto& [name, nr] : calls) {
+    for (const auto& policy : profiles(name, 0)) {
+      EXPECT_EQ(evaluate(compile(policy), AUDIT_ARCH_X86_64, nr, none), SECCOMP_RET_ERRNO | EPERM) << name;
+      EXPECT_EQ(evaluate(compile(policy, complain), AUDIT_ARCH_X86_64, nr, none), SECCOMP_RET_ERRNO | EPERM) << name;
+      EXPECT_NE(evaluate(compile(policy, allowed), AUDIT_ARCH_X86_64, nr, none), SECCOMP_RET_ERRNO | EPERM) << name;
+    }
+    EXPECT_EQ(evaluate(compile(profiles(name, 0).front(), allowed), AUDIT_ARCH_X86_64, nr, none), SECCOMP_RET_ALLOW);
+  }
+  // In the kernel: the ring cannot be made.
+  io_uring_params params{};
+  auto o = run_under(compile(profiles("io_uring_setup", 0).front()), SYS_io_uring_setup,
+                     {4, reinterpret_cast<std::uint64_t>(&params)});
+  EXPECT_EQ(o.ret, -1);
+  EXPECT_EQ(o.err, EPERM);
+}
+
 TEST_F(MandatoryDenials, HoldInComplainMode) {
   CompileOptions complain;
   complain.complain = true;
@@ -481,6 +508,10 @@ TEST_F(MandatoryDenials, ListedInTheOciRulesToo) {
   };
   for (const char* n : {"chmod", "fchmod", "fchmodat", "fchmodat2"}) EXPECT_EQ(names(n), 2) << n;
   EXPECT_EQ(names("ioctl"), 2);
+  EXPECT_EQ(names("io_uring_setup"), 1);
+  auto with_io_uring = mandatory_denials(true);
+  EXPECT_TRUE(std::none_of(with_io_uring.begin(), with_io_uring.end(),
+                           [](const Rule& r) { return r.names.front() == "io_uring_setup"; }));
 }
 
 // An ABI the profile does not list never runs a syscall, even when the default is allow.

@@ -22,7 +22,10 @@
 // container's filter, before the exec, is
 // what that filter must allow: runc closes descriptors there) and with its exec calls; its first
 // exec makes it counted in full. seccomp runs before the sys_enter tracepoint, so calls a filter
-// denies are never seen: the target is traced under a filter that allows them (or none).
+// denies are never seen: the target is traced under a filter that allows them (or none), except
+// for what nucleus's own guard refuses with EPERM whatever the mode (io_uring): FLAG_REFUSED
+// marks those, and on_sys_exit counts them by their EPERM at the exit, which the kernel still
+// traces for a call seccomp skipped.
 //
 // Kernel layouts: these structs name only the fields used; `preserve_access_index` makes every
 // access a CO-RE relocation by field name, which the light skeleton's loader has the kernel
@@ -91,6 +94,9 @@ struct linux_binprm {
 #define X32_SYSCALL_BIT 0x40000000
 #define FLAG_BASELINE 0x80     // the baseline allows this syscall whatever its arguments
 #define FLAG_ARGS 0x3f         // bit i: record the distinct values of argument i
+#define FLAG_REFUSED 0x40      // the workload's filter answers EPERM before sys_enter: counted at sys_exit
+#define EPERM_RET (-1L)
+#define PT_REGS_ORIG_AX 120    // offset of orig_ax (the syscall number) in pt_regs, after di
 // What is traced (target_mode): nothing until userspace has said which target.
 #define MODE_SESSION 0         // the audit session target_session, under a seccomp filter
 #define MODE_TREE 1            // the thread groups in `tracked`
@@ -399,6 +405,37 @@ int on_vsyscall(struct bpf_raw_tracepoint_args *ctx) {
   if (how == TRACK_AWAIT_EXEC && (__u32)BPF_CORE_READ(task, seccomp.filter_count.counter) <= await_filters) return 0;
   __u64 nr = entry == 0 ? NR_GETTIMEOFDAY_64 : entry == 1 ? NR_TIME_64 : NR_GETCPU_64;
   return count_call(task, 0, nr, 0);
+}
+
+// A call refused by the filter never reached on_sys_enter; its number is still in orig_ax here.
+// Every other call on the machine stops at the first test, the return value. Only attached when
+// some syscall is FLAG_REFUSED.
+SEC("raw_tp/sys_exit")
+int on_sys_exit(struct bpf_raw_tracepoint_args *ctx) {
+  if ((long)ctx->args[1] != EPERM_RET) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (traced(task) != TRACK_ALL) return 0;
+  __u64 nr = 0;
+  if (bpf_probe_read_kernel(&nr, sizeof(nr), (const void *)(ctx->args[0] + PT_REGS_ORIG_AX)) != 0) return 0;
+  __u32 arch = 0;
+  if (task->thread_info.status & TS_COMPAT) {
+    arch = 1;
+  } else if (nr & X32_SYSCALL_BIT) {
+    arch = 2;
+    nr &= ~(__u64)X32_SYSCALL_BIT;
+  }
+  if (nr >= NR_MAX) return 0;
+  __u32 index = arch * NR_MAX + (__u32)nr;
+  asm volatile("" : "+r"(index));
+  if (index >= ARCHES * NR_MAX) return 0;
+  if (!(syscall_flags[index] & FLAG_REFUSED)) return 0;
+  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
+  __u32 slot = info && info->slot != 0 ? info->slot : (__u32)slot_of_new_task();
+  if (slot >= SLOTS) slot = SLOTS - 1;
+  struct counts *c = bpf_map_lookup_elem(&counts, &slot);
+  if (!c) return 0;
+  __sync_fetch_and_add(&c->n[index], 1);
+  return 0;
 }
 
 // One slot per executable file (device, inode), named by the path the first exec of it used

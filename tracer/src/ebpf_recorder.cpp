@@ -126,6 +126,7 @@ struct EbpfRecorder::State {
   sandbox::BpfProgram marker; // the filter that marks the workload (see syscalls.bpf.c)
   std::vector<std::uint8_t> flags;
   nucleus_bpf_sizes sizes{};
+  bool count_refused = false; // attach the sys_exit program for nucleus_bpf_flag_refused
   std::thread loader;
   std::exception_ptr load_error;
   bool used = false;
@@ -177,7 +178,7 @@ static std::chrono::microseconds thread_cpu_now() {
   return std::chrono::seconds(ts.tv_sec) + std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::nanoseconds(ts.tv_nsec));
 }
 
-EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline, const EbpfMapSizes& test_sizes) {
+EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline, const EbpfMapSizes& test_sizes, bool allow_io_uring) {
   std::vector<std::uint8_t> flags(nucleus_bpf_arches * nucleus_bpf_nr_max, 0);
   auto arches = program_arches();
   auto index_of = [&](sandbox::Arch arch, int nr) -> std::optional<std::size_t> {
@@ -208,15 +209,31 @@ EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline, const EbpfMapSi
       if (auto i = index_of(arch, nr)) flags[*i] |= nucleus_bpf_flag_baseline;
   }
 
+  // What the guard refuses with EPERM whatever the arguments (io_uring) never reaches sys_enter:
+  // counted at sys_exit instead, so that the trace shows the attempt.
+  bool refused = false;
+  for (const auto& rule : sandbox::mandatory_denials(allow_io_uring)) {
+    if (!rule.args.empty() || !(rule.action == sandbox::Action::errno_ret(EPERM))) continue;
+    for (const auto& name : rule.names)
+      for (sandbox::Arch arch : arches)
+        if (auto nr = sandbox::syscall_number(arch, name))
+          if (auto i = index_of(arch, *nr)) {
+            flags[*i] |= nucleus_bpf_flag_refused;
+            refused = true;
+          }
+  }
+
   auto state = std::make_unique<State>();
   state->flags = std::move(flags);
   state->sizes = {test_sizes.exec_event_bytes, test_sizes.tracked, test_sizes.facts};
+  state->count_refused = refused;
   sandbox::Policy allow_all;
   allow_all.default_action = sandbox::Action::allow();
   // Complain mode: trace mode denies nothing, so a call of an ABI the marker does not list is logged
   // (and counted by the program) instead of killed, as under the audit recorder's LOG filter.
   sandbox::CompileOptions trace_mode;
   trace_mode.complain = true;
+  trace_mode.allow_io_uring = allow_io_uring;
   state->marker = sandbox::compile(allow_all, trace_mode);
   state->loader = std::thread([s = state.get()] { s->load(); });
   return EbpfRecorder(std::move(state));
@@ -239,6 +256,13 @@ void EbpfRecorder::State::load() noexcept {
       throw EbpfUnavailable(ErrorKind::unsupported,
                             std::string("cannot attach the eBPF recorder to sys_enter, sched_process_exec or emulate_vsyscall: ") + std::strerror(-rc),
                             "--source netlink uses the audit records instead", -rc);
+    if (count_refused) {
+      if (int rc = nucleus_bpf_attach_refused(skel); rc != 0)
+        throw EbpfUnavailable(ErrorKind::unsupported,
+                              std::string("cannot attach the eBPF recorder to sys_exit (for the calls nucleus "
+                                          "refuses): ") + std::strerror(-rc),
+                              "--source netlink uses the audit records instead", -rc);
+    }
   } catch (...) {
     load_error = std::current_exception();
   }
@@ -768,7 +792,7 @@ std::optional<std::string> ebpf_attach_unavailable() {
 
 struct EbpfRecorder::State {};
 
-EbpfRecorder EbpfRecorder::open(const sandbox::Policy*, const EbpfMapSizes&) {
+EbpfRecorder EbpfRecorder::open(const sandbox::Policy*, const EbpfMapSizes&, bool) {
   throw Error(ErrorKind::unsupported, "this nucleus was built without the eBPF recorder",
               "build on x86_64 with clang, bpftool and libbpf-dev installed, or use --source netlink");
 }

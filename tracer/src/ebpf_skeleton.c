@@ -60,6 +60,11 @@ int nucleus_bpf_attach_tree(struct nucleus_bpf* b) {
   return err < 0 ? err : 0;
 }
 
+int nucleus_bpf_attach_refused(struct nucleus_bpf* b) {
+  int err = nucleus_syscalls__on_sys_exit__attach(b->skel);
+  return err < 0 ? err : 0;
+}
+
 /* The generated detach closes the links but keeps their numbers, which destroy would close again
  * (by then perhaps another descriptor's): close them here and forget them. */
 static void close_link(int* fd) {
@@ -73,6 +78,7 @@ void nucleus_bpf_detach(struct nucleus_bpf* b) {
   close_link(&b->skel->links.on_vsyscall_fd);
   close_link(&b->skel->links.on_fork_fd);
   close_link(&b->skel->links.on_exit_fd);
+  close_link(&b->skel->links.on_sys_exit_fd);
 }
 
 void nucleus_bpf_destroy(struct nucleus_bpf* b) {

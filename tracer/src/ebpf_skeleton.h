@@ -18,6 +18,7 @@ enum {
   nucleus_bpf_arg_values_max = 32,
   nucleus_bpf_path_max = 256,
   nucleus_bpf_flag_baseline = 0x80,
+  nucleus_bpf_flag_refused = 0x40,
   nucleus_bpf_fact_rare = 1,
   nucleus_bpf_fact_exe = 2,
   nucleus_bpf_fact_arg_value = 3,
@@ -75,6 +76,9 @@ int nucleus_bpf_attach(struct nucleus_bpf* skel);
 /* 0 or -errno: the programs that follow a process tree (fork, exit), for nucleus_bpf_mode_tree only:
  * each attached program costs set-up time, and every fork and exit on the machine while attached. */
 int nucleus_bpf_attach_tree(struct nucleus_bpf* skel);
+/* 0 or -errno: the sys_exit program that counts the calls flagged nucleus_bpf_flag_refused (the
+ * filter refuses them before sys_enter); runs at every syscall exit on the machine while attached. */
+int nucleus_bpf_attach_refused(struct nucleus_bpf* skel);
 void nucleus_bpf_detach(struct nucleus_bpf* skel);
 void nucleus_bpf_destroy(struct nucleus_bpf* skel);
 /* The program's globals, a shared mapping: what userspace writes there the program sees at once. */

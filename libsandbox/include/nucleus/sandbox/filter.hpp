@@ -24,6 +24,9 @@ struct CompileOptions {
   // is refused (it would block the workload forever). Off only for checking a profile meant for a
   // runtime with a notify agent (`nucleus-profile validate`, merge, edit).
   bool enforcement = true;
+  // Leave io_uring out of the mandatory denials (--allow-io-uring). Its operations bypass seccomp,
+  // so the other mandatory denials then hold only for the syscalls themselves.
+  bool allow_io_uring = false;
 };
 
 class BpfProgram {
@@ -52,10 +55,12 @@ struct CompileStats {
 // Denials every compiled filter carries whatever the profile says, on every ABI the machine can
 // enter the kernel with: setting S_ISUID/S_ISGID (chmod family, and the mode of open, creat and
 // mknod), openat2 (its mode cannot be inspected: ENOSYS makes callers fall back to openat), and
-// ioctl TIOCSTI/TIOCLINUX (terminal input injection; the request compared on its low 32 bits).
+// ioctl TIOCSTI/TIOCLINUX (terminal input injection; the request compared on its low 32 bits), and
+// io_uring_setup/enter/register unless allow_io_uring (the ring's operations reach the kernel
+// without syscalls, so no filter could hold them to the rules above).
 // They are compiled as a guard program that runs before the profile's, so no allow rule of the
 // profile can take precedence over them. Also written into the OCI profile handed to gVisor.
-std::vector<Rule> mandatory_denials();
+std::vector<Rule> mandatory_denials(bool allow_io_uring = false);
 
 // What a syscall from an architecture the profile does not list gets, whatever the default
 // action: kill the process. A foreign-ABI call (int 0x80, x32 numbers) from a workload the

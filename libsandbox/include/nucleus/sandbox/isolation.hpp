@@ -94,6 +94,8 @@ struct IsolationConfig {
   // The OCI seccomp profile (JSON text) to enforce; only used under gVisor, where the host filter
   // cannot reach the workload. Natively the caller passes the compiled filter to spawn itself.
   std::string oci_seccomp_json;
+  // io_uring left out of the mandatory denials there (CompileOptions::allow_io_uring natively).
+  bool allow_io_uring = false;
 
   // Where the trust guards look: PATH for runsc, and the process environment. Tests override them.
   std::optional<std::string> search_path;                         // default: $PATH

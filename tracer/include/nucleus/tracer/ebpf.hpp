@@ -86,8 +86,11 @@ public:
   // Starts loading the program, with what `baseline` allows whatever the arguments left out of
   // the counts, on a thread of its own, and returns: run() and record_existing() wait for it
   // and throw EbpfUnavailable when it failed. Throws Error(unsupported) for a baseline the program
-  // cannot apply.
-  static EbpfRecorder open(const sandbox::Policy* baseline, const EbpfMapSizes& test_sizes = {});
+  // cannot apply. The workload's filter refuses io_uring unless allow_io_uring (--allow-io-uring);
+  // the refused calls are counted too (at their exit: the filter stops them before sys_enter).
+  // record_existing() targets have no filter of ours: pass true there.
+  static EbpfRecorder open(const sandbox::Policy* baseline, const EbpfMapSizes& test_sizes = {},
+                           bool allow_io_uring = false);
   EbpfRecorder(EbpfRecorder&&) noexcept;
   EbpfRecorder& operator=(EbpfRecorder&&) noexcept;
   ~EbpfRecorder(); // detaches and frees the maps
