@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <setjmp.h>
@@ -365,39 +366,60 @@ int foreign_abi_thread(std::string_view name, int argc, char**) {
   return blocked(name, "x32 unshare: " + errno_text(err));
 }
 
-// Raw io_uring: open FILE, read it and create a socket with no openat, read or socket syscall.
-// Succeeded: any of the three operations completed.
-int io_uring_io(std::string_view name, int argc, char** argv) {
-  if (argc != 1) return usage_error(name, "FILE");
-  io_uring_params params{};
-  int ring = static_cast<int>(::syscall(__NR_io_uring_setup, 4, &params));
-  if (ring < 0) return blocked(name, "io_uring_setup: " + errno_text(errno));
-  std::size_t sq_size = params.sq_off.array + params.sq_entries * sizeof(std::uint32_t);
-  std::size_t cq_size = params.cq_off.cqes + params.cq_entries * sizeof(io_uring_cqe);
-  auto* sq = static_cast<char*>(::mmap(nullptr, sq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING));
-  auto* cq = static_cast<char*>(::mmap(nullptr, cq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING));
-  auto* sqes = static_cast<io_uring_sqe*>(::mmap(nullptr, params.sq_entries * sizeof(io_uring_sqe), PROT_READ | PROT_WRITE,
-                                                 MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES));
-  if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) return blocked(name, "mmap of the rings: " + errno_text(errno));
-  // One operation at a time: submit, wait for its completion, return its result.
-  auto submit = [&](const io_uring_sqe& op) -> int {
-    auto* tail = reinterpret_cast<std::atomic<std::uint32_t>*>(sq + params.sq_off.tail);
-    auto* mask = reinterpret_cast<std::uint32_t*>(sq + params.sq_off.ring_mask);
-    auto* array = reinterpret_cast<std::uint32_t*>(sq + params.sq_off.array);
+// A raw io_uring (no library): made, mapped, and one operation at a time submitted and waited for.
+class Ring {
+public:
+  Ring() {
+    fd_ = static_cast<int>(::syscall(__NR_io_uring_setup, 4, &params_));
+    if (fd_ < 0) {
+      error_ = "io_uring_setup: " + errno_text(errno);
+      return;
+    }
+    std::size_t sq_size = params_.sq_off.array + params_.sq_entries * sizeof(std::uint32_t);
+    std::size_t cq_size = params_.cq_off.cqes + params_.cq_entries * sizeof(io_uring_cqe);
+    sq_ = static_cast<char*>(::mmap(nullptr, sq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_SQ_RING));
+    cq_ = static_cast<char*>(::mmap(nullptr, cq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_CQ_RING));
+    sqes_ = static_cast<io_uring_sqe*>(::mmap(nullptr, params_.sq_entries * sizeof(io_uring_sqe), PROT_READ | PROT_WRITE,
+                                              MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_SQES));
+    if (sq_ == MAP_FAILED || cq_ == MAP_FAILED || sqes_ == MAP_FAILED) error_ = "mmap of the rings: " + errno_text(errno);
+  }
+  // Empty when the ring works, else why not.
+  const std::string& error() const { return error_; }
+  // The operation's result: a descriptor or count, or -errno.
+  int submit(const io_uring_sqe& op) {
+    auto* tail = reinterpret_cast<std::atomic<std::uint32_t>*>(sq_ + params_.sq_off.tail);
+    auto* mask = reinterpret_cast<std::uint32_t*>(sq_ + params_.sq_off.ring_mask);
+    auto* array = reinterpret_cast<std::uint32_t*>(sq_ + params_.sq_off.array);
     std::uint32_t t = tail->load(std::memory_order_acquire);
     std::uint32_t slot = t & *mask;
-    sqes[slot] = op;
+    sqes_[slot] = op;
     array[slot] = slot;
     tail->store(t + 1, std::memory_order_release);
-    if (::syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0) return -errno;
-    auto* head = reinterpret_cast<std::atomic<std::uint32_t>*>(cq + params.cq_off.head);
-    auto* cmask = reinterpret_cast<std::uint32_t*>(cq + params.cq_off.ring_mask);
-    auto* cqes = reinterpret_cast<io_uring_cqe*>(cq + params.cq_off.cqes);
+    if (::syscall(__NR_io_uring_enter, fd_, 1, 1, IORING_ENTER_GETEVENTS, nullptr, 0) < 0) return -errno;
+    auto* head = reinterpret_cast<std::atomic<std::uint32_t>*>(cq_ + params_.cq_off.head);
+    auto* cmask = reinterpret_cast<std::uint32_t*>(cq_ + params_.cq_off.ring_mask);
+    auto* cqes = reinterpret_cast<io_uring_cqe*>(cq_ + params_.cq_off.cqes);
     std::uint32_t h = head->load(std::memory_order_acquire);
     int res = cqes[h & *cmask].res;
     head->store(h + 1, std::memory_order_release);
     return res;
-  };
+  }
+
+private:
+  io_uring_params params_{};
+  int fd_ = -1;
+  char* sq_ = nullptr;
+  char* cq_ = nullptr;
+  io_uring_sqe* sqes_ = nullptr;
+  std::string error_;
+};
+
+// Raw io_uring: open FILE, read it and create a socket with no openat, read or socket syscall.
+// Succeeded: any of the three operations completed.
+int io_uring_io(std::string_view name, int argc, char** argv) {
+  if (argc != 1) return usage_error(name, "FILE");
+  Ring ring;
+  if (!ring.error().empty()) return blocked(name, ring.error());
   std::string found;
   std::string why;
   io_uring_sqe open_op{};
@@ -405,7 +427,7 @@ int io_uring_io(std::string_view name, int argc, char** argv) {
   open_op.fd = AT_FDCWD;
   open_op.addr = reinterpret_cast<std::uint64_t>(argv[0]);
   open_op.open_flags = O_RDONLY | O_CLOEXEC;
-  int file = submit(open_op);
+  int file = ring.submit(open_op);
   if (file >= 0) {
     found += "opened " + std::string(argv[0]) + "; ";
     char buf[256] = {};
@@ -414,7 +436,7 @@ int io_uring_io(std::string_view name, int argc, char** argv) {
     read_op.fd = file;
     read_op.addr = reinterpret_cast<std::uint64_t>(buf);
     read_op.len = sizeof buf - 1;
-    int n = submit(read_op);
+    int n = ring.submit(read_op);
     if (n > 0) found += "read " + std::to_string(n) + " bytes: " + std::string(buf, static_cast<std::size_t>(n)) + "; ";
     else why += "read: " + errno_text(-n) + "; ";
   } else {
@@ -424,9 +446,46 @@ int io_uring_io(std::string_view name, int argc, char** argv) {
   socket_op.opcode = IORING_OP_SOCKET;
   socket_op.fd = AF_INET;
   socket_op.off = SOCK_STREAM;
-  int sock = submit(socket_op);
+  int sock = ring.submit(socket_op);
   if (sock >= 0) found += "created a socket; ";
   else why += "socket: " + errno_text(-sock) + "; ";
+  if (!found.empty()) return succeeded(name, found + why);
+  return blocked(name, why);
+}
+
+// Set-id files made by io_uring, where chmod and open are refused: IORING_OP_OPENAT creates
+// DIR/uring-setuid with mode 04755, IORING_OP_OPENAT2 DIR/uring-setgid with 06755. Succeeded: a
+// file was created with a set-id bit.
+int io_uring_setid(std::string_view name, int argc, char** argv) {
+  if (argc != 1) return usage_error(name, "DIR");
+  Ring ring;
+  if (!ring.error().empty()) return blocked(name, ring.error());
+  const std::string setuid_path = std::string(argv[0]) + "/uring-setuid";
+  const std::string setgid_path = std::string(argv[0]) + "/uring-setgid";
+  io_uring_sqe open_op{};
+  open_op.opcode = IORING_OP_OPENAT;
+  open_op.fd = AT_FDCWD;
+  open_op.addr = reinterpret_cast<std::uint64_t>(setuid_path.c_str());
+  open_op.open_flags = O_CREAT | O_WRONLY | O_CLOEXEC;
+  open_op.len = 04755; // the mode
+  open_how how{};
+  how.flags = O_CREAT | O_WRONLY | O_CLOEXEC;
+  how.mode = 06755;
+  io_uring_sqe open2_op{};
+  open2_op.opcode = IORING_OP_OPENAT2;
+  open2_op.fd = AT_FDCWD;
+  open2_op.addr = reinterpret_cast<std::uint64_t>(setgid_path.c_str());
+  open2_op.off = reinterpret_cast<std::uint64_t>(&how);
+  open2_op.len = sizeof how;
+  std::string found;
+  std::string why;
+  for (const auto& [op, path] : {std::pair{open_op, setuid_path}, std::pair{open2_op, setgid_path}}) {
+    int fd = ring.submit(op);
+    struct stat st {};
+    if (fd < 0) why += path + ": " + errno_text(-fd) + "; ";
+    else if (::fstat(fd, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) != 0) found += path + " is set-id; ";
+    else why += path + ": created without set-id bits; ";
+  }
   if (!found.empty()) return succeeded(name, found + why);
   return blocked(name, why);
 }
@@ -482,6 +541,7 @@ constexpr Mode modes[] = {
     {"foreign-abi", "unshare(CLONE_NEWUSER) through int $0x80 (i386) and the x32 ABI", foreign_abi},
     {"foreign-abi-thread", "x32 unshare(CLONE_NEWUSER) from a second thread while the first waits", foreign_abi_thread},
     {"io-uring", "FILE: open and read FILE and create a socket through io_uring alone", io_uring_io},
+    {"io-uring-setid", "DIR: create DIR/uring-setuid 04755 (IORING_OP_OPENAT) and DIR/uring-setgid 06755 (OPENAT2)", io_uring_setid},
     {"symlink-swap", "DIR TARGET: replace DIR (or each directory in it) by a symlink to TARGET", symlink_swap},
     // end of identity ... nucleus's outputs
 };

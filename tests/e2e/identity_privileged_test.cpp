@@ -293,9 +293,9 @@ TEST(IdentityPrivileged, IoUringIsNotAWayAroundTheProfile) {
   ::chmod((dir / "secret.txt").c_str(), 0644);
   const std::vector<std::string> binds{"--ro", dir.path().string()};
   const std::vector<std::string> attack{"io-uring", (dir / "secret.txt").string()};
-  // Trace mode denies nothing, io_uring included: it records io_uring_setup, which gen leaves out.
-  auto generated = traced_and_generated(dir, binds, attack, "io-uring", {}, false);
-  EXPECT_NE(read_text(dir / "attack.trace").find("\"io_uring_setup\""), std::string::npos);
+  // Trace mode refuses io_uring too, and the trace shows the refused io_uring_setup.
+  auto generated = traced_and_generated(dir, binds, attack, "io-uring");
+  EXPECT_NE(read_text(dir / "attack.trace").find("\"io_uring_setup\""), std::string::npos) << read_text(dir / "attack.trace");
   auto docker = docker_profile(dir);
   for (const auto& profile : {generated, docker}) {
     auto r = run(run_cmd(Level::trusted, profile, binds, attack));
@@ -307,11 +307,58 @@ TEST(IdentityPrivileged, IoUringIsNotAWayAroundTheProfile) {
       EXPECT_EQ(g.out.find(secret), std::string::npos) << g.out;
     }
   }
-  // The control: asked for, io_uring does get around the profile, which is why it takes a flag.
-  auto allowed = traced_and_generated(dir, binds, attack, "io-uring", {"--allow-io-uring"}, false);
-  auto r = run(run_cmd(Level::trusted, allowed, binds, attack));
+  // A profile that allows io_uring is not enough: the guard refuses it without the flag ...
+  auto traced_allowed = run(trace_cmd((dir / "attack.trace").string(), {"--ro", dir.path().string(), "--allow-io-uring"}, attack));
+  EXPECT_EQ(traced_allowed.exit_code, 1) << "io_uring under nucleus-trace --allow-io-uring\n" << text_of(traced_allowed);
+  const std::string allowed = (dir / "allowed.json").string();
+  auto g = run({tool("nucleus-profile").string(), "gen", (dir / "attack.trace").string(), "-o", allowed, "--allow-io-uring"});
+  ASSERT_EQ(g.exit_code, 0) << text_of(g);
+  auto refused = run(run_cmd(Level::trusted, allowed, binds, attack));
+  expect_blocked(refused, "trusted, io_uring in the profile, no --allow-io-uring");
+  EXPECT_EQ(refused.out.find(secret), std::string::npos) << refused.out;
+  // ... and asked for, io_uring does get around the profile, which is why it takes a flag.
+  std::vector<std::string> with_flag = binds;
+  with_flag.push_back("--allow-io-uring");
+  auto r = run(run_cmd(Level::trusted, allowed, with_flag, attack));
   EXPECT_NE(r.out.find(secret), std::string::npos) << "the attack itself does not work:\n" << text_of(r);
+  EXPECT_NE(r.err.find("--allow-io-uring: the workload's io_uring operations bypass seccomp"), std::string::npos) << r.err;
   if (!have_runsc()) NUCLEUS_SKIP("runsc is not installed: the gVisor half was not run");
+}
+
+// IORING_OP_OPENAT 04755 and IORING_OP_OPENAT2 06755 into a --rw directory: the ring's operations
+// never pass the filter, so the ring itself is refused, in trace mode and under an allow-all profile.
+TEST(IdentityPrivileged, IoUringCannotMakeSetIdFiles) {
+  NUCLEUS_REQUIRE_ROOT();
+  TempDir dir;
+  open_up(dir.path());
+  const fs::path rw = dir / "rw";
+  fs::create_directory(rw);
+  ASSERT_EQ(::chown(rw.c_str(), nobody, nobody), 0);
+  const std::vector<std::string> attack{"io-uring-setid", rw.string()};
+  const std::vector<std::string> binds{"--rw", rw.string()};
+  auto expect_no_setid = [&](const std::string& what) {
+    for (const auto& e : fs::directory_iterator(rw)) {
+      struct stat st {};
+      ASSERT_EQ(::lstat(e.path().c_str(), &st), 0);
+      EXPECT_EQ(st.st_mode & (S_ISUID | S_ISGID), 0u) << what << ": " << e.path() << " is set-id on the host";
+      fs::remove(e.path());
+    }
+  };
+  const std::string trace = (dir / "setid.trace").string();
+  auto traced = run(trace_cmd(trace, binds, attack));
+  expect_blocked(traced, "nucleus-trace");
+  expect_no_setid("nucleus-trace");
+  EXPECT_NE(read_text(trace).find("\"io_uring_setup\""), std::string::npos) << "the refused call is not in the trace\n"
+                                                                             << read_text(trace);
+  auto allow_all = nucleus::test::write_profile(dir, "allow-all.json", json{{"defaultAction", "SCMP_ACT_ALLOW"}});
+  auto r = run(run_cmd(Level::trusted, allow_all, binds, attack));
+  expect_blocked(r, "nucleus-run, allow-all profile");
+  EXPECT_NE(r.out.find("io_uring_setup: EPERM"), std::string::npos) << text_of(r);
+  expect_no_setid("nucleus-run, allow-all profile");
+  if (!have_runsc()) NUCLEUS_SKIP("runsc is not installed: the gVisor half was not run");
+  auto gv = run(run_cmd(Level::gvisor, allow_all, binds, attack));
+  expect_blocked(gv, "gVisor, allow-all profile");
+  expect_no_setid("gVisor, allow-all profile");
 }
 
 // The workload swaps the directory of nucleus's output for a symlink to another host directory
