@@ -26,6 +26,34 @@ void write_all(int fd, std::string_view content, const std::string& what) {
   }
 }
 
+const char* file_type_name(mode_t mode) noexcept {
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISDIR(mode)) return "a directory";
+  return "not a regular file";
+}
+
+// An output replaces a regular file or takes a new name, nothing else: renamed over a device node
+// (/dev/null, as root) it would replace the device for every program on the host, and over a
+// symlink or FIFO the user asked for something an atomic write cannot give. Returns the mode of
+// the regular file there, or 0 when there is none.
+mode_t existing_regular_file(int dir, const std::string& name, const std::filesystem::path& path) {
+  struct stat st {};
+  if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return 0;
+    throw_errno("cannot inspect " + path.string());
+  }
+  if (S_ISREG(st.st_mode)) return st.st_mode;
+  throw Error(ErrorKind::usage,
+              path.string() + " is " + file_type_name(st.st_mode) +
+                  ": outputs are written only as regular files (a new file, then renamed over the name), which would "
+                  "replace it",
+              "give the path of a regular file, or a new name", EEXIST);
+}
+
 } // namespace
 
 std::string read_file(const std::filesystem::path& path) {
@@ -55,6 +83,7 @@ OutputPath OutputPath::open(const std::filesystem::path& path) {
   out.name_ = path.filename().string();
   out.dir_ = UniqueFd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!out.dir_) throw_errno("cannot open the directory " + dir.string() + " for " + path.string());
+  existing_regular_file(out.dir_.get(), out.name_, path); // refused before anything runs
   return out;
 }
 
@@ -64,9 +93,9 @@ void OutputPath::write_atomic(std::string_view content) const {
     return;
   }
   // A replaced regular file keeps its permissions; the temporary file is created 0666 so that the
-  // umask decides for a new one.
-  struct stat old {};
-  bool replacing = ::fstatat(dir_.get(), name_.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(old.st_mode);
+  // umask decides for a new one. Checked again: something else may have taken the name since open().
+  const mode_t old_mode = existing_regular_file(dir_.get(), name_, path_);
+  const bool replacing = old_mode != 0;
   std::string tmp;
   UniqueFd fd;
   for (int attempt = 0; attempt < 100 && !fd; ++attempt) {
@@ -80,7 +109,7 @@ void OutputPath::write_atomic(std::string_view content) const {
   if (!fd) throw_errno("cannot create a file beside " + path_.string());
   try {
     write_all(fd.get(), content, path_.string());
-    if (replacing && ::fchmod(fd.get(), old.st_mode & 0777) != 0) throw_errno("cannot set the mode of " + path_.string());
+    if (replacing && ::fchmod(fd.get(), old_mode & 0777) != 0) throw_errno("cannot set the mode of " + path_.string());
     if (::fsync(fd.get()) != 0) throw_errno("cannot sync " + path_.string());
     fd.reset();
     if (::renameat(dir_.get(), tmp.c_str(), dir_.get(), name_.c_str()) != 0) throw_errno("cannot write " + path_.string());

@@ -19,10 +19,13 @@ std::string read_file(const std::filesystem::path& path);
 // directory away or replacing it (or the name) by a symlink afterwards cannot redirect the write.
 class OutputPath {
 public:
-  // "-" means standard output. Throws Error when the directory cannot be opened.
+  // "-" means standard output. Throws Error when the directory cannot be opened, and Error(usage)
+  // when the name is taken by anything but a regular file (a device, FIFO, symlink, directory):
+  // the write would replace it.
   static OutputPath open(const std::filesystem::path& path);
   // A replaced file keeps its permission bits (set-id bits dropped); a new one gets 0666 & ~umask.
-  // The file and then the directory are fsynced. Throws Error naming the path.
+  // The file and then the directory are fsynced. Throws Error naming the path, and Error(usage)
+  // when the name has been taken by anything but a regular file since open().
   void write_atomic(std::string_view content) const;
   const std::filesystem::path& path() const noexcept { return path_; }
 
