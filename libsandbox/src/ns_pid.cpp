@@ -83,6 +83,45 @@ void close_cloexec_fds() noexcept {
   }
 }
 
+// The bytes after the last ')' of /proc/self/stat hold fields 3 onwards; returns field `n`.
+unsigned long stat_field(const char* text, long len, int n) noexcept {
+  long at = len;
+  while (at > 0 && text[at - 1] != ')') --at;
+  unsigned long value = 0;
+  for (int field = 2; at < len; ++at) {
+    if (text[at] == ' ') {
+      if (field == n) return value;
+      ++field;
+      value = 0;
+    } else if (text[at] >= '0' && text[at] <= '9') {
+      value = value * 10 + static_cast<unsigned long>(text[at] - '0');
+    }
+  }
+  return 0;
+}
+
+// pid 1 is a fork of nucleus, and /proc/1/cmdline would show the workload nucleus's own command
+// line (profile and policy paths, flags). It reads pid 1's argument area, so this overwrites that
+// area (pid 1's copy; nucleus's own is untouched) with a title. A last byte that is not NUL is the
+// kernel's sign of a rewritten title: it then shows the area up to the first NUL, "nucleus-init",
+// and not the length of what was there. Costs one read of /proc/self/stat and one page copied.
+void hide_command_line() noexcept {
+  int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char text[2048];
+  long len = ::read(fd, text, sizeof text);
+  ::close(fd);
+  if (len <= 0) return;
+  auto* start = reinterpret_cast<char*>(stat_field(text, len, 48)); // arg_start
+  auto* end = reinterpret_cast<char*>(stat_field(text, len, 49));   // arg_end
+  if (start == nullptr || end <= start) return;
+  constexpr char title[] = "nucleus-init";
+  for (char* p = start; p < end; ++p) *p = '\0';
+  if (end - start <= static_cast<long>(sizeof title)) return; // all NUL: shows nothing but NULs
+  for (std::size_t i = 0; i + 1 < sizeof title; ++i) start[i] = title[i];
+  end[-1] = ' ';
+}
+
 } // namespace
 
 int fork_namespace_init() noexcept {
@@ -94,6 +133,7 @@ int fork_namespace_init() noexcept {
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != 0) ::_exit(125); // the outer process is gone (it is outside: ppid reads 0)
+    hide_command_line();
     return 0;
   }
   close_cloexec_fds();
@@ -129,6 +169,10 @@ int start_workload(int (*body)(const void*) noexcept, const void* arg) noexcept 
   pid_t pid = ::clone(workload_entry, static_cast<char*>(stack) + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
   if (pid < 0) return errno;
   ::munmap(stack, stack_size);
+  // pid 1 keeps nucleus's memory (its environment among it) and the namespace's capabilities:
+  // not dumpable, the workload cannot read /proc/1/environ or /proc/1/mem even with
+  // --cap-add CAP_SYS_PTRACE. Only now: until its execve the workload shared this memory.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   close_cloexec_fds();
   supervise(pid, true);
 }

@@ -306,3 +306,29 @@ TEST_F(RunPrivileged, CommandUnderTmpStaysVisible) {
   EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "written"));
 }
+
+// pid 1 of the sandbox is a fork of nucleus: the workload reads its command line and environment
+// from /proc/1, and must find neither nucleus's arguments (the profile's path here) nor its
+// environment (a variable the workload was not given). Under gVisor pid 1 is the workload itself.
+TEST_F(RunPrivileged, Pid1ShowsNothingOfNucleus) {
+  const std::string profile = nucleus::test::write_profile(dir, "allow-all-7c1e.json", json{{"defaultAction", "SCMP_ACT_ALLOW"}});
+  const std::string secret = "nucleus-env-secret-5d2b";
+  const std::string script = "tr '\\0' ' ' < /proc/1/cmdline; echo; tr '\\0' ' ' < /proc/1/environ; echo";
+  std::vector<std::vector<std::string>> levels{{"--trust-level=trusted"}};
+  const bool gvisor = ::access("/usr/bin/runsc", X_OK) == 0 || ::access("/usr/local/bin/runsc", X_OK) == 0;
+  if (gvisor) levels.push_back({});
+  for (const auto& level : levels) {
+    std::vector<std::string> argv{"/usr/bin/env", "NUCLEUS_TEST_SECRET=" + secret, tool("nucleus-run").string(), "--profile", profile};
+    argv.insert(argv.end(), level.begin(), level.end());
+    argv.insert(argv.end(), {"--", "/bin/sh", "-c", script});
+    auto r = run(argv);
+    const std::string what = level.empty() ? "gVisor" : "trusted";
+    EXPECT_EQ(r.exit_code, 0) << what << "\n" << r.out << r.err;
+    EXPECT_EQ(r.out.find("allow-all-7c1e"), std::string::npos) << what << ": /proc/1/cmdline shows the profile path\n" << r.out;
+    EXPECT_EQ(r.out.find("--profile"), std::string::npos) << what << ": /proc/1/cmdline shows nucleus's flags\n" << r.out;
+    EXPECT_EQ(r.out.find(secret), std::string::npos) << what << ": /proc/1/environ shows nucleus's environment\n" << r.out;
+    const std::string pid1 = level.empty() ? "/bin/sh -c" : "nucleus-init"; // under gVisor pid 1 is the workload
+    EXPECT_NE(r.out.find(pid1), std::string::npos) << what << "\n" << r.out;
+  }
+  if (!gvisor) NUCLEUS_SKIP("runsc is not installed: the gVisor half was not run");
+}
