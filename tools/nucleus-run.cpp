@@ -59,15 +59,29 @@ std::string gvisor_spelling(const std::string& oci_json) {
   return doc.dump(2);
 }
 
-int run(const Options& opt) {
-  // Opened before the workload exists: nothing it does to paths can redirect this write.
-  std::optional<sandbox::OutputPath> complain_output;
-  if (opt.complain_trace == "-")
+// Standard output is the command's too.
+sandbox::OutputPath open_complain_output(const std::string& path) {
+  if (path == "-")
     throw sandbox::Error(sandbox::ErrorKind::usage,
                          "--complain-trace -: the command writes to the same standard output, so the trace could not "
                          "be told from its output",
                          "give the trace a file: --complain-trace extra.trace");
-  if (!opt.complain_trace.empty()) complain_output = sandbox::OutputPath::open(opt.complain_trace);
+  return sandbox::OutputPath::open(path);
+}
+
+// Refused by nucleus's guard, not by the profile: adding it to the profile alone would not help.
+void report_refused_io_uring(const tracer::SeccompRecord& rec, const Options& opt, bool under_gvisor) {
+  std::cerr << tool << ": " << tracer::describe_denial(rec, {}, sandbox::Action::errno_ret(EPERM))
+            << (under_gvisor ? " (pid in the sandbox)" : "")
+            << " (nucleus refuses io_uring whatever the profile: its operations bypass seccomp); to allow it: "
+               "--allow-io-uring, and nucleus-profile add "
+            << opt.profile << " " << tracer::syscall_display_name(rec) << std::endl;
+}
+
+int run(const Options& opt) {
+  // Opened before the workload exists: nothing it does to paths can redirect this write.
+  std::optional<sandbox::OutputPath> complain_output;
+  if (!opt.complain_trace.empty()) complain_output = open_complain_output(opt.complain_trace);
   // Read once: the bytes that are pinned are the bytes that are parsed.
   const std::string profile_text = sandbox::read_file(opt.profile);
   if (!opt.profile_sha256.empty()) sandbox::verify_sha256(profile_text, opt.profile_sha256, opt.profile);
@@ -145,15 +159,7 @@ int run(const Options& opt) {
       return;
     }
     denied.add(rec);
-    // Refused by nucleus's guard, not by the profile: adding it to the profile alone would not help.
-    if (!opt.sandbox.allow_io_uring && name.starts_with("io_uring_")) {
-      std::cerr << tool << ": " << tracer::describe_denial(rec, {}, sandbox::Action::errno_ret(EPERM))
-                << (under_gvisor ? " (pid in the sandbox)" : "")
-                << " (nucleus refuses io_uring whatever the profile: its operations bypass seccomp); to allow it: "
-                   "--allow-io-uring, and nucleus-profile add "
-                << opt.profile << " " << name << std::endl;
-      return;
-    }
+    if (!opt.sandbox.allow_io_uring && name.starts_with("io_uring_")) return report_refused_io_uring(rec, opt, under_gvisor);
     // gVisor's record carries the errno it really returned; the host's audit record carries none,
     // so the profile's is named where the profile settles it.
     auto known = under_gvisor ? std::optional<sandbox::Action>(rec.action()) : sandbox::action_for(loaded.policy, name);

@@ -24,6 +24,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <functional>
 #include <filesystem>
@@ -259,6 +260,25 @@ int run_hook(const Options& opt) {
   });
 }
 
+// A command's trace: standard output is the command's too.
+sandbox::OutputPath open_command_output(const std::string& path) {
+  if (path == "-")
+    throw sandbox::Error(sandbox::ErrorKind::usage,
+                         "-o -: the traced command writes to the same standard output, so the trace could not be told "
+                         "from its output",
+                         "give the trace a file: -o app.trace");
+  return sandbox::OutputPath::open(path);
+}
+
+// The guard refused io_uring; the trace shows it, and this says how to allow it.
+void note_refused_io_uring(const Options& opt, const tracer::Trace& trace) {
+  if (opt.sandbox.allow_io_uring) return;
+  if (std::none_of(trace.syscalls.begin(), trace.syscalls.end(), [](const auto& s) { return s.name == "io_uring_setup"; }))
+    return;
+  std::cerr << tool << ": note: the command tried io_uring, which was refused (EPERM): its operations bypass seccomp; "
+                       "to allow it: --allow-io-uring here and in nucleus-run, and nucleus-profile gen --allow-io-uring\n";
+}
+
 int run(const Options& opt) {
   if (opt.hook_given) return run_hook(opt);
   if (!opt.hook_flag_given.empty())
@@ -276,12 +296,7 @@ int run(const Options& opt) {
   const bool trusted = opt.sandbox.trust_level == "trusted";
   if (trusted) ebpf = open_ebpf(opt, ebpf_note);
   // Opened before the workload exists: nothing it does to paths can redirect this write.
-  if (opt.output == "-")
-    throw sandbox::Error(sandbox::ErrorKind::usage,
-                         "-o -: the traced command writes to the same standard output, so the trace could not be told "
-                         "from its output",
-                         "give the trace a file: -o app.trace");
-  const auto output = sandbox::OutputPath::open(opt.output);
+  const auto output = open_command_output(opt.output);
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::trace, opt.command);
   const bool under_gvisor = isolation.backend() == sandbox::Backend::gvisor;
   if (!under_gvisor && opt.source == "gvisor")
@@ -368,14 +383,7 @@ int run(const Options& opt) {
       std::cerr << "\n";
     }
     std::cerr << tool << ": trace written to " << opt.output << "\n";
-    if (!opt.sandbox.allow_io_uring)
-      for (const auto& s : trace.syscalls)
-        if (s.name == "io_uring_setup") {
-          std::cerr << tool << ": note: the command tried io_uring, which was refused (EPERM): its operations "
-                             "bypass seccomp; to allow it: --allow-io-uring here and in nucleus-run, and "
-                             "nucleus-profile gen --allow-io-uring\n";
-          break;
-        }
+    note_refused_io_uring(opt, trace);
     if (under_gvisor)
       std::cerr << tool << ": recorded under gVisor (" << result.runtime
                 << "): what gVisor's kernel served. On a host kernel the same program also reads the clock "
