@@ -1,17 +1,15 @@
-// The event loop shared by trace and strict mode (Boost.Asio): records from the source, the
-// child's exit through its pidfd, signals passed on to the child, and the fence that ends the drain.
+// The audit recorder, shared by trace and strict mode: a source plugged into the run loop that reads
+// the audit records of the traced tree, attributes them, and ends the drain on a fence record.
 #include "nucleus/tracer/monitor.hpp"
+#include "nucleus/tracer/run_loop.hpp"
 
 #include "lost_counter.hpp"
 
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/proc.hpp"
-#include "nucleus/sandbox/pty.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <fcntl.h>
@@ -111,295 +109,148 @@ private:
   std::unordered_set<pid_t> strangers_;
 };
 
-// Relays between the caller's terminal and the workload's pty master: keystrokes in, output out.
-// The master is ours alone, so it is non-blocking; the caller's terminal is only waited on and
-// read when ready, so its file status flags (shared with the caller's shell) are left alone.
-class TerminalRelay {
+// The audit records of the traced tree: the child starts its own audit session under a LOG filter,
+// records are read as they arrive, and once it has exited the drain ends on our own fence record.
+class AuditSource final : public RunSource {
 public:
-  TerminalRelay(asio::io_context& io, sandbox::WorkloadPty& pty)
-      : pty_(pty), master_(io, ::dup(pty.master.get())),
-        input_(io, pty.caller_input >= 0 ? ::dup(pty.caller_input) : ::dup(pty.master.get())) {
-    ::fcntl(master_.native_handle(), F_SETFL, ::fcntl(master_.native_handle(), F_GETFL) | O_NONBLOCK);
-  }
+  explicit AuditSource(const MonitorOptions& options) : options_(options) {}
 
-  void start() {
-    wait_output();
-    if (pty_.caller_input >= 0) wait_input();
-  }
-
-  // After the workload has exited: whatever it wrote last.
-  void drain() {
-    for (int i = 0; i < 64 && copy_output(); ++i) {
+  void prepare(sandbox::SpawnSpec& spec, MonitorResult& result) override {
+    std::string note;
+    try {
+      source_ = open_live_source(options_.source, &note);
+      result.source = std::string(source_->name());
+    } catch (const Error& e) {
+      if (options_.require_source || (e.kind() != ErrorKind::permission && e.kind() != ErrorKind::unsupported)) throw;
+      note = std::string("no audit record source: ") + e.what();
     }
+    result.source_note = note;
+    read_lost_ = options_.lost_counter ? options_.lost_counter : audit_lost_counter;
+    // The counter is taken now, before the workload exists; its answer is read once the workload
+    // is starting, so that the kernel's reply thread starts in parallel with the fork.
+    if (source_ && !options_.lost_counter) lost_query_.emplace();
+    spec.filter = options_.filter;
+    spec.new_audit_session = source_ != nullptr;
   }
 
-  void stop() {
-    boost::system::error_code ec;
-    master_.cancel(ec);
-    input_.cancel(ec);
+  void started(asio::io_context& io, const sandbox::Child& child, MonitorResult& result) override {
+    // The netlink group drops records when the reader falls behind, so the reader must win the CPU
+    // from the workload it watches. Raised after the fork: the workload keeps its own priority.
+    // Only root may raise it; otherwise this does nothing.
+    if (source_) ::setpriority(PRIO_PROCESS, 0, reader_nice);
+    if (source_) lost_before_ = lost_query_ ? lost_query_->get() : read_lost_();
+    if (source_ && !lost_before_) {
+      if (!result.source_note.empty()) result.source_note += "; ";
+      result.source_note += "the kernel's audit lost counter cannot be read, so records dropped inside the kernel "
+                            "would go unnoticed";
+    }
+    result.audit_session = child.audit_session();
+    result.attribution = result.audit_session ? Attribution::audit_session : Attribution::process_tree;
+    result_ = &result;
+    tree_.emplace(child.pid());
+    // Made once: drain() takes a RecordSink, and converting a lambda at every wake-up would build
+    // (and allocate) a new std::function each time records arrive.
+    sink_ = [this](std::string_view line, int type) { on_line(line, type); };
+    fence_timer_.emplace(io);
+    if (!source_) return;
+    source_fd_.emplace(io, ::dup(source_->fd()));
+    wait_source(io);
+  }
+
+  void child_exited(asio::io_context& io, MonitorResult&) override {
+    if (!source_) {
+      io.stop();
+      return;
+    }
+    source_->drain(sink_);
+    fence_deadline_ = std::chrono::steady_clock::now() + options_.fence_timeout;
+    send_fence(io);
+  }
+
+  void finish(MonitorResult& result) override {
+    if (!source_) return;
+    result.loss = source_->loss();
+    const auto lost_after = read_lost_();
+    const std::uint32_t before = lost_before_.value_or(0);
+    if (lost_before_ && lost_after && *lost_after > before) {
+      std::uint32_t delta = *lost_after - before;
+      result.loss.lost += delta;
+      if (!result.loss.detail.empty()) result.loss.detail += "; ";
+      result.loss.detail += "the kernel audit subsystem dropped " + std::to_string(delta) +
+                            " record(s) (audit lost counter; raise the audit backlog limit)";
+    } else if (lost_before_ && !lost_after) {
+      result.loss.overflowed = true;
+      if (!result.loss.detail.empty()) result.loss.detail += "; ";
+      result.loss.detail += "the kernel's audit lost counter could not be read at the end, so drops may have gone unnoticed";
+    }
+    if (!result.fenced) {
+      result.loss.overflowed = true;
+      if (!result.loss.detail.empty()) result.loss.detail += "; ";
+      result.loss.detail += "the end-of-trace fence record never arrived, so records may be missing";
+    }
   }
 
 private:
-  // One read from the master to the caller's terminal; false when nothing more comes.
-  bool copy_output() {
-    char buf[4096];
-    ssize_t n = ::read(master_.native_handle(), buf, sizeof buf);
-    if (n <= 0) return false; // EAGAIN: nothing now; EIO: every slave is closed
-    if (pty_.caller_output < 0) return true;
-    for (ssize_t off = 0; off < n;) {
-      ssize_t w = ::write(pty_.caller_output, buf + off, static_cast<std::size_t>(n - off));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return false;
-      off += w;
+  void on_line(std::string_view line, int type) {
+    MonitorResult& result = *result_;
+    std::optional<int> t = type == type_unknown ? std::nullopt : std::optional<int>(type);
+    ParseStatus status = parse_seccomp_record(line, record_, t);
+    if (status == ParseStatus::malformed) ++result.unparsed;
+    if (status != ParseStatus::ok) return;
+    ++result.records_seen;
+    if (fence_pid_ != 0 && record_.pid == fence_pid_) {
+      result.fenced = true;
+      return;
     }
-    return true;
+    bool ours = result.audit_session ? record_.ses == *result.audit_session : tree_->contains(record_.pid);
+    if (!ours) return;
+    ++result.records_attributed;
+    if (options_.on_record) options_.on_record(record_);
   }
 
-  void wait_output() {
-    master_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+  void wait_source(asio::io_context& io) {
+    source_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this, &io](const boost::system::error_code& ec) {
       if (ec) return;
-      if (!copy_output() && errno != EAGAIN && errno != EINTR) return; // slave closed (EIO)
-      wait_output();
+      source_->drain(sink_);
+      if (result_->fenced) io.stop();
+      wait_source(io);
     });
   }
 
-  void wait_input() {
-    input_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
-      if (ec) return;
-      ssize_t n = ::read(pty_.caller_input, pending_, sizeof pending_);
-      if (n <= 0) return; // the caller's terminal hung up
-      pending_len_ = static_cast<std::size_t>(n);
-      pending_off_ = 0;
-      flush_input();
-    });
-  }
-
-  void flush_input() {
-    while (pending_off_ < pending_len_) {
-      ssize_t w = ::write(master_.native_handle(), pending_ + pending_off_, pending_len_ - pending_off_);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0 && errno == EAGAIN) {
-        // The workload does not read: wait until its input queue has room, keystrokes stay in order.
-        master_.async_wait(asio::posix::stream_descriptor::wait_write, [this](const boost::system::error_code& ec) {
-          if (!ec) flush_input();
-        });
+  void send_fence(asio::io_context& io) {
+    fence_pid_ = send_fence_record();
+    fence_timer_->expires_after(std::chrono::milliseconds(500));
+    fence_timer_->async_wait([this, &io](const boost::system::error_code& ec) {
+      if (ec || result_->fenced) return;
+      if (std::chrono::steady_clock::now() >= fence_deadline_) {
+        io.stop(); // the fence never came: reported as a possible loss in finish()
         return;
       }
-      if (w <= 0) return;
-      pending_off_ += static_cast<std::size_t>(w);
-    }
-    wait_input();
+      send_fence(io); // kmsg's rate limit may have eaten the fence: try again
+    });
   }
 
-  sandbox::WorkloadPty& pty_;
-  asio::posix::stream_descriptor master_;
-  asio::posix::stream_descriptor input_;
-  char pending_[4096];
-  std::size_t pending_len_ = 0;
-  std::size_t pending_off_ = 0;
+  const MonitorOptions& options_;
+  std::unique_ptr<EventSource> source_;
+  std::function<std::optional<std::uint32_t>()> read_lost_;
+  std::optional<LostCounterQuery> lost_query_;
+  std::optional<std::uint32_t> lost_before_;
+  MonitorResult* result_ = nullptr;
+  std::optional<ProcessTree> tree_;
+  RecordSink sink_;
+  SeccompRecord record_;
+  pid_t fence_pid_ = 0;
+  std::chrono::steady_clock::time_point fence_deadline_;
+  std::optional<asio::posix::stream_descriptor> source_fd_;
+  std::optional<asio::steady_timer> fence_timer_;
 };
 
 } // namespace
 
 MonitorResult run_monitored(const MonitorOptions& options) {
   if (options.gvisor) return run_gvisor_monitored(options);
-  MonitorResult result;
-  std::string note;
-  std::unique_ptr<EventSource> source;
-  try {
-    source = open_live_source(options.source, &note);
-    result.source = std::string(source->name());
-  } catch (const Error& e) {
-    if (options.require_source || (e.kind() != ErrorKind::permission && e.kind() != ErrorKind::unsupported)) throw;
-    note = std::string("no audit record source: ") + e.what();
-  }
-  result.source_note = note;
-  const auto read_lost = options.lost_counter ? options.lost_counter : audit_lost_counter;
-  // The counter is taken now, before the workload exists; its answer is read once the workload
-  // is starting, so that the kernel's reply thread starts in parallel with the fork.
-  std::optional<LostCounterQuery> lost_query;
-  if (source && !options.lost_counter) lost_query.emplace();
-  const auto started = std::chrono::steady_clock::now();
-
-  asio::io_context io;
-  // Installed before the child exists, so that a signal during start-up is not lost.
-  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  signals.add(SIGQUIT);
-
-  std::optional<sandbox::WorkloadPty> pty;
-  if (options.terminal) pty = sandbox::open_workload_pty();
-
-  sandbox::SpawnSpec spec;
-  spec.argv = options.argv;
-  spec.filter = options.filter;
-  spec.new_audit_session = source != nullptr;
-  spec.pre_exec = options.pre_exec;
-  spec.pre_exec_context = options.pre_exec_context;
-  spec.env = options.env;
-  spec.pass_fds = options.pass_fds;
-  spec.pty = pty ? &pty->child : nullptr;
-  sandbox::Child child = sandbox::spawn(spec);
-  // The netlink group drops records when the reader falls behind, so the reader must win the CPU
-  // from the workload it watches. Raised after the fork: the workload keeps its own priority.
-  // Only root may raise it; otherwise this does nothing.
-  if (source) ::setpriority(PRIO_PROCESS, 0, reader_nice);
-  std::optional<std::uint32_t> lost_before;
-  if (source) lost_before = lost_query ? lost_query->get() : read_lost();
-  if (source && !lost_before) {
-    if (!result.source_note.empty()) result.source_note += "; ";
-    result.source_note += "the kernel's audit lost counter cannot be read, so records dropped inside the kernel "
-                          "would go unnoticed";
-  }
-  result.pid = child.pid();
-  result.audit_session = child.audit_session();
-  result.attribution = result.audit_session ? Attribution::audit_session : Attribution::process_tree;
-  if (options.on_start) options.on_start(child.pid());
-
-  // Keystrokes go to the workload's terminal as they are typed (Ctrl-C included), and the caller's
-  // terminal gets its settings back however this ends (the destructor runs on every path).
-  std::optional<sandbox::RawMode> raw;
-  std::optional<TerminalRelay> relay;
-  asio::signal_set winch(io);
-  if (pty) {
-    pty->close_slave();
-    if (pty->caller_input >= 0) raw.emplace(pty->caller_input);
-    relay.emplace(io, *pty);
-    relay->start();
-    winch.add(SIGWINCH);
-  }
-  std::function<void()> wait_winch = [&] {
-    winch.async_wait([&](const boost::system::error_code& ec, int) {
-      if (ec) return;
-      int from = pty->caller_input >= 0 ? pty->caller_input : pty->caller_output;
-      sandbox::copy_window_size(from, pty->master.get());
-      wait_winch();
-    });
-  };
-  if (pty) wait_winch();
-
-  ProcessTree tree(child.pid());
-  pid_t fence_pid = 0;
-  bool child_exited = false;
-
-  std::optional<asio::posix::stream_descriptor> source_fd;
-  if (source) source_fd.emplace(io, ::dup(source->fd()));
-  asio::posix::stream_descriptor child_fd(io, ::dup(child.pidfd()));
-  asio::steady_timer fence_timer(io);
-  asio::steady_timer tick_timer(io);
-  std::chrono::steady_clock::time_point fence_deadline;
-
-  SeccompRecord record;
-  auto on_line = [&](std::string_view line, int type) {
-    std::optional<int> t = type == type_unknown ? std::nullopt : std::optional<int>(type);
-    ParseStatus status = parse_seccomp_record(line, record, t);
-    if (status == ParseStatus::malformed) ++result.unparsed;
-    if (status != ParseStatus::ok) return;
-    ++result.records_seen;
-    if (fence_pid != 0 && record.pid == fence_pid) {
-      result.fenced = true;
-      return;
-    }
-    bool ours = result.audit_session ? record.ses == *result.audit_session : tree.contains(record.pid);
-    if (!ours) return;
-    ++result.records_attributed;
-    if (options.on_record) options.on_record(record);
-  };
-
-  // Made once: drain() takes a RecordSink, and converting the lambda at every wake-up would build
-  // (and allocate) a new std::function each time records arrive.
-  const RecordSink sink = on_line;
-
-  auto finish_if_fenced = [&] {
-    if (result.fenced) io.stop();
-  };
-
-  std::function<void()> send_fence = [&] {
-    fence_pid = send_fence_record();
-    fence_timer.expires_after(std::chrono::milliseconds(500));
-    fence_timer.async_wait([&](const boost::system::error_code& ec) {
-      if (ec || result.fenced) return;
-      if (std::chrono::steady_clock::now() >= fence_deadline) {
-        io.stop(); // the fence never came: reported as a possible loss below
-        return;
-      }
-      send_fence(); // kmsg's rate limit may have eaten the fence: try again
-    });
-  };
-
-  std::function<void()> wait_source = [&] {
-    source_fd->async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
-      if (ec) return;
-      source->drain(sink);
-      finish_if_fenced();
-      wait_source();
-    });
-  };
-  if (source) wait_source();
-
-  child_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
-    if (ec) return;
-    result.wait_status = child.wait();
-    child_exited = true;
-    if (relay) {
-      relay->drain();
-      relay->stop();
-    }
-    if (!source) {
-      io.stop();
-      return;
-    }
-    source->drain(sink);
-    fence_deadline = std::chrono::steady_clock::now() + options.fence_timeout;
-    send_fence();
-  });
-
-  std::function<void()> wait_signal = [&] {
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      result.forwarded_signal = sig;
-      child.signal(sig);
-      wait_signal();
-    });
-  };
-  wait_signal();
-
-  std::function<void()> tick = [&] {
-    tick_timer.expires_after(std::chrono::milliseconds(200));
-    tick_timer.async_wait([&](const boost::system::error_code& ec) {
-      if (ec) return;
-      options.on_tick();
-      tick();
-    });
-  };
-  if (options.on_tick) tick();
-
-  io.run();
-  raw.reset();
-  if (!child_exited) result.wait_status = child.wait();
-  result.exit_code = sandbox::exit_code_from_status(result.wait_status);
-  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  if (!source) return result;
-
-  result.loss = source->loss();
-  const auto lost_after = read_lost();
-  const std::uint32_t before = lost_before.value_or(0);
-  if (lost_before && lost_after && *lost_after > before) {
-    std::uint32_t delta = *lost_after - before;
-    result.loss.lost += delta;
-    if (!result.loss.detail.empty()) result.loss.detail += "; ";
-    result.loss.detail += "the kernel audit subsystem dropped " + std::to_string(delta) +
-                          " record(s) (audit lost counter; raise the audit backlog limit)";
-  } else if (lost_before && !lost_after) {
-    result.loss.overflowed = true;
-    if (!result.loss.detail.empty()) result.loss.detail += "; ";
-    result.loss.detail += "the kernel's audit lost counter could not be read at the end, so drops may have gone unnoticed";
-  }
-  if (!result.fenced) {
-    result.loss.overflowed = true;
-    if (!result.loss.detail.empty()) result.loss.detail += "; ";
-    result.loss.detail += "the end-of-trace fence record never arrived, so records may be missing";
-  }
-  return result;
+  AuditSource source(options);
+  return run_loop(options, source);
 }
 
 } // namespace nucleus::tracer

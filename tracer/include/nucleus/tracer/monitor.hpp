@@ -1,7 +1,8 @@
 // Running a workload under a seccomp filter while the audit records of its process tree are
-// collected: the event loop of both nucleus-trace and nucleus-run. Order of work: open the source,
-// spawn the child in a new audit session, read records until the child has exited and our own
-// fence record has come through (a deterministic drain, not a sleep), then report losses.
+// collected, for both nucleus-trace and nucleus-run: a source of the run loop (run_loop.hpp), as
+// gVisor's record is. Order of work: open the source, spawn the child in a new audit session, read
+// records until the child has exited and our own fence record has come through (a deterministic
+// drain, not a sleep), then report losses.
 #pragma once
 
 #include "nucleus/sandbox/filter.hpp"
