@@ -6,16 +6,14 @@
 // both channels reached EOF, then say what (if anything) is missing.
 #include "nucleus/tracer/gvisor.hpp"
 #include "nucleus/tracer/monitor.hpp"
+#include "nucleus/tracer/run_loop.hpp"
 
 #include "nucleus/sandbox/arch.hpp"
 #include "nucleus/sandbox/error.hpp"
 #include "nucleus/sandbox/fd.hpp"
 #include "nucleus/sandbox/io.hpp"
-#include "nucleus/sandbox/spawn.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <nlohmann/json.hpp>
@@ -227,92 +225,137 @@ void throw_if_never_started(const gvisor::Tracker& tracker, const MonitorResult&
               "of the sandbox from one of the command");
 }
 
-} // namespace
+// gVisor's own record of the workload: prepare() asks runsc what it knows and sets up the private
+// channels, started() reads both as they flow, and the drain ends when the child has exited and
+// both channels have reached EOF (or 10 s after the exit, reported as a loss).
+class GvisorSource final : public RunSource {
+public:
+  explicit GvisorSource(const MonitorOptions& options)
+      : options_(options), gv_(*options.gvisor), version_query_({gv_.runsc, "--version"}),
+        // Strict mode needs the denials only: no syscall point, so no `runsc trace metadata` before the
+        // start (a runsc run of its own, tens of milliseconds) and no packet per call while it runs.
+        known_(gv_.record_calls ? known_numbers(gv_.runsc) : std::set<int>{}), tracker_(gv_.first_exe, known_) {}
 
-MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
-  const auto& gv = *options.gvisor;
-  MonitorResult result;
-  result.source = "gvisor";
-  result.arguments = true;
-  result.attribution = Attribution::audit_session; // exact: gVisor's own task ids
-  Capture version_query({gv.runsc, "--version"});
-  // Strict mode needs the denials only: no syscall point, so no `runsc trace metadata` before the
-  // start (a runsc run of its own, tens of milliseconds) and no packet per call while it runs.
-  const std::set<int> known = gv.record_calls ? known_numbers(gv.runsc) : std::set<int>{};
-  gvisor::Tracker tracker(gv.first_exe, known);
+  void prepare(sandbox::SpawnSpec& spec, MonitorResult& result) override {
+    result.source = "gvisor";
+    result.arguments = true;
+    result.attribution = Attribution::audit_session; // exact: gVisor's own task ids
+    sock_path_ = (dir_.path / "sink.sock").string();
+    const std::string fifo_path = (dir_.path / "debug.json").string();
+    const std::string config_path = (dir_.path / "session.json").string();
+    sandbox::write_file_atomic(config_path, session_config(known_, sock_path_));
+    listen_sink();
+    if (::mkfifo(fifo_path.c_str(), 0600) != 0) sandbox::throw_errno("cannot create the FIFO for gVisor's debug log");
+    fifo_.reset(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    // Held until the child exits: without a writer a FIFO reads as ended before runsc opens it.
+    fifo_keepalive_.reset(::open(fifo_path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo_ || !fifo_keepalive_) sandbox::throw_errno("cannot open the FIFO for gVisor's debug log");
 
-  WorkDir dir;
-  const std::string sock_path = (dir.path / "sink.sock").string();
-  const std::string fifo_path = (dir.path / "debug.json").string();
-  const std::string config_path = (dir.path / "session.json").string();
-  sandbox::write_file_atomic(config_path, session_config(known, sock_path));
+    std::vector<std::string> flags = {"--pod-init-config=" + config_path, "--debug-command=boot",
+                                      "--debug-log=" + fifo_path, "--debug-log-format=json"};
+    if (gv_.record_calls)
+      flags.insert(flags.end(), {"--strace",
+                                 // Unknown numbers are straced whatever this list says; the list
+                                 // keeps the known ones (recorded by the sink) out of the log.
+                                 "--strace-syscalls=vhangup", "--strace-log-size=1"});
+    if (gv_.report_denials) flags.push_back("--debug");
+    spec.argv.insert(spec.argv.begin() + 1, flags.begin(), flags.end());
+    result_ = &result;
+  }
 
-  UniqueFd listener(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!listener) sandbox::throw_errno("cannot create the socket for gVisor's monitoring sink");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (sock_path.size() >= sizeof addr.sun_path)
-    throw Error(ErrorKind::usage, "the temporary directory path is too long for a unix socket: " + sock_path,
-                "set TMPDIR to a shorter directory");
-  std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener.get(), 1) != 0)
-    sandbox::throw_errno("cannot listen for gVisor's monitoring sink on " + sock_path);
+  void started(asio::io_context& io, const sandbox::Child&, MonitorResult&) override {
+    listen_fd_.emplace(io, ::dup(listener_.get()));
+    fifo_fd_.emplace(io, ::dup(fifo_.get()));
+    drain_timer_.emplace(io);
+    // One connection only: the sandbox's, made while runsc sets the sandbox up, before the
+    // workload runs. The socket file goes at once, so nothing can connect later.
+    listen_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this, &io](const boost::system::error_code& ec) {
+      if (ec) return;
+      sink_.reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+      ::unlink(sock_path_.c_str());
+      listener_.reset();
+      boost::system::error_code ignored;
+      listen_fd_->close(ignored);
+      if (!sink_) {
+        sink_eof_ = true;
+        return;
+      }
+      sink_fd_.emplace(io, ::dup(sink_.get()));
+      wait_sink(io);
+    });
+    wait_fifo(io);
+    version_fd_.emplace(io, ::dup(version_query_.fd()));
+    version_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+      if (!ec) take_runsc_version(version_query_, gv_, *result_);
+    });
+  }
 
-  if (::mkfifo(fifo_path.c_str(), 0600) != 0) sandbox::throw_errno("cannot create the FIFO for gVisor's debug log");
-  UniqueFd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  // Held until the child exits: without a writer a FIFO reads as ended before runsc opens it.
-  UniqueFd fifo_keepalive(::open(fifo_path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!fifo || !fifo_keepalive) sandbox::throw_errno("cannot open the FIFO for gVisor's debug log");
+  void child_exited(asio::io_context& io, MonitorResult&) override {
+    child_exited_ = true;
+    fifo_keepalive_.reset(); // now EOF means every writer in the sandbox is gone
+    if (!sink_) {
+      sink_eof_ = true; // it never connected: reported in finish()
+      boost::system::error_code ignored;
+      listen_fd_->close(ignored);
+    }
+    drain_timer_->expires_after(std::chrono::seconds(10));
+    drain_timer_->async_wait([this, &io](const boost::system::error_code& e) {
+      if (e) return;
+      drain_timed_out_ = true;
+      io.stop();
+    });
+    maybe_finish(io);
+  }
 
-  std::vector<std::string> argv = options.argv;
-  std::vector<std::string> flags = {"--pod-init-config=" + config_path, "--debug-command=boot", "--debug-log=" + fifo_path,
-                                    "--debug-log-format=json"};
-  if (gv.record_calls)
-    flags.insert(flags.end(), {"--strace",
-                               // Unknown numbers are straced whatever this list says; the list
-                               // keeps the known ones (recorded by the sink) out of the log.
-                               "--strace-syscalls=vhangup", "--strace-log-size=1"});
-  if (gv.report_denials) flags.push_back("--debug");
-  argv.insert(argv.begin() + 1, flags.begin(), flags.end());
+  void finish(MonitorResult& result) override {
+    tracker_.finish();
+    deliver();
+    take_runsc_version(version_query_, gv_, result);
+    throw_if_never_started(tracker_, result);
+    result.fenced = !drain_timed_out_ && sink_eof_ && fifo_eof_;
+    result.unparsed = bad_packets_;
 
-  const auto started = std::chrono::steady_clock::now();
-  asio::io_context io;
-  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  signals.add(SIGQUIT);
+    std::string detail = tracker_.loss_detail();
+    auto add = [&](const std::string& s) {
+      if (!detail.empty()) detail += "; ";
+      detail += s;
+    };
+    if (!handshake_done_ && tracker_.started() == false && detail.empty()) add("runsc never connected its monitoring sink");
+    if (drain_timed_out_) {
+      const char* which = !sink_eof_ && !fifo_eof_ ? "gVisor's monitoring stream and debug log"
+                          : !sink_eof_             ? "gVisor's monitoring stream"
+                                                   : "gVisor's debug log";
+      add(std::string(which) + " did not end within 10 s of the workload's exit");
+    }
+    if (bad_packets_ != 0) add(std::to_string(bad_packets_) + " monitoring packet(s) could not be decoded");
+    result.loss.lost = tracker_.dropped();
+    result.loss.overflowed = !detail.empty();
+    result.loss.detail = detail;
+    if (tracker_.unattributed() != 0)
+      result.source_note += std::string(result.source_note.empty() ? "" : "; ") + std::to_string(tracker_.unattributed()) +
+                            " call(s) could not be tied to an executable and are listed under \"?\"";
+  }
 
-  sandbox::SpawnSpec spec;
-  spec.argv = argv;
-  spec.pre_exec = options.pre_exec;
-  spec.pre_exec_context = options.pre_exec_context;
-  spec.env = options.env;
-  spec.pass_fds = options.pass_fds;
-  sandbox::Child child = sandbox::spawn(spec);
-  result.pid = child.pid();
-  if (options.on_start) options.on_start(child.pid());
+private:
+  void listen_sink() {
+    listener_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!listener_) sandbox::throw_errno("cannot create the socket for gVisor's monitoring sink");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (sock_path_.size() >= sizeof addr.sun_path)
+      throw Error(ErrorKind::usage, "the temporary directory path is too long for a unix socket: " + sock_path_,
+                  "set TMPDIR to a shorter directory");
+    std::memcpy(addr.sun_path, sock_path_.c_str(), sock_path_.size() + 1);
+    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_.get(), 1) != 0)
+      sandbox::throw_errno("cannot listen for gVisor's monitoring sink on " + sock_path_);
+  }
 
-  const auto stall = test_stall();
-  bool child_exited = false;
-  bool sink_eof = false;
-  bool fifo_eof = false;
-  bool drain_timed_out = false;
-  std::uint64_t bad_packets = 0;
-  bool handshake_done = false;
-
-  asio::posix::stream_descriptor listen_fd(io, ::dup(listener.get()));
-  std::optional<asio::posix::stream_descriptor> sink_fd;
-  UniqueFd sink;
-  asio::posix::stream_descriptor fifo_fd(io, ::dup(fifo.get()));
-  asio::posix::stream_descriptor child_fd(io, ::dup(child.pidfd()));
-  asio::steady_timer drain_timer(io);
-  asio::steady_timer tick_timer(io);
-  std::string partial_line;
-
-  auto deliver = [&] {
-    for (auto& call : tracker.take_calls()) {
+  void deliver() {
+    for (auto& call : tracker_.take_calls()) {
       sandbox::Action action = call.action;
       // Numbers only the debug log names carry no arguments: they are classified as made with zeros.
-      if (action.kind == sandbox::ActionKind::log && options.classify) {
-        action = options.classify(call.nr, call.args);
+      if (action.kind == sandbox::ActionKind::log && options_.classify) {
+        action = options_.classify(call.nr, call.args);
         if (action.kind == sandbox::ActionKind::allow) continue;
         if (action.kind != sandbox::ActionKind::log) action = sandbox::Action::log(); // it ran: would-be denial
       }
@@ -323,176 +366,129 @@ MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
       rec.exe = call.exe;
       rec.code = seccomp_ret(action);
       rec.args = call.has_args ? &call.args : nullptr; // the stream's raw registers, as the eBPF program reads them
-      ++result.records_seen;
-      ++result.records_attributed;
-      if (options.on_record) options.on_record(rec);
+      ++result_->records_seen;
+      ++result_->records_attributed;
+      if (options_.on_record) options_.on_record(rec);
     }
-  };
-  auto maybe_finish = [&] {
-    if (child_exited && sink_eof && fifo_eof) io.stop();
-  };
+  }
 
-  std::function<void()> wait_sink = [&] {
-    sink_fd->async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
+  void maybe_finish(asio::io_context& io) {
+    if (child_exited_ && sink_eof_ && fifo_eof_) io.stop();
+  }
+
+  void wait_sink(asio::io_context& io) {
+    sink_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this, &io](const boost::system::error_code& ec) {
       if (ec) return;
-      if (stall.count() > 0) std::this_thread::sleep_for(stall);
-      static thread_local std::string buf(gvisor::max_packet_size, '\0');
-      for (int batch = 0; batch < 4096; ++batch) {
-        ssize_t n = ::recv(sink.get(), buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (n <= 0) {
-          sink_eof = true;
-          tracker.on_sink_end();
-          deliver();
-          maybe_finish();
-          return;
-        }
-        std::string_view packet(buf.data(), std::min<std::size_t>(static_cast<std::size_t>(n), buf.size()));
-        if (!handshake_done) {
-          handshake_done = true;
-          auto version = gvisor::decode_handshake(packet);
-          std::string reply = gvisor::encode_handshake(1);
-          if (!version || *version < 1 || ::send(sink.get(), reply.data(), reply.size(), MSG_NOSIGNAL) < 0) ++bad_packets;
-          continue;
-        }
-        if (static_cast<std::size_t>(n) > buf.size()) {
-          ++bad_packets;
-          continue;
-        }
-        if (auto m = gvisor::decode_packet(packet)) tracker.on_message(*m);
-        else ++bad_packets;
-      }
-      deliver();
-      wait_sink();
-    });
-  };
-
-  // One connection only: the sandbox's, made while runsc sets the sandbox up, before the
-  // workload runs. The socket file goes at once, so nothing can connect later.
-  listen_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
-    if (ec) return;
-    sink.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    ::unlink(sock_path.c_str());
-    listener.reset();
-    boost::system::error_code ignored;
-    listen_fd.close(ignored);
-    if (!sink) {
-      sink_eof = true;
-      return;
-    }
-    sink_fd.emplace(io, ::dup(sink.get()));
-    wait_sink();
-  });
-
-  std::function<void()> wait_fifo = [&] {
-    fifo_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
-      if (ec) return;
-      char buf[65536];
-      for (int batch = 0; batch < 64; ++batch) {
-        ssize_t n = ::read(fifo.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break; // EAGAIN
-        if (n == 0) {
-          fifo_eof = true;
-          break;
-        }
-        partial_line.append(buf, static_cast<std::size_t>(n));
-        std::size_t start = 0;
-        for (std::size_t nl = partial_line.find('\n'); nl != std::string::npos; nl = partial_line.find('\n', start)) {
-          if (auto e = gvisor::parse_debug_line(std::string_view(partial_line).substr(start, nl - start)))
-            if (gv.record_calls || e->kind == gvisor::LogEvent::Kind::denied || e->kind == gvisor::LogEvent::Kind::killed)
-              tracker.on_log(*e);
-          start = nl + 1;
-        }
-        partial_line.erase(0, start);
-        if (partial_line.size() > (1u << 20)) partial_line.clear(); // no sane line is this long
-      }
-      deliver();
-      if (fifo_eof) {
-        maybe_finish();
+      if (stall_.count() > 0) std::this_thread::sleep_for(stall_);
+      if (read_sink()) {
+        maybe_finish(io);
         return;
       }
-      wait_fifo();
+      wait_sink(io);
     });
-  };
-  wait_fifo();
-
-  child_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
-    if (ec) return;
-    result.wait_status = child.wait();
-    child_exited = true;
-    fifo_keepalive.reset(); // now EOF means every writer in the sandbox is gone
-    if (!sink) {
-      sink_eof = true; // it never connected: reported below
-      boost::system::error_code ignored;
-      listen_fd.close(ignored);
-    }
-    drain_timer.expires_after(std::chrono::seconds(10));
-    drain_timer.async_wait([&](const boost::system::error_code& e) {
-      if (e) return;
-      drain_timed_out = true;
-      io.stop();
-    });
-    maybe_finish();
-  });
-
-  asio::posix::stream_descriptor version_fd(io, ::dup(version_query.fd()));
-  version_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
-    if (!ec) take_runsc_version(version_query, gv, result);
-  });
-
-  std::function<void()> wait_signal = [&] {
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      result.forwarded_signal = sig;
-      child.signal(sig);
-      wait_signal();
-    });
-  };
-  wait_signal();
-
-  std::function<void()> tick = [&] {
-    tick_timer.expires_after(std::chrono::milliseconds(200));
-    tick_timer.async_wait([&](const boost::system::error_code& ec) {
-      if (ec) return;
-      options.on_tick();
-      tick();
-    });
-  };
-  if (options.on_tick) tick();
-
-  io.run();
-  if (!child_exited) result.wait_status = child.wait();
-  tracker.finish();
-  deliver();
-  take_runsc_version(version_query, gv, result);
-  result.exit_code = sandbox::exit_code_from_status(result.wait_status);
-  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  throw_if_never_started(tracker, result);
-  result.fenced = !drain_timed_out && sink_eof && fifo_eof;
-  result.unparsed = bad_packets;
-
-  std::string detail = tracker.loss_detail();
-  auto add = [&](const std::string& s) {
-    if (!detail.empty()) detail += "; ";
-    detail += s;
-  };
-  if (!handshake_done && tracker.started() == false && detail.empty()) add("runsc never connected its monitoring sink");
-  if (drain_timed_out) {
-    const char* which = !sink_eof && !fifo_eof ? "gVisor's monitoring stream and debug log"
-                        : !sink_eof            ? "gVisor's monitoring stream"
-                                               : "gVisor's debug log";
-    add(std::string(which) + " did not end within 10 s of the workload's exit");
   }
-  if (bad_packets != 0) add(std::to_string(bad_packets) + " monitoring packet(s) could not be decoded");
-  result.loss.lost = tracker.dropped();
-  result.loss.overflowed = !detail.empty();
-  result.loss.detail = detail;
-  if (tracker.unattributed() != 0)
-    result.source_note += std::string(result.source_note.empty() ? "" : "; ") + std::to_string(tracker.unattributed()) +
-                         " call(s) could not be tied to an executable and are listed under \"?\"";
-  return result;
+
+  // One batch of packets from the sink; true at its EOF.
+  bool read_sink() {
+    static thread_local std::string buf(gvisor::max_packet_size, '\0');
+    for (int batch = 0; batch < 4096; ++batch) {
+      ssize_t n = ::recv(sink_.get(), buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n <= 0) {
+        sink_eof_ = true;
+        tracker_.on_sink_end();
+        deliver();
+        return true;
+      }
+      std::string_view packet(buf.data(), std::min<std::size_t>(static_cast<std::size_t>(n), buf.size()));
+      if (!handshake_done_) {
+        handshake_done_ = true;
+        auto version = gvisor::decode_handshake(packet);
+        std::string reply = gvisor::encode_handshake(1);
+        if (!version || *version < 1 || ::send(sink_.get(), reply.data(), reply.size(), MSG_NOSIGNAL) < 0) ++bad_packets_;
+        continue;
+      }
+      if (static_cast<std::size_t>(n) > buf.size()) {
+        ++bad_packets_;
+        continue;
+      }
+      if (auto m = gvisor::decode_packet(packet)) tracker_.on_message(*m);
+      else ++bad_packets_;
+    }
+    deliver();
+    return false;
+  }
+
+  void wait_fifo(asio::io_context& io) {
+    fifo_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this, &io](const boost::system::error_code& ec) {
+      if (ec) return;
+      read_fifo();
+      deliver();
+      if (fifo_eof_) {
+        maybe_finish(io);
+        return;
+      }
+      wait_fifo(io);
+    });
+  }
+
+  // What the debug log holds now, line by line.
+  void read_fifo() {
+    char buf[65536];
+    for (int batch = 0; batch < 64; ++batch) {
+      ssize_t n = ::read(fifo_.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break; // EAGAIN
+      if (n == 0) {
+        fifo_eof_ = true;
+        break;
+      }
+      partial_line_.append(buf, static_cast<std::size_t>(n));
+      std::size_t start = 0;
+      for (std::size_t nl = partial_line_.find('\n'); nl != std::string::npos; nl = partial_line_.find('\n', start)) {
+        if (auto e = gvisor::parse_debug_line(std::string_view(partial_line_).substr(start, nl - start)))
+          if (gv_.record_calls || e->kind == gvisor::LogEvent::Kind::denied || e->kind == gvisor::LogEvent::Kind::killed)
+            tracker_.on_log(*e);
+        start = nl + 1;
+      }
+      partial_line_.erase(0, start);
+      if (partial_line_.size() > (1u << 20)) partial_line_.clear(); // no sane line is this long
+    }
+  }
+
+  const MonitorOptions& options_;
+  const MonitorOptions::Gvisor& gv_;
+  Capture version_query_;
+  const std::set<int> known_;
+  gvisor::Tracker tracker_;
+  WorkDir dir_;
+  std::string sock_path_;
+  UniqueFd listener_;
+  UniqueFd sink_;
+  UniqueFd fifo_;
+  UniqueFd fifo_keepalive_;
+  MonitorResult* result_ = nullptr;
+  const std::chrono::milliseconds stall_ = test_stall();
+  bool child_exited_ = false;
+  bool sink_eof_ = false;
+  bool fifo_eof_ = false;
+  bool drain_timed_out_ = false;
+  bool handshake_done_ = false;
+  std::uint64_t bad_packets_ = 0;
+  std::string partial_line_;
+  std::optional<asio::posix::stream_descriptor> listen_fd_;
+  std::optional<asio::posix::stream_descriptor> sink_fd_;
+  std::optional<asio::posix::stream_descriptor> fifo_fd_;
+  std::optional<asio::steady_timer> drain_timer_;
+  std::optional<asio::posix::stream_descriptor> version_fd_;
+};
+
+} // namespace
+
+MonitorResult run_gvisor_monitored(const MonitorOptions& options) {
+  GvisorSource source(options);
+  return run_loop(options, source);
 }
 
 } // namespace nucleus::tracer
