@@ -2,6 +2,7 @@
 // starting the workload in its own audit session, and turning the kernel's maps into trace entries
 // once it has exited.
 #include "nucleus/tracer/ebpf.hpp"
+#include "nucleus/tracer/run_loop.hpp"
 
 #include "nucleus/sandbox/arch.hpp"
 #include "nucleus/sandbox/error.hpp"
@@ -270,76 +271,73 @@ void EbpfRecorder::State::load() noexcept {
   setup_cpu = thread_cpu_now() - started_cpu;
 }
 
+namespace {
+
+// The eBPF recorder as a source of the run loop: the child starts its own audit session, which
+// the program counts once it is attached; nothing is read while the workload runs, since every
+// count is in the maps the moment its syscall is entered.
+class EbpfRunSource final : public RunSource {
+public:
+  EbpfRunSource(EbpfRecorder::State& state, EbpfTrace& out) : state_(state), out_(out) {}
+
+  void prepare(sandbox::SpawnSpec& spec, MonitorResult& result) override {
+    result.source = std::string(ebpf_source_name);
+    result.attribution = Attribution::audit_session;
+    result.fenced = true; // counts are in the maps the moment each syscall is entered
+    spec.filter = &state_.marker;
+    spec.new_audit_session = true;
+    // The child sets itself up meanwhile; it installs the filter that marks it, and execs, once the
+    // program counts its session.
+    spec.while_child_starts = [this](std::optional<std::uint32_t> session) {
+      state_.await_attached();
+      if (!session)
+        throw EbpfUnavailable(ErrorKind::permission,
+                              "the workload could not start an audit session of its own, which the eBPF recorder counts by",
+                              "run nucleus-trace as root with CAP_AUDIT_CONTROL, or use --source netlink");
+      nucleus_bpf_globals(state_.skel)->target_session = *session;
+    };
+  }
+
+  void started(boost::asio::io_context&, const sandbox::Child& child, MonitorResult& result) override {
+    state_.await_attached(); // when the child died before its session: the maps must exist to be read
+    result.audit_session = child.audit_session();
+  }
+
+  void child_exited(boost::asio::io_context& io, MonitorResult&) override { io.stop(); }
+
+  void finish(MonitorResult& result) override {
+    // The trace has ended: no other process pays for the probe from here on.
+    nucleus_bpf_detach(state_.skel);
+    volatile nucleus_bpf_counters* counters = nucleus_bpf_globals(state_.skel);
+    if (!result.audit_session || counters->target_session != *result.audit_session)
+      throw Error(ErrorKind::internal, "the eBPF recorder counted another audit session than the workload's");
+    std::map<std::uint32_t, std::string> names;
+    names[0] = own_executable(); // the image before the first execve, as the audit records name it
+    read_maps(state_.skel, names, out_);
+  }
+
+private:
+  EbpfRecorder::State& state_;
+  EbpfTrace& out_;
+};
+
+} // namespace
+
 EbpfTrace EbpfRecorder::run(const EbpfRunOptions& options) {
-  namespace asio = boost::asio;
   if (state_->used) throw Error(ErrorKind::internal, "an eBPF recorder runs one workload");
   state_->used = true;
+  MonitorOptions loop;
+  loop.argv = options.argv;
+  loop.pre_exec = options.pre_exec;
+  loop.pre_exec_context = options.pre_exec_context;
+  loop.on_start = options.on_start;
+  loop.env = options.env;
+  loop.pass_fds = options.pass_fds;
+  loop.terminal = options.terminal;
+  loop.on_tick = options.on_tick;
   EbpfTrace out;
-  MonitorResult& result = out.run;
-  result.source = std::string(ebpf_source_name);
-  result.attribution = Attribution::audit_session;
-  result.fenced = true; // counts are in the maps the moment each syscall is entered
-  const auto started = std::chrono::steady_clock::now();
-
-  asio::io_context io;
-  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  signals.add(SIGQUIT);
-
-  sandbox::SpawnSpec spec;
-  spec.argv = options.argv;
-  spec.filter = &state_->marker;
-  spec.new_audit_session = true;
-  spec.pre_exec = options.pre_exec;
-  spec.pre_exec_context = options.pre_exec_context;
-  spec.env = options.env;
-  spec.pass_fds = options.pass_fds;
-  // The child sets itself up meanwhile; it installs the filter that marks it, and execs, once the
-  // program counts its session.
-  spec.while_child_starts = [this](std::optional<std::uint32_t> session) {
-    state_->await_attached();
-    if (!session)
-      throw EbpfUnavailable(ErrorKind::permission,
-                            "the workload could not start an audit session of its own, which the eBPF recorder counts by",
-                            "run nucleus-trace as root with CAP_AUDIT_CONTROL, or use --source netlink");
-    nucleus_bpf_globals(state_->skel)->target_session = *session;
-  };
-  sandbox::Child child = sandbox::spawn(spec);
-  state_->await_attached(); // when the child died before its session: the maps must exist to be read
-  volatile nucleus_bpf_counters* counters = nucleus_bpf_globals(state_->skel);
-  result.pid = child.pid();
-  result.audit_session = child.audit_session();
-  if (options.on_start) options.on_start(child.pid());
-
-  bool exited = false;
-  asio::posix::stream_descriptor child_fd(io, ::dup(child.pidfd()));
-  child_fd.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
-    if (ec) return;
-    result.wait_status = child.wait();
-    exited = true;
-    io.stop();
-  });
-  std::function<void()> wait_signal = [&] {
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      result.forwarded_signal = sig;
-      child.signal(sig);
-      wait_signal();
-    });
-  };
-  wait_signal();
-  io.run();
-  if (!exited) result.wait_status = child.wait();
-  // The trace has ended: no other process pays for the probe from here on.
-  nucleus_bpf_detach(state_->skel);
-  result.exit_code = sandbox::exit_code_from_status(result.wait_status);
-  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-
-  if (!result.audit_session || counters->target_session != *result.audit_session)
-    throw Error(ErrorKind::internal, "the eBPF recorder counted another audit session than the workload's");
-
-  std::map<std::uint32_t, std::string> names;
-  names[0] = own_executable(); // the image before the first execve, as the audit records name it
-  read_maps(state_->skel, names, out);
+  EbpfRunSource source(*state_, out);
+  out.run = run_loop(loop, source);
   return out;
 }
 

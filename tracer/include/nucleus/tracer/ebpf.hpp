@@ -37,6 +37,9 @@ struct EbpfRunOptions {
   // The environment and extra descriptors the workload gets (sandbox::Isolation decides them).
   std::optional<std::vector<std::string>> env = {};
   std::vector<int> pass_fds = {};
+  // When nucleus runs on a terminal, the workload gets its own pty, relayed (see MonitorOptions).
+  bool terminal = true;
+  std::function<void()> on_tick = {}; // about every 200 ms while the workload runs (live progress)
 };
 
 // A target that runs already, recorded from the moment record_existing() has attached to it.
