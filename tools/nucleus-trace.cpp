@@ -15,8 +15,8 @@
 #include "nucleus/sandbox/syscalls.hpp"
 #include "nucleus/tracer/aggregate.hpp"
 #include "nucleus/tracer/ebpf.hpp"
-#include "nucleus/tracer/gvisor.hpp"
 #include "nucleus/tracer/monitor.hpp"
+#include "nucleus/tracer/recorder.hpp"
 #include "nucleus/tracer/trace_log.hpp"
 
 #include <CLI/CLI.hpp>
@@ -60,82 +60,12 @@ struct Options {
   std::function<void()> attached; // called once the target's calls count
 };
 
-// The kernel logs SCMP_ACT_LOG only while "log" is in kernel.seccomp.actions_logged.
-void require_log_action_logged() {
-  std::string logged;
-  try {
-    logged = sandbox::read_file("/proc/sys/kernel/seccomp/actions_logged");
-  } catch (const sandbox::Error&) {
-    return; // older kernels have no such file and always log
-  }
-  if (logged.find("log") == std::string::npos)
-    throw sandbox::Error(sandbox::ErrorKind::unsupported,
-                         "the kernel is set not to log seccomp LOG actions, so a trace would record nothing",
-                         "add it: echo '" + logged.substr(0, logged.find('\n')) +
-                             " log' > /proc/sys/kernel/seccomp/actions_logged");
-}
-
-// The recorder: eBPF where it can run (auto, or asked for), else the audit records. It loads
-// while the workload starts; when it cannot attach, run() throws before the workload's execve,
-// and auto starts the workload afresh under the audit records: it runs once, under one recorder.
-std::optional<tracer::EbpfRecorder> open_ebpf(const Options& opt, std::string& note) {
-  if (opt.source != "auto" && opt.source != "ebpf") return std::nullopt;
-  std::optional<sandbox::Policy> baseline;
-  if (!opt.baseline.empty()) baseline = profile::load_profile(opt.baseline).policy;
-  const sandbox::Policy* base = baseline ? &*baseline : nullptr;
-  if (auto why = tracer::ebpf_unavailable(base)) {
-    if (opt.source == "ebpf")
-      throw sandbox::Error(sandbox::ErrorKind::unsupported, "--source ebpf: " + *why,
-                           "use --source netlink (the audit records) instead");
-    note = "the eBPF recorder is not available (" + *why + "); using the audit records";
-    return std::nullopt;
-  }
-  try {
-    return tracer::EbpfRecorder::open(base, {}, opt.sandbox.allow_io_uring);
-  } catch (const sandbox::Error& e) {
-    if (opt.source == "ebpf") throw;
-    note = std::string("the eBPF recorder could not start (") + e.what() + "); using the audit records";
-    return std::nullopt;
-  }
-}
-
-sandbox::BpfProgram trace_filter(const Options& opt) {
-  sandbox::CompileOptions complain;
-  complain.complain = true; // everything the baseline does not allow is logged, never denied
-  complain.allow_io_uring = opt.sandbox.allow_io_uring;
-  // The guard's refusals (io_uring, set-id modes) are logged too, so that the trace shows them.
-  complain.force_log_flag = true;
-  if (opt.baseline.empty()) {
-    sandbox::Policy log_all;
-    log_all.default_action = sandbox::Action::log();
-    return sandbox::compile(log_all, complain);
-  }
+// The --baseline profile, read once, its warnings said once.
+std::optional<sandbox::Policy> load_baseline(const Options& opt) {
+  if (opt.baseline.empty()) return std::nullopt;
   auto loaded = profile::load_profile(opt.baseline);
   for (const auto& w : loaded.warnings) cli::warn(tool, opt.baseline + ": " + w.path + ": " + w.message);
-  return sandbox::compile(loaded.policy, complain);
-}
-
-// Under gVisor the recorder is gVisor's own monitoring stream: no host filter, and --baseline is
-// applied to each recorded call (with its arguments) instead of in a filter.
-void use_gvisor_recorder(const Options& opt, const sandbox::Isolation& isolation, tracer::MonitorOptions& mon,
-                         std::optional<sandbox::Policy>& baseline) {
-  if (opt.source != "auto" && opt.source != "gvisor")
-    throw sandbox::Error(sandbox::ErrorKind::usage,
-                         "--source " + opt.source + " reads the host's audit records, which never see a workload under gVisor",
-                         "drop --source (gVisor's own record is used), or trace on the host with --trust-level trusted");
-  mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()), false,
-                                              [](const std::string& note) { cli::warn(tool, note); }};
-  if (!opt.baseline.empty()) {
-    auto loaded = profile::load_profile(opt.baseline);
-    for (const auto& w : loaded.warnings) cli::warn(tool, opt.baseline + ": " + w.path + ": " + w.message);
-    baseline = std::move(loaded.policy);
-    mon.classify = [&baseline](int nr, const std::array<std::uint64_t, 6>& args) {
-      auto name = sandbox::syscall_name(sandbox::native_arch(), nr);
-      if (!name) return sandbox::Action::log();
-      auto action = tracer::gvisor::evaluate(*baseline, *name, args);
-      return action.kind == sandbox::ActionKind::allow ? action : sandbox::Action::log();
-    };
-  }
+  return std::move(loaded.policy);
 }
 
 // --pid / --cgroup: nothing is started, so no isolation applies, and only the eBPF recorder can
@@ -288,35 +218,31 @@ int run(const Options& opt) {
   if (opt.duration_given)
     throw sandbox::Error(sandbox::ErrorKind::usage, "--duration applies to --pid and --cgroup only",
                          "a command is traced until it exits");
-  // On the host: the eBPF recorder where it can run, else the audit records behind a LOG filter.
-  // The trusted level always runs the workload on the host: the recorder starts loading first, so
-  // that the load overlaps the sandbox's preparation as well as the workload's start.
-  std::string ebpf_note;
-  std::optional<tracer::EbpfRecorder> ebpf;
+  // The recorder (tracer::TraceRecorder) chooses and falls back. The trusted level always runs the
+  // workload on the host: the eBPF recorder starts loading first, so that the load overlaps the
+  // sandbox's preparation as well as the workload's start.
+  const std::optional<sandbox::Policy> baseline = load_baseline(opt);
+  tracer::TraceRecorder recorder(opt.source, baseline ? &*baseline : nullptr, opt.sandbox.allow_io_uring);
   const bool trusted = opt.sandbox.trust_level == "trusted";
-  if (trusted) ebpf = open_ebpf(opt, ebpf_note);
+  if (trusted) recorder.start_ebpf();
   // Opened before the workload exists: nothing it does to paths can redirect this write.
   const auto output = open_command_output(opt.output);
   auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::trace, opt.command);
   const bool under_gvisor = isolation.backend() == sandbox::Backend::gvisor;
-  if (!under_gvisor && opt.source == "gvisor")
-    throw sandbox::Error(sandbox::ErrorKind::usage, "--source gvisor needs the workload under gVisor",
-                         "use the default --trust-level untrusted, or drop --source gvisor");
-  if (!under_gvisor && !trusted) ebpf = open_ebpf(opt, ebpf_note);
-  std::optional<sandbox::BpfProgram> program;
+  if (!under_gvisor) recorder.start_ebpf();
   const bool live = !opt.quiet && ::isatty(STDERR_FILENO) != 0;
   const std::string started_at = cli::utc_now();
 
   tracer::Aggregator aggregator;
   tracer::MonitorOptions mon;
-  std::optional<sandbox::Policy> baseline;
   mon.argv = isolation.argv();
   mon.pre_exec = isolation.pre_exec();
   mon.pre_exec_context = isolation.context();
   mon.env = isolation.environment();
   mon.pass_fds = isolation.pass_fds();
-  if (under_gvisor) use_gvisor_recorder(opt, isolation, mon, baseline);
-  else mon.source = cli::parse_source(opt.source);
+  if (under_gvisor)
+    mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()), false,
+                                                [](const std::string& note) { cli::warn(tool, note); }};
   mon.on_record = [&](const tracer::SeccompRecord& rec) { aggregator.add(rec); };
   if (live) {
     mon.on_tick = [&] {
@@ -326,29 +252,10 @@ int run(const Options& opt) {
       cli::to_terminal(line);
     };
   }
-  tracer::MonitorResult result;
-  if (ebpf) {
-    try {
-      auto counted = ebpf->run({mon.argv, mon.pre_exec, mon.pre_exec_context, {}, mon.env, mon.pass_fds});
-      for (const auto& entry : counted.syscalls) aggregator.add(entry);
-      result = std::move(counted.run);
-    } catch (const tracer::EbpfUnavailable& e) {
-      if (opt.source == "ebpf") throw;
-      ebpf_note = std::string("the eBPF recorder could not start (") + e.what() + "); using the audit records";
-      ebpf.reset();
-    }
-  }
-  if (!ebpf) {
-    if (!under_gvisor) {
-      require_log_action_logged();
-      program = trace_filter(opt);
-      mon.filter = &*program;
-    }
-    result = tracer::run_monitored(mon);
-    if (live) cli::to_terminal("\r\033[K");
-    if (!ebpf_note.empty())
-      result.source_note = ebpf_note + (result.source_note.empty() ? "" : "; " + result.source_note);
-  }
+  tracer::TracedRun traced = recorder.run(std::move(mon));
+  if (live) cli::to_terminal("\r\033[K");
+  for (const auto& entry : traced.counted) aggregator.add(entry);
+  const tracer::MonitorResult& result = traced.run;
 
   if (auto note = isolation.exit_note(result.wait_status); !note.empty()) cli::warn(tool, note);
   if (!result.source_note.empty()) cli::warn(tool, result.source_note);
@@ -360,7 +267,7 @@ int run(const Options& opt) {
   tracer::Trace trace;
   utsname uts{};
   ::uname(&uts);
-  trace.header = {opt.command, result.source, uts.release, started_at, opt.baseline, ebpf.has_value() || result.arguments};
+  trace.header = {opt.command, result.source, uts.release, started_at, opt.baseline, result.arguments};
   trace.header.runtime = result.runtime;
   trace.syscalls = aggregator.entries();
   trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,
@@ -372,9 +279,9 @@ int run(const Options& opt) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct()
               << " distinct syscalls, " << result.loss.lost << " lost, exit code " << result.exit_code
               << ", " << result.duration.count() << " ms, source " << result.source;
-    if (ebpf)
-      std::cerr << " (attached in " << static_cast<double>(ebpf->setup_time().count()) / 1000.0 << " ms, "
-                << static_cast<double>(ebpf->setup_cpu_time().count()) / 1000.0 << " ms CPU)";
+    if (traced.ebpf_setup)
+      std::cerr << " (attached in " << static_cast<double>(traced.ebpf_setup->first.count()) / 1000.0 << " ms, "
+                << static_cast<double>(traced.ebpf_setup->second.count()) / 1000.0 << " ms CPU)";
     std::cerr << "\n";
     auto top = aggregator.most_frequent(5);
     if (!top.empty()) {
