@@ -3,8 +3,19 @@
 
 #include "nucleus/profile/oci.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <fstream>
 #include <regex>
+#include <stdexcept>
 #include <sstream>
 
 namespace nucleus::test {
@@ -118,6 +129,72 @@ TraceFile read_trace_file(const std::filesystem::path& path) {
     else if (j["type"] == "summary") t.summary = j;
   }
   return t;
+}
+
+PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size) {
+  int master = -1, slave = -1;
+  if (::openpty(&master, &slave, nullptr, nullptr, &size) != 0) throw std::runtime_error("openpty");
+  termios before{};
+  ::tcgetattr(slave, &before);
+  struct stat st{};
+  ::fstat(slave, &st);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    ::ioctl(slave, TIOCSCTTY, 0);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(slave, fd);
+    ::close(master);
+    ::close(slave);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  PtyOutcome o;
+  o.pid = pid;
+  o.device = "terminal device " + std::to_string(st.st_rdev) + ";";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  int status = 0;
+  bool done = false;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 50) > 0 && (p.revents & POLLIN) != 0) {
+      char buf[4096];
+      ssize_t n = ::read(master, buf, sizeof buf);
+      if (n > 0) o.output.append(buf, static_cast<std::size_t>(n));
+    }
+    done = ::waitpid(pid, &status, WNOHANG) == pid;
+  }
+  if (!done) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  for (;;) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) break;
+    char buf[4096];
+    ssize_t n = ::read(master, buf, sizeof buf);
+    if (n <= 0) break;
+    o.output.append(buf, static_cast<std::size_t>(n));
+  }
+  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  termios after{};
+  ::tcgetattr(slave, &after);
+  o.settings_restored = after.c_lflag == before.c_lflag && after.c_iflag == before.c_iflag;
+  // Read the input queue as the caller's shell would, without waiting for a line.
+  termios t = after;
+  t.c_lflag &= ~static_cast<tcflag_t>(ICANON);
+  t.c_cc[VMIN] = 0;
+  t.c_cc[VTIME] = 0;
+  ::tcsetattr(slave, TCSANOW, &t);
+  ::fcntl(slave, F_SETFL, ::fcntl(slave, F_GETFL) | O_NONBLOCK);
+  char buf[4096];
+  ssize_t n = ::read(slave, buf, sizeof buf);
+  if (n > 0) o.injected.assign(buf, static_cast<std::size_t>(n));
+  ::close(master);
+  ::close(slave);
+  return o;
 }
 
 } // namespace nucleus::test

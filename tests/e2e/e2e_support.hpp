@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/ioctl.h>
+#include <sys/types.h>
+
 #include <filesystem>
 #include <set>
 #include <string>
@@ -47,5 +50,18 @@ void write_runc_config(const std::filesystem::path& bundle, const nlohmann::json
 
 // `runc run` of `bundle` as container `id`, its state below `bundle`/../state.
 RunResult run_runc(const std::filesystem::path& bundle, const std::string& id);
+
+// The caller's terminal, as a test pty: the command runs with its slave as stdin, stdout, stderr and
+// controlling terminal, the way an interactive shell starts a command.
+struct PtyOutcome {
+  int exit_code = -1;
+  std::string output;   // what reached the terminal's screen
+  std::string injected; // what sits in the terminal's input queue afterwards: the shell would read it
+  bool settings_restored = false;
+  std::string device; // the terminal's device number, as the attack prints it
+  pid_t pid = -1;     // nucleus's, which names its cgroups
+};
+
+PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size = {24, 80, 0, 0});
 
 } // namespace nucleus::test
