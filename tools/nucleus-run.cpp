@@ -136,7 +136,7 @@ int run(const Options& opt) {
       mon.classify = [&loaded](int nr, const std::array<std::uint64_t, 6>& args) {
         auto name = sandbox::syscall_name(sandbox::native_arch(), nr);
         // A number with no name cannot be in the profile: the default action applies.
-        return name ? tracer::gvisor::evaluate(loaded.policy, *name, args) : loaded.policy.default_action;
+        return name ? tracer::gvisor::policy_action(loaded.policy, *name, args) : loaded.policy.default_action;
       };
     }
   }

@@ -349,7 +349,7 @@ TEST(GvisorTracker, UnsupportedNumberWithoutAnEntryLineIsStillRecorded) {
   EXPECT_EQ(t.unattributed(), 1u);
 }
 
-TEST(GvisorEvaluate, ArgumentConditionsDecide) {
+TEST(GvisorPolicyAction, ArgumentConditionsDecide) {
   sb::Policy p;
   p.default_action = sb::Action::errno_ret(EPERM);
   sb::Rule socket_unix;
@@ -359,10 +359,10 @@ TEST(GvisorEvaluate, ArgumentConditionsDecide) {
   sb::Rule read;
   read.names = {"read", "write"};
   p.rules.push_back(read);
-  EXPECT_EQ(gv::evaluate(p, "socket", {1, 1, 0, 0, 0, 0}), sb::Action::allow());
-  EXPECT_EQ(gv::evaluate(p, "socket", {2, 1, 0, 0, 0, 0}), sb::Action::errno_ret(EPERM));
-  EXPECT_EQ(gv::evaluate(p, "write", {}), sb::Action::allow());
-  EXPECT_EQ(gv::evaluate(p, "ptrace", {}), sb::Action::errno_ret(EPERM));
+  EXPECT_EQ(gv::policy_action(p, "socket", {1, 1, 0, 0, 0, 0}), sb::Action::allow());
+  EXPECT_EQ(gv::policy_action(p, "socket", {2, 1, 0, 0, 0, 0}), sb::Action::errno_ret(EPERM));
+  EXPECT_EQ(gv::policy_action(p, "write", {}), sb::Action::allow());
+  EXPECT_EQ(gv::policy_action(p, "ptrace", {}), sb::Action::errno_ret(EPERM));
 }
 
 // The release is read from both spellings of `runsc --version`; an older one than the default

@@ -516,7 +516,7 @@ std::string old_runsc_note(std::string_view version_output) {
          "upgrade runsc (Debian 12: apt-get install -t bookworm-backports runsc)";
 }
 
-sandbox::Action evaluate(const sandbox::Policy& policy, std::string_view name, const std::array<std::uint64_t, 6>& args) {
+sandbox::Action policy_action(const sandbox::Policy& policy, std::string_view name, const std::array<std::uint64_t, 6>& args) {
   for (const auto& rule : policy.rules) {
     bool named = false;
     for (const auto& n : rule.names) named = named || n == name;

@@ -48,7 +48,7 @@ void use_gvisor_record(const std::string& source, const sandbox::Policy* baselin
   options.classify = [baseline](int nr, const std::array<std::uint64_t, 6>& args) {
     auto name = sandbox::syscall_name(sandbox::native_arch(), nr);
     if (!name) return sandbox::Action::log();
-    auto action = gvisor::evaluate(*baseline, *name, args);
+    auto action = gvisor::policy_action(*baseline, *name, args);
     return action.kind == sandbox::ActionKind::allow ? action : sandbox::Action::log();
   };
 }

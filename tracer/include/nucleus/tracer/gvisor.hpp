@@ -174,7 +174,7 @@ std::string old_runsc_note(std::string_view version_output);
 
 // The action `policy` takes for syscall `name` with these arguments: the first entry naming it
 // whose conditions all hold (conditions ANDed, as nucleus compiles them), else the default.
-sandbox::Action evaluate(const sandbox::Policy& policy, std::string_view name,
-                         const std::array<std::uint64_t, 6>& args);
+sandbox::Action policy_action(const sandbox::Policy& policy, std::string_view name,
+                              const std::array<std::uint64_t, 6>& args);
 
 } // namespace nucleus::tracer::gvisor
