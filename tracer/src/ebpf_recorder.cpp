@@ -313,7 +313,10 @@ public:
       throw Error(ErrorKind::internal, "the eBPF recorder counted another audit session than the workload's");
     std::map<std::uint32_t, std::string> names;
     names[0] = own_executable(); // the image before the first execve, as the audit records name it
+    // read_maps adds the counts and the losses to the trace's run, which is the loop's result here.
+    out_.run = std::move(result);
     read_maps(state_.skel, names, out_);
+    result = std::move(out_.run);
   }
 
 private:
