@@ -143,11 +143,7 @@ PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size) {
   args.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
-    ::setsid();
-    ::ioctl(slave, TIOCSCTTY, 0);
-    for (int fd = 0; fd < 3; ++fd) ::dup2(slave, fd);
-    ::close(master);
-    ::close(slave);
+    nucleus::test::take_terminal(master, slave);
     ::execv(args[0], args.data());
     ::_exit(127);
   }

@@ -120,11 +120,7 @@ OnTerminal run_on_terminal(const std::vector<std::string>& argv, const std::func
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork");
   if (pid == 0) {
-    ::setsid();
-    ::ioctl(slave, TIOCSCTTY, 0);
-    for (int fd = 0; fd < 3; ++fd) ::dup2(slave, fd);
-    ::close(master);
-    ::close(slave);
+    nucleus::test::take_terminal(master, slave);
     if (in_child) in_child();
     ::execv(args[0], args.data());
     ::_exit(127);

@@ -97,11 +97,7 @@ TEST_P(TerminalPerRecorder, TheWorkloadHasATerminalOfItsOwn) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    ::setsid();
-    ::ioctl(slave, TIOCSCTTY, 0);
-    for (int fd = 0; fd < 3; ++fd) ::dup2(slave, fd);
-    ::close(master);
-    ::close(slave);
+    nucleus::test::take_terminal(master, slave);
     ::execv(args[0], args.data());
     ::_exit(127);
   }

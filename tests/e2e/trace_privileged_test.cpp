@@ -24,6 +24,7 @@ using nucleus::test::TraceFile;
 using nucleus::test::sample;
 using nucleus::test::tool;
 using nlohmann::json;
+using nucleus::test::strace_names;
 
 namespace {
 
@@ -32,19 +33,6 @@ std::set<std::string> names_of(const TraceFile& t, const std::function<bool(cons
   std::set<std::string> out;
   for (const auto& s : t.syscalls)
     if (!keep || keep(s)) out.insert(s["name"].get<std::string>());
-  return out;
-}
-
-// Syscall names in `strace -f` output ("1234  read(3, ..." or "read(3, ..."), without resumptions.
-std::set<std::string> strace_names(const std::string& text) {
-  static const std::regex call(R"(^(?:\[pid\s+\d+\]\s+|\d+\s+)?([a-z_0-9]+)\()");
-  std::set<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::smatch m;
-    if (std::regex_search(line, m, call)) out.insert(m[1]);
-  }
   return out;
 }
 

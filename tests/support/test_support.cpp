@@ -1,6 +1,9 @@
 // Test helpers: locations, running commands with a time limit, temporary directories.
 #include "test_support.hpp"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include "nucleus/sandbox/filter.hpp"
 
 #include <fcntl.h>
@@ -160,6 +163,14 @@ FilteredCall call_under_filter(const sandbox::BpfProgram& program, long nr, std:
   EXPECT_EQ(WEXITSTATUS(status), 0) << "the child could not install the filter or report";
   EXPECT_EQ(n, static_cast<ssize_t>(sizeof o));
   return o;
+}
+
+void take_terminal(int master, int slave) noexcept {
+  ::setsid();
+  ::ioctl(slave, TIOCSCTTY, 0);
+  for (int fd = 0; fd < 3; ++fd) ::dup2(slave, fd);
+  ::close(master);
+  ::close(slave);
 }
 
 } // namespace nucleus::test

@@ -56,6 +56,10 @@ private:
   std::filesystem::path path_;
 };
 
+// In a forked child: a session of its own with the pty's `slave` as its controlling terminal and
+// standard input, output and error, as a shell starts a command on a terminal; both ends closed.
+void take_terminal(int master, int slave) noexcept;
+
 void write_text(const std::filesystem::path& path, const std::string& text);
 std::string read_text(const std::filesystem::path& path);
 

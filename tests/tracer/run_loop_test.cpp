@@ -208,11 +208,7 @@ TEST(RunLoop, TheWorkloadGetsATerminalOfItsOwn) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     // The caller: a session of its own with the test pty as its terminal, as a shell starts a command.
-    ::setsid();
-    ::ioctl(slave, TIOCSCTTY, 0);
-    for (int fd = 0; fd < 3; ++fd) ::dup2(slave, fd);
-    ::close(master);
-    ::close(slave);
+    nucleus::test::take_terminal(master, slave);
     int code = 100;
     try {
       PipeSource source;
