@@ -31,22 +31,22 @@ std::string docker_default_path = "../shared/testdata/docker-seccomp/default.jso
 std::optional<sandbox::BpfProgram> program_for(const std::string& mode) {
   if (mode == "none") return std::nullopt;
   if (mode == "trace-log") {
-    sandbox::Policy p;
-    p.default_action = sandbox::Action::log();
+    core::Policy p;
+    p.default_action = core::Action::log();
     sandbox::CompileOptions complain;
     complain.complain = true;
     // getppid would be logged on every call under a bare LOG filter: that is the trace cost, not
     // the filter's, so the benchmark allows it as a --baseline trace of a known workload would.
-    p.rules.push_back({{"getppid"}, sandbox::Action::allow(), {}, ""});
+    p.rules.push_back({{"getppid"}, core::Action::allow(), {}, ""});
     return sandbox::compile(p, complain);
   }
   if (mode == "small-allowlist") {
-    sandbox::Policy p; // the shape nucleus-profile gen writes for a small program
+    core::Policy p; // the shape nucleus-profile gen writes for a small program
     p.rules.push_back({{"arch_prctl", "brk", "close", "execve", "exit", "exit_group", "fstat", "getppid", "mmap",
                         "mprotect", "munmap", "newfstatat", "openat", "pread64", "read", "restart_syscall",
                         "rt_sigreturn", "write"},
-                       sandbox::Action::allow(), {}, ""});
-    p.flags = {sandbox::FilterFlag::log};
+                       core::Action::allow(), {}, ""});
+    p.flags = {core::FilterFlag::log};
     return sandbox::compile(p);
   }
   auto loaded = profile::load_profile(docker_default_path);

@@ -17,10 +17,10 @@
 
 namespace nucleus::cli {
 
-int workload_exit_code(const sandbox::Error& error) noexcept {
+int workload_exit_code(const core::Error& error) noexcept {
   switch (error.kind()) {
-  case sandbox::ErrorKind::command_not_found: return 127;
-  case sandbox::ErrorKind::not_executable: return 126;
+  case core::ErrorKind::command_not_found: return 127;
+  case core::ErrorKind::not_executable: return 126;
   default: return 125;
   }
 }
@@ -57,14 +57,14 @@ void warn(std::string_view tool, std::string_view message) {
 int guarded_main(std::string_view tool, ExitCodeFor exit_code_for, const std::function<int()>& body) {
   try {
     return body();
-  } catch (const sandbox::Error& e) {
+  } catch (const core::Error& e) {
     // One line each: a message may quote a name from a profile or a path from a workload (text.hpp).
     std::cerr << tool << ": error: " << sandbox::printable(e.what()) << '\n';
     if (!e.hint().empty()) std::cerr << tool << ": hint: " << sandbox::printable(e.hint()) << '\n';
     return exit_code_for(e);
   } catch (const std::exception& e) {
     std::cerr << tool << ": internal error: " << e.what() << '\n';
-    return exit_code_for(sandbox::Error(sandbox::ErrorKind::internal, e.what()));
+    return exit_code_for(core::Error(core::ErrorKind::internal, e.what()));
   }
 }
 

@@ -2,7 +2,7 @@
 // common way of reading a command line that ends with the workload's argv.
 #pragma once
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/tracer/source.hpp"
 
 #include <functional>
@@ -12,10 +12,10 @@
 namespace nucleus::cli {
 
 // How a tool maps an error to its exit code.
-using ExitCodeFor = int (*)(const sandbox::Error&) noexcept;
+using ExitCodeFor = int (*)(const core::Error&) noexcept;
 
 // nucleus-run / nucleus-trace: 127 command not found, 126 not executable, 125 anything else.
-int workload_exit_code(const sandbox::Error& error) noexcept;
+int workload_exit_code(const core::Error& error) noexcept;
 
 // Runs `body`; an Error becomes "<tool>: error: <message>" (+ "hint: ...") on stderr and the
 // code `exit_code_for` gives; any other exception is an internal error (exit 125 or 2).

@@ -5,15 +5,15 @@
 #include "profile/commands.hpp"
 
 #include "nucleus/sandbox/text.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 
 #include <CLI/CLI.hpp>
 
 namespace {
 
 // 1: the input is invalid (or, for diff/check, differs or has findings); 2: trouble.
-int profile_exit_code(const nucleus::sandbox::Error& error) noexcept {
-  return error.kind() == nucleus::sandbox::ErrorKind::invalid_input ? 1 : 2;
+int profile_exit_code(const nucleus::core::Error& error) noexcept {
+  return error.kind() == nucleus::core::ErrorKind::invalid_input ? 1 : 2;
 }
 
 } // namespace

@@ -10,13 +10,13 @@
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/spawn.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
-#include "nucleus/tracer/aggregate.hpp"
+#include "nucleus/core/syscalls.hpp"
+#include "nucleus/core/aggregate.hpp"
 #include "nucleus/tracer/gvisor.hpp"
 #include "nucleus/tracer/monitor.hpp"
 #include "nucleus/tracer/report.hpp"
-#include "nucleus/tracer/trace_log.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/trace_log.hpp"
+#include "nucleus/core/io.hpp"
 #include "nucleus/sandbox/isolation.hpp"
 
 #include <CLI/CLI.hpp>
@@ -60,18 +60,18 @@ std::string gvisor_spelling(const std::string& oci_json) {
 }
 
 // Standard output is the command's too.
-sandbox::OutputPath open_complain_output(const std::string& path) {
+core::OutputPath open_complain_output(const std::string& path) {
   if (path == "-")
-    throw sandbox::Error(sandbox::ErrorKind::usage,
+    throw core::Error(core::ErrorKind::usage,
                          "--complain-trace -: the command writes to the same standard output, so the trace could not "
                          "be told from its output",
                          "give the trace a file: --complain-trace extra.trace");
-  return sandbox::OutputPath::open(path);
+  return core::OutputPath::open(path);
 }
 
 // Refused by nucleus's guard, not by the profile: adding it to the profile alone would not help.
-void report_refused_io_uring(const tracer::SeccompRecord& rec, const Options& opt, bool under_gvisor) {
-  std::cerr << tool << ": " << tracer::describe_denial(rec, {}, sandbox::Action::errno_ret(EPERM))
+void report_refused_io_uring(const core::SeccompRecord& rec, const Options& opt, bool under_gvisor) {
+  std::cerr << tool << ": " << tracer::describe_denial(rec, {}, core::Action::errno_ret(EPERM))
             << (under_gvisor ? " (pid in the sandbox)" : "")
             << " (nucleus refuses io_uring whatever the profile: its operations bypass seccomp); to allow it: "
                "--allow-io-uring, and nucleus-profile add "
@@ -80,10 +80,10 @@ void report_refused_io_uring(const tracer::SeccompRecord& rec, const Options& op
 
 int run(const Options& opt) {
   // Opened before the workload exists: nothing it does to paths can redirect this write.
-  std::optional<sandbox::OutputPath> complain_output;
+  std::optional<core::OutputPath> complain_output;
   if (!opt.complain_trace.empty()) complain_output = open_complain_output(opt.complain_trace);
   // Read once: the bytes that are pinned are the bytes that are parsed.
-  const std::string profile_text = sandbox::read_file(opt.profile);
+  const std::string profile_text = core::read_file(opt.profile);
   if (!opt.profile_sha256.empty()) sandbox::verify_sha256(profile_text, opt.profile_sha256, opt.profile);
   // Docker's includes/excludes are resolved for the capabilities the workload will keep.
   profile::ResolveContext context;
@@ -109,14 +109,14 @@ int run(const Options& opt) {
     isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::strict, opt.command);
   }
   if (under_gvisor && opt.source != "auto" && opt.source != "gvisor")
-    throw sandbox::Error(sandbox::ErrorKind::usage,
+    throw core::Error(core::ErrorKind::usage,
                          "--source " + opt.source + " reads the host's audit records, which never see a workload under gVisor",
                          "drop --source, or run on the host with --trust-level trusted");
   const sandbox::BpfProgram* filter = isolation.host_filter() ? &program : nullptr;
 
   tracer::DenialTally tally;
   tracer::DenialTally denied; // strict mode: repeated once the workload is gone (see below)
-  tracer::Aggregator would_deny;
+  core::Aggregator would_deny;
   tracer::MonitorOptions mon;
   mon.argv = isolation.argv();
   mon.filter = filter;
@@ -131,20 +131,20 @@ int run(const Options& opt) {
     mon.gvisor->record_calls = opt.complain;
     if (!opt.complain) {
       // The stream is read for attribution; only the denials from the debug log are reported.
-      mon.classify = [](int, const std::array<std::uint64_t, 6>&) { return sandbox::Action::allow(); };
+      mon.classify = [](int, const std::array<std::uint64_t, 6>&) { return core::Action::allow(); };
     } else {
       mon.classify = [&loaded](int nr, const std::array<std::uint64_t, 6>& args) {
-        auto name = sandbox::syscall_name(sandbox::native_arch(), nr);
+        auto name = core::syscall_name(core::native_arch(), nr);
         // A number with no name cannot be in the profile: the default action applies.
         return name ? tracer::gvisor::policy_action(loaded.policy, *name, args) : loaded.policy.default_action;
       };
     }
   }
   std::uint64_t clone3_fallbacks = 0;
-  mon.on_record = [&](const tracer::SeccompRecord& rec) {
+  mon.on_record = [&](const core::SeccompRecord& rec) {
     auto kind = rec.action().kind;
-    if (kind == sandbox::ActionKind::allow) return;
-    if (kind == sandbox::ActionKind::log) { // complain mode: would have been denied
+    if (kind == core::ActionKind::allow) return;
+    if (kind == core::ActionKind::log) { // complain mode: would have been denied
       tally.add(rec);
       would_deny.add(rec);
       return;
@@ -154,7 +154,7 @@ int run(const Options& opt) {
     // clone3 answered ENOSYS because the profile says so (generated profiles and Docker's default
     // do: its flags are out of a filter's reach, and the C library falls back to clone) is the
     // profile working as written, not a denial to act on: counted, and said once at the end.
-    if (name == "clone3" && sandbox::action_for(loaded.policy, name) == sandbox::Action::errno_ret(ENOSYS)) {
+    if (name == "clone3" && core::action_for(loaded.policy, name) == core::Action::errno_ret(ENOSYS)) {
       ++clone3_fallbacks;
       return;
     }
@@ -162,7 +162,7 @@ int run(const Options& opt) {
     if (!opt.sandbox.allow_io_uring && name.starts_with("io_uring_")) return report_refused_io_uring(rec, opt, under_gvisor);
     // gVisor's record carries the errno it really returned; the host's audit record carries none,
     // so the profile's is named where the profile settles it.
-    auto known = under_gvisor ? std::optional<sandbox::Action>(rec.action()) : sandbox::action_for(loaded.policy, name);
+    auto known = under_gvisor ? std::optional<core::Action>(rec.action()) : core::action_for(loaded.policy, name);
     const char* where = under_gvisor ? " (pid in the sandbox)" : "";
     std::string allowed = profile::access_of(loaded.policy, name) == profile::Access::conditional
                               ? profile::describe_allowed(loaded.policy, name)
@@ -171,7 +171,7 @@ int run(const Options& opt) {
       // Allowed for some arguments only, so these were others; the host's record does not say which.
       // Where every entry naming it allows, the call met none of them and the default answered.
       auto entries = profile::rules_for(loaded.policy, name);
-      if (!known && std::all_of(entries.begin(), entries.end(), [](const sandbox::Rule* r) { return profile::permits(r->action); }))
+      if (!known && std::all_of(entries.begin(), entries.end(), [](const core::Rule* r) { return profile::permits(r->action); }))
         known = loaded.policy.default_action;
       std::string_view with = allowed.starts_with("without ") ? " only " : " only with ";
       std::cerr << tool << ": " << tracer::describe_denial(rec, {}, known) << where
@@ -207,16 +207,16 @@ int run(const Options& opt) {
       std::cerr << tool << ": complain mode: the profile would have denied:\n" << tally.render();
     }
     if (!opt.complain_trace.empty()) {
-      tracer::Trace trace;
+      core::Trace trace;
       utsname uts{};
       ::uname(&uts);
       trace.header = {opt.command, result.source, uts.release, cli::utc_now(), opt.profile};
       trace.header.runtime = result.runtime;
       trace.syscalls = would_deny.entries();
-      trace.summary = tracer::TraceSummary{would_deny.events(), would_deny.distinct(), result.loss.lost,
+      trace.summary = core::TraceSummary{would_deny.events(), would_deny.distinct(), result.loss.lost,
                                            result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
                                            result.unparsed, result.loss.summary()};
-      complain_output->write_atomic(tracer::write_trace(trace));
+      complain_output->write_atomic(core::write_trace(trace));
     }
   }
   return result.exit_code;

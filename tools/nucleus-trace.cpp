@@ -9,15 +9,15 @@
 #include "nucleus/sandbox/text.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/io.hpp"
 #include "nucleus/sandbox/isolation.hpp"
 #include "nucleus/sandbox/spawn.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
-#include "nucleus/tracer/aggregate.hpp"
+#include "nucleus/core/syscalls.hpp"
+#include "nucleus/core/aggregate.hpp"
 #include "nucleus/tracer/ebpf.hpp"
 #include "nucleus/tracer/monitor.hpp"
 #include "nucleus/tracer/recorder.hpp"
-#include "nucleus/tracer/trace_log.hpp"
+#include "nucleus/core/trace_log.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -61,7 +61,7 @@ struct Options {
 };
 
 // The --baseline profile, read once, its warnings said once.
-std::optional<sandbox::Policy> load_baseline(const Options& opt) {
+std::optional<core::Policy> load_baseline(const Options& opt) {
   if (opt.baseline.empty()) return std::nullopt;
   auto loaded = profile::load_profile(opt.baseline);
   for (const auto& w : loaded.warnings) cli::warn(tool, opt.baseline + ": " + w.path + ": " + w.message);
@@ -71,8 +71,8 @@ std::optional<sandbox::Policy> load_baseline(const Options& opt) {
 // --pid / --cgroup: nothing is started, so no isolation applies, and only the eBPF recorder can
 // attribute calls of processes that are not below a filter or an audit session of ours.
 void check_existing_target(const Options& opt) {
-  using sandbox::Error;
-  using sandbox::ErrorKind;
+  using core::Error;
+  using core::ErrorKind;
   const std::string flag = opt.pid_given ? "--pid" : "--cgroup";
   if (!opt.command.empty())
     throw Error(ErrorKind::usage, flag + " records processes that run already, so it takes no command",
@@ -91,12 +91,12 @@ void check_existing_target(const Options& opt) {
 
 int run_existing(const Options& opt) {
   check_existing_target(opt);
-  const auto output = sandbox::OutputPath::open(opt.output);
+  const auto output = core::OutputPath::open(opt.output);
   const std::string flag = opt.pid_given ? "--pid" : "--cgroup";
   if (auto why = tracer::ebpf_attach_unavailable())
-    throw sandbox::Error(sandbox::ErrorKind::unsupported, flag + " needs the eBPF recorder, which cannot run here: " + *why,
+    throw core::Error(core::ErrorKind::unsupported, flag + " needs the eBPF recorder, which cannot run here: " + *why,
                          "run nucleus-trace as root on an x86_64 kernel with BTF (5.18+)");
-  std::optional<sandbox::Policy> baseline;
+  std::optional<core::Policy> baseline;
   if (!opt.baseline.empty()) baseline = profile::load_profile(opt.baseline).policy;
   tracer::EbpfAttachOptions target;
   std::string target_name = opt.target_name;
@@ -123,14 +123,14 @@ int run_existing(const Options& opt) {
   auto recorder = tracer::EbpfRecorder::open(baseline ? &*baseline : nullptr, {}, true);
   auto counted = recorder.record_existing(target);
   if (opt.await_exec && counted.awaited_execs == 0)
-    throw sandbox::Error(sandbox::ErrorKind::not_found,
+    throw core::Error(core::ErrorKind::not_found,
                          target_name + ": its process never started (the container was deleted before it ran, or its "
                                        "init failed), so no trace was written");
-  tracer::Aggregator aggregator;
+  core::Aggregator aggregator;
   for (const auto& entry : counted.syscalls) aggregator.add(entry);
   const tracer::MonitorResult& result = counted.run;
 
-  tracer::Trace trace;
+  core::Trace trace;
   utsname uts{};
   ::uname(&uts);
   trace.header = {{}, result.source, uts.release, started_at, opt.baseline, true};
@@ -139,10 +139,10 @@ int run_existing(const Options& opt) {
   trace.header.container = opt.await_exec;
   for (const auto& w : counted.warnings) cli::warn(tool, w);
   trace.syscalls = aggregator.entries();
-  trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost, result.exit_code,
+  trace.summary = core::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost, result.exit_code,
                                        static_cast<std::uint64_t>(result.duration.count()), result.unparsed,
                                        result.loss.summary()};
-  output.write_atomic(tracer::write_trace(trace));
+  output.write_atomic(core::write_trace(trace));
   if (!opt.quiet) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct() << " distinct syscalls, "
               << result.loss.lost << " lost, "
@@ -170,7 +170,7 @@ int run_hook(const Options& opt) {
   else if (opt.duration_given) conflict = "--duration";
   else if (!opt.sandbox_flags_given.empty()) conflict = opt.sandbox_flags_given.front();
   if (!conflict.empty())
-    throw sandbox::Error(sandbox::ErrorKind::usage,
+    throw core::Error(core::ErrorKind::usage,
                          "--oci-hook takes its target from the container's state on standard input, not " + conflict,
                          "drop " + conflict);
   return cli::oci_hook::run(opt.hook, [&](const cli::oci_hook::Recording& recording, const std::function<void()>& attached) {
@@ -191,17 +191,17 @@ int run_hook(const Options& opt) {
 }
 
 // A command's trace: standard output is the command's too.
-sandbox::OutputPath open_command_output(const std::string& path) {
+core::OutputPath open_command_output(const std::string& path) {
   if (path == "-")
-    throw sandbox::Error(sandbox::ErrorKind::usage,
+    throw core::Error(core::ErrorKind::usage,
                          "-o -: the traced command writes to the same standard output, so the trace could not be told "
                          "from its output",
                          "give the trace a file: -o app.trace");
-  return sandbox::OutputPath::open(path);
+  return core::OutputPath::open(path);
 }
 
 // The guard refused io_uring; the trace shows it, and this says how to allow it.
-void note_refused_io_uring(const Options& opt, const tracer::Trace& trace) {
+void note_refused_io_uring(const Options& opt, const core::Trace& trace) {
   if (opt.sandbox.allow_io_uring) return;
   if (std::none_of(trace.syscalls.begin(), trace.syscalls.end(), [](const auto& s) { return s.name == "io_uring_setup"; }))
     return;
@@ -212,16 +212,16 @@ void note_refused_io_uring(const Options& opt, const tracer::Trace& trace) {
 int run(const Options& opt) {
   if (opt.hook_given) return run_hook(opt);
   if (!opt.hook_flag_given.empty())
-    throw sandbox::Error(sandbox::ErrorKind::usage, opt.hook_flag_given + " applies to --oci-hook only",
+    throw core::Error(core::ErrorKind::usage, opt.hook_flag_given + " applies to --oci-hook only",
                          opt.hook_flag_given == "--trace-dir" ? "give the trace's path with -o" : "leave it out");
   if (opt.pid_given || !opt.cgroup.empty()) return run_existing(opt);
   if (opt.duration_given)
-    throw sandbox::Error(sandbox::ErrorKind::usage, "--duration applies to --pid and --cgroup only",
+    throw core::Error(core::ErrorKind::usage, "--duration applies to --pid and --cgroup only",
                          "a command is traced until it exits");
   // The recorder (tracer::TraceRecorder) chooses and falls back. The trusted level always runs the
   // workload on the host: the eBPF recorder starts loading first, so that the load overlaps the
   // sandbox's preparation as well as the workload's start.
-  const std::optional<sandbox::Policy> baseline = load_baseline(opt);
+  const std::optional<core::Policy> baseline = load_baseline(opt);
   tracer::TraceRecorder recorder(opt.source, baseline ? &*baseline : nullptr, opt.sandbox.allow_io_uring);
   const bool trusted = opt.sandbox.trust_level == "trusted";
   if (trusted) recorder.start_ebpf();
@@ -233,7 +233,7 @@ int run(const Options& opt) {
   const bool live = !opt.quiet && ::isatty(STDERR_FILENO) != 0;
   const std::string started_at = cli::utc_now();
 
-  tracer::Aggregator aggregator;
+  core::Aggregator aggregator;
   tracer::MonitorOptions mon;
   mon.argv = isolation.argv();
   mon.pre_exec = isolation.pre_exec();
@@ -243,7 +243,7 @@ int run(const Options& opt) {
   if (under_gvisor)
     mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()), false,
                                                 [](const std::string& note) { cli::warn(tool, note); }};
-  mon.on_record = [&](const tracer::SeccompRecord& rec) { aggregator.add(rec); };
+  mon.on_record = [&](const core::SeccompRecord& rec) { aggregator.add(rec); };
   if (live) {
     mon.on_tick = [&] {
       // nucleus's own carriage return goes past the escaping of std::cerr, straight to the terminal.
@@ -264,16 +264,16 @@ int run(const Options& opt) {
                     "outside a user namespace): records were matched by process tree, and processes that "
                     "exited within microseconds may be missing");
 
-  tracer::Trace trace;
+  core::Trace trace;
   utsname uts{};
   ::uname(&uts);
   trace.header = {opt.command, result.source, uts.release, started_at, opt.baseline, result.arguments};
   trace.header.runtime = result.runtime;
   trace.syscalls = aggregator.entries();
-  trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,
+  trace.summary = core::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,
                                        result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
                                        result.unparsed, result.loss.summary()};
-  output.write_atomic(tracer::write_trace(trace));
+  output.write_atomic(core::write_trace(trace));
 
   if (!opt.quiet) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct()

@@ -3,11 +3,11 @@
 
 #include "cli.hpp"
 
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/fd.hpp"
-#include "nucleus/sandbox/io.hpp"
-#include "nucleus/sandbox/json_limits.hpp"
-#include "nucleus/sandbox/proc.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/fd.hpp"
+#include "nucleus/core/io.hpp"
+#include "nucleus/core/json_limits.hpp"
+#include "nucleus/core/proc.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
 #include <nlohmann/json.hpp>
@@ -34,8 +34,8 @@
 namespace nucleus::cli::oci_hook {
 namespace {
 
-using sandbox::Error;
-using sandbox::ErrorKind;
+using core::Error;
+using core::ErrorKind;
 namespace fs = std::filesystem;
 
 constexpr std::string_view tool = "nucleus-trace";
@@ -76,7 +76,7 @@ State read_state() {
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      sandbox::throw_errno("--oci-hook: cannot read the container's state from standard input");
+      core::throw_errno("--oci-hook: cannot read the container's state from standard input");
     }
     text.append(buf, static_cast<std::size_t>(n));
     if (text.size() > (std::size_t{1} << 22))
@@ -86,8 +86,8 @@ State read_state() {
                            "see the README's section on containers";
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text, sandbox::json_depth_guard<nlohmann::json>(), false);
-  } catch (const sandbox::JsonTooDeep& e) {
+    j = nlohmann::json::parse(text, core::json_depth_guard<nlohmann::json>(), false);
+  } catch (const core::JsonTooDeep& e) {
     throw Error(ErrorKind::invalid_input, std::string("--oci-hook: the container's state: ") + e.what(), hint);
   }
   if (j.is_discarded() || !j.is_object())
@@ -158,7 +158,7 @@ fs::path trace_path(const Options& options, const std::string& value) {
   bool inside = true; // from the trace's own directory up to the trace directory: no exception
   for (fs::path d = parent;; d = d.parent_path()) {
     struct stat st {};
-    if (::stat(d.c_str(), &st) != 0) sandbox::throw_errno("--oci-hook: " + d.string());
+    if (::stat(d.c_str(), &st) != 0) core::throw_errno("--oci-hook: " + d.string());
     const bool owner_ok = st.st_uid == 0 || st.st_uid == ::geteuid();
     const bool others_may_rename = (st.st_mode & 022) != 0 && (inside || (st.st_mode & S_ISVTX) == 0);
     if (!owner_ok || others_may_rename)
@@ -173,9 +173,9 @@ fs::path trace_path(const Options& options, const std::string& value) {
 }
 
 void make_private_dir(const fs::path& path) {
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) sandbox::throw_errno("--oci-hook: cannot create " + path.string());
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) core::throw_errno("--oci-hook: cannot create " + path.string());
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) sandbox::throw_errno("--oci-hook: " + path.string());
+  if (::lstat(path.c_str(), &st) != 0) core::throw_errno("--oci-hook: " + path.string());
   if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022) != 0)
     throw Error(ErrorKind::permission,
                 "--oci-hook: " + path.string() + " is not a directory of the hook's own that only it can write",
@@ -184,7 +184,7 @@ void make_private_dir(const fs::path& path) {
 
 // A process's start time (clock ticks after boot), which tells it from a later one with its id.
 std::string start_time(pid_t pid) {
-  auto stat = sandbox::process_stat(pid);
+  auto stat = core::process_stat(pid);
   return stat ? std::to_string(stat->start_time) : std::string{};
 }
 
@@ -195,7 +195,7 @@ bool recorder_runs(const std::string& recorded) {
   pid_t pid = 0;
   std::string started;
   if (!(in >> pid >> started) || pid <= 0) return false;
-  auto stat = sandbox::process_stat(pid);
+  auto stat = core::process_stat(pid);
   return stat && stat->state != 'Z' && std::to_string(stat->start_time) == started;
 }
 
@@ -214,13 +214,13 @@ int wait_readable(int fd, int timeout_ms) {
 // Waits until `pidfd`'s process has exited or `timeout_ms` passed; true when it has exited.
 bool wait_exit(int pidfd, int timeout_ms) {
   int n = wait_readable(pidfd, timeout_ms);
-  if (n < 0) sandbox::throw_errno("--oci-hook: cannot wait for the recorder");
+  if (n < 0) core::throw_errno("--oci-hook: cannot wait for the recorder");
   return n == 1;
 }
 
 std::string read_or_empty(const fs::path& path) {
   try {
-    return sandbox::read_file(path);
+    return core::read_file(path);
   } catch (const Error&) {
     return {};
   }
@@ -256,7 +256,7 @@ void print_log(const fs::path& log) {
   std::cerr.flush();
   // The exit code, for the poststop hook (the recorder is no child of it).
   try {
-    sandbox::write_file_atomic(dir / "status", std::to_string(rc) + "\n");
+    core::write_file_atomic(dir / "status", std::to_string(rc) + "\n");
   } catch (const Error& e) {
     std::cerr << tool << ": error: " << e.what() << "\n";
   }
@@ -268,12 +268,12 @@ void print_log(const fs::path& log) {
 // Held while a hook counts the recorders and starts its own, so that hooks of containers started
 // together cannot each count below the limit and all start one. The kernel drops the lock when
 // its holder dies, so a crashed hook leaves none behind.
-sandbox::UniqueFd lock_recorders(const fs::path& state_dir) {
+core::UniqueFd lock_recorders(const fs::path& state_dir) {
   const fs::path path = state_dir / "lock";
-  sandbox::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) sandbox::throw_errno("--oci-hook: cannot open " + path.string());
+  core::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) core::throw_errno("--oci-hook: cannot open " + path.string());
   while (::flock(fd.get(), LOCK_EX) != 0)
-    if (errno != EINTR) sandbox::throw_errno("--oci-hook: cannot lock " + path.string());
+    if (errno != EINTR) core::throw_errno("--oci-hook: cannot lock " + path.string());
   return fd;
 }
 
@@ -322,7 +322,7 @@ int start(const Options& options, const State& state,
       throw Error(ErrorKind::usage, "--oci-hook: the trace " + recording.output + " exists already",
                   "a container's trace never replaces another's: remove it, or give the container another " +
                       std::string(annotation) + " name");
-    sandbox::throw_errno("--oci-hook: cannot create the trace " + recording.output);
+    core::throw_errno("--oci-hook: cannot create the trace " + recording.output);
   }
   ::close(claim);
   struct Unclaim {
@@ -335,11 +335,11 @@ int start(const Options& options, const State& state,
   make_private_dir(fs::path(options.state_dir).parent_path());
   make_private_dir(options.state_dir);
   // Until this container's recorder is written down below, another hook waits here.
-  sandbox::UniqueFd lock = lock_recorders(options.state_dir);
+  core::UniqueFd lock = lock_recorders(options.state_dir);
   check_recorder_limit(options, state);
   const fs::path dir = fs::path(options.state_dir) / state.id;
   if (::mkdir(dir.c_str(), 0700) != 0) {
-    if (errno != EEXIST) sandbox::throw_errno("--oci-hook: cannot create " + dir.string());
+    if (errno != EEXIST) core::throw_errno("--oci-hook: cannot create " + dir.string());
     // Left by a recorder of an earlier container with this id: refused while it still runs.
     std::istringstream old(read_or_empty(dir / "recorder"));
     pid_t pid = 0;
@@ -353,19 +353,19 @@ int start(const Options& options, const State& state,
   }
 
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) sandbox::throw_errno("--oci-hook: pipe");
-  sandbox::UniqueFd ready(fds[0]);
-  sandbox::UniqueFd ready_w(fds[1]);
+  if (::pipe2(fds, O_CLOEXEC) != 0) core::throw_errno("--oci-hook: pipe");
+  core::UniqueFd ready(fds[0]);
+  core::UniqueFd ready_w(fds[1]);
   std::cout.flush();
   std::cerr.flush();
   pid_t child = ::fork();
-  if (child < 0) sandbox::throw_errno("--oci-hook: cannot start the recorder");
+  if (child < 0) core::throw_errno("--oci-hook: cannot start the recorder");
   if (child == 0) {
     lock.reset(); // the lock is the hook's to drop once counted, not the recorder's to keep
     become_recorder(dir, ready_w.get(), recording, record);
   }
   ready_w.reset();
-  sandbox::write_file_atomic(dir / "recorder", std::to_string(child) + " " + start_time(child) + "\n");
+  core::write_file_atomic(dir / "recorder", std::to_string(child) + " " + start_time(child) + "\n");
   // Counted from here on: the next hook need not wait out this recorder's load (tens of seconds
   // on a busy machine, past a runtime's hook timeout for containers started together).
   lock.reset();
@@ -400,7 +400,7 @@ int collect(const Options& options, const State& state) {
                     " was not written",
                 "install the prestart hook too (nucleus-trace --oci-hook prestart); see the README's section on containers");
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  sandbox::UniqueFd handle(pidfd);
+  core::UniqueFd handle(pidfd);
   bool stopped = false; // told to stop: the trace may be cut short
   if (handle && start_time(pid) == started) {
     bool exited = wait_exit(handle.get(), finish_timeout_ms);

@@ -44,7 +44,7 @@ struct Recording {
 
 // Runs the hook for the state on standard input. `record` runs in the recorder process, calls
 // `attached` once the container's calls count, and returns the recorder's exit code (0, or 125
-// when it failed or lost records). Returns the hook's exit code; throws sandbox::Error.
+// when it failed or lost records). Returns the hook's exit code; throws core::Error.
 int run(const Options& options, const std::function<int(const Recording&, const std::function<void()>& attached)>& record);
 
 } // namespace nucleus::cli::oci_hook

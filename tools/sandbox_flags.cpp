@@ -2,7 +2,7 @@
 
 #include "cli.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 
 #include <charconv>
 #include <iostream>
@@ -126,7 +126,7 @@ sandbox::IsolationConfig to_isolation_config(const SandboxFlags& f, sandbox::Run
       std::uint32_t v = 0;
       auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
       if (ec != std::errc{} || ptr != t.data() + t.size() || t.empty() || v == 0xffffffffu)
-        throw sandbox::Error(sandbox::ErrorKind::usage, "--host-id " + f.host_id + ": expected UID:GID, e.g. 65534:65534");
+        throw core::Error(core::ErrorKind::usage, "--host-id " + f.host_id + ": expected UID:GID, e.g. 65534:65534");
       return v;
     };
     std::string_view text = f.host_id;
@@ -142,7 +142,7 @@ sandbox::IsolationConfig to_isolation_config(const SandboxFlags& f, sandbox::Run
     std::uint64_t n = 0;
     auto [ptr, ec] = std::from_chars(f.pids.data(), f.pids.data() + f.pids.size(), n);
     if (ec != std::errc{} || ptr != f.pids.data() + f.pids.size() || n == 0)
-      throw sandbox::Error(sandbox::ErrorKind::usage, "--pids " + f.pids + ": expected a positive number or unlimited");
+      throw core::Error(core::ErrorKind::usage, "--pids " + f.pids + ": expected a positive number or unlimited");
     c.pids = n;
   }
   c.pass_fds = f.pass_fds;

@@ -38,7 +38,7 @@ struct SandboxFlags {
 
 void add_sandbox_flags(CLI::App& app, SandboxFlags& flags);
 
-// Throws sandbox::Error(usage) for values CLI11 could not check.
+// Throws core::Error(usage) for values CLI11 could not check.
 sandbox::IsolationConfig to_isolation_config(const SandboxFlags& flags, sandbox::RunMode mode);
 
 // to_isolation_config + sandbox::prepare; prints the warnings (and, with --show-sandbox, the steps).

@@ -1,5 +1,5 @@
 // Capability names come from libcap (cap_from_name), not from a table in this repository.
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/isolation.hpp"
 
 #include <sys/capability.h>
@@ -8,6 +8,8 @@
 #include <string>
 
 namespace nucleus::sandbox {
+using core::Error;
+using core::ErrorKind;
 
 int capability_from_name(std::string_view name) {
   std::string lower;

@@ -1,6 +1,6 @@
 #include "caps.hpp"
 
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <linux/capability.h>
 #include <sys/prctl.h>
@@ -10,6 +10,7 @@
 #include <cerrno>
 
 namespace nucleus::sandbox::detail {
+using core::read_file;
 
 int last_capability() {
   try {

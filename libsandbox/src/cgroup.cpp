@@ -1,8 +1,8 @@
 #include "cgroup.hpp"
 
 #include "child_util.hpp"
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,6 +15,11 @@
 #include <thread>
 
 namespace nucleus::sandbox::detail {
+using core::Error;
+using core::ErrorKind;
+using core::UniqueFd;
+using core::read_file;
+using core::throw_errno;
 namespace {
 
 namespace fs = std::filesystem;

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "child_plan.hpp"
-#include "nucleus/sandbox/fd.hpp"
+#include "nucleus/core/fd.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -45,7 +45,7 @@ public:
 private:
   struct Group {
     std::string dir;
-    UniqueFd join;
+    core::UniqueFd join;
   };
   std::vector<Group> groups_;
   std::string memory_events_; // v2 memory.events or v1 memory.oom_control

@@ -1,7 +1,7 @@
 // The workload's environment: a small allowlist of the caller's variables, then what the user
 // names. Tokens and credentials in the caller's environment never reach the workload unasked.
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/io.hpp"
 #include "nucleus/sandbox/isolation.hpp"
 
 #include <algorithm>
@@ -11,6 +11,9 @@
 #include <sstream>
 
 namespace nucleus::sandbox {
+using core::Error;
+using core::ErrorKind;
+using core::read_file;
 namespace {
 
 constexpr std::string_view default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -1,8 +1,8 @@
 // Compiling a policy to BPF with libseccomp, and installing the result without allocating.
 #include "nucleus/sandbox/filter.hpp"
 
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/fd.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/fd.hpp"
 
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -22,6 +22,23 @@
 #include <memory>
 
 namespace nucleus::sandbox {
+using core::Action;
+using core::ActionKind;
+using core::Arch;
+using core::ArgCondition;
+using core::CmpOp;
+using core::Error;
+using core::ErrorKind;
+using core::FilterFlag;
+using core::Policy;
+using core::Rule;
+using core::UniqueFd;
+using core::arch_oci_name;
+using core::compat_arches;
+using core::native_arch;
+using core::throw_errno;
+using core::to_scmp;
+using core::to_string;
 namespace {
 
 // Beyond this, one entry would blow the 4096-instruction limit of a BPF program anyway.

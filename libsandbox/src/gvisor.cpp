@@ -1,8 +1,8 @@
 #include "gvisor.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/io.hpp"
 #include "ns_mount.hpp"
 #include "rlimits.hpp"
 #include "trust.hpp"
@@ -19,6 +19,13 @@
 #include <filesystem>
 
 namespace nucleus::sandbox::detail {
+using core::Error;
+using core::ErrorKind;
+using core::Rule;
+using core::action_oci_name;
+using core::cmp_op_oci_name;
+using core::throw_errno;
+using core::write_file_atomic;
 namespace {
 
 namespace fs = std::filesystem;

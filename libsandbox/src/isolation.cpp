@@ -16,7 +16,7 @@
 #include "rlimits.hpp"
 #include "trust.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 
 #include <algorithm>
 #include <fcntl.h>
@@ -40,6 +40,9 @@
 extern char** environ;
 
 namespace nucleus::sandbox {
+using core::Error;
+using core::ErrorKind;
+using core::throw_errno;
 
 struct Isolation::State {
   Backend backend = Backend::native;

@@ -1,6 +1,6 @@
 #include "landlock.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 
 #include <fcntl.h>
 #include <linux/landlock.h>
@@ -11,6 +11,7 @@
 #include <cerrno>
 
 namespace nucleus::sandbox::detail {
+using core::throw_errno;
 namespace {
 
 // The kernel ABI as of version 6; older system headers lack the newer fields and bits.

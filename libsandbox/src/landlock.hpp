@@ -6,7 +6,7 @@
 #pragma once
 
 #include "child_plan.hpp"
-#include "nucleus/sandbox/fd.hpp"
+#include "nucleus/core/fd.hpp"
 
 #include <cstdint>
 
@@ -14,7 +14,7 @@ namespace nucleus::sandbox::detail {
 
 struct LandlockSetup {
   int abi = 0;                  // 0: Landlock unavailable
-  UniqueFd ruleset;
+  core::UniqueFd ruleset;
   std::uint64_t all_access = 0; // every handled file-system right
   std::uint64_t read_access = 0;
   std::uint64_t file_access = 0; // the rights that apply to a non-directory

@@ -1,6 +1,6 @@
 #include "ns_mount.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -17,6 +17,10 @@
 #include <filesystem>
 
 namespace nucleus::sandbox::detail {
+using core::Error;
+using core::ErrorKind;
+using core::UniqueFd;
+using core::throw_errno;
 namespace {
 
 namespace fs = std::filesystem;

@@ -8,7 +8,7 @@
 
 #include "child_plan.hpp"
 
-#include "nucleus/sandbox/fd.hpp"
+#include "nucleus/core/fd.hpp"
 
 #include <deque>
 #include <string>
@@ -21,7 +21,7 @@ struct MountPlan {
   std::vector<MountStep> steps;
   std::vector<std::string> writable;  // destinations inside the sandbox that are writable
   std::vector<std::string> described; // one line per mount, for --verbose
-  std::vector<UniqueFd> trees;        // idmapped --rw mount trees the child attaches
+  std::vector<core::UniqueFd> trees;        // idmapped --rw mount trees the child attaches
 };
 
 // The runtime directories (/run, /var/run, /var/lock) that are real directories in `root` (not

@@ -1,6 +1,6 @@
 #include "nucleus/sandbox/pty.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 
 #include <fcntl.h>
 #include <pty.h>
@@ -10,6 +10,7 @@
 #include <cerrno>
 
 namespace nucleus::sandbox {
+using core::throw_errno;
 
 std::optional<WorkloadPty> open_workload_pty() {
   bool tty[3];

@@ -1,6 +1,6 @@
 #include "reachable.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +8,8 @@
 #include <cstdio>
 
 namespace nucleus::sandbox::detail {
+using core::Error;
+using core::ErrorKind;
 namespace {
 
 namespace fs = std::filesystem;

@@ -1,6 +1,6 @@
 #include "rlimits.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 
 #include <sys/resource.h>
 
@@ -9,6 +9,8 @@
 #include <string>
 
 namespace nucleus::sandbox {
+using core::Error;
+using core::ErrorKind;
 namespace {
 
 struct Named {

@@ -3,7 +3,7 @@
 // a close-on-exec pipe, so that the parent knows whether execve happened.
 #include "nucleus/sandbox/spawn.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 
 #include "child_tail.hpp"
 
@@ -27,6 +27,10 @@
 extern char** environ;
 
 namespace nucleus::sandbox {
+using core::Error;
+using core::ErrorKind;
+using core::UniqueFd;
+using core::throw_errno;
 namespace {
 
 enum class ChildStep : std::int32_t {

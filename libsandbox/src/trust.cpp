@@ -1,7 +1,7 @@
 #include "trust.hpp"
 
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <nettle/sha2.h>
 #include <unistd.h>
@@ -10,6 +10,9 @@
 #include <filesystem>
 
 namespace nucleus::sandbox {
+using core::Error;
+using core::ErrorKind;
+using core::read_file;
 
 const std::string_view untrusted_without_gvisor_message =
     "untrusted workloads run under gVisor, but runsc was not found on PATH";

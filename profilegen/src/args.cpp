@@ -3,7 +3,7 @@
 #include "nucleus/profile/args.hpp"
 
 #include "nucleus/profile/effective.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 
 // The values below are the kernel's ABI constants as the system headers publish them; they are
 // values of arguments, not syscall numbers (which come from libseccomp only).
@@ -24,8 +24,8 @@
 namespace nucleus::profile {
 namespace {
 
-using sandbox::ArgCondition;
-using sandbox::CmpOp;
+using core::ArgCondition;
+using core::CmpOp;
 
 struct Named {
   std::uint64_t value;
@@ -251,7 +251,7 @@ std::set<std::uint64_t> prot_combos(const std::vector<ArgCondition>& args, unsig
   for (std::uint64_t combo : {std::uint64_t{0}, prot_w, prot_x, prot_w | prot_x}) {
     std::uint64_t probe = combo | PROT_READ;
     bool ok = std::all_of(args.begin(), args.end(),
-                          [&](const ArgCondition& c) { return c.index != index || sandbox::matches(c, probe); });
+                          [&](const ArgCondition& c) { return c.index != index || core::matches(c, probe); });
     if (ok) out.insert(combo);
   }
   return out;
@@ -380,7 +380,7 @@ std::optional<SensitiveArg> arg_for_symbol(std::string_view syscall, std::string
   return std::nullopt;
 }
 
-std::vector<sandbox::Rule> conditioned_rules(std::string_view syscall, const Observed& observed) {
+std::vector<core::Rule> conditioned_rules(std::string_view syscall, const Observed& observed) {
   auto args = sensitive_args_of(syscall);
   // Alternatives per argument: each a condition, or nullopt for "any value".
   std::vector<std::vector<std::optional<ArgCondition>>> per_arg;
@@ -434,11 +434,11 @@ std::vector<sandbox::Rule> conditioned_rules(std::string_view syscall, const Obs
     }
     combos = std::move(next);
   }
-  std::vector<sandbox::Rule> rules;
+  std::vector<core::Rule> rules;
   for (auto& conds : combos) {
-    sandbox::Rule r;
+    core::Rule r;
     r.names = {std::string(syscall)};
-    r.action = sandbox::Action::allow();
+    r.action = core::Action::allow();
     r.comment = "traced arguments: " + describe_conditions_symbolic(syscall, conds);
     r.args = std::move(conds);
     rules.push_back(std::move(r));
@@ -456,8 +456,8 @@ std::string describe_conditions_symbolic(std::string_view syscall, const std::ve
   return join(parts, " && ");
 }
 
-std::string describe_allowed(const sandbox::Policy& policy, std::string_view syscall) {
-  std::vector<const sandbox::Rule*> permitting;
+std::string describe_allowed(const core::Policy& policy, std::string_view syscall) {
+  std::vector<const core::Rule*> permitting;
   for (const auto* r : rules_for(policy, syscall)) {
     if (!permits(r->action)) continue;
     if (r->args.empty()) return {}; // runs whatever its arguments
@@ -522,7 +522,7 @@ std::string describe_allowed(const sandbox::Policy& policy, std::string_view sys
   return join(parts, "; ");
 }
 
-sandbox::ArgCondition condition_for_value(const SensitiveArg& arg, std::uint64_t value) {
+core::ArgCondition condition_for_value(const SensitiveArg& arg, std::uint64_t value) {
   return value_condition(arg, value);
 }
 
@@ -533,7 +533,7 @@ std::optional<ValueSpec> parse_value_spec(std::string_view text) {
   std::string_view value = text.substr(colon + 1);
   auto args = sensitive_args_of(name);
   if (args.empty())
-    throw sandbox::Error(sandbox::ErrorKind::invalid_input, "\"" + std::string(text) + "\": nucleus conditions the arguments of "
+    throw core::Error(core::ErrorKind::invalid_input, "\"" + std::string(text) + "\": nucleus conditions the arguments of "
                          "socket, socketpair, clone, unshare, ioctl, prctl, personality, mmap, mprotect and pkey_mprotect only",
                          "give the name alone to allow or remove " + name + " whatever its arguments");
   std::optional<SensitiveArg> arg;
@@ -542,7 +542,7 @@ std::optional<ValueSpec> parse_value_spec(std::string_view text) {
     for (const auto& a : args)
       if (a.index == index) arg = a;
     if (!arg)
-      throw sandbox::Error(sandbox::ErrorKind::invalid_input, "\"" + std::string(text) + "\": " + name +
+      throw core::Error(core::ErrorKind::invalid_input, "\"" + std::string(text) + "\": " + name +
                            "'s argument " + std::to_string(index) + " is not one nucleus conditions");
     value.remove_prefix(5);
   } else {
@@ -552,29 +552,29 @@ std::optional<ValueSpec> parse_value_spec(std::string_view text) {
   if (!v) {
     std::string kinds;
     for (const auto& a : args) kinds += (kinds.empty() ? "" : ", ") + std::string(a.label);
-    throw sandbox::Error(sandbox::ErrorKind::invalid_input, "\"" + std::string(text) + "\": unknown value for " + name,
+    throw core::Error(core::ErrorKind::invalid_input, "\"" + std::string(text) + "\": unknown value for " + name,
                          "give a symbol from the system headers (AF_INET6, SOCK_DGRAM, CLONE_NEWUSER, TCGETS, PR_SET_NAME, "
                          "PROT_EXEC) or a number for its " + kinds);
   }
   return ValueSpec{name, *arg, *v};
 }
 
-std::string describe_rule_symbolic(std::string_view syscall, const sandbox::Action& action,
+std::string describe_rule_symbolic(std::string_view syscall, const core::Action& action,
                                    const std::vector<ArgCondition>& args) {
   std::string out = describe_rule(action, {});
   if (!args.empty()) out += " if " + describe_conditions_symbolic(syscall, args);
   return out;
 }
 
-std::vector<std::string> values_outside(const sandbox::Policy& policy, std::string_view syscall, unsigned index,
+std::vector<std::string> values_outside(const core::Policy& policy, std::string_view syscall, unsigned index,
                                         const std::vector<std::uint64_t>& values) {
   const SensitiveArg* a = find_arg(syscall, index);
   std::vector<std::string> out;
   auto rules = rules_for(policy, syscall);
   for (auto v : values) {
-    bool covered = std::any_of(rules.begin(), rules.end(), [&](const sandbox::Rule* r) {
+    bool covered = std::any_of(rules.begin(), rules.end(), [&](const core::Rule* r) {
       return permits(r->action) && std::all_of(r->args.begin(), r->args.end(), [&](const ArgCondition& c) {
-               return c.index != index || sandbox::matches(c, v);
+               return c.index != index || core::matches(c, v);
              });
     });
     if (covered) continue;

@@ -4,7 +4,7 @@
 
 #include "nucleus/profile/args.hpp"
 
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "nucleus/sandbox/text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -72,43 +72,43 @@ constexpr RiskySyscall risky_table[] = {
 
 constexpr std::array<std::string_view, 5> severity_names{"info", "low", "medium", "high", "critical"};
 
-bool has_arch(const std::vector<sandbox::Arch>& arches, sandbox::Arch a) {
+bool has_arch(const std::vector<core::Arch>& arches, core::Arch a) {
   return std::find(arches.begin(), arches.end(), a) != arches.end();
 }
 
-std::vector<std::string> arch_names(const std::vector<sandbox::Arch>& arches) {
+std::vector<std::string> arch_names(const std::vector<core::Arch>& arches) {
   std::vector<std::string> out;
-  for (auto a : arches) out.emplace_back(sandbox::arch_name(a));
+  for (auto a : arches) out.emplace_back(core::arch_name(a));
   return out;
 }
 
 // The argument that carries the guarded value on `arch` (s390 swaps clone's first two).
-int guard_index(const RiskySyscall& risky, sandbox::Arch arch) {
-  if (risky.name == "clone" && (sandbox::arch_name(arch) == "s390x" || sandbox::arch_name(arch) == "s390")) return 1;
+int guard_index(const RiskySyscall& risky, core::Arch arch) {
+  if (risky.name == "clone" && (core::arch_name(arch) == "s390x" || core::arch_name(arch) == "s390")) return 1;
   return risky.guard_arg;
 }
 
 // Whether condition `c` admits some value with `bit` set. A rule's conditions must all hold, so
 // asking each alone over-approximates what the rule lets through: on the side of reporting.
-bool admits_bit(const sandbox::ArgCondition& c, std::uint64_t bit) {
+bool admits_bit(const core::ArgCondition& c, std::uint64_t bit) {
   switch (c.op) {
-  case sandbox::CmpOp::eq: return (c.value & bit) != 0;
-  case sandbox::CmpOp::masked_eq: return (c.value & bit) == 0 || (c.value_two & bit) != 0;
-  case sandbox::CmpOp::lt: return c.value > bit;
-  case sandbox::CmpOp::le: return c.value >= bit;
-  case sandbox::CmpOp::gt: return c.value != std::numeric_limits<std::uint64_t>::max();
-  case sandbox::CmpOp::ne:
-  case sandbox::CmpOp::ge: return true;
+  case core::CmpOp::eq: return (c.value & bit) != 0;
+  case core::CmpOp::masked_eq: return (c.value & bit) == 0 || (c.value_two & bit) != 0;
+  case core::CmpOp::lt: return c.value > bit;
+  case core::CmpOp::le: return c.value >= bit;
+  case core::CmpOp::gt: return c.value != std::numeric_limits<std::uint64_t>::max();
+  case core::CmpOp::ne:
+  case core::CmpOp::ge: return true;
   }
   return true;
 }
 
-void check_risky(const sandbox::Policy& policy, std::vector<Finding>& out) {
+void check_risky(const core::Policy& policy, std::vector<Finding>& out) {
   auto arches = policy.effective_arches();
   for (const auto& risky : risky_table) {
-    std::vector<sandbox::Arch> present;
+    std::vector<core::Arch> present;
     for (auto a : arches)
-      if (sandbox::syscall_number(a, risky.name)) present.push_back(a);
+      if (core::syscall_number(a, risky.name)) present.push_back(a);
     if (present.empty()) continue;
     auto rules = rules_for(policy, risky.name);
     Access access = access_of(policy, risky.name);
@@ -133,7 +133,7 @@ void check_risky(const sandbox::Policy& policy, std::vector<Finding>& out) {
       for (auto a : present) {
         int idx = guard_index(risky, a);
         on_guard = std::any_of(r->args.begin(), r->args.end(),
-                               [&](const sandbox::ArgCondition& c) { return static_cast<int>(c.index) == idx; });
+                               [&](const core::ArgCondition& c) { return static_cast<int>(c.index) == idx; });
         if (!on_guard) break;
       }
       if (!on_guard) guarded = false;
@@ -146,7 +146,7 @@ void check_risky(const sandbox::Policy& policy, std::vector<Finding>& out) {
       constexpr std::uint64_t new_user_namespace = 0x10000000; // CLONE_NEWUSER
       for (const auto* r : rules) {
         if (!permits(r->action)) continue;
-        bool lets_through = std::all_of(r->args.begin(), r->args.end(), [&](const sandbox::ArgCondition& c) {
+        bool lets_through = std::all_of(r->args.begin(), r->args.end(), [&](const core::ArgCondition& c) {
           return static_cast<int>(c.index) != risky.guard_arg || admits_bit(c, new_user_namespace);
         });
         if (!lets_through) continue;
@@ -175,13 +175,13 @@ void check_risky(const sandbox::Policy& policy, std::vector<Finding>& out) {
   }
 }
 
-void check_default(const sandbox::Policy& policy, std::vector<Finding>& out) {
+void check_default(const core::Policy& policy, std::vector<Finding>& out) {
   const auto kind = policy.default_action.kind;
-  if (kind != sandbox::ActionKind::allow && kind != sandbox::ActionKind::log) return;
+  if (kind != core::ActionKind::allow && kind != core::ActionKind::log) return;
   Finding f;
   f.id = "default-action";
   f.subject = "defaultAction";
-  if (kind == sandbox::ActionKind::allow) {
+  if (kind == core::ActionKind::allow) {
     f.severity = Severity::critical;
     f.message = "the default action is allow: every syscall the profile does not name runs";
     f.reason = "a denylist misses whatever it does not name, including syscalls added by newer kernels";
@@ -196,8 +196,8 @@ void check_default(const sandbox::Policy& policy, std::vector<Finding>& out) {
   // What the default does not reach: nucleus kills calls from unlisted ABIs whatever the default.
   std::vector<std::string> unlisted;
   for (auto main : policy.effective_arches())
-    for (auto compat : sandbox::compat_arches(main))
-      if (!has_arch(policy.effective_arches(), compat)) unlisted.emplace_back(sandbox::arch_name(compat));
+    for (auto compat : core::compat_arches(main))
+      if (!has_arch(policy.effective_arches(), compat)) unlisted.emplace_back(core::arch_name(compat));
   if (unlisted.empty()) return;
   Finding abi;
   abi.severity = Severity::info;
@@ -207,14 +207,14 @@ void check_default(const sandbox::Policy& policy, std::vector<Finding>& out) {
   std::string list;
   for (const auto& n : unlisted) list += (list.empty() ? "" : ", ") + n;
   abi.message = "under nucleus, syscalls from the unlisted ABIs (" + list + ") are killed (SIGSYS), not given the " +
-                std::string(sandbox::action_short_name(kind)) + " default";
+                std::string(core::action_short_name(kind)) + " default";
   abi.reason = "int 0x80 and x32 calls reach the kernel by numbers a deny-list never names; other runtimes may give "
                "them the default action and run them";
   abi.fix = "list only the ABIs the program uses; to run foreign-ABI code, list its architecture and deny what it must not do";
   out.push_back(std::move(abi));
 }
 
-void check_arches(const sandbox::Policy& policy, std::vector<Finding>& out) {
+void check_arches(const core::Policy& policy, std::vector<Finding>& out) {
   if (policy.architectures.empty()) {
     Finding f;
     f.severity = Severity::low;
@@ -226,9 +226,9 @@ void check_arches(const sandbox::Policy& policy, std::vector<Finding>& out) {
     out.push_back(std::move(f));
     return;
   }
-  std::vector<sandbox::Arch> compat_listed;
+  std::vector<core::Arch> compat_listed;
   for (auto main : policy.architectures)
-    for (auto compat : sandbox::compat_arches(main))
+    for (auto compat : core::compat_arches(main))
       if (has_arch(policy.architectures, compat) && !has_arch(compat_listed, compat)) compat_listed.push_back(compat);
   if (!compat_listed.empty()) {
     Finding f;
@@ -248,24 +248,24 @@ void check_arches(const sandbox::Policy& policy, std::vector<Finding>& out) {
   // Multiplexers reach socket and SysV IPC operations that argument conditions on socket() never see.
   for (auto a : policy.architectures) {
     for (std::string_view mux : {"socketcall", "ipc"}) {
-      if (!sandbox::syscall_number(a, mux) || access_of(policy, mux) != Access::allowed) continue;
+      if (!core::syscall_number(a, mux) || access_of(policy, mux) != Access::allowed) continue;
       Finding f;
       f.severity = Severity::medium;
       f.id = "multiplexer";
       f.subject = std::string(mux);
-      f.arches = {std::string(sandbox::arch_name(a))};
-      f.message = std::string(mux) + " is allowed on " + std::string(sandbox::arch_name(a));
+      f.arches = {std::string(core::arch_name(a))};
+      f.message = std::string(mux) + " is allowed on " + std::string(core::arch_name(a));
       f.reason = "the multiplexer runs socket, connect, msgget and others with their arguments in memory, out of reach of argument conditions";
       f.fix = "remove " + std::string(mux) + " (modern C libraries call the direct syscalls), or drop the " +
-              std::string(sandbox::arch_name(a)) + " ABI";
+              std::string(core::arch_name(a)) + " ABI";
       out.push_back(std::move(f));
     }
   }
 }
 
-void check_docker(const sandbox::Policy& policy, const Reference& docker, std::vector<Finding>& out) {
+void check_docker(const core::Policy& policy, const Reference& docker, std::vector<Finding>& out) {
   for (auto a : policy.effective_arches()) {
-    const sandbox::Policy* ref = docker.for_arch(a);
+    const core::Policy* ref = docker.for_arch(a);
     if (ref == nullptr) continue;
     auto mine = arch_access(policy, a);
     auto theirs = arch_access(*ref, a, true);
@@ -280,7 +280,7 @@ void check_docker(const sandbox::Policy& policy, const Reference& docker, std::v
     Finding f;
     f.severity = Severity::medium;
     f.id = "beyond-docker-default";
-    f.subject = std::string(sandbox::arch_name(a));
+    f.subject = std::string(core::arch_name(a));
     f.arches = {f.subject};
     f.message = "allows " + std::to_string(extra.size()) + " syscall(s) that " + docker.label + " denies on " + f.subject + ": ";
     for (std::size_t i = 0; i < extra.size(); ++i) f.message += (i ? ", " : "") + extra[i];
@@ -307,7 +307,7 @@ std::optional<Severity> CheckResult::highest() const {
   return findings.front().severity;
 }
 
-CheckResult check_profile(const sandbox::Policy& policy, const CheckOptions& options) {
+CheckResult check_profile(const core::Policy& policy, const CheckOptions& options) {
   CheckResult result;
   check_default(policy, result.findings);
   check_arches(policy, result.findings);

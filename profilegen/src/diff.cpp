@@ -4,7 +4,7 @@
 
 #include "nucleus/profile/args.hpp"
 
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "nucleus/sandbox/text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -16,7 +16,7 @@
 namespace nucleus::profile {
 namespace {
 
-using sandbox::Policy;
+using core::Policy;
 
 std::vector<std::string> treatment(const Policy& p, const std::string& name) {
   std::vector<std::string> out;
@@ -57,11 +57,11 @@ ProfileDiff diff_profiles(const Policy& a, const Policy& b) {
     d.default_action = {describe_rule(a.default_action, {}), describe_rule(b.default_action, {})};
   auto aa = a.effective_arches();
   auto ba = b.effective_arches();
-  set_diff(aa, ba, [](sandbox::Arch x) { return std::string(sandbox::arch_name(x)); }, d.arches_added, d.arches_removed);
-  set_diff(a.flags, b.flags, [](sandbox::FilterFlag f) { return std::string(sandbox::filter_flag_oci_name(f)); },
+  set_diff(aa, ba, [](core::Arch x) { return std::string(core::arch_name(x)); }, d.arches_added, d.arches_removed);
+  set_diff(a.flags, b.flags, [](core::FilterFlag f) { return std::string(core::filter_flag_oci_name(f)); },
            d.flags_added, d.flags_removed);
 
-  std::vector<sandbox::Arch> all = aa;
+  std::vector<core::Arch> all = aa;
   for (auto x : ba)
     if (std::find(all.begin(), all.end(), x) == all.end()) all.push_back(x);
   std::set<std::string> plain_moves; // names whose whole story is "added" or "removed"
@@ -78,7 +78,7 @@ ProfileDiff diff_profiles(const Policy& a, const Policy& b) {
       if (after_plain.count(strip_mark(n)) == 0) c.removed.push_back(n);
     for (const auto* list : {&c.added, &c.removed})
       for (const auto& n : *list) plain_moves.insert(strip_mark(n));
-    if (!c.added.empty() || !c.removed.empty()) d.by_arch[std::string(sandbox::arch_name(arch))] = std::move(c);
+    if (!c.added.empty() || !c.removed.empty()) d.by_arch[std::string(core::arch_name(arch))] = std::move(c);
   }
   // Entries whose treatment changed beyond a plain add or remove: actions, errno values, conditions.
   std::set<std::string> named;
@@ -156,18 +156,18 @@ std::string diff_to_json(const ProfileDiff& d, std::string_view a_name, std::str
   return j.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n"; // ASCII: safe on a terminal
 }
 
-TraceDiff diff_trace(const Policy& policy, const std::vector<tracer::Trace>& traces) {
+TraceDiff diff_trace(const Policy& policy, const std::vector<core::Trace>& traces) {
   TraceDiff d;
   auto arches = policy.effective_arches();
   std::map<std::tuple<std::string, std::string, std::string>, TraceDenial> found;
-  std::set<std::pair<sandbox::Arch, std::string>> distinct;
+  std::set<std::pair<core::Arch, std::string>> distinct;
   for (const auto& t : traces) {
     for (const auto& s : t.syscalls) {
       // The number is what ran; the name in the file is for people.
-      auto resolved = sandbox::syscall_name(s.arch, s.nr);
+      auto resolved = core::syscall_name(s.arch, s.nr);
       std::string name = resolved ? *resolved : s.name;
       distinct.insert({s.arch, name});
-      std::string arch(sandbox::arch_name(s.arch));
+      std::string arch(core::arch_name(s.arch));
       TraceDenial den{arch, name, s.count, s.exe, Access::denied, {}, {}};
       if (std::find(arches.begin(), arches.end(), s.arch) == arches.end()) {
         den.why = "architecture " + arch + " is not listed (its calls are killed)";

@@ -4,27 +4,27 @@
 #include "nucleus/profile/args.hpp"
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/io.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/io.hpp"
+#include "nucleus/core/syscalls.hpp"
 
 #include <algorithm>
 
 namespace nucleus::profile {
 namespace {
 
-using sandbox::Error;
-using sandbox::ErrorKind;
+using core::Error;
+using core::ErrorKind;
 
-void require_known(const sandbox::Policy& policy, const std::string& name) {
+void require_known(const core::Policy& policy, const std::string& name) {
   const auto effective = policy.effective_arches();
   for (auto a : effective)
-    if (sandbox::syscall_number(a, name)) return;
+    if (core::syscall_number(a, name)) return;
   std::string arches;
-  for (auto a : effective) arches += (arches.empty() ? "" : ", ") + std::string(sandbox::arch_name(a));
+  for (auto a : effective) arches += (arches.empty() ? "" : ", ") + std::string(core::arch_name(a));
   std::string hint;
-  auto close = sandbox::closest_syscall_names(name, effective);
+  auto close = core::closest_syscall_names(name, effective);
   if (!close.empty()) {
     hint = "did you mean ";
     for (std::size_t i = 0; i < close.size(); ++i) hint += (i ? ", " : "") + close[i];
@@ -35,7 +35,7 @@ void require_known(const sandbox::Policy& policy, const std::string& name) {
 
 bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
-bool value_allowed(const sandbox::Policy& policy, const ValueSpec& spec) {
+bool value_allowed(const core::Policy& policy, const ValueSpec& spec) {
   return access_of(policy, spec.syscall) == Access::allowed ||
          (access_of(policy, spec.syscall) == Access::conditional &&
           values_outside(policy, spec.syscall, spec.arg.index, {spec.value}).empty());
@@ -43,22 +43,22 @@ bool value_allowed(const sandbox::Policy& policy, const ValueSpec& spec) {
 
 // One more value for a syscall allowed under conditions: each permitting entry again, with the new
 // value for that argument (so the other arguments stay as they were), or one entry for it alone.
-void add_value(sandbox::Policy& policy, const ValueSpec& spec) {
+void add_value(core::Policy& policy, const ValueSpec& spec) {
   if (value_allowed(policy, spec)) return;
   const std::string comment = "added by nucleus-profile add";
-  std::vector<sandbox::Rule> added;
-  auto with_value = [&](std::vector<sandbox::ArgCondition> others) {
-    std::erase_if(others, [&](const sandbox::ArgCondition& c) { return c.index == spec.arg.index; });
+  std::vector<core::Rule> added;
+  auto with_value = [&](std::vector<core::ArgCondition> others) {
+    std::erase_if(others, [&](const core::ArgCondition& c) { return c.index == spec.arg.index; });
     if (spec.arg.kind == ArgKind::clone_flags) {
-      others.push_back({spec.arg.index, sandbox::CmpOp::masked_eq, clone_guarded_flags() & ~spec.value, 0});
+      others.push_back({spec.arg.index, core::CmpOp::masked_eq, clone_guarded_flags() & ~spec.value, 0});
       if (others.back().value == 0) others.pop_back();
     } else if (spec.arg.kind == ArgKind::prot) {
       constexpr std::uint64_t wx = 0x6; // PROT_WRITE | PROT_EXEC
-      others.push_back({spec.arg.index, sandbox::CmpOp::masked_eq, wx, spec.value & wx});
+      others.push_back({spec.arg.index, core::CmpOp::masked_eq, wx, spec.value & wx});
     } else {
       others.push_back(condition_for_value(spec.arg, spec.value));
     }
-    sandbox::Rule r{{spec.syscall}, sandbox::Action::allow(), std::move(others), comment};
+    core::Rule r{{spec.syscall}, core::Action::allow(), std::move(others), comment};
     if (std::find(added.begin(), added.end(), r) == added.end()) added.push_back(std::move(r));
   };
   for (const auto* r : rules_for(policy, spec.syscall))
@@ -68,7 +68,7 @@ void add_value(sandbox::Policy& policy, const ValueSpec& spec) {
 }
 
 // One value less: the permitting entries that let it through go (clone: its bit joins the mask).
-void remove_value(sandbox::Policy& policy, const ValueSpec& spec, const std::string& text) {
+void remove_value(core::Policy& policy, const ValueSpec& spec, const std::string& text) {
   if (access_of(policy, spec.syscall) == Access::allowed)
     throw Error(ErrorKind::invalid_input,
                 spec.syscall + " is allowed whatever its arguments: an allowlist cannot take one value out",
@@ -77,19 +77,19 @@ void remove_value(sandbox::Policy& policy, const ValueSpec& spec, const std::str
   bool found = false;
   for (auto& r : policy.rules) {
     if (!permits(r.action) || !has(r.names, spec.syscall)) continue;
-    bool lets_through = std::all_of(r.args.begin(), r.args.end(), [&](const sandbox::ArgCondition& c) {
-      return c.index != spec.arg.index || sandbox::matches(c, spec.value);
+    bool lets_through = std::all_of(r.args.begin(), r.args.end(), [&](const core::ArgCondition& c) {
+      return c.index != spec.arg.index || core::matches(c, spec.value);
     });
     if (!lets_through) continue;
     found = true;
     if (spec.arg.kind == ArgKind::clone_flags) {
       bool masked = false;
       for (auto& c : r.args)
-        if (c.index == spec.arg.index && c.op == sandbox::CmpOp::masked_eq && c.value_two == 0) {
+        if (c.index == spec.arg.index && c.op == core::CmpOp::masked_eq && c.value_two == 0) {
           c.value |= spec.value;
           masked = true;
         }
-      if (!masked) r.args.push_back({spec.arg.index, sandbox::CmpOp::masked_eq, spec.value, 0});
+      if (!masked) r.args.push_back({spec.arg.index, core::CmpOp::masked_eq, spec.value, 0});
       continue;
     }
     // Only this syscall leaves the entry; names it shares with others keep their conditions.
@@ -100,7 +100,7 @@ void remove_value(sandbox::Policy& policy, const ValueSpec& spec, const std::str
 
 } // namespace
 
-sandbox::Policy add_syscalls(sandbox::Policy policy, const std::vector<std::string>& specs) {
+core::Policy add_syscalls(core::Policy policy, const std::vector<std::string>& specs) {
   std::vector<std::string> names;
   for (const auto& s : specs) {
     if (auto spec = parse_value_spec(s)) {
@@ -114,11 +114,11 @@ sandbox::Policy add_syscalls(sandbox::Policy policy, const std::vector<std::stri
     if (auto spec = parse_value_spec(s)) add_value(policy, *spec);
   for (const auto& name : names) {
     if (access_of(policy, name) == Access::allowed) continue;
-    auto target = std::find_if(policy.rules.begin(), policy.rules.end(), [](const sandbox::Rule& r) {
-      return r.action == sandbox::Action::allow() && r.args.empty();
+    auto target = std::find_if(policy.rules.begin(), policy.rules.end(), [](const core::Rule& r) {
+      return r.action == core::Action::allow() && r.args.empty();
     });
     if (target == policy.rules.end()) {
-      policy.rules.push_back({{}, sandbox::Action::allow(), {}, "added by nucleus-profile add"});
+      policy.rules.push_back({{}, core::Action::allow(), {}, "added by nucleus-profile add"});
       target = policy.rules.end() - 1;
     }
     target->names.push_back(name);
@@ -127,11 +127,11 @@ sandbox::Policy add_syscalls(sandbox::Policy policy, const std::vector<std::stri
     for (auto& r : policy.rules)
       if (!permits(r.action)) r.names.erase(std::remove(r.names.begin(), r.names.end(), name), r.names.end());
   }
-  std::erase_if(policy.rules, [](const sandbox::Rule& r) { return r.names.empty(); });
+  std::erase_if(policy.rules, [](const core::Rule& r) { return r.names.empty(); });
   return policy;
 }
 
-sandbox::Policy remove_syscalls(sandbox::Policy policy, const std::vector<std::string>& names) {
+core::Policy remove_syscalls(core::Policy policy, const std::vector<std::string>& names) {
   if (permits(policy.default_action))
     throw Error(ErrorKind::invalid_input,
                 "the default action is " + describe_rule(policy.default_action, {}) +
@@ -156,7 +156,7 @@ sandbox::Policy remove_syscalls(sandbox::Policy policy, const std::vector<std::s
     }
     if (!found) throw Error(ErrorKind::invalid_input, "\"" + name + "\" is not allowed by the profile: nothing to remove");
   }
-  std::erase_if(policy.rules, [](const sandbox::Rule& r) { return r.names.empty(); });
+  std::erase_if(policy.rules, [](const core::Rule& r) { return r.names.empty(); });
   return policy;
 }
 
@@ -173,7 +173,7 @@ EditResult edit_profile_file(const std::filesystem::path& path, EditKind kind, c
   sandbox::CompileOptions checking;
   checking.enforcement = false; // the profile may be meant for a runtime with a notify agent
   sandbox::compile(edited, checking); // never write a profile that does not compile
-  if (!result.changed.empty()) sandbox::write_file_atomic(path, to_oci_json(edited));
+  if (!result.changed.empty()) core::write_file_atomic(path, to_oci_json(edited));
   return result;
 }
 

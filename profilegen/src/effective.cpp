@@ -2,7 +2,7 @@
 #include "nucleus/profile/effective.hpp"
 
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -12,8 +12,8 @@
 namespace nucleus::profile {
 namespace {
 
-using sandbox::Policy;
-using sandbox::Rule;
+using core::Policy;
+using core::Rule;
 
 std::string hex(std::uint64_t v) {
   char buf[32];
@@ -21,15 +21,15 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
-std::string_view op_symbol(sandbox::CmpOp op) {
+std::string_view op_symbol(core::CmpOp op) {
   switch (op) {
-  case sandbox::CmpOp::ne: return "!=";
-  case sandbox::CmpOp::lt: return "<";
-  case sandbox::CmpOp::le: return "<=";
-  case sandbox::CmpOp::eq: return "==";
-  case sandbox::CmpOp::ge: return ">=";
-  case sandbox::CmpOp::gt: return ">";
-  case sandbox::CmpOp::masked_eq: return "&";
+  case core::CmpOp::ne: return "!=";
+  case core::CmpOp::lt: return "<";
+  case core::CmpOp::le: return "<=";
+  case core::CmpOp::eq: return "==";
+  case core::CmpOp::ge: return ">=";
+  case core::CmpOp::gt: return ">";
+  case core::CmpOp::masked_eq: return "&";
   }
   return "?";
 }
@@ -63,8 +63,8 @@ std::string_view access_name(Access access) noexcept {
   return "denied";
 }
 
-bool permits(const sandbox::Action& action) noexcept {
-  return action.kind == sandbox::ActionKind::allow || action.kind == sandbox::ActionKind::log;
+bool permits(const core::Action& action) noexcept {
+  return action.kind == core::ActionKind::allow || action.kind == core::ActionKind::log;
 }
 
 std::vector<const Rule*> rules_for(const Policy& policy, std::string_view name) {
@@ -76,12 +76,12 @@ std::vector<const Rule*> rules_for(const Policy& policy, std::string_view name) 
 
 Access access_of(const Policy& policy, std::string_view name) { return classify(policy, rules_for(policy, name)); }
 
-ArchAccess arch_access(const Policy& policy, sandbox::Arch arch, bool as_if_listed) {
+ArchAccess arch_access(const Policy& policy, core::Arch arch, bool as_if_listed) {
   ArchAccess view;
   view.arch = arch;
   auto arches = policy.effective_arches();
   view.covered = std::find(arches.begin(), arches.end(), arch) != arches.end();
-  auto table = sandbox::syscall_table(arch);
+  auto table = core::syscall_table(arch);
   view.table_size = table.size();
   if (!view.covered && !as_if_listed) return view;
   std::unordered_map<std::string_view, std::vector<const Rule*>> index;
@@ -99,21 +99,21 @@ ArchAccess arch_access(const Policy& policy, sandbox::Arch arch, bool as_if_list
   return view;
 }
 
-std::string describe_conditions(const std::vector<sandbox::ArgCondition>& args) {
+std::string describe_conditions(const std::vector<core::ArgCondition>& args) {
   std::string out;
   for (const auto& c : args) {
     if (!out.empty()) out += " && ";
     std::string arg = "arg" + std::to_string(c.index);
-    if (c.op == sandbox::CmpOp::masked_eq) out += "(" + arg + " & " + hex(c.value) + ") == " + hex(c.value_two);
+    if (c.op == core::CmpOp::masked_eq) out += "(" + arg + " & " + hex(c.value) + ") == " + hex(c.value_two);
     else out += arg + " " + std::string(op_symbol(c.op)) + " " + hex(c.value);
   }
   return out;
 }
 
-std::string describe_rule(const sandbox::Action& action, const std::vector<sandbox::ArgCondition>& args) {
-  std::string out = action.kind == sandbox::ActionKind::errno_ret
+std::string describe_rule(const core::Action& action, const std::vector<core::ArgCondition>& args) {
+  std::string out = action.kind == core::ActionKind::errno_ret
                         ? "errno(" + errno_name(action.data) + ")"
-                        : sandbox::to_string(action);
+                        : core::to_string(action);
   if (!args.empty()) out += " if " + describe_conditions(args);
   return out;
 }
@@ -123,12 +123,12 @@ std::string errno_name(std::uint32_t value) {
   return name != nullptr ? std::string(name) : std::to_string(value);
 }
 
-const sandbox::Policy* Reference::for_arch(sandbox::Arch arch) const {
+const core::Policy* Reference::for_arch(core::Arch arch) const {
   auto it = by_arch.find(arch);
   return it == by_arch.end() ? nullptr : &it->second;
 }
 
-Reference load_reference(const std::filesystem::path& path, const std::vector<sandbox::Arch>& arches,
+Reference load_reference(const std::filesystem::path& path, const std::vector<core::Arch>& arches,
                          std::string label) {
   Reference ref;
   ref.label = std::move(label);

@@ -3,7 +3,7 @@
 
 #include "nucleus/profile/args.hpp"
 
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "nucleus/sandbox/text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -61,10 +61,10 @@ const std::vector<SyscallGroup>& syscall_groups() {
   return groups;
 }
 
-Explanation explain_profile(const sandbox::Policy& policy, const Reference* reference) {
+Explanation explain_profile(const core::Policy& policy, const Reference* reference) {
   Explanation e;
   e.default_action = describe_rule(policy.default_action, {});
-  for (auto f : policy.flags) e.flags.emplace_back(sandbox::filter_flag_oci_name(f));
+  for (auto f : policy.flags) e.flags.emplace_back(core::filter_flag_oci_name(f));
   if (reference != nullptr) e.reference_label = reference->label;
   std::vector<ArchAccess> views;
   for (auto a : policy.effective_arches()) {
@@ -83,7 +83,7 @@ Explanation explain_profile(const sandbox::Policy& policy, const Reference* refe
   const ArchAccess& first = views.front();
   e.group_arch = first.arch;
   std::set<std::string> table;
-  for (auto& n : sandbox::syscall_table(first.arch)) table.insert(std::move(n));
+  for (auto& n : core::syscall_table(first.arch)) table.insert(std::move(n));
   std::set<std::string> allowed(first.allowed.begin(), first.allowed.end());
   std::set<std::string> conditional(first.conditional.begin(), first.conditional.end());
   std::set<std::string> grouped;
@@ -121,7 +121,7 @@ std::string format_explain_text(const Explanation& e, std::string_view profile_n
   }
   out << "\n";
   for (const auto& c : e.arches) {
-    std::string arch(sandbox::arch_name(c.arch));
+    std::string arch(core::arch_name(c.arch));
     out << arch << ": allows " << c.permitted() << " of " << c.total << " syscalls (" << percent(c.permitted(), c.total)
         << ")";
     if (c.conditional != 0) out << ", " << c.conditional << " of them only under argument conditions";
@@ -133,7 +133,7 @@ std::string format_explain_text(const Explanation& e, std::string_view profile_n
     out << "\nonly under argument conditions:\n";
     for (const auto& [name, text] : e.conditions) out << "  " << printable(name) << ": " << printable(text) << "\n";
   }
-  out << "\nby systemd syscall group, on " << sandbox::arch_name(e.group_arch)
+  out << "\nby systemd syscall group, on " << core::arch_name(e.group_arch)
       << " (a name may be in several groups; ? = only under argument conditions):\n";
   std::size_t width = 0;
   for (const auto& g : e.groups) width = std::max(width, g.name.size());
@@ -166,13 +166,13 @@ std::string explain_to_json(const Explanation& e, std::string_view profile_name)
   j["flags"] = e.flags;
   auto& arches = j["architectures"] = nlohmann::ordered_json::array();
   for (const auto& c : e.arches) {
-    nlohmann::ordered_json a{{"arch", sandbox::arch_name(c.arch)}, {"covered", c.covered},
+    nlohmann::ordered_json a{{"arch", core::arch_name(c.arch)}, {"covered", c.covered},
                              {"allowed", c.permitted()}, {"conditional", c.conditional}, {"total", c.total}};
     a["reference"] = c.reference ? nlohmann::ordered_json(*c.reference) : nlohmann::ordered_json();
     arches.push_back(std::move(a));
   }
   j["reference"] = e.reference_label.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(e.reference_label);
-  j["groupArch"] = sandbox::arch_name(e.group_arch);
+  j["groupArch"] = core::arch_name(e.group_arch);
   auto& groups = j["groups"] = nlohmann::ordered_json::array();
   for (const auto& g : e.groups)
     groups.push_back({{"name", g.name}, {"description", g.description}, {"size", g.size}, {"allowed", g.allowed}});

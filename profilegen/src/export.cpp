@@ -4,8 +4,8 @@
 #include "nucleus/profile/args.hpp"
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/syscalls.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -18,16 +18,16 @@
 namespace nucleus::profile {
 namespace {
 
-using sandbox::ActionKind;
-using sandbox::Error;
-using sandbox::ErrorKind;
-using sandbox::Policy;
+using core::ActionKind;
+using core::Error;
+using core::ErrorKind;
+using core::Policy;
 
 [[noreturn]] void cannot(std::string_view format, const std::string& what, std::string hint = {}) {
   throw Error(ErrorKind::invalid_input, std::string(format) + " cannot express " + what, std::move(hint));
 }
 
-std::string entry_label(std::size_t i, const sandbox::Rule& r) {
+std::string entry_label(std::size_t i, const core::Rule& r) {
   std::string names;
   for (std::size_t k = 0; k < r.names.size() && k < 3; ++k) names += (k ? ", " : "") + r.names[k];
   if (r.names.size() > 3) names += ", ...";
@@ -60,14 +60,14 @@ ExportResult to_k8s(const Policy& p, const ExportOptions& o) {
     << "metadata:\n"
     << "  name: " << o.name << "\n"
     << "spec:\n"
-    << "  defaultAction: " << sandbox::action_oci_name(p.default_action.kind) << "\n";
+    << "  defaultAction: " << core::action_oci_name(p.default_action.kind) << "\n";
   if (!p.architectures.empty()) {
     y << "  architectures:\n";
-    for (auto a : p.architectures) y << "  - " << sandbox::arch_oci_name(a) << "\n";
+    for (auto a : p.architectures) y << "  - " << core::arch_oci_name(a) << "\n";
   }
   if (!p.flags.empty()) {
     y << "  flags:\n";
-    for (auto f : p.flags) y << "  - " << sandbox::filter_flag_oci_name(f) << "\n";
+    for (auto f : p.flags) y << "  - " << core::filter_flag_oci_name(f) << "\n";
   }
   if (!p.rules.empty()) y << "  syscalls:\n";
   for (std::size_t i = 0; i < p.rules.size(); ++i) {
@@ -75,7 +75,7 @@ ExportResult to_k8s(const Policy& p, const ExportOptions& o) {
     if (r.action.kind == ActionKind::trace && r.action.data != 0)
       cannot(fmt, "an SCMP_ACT_TRACE message in " + entry_label(i, r));
     if (!r.comment.empty()) y << "  # " << r.comment << "\n";
-    y << "  - action: " << sandbox::action_oci_name(r.action.kind) << "\n";
+    y << "  - action: " << core::action_oci_name(r.action.kind) << "\n";
     if (r.action.kind == ActionKind::errno_ret) y << "    errnoRet: " << r.action.data << "\n";
     y << "    names:\n";
     for (const auto& n : r.names) y << "    - " << n << "\n";
@@ -83,7 +83,7 @@ ExportResult to_k8s(const Policy& p, const ExportOptions& o) {
       y << "    args:\n";
       for (const auto& c : r.args)
         y << "    - index: " << c.index << "\n      value: " << c.value << "\n      valueTwo: " << c.value_two
-          << "\n      op: " << sandbox::cmp_op_oci_name(c.op) << "\n";
+          << "\n      op: " << core::cmp_op_oci_name(c.op) << "\n";
     }
   }
   return {y.str(), {}};
@@ -91,7 +91,7 @@ ExportResult to_k8s(const Policy& p, const ExportOptions& o) {
 
 // ---- systemd ----
 
-std::string_view systemd_arch(sandbox::Arch a) {
+std::string_view systemd_arch(core::Arch a) {
   static const std::map<std::string_view, std::string_view> names{
       {"x86_64", "x86-64"}, {"x86", "x86"},           {"x32", "x32"},         {"aarch64", "arm64"},
       {"arm", "arm"},       {"s390x", "s390x"},       {"s390", "s390"},       {"ppc64", "ppc64"},
@@ -99,7 +99,7 @@ std::string_view systemd_arch(sandbox::Arch a) {
       {"mips64", "mips64"}, {"mipsel64", "mips64-le"}, {"mips64n32", "mips64-n32"},
       {"mipsel64n32", "mips64-le-n32"}, {"riscv64", "riscv64"}, {"loongarch64", "loongarch64"},
   };
-  auto it = names.find(sandbox::arch_name(a));
+  auto it = names.find(core::arch_name(a));
   return it == names.end() ? std::string_view{} : it->second;
 }
 
@@ -122,23 +122,23 @@ ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
   s << header_comment(o, "systemd unit settings (systemd.exec(5))");
   const auto def = p.default_action;
   const bool denylist = permits(def);
-  auto error_number = [&](const sandbox::Action& a, const std::string& where) -> std::string {
+  auto error_number = [&](const core::Action& a, const std::string& where) -> std::string {
     if (a.kind == ActionKind::errno_ret) return errno_name(a.data);
     if (a.kind == ActionKind::kill_process) return {};
-    cannot(fmt, "the action " + sandbox::to_string(a) + " (" + where + ")",
+    cannot(fmt, "the action " + core::to_string(a) + " (" + where + ")",
            "systemd denies with an errno (SystemCallErrorNumber=) or by killing the process");
   };
   for (auto f : p.flags) {
-    if (f == sandbox::FilterFlag::log)
+    if (f == core::FilterFlag::log)
       res.notes.push_back("SECCOMP_FILTER_FLAG_LOG has no systemd setting: denied calls are not written to the audit log");
-    else if (f == sandbox::FilterFlag::tsync)
+    else if (f == core::FilterFlag::tsync)
       res.notes.push_back("SECCOMP_FILTER_FLAG_TSYNC is not needed: systemd installs the filter before the service has threads");
-    else cannot(fmt, "the flag " + std::string(sandbox::filter_flag_oci_name(f)));
+    else cannot(fmt, "the flag " + std::string(core::filter_flag_oci_name(f)));
   }
   std::vector<std::string> arches;
   for (auto a : p.architectures) {
     auto n = systemd_arch(a);
-    if (n.empty()) cannot(fmt, "the architecture " + std::string(sandbox::arch_oci_name(a)));
+    if (n.empty()) cannot(fmt, "the architecture " + std::string(core::arch_oci_name(a)));
     arches.emplace_back(n);
   }
   if (arches.empty()) arches.emplace_back("native");
@@ -208,16 +208,16 @@ ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
 
 // ---- minijail ----
 
-std::string minijail_condition(const sandbox::ArgCondition& c, const std::string& where) {
+std::string minijail_condition(const core::ArgCondition& c, const std::string& where) {
   std::string arg = "arg" + std::to_string(c.index);
   switch (c.op) {
-  case sandbox::CmpOp::eq: return arg + " == " + hex(c.value);
-  case sandbox::CmpOp::ne: return arg + " != " + hex(c.value);
-  case sandbox::CmpOp::lt: return arg + " < " + hex(c.value);
-  case sandbox::CmpOp::le: return arg + " <= " + hex(c.value);
-  case sandbox::CmpOp::gt: return arg + " > " + hex(c.value);
-  case sandbox::CmpOp::ge: return arg + " >= " + hex(c.value);
-  case sandbox::CmpOp::masked_eq: {
+  case core::CmpOp::eq: return arg + " == " + hex(c.value);
+  case core::CmpOp::ne: return arg + " != " + hex(c.value);
+  case core::CmpOp::lt: return arg + " < " + hex(c.value);
+  case core::CmpOp::le: return arg + " <= " + hex(c.value);
+  case core::CmpOp::gt: return arg + " > " + hex(c.value);
+  case core::CmpOp::ge: return arg + " >= " + hex(c.value);
+  case core::CmpOp::masked_eq: {
     if ((c.value_two & ~c.value) != 0) break; // never holds
     // (arg & m) == v: no bit of m outside v is set ("in" allows only the bits given), and each bit of v is.
     std::string out;
@@ -238,15 +238,15 @@ std::string minijail_condition(const sandbox::ArgCondition& c, const std::string
 ExportResult to_minijail(const Policy& p, const ExportOptions& o) {
   constexpr std::string_view fmt = "minijail";
   ExportResult res;
-  sandbox::Arch arch;
+  core::Arch arch;
   if (o.arch) {
     auto eff = p.effective_arches();
     if (std::find(eff.begin(), eff.end(), *o.arch) == eff.end())
-      throw Error(ErrorKind::usage, "the profile does not cover " + std::string(sandbox::arch_name(*o.arch)));
+      throw Error(ErrorKind::usage, "the profile does not cover " + std::string(core::arch_name(*o.arch)));
     arch = *o.arch;
   } else if (p.architectures.size() > 1) {
     std::string list;
-    for (auto a : p.architectures) list += (list.empty() ? "" : ", ") + std::string(sandbox::arch_name(a));
+    for (auto a : p.architectures) list += (list.empty() ? "" : ", ") + std::string(core::arch_name(a));
     cannot(fmt, "several architectures in one policy file (" + list + ")",
            "export one file per architecture with --arch NAME");
   } else {
@@ -260,21 +260,21 @@ ExportResult to_minijail(const Policy& p, const ExportOptions& o) {
                         describe_rule(p.default_action, {}) + ")");
   }
   for (auto f : p.flags)
-    if (f != sandbox::FilterFlag::tsync && f != sandbox::FilterFlag::log)
-      cannot(fmt, "the flag " + std::string(sandbox::filter_flag_oci_name(f)));
-  if (p.has_flag(sandbox::FilterFlag::log))
+    if (f != core::FilterFlag::tsync && f != core::FilterFlag::log)
+      cannot(fmt, "the flag " + std::string(core::filter_flag_oci_name(f)));
+  if (p.has_flag(core::FilterFlag::log))
     res.notes.push_back("SECCOMP_FILTER_FLAG_LOG is not part of a policy file: run minijail0 with -L to log denials");
 
   // Gather each name's entries, in order.
-  std::map<std::string, std::vector<std::pair<std::size_t, const sandbox::Rule*>>> by_name;
+  std::map<std::string, std::vector<std::pair<std::size_t, const core::Rule*>>> by_name;
   for (std::size_t i = 0; i < p.rules.size(); ++i)
     for (const auto& n : p.rules[i].names) by_name[n].emplace_back(i, &p.rules[i]);
   std::ostringstream m;
-  m << header_comment(o, "minijail seccomp policy for " + std::string(sandbox::arch_name(arch)));
+  m << header_comment(o, "minijail seccomp policy for " + std::string(core::arch_name(arch)));
   for (const auto& n : res.notes) m << "# note: " << n << "\n";
   std::size_t absent = 0;
   for (const auto& [name, entries] : by_name) {
-    if (!sandbox::syscall_number(arch, name)) {
+    if (!core::syscall_number(arch, name)) {
       ++absent;
       continue;
     }
@@ -308,7 +308,7 @@ ExportResult to_minijail(const Policy& p, const ExportOptions& o) {
     }
   }
   if (absent != 0)
-    m << "# " << absent << " name(s) of the profile do not exist on " << sandbox::arch_name(arch) << " and cannot be called there\n";
+    m << "# " << absent << " name(s) of the profile do not exist on " << core::arch_name(arch) << " and cannot be called there\n";
   res.text = m.str();
   return res;
 }
@@ -332,7 +332,7 @@ ExportResult export_profile(const Policy& given, ExportFormat format, const Expo
   const bool runtime_format = format == ExportFormat::oci || format == ExportFormat::docker || format == ExportFormat::k8s;
   if (runtime_format && !given.flags.empty()) {
     std::string names;
-    for (auto f : given.flags) names += (names.empty() ? "" : ", ") + std::string(sandbox::filter_flag_oci_name(f));
+    for (auto f : given.flags) names += (names.empty() ? "" : ", ") + std::string(core::filter_flag_oci_name(f));
     if (options.drop_flags) {
       without_flags = given;
       without_flags.flags.clear();

@@ -3,12 +3,11 @@
 
 #include "nucleus/profile/args.hpp"
 
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/io.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
-#include "nucleus/tracer/aggregate.hpp"
-#include "nucleus/tracer/record.hpp"
-#include "nucleus/tracer/source.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/io.hpp"
+#include "nucleus/core/syscalls.hpp"
+#include "nucleus/core/aggregate.hpp"
+#include "nucleus/core/record.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -19,8 +18,8 @@
 
 namespace nucleus::profile {
 
-using sandbox::Error;
-using sandbox::ErrorKind;
+using core::Error;
+using core::ErrorKind;
 
 namespace {
 
@@ -77,19 +76,19 @@ std::string bound_conditions(const std::string& name, Observed& seen, const std:
 
 } // namespace
 
-tracer::Trace trace_from_audit_text(std::string_view text, const RecordSelector& selector,
+core::Trace trace_from_audit_text(std::string_view text, const RecordSelector& selector,
                                     std::string_view source_name) {
   if (selector.empty())
     throw Error(ErrorKind::usage,
                 std::string(source_name) + " is raw audit text, which holds the records of every process",
                 "choose the records with --ses (the traced tree's audit session), --pid or --exe");
-  tracer::Aggregator aggregator;
-  tracer::SeccompRecord record;
+  core::Aggregator aggregator;
+  core::SeccompRecord record;
   std::uint64_t unparsed = 0;
-  tracer::read_text_records(text, [&](std::string_view line, int) {
-    auto status = tracer::parse_seccomp_record(line, record);
-    if (status == tracer::ParseStatus::malformed) ++unparsed;
-    if (status != tracer::ParseStatus::ok) return;
+  core::read_text_records(text, [&](std::string_view line, int) {
+    auto status = core::parse_seccomp_record(line, record);
+    if (status == core::ParseStatus::malformed) ++unparsed;
+    if (status != core::ParseStatus::ok) return;
     if (selector.pid && record.pid != *selector.pid) return;
     if (selector.ses && record.ses != *selector.ses) return;
     if (selector.exe && record.exe != *selector.exe) return;
@@ -99,39 +98,39 @@ tracer::Trace trace_from_audit_text(std::string_view text, const RecordSelector&
     throw Error(ErrorKind::invalid_input, std::string(source_name) + ": no seccomp record matches the selection",
                 unparsed != 0 ? std::to_string(unparsed) + " line(s) looked like seccomp records but did not parse"
                               : std::string{});
-  tracer::Trace trace;
+  core::Trace trace;
   trace.header.source = "file";
   trace.syscalls = aggregator.entries();
-  trace.summary = tracer::TraceSummary{aggregator.events(), aggregator.distinct(), 0, 0, 0, unparsed};
+  trace.summary = core::TraceSummary{aggregator.events(), aggregator.distinct(), 0, 0, 0, unparsed};
   return trace;
 }
 
-std::vector<tracer::Trace> read_inputs(const std::vector<std::filesystem::path>& inputs,
+std::vector<core::Trace> read_inputs(const std::vector<std::filesystem::path>& inputs,
                                        const RecordSelector& selector) {
-  std::vector<tracer::Trace> traces;
+  std::vector<core::Trace> traces;
   for (const auto& input : inputs) {
-    std::string text = sandbox::read_file(input);
-    if (tracer::is_trace_log(text)) traces.push_back(tracer::read_trace(text, input.string()));
+    std::string text = core::read_file(input);
+    if (core::is_trace_log(text)) traces.push_back(core::read_trace(text, input.string()));
     else traces.push_back(trace_from_audit_text(text, selector, input.string()));
   }
   return traces;
 }
 
-sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const GenerateOptions& options,
+core::Policy generate_profile(const std::vector<core::Trace>& traces, const GenerateOptions& options,
                                  std::vector<std::string>* left_out) {
   GenerateResult result = generate(traces, options);
   if (left_out != nullptr) *left_out = std::move(result.left_out);
   return std::move(result.policy);
 }
 
-GenerateResult generate(const std::vector<tracer::Trace>& traces, const GenerateOptions& options,
+GenerateResult generate(const std::vector<core::Trace>& traces, const GenerateOptions& options,
                         const std::vector<std::string>& sources) {
   GenerateResult result;
   auto note = [&](std::string text) {
     if (std::find(result.notes.begin(), result.notes.end(), text) == result.notes.end())
       result.notes.push_back(std::move(text));
   };
-  std::map<sandbox::Arch, std::set<std::string>> by_arch;
+  std::map<core::Arch, std::set<std::string>> by_arch;
   std::map<std::string, Observed> observed; // argument-sensitive names seen with values
   std::set<std::string> name_only;          // ... seen in a trace without values: no condition can hold
   bool any_arguments = false;
@@ -143,10 +142,10 @@ GenerateResult generate(const std::vector<tracer::Trace>& traces, const Generate
     std::set<std::string> unconditioned_here;
     for (const auto& entry : trace.syscalls) {
       // Resolve by (arch, nr): the name in the file is for people, the number is what ran.
-      auto name = sandbox::syscall_name(entry.arch, entry.nr);
+      auto name = core::syscall_name(entry.arch, entry.nr);
       if (!name)
         throw Error(ErrorKind::invalid_input,
-                    "syscall " + std::to_string(entry.nr) + " on " + std::string(sandbox::arch_name(entry.arch)) +
+                    "syscall " + std::to_string(entry.nr) + " on " + std::string(core::arch_name(entry.arch)) +
                         " (\"" + entry.name + "\") is unknown to libseccomp",
                     "the trace is corrupt, or libseccomp is older than the kernel that made it");
       bool io_uring = std::find(std::begin(io_uring_syscalls), std::end(io_uring_syscalls), *name) !=
@@ -168,7 +167,7 @@ GenerateResult generate(const std::vector<tracer::Trace>& traces, const Generate
       for (const auto& a : sensitive) {
         auto& arg = seen[a.index];
         auto it = std::find_if(entry.args.begin(), entry.args.end(),
-                               [&](const tracer::TraceArgValues& v) { return v.index == static_cast<int>(a.index); });
+                               [&](const core::TraceArgValues& v) { return v.index == static_cast<int>(a.index); });
         std::string which = *name + " arg" + std::to_string(a.index) + " (" + std::string(a.label) + ")";
         if (it == entry.args.end()) {
           arg.complete = false;
@@ -193,9 +192,9 @@ GenerateResult generate(const std::vector<tracer::Trace>& traces, const Generate
       note(text);
     }
   }
-  if (by_arch.empty()) by_arch[sandbox::native_arch()]; // nothing traced: only the always-allowed set
+  if (by_arch.empty()) by_arch[core::native_arch()]; // nothing traced: only the always-allowed set
 
-  std::vector<sandbox::Rule> conditioned_entries;
+  std::vector<core::Rule> conditioned_entries;
   std::set<std::string> conditioned;
   if (any_arguments) {
     for (auto& [name, seen] : observed) {
@@ -203,7 +202,7 @@ GenerateResult generate(const std::vector<tracer::Trace>& traces, const Generate
       std::string unchecked = bound_conditions(name, seen, note);
       auto rules = conditioned_rules(name, seen);
       if (rules.empty() && !unchecked.empty()) // every argument left unchecked: allowed by name, said why
-        rules.push_back({{name}, sandbox::Action::allow(), {}, "allowed by name: " + unchecked});
+        rules.push_back({{name}, core::Action::allow(), {}, "allowed by name: " + unchecked});
       else if (!unchecked.empty())
         for (auto& r : rules) r.comment += "; " + unchecked;
       if (rules.empty()) continue;
@@ -228,7 +227,7 @@ GenerateResult generate(const std::vector<tracer::Trace>& traces, const Generate
         note("clone3 was traced: it now returns ENOSYS, so the C library falls back to clone, whose flags the "
              "filter checks (--allow-clone3 allows clone3 by name, flags unchecked)");
       for (auto& [arch, names] : by_arch) names.erase("clone3");
-      sandbox::Rule enosys{{"clone3"}, sandbox::Action::errno_ret(ENOSYS), {},
+      core::Rule enosys{{"clone3"}, core::Action::errno_ret(ENOSYS), {},
                            "its flags are in memory, out of a filter's reach: ENOSYS makes the C library fall back to clone"};
       conditioned_entries.push_back(std::move(enosys));
     }
@@ -236,32 +235,32 @@ GenerateResult generate(const std::vector<tracer::Trace>& traces, const Generate
 
   bool container = false;
   for (const auto& t : traces) container = container || t.header.container;
-  sandbox::Policy& policy = result.policy;
+  core::Policy& policy = result.policy;
   policy.default_action = options.default_action;
-  if (options.log_denials && options.default_action.kind != sandbox::ActionKind::log &&
-      options.default_action.kind != sandbox::ActionKind::allow)
-    policy.flags.push_back(sandbox::FilterFlag::log);
+  if (options.log_denials && options.default_action.kind != core::ActionKind::log &&
+      options.default_action.kind != core::ActionKind::allow)
+    policy.flags.push_back(core::FilterFlag::log);
   // The native architecture's group comes first, then its compat ABIs.
-  sandbox::Arch native = sandbox::native_arch();
-  std::vector<sandbox::Arch> order;
+  core::Arch native = core::native_arch();
+  std::vector<core::Arch> order;
   if (by_arch.count(native) != 0) order.push_back(native);
   for (const auto& [arch, names] : by_arch)
     if (arch != native) order.push_back(arch);
-  for (sandbox::Arch arch : order) {
+  for (core::Arch arch : order) {
     auto& names = by_arch[arch];
     for (std::string_view always : always_allowed)
-      if (sandbox::syscall_number(arch, always)) names.insert(std::string(always));
+      if (core::syscall_number(arch, always)) names.insert(std::string(always));
     for (const auto& n : conditioned) names.erase(n);
     policy.architectures.push_back(arch);
-    sandbox::Rule rule;
+    core::Rule rule;
     rule.names.assign(names.begin(), names.end());
-    rule.action = sandbox::Action::allow();
-    rule.comment = "traced on " + std::string(sandbox::arch_name(arch));
+    rule.action = core::Action::allow();
+    rule.comment = "traced on " + std::string(core::arch_name(arch));
     policy.rules.push_back(std::move(rule));
     if (container && options.runtime_allowance && arch == native) {
-      sandbox::Rule runtime;
+      core::Rule runtime;
       for (std::string_view n : container_runtime_allowance)
-        if (names.count(std::string(n)) == 0 && conditioned.count(std::string(n)) == 0 && sandbox::syscall_number(arch, n))
+        if (names.count(std::string(n)) == 0 && conditioned.count(std::string(n)) == 0 && core::syscall_number(arch, n))
           runtime.names.emplace_back(n);
       if (!runtime.names.empty()) {
         std::string list;
@@ -269,7 +268,7 @@ GenerateResult generate(const std::vector<tracer::Trace>& traces, const Generate
         note("the traces are of a container: also allowed " + list +
              ", which its runtime's init may call between installing the filter and the exec on any run (runc's "
              "Go runtime); --no-runtime-allowance leaves them out");
-        runtime.action = sandbox::Action::allow();
+        runtime.action = core::Action::allow();
         runtime.comment = "the container runtime's init, between installing the filter and the exec (not traced)";
         policy.rules.push_back(std::move(runtime));
       }

@@ -3,8 +3,8 @@
 // conversion is YAML -> JSON; parse_profile then validates the result like any other profile.
 #include "nucleus/profile/import.hpp"
 
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/json_limits.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/json_limits.hpp"
 
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
@@ -17,14 +17,14 @@ namespace {
 // Keys sorted, not in the file's order: the result is read again by parse_profile, and an ordered
 // object looks a key up by a linear search, which a mapping of many keys made quadratic.
 using Json = nlohmann::json;
-using sandbox::ErrorKind;
+using core::ErrorKind;
 
 // Aliases share nodes, so a small file can stand for an exponentially large tree ("billion
 // laughs"); no real profile comes near this many values.
 constexpr std::size_t max_values = 1'000'000;
 
 [[noreturn]] void fail(const std::string& where, const std::string& problem) {
-  throw sandbox::Error(ErrorKind::invalid_input, where + ": " + problem);
+  throw core::Error(ErrorKind::invalid_input, where + ": " + problem);
 }
 
 std::string location(const std::string& source, const YAML::Mark& mark) {
@@ -67,9 +67,9 @@ Json to_json(const YAML::Node& node, const std::string& source, std::size_t& val
     fail(location(source, node.Mark()), "more than " + std::to_string(max_values) + " values (aliases expanded); refused");
   // The limit of the JSON readers, the profile's own among them, so that the YAML fails here with
   // its line rather than later as JSON.
-  if ((node.IsSequence() || node.IsMap()) && depth >= sandbox::max_json_depth)
+  if ((node.IsSequence() || node.IsMap()) && depth >= core::max_json_depth)
     fail(location(source, node.Mark()), "sequences and mappings nested deeper than " +
-                                            std::to_string(sandbox::max_json_depth) +
+                                            std::to_string(core::max_json_depth) +
                                             " levels; a profile needs a handful (spec.syscalls[].args[].value), so this is refused");
   switch (node.Type()) {
   case YAML::NodeType::Null:

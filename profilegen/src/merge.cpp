@@ -4,8 +4,8 @@
 
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/generate.hpp"
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/json_limits.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/json_limits.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -17,13 +17,13 @@
 namespace nucleus::profile {
 namespace {
 
-using sandbox::Error;
-using sandbox::ErrorKind;
+using core::Error;
+using core::ErrorKind;
 
 // What one entry does, without its names or comment.
 struct Entry {
-  sandbox::Action action;
-  std::vector<sandbox::ArgCondition> args;
+  core::Action action;
+  std::vector<core::ArgCondition> args;
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
@@ -50,7 +50,7 @@ std::pair<int, int> looseness(const Treatment& t) {
   int loosest = -1;
   for (const auto& e : t) {
     if (permits(e.action)) rank = std::max(rank, e.args.empty() ? 3 : 2);
-    loosest = std::max(loosest, sandbox::strictness(e.action.kind));
+    loosest = std::max(loosest, core::strictness(e.action.kind));
   }
   return {rank, loosest};
 }
@@ -88,21 +88,21 @@ bool is_profile_text(std::string_view text) {
   nlohmann::json first;
   try {
     first = nlohmann::json::parse(text.substr(start, end == std::string_view::npos ? end : end - start),
-                                  sandbox::json_depth_guard<nlohmann::json>(), false);
-  } catch (const sandbox::JsonTooDeep&) {
+                                  core::json_depth_guard<nlohmann::json>(), false);
+  } catch (const core::JsonTooDeep&) {
     return true; // read as a profile, whose reader refuses it with its message
   }
   // A trace's first line is a whole object with a "type"; a profile's is "{" or the whole profile.
   return !(first.is_object() && first.contains("type"));
 }
 
-MergeInput input_from_trace(const tracer::Trace& trace, std::string source) {
+MergeInput input_from_trace(const core::Trace& trace, std::string source) {
   return {std::move(source), generate_profile({trace}), true};
 }
 
-sandbox::Policy merge_profiles(const std::vector<MergeInput>& inputs, Prefer prefer) {
+core::Policy merge_profiles(const std::vector<MergeInput>& inputs, Prefer prefer) {
   if (inputs.empty()) throw Error(ErrorKind::usage, "nothing to merge");
-  sandbox::Policy out;
+  core::Policy out;
 
   // Default action: the profiles' (traces have no say); with only traces, what gen would choose.
   const MergeInput* default_from = nullptr;
@@ -116,8 +116,8 @@ sandbox::Policy merge_profiles(const std::vector<MergeInput>& inputs, Prefer pre
     if (prefer == Prefer::none)
       conflict("default action", default_from->source, describe_rule(default_from->policy.default_action, {}),
                in.source, describe_rule(in.policy.default_action, {}));
-    int a = sandbox::strictness(default_from->policy.default_action.kind);
-    int b = sandbox::strictness(in.policy.default_action.kind);
+    int a = core::strictness(default_from->policy.default_action.kind);
+    int b = core::strictness(in.policy.default_action.kind);
     if (a == b) { // errno values differ: neither is stricter
       conflict("default action", default_from->source, describe_rule(default_from->policy.default_action, {}),
                in.source, describe_rule(in.policy.default_action, {}), true);

@@ -84,12 +84,12 @@ std::string normalized_capability(std::string_view name) {
 ArchLookup docker_arch(std::string_view spelling) {
   for (const auto& d : docker_arch_names)
     if (d.docker == spelling) return lookup_oci_arch(d.oci);
-  if (auto arch = sandbox::arch_from_any(spelling)) return {arch, true};
+  if (auto arch = core::arch_from_any(spelling)) return {arch, true};
   return {};
 }
 
 DockerResolver::DockerResolver(const ResolveContext& context)
-    : context_(context), target_(context.arch.value_or(sandbox::native_arch())) {
+    : context_(context), target_(context.arch.value_or(core::native_arch())) {
   for (const auto& cap : context.capabilities) capabilities_.push_back(normalized_capability(cap));
 }
 

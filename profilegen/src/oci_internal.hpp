@@ -3,7 +3,7 @@
 #pragma once
 
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -17,11 +17,11 @@
 namespace nucleus::profile::oci_detail {
 
 using Json = nlohmann::json;
-using sandbox::Action;
-using sandbox::ActionKind;
-using sandbox::Arch;
+using core::Action;
+using core::ActionKind;
+using core::Arch;
 
-// Every architecture the OCI runtime spec names. Those missing from sandbox::known_arches() are
+// Every architecture the OCI runtime spec names. Those missing from core::known_arches() are
 // real, but the libseccomp nucleus is built with cannot filter them.
 constexpr std::array<std::string_view, 23> oci_arch_names{
     "SCMP_ARCH_X86",       "SCMP_ARCH_X86_64",    "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
@@ -56,7 +56,7 @@ struct ArchLookup {
 };
 
 inline ArchLookup lookup_oci_arch(std::string_view name) {
-  if (auto arch = sandbox::arch_from_oci(name)) return {arch, true};
+  if (auto arch = core::arch_from_oci(name)) return {arch, true};
   bool known = std::find(oci_arch_names.begin(), oci_arch_names.end(), name) != oci_arch_names.end();
   return {std::nullopt, known};
 }

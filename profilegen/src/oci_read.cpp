@@ -1,10 +1,10 @@
 // Reading seccomp profiles (the OCI LinuxSeccomp object plus Docker's extensions) into a
-// sandbox::Policy, with every problem reported as "<source>: <json path>: <problem>".
+// core::Policy, with every problem reported as "<source>: <json path>: <problem>".
 #include "oci_internal.hpp"
 
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/io.hpp"
-#include "nucleus/sandbox/json_limits.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/io.hpp"
+#include "nucleus/core/json_limits.hpp"
 
 #include <functional>
 #include <limits>
@@ -19,7 +19,7 @@ namespace nucleus::profile {
 namespace {
 
 using namespace oci_detail;
-using sandbox::ErrorKind;
+using core::ErrorKind;
 
 // The kernel keeps 16 bits of SECCOMP_RET_DATA for the errno or the tracer's message, and caps an
 // errno at MAX_ERRNO.
@@ -40,12 +40,12 @@ constexpr std::array<std::string_view, 3> filter_keys{"caps", "arches", "minKern
 constexpr std::array<ActionKind, 8> all_action_kinds{
     ActionKind::kill_process, ActionKind::kill_thread, ActionKind::trap,  ActionKind::errno_ret,
     ActionKind::trace,        ActionKind::log,         ActionKind::allow, ActionKind::notify};
-constexpr std::array<sandbox::CmpOp, 7> all_ops{sandbox::CmpOp::ne, sandbox::CmpOp::lt, sandbox::CmpOp::le,
-                                                sandbox::CmpOp::eq, sandbox::CmpOp::ge, sandbox::CmpOp::gt,
-                                                sandbox::CmpOp::masked_eq};
-constexpr std::array<sandbox::FilterFlag, 4> all_flags{sandbox::FilterFlag::tsync, sandbox::FilterFlag::log,
-                                                       sandbox::FilterFlag::spec_allow,
-                                                       sandbox::FilterFlag::wait_killable_recv};
+constexpr std::array<core::CmpOp, 7> all_ops{core::CmpOp::ne, core::CmpOp::lt, core::CmpOp::le,
+                                                core::CmpOp::eq, core::CmpOp::ge, core::CmpOp::gt,
+                                                core::CmpOp::masked_eq};
+constexpr std::array<core::FilterFlag, 4> all_flags{core::FilterFlag::tsync, core::FilterFlag::log,
+                                                       core::FilterFlag::spec_allow,
+                                                       core::FilterFlag::wait_killable_recv};
 
 // A short description of a JSON value for messages; never dumps a container, which may be huge
 // or deeply nested.
@@ -81,14 +81,14 @@ std::string join(const std::vector<std::string>& items) {
 
 std::string arch_list(const std::vector<Arch>& arches) {
   std::vector<std::string> names;
-  for (Arch a : arches) names.emplace_back(sandbox::arch_name(a));
+  for (Arch a : arches) names.emplace_back(core::arch_name(a));
   return join(names);
 }
 
 // True when leaving `rule` out of the filter would let its syscalls do more than the profile says
 // (a deny entry in a permissive profile).
 bool narrows_default(const Action& rule, const Action& default_action) {
-  return rule != default_action && sandbox::strictness(rule.kind) <= sandbox::strictness(default_action.kind);
+  return rule != default_action && core::strictness(rule.kind) <= core::strictness(default_action.kind);
 }
 
 void append_unique(std::vector<Arch>& arches, Arch arch) {
@@ -99,7 +99,7 @@ void append_unique(std::vector<Arch>& arches, Arch arch) {
 // conditions keep it in the resolved profile.
 struct Entry {
   std::string path;
-  sandbox::Rule rule;
+  core::Rule rule;
   std::vector<std::string> name_paths; // parallel to rule.names
   bool applies = true;
 };
@@ -166,7 +166,7 @@ private:
     for (const auto& w : warnings_) message += "\n" + source_ + ": " + w.path + ": warning: " + w.message;
     std::string hint;
     if (errors_.size() > 1) hint = std::to_string(errors_.size()) + " errors in this profile, all listed above";
-    throw sandbox::Error(ErrorKind::invalid_input, message, hint);
+    throw core::Error(ErrorKind::invalid_input, message, hint);
   }
 
   void warn(std::string path, std::string message) {
@@ -182,7 +182,7 @@ private:
 
   template <std::size_t N>
   static std::string did_you_mean(std::string_view key, const std::array<std::string_view, N>& known) {
-    auto close = sandbox::closest_names(key, std::vector<std::string_view>(known.begin(), known.end()), 1);
+    auto close = core::closest_names(key, std::vector<std::string_view>(known.begin(), known.end()), 1);
     return close.empty() ? "" : " (did you mean \"" + close.front() + "\"?)";
   }
 
@@ -210,7 +210,7 @@ private:
       }
       attempt([&] {
         fail(key, "unknown key" + did_you_mean(key, top_level_keys) + "; the default action " +
-                      std::string(sandbox::action_oci_name(default_action->kind)) +
+                      std::string(core::action_oci_name(default_action->kind)) +
                       " lets every syscall run, so ignoring rules this key may hold would allow what they deny");
       });
     }
@@ -247,10 +247,10 @@ private:
                      std::string_view errno_key) {
     std::string path = key_path(parent, action_key);
     const std::string& name = read_string(*field(object, action_key), path);
-    auto kind = sandbox::action_kind_from_oci(name);
+    auto kind = core::action_kind_from_oci(name);
     if (!kind) {
       std::vector<std::string> names;
-      for (auto k : all_action_kinds) names.emplace_back(sandbox::action_oci_name(k));
+      for (auto k : all_action_kinds) names.emplace_back(core::action_oci_name(k));
       names.emplace_back("SCMP_ACT_KILL");
       fail(path, "unknown action " + in_quotes(name) + " (expected one of " + join(names) + ")");
     }
@@ -279,7 +279,7 @@ private:
     auto lookup = lookup_oci_arch(name);
     if (!lookup.known) {
       std::vector<std::string> names;
-      for (Arch a : sandbox::known_arches()) names.emplace_back(sandbox::arch_oci_name(a));
+      for (Arch a : core::known_arches()) names.emplace_back(core::arch_oci_name(a));
       fail(path, "unknown architecture " + in_quotes(name) + " (expected one of " + join(names) + ")");
     }
     return lookup;
@@ -318,7 +318,7 @@ private:
     if (map_given) return mapped.empty() ? std::vector<Arch>{target_} : mapped;
     // Plain OCI without architectures means the native one; a caller resolving for another
     // architecture gets that one, spelled out.
-    if (context_.arch && *context_.arch != sandbox::native_arch()) return {target_};
+    if (context_.arch && *context_.arch != core::native_arch()) return {target_};
     return {};
   }
 
@@ -348,18 +348,18 @@ private:
     for (Arch a : sub_arches) append_unique(mapped, a);
   }
 
-  std::vector<sandbox::FilterFlag> read_flags(const Json& root) {
-    std::vector<sandbox::FilterFlag> flags;
+  std::vector<core::FilterFlag> read_flags(const Json& root) {
+    std::vector<core::FilterFlag> flags;
     const Json* list = field(root, "flags");
     if (list == nullptr) return flags;
     if (!list->is_array()) fail("flags", "must be an array of SECCOMP_FILTER_FLAG_* names, not " + describe(*list));
     for (std::size_t i = 0; i < list->size(); ++i) {
       std::string path = index_path("flags", i);
       const std::string& name = read_string((*list)[i], path);
-      auto flag = sandbox::filter_flag_from_oci(name);
+      auto flag = core::filter_flag_from_oci(name);
       if (!flag) {
         std::vector<std::string> names;
-        for (auto f : all_flags) names.emplace_back(sandbox::filter_flag_oci_name(f));
+        for (auto f : all_flags) names.emplace_back(core::filter_flag_oci_name(f));
         fail(path, "unknown flag " + in_quotes(name) + " (expected one of " + join(names) + ")");
       }
       if (std::find(flags.begin(), flags.end(), *flag) == flags.end()) flags.push_back(*flag);
@@ -470,7 +470,7 @@ private:
     if (empty_name) throw Abandoned{};
   }
 
-  sandbox::ArgCondition read_arg(const Json& object, const std::string& path) {
+  core::ArgCondition read_arg(const Json& object, const std::string& path) {
     if (!object.is_object()) fail(path, "must be an object {index, value, valueTwo, op}, not " + describe(object));
     warn_unknown_keys(object, path, arg_keys);
     constexpr auto any_value = std::numeric_limits<std::uint64_t>::max();
@@ -479,25 +479,25 @@ private:
       if (value == nullptr) fail(key_path(path, key), "missing (an argument condition needs index, value and op)");
       return *value;
     };
-    sandbox::ArgCondition cond;
+    core::ArgCondition cond;
     cond.index = static_cast<unsigned>(read_unsigned(required("index"), key_path(path, "index"), max_arg_index,
                                                      "a syscall has six arguments"));
     cond.value = read_unsigned(required("value"), key_path(path, "value"), any_value);
     std::string op_path = key_path(path, "op");
     const std::string& op_name = read_string(required("op"), op_path);
-    auto op = sandbox::cmp_op_from_oci(op_name);
+    auto op = core::cmp_op_from_oci(op_name);
     if (!op) {
       std::vector<std::string> names;
-      for (auto o : all_ops) names.emplace_back(sandbox::cmp_op_oci_name(o));
+      for (auto o : all_ops) names.emplace_back(core::cmp_op_oci_name(o));
       fail(op_path, "unknown operator " + in_quotes(op_name) + " (expected one of " + join(names) + ")");
     }
     cond.op = *op;
     // OCI's optional valueTwo defaults to 0; for SCMP_CMP_MASKED_EQ value is the mask and valueTwo
     // the expected result, as libseccomp takes them.
     if (const Json* two = field(object, "valueTwo")) cond.value_two = read_unsigned(*two, key_path(path, "valueTwo"), any_value);
-    if (cond.op != sandbox::CmpOp::masked_eq && cond.value_two != 0)
+    if (cond.op != core::CmpOp::masked_eq && cond.value_two != 0)
       warn(key_path(path, "valueTwo"), "ignored: only SCMP_CMP_MASKED_EQ uses valueTwo");
-    if (cond.op == sandbox::CmpOp::masked_eq && (cond.value_two & ~cond.value) != 0)
+    if (cond.op == core::CmpOp::masked_eq && (cond.value_two & ~cond.value) != 0)
       warn(path, "never holds: valueTwo has bits that the mask (value) clears");
     return cond;
   }
@@ -536,7 +536,7 @@ private:
   // defaults list names of every architecture at once, and names newer than some libseccomp
   // versions. The names are reported together, one warning per kind (`validate --strict` fails
   // on them). In an entry that denies, the user is told that those syscalls get the default.
-  void check_names(std::vector<Entry>& entries, const sandbox::Policy& policy) {
+  void check_names(std::vector<Entry>& entries, const core::Policy& policy) {
     const auto arches = policy.effective_arches();
     std::vector<std::string> unknown;     // "\"sysctl\" (syscalls[3].names[1])"
     std::vector<std::string> elsewhere;
@@ -549,14 +549,14 @@ private:
       for (std::size_t i = 0; i < entry.rule.names.size(); ++i) {
         const std::string& name = entry.rule.names[i];
         const std::string& path = entry.name_paths[i];
-        bool here = std::any_of(arches.begin(), arches.end(), [&](Arch a) { return sandbox::syscall_number(a, name).has_value(); });
+        bool here = std::any_of(arches.begin(), arches.end(), [&](Arch a) { return core::syscall_number(a, name).has_value(); });
         if (here) {
           names.push_back(name);
           paths.push_back(path);
           continue;
         }
-        bool anywhere = std::any_of(sandbox::known_arches().begin(), sandbox::known_arches().end(),
-                                    [&](Arch a) { return sandbox::syscall_number(a, name).has_value(); });
+        bool anywhere = std::any_of(core::known_arches().begin(), core::known_arches().end(),
+                                    [&](Arch a) { return core::syscall_number(a, name).has_value(); });
         std::string where = path + (denies ? ", denied" : "");
         if (anywhere) {
           elsewhere.push_back(in_quotes(name) + " (" + where + ")");
@@ -573,11 +573,11 @@ private:
     auto denied_note = [&](std::size_t denied) {
       if (denied == 0) return std::string();
       return "; " + std::to_string(denied) + " of them in entries that deny, so those syscalls get the default action " +
-             sandbox::to_string(policy.default_action);
+             core::to_string(policy.default_action);
     };
     if (!unknown.empty())
       warn("syscalls", std::to_string(unknown.size()) + " syscall name(s) unknown to this libseccomp " +
-                           sandbox::libseccomp_version() + " (newer than it, or misspelt) left out: " + join(unknown) +
+                           core::libseccomp_version() + " (newer than it, or misspelt) left out: " + join(unknown) +
                            denied_note(unknown_denied));
     if (!elsewhere.empty())
       warn("syscalls", std::to_string(elsewhere.size()) + " syscall name(s) not on " + arch_list(arches) +
@@ -590,7 +590,7 @@ private:
     constexpr std::size_t max_suggested_names = 16;
     if (suggested_names_ >= max_suggested_names) return {};
     ++suggested_names_;
-    return sandbox::closest_syscall_names(name, arches);
+    return core::closest_syscall_names(name, arches);
   }
 
   // The same syscall with the same conditions and two different actions: libseccomp keeps one of
@@ -622,20 +622,20 @@ private:
         const Action& before = entries[first_entry].rule.action;
         const Action& here = entry.rule.action;
         if (before == here) continue;
-        int a = sandbox::strictness(before.kind);
-        int b = sandbox::strictness(here.kind);
+        int a = core::strictness(before.kind);
+        int b = core::strictness(here.kind);
         if (a == b) {
           attempt([&] {
             fail(entry.name_paths[i], in_quotes(entry.rule.names[i]) + " is also in " + entries[first_entry].path +
-                                          " with the same conditions but action " + sandbox::to_string(before) +
-                                          ", here " + sandbox::to_string(here) + "; keep one");
+                                          " with the same conditions but action " + core::to_string(before) +
+                                          ", here " + core::to_string(here) + "; keep one");
           });
           continue;
         }
         bool keep_here = b < a;
         resolved.push_back(in_quotes(entry.rule.names[i]) + " (" + entries[first_entry].name_paths[first_name] + " " +
-                           sandbox::to_string(before) + ", " + entry.name_paths[i] + " " + sandbox::to_string(here) +
-                           ": " + sandbox::to_string(keep_here ? here : before) + " kept)");
+                           core::to_string(before) + ", " + entry.name_paths[i] + " " + core::to_string(here) +
+                           ": " + core::to_string(keep_here ? here : before) + " kept)");
         if (keep_here) {
           dropped.emplace_back(first_entry, first_name);
           it->second = {e, i};
@@ -692,7 +692,7 @@ std::string parser_detail(const std::string& what) {
 class DuplicateKeyFinder {
 public:
   bool operator()(int depth, Json::parse_event_t event, Json& parsed) {
-    sandbox::json_depth_ok<Json>(depth, event);
+    core::json_depth_ok<Json>(depth, event);
     switch (event) {
     case Json::parse_event_t::object_start:
     case Json::parse_event_t::array_start:
@@ -766,22 +766,22 @@ LoadedProfile parse_profile(std::string_view json_text, std::string_view source_
         /*allow_exceptions=*/true);
   } catch (const Json::parse_error& e) {
     auto [line, column] = line_and_column(json_text, e.byte);
-    throw sandbox::Error(ErrorKind::invalid_input, std::string(source_name) + ": line " + std::to_string(line) +
+    throw core::Error(ErrorKind::invalid_input, std::string(source_name) + ": line " + std::to_string(line) +
                                                        ", column " + std::to_string(column) +
                                                        ": invalid JSON: " + parser_detail(e.what()));
-  } catch (const sandbox::JsonTooDeep& e) {
-    throw sandbox::Error(ErrorKind::invalid_input, std::string(source_name) + ": " + e.what(),
+  } catch (const core::JsonTooDeep& e) {
+    throw core::Error(ErrorKind::invalid_input, std::string(source_name) + ": " + e.what(),
                          "a profile is a handful of levels deep (syscalls[].args[].value)");
   } catch (const Json::exception& e) {
     // A number too large for a double, and the like: no position is known.
-    throw sandbox::Error(ErrorKind::invalid_input,
+    throw core::Error(ErrorKind::invalid_input,
                          std::string(source_name) + ": invalid JSON: " + parser_detail(e.what()));
   }
   return ProfileReader(source_name, context).read(root, finder->take());
 }
 
 LoadedProfile load_profile(const std::filesystem::path& path, const ResolveContext& context) {
-  return parse_profile(sandbox::read_file(path), path.string(), context);
+  return parse_profile(core::read_file(path), path.string(), context);
 }
 
 } // namespace nucleus::profile

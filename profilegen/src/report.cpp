@@ -4,7 +4,7 @@
 #include "nucleus/profile/check.hpp"
 #include "nucleus/profile/diff.hpp"
 #include "nucleus/profile/explain.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "nucleus/sandbox/text.hpp"
 
 #include <algorithm>
@@ -25,8 +25,8 @@ std::vector<Count> call_counts(const std::vector<ReportTrace>& traces) {
   std::map<std::pair<std::string, std::string>, std::uint64_t> sums;
   for (const auto& t : traces)
     for (const auto& s : t.trace.syscalls) {
-      auto name = sandbox::syscall_name(s.arch, s.nr);
-      sums[{std::string(sandbox::arch_name(s.arch)), name ? *name : s.name}] += s.count;
+      auto name = core::syscall_name(s.arch, s.nr);
+      sums[{std::string(core::arch_name(s.arch)), name ? *name : s.name}] += s.count;
     }
   std::vector<Count> out;
   for (const auto& [k, v] : sums) out.push_back({k.first, k.second, v});
@@ -73,14 +73,14 @@ std::string percent(std::size_t part, std::size_t whole) {
 }
 
 std::string arch_sentence(const ArchCount& c, const std::string& reference_label) {
-  std::string s = std::string(sandbox::arch_name(c.arch)) + ": allows " + std::to_string(c.permitted()) + " of " +
+  std::string s = std::string(core::arch_name(c.arch)) + ": allows " + std::to_string(c.permitted()) + " of " +
                   std::to_string(c.total) + " syscalls (" + percent(c.permitted(), c.total) + ")";
   if (c.conditional != 0) s += ", " + std::to_string(c.conditional) + " only under argument conditions";
   if (c.reference) s += "; " + reference_label + " allows " + std::to_string(*c.reference);
   return s;
 }
 
-std::string command_of(const tracer::Trace& t) {
+std::string command_of(const core::Trace& t) {
   if (!t.header.command.empty()) return join(t.header.command);
   return t.header.target.empty() ? std::string("(not recorded)") : "(" + t.header.target + ")"; // --pid / --cgroup
 }
@@ -113,7 +113,7 @@ std::string render_report_html(const ReportInput& in) {
   if (!explanation.flags.empty()) h << ", flags <code>" << esc(join(explanation.flags)) << "</code>";
   h << "</li>\n";
   for (const auto& c : explanation.arches)
-    h << "<li class=\"arch-count\" data-arch=\"" << sandbox::arch_name(c.arch) << "\" data-allowed=\"" << c.permitted()
+    h << "<li class=\"arch-count\" data-arch=\"" << core::arch_name(c.arch) << "\" data-allowed=\"" << c.permitted()
       << "\" data-total=\"" << c.total << "\">" << esc(arch_sentence(c, explanation.reference_label)) << "</li>\n";
   for (const auto& [name, text] : explanation.conditions)
     h << "<li class=\"arg-condition\" data-syscall=\"" << esc(name) << "\"><code>" << esc(name) << "</code>: " << esc(text)
@@ -201,7 +201,7 @@ std::string render_report_html(const ReportInput& in) {
   h << "</section>\n";
 
   h << "<section id=\"groups\"><h2>Allowed syscalls by group</h2>\n<p>systemd's syscall groups, on "
-    << sandbox::arch_name(explanation.group_arch) << "; ? marks a syscall allowed only under argument conditions.</p>\n"
+    << core::arch_name(explanation.group_arch) << "; ? marks a syscall allowed only under argument conditions.</p>\n"
     << "<table><tr><th>Group</th><th>Allowed</th><th>Syscalls</th></tr>\n";
   for (const auto& g : explanation.groups) {
     if (g.allowed.empty()) continue;
@@ -309,7 +309,7 @@ std::string render_report_markdown(const ReportInput& in) {
       if (f.id == "beyond-docker-default") m << md_esc(f.message) << "\n\n";
   }
 
-  m << "## Allowed syscalls by group\n\nsystemd's syscall groups, on " << sandbox::arch_name(explanation.group_arch)
+  m << "## Allowed syscalls by group\n\nsystemd's syscall groups, on " << core::arch_name(explanation.group_arch)
     << "; ? marks a syscall allowed only under argument conditions.\n\n| Group | Allowed | Syscalls |\n|---|---|---|\n";
   for (const auto& g : explanation.groups)
     if (!g.allowed.empty()) m << "| " << md_esc(g.name) << " | " << g.allowed.size() << " of " << g.size << " | " << md_esc(join(g.allowed)) << " |\n";

@@ -4,7 +4,7 @@
 // allowed) and runs /bin/echo. Root: runc needs namespaces and mounts.
 #include "e2e_support.hpp"
 
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,7 +26,7 @@ std::vector<nlohmann::json> under_runc(const std::filesystem::path& profile, con
   std::vector<std::string> args{"/probe"};
   args.insert(args.end(), calls.begin(), calls.end());
   auto config = test::make_runc_bundle(dir / "bundle", {test::sample("probe")}, args);
-  config["linux"]["seccomp"] = nlohmann::json::parse(sandbox::read_file(profile));
+  config["linux"]["seccomp"] = nlohmann::json::parse(core::read_file(profile));
   test::write_runc_config(dir / "bundle", config);
   auto r = test::run_runc(dir / "bundle", "nucleus-eco-" + id + "-" + std::to_string(::getpid()));
   EXPECT_EQ(r.exit_code, 0) << "runc: " << r.err << r.out;

@@ -5,7 +5,7 @@
 // the workload runs, and a debug log that does not end with the sandbox.
 #include "e2e_support.hpp"
 
-#include "nucleus/sandbox/fd.hpp"
+#include "nucleus/core/fd.hpp"
 
 #include <gtest/gtest.h>
 
@@ -320,13 +320,13 @@ pid_t our_sandbox() {
 // the connection for both ends while the sandbox and its workload keep running. Returns false if
 // the sentry holds no such socket.
 bool cut_monitoring_stream(pid_t sandbox) {
-  nucleus::sandbox::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, sandbox, 0)));
+  nucleus::core::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, sandbox, 0)));
   if (!pidfd) return false;
   bool cut = false;
   for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(sandbox) + "/fd")) {
     std::error_code ec;
     if (fs::read_symlink(e.path(), ec).string().rfind("socket:", 0) != 0) continue;
-    nucleus::sandbox::UniqueFd copy(
+    nucleus::core::UniqueFd copy(
         static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), std::stoi(e.path().filename()), 0)));
     if (!copy) continue;
     int type = 0;
@@ -345,14 +345,14 @@ bool cut_monitoring_stream(pid_t sandbox) {
 // A copy (pidfd_getfd) of the sentry's descriptor for gVisor's debug log, the FIFO that carries
 // the numbers gVisor does not know. Held, it keeps the FIFO open after the sandbox is gone, as a
 // writer that survives the sandbox would. Empty if the sentry holds no such FIFO.
-nucleus::sandbox::UniqueFd copy_debug_log_writer(pid_t sandbox) {
-  nucleus::sandbox::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, sandbox, 0)));
+nucleus::core::UniqueFd copy_debug_log_writer(pid_t sandbox) {
+  nucleus::core::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, sandbox, 0)));
   if (!pidfd) return {};
   for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(sandbox) + "/fd")) {
     std::error_code ec;
     const std::string target = fs::read_symlink(e.path(), ec).string();
     if (target.find("/nucleus-gvisor-") == std::string::npos || !target.ends_with("/debug.json")) continue;
-    nucleus::sandbox::UniqueFd copy(
+    nucleus::core::UniqueFd copy(
         static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), std::stoi(e.path().filename()), 0)));
     if (copy) return copy;
   }
@@ -448,7 +448,7 @@ TEST_F(GvisorPrivileged, StreamCutAfterTheMainThreadLeftIsReported) {
 // what it might still carry is unknown, so once the drain limit has passed the trace is reported
 // incomplete, naming that channel, and the sink's records are all there.
 TEST_F(GvisorPrivileged, DebugLogThatDoesNotEndIsReported) {
-  nucleus::sandbox::UniqueFd held;
+  nucleus::core::UniqueFd held;
   auto c = trace_with_cut(dir, "debug-held", false, [&](pid_t sandbox) {
     held = copy_debug_log_writer(sandbox);
     return static_cast<bool>(held);

@@ -3,7 +3,7 @@
 // and the gVisor back end.
 #include "test_support.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/isolation.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
@@ -22,6 +22,7 @@
 #include <stdexcept>
 
 namespace sb = nucleus::sandbox;
+namespace core = nucleus::core;
 using nucleus::test::TempDir;
 
 namespace {
@@ -277,15 +278,15 @@ TEST_F(Isolation, UntrustedWithoutRunscRefusesWithTheExactMessage) {
   try {
     sb::prepare(c, {"/bin/true"});
     FAIL() << "prepare accepted untrusted work without runsc";
-  } catch (const sb::Error& e) {
+  } catch (const core::Error& e) {
     // The words the README promises: refused, naming how to install runsc and both explicit ways out.
     for (const char* said : {"gVisor", "runsc"}) EXPECT_NE(std::string(e.what()).find(said), std::string::npos) << e.what();
     for (const char* named : {"apt-get install runsc", "--allow-degraded-security", "--trust-level trusted"})
       EXPECT_NE(e.hint().find(named), std::string::npos) << named << ": " << e.hint();
-    EXPECT_EQ(e.kind(), sb::ErrorKind::usage);
+    EXPECT_EQ(e.kind(), core::ErrorKind::usage);
   }
   c.degraded_env_set = true; // the variable alone does not opt in
-  EXPECT_THROW(sb::prepare(c, {"/bin/true"}), sb::Error);
+  EXPECT_THROW(sb::prepare(c, {"/bin/true"}), core::Error);
   c.allow_degraded_security = true;
   auto r = sh(c, "echo degraded");
   EXPECT_EQ(r.out, "degraded\n");

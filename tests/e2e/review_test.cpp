@@ -4,7 +4,7 @@
 
 #include "nucleus/profile/explain.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,7 +21,7 @@ std::string docker_default() { return (test::shared_dir() / "testdata/docker-sec
 
 // A trace of a small tool, in the documented NDJSON format.
 std::string trace_text() {
-  auto arch = sandbox::native_arch();
+  auto arch = core::native_arch();
   std::string out =
       R"({"type":"header","format":"nucleus-trace","version":1,"command":["./fetch","--once"],"source":"audit-netlink","kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z"})"
       "\n";
@@ -29,8 +29,8 @@ std::string trace_text() {
   int distinct = 0;
   for (auto [name, count] : std::initializer_list<std::pair<const char*, int>>{
            {"read", 420}, {"write", 170}, {"openat", 33}, {"close", 33}, {"mmap", 12}, {"socket", 2}, {"connect", 2}}) {
-    out += R"({"type":"syscall","arch":")" + std::string(sandbox::arch_name(arch)) + R"(","nr":)" +
-           std::to_string(*sandbox::syscall_number(arch, name)) + R"(,"name":")" + name + R"(","count":)" +
+    out += R"({"type":"syscall","arch":")" + std::string(core::arch_name(arch)) + R"(","nr":)" +
+           std::to_string(*core::syscall_number(arch, name)) + R"(,"name":")" + name + R"(","count":)" +
            std::to_string(count) + R"(,"exe":"/usr/bin/fetch"})" + "\n";
     events += static_cast<std::uint64_t>(count);
     ++distinct;
@@ -137,7 +137,7 @@ TEST(Review, MergeConflictNamesBothSources) {
   bool denied = false;
   for (const auto& rule : merged.rules)
     if (std::find(rule.names.begin(), rule.names.end(), "read") != rule.names.end())
-      denied = rule.action == sandbox::Action::errno_ret(13);
+      denied = rule.action == core::Action::errno_ret(13);
   EXPECT_TRUE(denied);
 }
 
@@ -186,7 +186,7 @@ TEST(Review, ReportRendersInHeadlessChromium) {
         if (native_names.count(n.get<std::string>())) docker_allowed.insert(n.get<std::string>());
   ASSERT_GT(native_names.size(), 250u);
   ASSERT_GT(docker_allowed.size(), 250u);
-  std::string sentence = std::string(sandbox::arch_name(sandbox::native_arch())) + ": allows 12 of " +
+  std::string sentence = std::string(core::arch_name(core::native_arch())) + ": allows 12 of " +
                          std::to_string(native_names.size()) + " syscalls";
   EXPECT_NE(dom.find(sentence), std::string::npos) << sentence;
   EXPECT_NE(dom.find("Docker's default allows " + std::to_string(docker_allowed.size())), std::string::npos)
@@ -223,7 +223,7 @@ TEST(Review, MarkdownReport) {
                         "## Allowed syscalls by group"})
     EXPECT_NE(text.find(h), std::string::npos) << h;
   EXPECT_NE(text.find("Not compared: Docker's default profile was not given"), std::string::npos);
-  EXPECT_NE(text.find("read (" + std::string(sandbox::arch_name(sandbox::native_arch())) + ")"), std::string::npos);
+  EXPECT_NE(text.find("read (" + std::string(core::arch_name(core::native_arch())) + ")"), std::string::npos);
 }
 
 // What the recorder warned about (the trace header's "warnings") is in the review document.

@@ -1,8 +1,8 @@
-// libFuzzer target for the profile reader: any bytes either load or throw sandbox::Error. Another
+// libFuzzer target for the profile reader: any bytes either load or throw core::Error. Another
 // exception, a crash or a sanitizer report is a finding, and so is a profile that loads but does
 // not survive being written and read back.
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   namespace profile = nucleus::profile;
   // A fixed machine, so that a finding reproduces on any host.
   profile::ResolveContext context;
-  context.arch = nucleus::sandbox::arch_from_name("x86_64");
+  context.arch = nucleus::core::arch_from_name("x86_64");
   context.kernel_release = "6.1.0";
   context.capabilities = {"CAP_SYS_ADMIN"};
 
@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   profile::LoadedProfile loaded;
   try {
     loaded = profile::parse_profile(text, "fuzz.json", context);
-  } catch (const nucleus::sandbox::Error&) {
+  } catch (const nucleus::core::Error&) {
     return 0; // rejected with a message: the expected outcome for most inputs
   }
   // Outside the try: an Error here escapes and aborts, which libFuzzer reports.

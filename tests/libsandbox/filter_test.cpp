@@ -2,7 +2,7 @@
 // no_new_privs is set) and by checking the condition rewriting against the reference semantics.
 #include "nucleus/sandbox/filter.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -26,6 +26,7 @@
 #include <random>
 
 using namespace nucleus::sandbox;
+using namespace nucleus::core;
 
 namespace {
 
@@ -46,7 +47,7 @@ Policy allow_all_but(Rule rule) {
 }
 
 // The meaning of one comparison, as the OCI runtime spec and libseccomp define it, written out here
-// so that the compiler is not checked against its own reference (sandbox::matches).
+// so that the compiler is not checked against its own reference (core::matches).
 bool holds(const ArgCondition& c, std::uint64_t x) {
   switch (c.op) {
   case CmpOp::ne: return x != c.value;

@@ -2,7 +2,7 @@
 // profile pinning, and the trust guards that refuse before anything starts.
 #include "test_support.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/isolation.hpp"
 
 #include <gtest/gtest.h>
@@ -13,6 +13,7 @@
 #include <filesystem>
 
 namespace sb = nucleus::sandbox;
+namespace core = nucleus::core;
 
 TEST(Lockdown, ParsesTheBracketedMode) {
   struct Case {
@@ -33,8 +34,8 @@ TEST(Lockdown, RejectsWhatItCannotParse) {
     try {
       sb::parse_lockdown(bad);
       FAIL() << "accepted";
-    } catch (const sb::Error& e) {
-      EXPECT_EQ(e.kind(), sb::ErrorKind::invalid_input);
+    } catch (const core::Error& e) {
+      EXPECT_EQ(e.kind(), core::ErrorKind::invalid_input);
     }
   }
 }
@@ -54,15 +55,15 @@ TEST(Lockdown, TooWeakAndMissingFilesAreClearErrors) {
   try {
     sb::require_kernel_lockdown(sb::LockdownMode::confidentiality, (dir / "lockdown").string());
     FAIL();
-  } catch (const sb::Error& e) {
-    EXPECT_EQ(e.kind(), sb::ErrorKind::permission);
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::permission);
     EXPECT_NE(std::string(e.what()).find("'integrity'"), std::string::npos) << e.what();
   }
   try {
     sb::require_kernel_lockdown(sb::LockdownMode::integrity, (dir / "missing").string());
     FAIL();
-  } catch (const sb::Error& e) {
-    EXPECT_EQ(e.kind(), sb::ErrorKind::unsupported);
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::unsupported);
     EXPECT_NE(std::string(e.what()).find("cannot read the kernel's lockdown state"), std::string::npos) << e.what();
     EXPECT_NE(e.hint().find("securityfs"), std::string::npos);
   }
@@ -74,7 +75,7 @@ TEST(Lockdown, ThisMachine) {
   if (::access(file, R_OK) == 0) {
     EXPECT_NO_THROW(sb::parse_lockdown(nucleus::test::read_text(file)));
   } else {
-    EXPECT_THROW(sb::require_kernel_lockdown(sb::LockdownMode::integrity, file), sb::Error);
+    EXPECT_THROW(sb::require_kernel_lockdown(sb::LockdownMode::integrity, file), core::Error);
   }
 }
 
@@ -84,7 +85,7 @@ TEST(IsolationFlags, Sizes) {
   EXPECT_EQ(sb::parse_size("64m"), 64ull << 20);
   EXPECT_EQ(sb::parse_size("2G"), 2ull << 30);
   EXPECT_EQ(sb::parse_size("512KiB"), 512ull << 10);
-  for (const char* bad : {"", "M", "0", "12X", "-1", "1.5G", "99999999999T"}) EXPECT_THROW(sb::parse_size(bad), sb::Error) << bad;
+  for (const char* bad : {"", "M", "0", "12X", "-1", "1.5G", "99999999999T"}) EXPECT_THROW(sb::parse_size(bad), core::Error) << bad;
 }
 
 TEST(IsolationFlags, Rlimits) {
@@ -94,14 +95,14 @@ TEST(IsolationFlags, Rlimits) {
   EXPECT_EQ(l.hard, 4096u);
   EXPECT_EQ(sb::parse_rlimit("core=0").hard, 0u);
   EXPECT_EQ(sb::parse_rlimit("stack=unlimited").soft, RLIM_INFINITY);
-  for (const char* bad : {"nofile", "bogus=1", "nofile=x", "nofile=10:5"}) EXPECT_THROW(sb::parse_rlimit(bad), sb::Error) << bad;
+  for (const char* bad : {"nofile", "bogus=1", "nofile=x", "nofile=10:5"}) EXPECT_THROW(sb::parse_rlimit(bad), core::Error) << bad;
 }
 
 TEST(IsolationFlags, CapabilityNamesComeFromLibcap) {
   EXPECT_EQ(sb::capability_from_name("CAP_NET_RAW"), 13);
   EXPECT_EQ(sb::capability_from_name("net_bind_service"), 10);
   EXPECT_EQ(sb::capability_from_name("CAP_SYS_ADMIN"), 21);
-  EXPECT_THROW(sb::capability_from_name("CAP_MAKE_COFFEE"), sb::Error);
+  EXPECT_THROW(sb::capability_from_name("CAP_MAKE_COFFEE"), core::Error);
 }
 
 TEST(ProfilePinning, Sha256) {
@@ -111,11 +112,11 @@ TEST(ProfilePinning, Sha256) {
   try {
     sb::verify_sha256("abd", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "p.json");
     FAIL();
-  } catch (const sb::Error& e) {
-    EXPECT_EQ(e.kind(), sb::ErrorKind::permission);
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::permission);
     EXPECT_NE(std::string(e.what()).find("p.json"), std::string::npos);
   }
-  EXPECT_THROW(sb::verify_sha256("abc", "ba78", "p.json"), sb::Error);
+  EXPECT_THROW(sb::verify_sha256("abc", "ba78", "p.json"), core::Error);
 }
 
 TEST(TrustGuards, RefusalsBeforeAnythingRuns) {
@@ -125,16 +126,16 @@ TEST(TrustGuards, RefusalsBeforeAnythingRuns) {
   try {
     sb::prepare(c, {"/bin/true"});
     FAIL();
-  } catch (const sb::Error& e) {
+  } catch (const core::Error& e) {
     // The words the README promises: the refusal names gVisor and runsc, how to install it, and the
     // two explicit ways out.
     for (const char* said : {"gVisor", "runsc"}) EXPECT_NE(std::string(e.what()).find(said), std::string::npos) << e.what();
-    EXPECT_EQ(e.kind(), sb::ErrorKind::usage);
+    EXPECT_EQ(e.kind(), core::ErrorKind::usage);
     for (const char* named : {"apt-get install runsc", "--allow-degraded-security", "--trust-level trusted"})
       EXPECT_NE(e.hint().find(named), std::string::npos) << named;
   }
   c.degraded_env_set = true; // the environment variable alone does not opt in
-  EXPECT_THROW(sb::prepare(c, {"/bin/true"}), sb::Error);
+  EXPECT_THROW(sb::prepare(c, {"/bin/true"}), core::Error);
 
   sb::IsolationConfig host;
   host.network = sb::NetworkMode::host;
@@ -144,7 +145,7 @@ TEST(TrustGuards, RefusalsBeforeAnythingRuns) {
   try {
     sb::prepare(host, {"/bin/true"});
     FAIL() << "untrusted got the host network";
-  } catch (const sb::Error& e) {
+  } catch (const core::Error& e) {
     EXPECT_NE(std::string(e.what()).find("untrusted workloads never get the host network"), std::string::npos) << e.what();
   }
   host.trust = sb::TrustLevel::trusted;
@@ -152,7 +153,7 @@ TEST(TrustGuards, RefusalsBeforeAnythingRuns) {
   try {
     sb::prepare(host, {"/bin/true"});
     FAIL() << "host network without --allow-host-network";
-  } catch (const sb::Error& e) {
+  } catch (const core::Error& e) {
     EXPECT_NE(std::string(e.what()).find("needs --allow-host-network"), std::string::npos) << e.what();
   }
 }
@@ -189,14 +190,14 @@ TEST(WorkloadEnvironment, AllowlistThenFilesThenFlags) {
                                            "OVERRIDE=flag", "PATH=/bin", "TERM=xterm", "TZ=UTC"}));
   sb::IsolationConfig bad;
   bad.env = {"1X=2"};
-  EXPECT_THROW(sb::workload_environment(bad, caller.data()), sb::Error);
+  EXPECT_THROW(sb::workload_environment(bad, caller.data()), core::Error);
   nucleus::test::write_text(dir / "b.env", "no equals sign\n");
   sb::IsolationConfig bad_file;
   bad_file.env_files = {(dir / "b.env").string()};
   try {
     sb::workload_environment(bad_file, caller.data());
     ADD_FAILURE() << "accepted a line without =";
-  } catch (const sb::Error& e) {
+  } catch (const core::Error& e) {
     EXPECT_NE(std::string(e.what()).find("b.env:1"), std::string::npos) << e.what();
   }
   char* empty[] = {nullptr};
@@ -222,14 +223,14 @@ TEST(WorkloadEnvironment, TheHostsTmpIsNeverTheDefaultHome) {
       try {
         sb::workload_environment(c, empty);
         ADD_FAILURE() << "HOME=/tmp accepted over a host folder bound at " << where;
-      } catch (const sb::Error& e) {
+      } catch (const core::Error& e) {
         EXPECT_NE(std::string(e.what()).find("default HOME"), std::string::npos) << e.what();
         EXPECT_NE(e.hint().find("--env HOME=DIR"), std::string::npos) << e.hint();
       }
     }
   sb::IsolationConfig host_tmp;
   host_tmp.rw.push_back({"/tmp", ""});
-  EXPECT_THROW(sb::workload_environment(host_tmp, empty), sb::Error);
+  EXPECT_THROW(sb::workload_environment(host_tmp, empty), core::Error);
   // With a HOME chosen, or a bind below /tmp, nothing is refused.
   sb::IsolationConfig chosen;
   chosen.rw.push_back({"/tmp", ""});

@@ -1,6 +1,6 @@
 // spawn()'s gate: what runs in the parent while the child starts is done before the command runs,
 // and when it fails the command never runs at all. Real children, no privileges needed.
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
 #include "test_support.hpp"
@@ -20,6 +20,7 @@
 #include <thread>
 
 namespace sandbox = nucleus::sandbox;
+namespace core = nucleus::core;
 
 namespace {
 
@@ -113,7 +114,7 @@ TEST(Spawn, AChildThatFailsWhileTheParentIsBusyReportsItsOwnError) {
   try {
     sandbox::spawn(spec);
     ADD_FAILURE() << "spawn returned";
-  } catch (const sandbox::Error& e) {
+  } catch (const core::Error& e) {
     EXPECT_EQ(e.sys_errno(), EACCES) << e.what();
     EXPECT_NE(std::string(e.what()).find("setting up the sandbox"), std::string::npos) << e.what();
   }

@@ -5,10 +5,10 @@
 
 #include "nucleus/profile/edit.hpp"
 #include "nucleus/profile/effective.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -34,27 +34,27 @@ constexpr std::uint32_t denied_errno = EL2HLT;
 
 struct Call {
   const char* name;
-  std::vector<tracer::TraceArgValues> args;
+  std::vector<core::TraceArgValues> args;
 };
 
-tracer::Trace trace_with(std::vector<Call> calls, bool arguments = true) {
-  tracer::Trace t;
+core::Trace trace_with(std::vector<Call> calls, bool arguments = true) {
+  core::Trace t;
   t.header.source = arguments ? "ebpf" : "audit-netlink";
   t.header.arguments = arguments;
-  auto native = sandbox::native_arch();
+  auto native = core::native_arch();
   // What the child of run_under needs besides the call under test.
-  for (const char* base : {"write"}) t.syscalls.push_back({native, *sandbox::syscall_number(native, base), base, 1, "/app"});
+  for (const char* base : {"write"}) t.syscalls.push_back({native, *core::syscall_number(native, base), base, 1, "/app"});
   for (auto& c : calls) {
-    auto nr = sandbox::syscall_number(native, c.name);
+    auto nr = core::syscall_number(native, c.name);
     EXPECT_TRUE(nr) << c.name;
     t.syscalls.push_back({native, *nr, c.name, 1, "/app", std::move(c.args)});
   }
-  t.summary = tracer::TraceSummary{};
+  t.summary = core::TraceSummary{};
   return t;
 }
 
-profile::GenerateResult gen(const std::vector<tracer::Trace>& traces, profile::GenerateOptions options = {}) {
-  options.default_action = sandbox::Action::errno_ret(denied_errno);
+profile::GenerateResult gen(const std::vector<core::Trace>& traces, profile::GenerateOptions options = {}) {
+  options.default_action = core::Action::errno_ret(denied_errno);
   return profile::generate(traces, options, {"a.trace", "b.trace", "c.trace"});
 }
 
@@ -71,9 +71,9 @@ bool denied(const sandbox::BpfProgram& p, long nr, std::initializer_list<std::ui
   return o.ret == -1 && o.err == static_cast<int>(denied_errno);
 }
 
-std::vector<const sandbox::Rule*> entries(const sandbox::Policy& p, const char* name) { return profile::rules_for(p, name); }
+std::vector<const core::Rule*> entries(const core::Policy& p, const char* name) { return profile::rules_for(p, name); }
 
-bool in_group(const sandbox::Policy& p, const char* name) {
+bool in_group(const core::Policy& p, const char* name) {
   const auto& g = p.rules.front();
   return std::find(g.names.begin(), g.names.end(), name) != g.names.end();
 }
@@ -231,7 +231,7 @@ TEST(GenArgs, ExecutableMemoryOnlyAsObserved) {
 }
 
 TEST(GenArgs, OverflowLeavesThatArgumentFreeAndSaysSoOnce) {
-  tracer::TraceArgValues many{0, {AF_UNIX, AF_INET}, true};
+  core::TraceArgValues many{0, {AF_UNIX, AF_INET}, true};
   auto a = trace_with({{"socket", {many, {1, {SOCK_STREAM}}}}, {"socketpair", {many, {1, {SOCK_STREAM}}}}});
   auto b = trace_with({{"socket", {many, {1, {SOCK_DGRAM}}}}});
   auto r = gen({a, b});
@@ -243,7 +243,7 @@ TEST(GenArgs, OverflowLeavesThatArgumentFreeAndSaysSoOnce) {
   for (const auto& n : r.notes) socket_notes += n.starts_with("socket arg0 (domain): more distinct values") ? 1 : 0;
   EXPECT_EQ(socket_notes, 1u);
   // Every argument overflowed: allowed by name.
-  tracer::TraceArgValues many_types{1, {SOCK_STREAM}, true};
+  core::TraceArgValues many_types{1, {SOCK_STREAM}, true};
   auto free = gen({trace_with({{"socket", {many, many_types}}})});
   EXPECT_TRUE(in_group(free.policy, "socket"));
   EXPECT_TRUE(entries(free.policy, "socket").size() == 1u);
@@ -298,7 +298,7 @@ TEST(EditArgs, AddAndRemoveOneValue) {
   auto error_of = [](auto f) {
     try {
       f();
-    } catch (const sandbox::Error& e) {
+    } catch (const core::Error& e) {
       return std::string(e.what());
     }
     return std::string();

@@ -4,7 +4,7 @@
 
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -17,13 +17,13 @@ using namespace nucleus;
 
 namespace {
 
-sandbox::Arch native() { return sandbox::native_arch(); }
+core::Arch native() { return core::native_arch(); }
 
-sandbox::Policy allowlist(std::vector<std::string> names, std::vector<sandbox::ArgCondition> args = {}) {
-  sandbox::Policy p;
+core::Policy allowlist(std::vector<std::string> names, std::vector<core::ArgCondition> args = {}) {
+  core::Policy p;
   p.architectures = {native()};
-  p.rules.push_back({{"read", "write", "exit_group"}, sandbox::Action::allow(), {}, ""});
-  if (!names.empty()) p.rules.push_back({std::move(names), sandbox::Action::allow(), std::move(args), ""});
+  p.rules.push_back({{"read", "write", "exit_group"}, core::Action::allow(), {}, ""});
+  if (!names.empty()) p.rules.push_back({std::move(names), core::Action::allow(), std::move(args), ""});
   return p;
 }
 
@@ -65,7 +65,7 @@ const std::map<std::string, profile::Severity>& expected_severities() {
 TEST(Check, EveryRiskySyscallIsReportedWhenAllowedAndOnlyThen) {
   std::size_t checked = 0;
   for (const auto& [name, severity] : expected_severities()) {
-    if (!sandbox::syscall_number(native(), name)) continue;
+    if (!core::syscall_number(native(), name)) continue;
     ++checked;
     auto allowed = profile::check_profile(allowlist({name}));
     const auto* f = find(allowed, "risky-syscall", name);
@@ -73,7 +73,7 @@ TEST(Check, EveryRiskySyscallIsReportedWhenAllowedAndOnlyThen) {
     EXPECT_EQ(f->severity, severity) << name;
     EXPECT_FALSE(f->reason.empty()) << name;
     EXPECT_FALSE(f->fix.empty()) << name;
-    EXPECT_EQ(f->arches, std::vector<std::string>{std::string(sandbox::arch_name(native()))}) << name;
+    EXPECT_EQ(f->arches, std::vector<std::string>{std::string(core::arch_name(native()))}) << name;
     EXPECT_EQ(find(profile::check_profile(allowlist({})), "risky-syscall", name), nullptr) << name;
   }
   EXPECT_GE(checked, 40u);
@@ -95,8 +95,8 @@ TEST(Check, TheListCoversTheIssue) {
 }
 
 TEST(Check, GuardedSyscallsAreAcceptedUnderAConditionOnTheRightArgument) {
-  using sandbox::ArgCondition;
-  using sandbox::CmpOp;
+  using core::ArgCondition;
+  using core::CmpOp;
   struct Case {
     const char* name;
     ArgCondition cond;
@@ -124,11 +124,11 @@ TEST(Check, GuardedSyscallsAreAcceptedUnderAConditionOnTheRightArgument) {
 // A condition on clone's or unshare's flags that allows CLONE_NEWUSER allows the risk itself: the
 // finding keeps the name's severity (high), not info; one that keeps it out is lowered.
 TEST(Check, ConditionLettingCloneNewUserThroughKeepsTheSeverity) {
-  using sandbox::CmpOp;
+  using core::CmpOp;
   constexpr std::uint64_t new_user = 0x10000000;
   struct Case {
     const char* name;
-    sandbox::ArgCondition cond;
+    core::ArgCondition cond;
     bool keeps_severity;
   } cases[] = {
       {"unshare", {0, CmpOp::eq, new_user, 0}, true},                     // exactly CLONE_NEWUSER, as gen writes it
@@ -158,11 +158,11 @@ TEST(Check, ConditionLettingCloneNewUserThroughKeepsTheSeverity) {
 
 TEST(Check, DefaultActionAllowOrLog) {
   auto p = allowlist({});
-  p.default_action = sandbox::Action::allow();
+  p.default_action = core::Action::allow();
   auto r = profile::check_profile(p);
   ASSERT_NE(find(r, "default-action", "defaultAction"), nullptr);
   EXPECT_EQ(*r.highest(), profile::Severity::critical);
-  p.default_action = sandbox::Action::log();
+  p.default_action = core::Action::log();
   EXPECT_EQ(find(profile::check_profile(p), "default-action", "defaultAction")->severity, profile::Severity::high);
   EXPECT_EQ(find(profile::check_profile(allowlist({})), "default-action", "defaultAction"), nullptr);
 }
@@ -170,7 +170,7 @@ TEST(Check, DefaultActionAllowOrLog) {
 TEST(Check, ArchitectureList) {
   auto p = allowlist({});
   EXPECT_TRUE(profile::check_profile(p).findings.empty());
-  auto compat = sandbox::compat_arches(native());
+  auto compat = core::compat_arches(native());
   if (compat.empty()) NUCLEUS_SKIP("no compat ABI on this architecture");
   p.architectures.push_back(compat.front());
   EXPECT_NE(find(profile::check_profile(p), "architectures", "architectures"), nullptr);
@@ -193,7 +193,7 @@ TEST(Check, ComparisonWithDockersDefault) {
   profile::CheckOptions o;
   o.docker_default = &ref;
   auto r = profile::check_profile(allowlist({"kexec_load", "getpid"}), o);
-  const auto* f = find(r, "beyond-docker-default", sandbox::arch_name(native()));
+  const auto* f = find(r, "beyond-docker-default", core::arch_name(native()));
   ASSERT_NE(f, nullptr);
   EXPECT_NE(f->message.find("kexec_load"), std::string::npos);
   EXPECT_EQ(f->message.find("getpid"), std::string::npos);
@@ -202,7 +202,7 @@ TEST(Check, ComparisonWithDockersDefault) {
 }
 
 TEST(Check, GoldenOnDockersDefaultAndAGeneratedProfile) {
-  if (sandbox::arch_name(native()) != "x86_64") NUCLEUS_SKIP("golden files are for x86_64");
+  if (core::arch_name(native()) != "x86_64") NUCLEUS_SKIP("golden files are for x86_64");
   auto docker_path = test::shared_dir() / "testdata/docker-seccomp/default.json";
   auto docker = profile::load_profile(docker_path).policy;
   auto ref = profile::load_reference(docker_path, docker.effective_arches());
@@ -210,9 +210,9 @@ TEST(Check, GoldenOnDockersDefaultAndAGeneratedProfile) {
   o.docker_default = &ref;
   test::expect_golden("check_docker_default.txt", profile::format_check_text(profile::check_profile(docker, o), "default.json"));
 
-  tracer::Trace t;
+  core::Trace t;
   for (const char* n : {"read", "write", "openat", "close", "mmap", "ptrace", "socket", "ioctl", "clone3"})
-    t.syscalls.push_back({native(), *sandbox::syscall_number(native(), n), n, 1, "/usr/bin/app"});
+    t.syscalls.push_back({native(), *core::syscall_number(native(), n), n, 1, "/usr/bin/app"});
   auto generated = profile::generate_profile({t});
   auto r = profile::check_profile(generated, o);
   test::expect_golden("check_generated.txt", profile::format_check_text(r, "app.json"));
@@ -231,14 +231,14 @@ TEST(Check, IoUringIsCriticalAndNamesTheBypass) {
 }
 
 TEST(Check, DenyListSaysUnlistedAbisAreKilled) {
-  sandbox::Policy p;
-  p.default_action = sandbox::Action::allow();
+  core::Policy p;
+  p.default_action = core::Action::allow();
   p.architectures = {native()};
   auto r = profile::check_profile(p);
   const auto* f = find(r, "foreign-abi", "architectures");
   ASSERT_NE(f, nullptr);
   EXPECT_NE(f->message.find("killed (SIGSYS)"), std::string::npos) << f->message;
-  EXPECT_EQ(f->arches.size(), sandbox::compat_arches(native()).size());
+  EXPECT_EQ(f->arches.size(), core::compat_arches(native()).size());
   // An allowlist says nothing of the kind: its default already denies.
   EXPECT_EQ(find(profile::check_profile(allowlist({})), "foreign-abi", "architectures"), nullptr);
 }

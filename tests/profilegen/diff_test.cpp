@@ -2,7 +2,7 @@
 // default action and architectures; and profile-vs-trace.
 #include "nucleus/profile/diff.hpp"
 
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -11,23 +11,23 @@ using namespace nucleus;
 
 namespace {
 
-sandbox::Arch native() { return sandbox::native_arch(); }
+core::Arch native() { return core::native_arch(); }
 
-sandbox::Policy base() {
-  sandbox::Policy p;
+core::Policy base() {
+  core::Policy p;
   p.architectures = {native()};
-  p.rules.push_back({{"exit_group", "read", "write"}, sandbox::Action::allow(), {}, "x"});
+  p.rules.push_back({{"exit_group", "read", "write"}, core::Action::allow(), {}, "x"});
   return p;
 }
 
-std::string arch() { return std::string(sandbox::arch_name(native())); }
+std::string arch() { return std::string(core::arch_name(native())); }
 
 } // namespace
 
 TEST(Diff, SameWhenOnlyGroupingAndCommentsDiffer) {
   auto a = base();
-  sandbox::Policy b = a;
-  b.rules = {{{"write"}, sandbox::Action::allow(), {}, "other"}, {{"read", "exit_group"}, sandbox::Action::allow(), {}, ""}};
+  core::Policy b = a;
+  b.rules = {{{"write"}, core::Action::allow(), {}, "other"}, {{"read", "exit_group"}, core::Action::allow(), {}, ""}};
   auto d = profile::diff_profiles(a, b);
   EXPECT_TRUE(d.same()) << profile::format_diff_text(d, "a", "b");
 }
@@ -49,11 +49,11 @@ TEST(Diff, AddedAndRemovedPerArchitecture) {
 
 TEST(Diff, ChangedActionErrnoAndConditions) {
   auto a = base();
-  a.rules.push_back({{"clone3"}, sandbox::Action::errno_ret(38), {}, ""});
-  a.rules.push_back({{"personality"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::eq, 0, 0}}, ""});
+  a.rules.push_back({{"clone3"}, core::Action::errno_ret(38), {}, ""});
+  a.rules.push_back({{"personality"}, core::Action::allow(), {{0, core::CmpOp::eq, 0, 0}}, ""});
   auto b = base();
-  b.rules.push_back({{"clone3"}, sandbox::Action::errno_ret(1), {}, ""});
-  b.rules.push_back({{"personality"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::eq, 8, 0}}, ""});
+  b.rules.push_back({{"clone3"}, core::Action::errno_ret(1), {}, ""});
+  b.rules.push_back({{"personality"}, core::Action::allow(), {{0, core::CmpOp::eq, 8, 0}}, ""});
   auto d = profile::diff_profiles(a, b);
   ASSERT_EQ(d.changed.size(), 2u) << profile::format_diff_text(d, "a", "b");
   EXPECT_EQ(d.changed[0].name, "clone3");
@@ -68,9 +68,9 @@ TEST(Diff, ChangedActionErrnoAndConditions) {
 TEST(Diff, DefaultActionFlagsAndArchitectures) {
   auto a = base();
   auto b = base();
-  b.default_action = sandbox::Action::kill_process();
-  b.flags = {sandbox::FilterFlag::log};
-  auto compat = sandbox::compat_arches(native());
+  b.default_action = core::Action::kill_process();
+  b.flags = {core::FilterFlag::log};
+  auto compat = core::compat_arches(native());
   if (!compat.empty()) b.architectures.push_back(compat.front());
   auto d = profile::diff_profiles(a, b);
   ASSERT_TRUE(d.default_action);
@@ -78,17 +78,17 @@ TEST(Diff, DefaultActionFlagsAndArchitectures) {
   EXPECT_EQ(d.default_action->second, "kill-process");
   EXPECT_EQ(d.flags_added, std::vector<std::string>{"SECCOMP_FILTER_FLAG_LOG"});
   if (!compat.empty()) {
-    EXPECT_EQ(d.arches_added, std::vector<std::string>{std::string(sandbox::arch_name(compat.front()))});
-    EXPECT_EQ(d.by_arch.count(std::string(sandbox::arch_name(compat.front()))), 1u); // its calls are now allowed
+    EXPECT_EQ(d.arches_added, std::vector<std::string>{std::string(core::arch_name(compat.front()))});
+    EXPECT_EQ(d.by_arch.count(std::string(core::arch_name(compat.front()))), 1u); // its calls are now allowed
   }
 }
 
 TEST(Diff, TraceAgainstProfile) {
   auto p = base();
-  p.rules.push_back({{"ioctl"}, sandbox::Action::allow(), {{1, sandbox::CmpOp::eq, 0x5401, 0}}, ""});
-  tracer::Trace t;
-  auto add = [&](sandbox::Arch a, const char* n, std::uint64_t count) {
-    t.syscalls.push_back({a, *sandbox::syscall_number(a, n), n, count, "/usr/bin/app"});
+  p.rules.push_back({{"ioctl"}, core::Action::allow(), {{1, core::CmpOp::eq, 0x5401, 0}}, ""});
+  core::Trace t;
+  auto add = [&](core::Arch a, const char* n, std::uint64_t count) {
+    t.syscalls.push_back({a, *core::syscall_number(a, n), n, count, "/usr/bin/app"});
   };
   add(native(), "read", 10);
   add(native(), "openat", 3);
@@ -102,10 +102,10 @@ TEST(Diff, TraceAgainstProfile) {
   EXPECT_EQ(d.denials[1].why, "default action errno(EPERM)");
   EXPECT_EQ(d.traced_distinct, 3u);
 
-  auto compat = sandbox::compat_arches(native());
+  auto compat = core::compat_arches(native());
   if (compat.empty()) NUCLEUS_SKIP("no compat ABI on this architecture");
-  tracer::Trace t2;
-  t2.syscalls.push_back({compat.front(), *sandbox::syscall_number(compat.front(), "read"), "read", 1, "/usr/bin/app"});
+  core::Trace t2;
+  t2.syscalls.push_back({compat.front(), *core::syscall_number(compat.front(), "read"), "read", 1, "/usr/bin/app"});
   auto d2 = profile::diff_trace(p, {t2});
   ASSERT_EQ(d2.denials.size(), 1u);
   EXPECT_NE(d2.denials[0].why.find("not listed"), std::string::npos);

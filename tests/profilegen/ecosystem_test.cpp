@@ -7,9 +7,9 @@
 #include "nucleus/profile/export.hpp"
 #include "nucleus/profile/import.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ namespace nucleus {
 namespace {
 
 using profile::ResolveContext;
-using sandbox::Action;
+using core::Action;
 
 std::filesystem::path ecosystem(const std::string& name) {
   return test::source_dir() / "tests/profilegen/data/ecosystem" / name;
@@ -28,7 +28,7 @@ std::filesystem::path ecosystem(const std::string& name) {
 
 ResolveContext x86_64_machine() {
   ResolveContext context;
-  context.arch = sandbox::arch_from_name("x86_64");
+  context.arch = core::arch_from_name("x86_64");
   context.kernel_release = "6.1.0";
   return context;
 }
@@ -42,14 +42,14 @@ std::string warnings_of(const profile::LoadedProfile& loaded) {
 std::string error_of(const std::string& text) {
   try {
     profile::parse_profile(text, "app.json", x86_64_machine());
-  } catch (const sandbox::Error& e) {
-    EXPECT_EQ(e.kind(), sandbox::ErrorKind::invalid_input) << e.what();
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::invalid_input) << e.what();
     return e.what();
   }
   return "<loaded without error>";
 }
 
-const sandbox::Rule* unconditional_rule(const sandbox::Policy& policy, std::string_view name) {
+const core::Rule* unconditional_rule(const core::Policy& policy, std::string_view name) {
   for (const auto& rule : policy.rules)
     if (rule.args.empty() && std::find(rule.names.begin(), rule.names.end(), name) != rule.names.end()) return &rule;
   return nullptr;
@@ -166,7 +166,7 @@ TEST(UnknownTopLevelKeys, AreErrorsOnlyWhereIgnoringThemWouldAllowMore) {
 
 // ---- Kubernetes SeccompProfile import ----
 
-sandbox::Policy import_one(const std::string& yaml, const std::string& name = {}) {
+core::Policy import_one(const std::string& yaml, const std::string& name = {}) {
   auto profiles = profile::read_k8s_profiles(yaml, "cluster.yaml");
   for (const auto& p : profiles)
     if (name.empty() || p.name == name) return profile::parse_profile(p.oci_json, p.source, x86_64_machine()).policy;
@@ -174,7 +174,7 @@ sandbox::Policy import_one(const std::string& yaml, const std::string& name = {}
 }
 
 TEST(K8sImport, ExportThenImportIsTheIdentity) {
-  std::vector<sandbox::Policy> policies = {
+  std::vector<core::Policy> policies = {
       profile::load_profile(test::shared_dir() / "testdata/docker-seccomp/default.json", x86_64_machine()).policy,
       profile::load_profile(ecosystem("k8s-fine-grained.json"), x86_64_machine()).policy,
       profile::load_profile(ecosystem("spo-deny-chmod.json"), x86_64_machine()).policy,
@@ -197,7 +197,7 @@ TEST(K8sImport, ExportThenImportIsTheIdentity) {
 }
 
 TEST(K8sImport, SeveralDocumentsAreReadInOrderByName) {
-  auto profiles = profile::read_k8s_profiles(sandbox::read_file(ecosystem("spo-seccompprofile-allowed-syscalls.yaml")),
+  auto profiles = profile::read_k8s_profiles(core::read_file(ecosystem("spo-seccompprofile-allowed-syscalls.yaml")),
                                              "spo.yaml");
   std::vector<std::string> names;
   for (const auto& p : profiles) names.push_back(p.name);
@@ -208,7 +208,7 @@ TEST(K8sImport, SeveralDocumentsAreReadInOrderByName) {
   ASSERT_EQ(denied.rules.size(), 2u);
   EXPECT_EQ(denied.rules[1].names, (std::vector<std::string>{"acct", "add_key"}));
   EXPECT_EQ(denied.rules[1].action, Action::errno_ret(EPERM));
-  auto single = profile::read_k8s_profiles(sandbox::read_file(ecosystem("spo-baseprofile-runc.yaml")), "runc.yaml");
+  auto single = profile::read_k8s_profiles(core::read_file(ecosystem("spo-baseprofile-runc.yaml")), "runc.yaml");
   ASSERT_EQ(single.size(), 1u);
   EXPECT_EQ(single[0].name, "runc-v1.0.0-rc92");
   EXPECT_NO_THROW(profile::parse_profile(single[0].oci_json, single[0].source, x86_64_machine()));
@@ -230,7 +230,7 @@ metadata: {name: pod}
   try {
     profile::parse_profile(profiles[0].oci_json, profiles[0].source, x86_64_machine());
     ADD_FAILURE() << "a string errnoRet was accepted";
-  } catch (const sandbox::Error& e) {
+  } catch (const core::Error& e) {
     EXPECT_NE(std::string(e.what()).find("mixed.yaml: document 2 (j): syscalls[0].errnoRet: must be an integer"),
               std::string::npos)
         << e.what();
@@ -240,8 +240,8 @@ metadata: {name: pod}
 std::string import_error(const std::string& yaml) {
   try {
     profile::read_k8s_profiles(yaml, "bad.yaml");
-  } catch (const sandbox::Error& e) {
-    EXPECT_EQ(e.kind(), sandbox::ErrorKind::invalid_input);
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::invalid_input);
     return e.what();
   }
   return "<read without error>";

@@ -3,7 +3,7 @@
 
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -12,10 +12,10 @@ using namespace nucleus;
 
 namespace {
 
-sandbox::Policy base() {
-  sandbox::Policy p;
-  p.architectures = {sandbox::native_arch()};
-  p.rules.push_back({{"exit_group", "read"}, sandbox::Action::allow(), {}, "traced"});
+core::Policy base() {
+  core::Policy p;
+  p.architectures = {core::native_arch()};
+  p.rules.push_back({{"exit_group", "read"}, core::Action::allow(), {}, "traced"});
   return p;
 }
 
@@ -32,7 +32,7 @@ TEST(Edit, AddAndRemove) {
 
 TEST(Edit, AddOverridesAnExplicitDenial) {
   auto p = base();
-  p.rules.push_back({{"clone3"}, sandbox::Action::errno_ret(38), {}, ""});
+  p.rules.push_back({{"clone3"}, core::Action::errno_ret(38), {}, ""});
   p = profile::add_syscalls(p, {"clone3"});
   EXPECT_EQ(profile::access_of(p, "clone3"), profile::Access::allowed);
   EXPECT_EQ(p.rules.size(), 1u);
@@ -42,15 +42,15 @@ TEST(Edit, UnknownNamesSuggestTheClosest) {
   try {
     profile::add_syscalls(base(), {"opnat"});
     FAIL() << "no error";
-  } catch (const sandbox::Error& e) {
-    EXPECT_EQ(e.kind(), sandbox::ErrorKind::invalid_input);
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::invalid_input);
     EXPECT_NE(std::string(e.what()).find("opnat"), std::string::npos);
     EXPECT_NE(e.hint().find("openat"), std::string::npos) << e.hint();
   }
-  EXPECT_THROW(profile::remove_syscalls(base(), {"getpid"}), sandbox::Error); // not allowed: nothing to remove
+  EXPECT_THROW(profile::remove_syscalls(base(), {"getpid"}), core::Error); // not allowed: nothing to remove
   auto open = base();
-  open.default_action = sandbox::Action::allow();
-  EXPECT_THROW(profile::remove_syscalls(open, {"read"}), sandbox::Error);
+  open.default_action = core::Action::allow();
+  EXPECT_THROW(profile::remove_syscalls(open, {"read"}), core::Error);
 }
 
 TEST(Edit, FileIsReplacedOnlyWhenTheEditIsValid) {
@@ -62,7 +62,7 @@ TEST(Edit, FileIsReplacedOnlyWhenTheEditIsValid) {
   EXPECT_EQ(r.unchanged, std::vector<std::string>{"read"});
   EXPECT_EQ(profile::access_of(profile::load_profile(path).policy, "openat"), profile::Access::allowed);
   auto before = test::read_text(path);
-  EXPECT_THROW(profile::edit_profile_file(path, profile::EditKind::add, {"bogus_call"}), sandbox::Error);
+  EXPECT_THROW(profile::edit_profile_file(path, profile::EditKind::add, {"bogus_call"}), core::Error);
   EXPECT_EQ(test::read_text(path), before);
   profile::edit_profile_file(path, profile::EditKind::remove, {"openat"});
   EXPECT_EQ(profile::access_of(profile::load_profile(path).policy, "openat"), profile::Access::denied);

@@ -3,7 +3,7 @@
 
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -17,12 +17,12 @@ using namespace nucleus;
 
 namespace {
 
-sandbox::Arch native() { return sandbox::native_arch(); }
+core::Arch native() { return core::native_arch(); }
 
-sandbox::Policy generated() {
-  tracer::Trace t;
+core::Policy generated() {
+  core::Trace t;
   for (const char* n : {"read", "write", "openat", "close", "mmap", "socket", "connect", "ptrace", "futex"})
-    t.syscalls.push_back({native(), *sandbox::syscall_number(native(), n), n, 1, "/usr/bin/app"});
+    t.syscalls.push_back({native(), *core::syscall_number(native(), n), n, 1, "/usr/bin/app"});
   return profile::generate_profile({t});
 }
 
@@ -79,7 +79,7 @@ TEST(Explain, CountsAgainstTheWholeTableAndDocker) {
 
 TEST(Explain, ConditionalSyscallsAreMarked) {
   auto policy = generated();
-  policy.rules.push_back({{"personality"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::eq, 0, 0}}, ""});
+  policy.rules.push_back({{"personality"}, core::Action::allow(), {{0, core::CmpOp::eq, 0, 0}}, ""});
   auto e = profile::explain_profile(policy);
   EXPECT_EQ(e.arches[0].conditional, 1u);
   bool marked = false;
@@ -89,7 +89,7 @@ TEST(Explain, ConditionalSyscallsAreMarked) {
 }
 
 TEST(Explain, GoldenOnDockersDefaultAndAGeneratedProfile) {
-  if (sandbox::arch_name(native()) != "x86_64") NUCLEUS_SKIP("golden files are for x86_64");
+  if (core::arch_name(native()) != "x86_64") NUCLEUS_SKIP("golden files are for x86_64");
   auto docker_path = test::shared_dir() / "testdata/docker-seccomp/default.json";
   auto docker = profile::load_profile(docker_path).policy;
   auto ref = profile::load_reference(docker_path, docker.effective_arches());

@@ -3,8 +3,8 @@
 
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -15,19 +15,19 @@ using namespace nucleus;
 
 namespace {
 
-sandbox::Arch native() { return sandbox::native_arch(); }
+core::Arch native() { return core::native_arch(); }
 
-sandbox::Policy generated() {
-  tracer::Trace t;
+core::Policy generated() {
+  core::Trace t;
   for (const char* n : {"read", "write", "openat", "close", "mmap", "brk", "futex"})
-    t.syscalls.push_back({native(), *sandbox::syscall_number(native(), n), n, 1, "/usr/bin/app"});
+    t.syscalls.push_back({native(), *core::syscall_number(native(), n), n, 1, "/usr/bin/app"});
   return profile::generate_profile({t});
 }
 
-std::string error_of(const sandbox::Policy& p, profile::ExportFormat f, profile::ExportOptions o = {}) {
+std::string error_of(const core::Policy& p, profile::ExportFormat f, profile::ExportOptions o = {}) {
   try {
     profile::export_profile(p, f, o);
-  } catch (const sandbox::Error& e) {
+  } catch (const core::Error& e) {
     return e.what();
   }
   return {};
@@ -43,7 +43,7 @@ profile::ExportOptions opts() {
 } // namespace
 
 TEST(Export, GoldenForEveryFormatOnAGeneratedProfile) {
-  if (sandbox::arch_name(native()) != "x86_64") NUCLEUS_SKIP("golden files are for x86_64");
+  if (core::arch_name(native()) != "x86_64") NUCLEUS_SKIP("golden files are for x86_64");
   auto p = generated();
   auto o = opts();
   test::expect_golden("export_generated_oci.json", profile::export_profile(p, profile::ExportFormat::oci, o).text);
@@ -55,7 +55,7 @@ TEST(Export, GoldenForEveryFormatOnAGeneratedProfile) {
 }
 
 TEST(Export, GoldenOnDockersDefaultWhereExpressible) {
-  if (sandbox::arch_name(native()) != "x86_64") NUCLEUS_SKIP("golden files are for x86_64");
+  if (core::arch_name(native()) != "x86_64") NUCLEUS_SKIP("golden files are for x86_64");
   auto p = profile::load_profile(test::shared_dir() / "testdata/docker-seccomp/default.json").policy;
   auto o = opts();
   o.name = "docker-default";
@@ -79,41 +79,41 @@ TEST(Export, OciRoundTrips) {
 TEST(Export, WhatATargetCannotSayIsAnErrorNamingIt) {
   auto p = generated();
   auto with_cond = p;
-  with_cond.rules.push_back({{"socket"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::eq, 1, 0}}, ""});
+  with_cond.rules.push_back({{"socket"}, core::Action::allow(), {{0, core::CmpOp::eq, 1, 0}}, ""});
   EXPECT_NE(error_of(with_cond, profile::ExportFormat::systemd).find("socket"), std::string::npos);
 
   auto trap = p;
-  trap.default_action = {sandbox::ActionKind::trap, 0};
+  trap.default_action = {core::ActionKind::trap, 0};
   EXPECT_NE(error_of(trap, profile::ExportFormat::systemd).find("trap"), std::string::npos);
 
   auto enosys = p;
-  enosys.rules.push_back({{"clone3"}, sandbox::Action::errno_ret(38), {}, ""});
+  enosys.rules.push_back({{"clone3"}, core::Action::errno_ret(38), {}, ""});
   EXPECT_NE(error_of(enosys, profile::ExportFormat::systemd).find("clone3"), std::string::npos);
 
   auto errno13 = p;
-  errno13.default_action = sandbox::Action::errno_ret(13);
+  errno13.default_action = core::Action::errno_ret(13);
   EXPECT_NE(error_of(errno13, profile::ExportFormat::k8s).find("defaultErrnoRet 13"), std::string::npos);
 
   // minijail: the default action needs consent; a masked condition that never holds is named.
   EXPECT_NE(error_of(p, profile::ExportFormat::minijail).find("default action errno(EPERM)"), std::string::npos);
   auto masked = p;
-  masked.default_action = sandbox::Action::kill_process();
-  masked.rules.push_back({{"clone"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::masked_eq, 0x7e020000, 0x1}}, ""});
+  masked.default_action = core::Action::kill_process();
+  masked.rules.push_back({{"clone"}, core::Action::allow(), {{0, core::CmpOp::masked_eq, 0x7e020000, 0x1}}, ""});
   EXPECT_NE(error_of(masked, profile::ExportFormat::minijail).find("(arg0 & 0x7e020000) == 0x1"), std::string::npos);
 
   auto spec = p;
-  spec.flags.push_back(sandbox::FilterFlag::spec_allow);
+  spec.flags.push_back(core::FilterFlag::spec_allow);
   EXPECT_NE(error_of(spec, profile::ExportFormat::systemd).find("SECCOMP_FILTER_FLAG_SPEC_ALLOW"), std::string::npos);
 }
 
 TEST(Export, MinijailConditionsAndErrno) {
-  sandbox::Policy p;
-  p.default_action = sandbox::Action::kill_process();
+  core::Policy p;
+  p.default_action = core::Action::kill_process();
   p.architectures = {native()};
-  p.rules.push_back({{"read"}, sandbox::Action::allow(), {}, ""});
-  p.rules.push_back({{"ioctl"}, sandbox::Action::allow(), {{1, sandbox::CmpOp::eq, 0x5401, 0}}, ""});
-  p.rules.push_back({{"ioctl"}, sandbox::Action::errno_ret(25), {}, ""});
-  p.rules.push_back({{"mmap"}, sandbox::Action::allow(), {{2, sandbox::CmpOp::masked_eq, 0x4, 0x4}}, ""});
+  p.rules.push_back({{"read"}, core::Action::allow(), {}, ""});
+  p.rules.push_back({{"ioctl"}, core::Action::allow(), {{1, core::CmpOp::eq, 0x5401, 0}}, ""});
+  p.rules.push_back({{"ioctl"}, core::Action::errno_ret(25), {}, ""});
+  p.rules.push_back({{"mmap"}, core::Action::allow(), {{2, core::CmpOp::masked_eq, 0x4, 0x4}}, ""});
   auto text = profile::export_profile(p, profile::ExportFormat::minijail).text;
   EXPECT_NE(text.find("read: 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("ioctl: arg1 == 0x5401; return 25\n"), std::string::npos) << text;
@@ -122,17 +122,17 @@ TEST(Export, MinijailConditionsAndErrno) {
 
 // What gen writes from traced argument values reaches each target that can say it.
 TEST(Export, GeneratedArgumentConditions) {
-  tracer::Trace t;
+  core::Trace t;
   t.header.arguments = true;
-  auto add = [&](const char* name, std::vector<tracer::TraceArgValues> args) {
-    t.syscalls.push_back({native(), *sandbox::syscall_number(native(), name), name, 1, "/app", std::move(args)});
+  auto add = [&](const char* name, std::vector<core::TraceArgValues> args) {
+    t.syscalls.push_back({native(), *core::syscall_number(native(), name), name, 1, "/app", std::move(args)});
   };
   add("read", {});
   add("socket", {{0, {1, 10}}, {1, {1}}});   // AF_UNIX, AF_INET6; SOCK_STREAM
   add("clone", {{0, {0x3d0f00}}});           // thread flags
   add("ioctl", {{1, {0x5401}}});              // TCGETS
   profile::GenerateOptions kill;
-  kill.default_action = sandbox::Action::kill_process();
+  kill.default_action = core::Action::kill_process();
   auto p = profile::generate_profile({t}, kill);
 
   auto k8s = profile::export_profile(p, profile::ExportFormat::k8s).text;

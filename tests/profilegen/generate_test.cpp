@@ -3,9 +3,9 @@
 #include "nucleus/profile/generate.hpp"
 
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,26 +15,26 @@ using namespace nucleus;
 
 namespace {
 
-sandbox::Arch arch(const char* name) { return *sandbox::arch_from_name(name); }
+core::Arch arch(const char* name) { return *core::arch_from_name(name); }
 
-tracer::Trace trace_of(std::initializer_list<std::pair<const char*, const char*>> calls) {
-  tracer::Trace t;
+core::Trace trace_of(std::initializer_list<std::pair<const char*, const char*>> calls) {
+  core::Trace t;
   for (auto [a, name] : calls) {
-    auto nr = sandbox::syscall_number(arch(a), name);
+    auto nr = core::syscall_number(arch(a), name);
     EXPECT_TRUE(nr) << a << " " << name;
     t.syscalls.push_back({arch(a), *nr, name, 1, "/usr/bin/app"});
   }
-  t.summary = tracer::TraceSummary{};
+  t.summary = core::TraceSummary{};
   return t;
 }
 
-const sandbox::Rule* group_for(const sandbox::Policy& p, const char* a) {
+const core::Rule* group_for(const core::Policy& p, const char* a) {
   auto it = std::find(p.architectures.begin(), p.architectures.end(), arch(a));
   if (it == p.architectures.end()) return nullptr;
   return &p.rules[static_cast<std::size_t>(it - p.architectures.begin())];
 }
 
-bool has(const sandbox::Rule* rule, const char* name) {
+bool has(const core::Rule* rule, const char* name) {
   return rule != nullptr && std::find(rule->names.begin(), rule->names.end(), name) != rule->names.end();
 }
 
@@ -53,7 +53,7 @@ constexpr std::string_view audit_text =
 TEST(Generate, OneSortedAllowGroupPerArchitecture) {
   auto policy = profile::generate_profile({trace_of({{"x86_64", "write"}, {"x86_64", "read"}, {"x86", "getpid"}})});
   ASSERT_EQ(policy.architectures.size(), 2u);
-  EXPECT_EQ(policy.architectures[0], sandbox::native_arch());
+  EXPECT_EQ(policy.architectures[0], core::native_arch());
   auto* native = group_for(policy, "x86_64");
   auto* i386 = group_for(policy, "x86");
   ASSERT_NE(native, nullptr);
@@ -62,19 +62,19 @@ TEST(Generate, OneSortedAllowGroupPerArchitecture) {
   EXPECT_TRUE(has(native, "read") && has(native, "write"));
   EXPECT_FALSE(has(native, "getpid"));
   EXPECT_TRUE(has(i386, "getpid"));
-  for (const auto& rule : policy.rules) EXPECT_EQ(rule.action, sandbox::Action::allow());
+  for (const auto& rule : policy.rules) EXPECT_EQ(rule.action, core::Action::allow());
 }
 
 TEST(Generate, AlwaysAllowedAndDefaultAction) {
   auto policy = profile::generate_profile({trace_of({{"x86_64", "read"}})});
   for (auto name : profile::always_allowed) EXPECT_TRUE(has(group_for(policy, "x86_64"), std::string(name).c_str())) << name;
-  EXPECT_EQ(policy.default_action, sandbox::Action::errno_ret(1));
-  EXPECT_TRUE(policy.has_flag(sandbox::FilterFlag::log));
+  EXPECT_EQ(policy.default_action, core::Action::errno_ret(1));
+  EXPECT_TRUE(policy.has_flag(core::FilterFlag::log));
 
   profile::GenerateOptions kill;
-  kill.default_action = sandbox::Action::kill_process();
+  kill.default_action = core::Action::kill_process();
   auto killing = profile::generate_profile({trace_of({{"x86_64", "read"}})}, kill);
-  EXPECT_EQ(killing.default_action, sandbox::Action::kill_process());
+  EXPECT_EQ(killing.default_action, core::Action::kill_process());
 }
 
 TEST(Generate, EveryNameResolvesAndTheProfileCompiles) {
@@ -82,9 +82,9 @@ TEST(Generate, EveryNameResolvesAndTheProfileCompiles) {
       {trace_of({{"x86_64", "openat"}, {"x86_64", "clone3"}}), trace_of({{"x86_64", "read"}, {"x86", "socketcall"}})});
   for (std::size_t i = 0; i < policy.rules.size(); ++i)
     for (const auto& name : policy.rules[i].names) {
-      EXPECT_TRUE(sandbox::syscall_number(policy.architectures[i], name) ||
+      EXPECT_TRUE(core::syscall_number(policy.architectures[i], name) ||
                   (name == "socket" && policy.architectures[i] == arch("x86")))
-          << name << " on " << sandbox::arch_name(policy.architectures[i]);
+          << name << " on " << core::arch_name(policy.architectures[i]);
     }
   EXPECT_NO_THROW(sandbox::compile(policy));
   // And it survives the trip through JSON.
@@ -93,21 +93,21 @@ TEST(Generate, EveryNameResolvesAndTheProfileCompiles) {
 }
 
 TEST(Generate, DecodesByArchitectureAndNumberNotByName) {
-  tracer::Trace t;
+  core::Trace t;
   t.syscalls.push_back({arch("x86"), 20, "not-what-the-number-says", 3, "/usr/bin/app"});
   auto policy = profile::generate_profile({t});
   EXPECT_TRUE(has(group_for(policy, "x86"), "getpid"));
-  tracer::Trace bad;
+  core::Trace bad;
   bad.syscalls.push_back({arch("x86_64"), 9999, "bogus", 1, "/usr/bin/app"});
-  EXPECT_THROW(profile::generate_profile({bad}), sandbox::Error);
+  EXPECT_THROW(profile::generate_profile({bad}), core::Error);
 }
 
 TEST(Generate, RawAuditTextNeedsASelector) {
   try {
     profile::trace_from_audit_text(audit_text, {}, "kernel.log");
     FAIL() << "raw audit text without a selector was accepted";
-  } catch (const sandbox::Error& e) {
-    EXPECT_EQ(e.kind(), sandbox::ErrorKind::usage);
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::usage);
     EXPECT_NE(e.hint().find("--ses"), std::string::npos);
   }
 }
@@ -136,7 +136,7 @@ TEST(Generate, SelectorsByPidAndExe) {
   EXPECT_EQ(profile::trace_from_audit_text(audit_text, by_pid, "kernel.log").syscalls.size(), 2u);
   profile::RecordSelector nobody;
   nobody.pid = 1;
-  EXPECT_THROW(profile::trace_from_audit_text(audit_text, nobody, "kernel.log"), sandbox::Error);
+  EXPECT_THROW(profile::trace_from_audit_text(audit_text, nobody, "kernel.log"), core::Error);
 }
 
 // io_uring's operations bypass seccomp: a traced io_uring is left out unless asked for.
@@ -161,12 +161,12 @@ TEST(Generate, IoUringIsLeftOutUnlessAskedFor) {
 // A container's trace (the OCI hook's) also allows what its runtime's init may call between
 // installing the filter and the exec on another run; other traces, or the flag, do not.
 TEST(Generate, ContainerTracesAllowTheRuntimesWindow) {
-  const std::string native = std::string(sandbox::arch_name(sandbox::native_arch()));
+  const std::string native = std::string(core::arch_name(core::native_arch()));
   auto plain = trace_of({{native.c_str(), "read"}, {native.c_str(), "futex"}});
   auto container = plain;
   container.header.container = true;
-  auto find = [](const sandbox::Policy& p, const std::string& name) {
-    std::vector<const sandbox::Rule*> out;
+  auto find = [](const core::Policy& p, const std::string& name) {
+    std::vector<const core::Rule*> out;
     for (const auto& r : p.rules)
       if (std::find(r.names.begin(), r.names.end(), name) != r.names.end()) out.push_back(&r);
     return out;
@@ -190,17 +190,17 @@ namespace {
 
 // A trace with argument values: socket made by each of `exes` executables with the domains and
 // types given per executable.
-tracer::Trace socket_trace(const std::vector<std::pair<std::vector<std::uint64_t>, std::vector<std::uint64_t>>>& exes) {
-  tracer::Trace t;
+core::Trace socket_trace(const std::vector<std::pair<std::vector<std::uint64_t>, std::vector<std::uint64_t>>>& exes) {
+  core::Trace t;
   t.header.arguments = true;
-  const auto nr = *sandbox::syscall_number(arch("x86_64"), "socket");
+  const auto nr = *core::syscall_number(arch("x86_64"), "socket");
   for (std::size_t i = 0; i < exes.size(); ++i) {
-    tracer::TraceSyscall s{arch("x86_64"), nr, "socket", 1, "/copy" + std::to_string(i)};
+    core::TraceSyscall s{arch("x86_64"), nr, "socket", 1, "/copy" + std::to_string(i)};
     s.args.push_back({0, exes[i].first, false});
     s.args.push_back({1, exes[i].second, false});
     t.syscalls.push_back(std::move(s));
   }
-  t.summary = tracer::TraceSummary{};
+  t.summary = core::TraceSummary{};
   return t;
 }
 
@@ -210,8 +210,8 @@ std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t count) {
   return v;
 }
 
-std::vector<const sandbox::Rule*> socket_entries(const sandbox::Policy& p) {
-  std::vector<const sandbox::Rule*> out;
+std::vector<const core::Rule*> socket_entries(const core::Policy& p) {
+  std::vector<const core::Rule*> out;
   for (const auto& r : p.rules)
     if (r.names == std::vector<std::string>{"socket"}) out.push_back(&r);
   return out;

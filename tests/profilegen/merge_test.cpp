@@ -2,8 +2,8 @@
 #include "nucleus/profile/merge.hpp"
 
 #include "nucleus/profile/effective.hpp"
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/syscalls.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,18 +11,18 @@ using namespace nucleus;
 
 namespace {
 
-sandbox::Arch native() { return sandbox::native_arch(); }
+core::Arch native() { return core::native_arch(); }
 
 profile::MergeInput profile_of(const char* source, std::vector<std::string> names,
-                               sandbox::Action action = sandbox::Action::allow(),
-                               std::vector<sandbox::ArgCondition> args = {}) {
-  sandbox::Policy p;
+                               core::Action action = core::Action::allow(),
+                               std::vector<core::ArgCondition> args = {}) {
+  core::Policy p;
   p.architectures = {native()};
   p.rules.push_back({std::move(names), action, std::move(args), ""});
   return {source, p, false};
 }
 
-const sandbox::Rule* rule_naming(const sandbox::Policy& p, const std::string& name) {
+const core::Rule* rule_naming(const core::Policy& p, const std::string& name) {
   auto rules = profile::rules_for(p, name);
   return rules.size() == 1 ? rules.front() : nullptr;
 }
@@ -30,8 +30,8 @@ const sandbox::Rule* rule_naming(const sandbox::Policy& p, const std::string& na
 std::string error_of(const std::vector<profile::MergeInput>& in, profile::Prefer prefer = profile::Prefer::none) {
   try {
     profile::merge_profiles(in, prefer);
-  } catch (const sandbox::Error& e) {
-    EXPECT_EQ(e.kind(), sandbox::ErrorKind::invalid_input);
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::invalid_input);
     return e.what();
   }
   return {};
@@ -50,17 +50,17 @@ TEST(Merge, UnionWithProvenance) {
 }
 
 TEST(Merge, ConflictsNameBothSources) {
-  auto msg = error_of({profile_of("a.json", {"ptrace"}), profile_of("b.json", {"ptrace"}, sandbox::Action::errno_ret(1))});
+  auto msg = error_of({profile_of("a.json", {"ptrace"}), profile_of("b.json", {"ptrace"}, core::Action::errno_ret(1))});
   EXPECT_NE(msg.find("ptrace"), std::string::npos) << msg;
   EXPECT_NE(msg.find("a.json"), std::string::npos) << msg;
   EXPECT_NE(msg.find("b.json"), std::string::npos) << msg;
   // Same action, another condition: a conflict too.
-  msg = error_of({profile_of("a.json", {"personality"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::eq, 0, 0}}),
+  msg = error_of({profile_of("a.json", {"personality"}, core::Action::allow(), {{0, core::CmpOp::eq, 0, 0}}),
                   profile_of("b.json", {"personality"})});
   EXPECT_NE(msg.find("personality"), std::string::npos) << msg;
   // Default actions.
   auto k = profile_of("k.json", {"read"});
-  k.policy.default_action = sandbox::Action::kill_process();
+  k.policy.default_action = core::Action::kill_process();
   msg = error_of({profile_of("a.json", {"read"}), k});
   EXPECT_NE(msg.find("default action"), std::string::npos) << msg;
   EXPECT_NE(msg.find("k.json"), std::string::npos) << msg;
@@ -68,7 +68,7 @@ TEST(Merge, ConflictsNameBothSources) {
 
 TEST(Merge, PreferStricterOrLooser) {
   std::vector<profile::MergeInput> in{profile_of("a.json", {"ptrace", "read"}),
-                                      profile_of("b.json", {"ptrace"}, sandbox::Action::errno_ret(1))};
+                                      profile_of("b.json", {"ptrace"}, core::Action::errno_ret(1))};
   auto strict = profile::merge_profiles(in, profile::Prefer::stricter);
   EXPECT_EQ(profile::access_of(strict, "ptrace"), profile::Access::denied);
   EXPECT_NE(rule_naming(strict, "ptrace")->comment.find("stricter than a.json"), std::string::npos);
@@ -77,25 +77,25 @@ TEST(Merge, PreferStricterOrLooser) {
 
   // Conditional vs conditional: looser is their union; stricter cannot be written, so it is an error.
   std::vector<profile::MergeInput> cond{
-      profile_of("a.json", {"personality"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::eq, 0, 0}}),
-      profile_of("b.json", {"personality"}, sandbox::Action::allow(), {{0, sandbox::CmpOp::eq, 8, 0}})};
+      profile_of("a.json", {"personality"}, core::Action::allow(), {{0, core::CmpOp::eq, 0, 0}}),
+      profile_of("b.json", {"personality"}, core::Action::allow(), {{0, core::CmpOp::eq, 8, 0}})};
   auto u = profile::merge_profiles(cond, profile::Prefer::looser);
   EXPECT_EQ(profile::rules_for(u, "personality").size(), 2u);
   EXPECT_FALSE(error_of(cond, profile::Prefer::stricter).empty());
 
   auto k = profile_of("k.json", {"read"});
-  k.policy.default_action = sandbox::Action::kill_process();
+  k.policy.default_action = core::Action::kill_process();
   auto m = profile::merge_profiles({profile_of("a.json", {"read"}), k}, profile::Prefer::stricter);
-  EXPECT_EQ(m.default_action, sandbox::Action::kill_process());
+  EXPECT_EQ(m.default_action, core::Action::kill_process());
 }
 
 TEST(Merge, TracesAddTheirCallsButNotADefault) {
-  tracer::Trace t;
-  t.syscalls.push_back({native(), *sandbox::syscall_number(native(), "openat"), "openat", 4, "/usr/bin/app"});
+  core::Trace t;
+  t.syscalls.push_back({native(), *core::syscall_number(native(), "openat"), "openat", 4, "/usr/bin/app"});
   auto k = profile_of("k.json", {"read"});
-  k.policy.default_action = sandbox::Action::kill_process();
+  k.policy.default_action = core::Action::kill_process();
   auto m = profile::merge_profiles({k, profile::input_from_trace(t, "run.trace")});
-  EXPECT_EQ(m.default_action, sandbox::Action::kill_process());
+  EXPECT_EQ(m.default_action, core::Action::kill_process());
   EXPECT_EQ(profile::access_of(m, "openat"), profile::Access::allowed);
   EXPECT_EQ(rule_naming(m, "openat")->comment, "from run.trace");
 }

@@ -4,9 +4,9 @@
 #include "test_support.hpp"
 
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -18,13 +18,13 @@ namespace nucleus {
 namespace {
 
 using profile::ResolveContext;
-using sandbox::Action;
-using sandbox::ActionKind;
-using sandbox::ArgCondition;
-using sandbox::CmpOp;
+using core::Action;
+using core::ActionKind;
+using core::ArgCondition;
+using core::CmpOp;
 
-sandbox::Arch arch(std::string_view name) {
-  auto a = sandbox::arch_from_name(name);
+core::Arch arch(std::string_view name) {
+  auto a = core::arch_from_name(name);
   if (!a) throw std::invalid_argument("test bug: unknown arch " + std::string(name));
   return *a;
 }
@@ -51,21 +51,21 @@ profile::LoadedProfile parse(const std::string& text, const ResolveContext& cont
 std::string error_of(const std::string& text) {
   try {
     parse(text);
-  } catch (const sandbox::Error& e) {
-    EXPECT_EQ(e.kind(), sandbox::ErrorKind::invalid_input) << e.what();
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::invalid_input) << e.what();
     return e.what();
   }
   return "<loaded without error>";
 }
 
-std::vector<const sandbox::Rule*> rules_naming(const sandbox::Policy& policy, std::string_view name) {
-  std::vector<const sandbox::Rule*> out;
+std::vector<const core::Rule*> rules_naming(const core::Policy& policy, std::string_view name) {
+  std::vector<const core::Rule*> out;
   for (const auto& rule : policy.rules)
     if (std::find(rule.names.begin(), rule.names.end(), name) != rule.names.end()) out.push_back(&rule);
   return out;
 }
 
-bool allows_unconditionally(const sandbox::Policy& policy, std::string_view name) {
+bool allows_unconditionally(const core::Policy& policy, std::string_view name) {
   auto rules = rules_naming(policy, name);
   return std::any_of(rules.begin(), rules.end(),
                      [](const auto* r) { return r->action == Action::allow() && r->args.empty(); });
@@ -85,14 +85,14 @@ std::string warnings_of(const profile::LoadedProfile& loaded) {
 
 // Each (syscall, action, conditions) the policy holds, to compare two resolutions.
 using Grant = std::tuple<std::string, std::string, std::string>;
-std::set<Grant> grants(const sandbox::Policy& policy) {
+std::set<Grant> grants(const core::Policy& policy) {
   std::set<Grant> out;
   for (const auto& rule : policy.rules) {
     std::string conditions;
     for (const auto& c : rule.args)
-      conditions += std::to_string(c.index) + std::string(sandbox::cmp_op_oci_name(c.op)) + std::to_string(c.value) +
+      conditions += std::to_string(c.index) + std::string(core::cmp_op_oci_name(c.op)) + std::to_string(c.value) +
                     "/" + std::to_string(c.value_two) + ";";
-    for (const auto& name : rule.names) out.emplace(name, sandbox::to_string(rule.action), conditions);
+    for (const auto& name : rule.names) out.emplace(name, core::to_string(rule.action), conditions);
   }
   return out;
 }
@@ -122,7 +122,7 @@ TEST(OciRoundTrip, ReadWriteReadGivesTheSamePolicyForEveryFixture) {
   ASSERT_GE(cases.size(), 9u) << "the sample profiles are missing";
 
   for (const auto& c : cases) {
-    SCOPED_TRACE(c.file.filename().string() + " on " + std::string(sandbox::arch_name(*c.context.arch)));
+    SCOPED_TRACE(c.file.filename().string() + " on " + std::string(core::arch_name(*c.context.arch)));
     auto first = profile::load_profile(c.file, c.context);
     ASSERT_FALSE(first.policy.rules.empty());
     std::string written = profile::to_oci_json(first.policy);
@@ -138,14 +138,14 @@ TEST(OciRoundTrip, DefaultContextUsesTheRunningMachine) {
   auto again = profile::parse_profile(profile::to_oci_json(loaded.policy), "written.json");
   EXPECT_EQ(again.policy, loaded.policy);
   ASSERT_FALSE(loaded.policy.architectures.empty());
-  EXPECT_EQ(loaded.policy.architectures.front(), sandbox::native_arch());
+  EXPECT_EQ(loaded.policy.architectures.front(), core::native_arch());
 }
 
 TEST(OciWrite, KeysInOciOrderTwoSpaceIndent) {
-  sandbox::Policy policy;
+  core::Policy policy;
   policy.default_action = Action::errno_ret(1);
   policy.architectures = {arch("x86_64"), arch("x86")};
-  policy.flags = {sandbox::FilterFlag::log};
+  policy.flags = {core::FilterFlag::log};
   policy.rules.push_back({{"read", "write"}, Action::allow(), {}, ""});
   policy.rules.push_back({{"clone"}, Action::allow(), {{0, CmpOp::masked_eq, clone_namespace_flags, 0}}, "no namespaces"});
   policy.rules.push_back({{"socket"}, Action::errno_ret(97), {{0, CmpOp::ne, 1, 0}}, ""});
@@ -204,7 +204,7 @@ TEST(OciWrite, KeysInOciOrderTwoSpaceIndent) {
 }
 
 TEST(OciWrite, NonErrnoDefaultHasNoErrnoRetAndEmptyListsAreLeftOut) {
-  sandbox::Policy policy;
+  core::Policy policy;
   policy.default_action = Action::kill_process();
   policy.rules.push_back({{"getpid"}, Action::log(), {}, ""});
   auto json = nlohmann::json::parse(profile::to_oci_json(policy));
@@ -254,8 +254,8 @@ TEST(DockerDefault, ResolvedForX86_64WithoutCapabilities) {
   // Whatever this libseccomp does not know is left out (with a warning), so the filter compiles.
   for (const auto& rule : policy.rules)
     for (const auto& name : rule.names)
-      EXPECT_TRUE(std::any_of(sandbox::known_arches().begin(), sandbox::known_arches().end(),
-                              [&](auto a) { return sandbox::syscall_number(a, name).has_value(); }))
+      EXPECT_TRUE(std::any_of(core::known_arches().begin(), core::known_arches().end(),
+                              [&](auto a) { return core::syscall_number(a, name).has_value(); }))
           << name;
   EXPECT_NO_THROW(sandbox::compile(policy));
 }
@@ -401,9 +401,9 @@ TEST(DockerExtensions, PlainOciWithoutArchitecturesMeansTheNativeOne) {
   const std::string text = R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
     {"names": ["getpid"], "action": "SCMP_ACT_ALLOW"}]})";
   ResolveContext native;
-  native.arch = sandbox::native_arch();
+  native.arch = core::native_arch();
   EXPECT_TRUE(profile::parse_profile(text, "app.json", native).policy.architectures.empty());
-  sandbox::Arch other = sandbox::native_arch() == arch("aarch64") ? arch("x86_64") : arch("aarch64");
+  core::Arch other = core::native_arch() == arch("aarch64") ? arch("x86_64") : arch("aarch64");
   ResolveContext foreign;
   foreign.arch = other;
   EXPECT_EQ(profile::parse_profile(text, "app.json", foreign).policy.architectures, std::vector{other});
@@ -433,7 +433,7 @@ TEST(OciRead, OldKillNameAndEveryOperator) {
       {"index": 5, "value": 240, "valueTwo": 16, "op": "SCMP_CMP_MASKED_EQ"}]}]})")
                     .policy;
   EXPECT_EQ(policy.default_action.kind, ActionKind::kill_thread) << "SCMP_ACT_KILL is libseccomp's old kill-thread";
-  EXPECT_EQ(policy.flags, (std::vector{sandbox::FilterFlag::log, sandbox::FilterFlag::spec_allow}));
+  EXPECT_EQ(policy.flags, (std::vector{core::FilterFlag::log, core::FilterFlag::spec_allow}));
   ASSERT_EQ(policy.rules.size(), 1u);
   EXPECT_EQ(policy.rules[0].args,
             (std::vector<ArgCondition>{{0, CmpOp::ne, 1, 0},
@@ -443,8 +443,8 @@ TEST(OciRead, OldKillNameAndEveryOperator) {
                                        {3, CmpOp::ge, 4, 0},
                                        {4, CmpOp::gt, 18446744073709551615u, 0},
                                        {5, CmpOp::masked_eq, 240, 16}}));
-  EXPECT_TRUE(sandbox::matches(policy.rules[0].args[6], 0x1f)) << "value is the mask, valueTwo the expected bits";
-  EXPECT_FALSE(sandbox::matches(policy.rules[0].args[6], 0x2f));
+  EXPECT_TRUE(core::matches(policy.rules[0].args[6], 0x1f)) << "value is the mask, valueTwo the expected bits";
+  EXPECT_FALSE(core::matches(policy.rules[0].args[6], 0x2f));
 }
 
 TEST(OciRead, NullsAreEmptyAndCommentsAreKept) {
@@ -552,8 +552,8 @@ TEST(OciRead, MissingFileIsNotFound) {
   try {
     profile::load_profile(test::source_dir() / "no-such-profile.json");
     FAIL() << "loaded a file that does not exist";
-  } catch (const sandbox::Error& e) {
-    EXPECT_EQ(e.kind(), sandbox::ErrorKind::not_found) << e.what();
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::not_found) << e.what();
   }
 }
 
@@ -715,7 +715,7 @@ TEST(SampleProfiles, LoadWithoutWarningsAndCompile) {
 TEST(SampleProfiles, ProbeBasicAllowsGetpidAndDeniesWithEperm) {
   auto policy = profile::load_profile(test::source_dir() / "samples/profiles/probe-basic.json", machine("x86_64")).policy;
   EXPECT_EQ(policy.default_action, Action::errno_ret(1));
-  EXPECT_TRUE(policy.has_flag(sandbox::FilterFlag::log));
+  EXPECT_TRUE(policy.has_flag(core::FilterFlag::log));
   for (auto name : {"getpid", "execve", "exit_group", "rt_sigreturn", "restart_syscall", "write", "brk", "mmap"})
     EXPECT_TRUE(allows_unconditionally(policy, name)) << name;
   for (auto name : {"socket", "ptrace", "mount", "fork", "clone"}) EXPECT_TRUE(rules_naming(policy, name).empty()) << name;

@@ -2,8 +2,8 @@
 // other process, the ABI of each call, set-up time, and an unusable environment refused up front.
 #include "nucleus/tracer/ebpf.hpp"
 
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -22,8 +22,8 @@ namespace {
 std::uint64_t count_of(const tracer::EbpfTrace& t, std::string_view name, std::string_view arch = "x86_64") {
   std::uint64_t n = 0;
   for (const auto& s : t.syscalls) {
-    if (sandbox::arch_name(s.arch) != arch) continue;
-    if (sandbox::syscall_name(s.arch, s.nr) == std::string(name)) n += s.count;
+    if (core::arch_name(s.arch) != arch) continue;
+    if (core::syscall_name(s.arch, s.nr) == std::string(name)) n += s.count;
   }
   return n;
 }
@@ -59,7 +59,7 @@ TEST(EbpfPrivileged, CountsExactlyTheTracedTreeAndNothingElse) {
   EXPECT_EQ(count_of(trace, "exit_group"), 1u);
   bool execve_before_exec = false;
   for (const auto& s : trace.syscalls)
-    if (sandbox::syscall_name(s.arch, s.nr) == std::string("execve") && s.exe.find("probe") == std::string::npos)
+    if (core::syscall_name(s.arch, s.nr) == std::string("execve") && s.exe.find("probe") == std::string::npos)
       execve_before_exec = true;
   EXPECT_TRUE(execve_before_exec) << "the execve is made by the image before it, as the audit records have it";
 }

@@ -10,7 +10,7 @@
 #include <string>
 
 namespace gv = nucleus::tracer::gvisor;
-namespace sb = nucleus::sandbox;
+namespace core = nucleus::core;
 
 namespace {
 
@@ -275,8 +275,8 @@ TEST(GvisorTracker, DenialsCarryTheErrnoGvisorReturns) {
   t.on_log(*gv::parse_debug_line(log_line("[   1:   1] Syscall 41: killed by seccomp", "debug")));
   auto calls = t.take_calls();
   ASSERT_EQ(calls.size(), 2u);
-  EXPECT_EQ(calls[0].action, sb::Action::errno_ret(EPERM));
-  EXPECT_EQ(calls[1].action.kind, sb::ActionKind::kill_thread);
+  EXPECT_EQ(calls[0].action, core::Action::errno_ret(EPERM));
+  EXPECT_EQ(calls[1].action.kind, core::ActionKind::kill_thread);
   EXPECT_EQ(calls[0].exe, "/app");
 }
 
@@ -350,19 +350,19 @@ TEST(GvisorTracker, UnsupportedNumberWithoutAnEntryLineIsStillRecorded) {
 }
 
 TEST(GvisorPolicyAction, ArgumentConditionsDecide) {
-  sb::Policy p;
-  p.default_action = sb::Action::errno_ret(EPERM);
-  sb::Rule socket_unix;
+  core::Policy p;
+  p.default_action = core::Action::errno_ret(EPERM);
+  core::Rule socket_unix;
   socket_unix.names = {"socket"};
-  socket_unix.args = {sb::ArgCondition{0, sb::CmpOp::eq, 1, 0}};
+  socket_unix.args = {core::ArgCondition{0, core::CmpOp::eq, 1, 0}};
   p.rules.push_back(socket_unix);
-  sb::Rule read;
+  core::Rule read;
   read.names = {"read", "write"};
   p.rules.push_back(read);
-  EXPECT_EQ(gv::policy_action(p, "socket", {1, 1, 0, 0, 0, 0}), sb::Action::allow());
-  EXPECT_EQ(gv::policy_action(p, "socket", {2, 1, 0, 0, 0, 0}), sb::Action::errno_ret(EPERM));
-  EXPECT_EQ(gv::policy_action(p, "write", {}), sb::Action::allow());
-  EXPECT_EQ(gv::policy_action(p, "ptrace", {}), sb::Action::errno_ret(EPERM));
+  EXPECT_EQ(gv::policy_action(p, "socket", {1, 1, 0, 0, 0, 0}), core::Action::allow());
+  EXPECT_EQ(gv::policy_action(p, "socket", {2, 1, 0, 0, 0, 0}), core::Action::errno_ret(EPERM));
+  EXPECT_EQ(gv::policy_action(p, "write", {}), core::Action::allow());
+  EXPECT_EQ(gv::policy_action(p, "ptrace", {}), core::Action::errno_ret(EPERM));
 }
 
 // The release is read from both spellings of `runsc --version`; an older one than the default

@@ -33,8 +33,8 @@ using namespace nucleus;
 namespace {
 
 sandbox::BpfProgram log_all() {
-  sandbox::Policy p;
-  p.default_action = sandbox::Action::log();
+  core::Policy p;
+  p.default_action = core::Action::log();
   return sandbox::compile(p);
 }
 

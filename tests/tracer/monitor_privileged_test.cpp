@@ -2,8 +2,8 @@
 // netlink group, are attributed by audit session, and the drain ends on the fence.
 #include "nucleus/tracer/monitor.hpp"
 
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "nucleus/tracer/source.hpp"
 #include "test_support.hpp"
 
@@ -17,8 +17,8 @@ using namespace nucleus;
 namespace {
 
 sandbox::BpfProgram log_all() {
-  sandbox::Policy p;
-  p.default_action = sandbox::Action::log();
+  core::Policy p;
+  p.default_action = core::Action::log();
   return sandbox::compile(p);
 }
 
@@ -29,8 +29,8 @@ tracer::MonitorResult monitor(const std::vector<std::string>& argv, std::set<std
   opt.argv = argv;
   opt.filter = &program;
   opt.source = source;
-  opt.on_record = [&](const tracer::SeccompRecord& r) {
-    if (auto n = sandbox::syscall_name(r.arch, r.syscall)) names.insert(*n);
+  opt.on_record = [&](const core::SeccompRecord& r) {
+    if (auto n = core::syscall_name(r.arch, r.syscall)) names.insert(*n);
   };
   return tracer::run_monitored(opt);
 }
@@ -63,9 +63,9 @@ TEST(MonitorPrivileged, KmsgSourceWorksForASmallWorkload) {
   // printk's rate limit. That limit is shared with everything else logging on the host, so a run
   // may still lose records: then it must say why, and hold nothing foreign; one run in three must
   // come through whole.
-  sandbox::Policy p;
-  p.default_action = sandbox::Action::allow();
-  p.rules.push_back({{"getppid"}, sandbox::Action::log(), {}, ""});
+  core::Policy p;
+  p.default_action = core::Action::allow();
+  p.rules.push_back({{"getppid"}, core::Action::log(), {}, ""});
   auto program = sandbox::compile(p);
   bool whole = false;
   for (int attempt = 0; attempt < 3 && !whole; ++attempt) {
@@ -75,8 +75,8 @@ TEST(MonitorPrivileged, KmsgSourceWorksForASmallWorkload) {
     opt.argv = {test::sample("probe").string(), "getppid"};
     opt.filter = &program;
     opt.source = tracer::SourceKind::kmsg;
-    opt.on_record = [&](const tracer::SeccompRecord& r) {
-      if (auto n = sandbox::syscall_name(r.arch, r.syscall)) names.insert(*n);
+    opt.on_record = [&](const core::SeccompRecord& r) {
+      if (auto n = core::syscall_name(r.arch, r.syscall)) names.insert(*n);
     };
     auto result = tracer::run_monitored(opt);
     EXPECT_EQ(result.source, "kmsg");
@@ -109,9 +109,9 @@ TEST(MonitorPrivileged, VsyscallPageCallsAreRecorded) {
   opt.argv = {test::sample("vsyscall").string(), "3"};
   opt.filter = &program;
   opt.source = tracer::SourceKind::netlink;
-  opt.on_record = [&](const tracer::SeccompRecord& r) {
-    if (sandbox::arch_name(r.arch) != std::string("x86_64")) return;
-    if (auto n = sandbox::syscall_name(r.arch, r.syscall)) ++calls[*n];
+  opt.on_record = [&](const core::SeccompRecord& r) {
+    if (core::arch_name(r.arch) != std::string("x86_64")) return;
+    if (auto n = core::syscall_name(r.arch, r.syscall)) ++calls[*n];
   };
   auto result = tracer::run_monitored(opt);
   EXPECT_EQ(result.exit_code, 0);
@@ -124,7 +124,7 @@ TEST(MonitorPrivileged, VsyscallPageCallsAreRecorded) {
 TEST(MonitorPrivileged, ChildThatCannotStartThrows) {
   NUCLEUS_REQUIRE_ROOT();
   std::set<std::string> names;
-  EXPECT_THROW(monitor({"/nonexistent/nucleus-test"}, names), sandbox::Error);
+  EXPECT_THROW(monitor({"/nonexistent/nucleus-test"}, names), core::Error);
 }
 
 TEST(AuditStatus, LostCounterIsReadableAsRoot) {

@@ -3,7 +3,7 @@
 // status, and the workload's own terminal.
 #include "nucleus/tracer/run_loop.hpp"
 
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/tracer/monitor.hpp"
 #include "test_support.hpp"
 
@@ -50,7 +50,7 @@ public:
 
   void prepare(sandbox::SpawnSpec& spec, tracer::MonitorResult& result) override {
     steps.push_back("prepare");
-    if (throw_in_prepare) throw sandbox::Error(sandbox::ErrorKind::unsupported, "this source cannot run here");
+    if (throw_in_prepare) throw core::Error(core::ErrorKind::unsupported, "this source cannot run here");
     result.source = "pipe";
     // The workload keeps the write end (pass_fds) and is told its number as its last argument.
     spec.pass_fds.push_back(write_end_);
@@ -192,7 +192,7 @@ TEST(RunLoop, ASourceThatFailsToPrepareStartsNothing) {
   PipeSource source;
   source.throw_in_prepare = true;
   auto options = shell("touch " + marker.string());
-  EXPECT_THROW(tracer::run_loop(options, source), sandbox::Error);
+  EXPECT_THROW(tracer::run_loop(options, source), core::Error);
   EXPECT_EQ(source.steps, (std::vector<std::string>{"prepare"}));
   EXPECT_FALSE(std::filesystem::exists(marker));
 }

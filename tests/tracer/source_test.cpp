@@ -47,9 +47,9 @@ struct Replayed {
 Replayed replay(const std::vector<std::string>& lines) {
   int sv[2];
   EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-  sandbox::UniqueFd writer(sv[1]);
+  core::UniqueFd writer(sv[1]);
   ::fcntl(sv[0], F_SETFL, O_NONBLOCK);
-  auto source = tracer::kmsg_source_from(sandbox::UniqueFd(sv[0]));
+  auto source = tracer::kmsg_source_from(core::UniqueFd(sv[0]));
   for (const auto& l : lines) EXPECT_EQ(::write(writer.get(), l.data(), l.size()), static_cast<ssize_t>(l.size()));
   Replayed r;
   source->drain([&](std::string_view text, int) { r.texts.emplace_back(text); });

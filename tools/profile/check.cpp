@@ -7,8 +7,8 @@
 #include "nucleus/profile/explain.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/profile/sarif.hpp"
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <iostream>
 #include <memory>
@@ -36,7 +36,7 @@ void add_review_options(CLI::App* cmd, ReviewOptions& opt, std::vector<std::stri
   cmd->add_flag("--json", opt.json, "the same as --format json")->excludes("--format");
 }
 
-std::optional<profile::Reference> docker_reference(const ReviewOptions& opt, const sandbox::Policy& policy) {
+std::optional<profile::Reference> docker_reference(const ReviewOptions& opt, const core::Policy& policy) {
   if (opt.docker_default.empty()) return std::nullopt;
   return profile::load_reference(opt.docker_default, policy.effective_arches());
 }
@@ -63,7 +63,7 @@ The exit status is the same whatever the --format.)");
   cmd->callback([opt, &selected] {
     selected = [opt] {
       // Read once: SARIF locates each finding in the same bytes that were checked.
-      const std::string text = sandbox::read_file(opt->file);
+      const std::string text = core::read_file(opt->file);
       auto loaded = profile::parse_profile(text, opt->file);
       for (const auto& w : loaded.warnings) cli::warn(tool, opt->file + ": " + w.path + ": " + w.message);
       auto docker = docker_reference(*opt, loaded.policy);

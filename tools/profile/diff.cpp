@@ -6,7 +6,7 @@
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/profile/merge.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <iostream>
 #include <memory>
@@ -39,9 +39,9 @@ Exit status, as diff(1): 0 no difference (every traced call allowed), 1 differen
     selected = [opt] {
       if (opt->format == "json") opt->json = true;
       // diff(1)'s contract: any trouble is 2, whatever its kind.
-      return cli::guarded_main(tool, [](const sandbox::Error&) noexcept { return 2; }, [&] {
+      return cli::guarded_main(tool, [](const core::Error&) noexcept { return 2; }, [&] {
         auto a = profile::load_profile(opt->a).policy;
-        std::string first = sandbox::read_file(opt->b.front());
+        std::string first = core::read_file(opt->b.front());
         if (!profile::is_profile_text(first)) {
           std::vector<std::filesystem::path> paths(opt->b.begin(), opt->b.end());
           auto traces = profile::read_inputs(paths, {});
@@ -53,7 +53,7 @@ Exit status, as diff(1): 0 no difference (every traced call allowed), 1 differen
           return d.same() ? 0 : 1;
         }
         if (opt->b.size() != 1)
-          throw sandbox::Error(sandbox::ErrorKind::usage, "diff compares two profiles, or a profile with trace logs");
+          throw core::Error(core::ErrorKind::usage, "diff compares two profiles, or a profile with trace logs");
         auto b = profile::parse_profile(first, opt->b.front()).policy;
         auto d = profile::diff_profiles(a, b);
         std::cout << (opt->json ? profile::diff_to_json(d, opt->a, opt->b.front())

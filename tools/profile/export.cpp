@@ -4,8 +4,8 @@
 #include "cli.hpp"
 #include "nucleus/profile/export.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <memory>
 
@@ -63,12 +63,12 @@ with conditions is refused unless --accept-name-only accepts the wider profile (
       options.accept_name_only = opt->accept_name_only;
       options.drop_flags = opt->no_flags;
       if (!opt->arch.empty()) {
-        options.arch = sandbox::arch_from_any(opt->arch);
-        if (!options.arch) throw sandbox::Error(sandbox::ErrorKind::usage, "unknown architecture \"" + opt->arch + "\"");
+        options.arch = core::arch_from_any(opt->arch);
+        if (!options.arch) throw core::Error(core::ErrorKind::usage, "unknown architecture \"" + opt->arch + "\"");
       }
       auto result = profile::export_profile(loaded.policy, *profile::export_format_from_name(opt->format), options);
       for (const auto& n : result.notes) cli::warn(tool, n);
-      sandbox::write_file_atomic(opt->output, result.text);
+      core::write_file_atomic(opt->output, result.text);
       return 0;
     };
   });

@@ -5,9 +5,9 @@
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <iostream>
 #include <memory>
@@ -78,10 +78,10 @@ warning): io_uring's operations bypass seccomp; --allow-io-uring keeps them.)");
   cmd->add_option("--ses", opt->ses, "raw audit text: records of this audit session only");
   cmd->callback([opt, &selected] {
     selected = [opt] {
-      auto action = sandbox::parse_action(opt->default_action);
-      if (!action || action->kind == sandbox::ActionKind::allow || action->kind == sandbox::ActionKind::notify ||
-          action->kind == sandbox::ActionKind::trace)
-        throw sandbox::Error(sandbox::ErrorKind::usage, "unknown default action \"" + opt->default_action + "\"",
+      auto action = core::parse_action(opt->default_action);
+      if (!action || action->kind == core::ActionKind::allow || action->kind == core::ActionKind::notify ||
+          action->kind == core::ActionKind::trace)
+        throw core::Error(core::ErrorKind::usage, "unknown default action \"" + opt->default_action + "\"",
                              "use kill-process, kill-thread, trap, errno, errno:N or log");
       profile::RecordSelector selector{opt->pid, opt->exe, opt->ses};
       std::vector<std::filesystem::path> inputs(opt->inputs.begin(), opt->inputs.end());
@@ -121,7 +121,7 @@ warning): io_uring's operations bypass seccomp; --allow-io-uring keeps them.)");
       }
       sandbox::CompileStats stats;
       sandbox::compile(policy, {}, &stats); // never write a profile that does not compile
-      sandbox::write_file_atomic(opt->output, profile::to_oci_json(policy));
+      core::write_file_atomic(opt->output, profile::to_oci_json(policy));
       if (opt->output != "-") {
         std::set<std::string> names, conditioned;
         for (const auto& r : policy.rules) {

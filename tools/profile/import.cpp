@@ -4,8 +4,8 @@
 #include "cli.hpp"
 #include "nucleus/profile/import.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <iostream>
 #include <iterator>
@@ -39,7 +39,7 @@ spec.baseProfileName is an error: only the operator can merge the base profile i
   cmd->callback([opt, &selected] {
     selected = [opt] {
       std::string text = opt->file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {})
-                                          : sandbox::read_file(opt->file);
+                                          : core::read_file(opt->file);
       auto profiles = profile::read_k8s_profiles(text, opt->file == "-" ? "(standard input)" : opt->file);
       if (opt->list) {
         for (const auto& p : profiles) std::cout << p.name << "\n";
@@ -52,10 +52,10 @@ spec.baseProfileName is an error: only the operator can merge the base profile i
         for (const auto& p : profiles)
           if (p.name == opt->name) chosen = &p;
         if (chosen == nullptr)
-          throw sandbox::Error(sandbox::ErrorKind::invalid_input,
+          throw core::Error(core::ErrorKind::invalid_input,
                                opt->file + ": no SeccompProfile named \"" + opt->name + "\" (it holds: " + names + ")");
       } else if (profiles.size() > 1) {
-        throw sandbox::Error(sandbox::ErrorKind::usage,
+        throw core::Error(core::ErrorKind::usage,
                              opt->file + " holds " + std::to_string(profiles.size()) + " SeccompProfiles: " + names,
                              "pick one with --name NAME");
       } else {
@@ -63,7 +63,7 @@ spec.baseProfileName is an error: only the operator can merge the base profile i
       }
       auto loaded = profile::parse_profile(chosen->oci_json, chosen->source);
       for (const auto& w : loaded.warnings) cli::warn(tool, chosen->source + ": spec." + w.path + ": " + w.message);
-      sandbox::write_file_atomic(opt->output, profile::to_oci_json(loaded.policy));
+      core::write_file_atomic(opt->output, profile::to_oci_json(loaded.policy));
       return 0;
     };
   });

@@ -6,7 +6,7 @@
 #include "nucleus/profile/merge.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <iostream>
 #include <memory>
@@ -40,12 +40,12 @@ conditions, the result allows what either allows. The result is compiled before 
       std::vector<profile::MergeInput> inputs;
       // The traces become one input, generated from all of them, so that the argument values they
       // saw are unioned rather than set against each other.
-      std::vector<tracer::Trace> traces;
+      std::vector<core::Trace> traces;
       std::vector<std::string> trace_names;
       for (const auto& path : opt->inputs) {
-        std::string text = sandbox::read_file(path);
+        std::string text = core::read_file(path);
         if (!profile::is_profile_text(text)) {
-          traces.push_back(tracer::read_trace(text, path));
+          traces.push_back(core::read_trace(text, path));
           trace_names.push_back(path);
         } else {
           auto loaded = profile::parse_profile(text, path);
@@ -65,7 +65,7 @@ conditions, the result allows what either allows. The result is compiled before 
       sandbox::CompileOptions checking;
       checking.enforcement = false; // the profile may be meant for a runtime with a notify agent
       sandbox::compile(merged, checking); // never write a profile that does not compile
-      sandbox::write_file_atomic(opt->output, profile::to_oci_json(merged));
+      core::write_file_atomic(opt->output, profile::to_oci_json(merged));
       return 0;
     };
   });

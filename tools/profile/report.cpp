@@ -5,8 +5,8 @@
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/profile/report.hpp"
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -60,7 +60,7 @@ self-contained: inline CSS and SVG, nothing fetched from the network.)");
         auto ext = std::filesystem::path(opt->output).extension().string();
         if (ext == ".html" || ext == ".htm") format = "html";
         else if (ext == ".md" || ext == ".markdown") format = "md";
-        else throw sandbox::Error(sandbox::ErrorKind::usage, "cannot tell the report format from \"" + opt->output + "\"",
+        else throw core::Error(core::ErrorKind::usage, "cannot tell the report format from \"" + opt->output + "\"",
                                   "name the output FILE.html or FILE.md, or pass --format html|md");
       }
       profile::ReportInput in;
@@ -77,7 +77,7 @@ self-contained: inline CSS and SVG, nothing fetched from the network.)");
       if (!opt->docker_default.empty()) docker = profile::load_reference(opt->docker_default, in.policy.effective_arches());
       in.docker_default = docker ? &*docker : nullptr;
       in.generated_at = opt->date.empty() ? now_rfc3339() : opt->date;
-      sandbox::write_file_atomic(opt->output, format == "html" ? profile::render_report_html(in)
+      core::write_file_atomic(opt->output, format == "html" ? profile::render_report_html(in)
                                                                : profile::render_report_markdown(in));
       return 0;
     };

@@ -3,9 +3,9 @@
 
 #include "cli.hpp"
 #include "nucleus/profile/oci.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <iostream>
 #include <memory>
@@ -13,11 +13,11 @@
 namespace nucleus::profile_tool {
 namespace {
 
-std::string arch_list(const sandbox::Policy& policy) {
+std::string arch_list(const core::Policy& policy) {
   std::string out;
   for (auto arch : policy.effective_arches()) {
     if (!out.empty()) out += ", ";
-    out += sandbox::arch_name(arch);
+    out += core::arch_name(arch);
   }
   return out;
 }
@@ -55,7 +55,7 @@ Exit status: 0 valid, 1 invalid (the message names the file, the JSON path and t
       const std::string& file = opt->file;
       auto loaded = load_with_warnings(file);
       if (opt->strict && !loaded.warnings.empty())
-        throw sandbox::Error(sandbox::ErrorKind::invalid_input,
+        throw core::Error(core::ErrorKind::invalid_input,
                              file + ": " + std::to_string(loaded.warnings.size()) +
                                  " warning(s), and --strict treats warnings as errors");
       sandbox::CompileStats stats;
@@ -63,7 +63,7 @@ Exit status: 0 valid, 1 invalid (the message names the file, the JSON path and t
       checking.enforcement = false; // a notify action is valid for a runtime with a notify agent
       sandbox::compile(loaded.policy, checking, &stats);
       std::cout << file << ": valid: " << loaded.policy.rules.size() << " entries, default "
-                << sandbox::to_string(loaded.policy.default_action) << ", architectures " << arch_list(loaded.policy)
+                << core::to_string(loaded.policy.default_action) << ", architectures " << arch_list(loaded.policy)
                 << ", " << stats.instructions << " BPF instructions\n";
       return 0;
     };
@@ -93,7 +93,7 @@ The raw output is the array of struct sock_filter the kernel takes; the profile'
       std::cout << "architectures: " << arch_list(loaded.policy) << "\n"
                 << "rules: " << stats.rules << "\n"
                 << "instructions: " << stats.instructions << "\n";
-      if (!opt->output.empty()) sandbox::write_file_atomic(opt->output, program.bytes());
+      if (!opt->output.empty()) core::write_file_atomic(opt->output, program.bytes());
       return 0;
     };
   });

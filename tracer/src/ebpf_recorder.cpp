@@ -4,15 +4,15 @@
 #include "nucleus/tracer/ebpf.hpp"
 #include "nucleus/tracer/run_loop.hpp"
 
-#include "nucleus/sandbox/arch.hpp"
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/fd.hpp"
+#include "nucleus/core/arch.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/fd.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/io.hpp"
-#include "nucleus/sandbox/proc.hpp"
-#include "nucleus/sandbox/sensitive.hpp"
+#include "nucleus/core/io.hpp"
+#include "nucleus/core/proc.hpp"
+#include "nucleus/core/sensitive.hpp"
 #include "nucleus/sandbox/spawn.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -47,22 +47,24 @@
 #include <bpf/libbpf.h>
 
 // The program keeps as many distinct values per argument as every recorder does.
-static_assert(nucleus_bpf_arg_values_max == nucleus::sandbox::arg_values_max);
+static_assert(nucleus_bpf_arg_values_max == nucleus::core::arg_values_max);
 #endif
 
 namespace nucleus::tracer {
+using core::TraceArgValues;
+using core::TraceSyscall;
 namespace {
 
-using sandbox::Error;
-using sandbox::ErrorKind;
+using core::Error;
+using core::ErrorKind;
 
 constexpr std::uint32_t audit_unset = 0xffffffff;
 constexpr int cap_audit_control = 30;
 constexpr int x32_syscall_bit = 0x40000000;
 
 // The ABIs the program tells apart, in its own order (0 x86_64, 1 i386, 2 x32).
-std::array<sandbox::Arch, 3> program_arches() {
-  return {*sandbox::arch_from_name("x86_64"), *sandbox::arch_from_name("x86"), *sandbox::arch_from_name("x32")};
+std::array<core::Arch, 3> program_arches() {
+  return {*core::arch_from_name("x86_64"), *core::arch_from_name("x86"), *core::arch_from_name("x32")};
 }
 
 // Whether a child can start a fresh audit session: the kernel lets a process set its loginuid
@@ -70,12 +72,12 @@ std::array<sandbox::Arch, 3> program_arches() {
 std::optional<std::string> audit_session_unavailable() {
   std::string loginuid;
   try {
-    loginuid = sandbox::read_file("/proc/self/loginuid");
+    loginuid = core::read_file("/proc/self/loginuid");
   } catch (const Error&) {
     return "the kernel has no audit sessions (/proc/self/loginuid is missing: CONFIG_AUDITSYSCALL)";
   }
   if (std::strtoul(loginuid.c_str(), nullptr, 10) == audit_unset) return std::nullopt;
-  std::string status = sandbox::read_file("/proc/self/status");
+  std::string status = core::read_file("/proc/self/status");
   auto at = status.find("CapEff:");
   if (at != std::string::npos) {
     std::uint64_t eff = std::strtoull(status.c_str() + at + 7, nullptr, 16);
@@ -89,25 +91,25 @@ std::optional<std::string> audit_session_unavailable() {
 // entry allows a syscall only under argument conditions (only seccomp itself evaluates those
 // exactly, so such a baseline is left to the audit recorder).
 struct BaselineAllows {
-  std::vector<std::pair<sandbox::Arch, int>> allowed;
+  std::vector<std::pair<core::Arch, int>> allowed;
   std::string conditional; // the first conditional syscall, if any
 };
 
-BaselineAllows baseline_allows(const sandbox::Policy& baseline) {
+BaselineAllows baseline_allows(const core::Policy& baseline) {
   BaselineAllows out;
   auto arches = program_arches();
   auto covered = baseline.effective_arches();
-  for (sandbox::Arch arch : arches) {
+  for (core::Arch arch : arches) {
     // An ABI the baseline does not list is not allowed by it at all.
     if (std::find(covered.begin(), covered.end(), arch) == covered.end()) continue;
-    for (const auto& name : sandbox::syscall_table(arch)) {
-      auto action = sandbox::action_for(baseline, name);
+    for (const auto& name : core::syscall_table(arch)) {
+      auto action = core::action_for(baseline, name);
       if (!action) {
         if (out.conditional.empty()) out.conditional = name;
         continue;
       }
-      if (*action != sandbox::Action::allow()) continue;
-      if (auto nr = sandbox::syscall_number(arch, name)) out.allowed.emplace_back(arch, *nr);
+      if (*action != core::Action::allow()) continue;
+      if (auto nr = core::syscall_number(arch, name)) out.allowed.emplace_back(arch, *nr);
     }
   }
   return out;
@@ -179,10 +181,10 @@ static std::chrono::microseconds thread_cpu_now() {
   return std::chrono::seconds(ts.tv_sec) + std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::nanoseconds(ts.tv_nsec));
 }
 
-EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline, const EbpfMapSizes& test_sizes, bool allow_io_uring) {
+EbpfRecorder EbpfRecorder::open(const core::Policy* baseline, const EbpfMapSizes& test_sizes, bool allow_io_uring) {
   std::vector<std::uint8_t> flags(nucleus_bpf_arches * nucleus_bpf_nr_max, 0);
   auto arches = program_arches();
-  auto index_of = [&](sandbox::Arch arch, int nr) -> std::optional<std::size_t> {
+  auto index_of = [&](core::Arch arch, int nr) -> std::optional<std::size_t> {
     for (std::size_t a = 0; a < arches.size(); ++a) {
       if (arches[a] != arch) continue;
       int idx = a == 2 ? nr & ~x32_syscall_bit : nr;
@@ -192,11 +194,11 @@ EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline, const EbpfMapSi
     return std::nullopt;
   };
   // The argument-sensitive syscalls are the core's table, read here at every load.
-  for (const auto& s : sandbox::sensitive_args()) {
-    for (sandbox::Arch arch : arches) {
-      auto nr = sandbox::syscall_number(arch, s.syscall);
+  for (const auto& s : core::sensitive_args()) {
+    for (core::Arch arch : arches) {
+      auto nr = core::syscall_number(arch, s.syscall);
       if (!nr) continue;
-      if (auto i = index_of(arch, *nr)) flags[*i] |= sandbox::sensitive_arg_mask(arch, s.syscall);
+      if (auto i = index_of(arch, *nr)) flags[*i] |= core::sensitive_arg_mask(arch, s.syscall);
     }
   }
   if (baseline != nullptr) {
@@ -214,10 +216,10 @@ EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline, const EbpfMapSi
   // counted at sys_exit instead, so that the trace shows the attempt.
   bool refused = false;
   for (const auto& rule : sandbox::mandatory_denials(allow_io_uring)) {
-    if (!rule.args.empty() || !(rule.action == sandbox::Action::errno_ret(EPERM))) continue;
+    if (!rule.args.empty() || !(rule.action == core::Action::errno_ret(EPERM))) continue;
     for (const auto& name : rule.names)
-      for (sandbox::Arch arch : arches)
-        if (auto nr = sandbox::syscall_number(arch, name))
+      for (core::Arch arch : arches)
+        if (auto nr = core::syscall_number(arch, name))
           if (auto i = index_of(arch, *nr)) {
             flags[*i] |= nucleus_bpf_flag_refused;
             refused = true;
@@ -228,8 +230,8 @@ EbpfRecorder EbpfRecorder::open(const sandbox::Policy* baseline, const EbpfMapSi
   state->flags = std::move(flags);
   state->sizes = {test_sizes.exec_event_bytes, test_sizes.tracked, test_sizes.facts};
   state->count_refused = refused;
-  sandbox::Policy allow_all;
-  allow_all.default_action = sandbox::Action::allow();
+  core::Policy allow_all;
+  allow_all.default_action = core::Action::allow();
   // Complain mode: trace mode denies nothing, so a call of an ABI the marker does not list is logged
   // (and counted by the program) instead of killed, as under the audit recorder's LOG filter.
   sandbox::CompileOptions trace_mode;
@@ -358,11 +360,11 @@ std::string pid_name(pid_t pid) { return std::to_string(pid); }
 std::map<pid_t, pid_t> parents() {
   std::map<pid_t, pid_t> out;
   DIR* dir = ::opendir("/proc");
-  if (dir == nullptr) sandbox::throw_errno("cannot list /proc");
+  if (dir == nullptr) core::throw_errno("cannot list /proc");
   while (dirent* e = ::readdir(dir)) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     const auto pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (auto stat = sandbox::process_stat(pid)) out[pid] = stat->ppid; // else gone meanwhile
+    if (auto stat = core::process_stat(pid)) out[pid] = stat->ppid; // else gone meanwhile
   }
   ::closedir(dir);
   return out;
@@ -384,7 +386,7 @@ std::vector<pid_t> tree_of(pid_t root) {
 // Every process of `dir` and the cgroups below it.
 void cgroup_processes(const std::string& dir, std::vector<pid_t>& out, int depth = 0) {
   try {
-    std::string procs = sandbox::read_file(dir + "/cgroup.procs");
+    std::string procs = core::read_file(dir + "/cgroup.procs");
     for (const char* p = procs.c_str(); *p != '\0';) {
       char* end = nullptr;
       long pid = std::strtol(p, &end, 10);
@@ -440,11 +442,11 @@ void track(nucleus_bpf* skel, pid_t pid, bool await_exec) {
     __atomic_fetch_add(&nucleus_bpf_globals(skel)->tracked_full, 1u, __ATOMIC_SEQ_CST);
 }
 
-sandbox::UniqueFd open_root_process(pid_t pid) {
+core::UniqueFd open_root_process(pid_t pid) {
   if (pid <= 0)
     throw Error(ErrorKind::usage, "--pid " + pid_name(pid) + ": not a process id", "give the id of a running process");
   // The program compares the kernel's global ids; /proc here shows another namespace's.
-  std::string status = sandbox::read_file("/proc/self/status");
+  std::string status = core::read_file("/proc/self/status");
   if (auto at = status.find("NSpid:"); at != std::string::npos) {
     std::istringstream ids(status.substr(at + 6, status.find('\n', at) - at - 6));
     int levels = 0;
@@ -455,7 +457,7 @@ sandbox::UniqueFd open_root_process(pid_t pid) {
   }
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (fd >= 0) {
-    sandbox::UniqueFd handle(fd);
+    core::UniqueFd handle(fd);
     pollfd exited{handle.get(), POLLIN, 0};
     if (::poll(&exited, 1, 0) == 1) // a zombie: nothing of it can run any more
       throw Error(ErrorKind::not_found, "--pid " + pid_name(pid) + ": the process has already exited",
@@ -469,10 +471,10 @@ sandbox::UniqueFd open_root_process(pid_t pid) {
   if (err == EINVAL)
     throw Error(ErrorKind::usage, "--pid " + pid_name(pid) + ": this is a thread, not a process",
                 "give the process id (Tgid in /proc/" + pid_name(pid) + "/status): all its threads are recorded", err);
-  sandbox::throw_errno(err, "--pid " + pid_name(pid) + ": cannot open the process");
+  core::throw_errno(err, "--pid " + pid_name(pid) + ": cannot open the process");
 }
 
-sandbox::UniqueFd open_cgroup(const std::string& path, bool& v1) {
+core::UniqueFd open_cgroup(const std::string& path, bool& v1) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
@@ -482,11 +484,11 @@ sandbox::UniqueFd open_cgroup(const std::string& path, bool& v1) {
     if (err == ENOTDIR)
       throw Error(ErrorKind::invalid_input, "--cgroup " + path + ": not a directory, so not a cgroup",
                   "give a directory of the cgroup v2 hierarchy (mount -t cgroup2 shows where it is mounted)", err);
-    sandbox::throw_errno(err, "--cgroup " + path + ": cannot open it");
+    core::throw_errno(err, "--cgroup " + path + ": cannot open it");
   }
-  sandbox::UniqueFd dir(fd);
+  core::UniqueFd dir(fd);
   struct statfs fs {};
-  if (::fstatfs(dir.get(), &fs) != 0) sandbox::throw_errno("--cgroup " + path + ": cannot tell its file system");
+  if (::fstatfs(dir.get(), &fs) != 0) core::throw_errno("--cgroup " + path + ": cannot tell its file system");
   v1 = static_cast<long>(fs.f_type) == cgroup1_magic;
   if (v1 && ::faccessat(dir.get(), "cgroup.procs", R_OK, 0) != 0)
     throw Error(ErrorKind::invalid_input, "--cgroup " + path + ": a cgroup v1 directory without cgroup.procs",
@@ -500,7 +502,7 @@ sandbox::UniqueFd open_cgroup(const std::string& path, bool& v1) {
 // nullopt when cgroup.events is gone (the cgroup was removed), else whether it holds processes.
 std::optional<bool> cgroup_populated(const std::string& path) {
   try {
-    std::string events = sandbox::read_file(path + "/cgroup.events");
+    std::string events = core::read_file(path + "/cgroup.events");
     return events.find("populated 1") != std::string::npos;
   } catch (const Error&) {
     return std::nullopt;
@@ -530,7 +532,7 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   // The target is checked, its executables named and its maps filled before the program counts
   // it: a task's first counted call fixes the executable it is counted under.
   bool v1 = false;
-  sandbox::UniqueFd handle = by_pid ? open_root_process(target.pid) : open_cgroup(target.cgroup, v1);
+  core::UniqueFd handle = by_pid ? open_root_process(target.pid) : open_cgroup(target.cgroup, v1);
   if (by_pid || v1) {
     if (int rc = nucleus_bpf_attach_tree(skel); rc != 0)
       throw EbpfUnavailable(ErrorKind::unsupported,
@@ -561,7 +563,7 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
     __atomic_store_n(&counters->root_tgid, static_cast<std::uint32_t>(target.pid), __ATOMIC_SEQ_CST);
     if (target.await_exec) {
       // A runtime may run under a filter of its own: only the next one is the container's.
-      std::string status = sandbox::read_file("/proc/" + pid_name(target.pid) + "/status");
+      std::string status = core::read_file("/proc/" + pid_name(target.pid) + "/status");
       auto at = status.find("Seccomp_filters:");
       if (at == std::string::npos)
         throw Error(ErrorKind::unsupported, "--pid " + pid_name(target.pid) + ": the kernel does not say how many seccomp "
@@ -586,7 +588,7 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
     std::uint32_t zero = 0;
     std::uint32_t fd = static_cast<std::uint32_t>(handle.get());
     if (bpf_map_update_elem(nucleus_bpf_cgroup_fd(skel), &zero, &fd, BPF_ANY) != 0)
-      sandbox::throw_errno("--cgroup " + target.cgroup + ": cannot hand the cgroup to the eBPF recorder");
+      core::throw_errno("--cgroup " + target.cgroup + ": cannot hand the cgroup to the eBPF recorder");
     __atomic_store_n(&counters->target_mode, static_cast<std::uint32_t>(nucleus_bpf_mode_cgroup), __ATOMIC_SEQ_CST);
   }
 
@@ -691,7 +693,7 @@ void read_maps(nucleus_bpf* skel, std::map<std::uint32_t, std::string>& names, E
   using Key = std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>; // slot, arch, nr index
   std::map<Key, std::uint64_t> counts;
   const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) sandbox::throw_errno(-cpus, "cannot count the possible CPUs");
+  if (cpus <= 0) core::throw_errno(-cpus, "cannot count the possible CPUs");
   constexpr std::size_t per_cpu = nucleus_bpf_arches * nucleus_bpf_nr_max; // u64s, 8-aligned
   std::vector<std::uint64_t> value(per_cpu * static_cast<std::size_t>(cpus));
   // Slots are handed out in order (next_slot, final now that the program is detached): the image
@@ -700,7 +702,7 @@ void read_maps(nucleus_bpf* skel, std::map<std::uint32_t, std::string>& names, E
   for (std::uint32_t slot = 0; slot < nucleus_bpf_slots; ++slot) {
     if (slot > last_given && slot != nucleus_bpf_slots - 1) continue;
     if (bpf_map_lookup_elem(nucleus_bpf_counts_fd(skel), &slot, value.data()) != 0)
-      sandbox::throw_errno("cannot read the eBPF recorder's counts");
+      core::throw_errno("cannot read the eBPF recorder's counts");
     for (std::size_t i = 0; i < per_cpu; ++i) {
       std::uint64_t n = 0;
       for (int c = 0; c < cpus; ++c) n += value[static_cast<std::size_t>(c) * per_cpu + i];
@@ -770,8 +772,8 @@ void read_maps(nucleus_bpf* skel, std::map<std::uint32_t, std::string>& names, E
 
 } // namespace
 
-std::optional<std::string> ebpf_unavailable(const sandbox::Policy* baseline) {
-  if (sandbox::native_arch() != *sandbox::arch_from_name("x86_64")) return "the eBPF recorder is built for x86_64 only";
+std::optional<std::string> ebpf_unavailable(const core::Policy* baseline) {
+  if (core::native_arch() != *core::arch_from_name("x86_64")) return "the eBPF recorder is built for x86_64 only";
   if (::geteuid() != 0) return "loading the eBPF recorder needs root";
   if (auto why = audit_session_unavailable()) return why;
   if (baseline != nullptr) {
@@ -784,7 +786,7 @@ std::optional<std::string> ebpf_unavailable(const sandbox::Policy* baseline) {
 }
 
 std::optional<std::string> ebpf_attach_unavailable() {
-  if (sandbox::native_arch() != *sandbox::arch_from_name("x86_64")) return "the eBPF recorder is built for x86_64 only";
+  if (core::native_arch() != *core::arch_from_name("x86_64")) return "the eBPF recorder is built for x86_64 only";
   if (::geteuid() != 0) return "loading the eBPF recorder needs root (CAP_BPF and CAP_PERFMON)";
   return std::nullopt;
 }
@@ -793,7 +795,7 @@ std::optional<std::string> ebpf_attach_unavailable() {
 
 struct EbpfRecorder::State {};
 
-EbpfRecorder EbpfRecorder::open(const sandbox::Policy*, const EbpfMapSizes&, bool) {
+EbpfRecorder EbpfRecorder::open(const core::Policy*, const EbpfMapSizes&, bool) {
   throw Error(ErrorKind::unsupported, "this nucleus was built without the eBPF recorder",
               "build on x86_64 with clang, bpftool and libbpf-dev installed, or use --source netlink");
 }
@@ -802,7 +804,7 @@ EbpfTrace EbpfRecorder::run(const EbpfRunOptions&) {
   throw Error(ErrorKind::unsupported, "this nucleus was built without the eBPF recorder");
 }
 
-std::optional<std::string> ebpf_unavailable(const sandbox::Policy*) {
+std::optional<std::string> ebpf_unavailable(const core::Policy*) {
   return "this nucleus was built without the eBPF recorder (it needs x86_64, clang, bpftool and libbpf-dev)";
 }
 

@@ -3,9 +3,9 @@
 // read with hard size limits (gVisor's own guidance: the sandbox's output is untrusted input).
 #include "nucleus/tracer/gvisor.hpp"
 
-#include "nucleus/sandbox/json_limits.hpp"
-#include "nucleus/sandbox/sensitive.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/json_limits.hpp"
+#include "nucleus/core/sensitive.hpp"
+#include "nucleus/core/syscalls.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -269,8 +269,8 @@ std::optional<LogEvent> parse_debug_line(std::string_view line) {
     return std::nullopt;
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(line, sandbox::json_depth_guard<nlohmann::json>(), false);
-  } catch (const sandbox::JsonTooDeep&) {
+    doc = nlohmann::json::parse(line, core::json_depth_guard<nlohmann::json>(), false);
+  } catch (const core::JsonTooDeep&) {
     return std::nullopt; // not a line of gVisor's own, which are flat
   }
   if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
@@ -437,10 +437,10 @@ void Tracker::on_log(const LogEvent& e) {
     break;
   case LogEvent::Kind::denied:
     // gVisor's SCMP_ACT_ERRNO returns EPERM whatever errnoRet says (checked by the tests).
-    c.action = sandbox::Action::errno_ret(EPERM);
+    c.action = core::Action::errno_ret(EPERM);
     break;
   case LogEvent::Kind::killed:
-    c.action = sandbox::Action{sandbox::ActionKind::kill_thread, 0};
+    c.action = core::Action{core::ActionKind::kill_thread, 0};
     break;
   }
   auto group = group_of_thread_.find(e.tid);
@@ -452,8 +452,8 @@ void Tracker::on_sink_end() { sink_ended_ = true; }
 bool Tracker::streamed(int nr) const { return known_.count(nr) != 0 && streamed_.count(nr) != 0; }
 
 bool Tracker::sensitive_native(int nr) const {
-  auto name = sandbox::syscall_name(sandbox::native_arch(), nr);
-  return name && sandbox::sensitive_arg_mask(sandbox::native_arch(), *name) != 0;
+  auto name = core::syscall_name(core::native_arch(), nr);
+  return name && core::sensitive_arg_mask(core::native_arch(), *name) != 0;
 }
 
 void Tracker::finish() {
@@ -516,13 +516,13 @@ std::string old_runsc_note(std::string_view version_output) {
          "upgrade runsc (Debian 12: apt-get install -t bookworm-backports runsc)";
 }
 
-sandbox::Action policy_action(const sandbox::Policy& policy, std::string_view name, const std::array<std::uint64_t, 6>& args) {
+core::Action policy_action(const core::Policy& policy, std::string_view name, const std::array<std::uint64_t, 6>& args) {
   for (const auto& rule : policy.rules) {
     bool named = false;
     for (const auto& n : rule.names) named = named || n == name;
     if (!named) continue;
     bool all = true;
-    for (const auto& cond : rule.args) all = all && cond.index < 6 && sandbox::matches(cond, args[cond.index]);
+    for (const auto& cond : rule.args) all = all && cond.index < 6 && core::matches(cond, args[cond.index]);
     if (all) return rule.action;
   }
   return policy.default_action;

@@ -8,10 +8,10 @@
 #include "nucleus/tracer/monitor.hpp"
 #include "nucleus/tracer/run_loop.hpp"
 
-#include "nucleus/sandbox/arch.hpp"
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/fd.hpp"
-#include "nucleus/sandbox/io.hpp"
+#include "nucleus/core/arch.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/fd.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -37,13 +37,14 @@
 extern char** environ;
 
 namespace nucleus::tracer {
+using core::SeccompRecord;
 namespace {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
-using sandbox::Error;
-using sandbox::ErrorKind;
-using sandbox::UniqueFd;
+using core::Error;
+using core::ErrorKind;
+using core::UniqueFd;
 
 // A helper command whose standard output (at most 4 MiB) is collected later: runsc's own start
 // costs tens of milliseconds, so the version query runs beside the workload.
@@ -51,7 +52,7 @@ class Capture {
 public:
   explicit Capture(const std::vector<std::string>& argv) : what_(argv[0] + " " + (argv.size() > 1 ? argv[1] : "")) {
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) sandbox::throw_errno("cannot create a pipe");
+    if (::pipe2(fds, O_CLOEXEC) != 0) core::throw_errno("cannot create a pipe");
     read_end_.reset(fds[0]);
     UniqueFd write_end(fds[1]);
     posix_spawn_file_actions_t actions;
@@ -182,16 +183,16 @@ std::string session_config(const std::set<int>& known, const std::string& endpoi
 }
 
 // SECCOMP_RET_* for the action, so that the record reads like an audit record of it.
-std::uint32_t seccomp_ret(sandbox::Action a) {
+std::uint32_t seccomp_ret(core::Action a) {
   switch (a.kind) {
-  case sandbox::ActionKind::kill_process: return SECCOMP_RET_KILL_PROCESS;
-  case sandbox::ActionKind::kill_thread: return SECCOMP_RET_KILL_THREAD;
-  case sandbox::ActionKind::trap: return SECCOMP_RET_TRAP;
-  case sandbox::ActionKind::errno_ret: return SECCOMP_RET_ERRNO | (a.data & SECCOMP_RET_DATA);
-  case sandbox::ActionKind::trace: return SECCOMP_RET_TRACE | (a.data & SECCOMP_RET_DATA);
-  case sandbox::ActionKind::log: return SECCOMP_RET_LOG;
-  case sandbox::ActionKind::allow: return SECCOMP_RET_ALLOW;
-  case sandbox::ActionKind::notify: return SECCOMP_RET_USER_NOTIF;
+  case core::ActionKind::kill_process: return SECCOMP_RET_KILL_PROCESS;
+  case core::ActionKind::kill_thread: return SECCOMP_RET_KILL_THREAD;
+  case core::ActionKind::trap: return SECCOMP_RET_TRAP;
+  case core::ActionKind::errno_ret: return SECCOMP_RET_ERRNO | (a.data & SECCOMP_RET_DATA);
+  case core::ActionKind::trace: return SECCOMP_RET_TRACE | (a.data & SECCOMP_RET_DATA);
+  case core::ActionKind::log: return SECCOMP_RET_LOG;
+  case core::ActionKind::allow: return SECCOMP_RET_ALLOW;
+  case core::ActionKind::notify: return SECCOMP_RET_USER_NOTIF;
   }
   return SECCOMP_RET_LOG;
 }
@@ -201,7 +202,7 @@ struct WorkDir {
   fs::path path;
   WorkDir() {
     std::string tmpl = (fs::temp_directory_path() / "nucleus-gvisor-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) sandbox::throw_errno("cannot create a directory for gVisor's trace channels");
+    if (::mkdtemp(tmpl.data()) == nullptr) core::throw_errno("cannot create a directory for gVisor's trace channels");
     path = tmpl;
   }
   ~WorkDir() {
@@ -243,13 +244,13 @@ public:
     sock_path_ = (dir_.path / "sink.sock").string();
     const std::string fifo_path = (dir_.path / "debug.json").string();
     const std::string config_path = (dir_.path / "session.json").string();
-    sandbox::write_file_atomic(config_path, session_config(known_, sock_path_));
+    core::write_file_atomic(config_path, session_config(known_, sock_path_));
     listen_sink();
-    if (::mkfifo(fifo_path.c_str(), 0600) != 0) sandbox::throw_errno("cannot create the FIFO for gVisor's debug log");
+    if (::mkfifo(fifo_path.c_str(), 0600) != 0) core::throw_errno("cannot create the FIFO for gVisor's debug log");
     fifo_.reset(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     // Held until the child exits: without a writer a FIFO reads as ended before runsc opens it.
     fifo_keepalive_.reset(::open(fifo_path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fifo_ || !fifo_keepalive_) sandbox::throw_errno("cannot open the FIFO for gVisor's debug log");
+    if (!fifo_ || !fifo_keepalive_) core::throw_errno("cannot open the FIFO for gVisor's debug log");
 
     std::vector<std::string> flags = {"--pod-init-config=" + config_path, "--debug-command=boot",
                                       "--debug-log=" + fifo_path, "--debug-log-format=json"};
@@ -339,7 +340,7 @@ public:
 private:
   void listen_sink() {
     listener_.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!listener_) sandbox::throw_errno("cannot create the socket for gVisor's monitoring sink");
+    if (!listener_) core::throw_errno("cannot create the socket for gVisor's monitoring sink");
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (sock_path_.size() >= sizeof addr.sun_path)
@@ -347,20 +348,20 @@ private:
                   "set TMPDIR to a shorter directory");
     std::memcpy(addr.sun_path, sock_path_.c_str(), sock_path_.size() + 1);
     if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_.get(), 1) != 0)
-      sandbox::throw_errno("cannot listen for gVisor's monitoring sink on " + sock_path_);
+      core::throw_errno("cannot listen for gVisor's monitoring sink on " + sock_path_);
   }
 
   void deliver() {
     for (auto& call : tracker_.take_calls()) {
-      sandbox::Action action = call.action;
+      core::Action action = call.action;
       // Numbers only the debug log names carry no arguments: they are classified as made with zeros.
-      if (action.kind == sandbox::ActionKind::log && options_.classify) {
+      if (action.kind == core::ActionKind::log && options_.classify) {
         action = options_.classify(call.nr, call.args);
-        if (action.kind == sandbox::ActionKind::allow) continue;
-        if (action.kind != sandbox::ActionKind::log) action = sandbox::Action::log(); // it ran: would-be denial
+        if (action.kind == core::ActionKind::allow) continue;
+        if (action.kind != core::ActionKind::log) action = core::Action::log(); // it ran: would-be denial
       }
       SeccompRecord rec;
-      rec.arch = sandbox::native_arch();
+      rec.arch = core::native_arch();
       rec.syscall = call.nr;
       rec.pid = call.pid;
       rec.exe = call.exe;

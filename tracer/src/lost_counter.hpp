@@ -4,7 +4,7 @@
 // thread start on the caller's path. Private to the tracer: audit_lost_counter() is the public form.
 #pragma once
 
-#include "nucleus/sandbox/fd.hpp"
+#include "nucleus/core/fd.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -17,7 +17,7 @@ public:
   std::optional<std::uint32_t> get(); // at most once; waits up to a second for the answer
 
 private:
-  sandbox::UniqueFd fd_;
+  core::UniqueFd fd_;
 };
 
 } // namespace nucleus::tracer

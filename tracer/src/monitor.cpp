@@ -5,8 +5,8 @@
 
 #include "lost_counter.hpp"
 
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/proc.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/proc.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -31,11 +31,14 @@
 #include <unordered_set>
 
 namespace nucleus::tracer {
+using core::ParseStatus;
+using core::SeccompRecord;
+using core::parse_seccomp_record;
 namespace {
 
 namespace asio = boost::asio;
-using sandbox::Error;
-using sandbox::ErrorKind;
+using core::Error;
+using core::ErrorKind;
 
 constexpr int reader_nice = -15;
 
@@ -101,7 +104,7 @@ public:
 
 private:
   static pid_t parent_of(pid_t pid) {
-    auto stat = sandbox::process_stat(pid);
+    auto stat = core::process_stat(pid);
     return stat ? stat->ppid : 0;
   }
 

@@ -3,11 +3,11 @@
 // starts it afresh.
 #include "nucleus/tracer/recorder.hpp"
 
-#include "nucleus/sandbox/arch.hpp"
-#include "nucleus/sandbox/error.hpp"
+#include "nucleus/core/arch.hpp"
+#include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/sandbox/io.hpp"
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/io.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "nucleus/tracer/gvisor.hpp"
 
 #include <utility>
@@ -15,8 +15,8 @@
 namespace nucleus::tracer {
 namespace {
 
-using sandbox::Error;
-using sandbox::ErrorKind;
+using core::Error;
+using core::ErrorKind;
 
 SourceKind audit_source(const std::string& name) {
   if (name == "netlink") return SourceKind::netlink;
@@ -25,31 +25,31 @@ SourceKind audit_source(const std::string& name) {
 }
 
 // The audit recorder's filter: everything the baseline does not allow is logged, never denied.
-sandbox::BpfProgram audit_filter(const sandbox::Policy* baseline, bool allow_io_uring) {
+sandbox::BpfProgram audit_filter(const core::Policy* baseline, bool allow_io_uring) {
   sandbox::CompileOptions complain;
   complain.complain = true;
   complain.allow_io_uring = allow_io_uring;
   // The guard's refusals (io_uring, set-id modes) are logged too, so that the trace shows them.
   complain.force_log_flag = true;
   if (baseline != nullptr) return sandbox::compile(*baseline, complain);
-  sandbox::Policy log_all;
-  log_all.default_action = sandbox::Action::log();
+  core::Policy log_all;
+  log_all.default_action = core::Action::log();
   return sandbox::compile(log_all, complain);
 }
 
 // Under gVisor: the stream carries every call, and what the baseline allows (with these
 // arguments) is dropped from the trace.
-void use_gvisor_record(const std::string& source, const sandbox::Policy* baseline, MonitorOptions& options) {
+void use_gvisor_record(const std::string& source, const core::Policy* baseline, MonitorOptions& options) {
   if (source != "auto" && source != "gvisor")
     throw Error(ErrorKind::usage,
                 "--source " + source + " reads the host's audit records, which never see a workload under gVisor",
                 "drop --source (gVisor's own record is used), or trace on the host with --trust-level trusted");
   if (baseline == nullptr) return;
   options.classify = [baseline](int nr, const std::array<std::uint64_t, 6>& args) {
-    auto name = sandbox::syscall_name(sandbox::native_arch(), nr);
-    if (!name) return sandbox::Action::log();
+    auto name = core::syscall_name(core::native_arch(), nr);
+    if (!name) return core::Action::log();
     auto action = gvisor::policy_action(*baseline, *name, args);
-    return action.kind == sandbox::ActionKind::allow ? action : sandbox::Action::log();
+    return action.kind == core::ActionKind::allow ? action : core::Action::log();
   };
 }
 
@@ -58,7 +58,7 @@ void use_gvisor_record(const std::string& source, const sandbox::Policy* baselin
 void require_log_action_logged() {
   std::string logged;
   try {
-    logged = sandbox::read_file("/proc/sys/kernel/seccomp/actions_logged");
+    logged = core::read_file("/proc/sys/kernel/seccomp/actions_logged");
   } catch (const Error&) {
     return; // older kernels have no such file and always log
   }
@@ -67,7 +67,7 @@ void require_log_action_logged() {
                 "add it: echo '" + logged.substr(0, logged.find('\n')) + " log' > /proc/sys/kernel/seccomp/actions_logged");
 }
 
-TraceRecorder::TraceRecorder(std::string source, const sandbox::Policy* baseline, bool allow_io_uring)
+TraceRecorder::TraceRecorder(std::string source, const core::Policy* baseline, bool allow_io_uring)
     : source_(std::move(source)), baseline_(baseline), allow_io_uring_(allow_io_uring) {}
 
 void TraceRecorder::start_ebpf() {

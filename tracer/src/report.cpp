@@ -1,24 +1,25 @@
 // Denial lines and tallies.
 #include "nucleus/tracer/report.hpp"
 
-#include "nucleus/sandbox/syscalls.hpp"
+#include "nucleus/core/syscalls.hpp"
 #include "nucleus/sandbox/text.hpp"
 
 #include <algorithm>
 #include <vector>
 
 namespace nucleus::tracer {
+using core::SeccompRecord;
 
 std::string syscall_display_name(const SeccompRecord& record) {
-  if (auto name = sandbox::syscall_name(record.arch, record.syscall)) return *name;
+  if (auto name = core::syscall_name(record.arch, record.syscall)) return *name;
   return "syscall_" + std::to_string(record.syscall);
 }
 
 // The kernel logs the action without its data (seccomp_log gets ret & SECCOMP_RET_ACTION_FULL), so
 // the errno or trace value is not in the record: say only what is known.
-std::string action_of(const SeccompRecord& record, const std::optional<sandbox::Action>& known) {
-  if (known && known->kind == record.action().kind) return sandbox::to_string(*known);
-  return std::string(sandbox::action_short_name(record.action().kind));
+std::string action_of(const SeccompRecord& record, const std::optional<core::Action>& known) {
+  if (known && known->kind == record.action().kind) return core::to_string(*known);
+  return std::string(core::action_short_name(record.action().kind));
 }
 
 namespace {
@@ -31,16 +32,16 @@ std::string executable_of(const SeccompRecord& record) {
 } // namespace
 
 std::string describe_denial(const SeccompRecord& record, const std::string& profile_path,
-                            std::optional<sandbox::Action> known) {
+                            std::optional<core::Action> known) {
   std::string name = syscall_display_name(record);
-  std::string line = "denied " + name + " (" + std::string(sandbox::arch_name(record.arch)) + ") in " +
+  std::string line = "denied " + name + " (" + std::string(core::arch_name(record.arch)) + ") in " +
                      executable_of(record) + " [pid " + std::to_string(record.pid) + "]: " + action_of(record, known);
   if (!profile_path.empty()) line += "; to allow it: nucleus-profile add " + sandbox::printable(profile_path) + " " + name;
   return line;
 }
 
 void DenialTally::add(const SeccompRecord& record) {
-  ++counts_[{std::string(sandbox::arch_name(record.arch)), syscall_display_name(record), executable_of(record)}];
+  ++counts_[{std::string(core::arch_name(record.arch)), syscall_display_name(record), executable_of(record)}];
 }
 
 std::string DenialTally::render() const {

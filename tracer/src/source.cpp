@@ -3,8 +3,8 @@
 
 #include "lost_counter.hpp"
 
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/fd.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/fd.hpp"
 
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -23,9 +23,9 @@
 namespace nucleus::tracer {
 namespace {
 
-using sandbox::Error;
-using sandbox::ErrorKind;
-using sandbox::UniqueFd;
+using core::Error;
+using core::ErrorKind;
+using core::UniqueFd;
 
 // The netlink macros cast C-style; these say the same with checked lengths.
 const nlmsghdr* first_message(const char* buf, std::size_t len) {
@@ -54,7 +54,7 @@ class NetlinkSource final : public EventSource {
 public:
   NetlinkSource() {
     fd_.reset(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_AUDIT));
-    if (!fd_) sandbox::throw_errno("cannot open an audit netlink socket", "the kernel needs CONFIG_AUDIT");
+    if (!fd_) core::throw_errno("cannot open an audit netlink socket", "the kernel needs CONFIG_AUDIT");
     int size = receive_buffer_bytes;
     if (::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
       ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
@@ -82,7 +82,7 @@ public:
           ++overflows_;
           continue;
         }
-        sandbox::throw_errno("cannot read from the audit netlink socket");
+        core::throw_errno("cannot read from the audit netlink socket");
       }
       auto len = static_cast<std::size_t>(n);
       for (const auto* h = first_message(buffer_.get(), len); h != nullptr; h = next_message(h, len)) {
@@ -117,8 +117,8 @@ class KmsgSource final : public EventSource {
 public:
   KmsgSource() {
     fd_.reset(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fd_) sandbox::throw_errno("cannot open /dev/kmsg", "reading the kernel log needs root (or kernel.dmesg_restrict=0)");
-    if (::lseek(fd_.get(), 0, SEEK_END) < 0) sandbox::throw_errno("cannot seek /dev/kmsg");
+    if (!fd_) core::throw_errno("cannot open /dev/kmsg", "reading the kernel log needs root (or kernel.dmesg_restrict=0)");
+    if (::lseek(fd_.get(), 0, SEEK_END) < 0) core::throw_errno("cannot seek /dev/kmsg");
     buffer_.resize(8192);
   }
   // Records in /dev/kmsg's format from another descriptor (one record per read), from its start.
@@ -137,7 +137,7 @@ public:
           ++overruns_;
           continue;
         }
-        sandbox::throw_errno("cannot read /dev/kmsg");
+        core::throw_errno("cannot read /dev/kmsg");
       }
       std::string_view rec(buffer_.data(), static_cast<std::size_t>(n));
       auto semi = rec.find(';');
@@ -222,19 +222,8 @@ std::unique_ptr<EventSource> open_live_source(SourceKind kind, std::string* chos
   }
 }
 
-std::unique_ptr<EventSource> kmsg_source_from(sandbox::UniqueFd fd) {
+std::unique_ptr<EventSource> kmsg_source_from(core::UniqueFd fd) {
   return std::make_unique<KmsgSource>(std::move(fd));
-}
-
-void read_text_records(std::string_view text, const RecordSink& sink) {
-  while (!text.empty()) {
-    auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (!line.empty()) sink(line, type_unknown);
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
 }
 
 LostCounterQuery::LostCounterQuery() {

@@ -3,7 +3,7 @@
 // install_filter(prog) as the child's last step before execve.
 #pragma once
 
-#include "nucleus/sandbox/policy.hpp"
+#include "nucleus/core/policy.hpp"
 
 #include <linux/filter.h>
 
@@ -60,17 +60,17 @@ struct CompileStats {
 // without syscalls, so no filter could hold them to the rules above).
 // They are compiled as a guard program that runs before the profile's, so no allow rule of the
 // profile can take precedence over them. Also written into the OCI profile handed to gVisor.
-std::vector<Rule> mandatory_denials(bool allow_io_uring = false);
+std::vector<core::Rule> mandatory_denials(bool allow_io_uring = false);
 
 // What a syscall from an architecture the profile does not list gets, whatever the default
 // action: kill the process. A foreign-ABI call (int 0x80, x32 numbers) from a workload the
 // profile was not made for is an attempt to reach syscalls by numbers the profile never
 // considered; ERRNO(ENOSYS) would let it probe and carry on, a kill stops it and is always logged.
 // In complain mode it is SCMP_ACT_LOG, like every other denial of the profile.
-Action bad_arch_action(bool complain = false);
+core::Action bad_arch_action(bool complain = false);
 
 // Throws Error(invalid_input) naming the rule and syscall that libseccomp rejects.
-BpfProgram compile(const Policy& policy, const CompileOptions& options = {},
+BpfProgram compile(const core::Policy& policy, const CompileOptions& options = {},
                    CompileStats* stats = nullptr);
 
 // Async-signal-safe: sets PR_SET_NO_NEW_PRIVS and installs the program. Returns 0 or -errno.
@@ -84,6 +84,6 @@ std::uint32_t evaluate(const BpfProgram& program, std::uint32_t arch, int nr, co
 // each inner vector holds at most one condition per argument index, and an argument value
 // satisfies the original conjunction exactly when it satisfies one alternative. Empty result:
 // the conditions can never all hold. Exposed for tests.
-std::vector<std::vector<ArgCondition>> expand_conditions(const std::vector<ArgCondition>& conds);
+std::vector<std::vector<core::ArgCondition>> expand_conditions(const std::vector<core::ArgCondition>& conds);
 
 } // namespace nucleus::sandbox

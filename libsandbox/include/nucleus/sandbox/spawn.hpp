@@ -4,7 +4,7 @@
 // pipe and the workload never starts.
 #pragma once
 
-#include "nucleus/sandbox/fd.hpp"
+#include "nucleus/core/fd.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/pty.hpp"
 
@@ -44,7 +44,7 @@ struct SpawnSpec {
 class Child {
 public:
   Child() = default;
-  Child(pid_t pid, UniqueFd pidfd, std::optional<std::uint32_t> audit_session)
+  Child(pid_t pid, core::UniqueFd pidfd, std::optional<std::uint32_t> audit_session)
       : pid_(pid), pidfd_(std::move(pidfd)), ses_(audit_session) {}
   Child(Child&& other) noexcept;
   Child& operator=(Child&& other) noexcept;
@@ -63,7 +63,7 @@ public:
 private:
   friend Child spawn(const SpawnSpec& spec);
   pid_t pid_ = -1;
-  UniqueFd pidfd_;
+  core::UniqueFd pidfd_;
   std::optional<std::uint32_t> ses_;
   std::optional<int> status_;
 };

@@ -5,8 +5,8 @@
 // "socket") wherever a person reads a profile; parse_value(kind, "AF_INET6") for add/remove.
 #pragma once
 
-#include "nucleus/sandbox/policy.hpp"
-#include "nucleus/sandbox/sensitive.hpp"
+#include "nucleus/core/policy.hpp"
+#include "nucleus/core/sensitive.hpp"
 
 #include <cstdint>
 #include <map>
@@ -19,12 +19,12 @@
 
 namespace nucleus::profile {
 
-// The argument-sensitive syscalls and their kinds are the core's (nucleus/sandbox/sensitive.hpp):
+// The argument-sensitive syscalls and their kinds are the core's (nucleus/core/sensitive.hpp):
 // the recorders keep values of the same arguments that gen conditions.
-using sandbox::ArgKind;
-using sandbox::SensitiveArg;
-using sandbox::sensitive_args;
-using sandbox::sensitive_args_of;
+using core::ArgKind;
+using core::SensitiveArg;
+using core::sensitive_args;
+using core::sensitive_args_of;
 
 // SOCK_NONBLOCK | SOCK_CLOEXEC: flags on socket's type that change no risk, masked off.
 inline constexpr std::uint64_t socket_type_flags = 04000 | 02000000;
@@ -49,19 +49,19 @@ using Observed = std::map<unsigned, ObservedArg>; // by argument index
 
 // The allow entries that let `syscall` run with what was observed and nothing riskier. Entries are
 // ORed, the conditions of each ANDed (OCI semantics). Empty: nothing to condition (allow by name).
-std::vector<sandbox::Rule> conditioned_rules(std::string_view syscall, const Observed& observed);
+std::vector<core::Rule> conditioned_rules(std::string_view syscall, const Observed& observed);
 
 // What a profile's allow entries let `syscall` do, as people read it: "AF_UNIX, AF_INET only; type
 // SOCK_STREAM", "without CLONE_NEWNS, CLONE_NEWUSER, ...", "PROT_EXEC only without PROT_WRITE".
 // Empty when the syscall runs without conditions or not at all.
-std::string describe_allowed(const sandbox::Policy& policy, std::string_view syscall);
+std::string describe_allowed(const core::Policy& policy, std::string_view syscall);
 // One entry's conditions with symbols where the argument is known: "domain == AF_UNIX && type
 // (without SOCK_NONBLOCK|SOCK_CLOEXEC) == SOCK_STREAM"; the generic form otherwise.
-std::string describe_conditions_symbolic(std::string_view syscall, const std::vector<sandbox::ArgCondition>& args);
+std::string describe_conditions_symbolic(std::string_view syscall, const std::vector<core::ArgCondition>& args);
 
 // The condition one allowed value becomes for value-by-value kinds (socket's type without its
 // flags, ioctl's request on 32 bits, equality otherwise).
-sandbox::ArgCondition condition_for_value(const SensitiveArg& arg, std::uint64_t value);
+core::ArgCondition condition_for_value(const SensitiveArg& arg, std::uint64_t value);
 
 // An argument value as add/remove take it: "socket:AF_INET6", "socket:SOCK_DGRAM", "ioctl:0x5401",
 // "prctl:arg0=PR_SET_NAME". Throws Error(invalid_input) naming what is unknown.
@@ -73,12 +73,12 @@ struct ValueSpec {
 std::optional<ValueSpec> parse_value_spec(std::string_view text); // nullopt: a plain name (no ':')
 
 // describe_rule() with the conditions in symbols: "allow if domain == AF_UNIX".
-std::string describe_rule_symbolic(std::string_view syscall, const sandbox::Action& action,
-                                   const std::vector<sandbox::ArgCondition>& args);
+std::string describe_rule_symbolic(std::string_view syscall, const core::Action& action,
+                                   const std::vector<core::ArgCondition>& args);
 
 // The traced values of `syscall`'s argument that the profile's allow entries for it do not let
 // through (each value checked against the entries' conditions on that argument), as symbols.
-std::vector<std::string> values_outside(const sandbox::Policy& policy, std::string_view syscall, unsigned index,
+std::vector<std::string> values_outside(const core::Policy& policy, std::string_view syscall, unsigned index,
                                         const std::vector<std::uint64_t>& values);
 
 } // namespace nucleus::profile

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "nucleus/profile/effective.hpp"
-#include "nucleus/sandbox/policy.hpp"
+#include "nucleus/core/policy.hpp"
 
 #include <optional>
 #include <span>
@@ -51,7 +51,7 @@ struct CheckResult {
   std::optional<Severity> highest() const;
 };
 
-CheckResult check_profile(const sandbox::Policy& policy, const CheckOptions& options = {});
+CheckResult check_profile(const core::Policy& policy, const CheckOptions& options = {});
 
 // Exit status of `nucleus-profile check`: 0 when no finding reaches `fail_on`, else by the highest
 // severity: 3 low, 4 medium, 5 high, 6 critical (1 and 2 stay "invalid input" and "trouble").

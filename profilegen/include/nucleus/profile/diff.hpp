@@ -4,8 +4,8 @@
 #pragma once
 
 #include "nucleus/profile/effective.hpp"
-#include "nucleus/sandbox/policy.hpp"
-#include "nucleus/tracer/trace_log.hpp"
+#include "nucleus/core/policy.hpp"
+#include "nucleus/core/trace_log.hpp"
 
 #include <map>
 #include <optional>
@@ -35,7 +35,7 @@ struct ProfileDiff {
   bool same() const noexcept;
 };
 
-ProfileDiff diff_profiles(const sandbox::Policy& a, const sandbox::Policy& b);
+ProfileDiff diff_profiles(const core::Policy& a, const core::Policy& b);
 std::string format_diff_text(const ProfileDiff& d, std::string_view a_name, std::string_view b_name);
 std::string diff_to_json(const ProfileDiff& d, std::string_view a_name, std::string_view b_name);
 
@@ -56,7 +56,7 @@ struct TraceDiff {
   bool same() const noexcept { return denials.empty(); }
 };
 
-TraceDiff diff_trace(const sandbox::Policy& policy, const std::vector<tracer::Trace>& traces);
+TraceDiff diff_trace(const core::Policy& policy, const std::vector<core::Trace>& traces);
 std::string format_trace_diff_text(const TraceDiff& d, std::string_view profile_name, std::string_view trace_names);
 std::string trace_diff_to_json(const TraceDiff& d, std::string_view profile_name, std::string_view trace_names);
 

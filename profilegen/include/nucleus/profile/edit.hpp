@@ -3,7 +3,7 @@
 // Use: auto p = add_syscalls(policy, {"openat"}); ... edit_profile_file(path, EditKind::add, names).
 #pragma once
 
-#include "nucleus/sandbox/policy.hpp"
+#include "nucleus/core/policy.hpp"
 
 #include <filesystem>
 #include <string>
@@ -16,12 +16,12 @@ namespace nucleus::profile {
 // "socket:AF_INET6", "clone:CLONE_NEWUSER") allows one more argument value instead, keeping the
 // other conditions of the syscall's entries; remove takes such a value out again. Throws Error(invalid_input) for a name that
 // no listed architecture has ("did you mean ...").
-sandbox::Policy add_syscalls(sandbox::Policy policy, const std::vector<std::string>& names);
+core::Policy add_syscalls(core::Policy policy, const std::vector<std::string>& names);
 
 // Takes each name out of every entry that lets it run (allow, log); entries left empty go.
 // Throws Error(invalid_input) for an unknown name, or one the profile does not let run, or when the
 // default action lets everything run (removing a name would change nothing).
-sandbox::Policy remove_syscalls(sandbox::Policy policy, const std::vector<std::string>& names);
+core::Policy remove_syscalls(core::Policy policy, const std::vector<std::string>& names);
 
 enum class EditKind { add, remove };
 struct EditResult {

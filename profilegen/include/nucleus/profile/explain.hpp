@@ -4,7 +4,7 @@
 #pragma once
 
 #include "nucleus/profile/effective.hpp"
-#include "nucleus/sandbox/policy.hpp"
+#include "nucleus/core/policy.hpp"
 
 #include <optional>
 #include <string>
@@ -23,7 +23,7 @@ struct SyscallGroup {
 const std::vector<SyscallGroup>& syscall_groups();
 
 struct ArchCount {
-  sandbox::Arch arch;
+  core::Arch arch;
   bool covered = true;
   std::size_t allowed = 0;     // without conditions
   std::size_t conditional = 0; // only under argument conditions
@@ -43,7 +43,7 @@ struct Explanation {
   std::string default_action;
   std::vector<std::string> flags;
   std::vector<ArchCount> arches;
-  sandbox::Arch group_arch;          // the groups are counted on the first architecture
+  core::Arch group_arch;          // the groups are counted on the first architecture
   std::vector<GroupUse> groups;      // every group, systemd's order
   std::vector<std::string> ungrouped; // permitted but in no group
   std::string reference_label;       // empty: no reference given
@@ -52,7 +52,7 @@ struct Explanation {
   std::vector<std::pair<std::string, std::string>> conditions;
 };
 
-Explanation explain_profile(const sandbox::Policy& policy, const Reference* reference = nullptr);
+Explanation explain_profile(const core::Policy& policy, const Reference* reference = nullptr);
 
 std::string format_explain_text(const Explanation& e, std::string_view profile_name);
 std::string explain_to_json(const Explanation& e, std::string_view profile_name);

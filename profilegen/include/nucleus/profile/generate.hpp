@@ -3,8 +3,8 @@
 // that denies visibly. Use: auto t = read_inputs(files, selector); auto p = generate_profile(t, opts).
 #pragma once
 
-#include "nucleus/sandbox/policy.hpp"
-#include "nucleus/tracer/trace_log.hpp"
+#include "nucleus/core/policy.hpp"
+#include "nucleus/core/trace_log.hpp"
 
 #include <sys/types.h>
 
@@ -38,7 +38,7 @@ inline constexpr std::size_t max_condition_values = 16;
 inline constexpr std::size_t max_condition_entries = 64;
 
 struct GenerateOptions {
-  sandbox::Action default_action = sandbox::Action::errno_ret(1); // EPERM
+  core::Action default_action = core::Action::errno_ret(1); // EPERM
   bool log_denials = true;                                         // SECCOMP_FILTER_FLAG_LOG
   // io_uring's operations (open, read, connect, ...) run in the kernel without passing the seccomp
   // filter, so allowing io_uring_setup lets the program do what the rest of the profile denies.
@@ -56,7 +56,7 @@ struct GenerateOptions {
 };
 
 struct GenerateResult {
-  sandbox::Policy policy;
+  core::Policy policy;
   // What a person should know about the rules, each said once: traces without argument values,
   // arguments with more distinct values than the recorder kept, clone3's ENOSYS.
   std::vector<std::string> notes;
@@ -77,21 +77,21 @@ struct RecordSelector {
 
 // Builds a trace from raw audit text (audit.log, dmesg, kmsg or journalctl output). Throws
 // Error(usage) without a selector, Error(invalid_input) when nothing matches.
-tracer::Trace trace_from_audit_text(std::string_view text, const RecordSelector& selector,
+core::Trace trace_from_audit_text(std::string_view text, const RecordSelector& selector,
                                     std::string_view source_name);
 
 // Reads each input: a nucleus trace log, or raw audit text with the selector.
-std::vector<tracer::Trace> read_inputs(const std::vector<std::filesystem::path>& inputs,
+std::vector<core::Trace> read_inputs(const std::vector<std::filesystem::path>& inputs,
                                        const RecordSelector& selector);
 
 // The minimal policy allowing everything the traces recorded. Throws Error(invalid_input) for a
 // syscall that libseccomp cannot name on its architecture (a corrupt trace).
 // `left_out`, when given, receives the traced syscalls the profile leaves out on purpose (io_uring).
-sandbox::Policy generate_profile(const std::vector<tracer::Trace>& traces, const GenerateOptions& options = {},
+core::Policy generate_profile(const std::vector<core::Trace>& traces, const GenerateOptions& options = {},
                                  std::vector<std::string>* left_out = nullptr);
 // The same, with the notes; `sources` names the traces in them (parallel to `traces`, may be empty).
 // Values of the same syscall's argument are unioned over all traces.
-GenerateResult generate(const std::vector<tracer::Trace>& traces, const GenerateOptions& options = {},
+GenerateResult generate(const std::vector<core::Trace>& traces, const GenerateOptions& options = {},
                         const std::vector<std::string>& sources = {});
 
 } // namespace nucleus::profile

@@ -4,8 +4,8 @@
 // Use: std::vector<MergeInput> in{{"a.json", a}, input_from_trace(t, "b.trace")}; merge_profiles(in).
 #pragma once
 
-#include "nucleus/sandbox/policy.hpp"
-#include "nucleus/tracer/trace_log.hpp"
+#include "nucleus/core/policy.hpp"
+#include "nucleus/core/trace_log.hpp"
 
 #include <optional>
 #include <string>
@@ -16,7 +16,7 @@ namespace nucleus::profile {
 
 struct MergeInput {
   std::string source; // shown in comments and error messages
-  sandbox::Policy policy;
+  core::Policy policy;
   bool from_trace = false; // a trace has no say about the default action or flags
 };
 
@@ -27,10 +27,10 @@ std::optional<Prefer> prefer_from_name(std::string_view name); // "stricter", "l
 bool is_profile_text(std::string_view text);
 
 // The policy generate_profile() makes of the trace (its syscalls plus the always-allowed set).
-MergeInput input_from_trace(const tracer::Trace& trace, std::string source);
+MergeInput input_from_trace(const core::Trace& trace, std::string source);
 
 // Throws Error(invalid_input) for a conflict: "syscall ptrace: a.json has allow, b.json has
 // errno(EPERM)", with a hint to use --prefer; Error(usage) for no inputs.
-sandbox::Policy merge_profiles(const std::vector<MergeInput>& inputs, Prefer prefer = Prefer::none);
+core::Policy merge_profiles(const std::vector<MergeInput>& inputs, Prefer prefer = Prefer::none);
 
 } // namespace nucleus::profile

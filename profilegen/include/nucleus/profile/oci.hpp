@@ -3,7 +3,7 @@
 // Use: auto loaded = load_profile("app.json"); ... to_oci_json(loaded.policy).
 #pragma once
 
-#include "nucleus/sandbox/policy.hpp"
+#include "nucleus/core/policy.hpp"
 
 #include <filesystem>
 #include <optional>
@@ -23,11 +23,11 @@ struct Diagnostic {
 struct ResolveContext {
   std::vector<std::string> capabilities;        // "CAP_SYS_ADMIN"; empty: none
   std::optional<std::string> kernel_release;    // "6.1.0"; default: the running kernel
-  std::optional<sandbox::Arch> arch;            // default: the native architecture
+  std::optional<core::Arch> arch;            // default: the native architecture
 };
 
 struct LoadedProfile {
-  sandbox::Policy policy;
+  core::Policy policy;
   std::vector<Diagnostic> warnings;
 };
 
@@ -46,7 +46,7 @@ LoadedProfile parse_profile(std::string_view json_text, std::string_view source_
 LoadedProfile load_profile(const std::filesystem::path& path, const ResolveContext& context = {});
 
 // The OCI LinuxSeccomp JSON nucleus writes: runc, crun, podman, Docker and Kubernetes load it.
-std::string to_oci_json(const sandbox::Policy& policy);
+std::string to_oci_json(const core::Policy& policy);
 
 // Compares dotted kernel releases ("5.8" <= "6.1.0-13-amd64"); used for minKernel.
 bool kernel_at_least(std::string_view release, std::string_view minimum);

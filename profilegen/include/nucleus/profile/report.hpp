@@ -4,8 +4,8 @@
 #pragma once
 
 #include "nucleus/profile/effective.hpp"
-#include "nucleus/sandbox/policy.hpp"
-#include "nucleus/tracer/trace_log.hpp"
+#include "nucleus/core/policy.hpp"
+#include "nucleus/core/trace_log.hpp"
 
 #include <optional>
 #include <string>
@@ -15,15 +15,15 @@ namespace nucleus::profile {
 
 struct ReportTrace {
   std::string source; // file name
-  tracer::Trace trace;
+  core::Trace trace;
 };
 
 struct ReportInput {
   std::string profile_name;
-  sandbox::Policy policy;
+  core::Policy policy;
   std::vector<ReportTrace> traces;
   std::optional<std::string> previous_name;
-  std::optional<sandbox::Policy> previous;
+  std::optional<core::Policy> previous;
   const Reference* docker_default = nullptr;
   std::string generated_at; // RFC 3339; the caller's clock, so that tests can fix it
   std::size_t chart_limit = 30; // bars in the chart

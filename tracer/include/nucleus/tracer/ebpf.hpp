@@ -9,10 +9,10 @@
 // record_existing().
 #pragma once
 
-#include "nucleus/sandbox/error.hpp"
-#include "nucleus/sandbox/policy.hpp"
+#include "nucleus/core/error.hpp"
+#include "nucleus/core/policy.hpp"
 #include "nucleus/tracer/monitor.hpp"
-#include "nucleus/tracer/trace_log.hpp"
+#include "nucleus/core/trace_log.hpp"
 
 #include <sys/types.h>
 
@@ -56,23 +56,23 @@ struct EbpfAttachOptions {
 
 struct EbpfTrace {
   MonitorResult run;                  // source "ebpf", attribution audit_session, loss
-  std::vector<TraceSyscall> syscalls; // per (arch, nr, exe), with argument values
+  std::vector<core::TraceSyscall> syscalls; // per (arch, nr, exe), with argument values
   std::vector<std::string> warnings;  // for the trace's reader (the trace header's "warnings")
   std::uint64_t awaited_execs = 0;    // await_exec: the processes whose wait ended with an exec
 };
 
 // Why the eBPF recorder cannot trace here (not built in, not x86_64, no privileges, no audit
 // session for the child, a baseline with argument conditions), or nullopt when it can.
-std::optional<std::string> ebpf_unavailable(const sandbox::Policy* baseline);
+std::optional<std::string> ebpf_unavailable(const core::Policy* baseline);
 
 // Why the eBPF recorder cannot record an existing pid or cgroup here, or nullopt when it can.
 std::optional<std::string> ebpf_attach_unavailable();
 
 // The program could not be loaded or attached (kind permission or unsupported, with a hint).
 // Thrown before anything of the workload has run, so that another recorder can run it instead.
-class EbpfUnavailable : public sandbox::Error {
+class EbpfUnavailable : public core::Error {
 public:
-  using sandbox::Error::Error;
+  using core::Error::Error;
 };
 
 // Sizes of the program's maps for tests only, so that a test can fill a map for real and see the
@@ -92,7 +92,7 @@ public:
   // cannot apply. The workload's filter refuses io_uring unless allow_io_uring (--allow-io-uring);
   // the refused calls are counted too (at their exit: the filter stops them before sys_enter).
   // record_existing() targets have no filter of ours: pass true there.
-  static EbpfRecorder open(const sandbox::Policy* baseline, const EbpfMapSizes& test_sizes = {},
+  static EbpfRecorder open(const core::Policy* baseline, const EbpfMapSizes& test_sizes = {},
                            bool allow_io_uring = false);
   EbpfRecorder(EbpfRecorder&&) noexcept;
   EbpfRecorder& operator=(EbpfRecorder&&) noexcept;

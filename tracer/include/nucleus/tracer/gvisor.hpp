@@ -11,8 +11,8 @@
 // GvisorTracker, which attributes each call to its executable and keeps the loss accounting.
 #pragma once
 
-#include "nucleus/sandbox/action.hpp"
-#include "nucleus/sandbox/policy.hpp"
+#include "nucleus/core/action.hpp"
+#include "nucleus/core/policy.hpp"
 
 #include <array>
 #include <cstdint>
@@ -94,7 +94,7 @@ struct Call {
   std::string comm;
   std::array<std::uint64_t, 6> args{};
   bool has_args = false;
-  sandbox::Action action = sandbox::Action::log();
+  core::Action action = core::Action::log();
 };
 
 // Attribution and loss accounting over both channels. Feed everything in arrival order; `calls()`
@@ -174,7 +174,7 @@ std::string old_runsc_note(std::string_view version_output);
 
 // The action `policy` takes for syscall `name` with these arguments: the first entry naming it
 // whose conditions all hold (conditions ANDed, as nucleus compiles them), else the default.
-sandbox::Action policy_action(const sandbox::Policy& policy, std::string_view name,
+core::Action policy_action(const core::Policy& policy, std::string_view name,
                               const std::array<std::uint64_t, 6>& args);
 
 } // namespace nucleus::tracer::gvisor

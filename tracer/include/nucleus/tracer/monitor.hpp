@@ -6,7 +6,7 @@
 #pragma once
 
 #include "nucleus/sandbox/filter.hpp"
-#include "nucleus/tracer/record.hpp"
+#include "nucleus/core/record.hpp"
 #include "nucleus/tracer/source.hpp"
 
 #include <sys/types.h>
@@ -34,7 +34,7 @@ struct MonitorOptions {
   const sandbox::BpfProgram* filter = nullptr;
   SourceKind source = SourceKind::automatic;
   // Every record of the traced tree, in arrival order.
-  std::function<void(const SeccompRecord&)> on_record;
+  std::function<void(const core::SeccompRecord&)> on_record;
   // Called once the child runs (after execve).
   std::function<void(pid_t pid)> on_start;
   // Called about every 200 ms while records flow (live progress).
@@ -75,7 +75,7 @@ struct MonitorOptions {
   std::optional<Gvisor> gvisor;
   // gVisor only: the action each call gets from its number and raw arguments (complain mode,
   // --baseline), carried on the record; allow drops it. Unset: every call is recorded as LOG.
-  std::function<sandbox::Action(int nr, const std::array<std::uint64_t, 6>& args)> classify;
+  std::function<core::Action(int nr, const std::array<std::uint64_t, 6>& args)> classify;
 };
 
 struct MonitorResult {

@@ -5,10 +5,10 @@
 // program loads while the sandbox is prepared and the workload starts); recorder.run(options) once.
 #pragma once
 
-#include "nucleus/sandbox/policy.hpp"
+#include "nucleus/core/policy.hpp"
 #include "nucleus/tracer/ebpf.hpp"
 #include "nucleus/tracer/monitor.hpp"
-#include "nucleus/tracer/trace_log.hpp"
+#include "nucleus/core/trace_log.hpp"
 
 #include <chrono>
 #include <optional>
@@ -19,7 +19,7 @@ namespace nucleus::tracer {
 
 struct TracedRun {
   MonitorResult run;
-  std::vector<TraceSyscall> counted; // the eBPF recorder's counts, per (arch, nr, exe); on_record got the rest
+  std::vector<core::TraceSyscall> counted; // the eBPF recorder's counts, per (arch, nr, exe); on_record got the rest
   // eBPF: from the start of the load to attached, wall clock and the loading thread's CPU time.
   std::optional<std::pair<std::chrono::microseconds, std::chrono::microseconds>> ebpf_setup;
 };
@@ -30,7 +30,7 @@ public:
   // must outlive the recorder): what it allows is left out of the trace, by each recorder its own
   // way (the eBPF program's table, the audit filter, each gVisor record checked with its arguments).
   // `allow_io_uring` (--allow-io-uring): the workload's filter lets io_uring through.
-  TraceRecorder(std::string source, const sandbox::Policy* baseline, bool allow_io_uring = false);
+  TraceRecorder(std::string source, const core::Policy* baseline, bool allow_io_uring = false);
 
   // Starts loading the eBPF recorder when the source allows it and it can run here; otherwise
   // remembers why not. Throws Error for --source ebpf where it cannot run.
@@ -44,7 +44,7 @@ public:
 
 private:
   std::string source_;
-  const sandbox::Policy* baseline_;
+  const core::Policy* baseline_;
   bool allow_io_uring_;
   bool ebpf_tried_ = false;
   std::optional<EbpfRecorder> ebpf_;

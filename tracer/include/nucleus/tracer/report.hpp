@@ -2,8 +2,8 @@
 // the tally of would-be denials that complain mode prints at exit.
 #pragma once
 
-#include "nucleus/sandbox/action.hpp"
-#include "nucleus/tracer/record.hpp"
+#include "nucleus/core/action.hpp"
+#include "nucleus/core/record.hpp"
 
 #include <cstdint>
 #include <map>
@@ -14,18 +14,18 @@
 namespace nucleus::tracer {
 
 // The syscall's name for the record's architecture, or "syscall_<nr>" when libseccomp lacks it.
-std::string syscall_display_name(const SeccompRecord& record);
+std::string syscall_display_name(const core::SeccompRecord& record);
 
 // "denied socket (x86_64) in /usr/bin/curl [pid 812]: errno(EPERM); to allow it: nucleus-profile add app.json socket"
 // The kernel's record carries the action but not its errno or trace value; `known`, the action the
-// profile gives that syscall (sandbox::action_for), fills it in when it agrees with the record.
-std::string describe_denial(const SeccompRecord& record, const std::string& profile_path,
-                            std::optional<sandbox::Action> known = std::nullopt);
+// profile gives that syscall (core::action_for), fills it in when it agrees with the record.
+std::string describe_denial(const core::SeccompRecord& record, const std::string& profile_path,
+                            std::optional<core::Action> known = std::nullopt);
 
 // Counts records by (arch, syscall name, exe).
 class DenialTally {
 public:
-  void add(const SeccompRecord& record);
+  void add(const core::SeccompRecord& record);
   bool empty() const noexcept { return counts_.empty(); }
   // One line per entry, most frequent first: "  socket (x86_64) by /usr/bin/curl: 3 time(s)".
   std::string render() const;

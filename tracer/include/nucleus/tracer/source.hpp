@@ -4,7 +4,7 @@
 // Use: auto src = open_live_source(SourceKind::automatic); poll src->fd(); src->drain(sink).
 #pragma once
 
-#include "nucleus/sandbox/fd.hpp"
+#include "nucleus/core/fd.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -53,10 +53,7 @@ std::unique_ptr<EventSource> open_live_source(SourceKind kind, std::string* chos
 
 // The kmsg source reading /dev/kmsg-format records ("prio,seq,usec,flags;text", one per read) from
 // `fd` instead of /dev/kmsg, with the same loss detection: replaying a saved kernel log, or tests.
-std::unique_ptr<EventSource> kmsg_source_from(sandbox::UniqueFd fd);
-
-// Feeds every line of a text (audit.log, dmesg or journalctl output) to `sink`.
-void read_text_records(std::string_view text, const RecordSink& sink);
+std::unique_ptr<EventSource> kmsg_source_from(core::UniqueFd fd);
 
 // The kernel audit subsystem's own counter of records it dropped (AUDIT_GET), if readable.
 std::optional<std::uint32_t> audit_lost_counter();
