@@ -2,6 +2,8 @@
 #include "cli.hpp"
 
 #include "nucleus/sandbox/text.hpp"
+#include "nucleus/core/path_lookup.hpp"
+#include "nucleus/sandbox/spawn.hpp"
 
 #include <unistd.h>
 
@@ -19,9 +21,9 @@ namespace nucleus::cli {
 
 int workload_exit_code(const core::Error& error) noexcept {
   switch (error.kind()) {
-  case core::ErrorKind::command_not_found: return 127;
-  case core::ErrorKind::not_executable: return 126;
-  default: return 125;
+  case core::ErrorKind::command_not_found: return sandbox::exit_not_found;
+  case core::ErrorKind::not_executable: return sandbox::exit_not_executable;
+  default: return sandbox::exit_nucleus_failed;
   }
 }
 
@@ -74,26 +76,11 @@ namespace nucleus::cli {
 
 std::string resolve_command(const std::string& name) {
   namespace fs = std::filesystem;
+  core::CommandLookup found = core::lookup_command(name, core::search_path());
+  if (!found.found()) return name;
   std::error_code ec;
-  auto usable = [&](const fs::path& p) { return ::access(p.c_str(), X_OK) == 0 && !fs::is_directory(p, ec); };
-  fs::path found;
-  if (name.find('/') != std::string::npos) {
-    found = name;
-  } else {
-    const char* env = std::getenv("PATH");
-    std::string_view path = env != nullptr ? env : "/usr/local/bin:/usr/bin:/bin";
-    while (found.empty()) {
-      auto colon = path.find(':');
-      std::string dir(path.substr(0, colon));
-      fs::path candidate = fs::path(dir.empty() ? "." : dir) / name;
-      if (usable(candidate)) found = candidate;
-      if (colon == std::string_view::npos) break;
-      path.remove_prefix(colon + 1);
-    }
-    if (found.empty()) return name;
-  }
-  fs::path canonical = fs::weakly_canonical(fs::absolute(found, ec), ec);
-  return ec ? found.string() : canonical.string();
+  fs::path canonical = fs::weakly_canonical(fs::absolute(found.path, ec), ec);
+  return ec ? found.path.string() : canonical.string();
 }
 
 } // namespace nucleus::cli

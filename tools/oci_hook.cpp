@@ -7,6 +7,7 @@
 #include "nucleus/core/fd.hpp"
 #include "nucleus/core/io.hpp"
 #include "nucleus/core/json_limits.hpp"
+#include "nucleus/core/pidfd.hpp"
 #include "nucleus/core/proc.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
@@ -378,7 +379,7 @@ int start(const Options& options, const State& state,
   }
   ::kill(child, SIGKILL); // whatever kept it: the runtime waits for this hook, which waits for it
   int status = 0;
-  ::waitpid(child, &status, 0);
+  core::wait_child(child, status);
   print_log(dir / "log");
   fs::remove_all(dir);
   throw Error(ErrorKind::kernel,
@@ -399,8 +400,7 @@ int collect(const Options& options, const State& state) {
                 "--oci-hook poststop: no recording of container " + state.id + " was started, so " + state.trace +
                     " was not written",
                 "install the prestart hook too (nucleus-trace --oci-hook prestart); see the README's section on containers");
-  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  core::UniqueFd handle(pidfd);
+  core::UniqueFd handle = core::pidfd_open(pid);
   bool stopped = false; // told to stop: the trace may be cut short
   if (handle && start_time(pid) == started) {
     bool exited = wait_exit(handle.get(), finish_timeout_ms);

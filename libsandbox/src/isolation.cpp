@@ -17,6 +17,8 @@
 #include "trust.hpp"
 
 #include "nucleus/core/error.hpp"
+#include "nucleus/core/path_lookup.hpp"
+#include "nucleus/core/pidfd.hpp"
 
 #include <algorithm>
 #include <fcntl.h>
@@ -93,8 +95,7 @@ struct Isolation::State {
     }
     if (pid > 0) {
       int status = 0;
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
+      core::wait_child(pid, status);
     }
   }
 };
@@ -355,15 +356,8 @@ fs::path command_path(const std::string& command) {
   fs::path exe;
   if (command.find('/') != std::string::npos) {
     exe = fs::weakly_canonical(fs::absolute(command, ec), ec);
-  } else if (const char* path = std::getenv("PATH")) {
-    std::string_view dirs = path;
-    while (exe.empty()) {
-      auto colon = dirs.find(':');
-      fs::path candidate = fs::path(std::string(dirs.substr(0, colon))) / command;
-      if (::access(candidate.c_str(), X_OK) == 0) exe = fs::weakly_canonical(candidate, ec);
-      if (colon == std::string_view::npos) break;
-      dirs.remove_prefix(colon + 1);
-    }
+  } else if (core::CommandLookup found = core::lookup_command(command, core::search_path()); found.found()) {
+    exe = fs::weakly_canonical(found.path, ec);
   }
   return !exe.empty() && fs::exists(exe, ec) ? exe : fs::path();
 }

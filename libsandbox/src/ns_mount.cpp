@@ -1,6 +1,7 @@
 #include "ns_mount.hpp"
 
 #include "nucleus/core/error.hpp"
+#include "nucleus/core/pidfd.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -67,8 +68,7 @@ UniqueFd idmap_userns(uid_t from_uid, gid_t from_gid, uid_t to_uid, gid_t to_gid
   auto reap = [&] {
     release_end.reset();
     int status = 0;
-    while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
-    }
+    core::wait_child(static_cast<pid_t>(pid), status);
   };
   std::string dir = "/proc/" + std::to_string(pid) + "/";
   auto write_map = [&](const char* file, unsigned a, unsigned b) {

@@ -4,6 +4,8 @@
 #include "nucleus/sandbox/spawn.hpp"
 
 #include "nucleus/core/error.hpp"
+#include "nucleus/core/path_lookup.hpp"
+#include "nucleus/core/pidfd.hpp"
 
 #include "child_tail.hpp"
 
@@ -153,40 +155,16 @@ int close_inherited_fds(const int* keep, std::size_t keep_count) noexcept {
 // The PATH search happens in the parent so that "not found" is known before fork and the child's
 // only syscall after the filter is the one execve.
 std::filesystem::path resolve_command(const std::string& name) {
-  auto check_file = [](const std::filesystem::path& p) {
-    struct stat st{};
-    if (::stat(p.c_str(), &st) != 0) return ENOENT;
-    if (S_ISDIR(st.st_mode)) return EISDIR;
-    if (::access(p.c_str(), X_OK) != 0) return EACCES;
-    return 0;
-  };
   if (name.empty()) throw Error(ErrorKind::usage, "no command given");
-  if (name.find('/') != std::string::npos) {
-    int err = check_file(name);
-    if (err == ENOENT) throw Error(ErrorKind::command_not_found, name + ": no such file", {}, ENOENT);
-    if (err != 0) throw Error(ErrorKind::not_executable, name + ": cannot execute: " + std::strerror(err), {}, err);
-    return name;
-  }
-  const char* path_env = std::getenv("PATH");
-  std::string_view path = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  int last_err = ENOENT;
-  std::filesystem::path denied;
-  while (true) {
-    auto colon = path.find(':');
-    std::string_view dir = path.substr(0, colon);
-    std::filesystem::path candidate = std::filesystem::path(dir.empty() ? "." : std::string(dir)) / name;
-    int err = check_file(candidate);
-    if (err == 0) return candidate;
-    if (err != ENOENT && denied.empty()) {
-      denied = candidate;
-      last_err = err;
-    }
-    if (colon == std::string_view::npos) break;
-    path.remove_prefix(colon + 1);
-  }
-  if (!denied.empty())
-    throw Error(ErrorKind::not_executable, denied.string() + ": cannot execute: " + std::strerror(last_err), {}, last_err);
-  throw Error(ErrorKind::command_not_found, name + ": command not found", "check the name, or give a path", ENOENT);
+  core::CommandLookup found = core::lookup_command(name, core::search_path());
+  if (found.found()) return found.path;
+  if (found.error != ENOENT)
+    throw Error(ErrorKind::not_executable, found.path.string() + ": cannot execute: " + std::strerror(found.error), {},
+                found.error);
+  if (name.find('/') != std::string::npos)
+    throw Error(ErrorKind::command_not_found, name + ": no such file", {}, ENOENT);
+  throw Error(ErrorKind::command_not_found, name + ": command not found",
+              "check the name, or give a path (the current directory is not searched, even where PATH names it)", ENOENT);
 }
 
 std::string step_name(ChildStep step) {
@@ -227,9 +205,7 @@ Child::~Child() {
 int Child::wait() {
   if (status_) return *status_;
   int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0) {
-    if (errno != EINTR) throw_errno("cannot wait for process " + std::to_string(pid_));
-  }
+  if (core::wait_child(pid_, status) < 0) throw_errno("cannot wait for process " + std::to_string(pid_));
   status_ = status;
   return status;
 }
@@ -237,7 +213,7 @@ int Child::wait() {
 std::optional<int> Child::try_wait() {
   if (status_) return status_;
   int status = 0;
-  pid_t rc = ::waitpid(pid_, &status, WNOHANG);
+  pid_t rc = core::wait_child(pid_, status, WNOHANG);
   if (rc == pid_) status_ = status;
   return status_;
 }
@@ -327,7 +303,7 @@ Child spawn(const SpawnSpec& spec) {
 
   report_write.reset();
   gate_child.reset();
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  UniqueFd pidfd = core::pidfd_open(pid);
   Child child(pid, std::move(pidfd), std::nullopt);
   if (!child.pidfd()) throw_errno("cannot open a pidfd for the child");
 

@@ -2,6 +2,7 @@
 
 #include "nucleus/core/error.hpp"
 #include "nucleus/core/io.hpp"
+#include "nucleus/core/path_lookup.hpp"
 
 #include <nettle/sha2.h>
 #include <unistd.h>
@@ -23,17 +24,9 @@ const std::string_view untrusted_without_gvisor_hint =
 namespace detail {
 
 std::optional<std::string> find_runsc(const std::string& search_path) {
-  std::string_view rest = search_path;
-  while (true) {
-    auto colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (!dir.empty()) {
-      std::string candidate = dir + "/runsc";
-      if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate)) return candidate;
-    }
-    if (colon == std::string_view::npos) return std::nullopt;
-    rest.remove_prefix(colon + 1);
-  }
+  core::CommandLookup found = core::lookup_command("runsc", search_path);
+  if (!found.found()) return std::nullopt;
+  return found.path.string();
 }
 
 std::string visible_cwd(const IsolationConfig& config) {
@@ -86,7 +79,7 @@ TrustDecision decide_trust(const IsolationConfig& config) {
                 "use an unprivileged uid:gid, or --host-root (trusted only) if that is really meant");
   }
   if (config.trust == TrustLevel::trusted) return d;
-  const std::string path = config.search_path.value_or(std::getenv("PATH") != nullptr ? std::getenv("PATH") : "");
+  const std::string path = config.search_path.value_or(core::search_path());
   if (auto runsc = find_runsc(path)) {
     d.backend = Backend::gvisor;
     d.runsc = *runsc;

@@ -1,13 +1,17 @@
-// /proc/PID/stat: the parent and the start time, whatever the command name holds.
+// /proc/PID/stat (the parent and the start time) and /proc/PID/status fields, whatever the command name holds.
 #include "nucleus/core/proc.hpp"
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 using nucleus::core::parse_process_stat;
 using nucleus::core::process_stat;
+using nucleus::core::process_status_field;
+using nucleus::core::status_field;
 
 namespace {
 
@@ -67,4 +71,44 @@ TEST(ProcessStat, ReadsRealProcesses) {
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   EXPECT_FALSE(process_stat(child)) << "a reaped process has no stat";
+}
+
+TEST(StatusField, ValueOfALine) {
+  const std::string status = "Name:\tsh\nUmask:\t0022\nState:\tS (sleeping)\nNSpid:\t4242\t1\nCapEff:\t000001ffffffffff\n"
+                             "Seccomp_filters:\t2\n";
+  EXPECT_EQ(status_field(status, "NSpid"), "4242\t1");
+  EXPECT_EQ(status_field(status, "CapEff"), "000001ffffffffff");
+  EXPECT_EQ(status_field(status, "Seccomp_filters"), "2");
+  EXPECT_EQ(status_field(status, "State"), "S (sleeping)");
+  EXPECT_FALSE(status_field(status, "Seccomp"));
+  EXPECT_FALSE(status_field(status, "Pid"));
+  EXPECT_FALSE(status_field("", "Pid"));
+}
+
+// The process names itself like a field (the Name line comes first): the field read is the
+// kernel's, not the name.
+TEST(StatusField, ANameCannotForgeAField) {
+  EXPECT_EQ(status_field("Name:\tNSpid: 1 2 3\nNSpid:\t77\n", "NSpid"), "77");
+  int named[2];
+  ASSERT_EQ(::pipe(named), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::prctl(PR_SET_NAME, "NSpid: 1 2 3");
+    char c = 1;
+    (void)::write(named[1], &c, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(named[1]);
+  char c = 0;
+  ASSERT_EQ(::read(named[0], &c, 1), 1);
+  ::close(named[0]);
+  ASSERT_EQ(process_status_field(child, "Name"), "NSpid: 1 2 3") << "the name is set";
+  auto nspid = process_status_field(child, "NSpid");
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_TRUE(nspid);
+  EXPECT_EQ(nspid->substr(0, nspid->find('\t')), std::to_string(child));
+  EXPECT_FALSE(process_status_field(child, "NSpid")) << "a reaped process has no status";
+  EXPECT_TRUE(process_status_field(0, "CapEff")) << "0 reads this process";
 }

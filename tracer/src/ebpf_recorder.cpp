@@ -9,6 +9,7 @@
 #include "nucleus/core/fd.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/core/io.hpp"
+#include "nucleus/core/pidfd.hpp"
 #include "nucleus/core/proc.hpp"
 #include "nucleus/core/sensitive.hpp"
 #include "nucleus/sandbox/spawn.hpp"
@@ -77,10 +78,8 @@ std::optional<std::string> audit_session_unavailable() {
     return "the kernel has no audit sessions (/proc/self/loginuid is missing: CONFIG_AUDITSYSCALL)";
   }
   if (std::strtoul(loginuid.c_str(), nullptr, 10) == audit_unset) return std::nullopt;
-  std::string status = core::read_file("/proc/self/status");
-  auto at = status.find("CapEff:");
-  if (at != std::string::npos) {
-    std::uint64_t eff = std::strtoull(status.c_str() + at + 7, nullptr, 16);
+  if (auto cap_eff = core::process_status_field(0, "CapEff")) {
+    std::uint64_t eff = std::strtoull(cap_eff->c_str(), nullptr, 16);
     if ((eff >> cap_audit_control) & 1) return std::nullopt;
   }
   return "the workload cannot get its own audit session (loginuid is already set and "
@@ -446,18 +445,15 @@ core::UniqueFd open_root_process(pid_t pid) {
   if (pid <= 0)
     throw Error(ErrorKind::usage, "--pid " + pid_name(pid) + ": not a process id", "give the id of a running process");
   // The program compares the kernel's global ids; /proc here shows another namespace's.
-  std::string status = core::read_file("/proc/self/status");
-  if (auto at = status.find("NSpid:"); at != std::string::npos) {
-    std::istringstream ids(status.substr(at + 6, status.find('\n', at) - at - 6));
+  if (auto nspid = core::process_status_field(0, "NSpid")) {
+    std::istringstream ids(*nspid);
     int levels = 0;
     for (long id = 0; ids >> id;) ++levels;
     if (levels > 1)
       throw Error(ErrorKind::unsupported, "--pid: nucleus-trace runs in a pid namespace of its own, whose ids the recorder cannot match",
                   "run it in the host's pid namespace, or use --cgroup");
   }
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd >= 0) {
-    core::UniqueFd handle(fd);
+  if (core::UniqueFd handle = core::pidfd_open(pid)) {
     pollfd exited{handle.get(), POLLIN, 0};
     if (::poll(&exited, 1, 0) == 1) // a zombie: nothing of it can run any more
       throw Error(ErrorKind::not_found, "--pid " + pid_name(pid) + ": the process has already exited",
@@ -563,13 +559,12 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
     __atomic_store_n(&counters->root_tgid, static_cast<std::uint32_t>(target.pid), __ATOMIC_SEQ_CST);
     if (target.await_exec) {
       // A runtime may run under a filter of its own: only the next one is the container's.
-      std::string status = core::read_file("/proc/" + pid_name(target.pid) + "/status");
-      auto at = status.find("Seccomp_filters:");
-      if (at == std::string::npos)
+      auto filters = core::process_status_field(target.pid, "Seccomp_filters");
+      if (!filters)
         throw Error(ErrorKind::unsupported, "--pid " + pid_name(target.pid) + ": the kernel does not say how many seccomp "
                                             "filters the process has (Seccomp_filters in /proc/PID/status, Linux 5.9+)");
       __atomic_store_n(&counters->await_filters,
-                       static_cast<std::uint32_t>(std::strtoul(status.c_str() + at + 16, nullptr, 10)), __ATOMIC_SEQ_CST);
+                       static_cast<std::uint32_t>(std::strtoul(filters->c_str(), nullptr, 10)), __ATOMIC_SEQ_CST);
     }
     __atomic_store_n(&counters->target_mode, static_cast<std::uint32_t>(nucleus_bpf_mode_tree), __ATOMIC_SEQ_CST);
     // From here on the program follows every fork of a tracked process; a process forked by one

@@ -12,6 +12,7 @@
 #include "nucleus/core/error.hpp"
 #include "nucleus/core/fd.hpp"
 #include "nucleus/core/io.hpp"
+#include "nucleus/core/pidfd.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -97,8 +98,7 @@ public:
 private:
   int reap() {
     int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    core::wait_child(pid_, status);
     pid_ = -1;
     return status;
   }

@@ -1,8 +1,11 @@
 #include "nucleus/core/proc.hpp"
 
+#include "nucleus/core/fd.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 
@@ -42,6 +45,41 @@ std::optional<ProcessStat> process_stat(pid_t pid) noexcept {
   ::close(fd);
   if (n <= 0) return std::nullopt;
   return parse_process_stat(std::string_view(buf, static_cast<std::size_t>(n)));
+}
+
+std::optional<std::string_view> status_field(std::string_view status, std::string_view field) noexcept {
+  while (!status.empty()) {
+    auto nl = status.find('\n');
+    std::string_view line = status.substr(0, nl);
+    if (line.size() > field.size() && line.substr(0, field.size()) == field && line[field.size()] == ':') {
+      line.remove_prefix(field.size() + 1);
+      while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+      return line;
+    }
+    if (nl == std::string_view::npos) break;
+    status.remove_prefix(nl + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> process_status_field(pid_t pid, std::string_view field) {
+  char path[48];
+  if (pid == 0) std::snprintf(path, sizeof path, "/proc/self/status");
+  else std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string text;
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  auto value = status_field(text, field);
+  if (!value) return std::nullopt;
+  return std::string(*value);
 }
 
 } // namespace nucleus::core
