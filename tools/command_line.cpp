@@ -2,6 +2,8 @@
 // definitions themselves.
 #include "command_line.hpp"
 
+#include "nucleus/core/strings.hpp"
+
 #include <algorithm>
 #include <iostream>
 #include <sstream>
@@ -183,12 +185,6 @@ std::string upper(std::string s) {
 
 // ---- completions ---------------------------------------------------------------------------
 
-std::string join(const std::vector<std::string>& words, std::string_view sep = " ") {
-  std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : std::string(sep)) + w;
-  return out;
-}
-
 // A short description for the completion menus: the first clause.
 std::string short_description(const std::string& text) {
   auto end = text.find_first_of(";\n");
@@ -216,11 +212,11 @@ std::string bash_option_cases(const CLI::App& app, const std::string& indent) {
   for (const auto* o : named_options(app)) {
     if (!takes_value(o)) continue;
     auto values = choices(o);
-    out += indent + join(spellings(o), "|") + ")\n";
+    out += indent + core::join(spellings(o), "|") + ")\n";
     if (values.empty())
       out += indent + "  return ;; # a file or a value: readline's default completion\n";
     else
-      out += indent + "  COMPREPLY=($(compgen -W '" + join(values) + "' -- \"$cur\")); return ;;\n";
+      out += indent + "  COMPREPLY=($(compgen -W '" + core::join(values, " ") + "' -- \"$cur\")); return ;;\n";
   }
   return out;
 }
@@ -230,7 +226,7 @@ std::string value_pattern(const CLI::App& app) {
   for (const auto* o : named_options(app))
     if (takes_value(o))
       for (const auto& s : spellings(o)) words.push_back(s);
-  return words.empty() ? std::string("--no-value-options--") : join(words, "|");
+  return words.empty() ? std::string("--no-value-options--") : core::join(words, "|");
 }
 
 std::string bash_completion(const CLI::App& app, const ToolInfo& info) {
@@ -245,11 +241,11 @@ std::string bash_completion(const CLI::App& app, const ToolInfo& info) {
     for (const auto* s : subs) names.push_back(s->get_name());
     out += "  local sub=\n  for ((i = 1; i < COMP_CWORD; i++)); do\n"
            "    case ${COMP_WORDS[i]} in -*) ;; *) sub=${COMP_WORDS[i]}; break ;; esac\n  done\n";
-    out += "  if [[ -z $sub ]]; then\n    COMPREPLY=($(compgen -W '" + join(names) + " " + join(all_spellings(app)) +
+    out += "  if [[ -z $sub ]]; then\n    COMPREPLY=($(compgen -W '" + core::join(names, " ") + " " + core::join(all_spellings(app), " ") +
            "' -- \"$cur\"))\n    return\n  fi\n  case $sub in\n";
     for (const auto* s : subs) {
       out += "  " + s->get_name() + ")\n    case $prev in\n" + bash_option_cases(*s, "    ") + "    esac\n";
-      out += "    [[ $cur == -* ]] && COMPREPLY=($(compgen -W '" + join(all_spellings(*s)) + "' -- \"$cur\"))\n    ;;\n";
+      out += "    [[ $cur == -* ]] && COMPREPLY=($(compgen -W '" + core::join(all_spellings(*s), " ") + "' -- \"$cur\"))\n    ;;\n";
     }
     out += "  esac\n}\n";
   } else {
@@ -263,7 +259,7 @@ std::string bash_completion(const CLI::App& app, const ToolInfo& info) {
              "    return\n  fi\n";
     }
     out += "  case $prev in\n" + bash_option_cases(app, "  ") + "  esac\n";
-    out += "  if [[ $cur == -* ]]; then\n    COMPREPLY=($(compgen -W '" + join(all_spellings(app)) +
+    out += "  if [[ $cur == -* ]]; then\n    COMPREPLY=($(compgen -W '" + core::join(all_spellings(app), " ") +
            "' -- \"$cur\"))\n";
     if (!info.operands.empty()) out += "  else\n    COMPREPLY=($(compgen -c -- \"$cur\"))\n";
     out += "  fi\n}\n";
@@ -286,12 +282,12 @@ std::string zsh_specs(const CLI::App& app, const std::string& indent) {
   std::string out;
   for (const auto* o : named_options(app)) {
     auto names = spellings(o);
-    std::string exclusion = names.size() > 1 ? "'(" + join(names) + ")'" : "";
+    std::string exclusion = names.size() > 1 ? "'(" + core::join(names, " ") + ")'" : "";
     std::string many = repeatable(o) ? "'*'" : "";
     std::string action;
     if (takes_value(o)) {
       auto values = choices(o);
-      action = ":" + zsh_quote(metavar(o)) + ":" + (values.empty() ? "_files" : "(" + join(values) + ")");
+      action = ":" + zsh_quote(metavar(o)) + ":" + (values.empty() ? "_files" : "(" + core::join(values, " ") + ")");
     }
     std::string desc = "[" + zsh_quote(short_description(o->get_description())) + "]" + action;
     if (names.size() == 1) {
@@ -353,7 +349,7 @@ std::string fish_options(const CLI::App& app, const std::string& tool, const std
     for (const auto& l : o->get_lnames()) line += " -l " + l;
     if (takes_value(o)) {
       auto values = choices(o);
-      line += values.empty() ? " -r -F" : " -x -a " + fish_quote(join(values));
+      line += values.empty() ? " -r -F" : " -x -a " + fish_quote(core::join(values, " "));
     }
     out += line + " -d " + fish_quote(short_description(o->get_description())) + "\n";
   }
@@ -474,7 +470,7 @@ std::string man_page(const CLI::App& app, const ToolInfo& info) {
   std::vector<std::string> others;
   for (std::string t : {"nucleus-trace", "nucleus-profile", "nucleus-run"})
     if (t != tool) others.push_back("\\fB" + roff(t) + "\\fR(1)");
-  out += ".SH SEE ALSO\n" + join(others, ", ") + "\n";
+  out += ".SH SEE ALSO\n" + core::join(others, ", ") + "\n";
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/core/error.hpp"
+#include "nucleus/core/strings.hpp"
 
 // The values below are the kernel's ABI constants as the system headers publish them; they are
 // values of arguments, not syscall numbers (which come from libseccomp only).
@@ -140,12 +141,6 @@ constexpr std::uint64_t low32 = 0xffffffff;
 constexpr std::uint64_t prot_w = PROT_WRITE;
 constexpr std::uint64_t prot_x = PROT_EXEC;
 
-std::string hex(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 template <std::size_t N>
 std::optional<std::string_view> name_of(const Named (&table)[N], std::uint64_t v) {
   for (const auto& n : table)
@@ -172,7 +167,7 @@ void add_bits(std::string& out, const Named (&table)[N], std::uint64_t& v) {
 }
 
 std::string finish_bits(std::string out, std::uint64_t rest, std::string_view zero_name) {
-  if (rest != 0) out += (out.empty() ? "" : "|") + hex(rest);
+  if (rest != 0) out += (out.empty() ? "" : "|") + core::hex(rest);
   if (out.empty()) out = zero_name.empty() ? "0" : std::string(zero_name);
   return out;
 }
@@ -257,12 +252,6 @@ std::set<std::uint64_t> prot_combos(const std::vector<ArgCondition>& args, unsig
   return out;
 }
 
-std::string join(const std::vector<std::string>& v, std::string_view sep = ", ") {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : std::string(sep)) + s;
-  return out;
-}
-
 std::string prot_phrase(const std::set<std::uint64_t>& combos) {
   bool x = combos.count(prot_x) != 0;
   bool wx = combos.count(prot_w | prot_x) != 0;
@@ -306,13 +295,13 @@ std::string value_name(ArgKind kind, std::uint64_t v) {
   switch (kind) {
   case ArgKind::domain:
     if (auto n = name_of(domains, v)) return std::string(*n);
-    return hex(v);
+    return core::hex(v);
   case ArgKind::ioctl_request:
     if (auto n = name_of(ioctl_requests, v)) return std::string(*n);
-    return hex(v);
+    return core::hex(v);
   case ArgKind::prctl_option:
     if (auto n = name_of(prctl_options, v)) return std::string(*n);
-    return hex(v);
+    return core::hex(v);
   case ArgKind::socket_type: {
     auto base = v & socket_type_mask;
     if (auto n = name_of(socket_types, base)) {
@@ -338,9 +327,9 @@ std::string value_name(ArgKind kind, std::uint64_t v) {
     add_bits(out, unshare_extra_bits, v);
     return finish_bits(out, v, {});
   case ArgKind::personality: {
-    if (v == persona_query) return hex(v) + " (query)";
+    if (v == persona_query) return core::hex(v) + " (query)";
     auto n = name_of(personas, v & persona_mask);
-    out = n ? std::string(*n) : hex(v & persona_mask);
+    out = n ? std::string(*n) : core::hex(v & persona_mask);
     v &= ~persona_mask;
     add_bits(out, persona_bits, v);
     return finish_bits(out, v, {});
@@ -349,7 +338,7 @@ std::string value_name(ArgKind kind, std::uint64_t v) {
     add_bits(out, prot_bits, v);
     return finish_bits(out, v, "PROT_NONE");
   }
-  return hex(v);
+  return core::hex(v);
 }
 
 std::optional<std::uint64_t> parse_value(ArgKind kind, std::string_view text) {
@@ -453,7 +442,7 @@ std::string describe_conditions_symbolic(std::string_view syscall, const std::ve
     std::optional<std::string> s = a != nullptr ? symbolic(*a, c) : std::nullopt;
     parts.push_back(s ? *s : describe_conditions({c}));
   }
-  return join(parts, " && ");
+  return core::join(parts, " && ");
 }
 
 std::string describe_allowed(const core::Policy& policy, std::string_view syscall) {
@@ -506,7 +495,7 @@ std::string describe_allowed(const core::Policy& policy, std::string_view syscal
     std::string what;
     if (any) what = "any";
     else if (a.kind == ArgKind::prot) what = prot_phrase(combos);
-    else what = join(values) + (unreadable || values.front().starts_with("without") ? "" : " only");
+    else what = core::join(values, ", ") + (unreadable || values.front().starts_with("without") ? "" : " only");
     if (what == "any" && parts.empty() && args.size() > 1) {
       parts.push_back(std::string(a.label) + " any");
       continue;
@@ -519,7 +508,7 @@ std::string describe_allowed(const core::Policy& policy, std::string_view syscal
     for (const auto& c : r->args)
       if (described.insert(c.index).second) parts.push_back("also " + describe_conditions({c}));
   if (parts.empty()) return "under argument conditions";
-  return join(parts, "; ");
+  return core::join(parts, "; ");
 }
 
 core::ArgCondition condition_for_value(const SensitiveArg& arg, std::uint64_t value) {
@@ -579,7 +568,7 @@ std::vector<std::string> values_outside(const core::Policy& policy, std::string_
     });
     if (covered) continue;
     std::uint64_t shown = a != nullptr && a->kind == ArgKind::socket_type ? v & ~socket_type_flags : v;
-    std::string text = a != nullptr ? value_name(a->kind, shown) : hex(v);
+    std::string text = a != nullptr ? value_name(a->kind, shown) : core::hex(v);
     if (std::find(out.begin(), out.end(), text) == out.end()) out.push_back(text);
   }
   return out;

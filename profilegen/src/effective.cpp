@@ -3,6 +3,7 @@
 
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/core/syscalls.hpp"
+#include "nucleus/core/strings.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -14,12 +15,6 @@ namespace {
 
 using core::Policy;
 using core::Rule;
-
-std::string hex(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string_view op_symbol(core::CmpOp op) {
   switch (op) {
@@ -104,8 +99,8 @@ std::string describe_conditions(const std::vector<core::ArgCondition>& args) {
   for (const auto& c : args) {
     if (!out.empty()) out += " && ";
     std::string arg = "arg" + std::to_string(c.index);
-    if (c.op == core::CmpOp::masked_eq) out += "(" + arg + " & " + hex(c.value) + ") == " + hex(c.value_two);
-    else out += arg + " " + std::string(op_symbol(c.op)) + " " + hex(c.value);
+    if (c.op == core::CmpOp::masked_eq) out += "(" + arg + " & " + core::hex(c.value) + ") == " + core::hex(c.value_two);
+    else out += arg + " " + std::string(op_symbol(c.op)) + " " + core::hex(c.value);
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/core/error.hpp"
+#include "nucleus/core/strings.hpp"
 #include "nucleus/core/syscalls.hpp"
 
 #include <algorithm>
@@ -32,12 +33,6 @@ std::string entry_label(std::size_t i, const core::Rule& r) {
   for (std::size_t k = 0; k < r.names.size() && k < 3; ++k) names += (k ? ", " : "") + r.names[k];
   if (r.names.size() > 3) names += ", ...";
   return "syscalls[" + std::to_string(i) + "] (" + names + ")";
-}
-
-std::string hex(std::uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 std::string header_comment(const ExportOptions& o, std::string_view target) {
@@ -211,21 +206,21 @@ ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
 std::string minijail_condition(const core::ArgCondition& c, const std::string& where) {
   std::string arg = "arg" + std::to_string(c.index);
   switch (c.op) {
-  case core::CmpOp::eq: return arg + " == " + hex(c.value);
-  case core::CmpOp::ne: return arg + " != " + hex(c.value);
-  case core::CmpOp::lt: return arg + " < " + hex(c.value);
-  case core::CmpOp::le: return arg + " <= " + hex(c.value);
-  case core::CmpOp::gt: return arg + " > " + hex(c.value);
-  case core::CmpOp::ge: return arg + " >= " + hex(c.value);
+  case core::CmpOp::eq: return arg + " == " + core::hex(c.value);
+  case core::CmpOp::ne: return arg + " != " + core::hex(c.value);
+  case core::CmpOp::lt: return arg + " < " + core::hex(c.value);
+  case core::CmpOp::le: return arg + " <= " + core::hex(c.value);
+  case core::CmpOp::gt: return arg + " > " + core::hex(c.value);
+  case core::CmpOp::ge: return arg + " >= " + core::hex(c.value);
   case core::CmpOp::masked_eq: {
     if ((c.value_two & ~c.value) != 0) break; // never holds
     // (arg & m) == v: no bit of m outside v is set ("in" allows only the bits given), and each bit of v is.
     std::string out;
     std::uint64_t allowed_bits = ~c.value | c.value_two;
-    if (allowed_bits != ~std::uint64_t{0}) out = arg + " in " + hex(allowed_bits);
+    if (allowed_bits != ~std::uint64_t{0}) out = arg + " in " + core::hex(allowed_bits);
     for (int bit = 0; bit < 64; ++bit) {
       std::uint64_t b = std::uint64_t{1} << bit;
-      if ((c.value_two & b) != 0) out += (out.empty() ? "" : " && ") + arg + " & " + hex(b);
+      if ((c.value_two & b) != 0) out += (out.empty() ? "" : " && ") + arg + " & " + core::hex(b);
     }
     if (out.empty()) return "1";
     return out;

@@ -5,6 +5,7 @@
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/core/error.hpp"
+#include "nucleus/core/strings.hpp"
 #include "nucleus/core/json_limits.hpp"
 
 #include <nlohmann/json.hpp>
@@ -57,12 +58,6 @@ std::pair<int, int> looseness(const Treatment& t) {
 
 bool only_permits(const Treatment& t) {
   return std::all_of(t.begin(), t.end(), [](const Entry& e) { return permits(e.action); });
-}
-
-std::string join_sources(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
 }
 
 [[noreturn]] void conflict(const std::string& what, const std::string& a_src, const std::string& a_val,
@@ -213,10 +208,10 @@ core::Policy merge_profiles(const std::vector<MergeInput>& inputs, Prefer prefer
 
   std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.first_source < b.first_source; });
   for (auto& g : groups) {
-    std::string comment = "from " + join_sources(g.sources);
+    std::string comment = "from " + core::join(g.sources, ", ");
     if (!g.overruled.empty())
       comment += std::string(" (") + (prefer == Prefer::stricter ? "stricter" : "looser") + " than " +
-                 join_sources(g.overruled) + ")";
+                 core::join(g.overruled, ", ") + ")";
     for (const auto& e : g.treatment) out.rules.push_back({g.names, e.action, e.args, comment});
   }
   return out;

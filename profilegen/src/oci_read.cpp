@@ -3,6 +3,7 @@
 #include "oci_internal.hpp"
 
 #include "nucleus/core/error.hpp"
+#include "nucleus/core/strings.hpp"
 #include "nucleus/core/io.hpp"
 #include "nucleus/core/json_limits.hpp"
 
@@ -60,29 +61,10 @@ std::string describe(const Json& value) {
   }
 }
 
-template <std::size_t N>
-std::string join(const std::array<std::string_view, N>& items) {
-  std::string out;
-  for (auto item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
-
 std::string arch_list(const std::vector<Arch>& arches) {
   std::vector<std::string> names;
   for (Arch a : arches) names.emplace_back(core::arch_name(a));
-  return join(names);
+  return core::join(names, ", ");
 }
 
 // True when leaving `rule` out of the filter would let its syscalls do more than the profile says
@@ -252,7 +234,7 @@ private:
       std::vector<std::string> names;
       for (auto k : all_action_kinds) names.emplace_back(core::action_oci_name(k));
       names.emplace_back("SCMP_ACT_KILL");
-      fail(path, "unknown action " + in_quotes(name) + " (expected one of " + join(names) + ")");
+      fail(path, "unknown action " + in_quotes(name) + " (expected one of " + core::join(names, ", ") + ")");
     }
     Action action{*kind, 0};
     if (carries_data(*kind)) action.data = eperm;
@@ -280,7 +262,7 @@ private:
     if (!lookup.known) {
       std::vector<std::string> names;
       for (Arch a : core::known_arches()) names.emplace_back(core::arch_oci_name(a));
-      fail(path, "unknown architecture " + in_quotes(name) + " (expected one of " + join(names) + ")");
+      fail(path, "unknown architecture " + in_quotes(name) + " (expected one of " + core::join(names, ", ") + ")");
     }
     return lookup;
   }
@@ -360,7 +342,7 @@ private:
       if (!flag) {
         std::vector<std::string> names;
         for (auto f : all_flags) names.emplace_back(core::filter_flag_oci_name(f));
-        fail(path, "unknown flag " + in_quotes(name) + " (expected one of " + join(names) + ")");
+        fail(path, "unknown flag " + in_quotes(name) + " (expected one of " + core::join(names, ", ") + ")");
       }
       if (std::find(flags.begin(), flags.end(), *flag) == flags.end()) flags.push_back(*flag);
     }
@@ -489,7 +471,7 @@ private:
     if (!op) {
       std::vector<std::string> names;
       for (auto o : all_ops) names.emplace_back(core::cmp_op_oci_name(o));
-      fail(op_path, "unknown operator " + in_quotes(op_name) + " (expected one of " + join(names) + ")");
+      fail(op_path, "unknown operator " + in_quotes(op_name) + " (expected one of " + core::join(names, ", ") + ")");
     }
     cond.op = *op;
     // OCI's optional valueTwo defaults to 0; for SCMP_CMP_MASKED_EQ value is the mask and valueTwo
@@ -562,7 +544,7 @@ private:
           elsewhere.push_back(in_quotes(name) + " (" + where + ")");
         } else {
           auto closest = closest_names(name, arches);
-          if (!closest.empty()) where += "; did you mean " + join(closest) + "?";
+          if (!closest.empty()) where += "; did you mean " + core::join(closest, ", ") + "?";
           unknown.push_back(in_quotes(name) + " (" + where + ")");
           unknown_denied += denies ? 1 : 0;
         }
@@ -577,11 +559,11 @@ private:
     };
     if (!unknown.empty())
       warn("syscalls", std::to_string(unknown.size()) + " syscall name(s) unknown to this libseccomp " +
-                           core::libseccomp_version() + " (newer than it, or misspelt) left out: " + join(unknown) +
+                           core::libseccomp_version() + " (newer than it, or misspelt) left out: " + core::join(unknown, ", ") +
                            denied_note(unknown_denied));
     if (!elsewhere.empty())
       warn("syscalls", std::to_string(elsewhere.size()) + " syscall name(s) not on " + arch_list(arches) +
-                           " (the profile's architectures, so they cannot be called there) left out: " + join(elsewhere));
+                           " (the profile's architectures, so they cannot be called there) left out: " + core::join(elsewhere, ", "));
   }
 
   // Suggestions come from the profile's own architectures, whose tables cost a pass each; a
@@ -653,7 +635,7 @@ private:
     }
     warn("syscalls", std::to_string(resolved.size()) +
                          " syscall(s) listed with two actions under the same conditions; the stricter is kept, as "
-                         "the kernel does for stacked filters: " + join(resolved));
+                         "the kernel does for stacked filters: " + core::join(resolved, ", "));
   }
 
   std::string source_;

@@ -5,6 +5,7 @@
 #include "nucleus/profile/diff.hpp"
 #include "nucleus/profile/explain.hpp"
 #include "nucleus/core/syscalls.hpp"
+#include "nucleus/core/strings.hpp"
 #include "nucleus/sandbox/text.hpp"
 
 #include <algorithm>
@@ -62,12 +63,6 @@ std::string esc(std::string_view raw) {
 // (sandbox::markdown_code_block): neither can open a heading, a comment, HTML, a link or a cell.
 std::string md_esc(std::string_view s) { return sandbox::markdown_text(s); }
 
-std::string join(const std::vector<std::string>& v, std::string_view sep = " ") {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : std::string(sep)) + x;
-  return s;
-}
-
 std::string percent(std::size_t part, std::size_t whole) {
   return whole == 0 ? "0 %" : std::to_string((part * 100 + whole / 2) / whole) + " %";
 }
@@ -81,7 +76,7 @@ std::string arch_sentence(const ArchCount& c, const std::string& reference_label
 }
 
 std::string command_of(const core::Trace& t) {
-  if (!t.header.command.empty()) return join(t.header.command);
+  if (!t.header.command.empty()) return core::join(t.header.command, " ");
   return t.header.target.empty() ? std::string("(not recorded)") : "(" + t.header.target + ")"; // --pid / --cgroup
 }
 
@@ -110,7 +105,7 @@ std::string render_report_html(const ReportInput& in) {
 
   h << "<section id=\"summary\"><h2>Summary</h2>\n<ul>\n";
   h << "<li>Default action: <code>" << esc(explanation.default_action) << "</code>";
-  if (!explanation.flags.empty()) h << ", flags <code>" << esc(join(explanation.flags)) << "</code>";
+  if (!explanation.flags.empty()) h << ", flags <code>" << esc(core::join(explanation.flags, " ")) << "</code>";
   h << "</li>\n";
   for (const auto& c : explanation.arches)
     h << "<li class=\"arch-count\" data-arch=\"" << core::arch_name(c.arch) << "\" data-allowed=\"" << c.permitted()
@@ -206,9 +201,9 @@ std::string render_report_html(const ReportInput& in) {
   for (const auto& g : explanation.groups) {
     if (g.allowed.empty()) continue;
     h << "<tr><td><code>" << esc(g.name) << "</code><br><span class=\"muted\">" << esc(g.description) << "</span></td><td>"
-      << g.allowed.size() << " of " << g.size << "</td><td>" << esc(join(g.allowed)) << "</td></tr>\n";
+      << g.allowed.size() << " of " << g.size << "</td><td>" << esc(core::join(g.allowed, " ")) << "</td></tr>\n";
   }
-  h << "<tr><td>in no group</td><td>" << explanation.ungrouped.size() << "</td><td>" << esc(join(explanation.ungrouped))
+  h << "<tr><td>in no group</td><td>" << explanation.ungrouped.size() << "</td><td>" << esc(core::join(explanation.ungrouped, " "))
     << "</td></tr>\n</table></section>\n";
 
   if (in.previous) {
@@ -220,16 +215,16 @@ std::string render_report_html(const ReportInput& in) {
       h << "<ul>\n";
       if (d.default_action) h << "<li>Default action: " << esc(d.default_action->first) << " &rarr; " << esc(d.default_action->second) << "</li>\n";
       if (!d.arches_added.empty() || !d.arches_removed.empty())
-        h << "<li>Architectures: added " << esc(join(d.arches_added, ", ")) << "; removed " << esc(join(d.arches_removed, ", ")) << "</li>\n";
+        h << "<li>Architectures: added " << esc(core::join(d.arches_added, ", ")) << "; removed " << esc(core::join(d.arches_removed, ", ")) << "</li>\n";
       for (const auto& [arch, c] : d.by_arch) {
         h << "<li>" << esc(arch) << ": <span class=\"added\">" << c.added.size() << " added</span>";
-        if (!c.added.empty()) h << " (" << esc(join(c.added, ", ")) << ")";
+        if (!c.added.empty()) h << " (" << esc(core::join(c.added, ", ")) << ")";
         h << ", <span class=\"removed\">" << c.removed.size() << " removed</span>";
-        if (!c.removed.empty()) h << " (" << esc(join(c.removed, ", ")) << ")";
+        if (!c.removed.empty()) h << " (" << esc(core::join(c.removed, ", ")) << ")";
         h << "</li>\n";
       }
       for (const auto& c : d.changed)
-        h << "<li>Changed <code>" << esc(c.name) << "</code>: " << esc(join(c.before, "; ")) << " &rarr; " << esc(join(c.after, "; ")) << "</li>\n";
+        h << "<li>Changed <code>" << esc(c.name) << "</code>: " << esc(core::join(c.before, "; ")) << " &rarr; " << esc(core::join(c.after, "; ")) << "</li>\n";
       h << "</ul>\n";
     }
     h << "</section>\n";
@@ -249,7 +244,7 @@ std::string render_report_markdown(const ReportInput& in) {
   m << "Written by nucleus-profile report on " << md_esc(in.generated_at) << ".\n\n";
   m << "## Summary\n\n";
   m << "- Default action: " << md_esc(explanation.default_action);
-  if (!explanation.flags.empty()) m << ", flags " << md_esc(join(explanation.flags));
+  if (!explanation.flags.empty()) m << ", flags " << md_esc(core::join(explanation.flags, " "));
   m << "\n";
   for (const auto& c : explanation.arches) m << "- " << md_esc(arch_sentence(c, explanation.reference_label)) << "\n";
   for (const auto& [name, text] : explanation.conditions) m << "- " << md_esc(name) << ": " << md_esc(text) << "\n";
@@ -312,8 +307,8 @@ std::string render_report_markdown(const ReportInput& in) {
   m << "## Allowed syscalls by group\n\nsystemd's syscall groups, on " << core::arch_name(explanation.group_arch)
     << "; ? marks a syscall allowed only under argument conditions.\n\n| Group | Allowed | Syscalls |\n|---|---|---|\n";
   for (const auto& g : explanation.groups)
-    if (!g.allowed.empty()) m << "| " << md_esc(g.name) << " | " << g.allowed.size() << " of " << g.size << " | " << md_esc(join(g.allowed)) << " |\n";
-  m << "| in no group | " << explanation.ungrouped.size() << " | " << md_esc(join(explanation.ungrouped)) << " |\n\n";
+    if (!g.allowed.empty()) m << "| " << md_esc(g.name) << " | " << g.allowed.size() << " of " << g.size << " | " << md_esc(core::join(g.allowed, " ")) << " |\n";
+  m << "| in no group | " << explanation.ungrouped.size() << " | " << md_esc(core::join(explanation.ungrouped, " ")) << " |\n\n";
 
   if (in.previous) {
     auto d = diff_profiles(*in.previous, in.policy);

@@ -4,6 +4,7 @@
 // denials, kills and complain mode, a stalled reader, the monitoring stream cut from outside while
 // the workload runs, and a debug log that does not end with the sandbox.
 #include "e2e_support.hpp"
+#include "nucleus/core/strings.hpp"
 
 #include "nucleus/core/fd.hpp"
 
@@ -42,12 +43,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
-std::string join(const std::set<std::string>& s) {
-  std::string out;
-  for (const auto& x : s) out += x + " ";
-  return out;
-}
 
 // How many calls of `name` the trace counts, over every executable and architecture.
 std::uint64_t calls_of(const TraceFile& t, const std::string& name) {
@@ -127,7 +122,7 @@ TEST_F(GvisorPrivileged, CompleteAgainstStraceInTheSameSandbox) {
     std::set<std::string> missing;
     for (const auto& name : strace_names(nucleus::test::read_text(strace_out)))
       if (traced.count(name) == 0) missing.insert(name);
-    EXPECT_TRUE(missing.empty()) << "strace saw, the trace lacks: " << join(missing) << "\ntrace: " << join(traced);
+    EXPECT_TRUE(missing.empty()) << "strace saw, the trace lacks: " << nucleus::core::join(missing, " ") << "\ntrace: " << nucleus::core::join(traced, " ");
   }
 }
 
@@ -271,7 +266,7 @@ TEST_F(GvisorPrivileged, ComplainModeChecksArgumentsAndEnforcesNothing) {
   auto t = read_trace_file(extra);
   std::set<std::string> names;
   for (const auto& s : t.syscalls) names.insert(s["name"].get<std::string>());
-  EXPECT_EQ(join(names), "socket uname ");
+  EXPECT_EQ(nucleus::core::join(names, " "), "socket uname");
 }
 
 // A reader that falls behind slows the sandbox down and loses nothing: every call is counted.

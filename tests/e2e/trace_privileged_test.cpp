@@ -2,6 +2,7 @@
 // same run), isolation between concurrent traces, the trace -> gen -> run round trip, compat ABIs,
 // and loss detection on the kmsg source.
 #include "e2e_support.hpp"
+#include "nucleus/core/strings.hpp"
 #include "nucleus/tracer/ebpf.hpp"
 
 #include <gtest/gtest.h>
@@ -33,12 +34,6 @@ std::set<std::string> names_of(const TraceFile& t, const std::function<bool(cons
   std::set<std::string> out;
   for (const auto& s : t.syscalls)
     if (!keep || keep(s)) out.insert(s["name"].get<std::string>());
-  return out;
-}
-
-std::string join(const std::set<std::string>& s) {
-  std::string out;
-  for (const auto& x : s) out += x + " ";
   return out;
 }
 
@@ -149,7 +144,7 @@ TEST_P(TraceEverySourcePrivileged, CompleteAgainstStrace) {
       return s["exe"].get<std::string>() != strace.string() || s["name"] == "execve";
     });
     auto oracle = strace_names(nucleus::test::read_text(strace_out));
-    EXPECT_EQ(join(traced), join(oracle));
+    EXPECT_EQ(nucleus::core::join(traced, " "), nucleus::core::join(oracle, " "));
     if (w.name == "burst") {
       std::uint64_t getppid = 0;
       for (const auto& s : t.syscalls)
@@ -180,12 +175,12 @@ TEST_P(TraceEverySourcePrivileged, ConcurrentTracesHoldOnlyTheirOwnWorkload) {
   expect_source(read_trace_file(dir / "a.trace"));
   auto ta = names_of(read_trace_file(dir / "a.trace"));
   auto tb = names_of(read_trace_file(dir / "b.trace"));
-  EXPECT_TRUE(ta.count("getpriority")) << join(ta);
-  EXPECT_FALSE(ta.count("sched_getscheduler")) << join(ta);
-  EXPECT_FALSE(ta.count("sysinfo")) << join(ta);
-  EXPECT_TRUE(tb.count("sched_getscheduler")) << join(tb);
-  EXPECT_FALSE(tb.count("getpriority")) << join(tb);
-  EXPECT_FALSE(tb.count("sysinfo")) << join(tb);
+  EXPECT_TRUE(ta.count("getpriority")) << nucleus::core::join(ta, " ");
+  EXPECT_FALSE(ta.count("sched_getscheduler")) << nucleus::core::join(ta, " ");
+  EXPECT_FALSE(ta.count("sysinfo")) << nucleus::core::join(ta, " ");
+  EXPECT_TRUE(tb.count("sched_getscheduler")) << nucleus::core::join(tb, " ");
+  EXPECT_FALSE(tb.count("getpriority")) << nucleus::core::join(tb, " ");
+  EXPECT_FALSE(tb.count("sysinfo")) << nucleus::core::join(tb, " ");
 }
 
 TEST_F(TracePrivileged, RoundTripRunsEverySampleUnchanged) {
@@ -367,8 +362,8 @@ TEST_F(TracePrivileged, ProcessTreeFallbackWhenNoAuditSession) {
   auto t = read_trace_file(path);
   EXPECT_EQ(t.header["source"], "audit-netlink") << "the eBPF recorder attributes by audit session only";
   auto names = names_of(t);
-  EXPECT_TRUE(names.count("getpriority")) << join(names);
-  EXPECT_TRUE(names.count("exit_group")) << join(names);
+  EXPECT_TRUE(names.count("getpriority")) << nucleus::core::join(names, " ");
+  EXPECT_TRUE(names.count("exit_group")) << nucleus::core::join(names, " ");
   EXPECT_EQ(t.summary["lost"].get<int>(), 0);
 }
 
@@ -393,8 +388,8 @@ TEST_F(TracePrivileged, WhenTheEbpfRecorderCannotLoadTheWorkloadRunsOnceUnderAno
   EXPECT_EQ(nucleus::test::read_text(marks), "ran\n") << "the workload ran once";
   auto t = read_trace_file(path);
   EXPECT_EQ(t.header["source"], "audit-netlink");
-  EXPECT_TRUE(names_of(t).count("execve")) << join(names_of(t));
-  EXPECT_TRUE(names_of(t).count("exit_group")) << join(names_of(t));
+  EXPECT_TRUE(names_of(t).count("execve")) << nucleus::core::join(names_of(t), " ");
+  EXPECT_TRUE(names_of(t).count("exit_group")) << nucleus::core::join(names_of(t), " ");
 
   const auto asked = (dir / "ebpf.trace").string();
   r = trace_with("ebpf", asked);
@@ -465,9 +460,9 @@ TEST_P(TraceEverySourcePrivileged, WorkloadCannotLeaveTheRecordedSet) {
   expect_source(t);
   EXPECT_EQ(t.summary["lost"].get<int>(), 0);
   auto names = names_of(t, [&](const json& s) { return s["exe"].get<std::string>().find("probe") != std::string::npos; });
-  EXPECT_TRUE(names.count("unshare")) << join(names);
-  EXPECT_TRUE(names.count("getpriority")) << "calls after unshare are recorded: " << join(names);
-  EXPECT_TRUE(names.count("sched_getscheduler")) << "a later child is recorded: " << join(names);
+  EXPECT_TRUE(names.count("unshare")) << nucleus::core::join(names, " ");
+  EXPECT_TRUE(names.count("getpriority")) << "calls after unshare are recorded: " << nucleus::core::join(names, " ");
+  EXPECT_TRUE(names.count("sched_getscheduler")) << "a later child is recorded: " << nucleus::core::join(names, " ");
 }
 
 // The eBPF recorder records the distinct argument values of the argument-sensitive syscalls, per
@@ -526,7 +521,7 @@ TEST_F(TracePrivileged, EbpfBaselineLeavesOutWhatItAllows) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto t = read_trace_file(path);
   EXPECT_EQ(t.header["source"], "ebpf");
-  EXPECT_EQ(join(names_of(t)), "uname ") << "the trace holds only what the baseline does not allow";
+  EXPECT_EQ(nucleus::core::join(names_of(t), " "), "uname") << "the trace holds only what the baseline does not allow";
 
   p["syscalls"].push_back({{"names", {"socket"}}, {"action", "SCMP_ACT_ERRNO"},
                            {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}});
@@ -540,5 +535,5 @@ TEST_F(TracePrivileged, EbpfBaselineLeavesOutWhatItAllows) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   t = read_trace_file(path);
   EXPECT_EQ(t.header["source"], "audit-netlink") << "auto leaves such a baseline to the audit recorder";
-  EXPECT_EQ(join(names_of(t)), "socket uname ") << "socket(AF_UNIX) is outside the baseline, socket(AF_INET) not";
+  EXPECT_EQ(nucleus::core::join(names_of(t), " "), "socket uname") << "socket(AF_UNIX) is outside the baseline, socket(AF_INET) not";
 }

@@ -38,7 +38,6 @@ std::string_view error_kind_name(ErrorKind kind) noexcept {
   case ErrorKind::permission: return "permission denied";
   case ErrorKind::unsupported: return "unsupported";
   case ErrorKind::kernel: return "kernel error";
-  case ErrorKind::lost_events: return "lost events";
   case ErrorKind::internal: return "internal error";
   }
   return "error";

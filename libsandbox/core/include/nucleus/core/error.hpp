@@ -16,7 +16,6 @@ enum class ErrorKind {
   permission,     // the kernel or the file system said no
   unsupported,    // the kernel or this build lacks a feature
   kernel,         // a system call failed for another reason
-  lost_events,    // audit records were lost
   internal,
 };
 
