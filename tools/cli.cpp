@@ -1,7 +1,7 @@
 // Error reporting shared by the mains.
 #include "cli.hpp"
 
-#include "nucleus/sandbox/text.hpp"
+#include "nucleus/core/text.hpp"
 #include "nucleus/core/path_lookup.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
@@ -53,7 +53,7 @@ void to_terminal(std::string_view text) {
 }
 
 void warn(std::string_view tool, std::string_view message) {
-  std::cerr << tool << ": warning: " << sandbox::printable(message) << '\n';
+  std::cerr << tool << ": warning: " << core::printable(message) << '\n';
 }
 
 int guarded_main(std::string_view tool, ExitCodeFor exit_code_for, const std::function<int()>& body) {
@@ -61,8 +61,8 @@ int guarded_main(std::string_view tool, ExitCodeFor exit_code_for, const std::fu
     return body();
   } catch (const core::Error& e) {
     // One line each: a message may quote a name from a profile or a path from a workload (text.hpp).
-    std::cerr << tool << ": error: " << sandbox::printable(e.what()) << '\n';
-    if (!e.hint().empty()) std::cerr << tool << ": hint: " << sandbox::printable(e.hint()) << '\n';
+    std::cerr << tool << ": error: " << core::printable(e.what()) << '\n';
+    if (!e.hint().empty()) std::cerr << tool << ": hint: " << core::printable(e.hint()) << '\n';
     return exit_code_for(e);
   } catch (const std::exception& e) {
     std::cerr << tool << ": internal error: " << e.what() << '\n';

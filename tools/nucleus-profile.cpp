@@ -4,7 +4,7 @@
 #include "command_line.hpp"
 #include "profile/commands.hpp"
 
-#include "nucleus/sandbox/text.hpp"
+#include "nucleus/core/text.hpp"
 #include "nucleus/core/error.hpp"
 
 #include <CLI/CLI.hpp>
@@ -21,7 +21,7 @@ int profile_exit_code(const nucleus::core::Error& error) noexcept {
 int main(int argc, char** argv) {
   // Every message, note and denial line goes out through printable_lines(): a workload's or a
   // file's terminal sequences are shown, never obeyed (see text.hpp).
-  nucleus::sandbox::PrintableStream safe_out(std::cout), safe_err(std::cerr);
+  nucleus::core::PrintableStream safe_out(std::cout), safe_err(std::cerr);
   using namespace nucleus::profile_tool;
   CLI::App app{"Generate, check and ship seccomp profiles (OCI LinuxSeccomp JSON).", "nucleus-profile"};
   app.footer(R"(Examples:

@@ -4,7 +4,7 @@
 #include "command_line.hpp"
 #include "sandbox_flags.hpp"
 
-#include "nucleus/sandbox/text.hpp"
+#include "nucleus/core/text.hpp"
 #include "nucleus/profile/args.hpp"
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/oci.hpp"
@@ -227,7 +227,7 @@ int run(const Options& opt) {
 int main(int argc, char** argv) {
   // Every message, note and denial line goes out through printable_lines(): a workload's or a
   // file's terminal sequences are shown, never obeyed (see text.hpp).
-  nucleus::sandbox::PrintableStream safe_out(std::cout), safe_err(std::cerr);
+  nucleus::core::PrintableStream safe_out(std::cout), safe_err(std::cerr);
   CLI::App app{"Run a command in strict mode: every syscall outside the profile is denied with the\n"
                "profile's action and reported on stderr as it happens (syscall, architecture,\n"
                "executable, pid, and the command that would allow it).",

@@ -6,7 +6,7 @@
 #include "oci_hook.hpp"
 #include "sandbox_flags.hpp"
 
-#include "nucleus/sandbox/text.hpp"
+#include "nucleus/core/text.hpp"
 #include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/core/io.hpp"
@@ -315,7 +315,7 @@ int run(const Options& opt) {
 int main(int argc, char** argv) {
   // Every message, note and denial line goes out through printable_lines(): a workload's or a
   // file's terminal sequences are shown, never obeyed (see text.hpp).
-  nucleus::sandbox::PrintableStream safe_out(std::cout), safe_err(std::cerr);
+  nucleus::core::PrintableStream safe_out(std::cout), safe_err(std::cerr);
   CLI::App app{"Run a command in trace mode and record every syscall it and all its children make into a\n"
                "trace log (NDJSON): from gVisor's own record under gVisor (the default), from the kernel's\n"
                "audit records on the host (--trust-level trusted).",

@@ -5,7 +5,7 @@
 #include "nucleus/profile/args.hpp"
 
 #include "nucleus/core/syscalls.hpp"
-#include "nucleus/sandbox/text.hpp"
+#include "nucleus/core/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -345,7 +345,7 @@ int check_exit_code(const CheckResult& result, Severity fail_on) {
 
 std::string format_check_text(const CheckResult& result, std::string_view profile_name_raw) {
   // Names in a profile are its author's to choose: each field is one escaped line (text.hpp).
-  using sandbox::printable;
+  using core::printable;
   const std::string profile_name = printable(profile_name_raw);
   std::ostringstream out;
   if (result.findings.empty()) out << profile_name << ": no findings\n";

@@ -5,7 +5,7 @@
 #include "nucleus/profile/args.hpp"
 
 #include "nucleus/core/syscalls.hpp"
-#include "nucleus/sandbox/text.hpp"
+#include "nucleus/core/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -100,7 +100,7 @@ ProfileDiff diff_profiles(const Policy& a, const Policy& b) {
 }
 
 std::string format_diff_text(const ProfileDiff& d, std::string_view a_name, std::string_view b_name) {
-  using sandbox::printable; // names come from the profiles: one escaped line each (text.hpp)
+  using core::printable; // names come from the profiles: one escaped line each (text.hpp)
   std::ostringstream out;
   out << "--- " << printable(a_name) << "\n+++ " << printable(b_name) << "\n";
   if (d.same()) {
@@ -218,7 +218,7 @@ std::string format_trace_diff_text(const TraceDiff& d, std::string_view profile_
       << " distinct syscall(s) that " << trace_names << " made:\n";
   for (const auto& x : d.denials) {
     out << "  " << x.arch << " " << x.name << ": " << x.count << " call(s)";
-    if (!x.exe.empty()) out << " by " << sandbox::printable(x.exe); // the workload's own path
+    if (!x.exe.empty()) out << " by " << core::printable(x.exe); // the workload's own path
     out << ": " << (x.access == Access::conditional ? "may be denied" : "denied") << ", " << x.why << "\n";
   }
   out << "to allow them: nucleus-profile add " << profile_name;

@@ -4,7 +4,7 @@
 #include "nucleus/profile/args.hpp"
 
 #include "nucleus/core/syscalls.hpp"
-#include "nucleus/sandbox/text.hpp"
+#include "nucleus/core/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -112,7 +112,7 @@ Explanation explain_profile(const core::Policy& policy, const Reference* referen
 }
 
 std::string format_explain_text(const Explanation& e, std::string_view profile_name) {
-  using sandbox::printable; // names come from the profile: one escaped line each (text.hpp)
+  using core::printable; // names come from the profile: one escaped line each (text.hpp)
   std::ostringstream out;
   out << printable(profile_name) << ": default action " << e.default_action;
   if (!e.flags.empty()) {

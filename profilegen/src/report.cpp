@@ -6,7 +6,7 @@
 #include "nucleus/profile/explain.hpp"
 #include "nucleus/core/syscalls.hpp"
 #include "nucleus/core/strings.hpp"
-#include "nucleus/sandbox/text.hpp"
+#include "nucleus/core/text.hpp"
 
 #include <algorithm>
 #include <map>
@@ -43,7 +43,7 @@ std::uint64_t total_calls(const std::vector<Count>& counts) {
 
 // HTML-escaped, after printable(): controls and the marks that hide or reorder text are shown.
 std::string esc(std::string_view raw) {
-  std::string safe = sandbox::printable_lines(raw);
+  std::string safe = core::printable_lines(raw);
   std::string_view s = safe;
   std::string out;
   for (char c : s) {
@@ -59,9 +59,9 @@ std::string esc(std::string_view raw) {
 }
 
 // Everything in the Markdown report that came from a trace, a profile or a file name is inline
-// text with its markup characters escaped (sandbox::markdown_text), or a fenced block
-// (sandbox::markdown_code_block): neither can open a heading, a comment, HTML, a link or a cell.
-std::string md_esc(std::string_view s) { return sandbox::markdown_text(s); }
+// text with its markup characters escaped (core::markdown_text), or a fenced block
+// (core::markdown_code_block): neither can open a heading, a comment, HTML, a link or a cell.
+std::string md_esc(std::string_view s) { return core::markdown_text(s); }
 
 std::string percent(std::size_t part, std::size_t whole) {
   return whole == 0 ? "0 %" : std::to_string((part * 100 + whole / 2) / whole) + " %";
@@ -281,7 +281,7 @@ std::string render_report_markdown(const ReportInput& in) {
       auto len = counts.front().count == 0 ? 0 : static_cast<std::size_t>(40.0 * static_cast<double>(c.count) / static_cast<double>(counts.front().count));
       chart << label << std::string(width - label.size() + 1, ' ') << std::string(std::max<std::size_t>(len, 1), '#') << " " << c.count << "\n";
     }
-    m << sandbox::markdown_code_block(chart.str()) << "\n";
+    m << core::markdown_code_block(chart.str()) << "\n";
   }
 
   m << "## Findings\n\n";
@@ -313,7 +313,7 @@ std::string render_report_markdown(const ReportInput& in) {
   if (in.previous) {
     auto d = diff_profiles(*in.previous, in.policy);
     m << "## Changes since " << md_esc(in.previous_name.value_or("previous profile")) << "\n\n"
-      << sandbox::markdown_code_block(format_diff_text(d, in.previous_name.value_or("previous"), in.profile_name));
+      << core::markdown_code_block(format_diff_text(d, in.previous_name.value_or("previous"), in.profile_name));
   }
   return m.str();
 }

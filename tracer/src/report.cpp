@@ -2,7 +2,7 @@
 #include "nucleus/tracer/report.hpp"
 
 #include "nucleus/core/syscalls.hpp"
-#include "nucleus/sandbox/text.hpp"
+#include "nucleus/core/text.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -26,7 +26,7 @@ namespace {
 
 // The executable's path and comm are the workload's to choose: shown escaped.
 std::string executable_of(const SeccompRecord& record) {
-  return sandbox::printable(record.exe.empty() ? record.comm : record.exe);
+  return core::printable(record.exe.empty() ? record.comm : record.exe);
 }
 
 } // namespace
@@ -36,7 +36,7 @@ std::string describe_denial(const SeccompRecord& record, const std::string& prof
   std::string name = syscall_display_name(record);
   std::string line = "denied " + name + " (" + std::string(core::arch_name(record.arch)) + ") in " +
                      executable_of(record) + " [pid " + std::to_string(record.pid) + "]: " + action_of(record, known);
-  if (!profile_path.empty()) line += "; to allow it: nucleus-profile add " + sandbox::printable(profile_path) + " " + name;
+  if (!profile_path.empty()) line += "; to allow it: nucleus-profile add " + core::printable(profile_path) + " " + name;
   return line;
 }
 

@@ -1,5 +1,5 @@
 // Small string helpers every layer words its messages and outputs with (escaping text for people is
-// nucleus/sandbox/text.hpp).
+// nucleus/core/text.hpp).
 #pragma once
 
 #include <cstdint>

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace nucleus::sandbox {
+namespace nucleus::core {
 
 // For a terminal or a log line: C0 controls (newline and tab included), DEL, C1 controls, the
 // Unicode marks that reorder or hide text (bidi embeddings, overrides and isolates, zero-width
@@ -59,4 +59,4 @@ private:
   Buf buf_;
 };
 
-} // namespace nucleus::sandbox
+} // namespace nucleus::core

@@ -1,11 +1,11 @@
 // Escaping others' text for terminals, log lines and Markdown (see text.hpp for the rules).
-#include "nucleus/sandbox/text.hpp"
+#include "nucleus/core/text.hpp"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
-namespace nucleus::sandbox {
+namespace nucleus::core {
 namespace {
 
 // The length of the UTF-8 sequence at s[i] and its code point, or 0 when it is not well formed
@@ -176,4 +176,4 @@ int PrintableStream::Buf::sync() {
   return raw->pubsync();
 }
 
-} // namespace nucleus::sandbox
+} // namespace nucleus::core
