@@ -11,8 +11,8 @@ jobs=$(nproc)
 # so the libraries compile once for both: the unit tests, where the parsers of outside input are
 # exercised, run under the sanitizers; then each fuzz target runs, bounded, from its seed corpus.
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$jobs" --target libsandbox_unit_tests tracer_unit_tests profilegen_unit_tests
-for suite in libsandbox tracer profilegen; do
+cmake --build --preset fuzz -j "$jobs" --target core_unit_tests libsandbox_unit_tests tracer_unit_tests profilegen_unit_tests
+for suite in core libsandbox tracer profilegen; do
   echo "sanitizers: ${suite}_unit_tests"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "build/fuzz/tests/${suite}_unit_tests" --gtest_brief=1
