@@ -161,7 +161,7 @@ MonitorResult run_loop(const MonitorOptions& options, RunSource& source) {
   source.prepare(spec, result);
   const auto started = std::chrono::steady_clock::now();
 
-  asio::io_context io;
+  asio::io_context& io = source.io_;
   // Installed before the child exists, so that a signal during start-up is not lost.
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   signals.add(SIGQUIT);

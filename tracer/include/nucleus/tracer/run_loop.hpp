@@ -31,6 +31,13 @@ public:
   virtual void child_exited(boost::asio::io_context& io, MonitorResult& result) = 0;
   // After the loop (also when it ended on a signal): last reads and the loss report.
   virtual void finish(MonitorResult& result) = 0;
+
+private:
+  friend MonitorResult run_loop(const MonitorOptions& options, RunSource& source);
+  // The loop runs on this context. It lives in the base so that it outlives everything a source
+  // binds to it (descriptors, timers: members of the derived class, destroyed first); a context
+  // destroyed before them leaves them calling into its freed services.
+  boost::asio::io_context io_;
 };
 
 // Runs options.argv (with its isolation steps, environment, descriptors, terminal, on_start and
