@@ -208,8 +208,8 @@ TEST(WorkloadEnvironment, AllowlistThenFilesThenFlags) {
   copy.env = {"HOME"};
   EXPECT_EQ(sb::workload_environment(copy, caller.data())[0], "HOME=/root");
   sb::IsolationConfig chosen;
-  chosen.env = {"HOME=/work/home"};
-  EXPECT_EQ(sb::workload_environment(chosen, caller.data())[0], "HOME=/work/home");
+  chosen.env = {"HOME=/srv/home"};
+  EXPECT_EQ(sb::workload_environment(chosen, caller.data())[0], "HOME=/srv/home");
 }
 
 TEST(WorkloadEnvironment, TheHostsTmpIsNeverTheDefaultHome) {
@@ -234,8 +234,8 @@ TEST(WorkloadEnvironment, TheHostsTmpIsNeverTheDefaultHome) {
   // With a HOME chosen, or a bind below /tmp, nothing is refused.
   sb::IsolationConfig chosen;
   chosen.rw.push_back({"/tmp", ""});
-  chosen.env = {"HOME=/work/home"};
-  EXPECT_EQ(sb::workload_environment(chosen, empty)[0], "HOME=/work/home");
+  chosen.env = {"HOME=/srv/home"};
+  EXPECT_EQ(sb::workload_environment(chosen, empty)[0], "HOME=/srv/home");
   sb::IsolationConfig below;
   below.rw.push_back({"/tmp/project", ""});
   EXPECT_EQ(sb::workload_environment(below, empty)[0], "HOME=/tmp");
