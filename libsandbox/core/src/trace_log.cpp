@@ -80,6 +80,13 @@ public:
 
   std::uint64_t unsigned_number(const char* key) const { return as_unsigned(key, require(key)); }
 
+  bool optional_bool(const char* key) const {
+    const json* value = find(key);
+    if (value == nullptr) return false;
+    if (!value->is_boolean()) wrong_type(key, "true or false", *value);
+    return value->get<bool>();
+  }
+
   std::uint64_t optional_unsigned_number(const char* key) const {
     const json* value = find(key);
     return value == nullptr ? 0 : as_unsigned(key, *value);
@@ -144,10 +151,9 @@ TraceHeader read_header(const Fields& fields, const LineRef& at) {
     if (!c->is_boolean()) fields.wrong_type("container", "true or false", *c);
     header.container = c->get<bool>();
   }
-  if (const json* args = fields.find("arguments")) {
-    if (!args->is_boolean()) fields.wrong_type("arguments", "true or false", *args);
-    header.arguments = args->get<bool>();
-  }
+  header.arguments = fields.optional_bool("arguments");
+  header.behaviour = fields.optional_bool("behaviour");
+  if (fields.find("workspace")) header.workspace = fields.strings("workspace");
   return header;
 }
 
@@ -206,7 +212,60 @@ TraceSummary read_summary(const Fields& fields) {
   summary.duration_ms = fields.unsigned_number("duration_ms");
   summary.unparsed = fields.optional_unsigned_number("unparsed"); // later than the first writers
   summary.loss = fields.optional_string("loss");
+  summary.behaviour_dropped = fields.optional_unsigned_number("behaviour_dropped");
   return summary;
+}
+
+Outcome read_outcome(const Fields& fields) {
+  const json* value = fields.find("result");
+  if (value == nullptr) return Outcome::unknown;
+  const std::optional<Outcome> outcome = value->is_string() ? outcome_from_name(value->get<std::string>()) : std::nullopt;
+  if (!outcome) fields.wrong_type("result", "\"ok\" or \"failed\"", *value);
+  return *outcome;
+}
+
+TraceExec read_exec(const Fields& fields) {
+  TraceExec exec;
+  exec.exe = fields.string("exe");
+  exec.path = fields.string("path");
+  exec.argv = fields.strings("argv");
+  exec.argv_truncated = fields.optional_bool("argv_truncated");
+  exec.result = read_outcome(fields);
+  exec.count = fields.unsigned_number("count");
+  return exec;
+}
+
+TraceFile read_file(const Fields& fields) {
+  TraceFile file;
+  file.exe = fields.string("exe");
+  file.syscall = fields.string("syscall");
+  file.path = fields.string("path");
+  for (const auto& name : fields.strings("access")) {
+    const std::optional<FileAccess> access = file_access_from_name(name);
+    if (!access) fields.wrong_type("access", "a list of file accesses (read, write, create, ...)", json(name));
+    file.access |= static_cast<FileAccessSet>(*access);
+  }
+  file.target = fields.optional_string("target");
+  file.result = read_outcome(fields);
+  file.count = fields.unsigned_number("count");
+  return file;
+}
+
+TraceNet read_net(const Fields& fields) {
+  TraceNet net;
+  net.exe = fields.string("exe");
+  net.syscall = fields.string("syscall");
+  net.family = fields.string("family");
+  net.socktype = fields.optional_string("socktype");
+  net.address = fields.optional_string("address");
+  if (fields.find("port")) {
+    const std::uint64_t port = fields.unsigned_number("port");
+    if (port > 65535) fields.wrong_type("port", "a port 0..65535", fields.require("port"));
+    net.port = static_cast<int>(port);
+  }
+  net.result = read_outcome(fields);
+  net.count = fields.unsigned_number("count");
+  return net;
 }
 
 bool is_blank(std::string_view line) {
@@ -239,6 +298,39 @@ std::string json_problem(const json::exception& e) {
   return "invalid JSON: " + std::string(what);
 }
 
+void put_result(nlohmann::ordered_json& line, Outcome result) {
+  if (result != Outcome::unknown) line["result"] = outcome_name(result);
+}
+
+// The "exec", "file" and "net" lines, after the syscall lines.
+void write_behaviour(const Trace& trace, std::string& out) {
+  using ordered = nlohmann::ordered_json;
+  for (const auto& e : trace.execs) {
+    ordered line{{"type", "exec"}, {"exe", e.exe}, {"path", e.path}, {"argv", e.argv}};
+    if (e.argv_truncated) line["argv_truncated"] = true;
+    put_result(line, e.result);
+    line["count"] = e.count;
+    out += dump_line(line);
+  }
+  for (const auto& f : trace.files) {
+    ordered line{{"type", "file"}, {"exe", f.exe}, {"syscall", f.syscall}, {"path", f.path},
+                 {"access", file_access_names(f.access)}};
+    if (!f.target.empty()) line["target"] = f.target;
+    put_result(line, f.result);
+    line["count"] = f.count;
+    out += dump_line(line);
+  }
+  for (const auto& n : trace.nets) {
+    ordered line{{"type", "net"}, {"exe", n.exe}, {"syscall", n.syscall}, {"family", n.family}};
+    if (!n.socktype.empty()) line["socktype"] = n.socktype;
+    if (!n.address.empty()) line["address"] = n.address;
+    if (n.port >= 0) line["port"] = n.port;
+    put_result(line, n.result);
+    line["count"] = n.count;
+    out += dump_line(line);
+  }
+}
+
 } // namespace
 
 Trace read_trace(std::string_view text, std::string_view source_name) {
@@ -265,6 +357,12 @@ Trace read_trace(std::string_view text, std::string_view source_name) {
     } else if (type == "syscall") {
       if (!have_header) at.fail("a syscall line before the header line");
       trace.syscalls.push_back(read_syscall(Fields(object, type, at), at));
+    } else if (type == "exec" || type == "file" || type == "net") {
+      if (!have_header) at.fail("a " + type + " line before the header line");
+      const Fields record(object, type, at);
+      if (type == "exec") trace.execs.push_back(read_exec(record));
+      if (type == "file") trace.files.push_back(read_file(record));
+      if (type == "net") trace.nets.push_back(read_net(record));
     } else if (type == "summary") {
       if (!have_header) at.fail("a summary line before the header line");
       if (trace.summary) at.fail("a second summary line: a trace holds one run");
@@ -289,6 +387,8 @@ std::string write_trace(const Trace& trace) {
   if (!h.warnings.empty()) header["warnings"] = h.warnings;
   if (h.container) header["container"] = true;
   if (h.arguments) header["arguments"] = true;
+  if (h.behaviour) header["behaviour"] = true;
+  if (!h.workspace.empty()) header["workspace"] = h.workspace;
   out += dump_line(header);
   for (const auto& s : trace.syscalls) {
     ordered line{{"type", "syscall"}, {"arch", arch_name(s.arch)}, {"nr", s.nr}, {"name", s.name},
@@ -304,11 +404,13 @@ std::string write_trace(const Trace& trace) {
     }
     out += dump_line(line);
   }
+  write_behaviour(trace, out);
   if (const auto& s = trace.summary) {
     ordered summary{{"type", "summary"},       {"events", s->events},         {"distinct", s->distinct},
                     {"lost", s->lost},           {"exit_code", s->exit_code},   {"duration_ms", s->duration_ms},
                     {"unparsed", s->unparsed}};
     if (!s->loss.empty()) summary["loss"] = s->loss;
+    if (s->behaviour_dropped != 0) summary["behaviour_dropped"] = s->behaviour_dropped;
     out += dump_line(summary);
   }
   return out;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "nucleus/core/arch.hpp"
+#include "nucleus/core/behaviour.hpp"
 
 #include <cstdint>
 #include <iosfwd>
@@ -37,6 +38,12 @@ struct TraceHeader {
   bool container = false;
   // What the recorder knows a reader of the trace must be told ("warnings": optional strings).
   std::vector<std::string> warnings = {};
+  // The recorder recorded behaviour (programs run, files, network: the "exec", "file" and "net"
+  // lines), so that their absence means the program did none of it. Written as "behaviour": true.
+  bool behaviour = false;
+  // Where the traced command was meant to write: its working directory and its --rw folders
+  // (absolute). `review` takes it as the default workspace. Written as "workspace"; absent when empty.
+  std::vector<std::string> workspace = {};
   friend bool operator==(const TraceHeader&, const TraceHeader&) = default;
 };
 
@@ -74,12 +81,20 @@ struct TraceSummary {
   // `lost`) or one it could not count (a stream that ended early, a buffer that overflowed), which
   // `lost` alone cannot say. Written as "loss"; absent when nothing was lost.
   std::string loss = {};
+  // Behaviour records not kept because the trace's cap on distinct records was reached: the
+  // behaviour lines are then incomplete, which every reader reports. Written as
+  // "behaviour_dropped"; absent when zero.
+  std::uint64_t behaviour_dropped = 0;
   friend bool operator==(const TraceSummary&, const TraceSummary&) = default;
 };
 
 struct Trace {
   TraceHeader header;
   std::vector<TraceSyscall> syscalls;
+  // Behaviour records (behaviour.hpp), in the order read or as the recorder sorted them.
+  std::vector<TraceExec> execs = {};
+  std::vector<TraceFile> files = {};
+  std::vector<TraceNet> nets = {};
   std::optional<TraceSummary> summary; // absent when the tracer was killed before it finished
   friend bool operator==(const Trace&, const Trace&) = default;
 };
