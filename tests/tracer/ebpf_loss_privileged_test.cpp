@@ -22,6 +22,13 @@ using namespace nucleus;
 
 namespace {
 
+// The run loop's options for running `argv` and nothing else.
+tracer::MonitorOptions command(std::vector<std::string> argv) {
+  tracer::MonitorOptions options;
+  options.argv = std::move(argv);
+  return options;
+}
+
 void require_ebpf() {
   NUCLEUS_REQUIRE_ROOT();
   if (auto why = tracer::ebpf_unavailable(nullptr)) NUCLEUS_SKIP(*why);
@@ -63,7 +70,7 @@ TEST(EbpfLossPrivileged, MoreExecutablesThanSlotsIsReportedAsLoss) {
   require_ebpf();
   test::TempDir dir;
   auto recorder = tracer::EbpfRecorder::open(nullptr);
-  auto trace = recorder.run({run_copies_of_true(dir, 40), nullptr, nullptr, {}});
+  auto trace = recorder.run(command(run_copies_of_true(dir, 40)));
   ASSERT_EQ(trace.run.exit_code, 0);
   EXPECT_TRUE(trace.run.loss.overflowed) << trace.run.loss.detail;
   EXPECT_TRUE(mentions(trace.run.loss, "more executables ran than the recorder names")) << trace.run.loss.detail;
@@ -79,7 +86,7 @@ TEST(EbpfLossPrivileged, ExecEventsDroppedFromAFullRingBufferAreReportedAsLoss) 
   tracer::EbpfMapSizes sizes;
   sizes.exec_event_bytes = 4096;
   auto recorder = tracer::EbpfRecorder::open(nullptr, sizes);
-  auto trace = recorder.run({run_copies_of_true(dir, 25), nullptr, nullptr, {}});
+  auto trace = recorder.run(command(run_copies_of_true(dir, 25)));
   ASSERT_EQ(trace.run.exit_code, 0);
   EXPECT_GT(trace.run.loss.lost, 0u);
   EXPECT_TRUE(mentions(trace.run.loss, "exec event(s) were dropped (ring buffer full)")) << trace.run.loss.detail;
@@ -92,7 +99,7 @@ TEST(EbpfLossPrivileged, FullFactsMapIsReportedAsLoss) {
   tracer::EbpfMapSizes sizes;
   sizes.facts = 1;
   auto recorder = tracer::EbpfRecorder::open(nullptr, sizes);
-  auto trace = recorder.run({{"/bin/true"}, nullptr, nullptr, {}});
+  auto trace = recorder.run(command({"/bin/true"}));
   ASSERT_EQ(trace.run.exit_code, 0);
   EXPECT_GT(trace.run.loss.lost, 0u);
   EXPECT_TRUE(mentions(trace.run.loss, "found the recorder's map full")) << trace.run.loss.detail;
@@ -132,7 +139,7 @@ TEST(EbpfLossPrivileged, ProgramIsDetachedOnceTheWorkloadHasExited) {
   require_ebpf();
   auto recorder = tracer::EbpfRecorder::open(nullptr);
   std::multiset<std::string> while_running;
-  tracer::EbpfRunOptions options{{"/bin/true"}, nullptr, nullptr, {}};
+  tracer::MonitorOptions options = command({"/bin/true"});
   options.on_start = [&](pid_t) { while_running = own_attached_tracepoints(); };
   auto trace = recorder.run(options);
   ASSERT_EQ(trace.run.exit_code, 0);

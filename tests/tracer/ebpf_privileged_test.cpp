@@ -28,6 +28,13 @@ std::uint64_t count_of(const tracer::EbpfTrace& t, std::string_view name, std::s
   return n;
 }
 
+// The run loop's options for running `argv` and nothing else.
+tracer::MonitorOptions command(std::vector<std::string> argv) {
+  tracer::MonitorOptions options;
+  options.argv = std::move(argv);
+  return options;
+}
+
 void require_ebpf() {
   NUCLEUS_REQUIRE_ROOT();
   if (auto why = tracer::ebpf_unavailable(nullptr)) NUCLEUS_SKIP(*why);
@@ -43,7 +50,7 @@ TEST(EbpfPrivileged, CountsExactlyTheTracedTreeAndNothingElse) {
   std::thread noise([&] {
     while (!stop) ::syscall(SYS_getppid);
   });
-  auto trace = recorder.run({{test::sample("probe").string(), "getppid", "getppid", "getpriority:0,0"}, nullptr, nullptr, {}});
+  auto trace = recorder.run(command({test::sample("probe").string(), "getppid", "getppid", "getpriority:0,0"}));
   stop = true;
   noise.join();
   std::cout << "[ MEASURED ] eBPF recorder set-up (load and attach, overlapping the workload's start): "
@@ -67,7 +74,7 @@ TEST(EbpfPrivileged, CountsExactlyTheTracedTreeAndNothingElse) {
 TEST(EbpfPrivileged, EveryThreadAndChildIsCounted) {
   require_ebpf();
   auto recorder = tracer::EbpfRecorder::open(nullptr);
-  auto trace = recorder.run({{test::sample("burst").string(), "--threads", "4", "--count", "100000"}, nullptr, nullptr, {}});
+  auto trace = recorder.run(command({test::sample("burst").string(), "--threads", "4", "--count", "100000"}));
   EXPECT_EQ(trace.run.exit_code, 0);
   EXPECT_FALSE(trace.run.loss.any()) << trace.run.loss.detail;
   EXPECT_EQ(count_of(trace, "getppid"), 100000u);
@@ -82,7 +89,7 @@ TEST(EbpfPrivileged, VsyscallPageCallsAreCounted) {
   if (direct.exit_code == 3) NUCLEUS_SKIP("the kernel has no vsyscall page (vsyscall=none): " + direct.err);
   ASSERT_EQ(direct.exit_code, 0) << direct.err;
   auto recorder = tracer::EbpfRecorder::open(nullptr);
-  auto trace = recorder.run({{test::sample("vsyscall").string(), "3"}, nullptr, nullptr, {}});
+  auto trace = recorder.run(command({test::sample("vsyscall").string(), "3"}));
   EXPECT_EQ(trace.run.exit_code, 0);
   EXPECT_FALSE(trace.run.loss.any()) << trace.run.loss.detail;
   EXPECT_EQ(count_of(trace, "gettimeofday"), 3u);

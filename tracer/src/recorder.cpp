@@ -101,16 +101,7 @@ TracedRun TraceRecorder::run(MonitorOptions options) {
   start_ebpf();
   if (ebpf_) {
     try {
-      EbpfRunOptions run;
-      run.argv = options.argv;
-      run.pre_exec = options.pre_exec;
-      run.pre_exec_context = options.pre_exec_context;
-      run.on_start = options.on_start;
-      run.env = options.env;
-      run.pass_fds = options.pass_fds;
-      run.terminal = options.terminal;
-      run.on_tick = options.on_tick;
-      auto counted = ebpf_->run(run);
+      auto counted = ebpf_->run(options);
       out.run = std::move(counted.run);
       out.counted = std::move(counted.syscalls);
       out.run.arguments = true; // the program keeps the argument-sensitive values

@@ -28,20 +28,6 @@ namespace nucleus::tracer {
 
 inline constexpr std::string_view ebpf_source_name = "ebpf";
 
-struct EbpfRunOptions {
-  std::vector<std::string> argv;
-  // Isolation steps for the child (see sandbox::SpawnSpec).
-  int (*pre_exec)(const void*) noexcept = nullptr;
-  const void* pre_exec_context = nullptr;
-  std::function<void(pid_t pid)> on_start; // once the child runs
-  // The environment and extra descriptors the workload gets (sandbox::Isolation decides them).
-  std::optional<std::vector<std::string>> env = {};
-  std::vector<int> pass_fds = {};
-  // When nucleus runs on a terminal, the workload gets its own pty, relayed (see MonitorOptions).
-  bool terminal = true;
-  std::function<void()> on_tick = {}; // about every 200 ms while the workload runs (live progress)
-};
-
 // A target that runs already, recorded from the moment record_existing() has attached to it.
 struct EbpfAttachOptions {
   pid_t pid = 0;      // the process tree rooted here: all threads, all descendants, forked later too
@@ -103,11 +89,13 @@ public:
   // widely). Zero until run() or record_existing() has waited for it.
   std::chrono::microseconds setup_time() const noexcept;
   std::chrono::microseconds setup_cpu_time() const noexcept;
-  // Spawns the workload, which sets itself up while the program loads and execs once it is
-  // attached; waits for it (signals are passed on), detaches the program at once and reads the
-  // maps. Throws EbpfUnavailable when the program could not be attached (the workload never ran),
-  // Error when the child cannot be started. Call once.
-  EbpfTrace run(const EbpfRunOptions& options);
+  // Spawns the workload in the run loop (argv, isolation steps, environment, descriptors, terminal,
+  // on_start and on_tick of `options`; the audit recorder's and gVisor's fields are not used),
+  // which sets itself up while the program loads and execs once it is attached; waits for it
+  // (signals are passed on), detaches the program at once and reads the maps. Throws
+  // EbpfUnavailable when the program could not be attached (the workload never ran), Error when
+  // the child cannot be started. Call once.
+  EbpfTrace run(const MonitorOptions& options);
   // Records `target` until its root process exits (pid), the cgroup is empty or removed, the
   // duration elapses, or SIGINT/SIGTERM/SIGHUP arrives; the trace holds what was recorded until
   // then; with a pid, the root's exit status in run.wait_status (-1 when it did not exit while
