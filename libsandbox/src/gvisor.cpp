@@ -3,15 +3,17 @@
 #include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/core/io.hpp"
-#include "ns_mount.hpp"
 #include "rlimits.hpp"
-#include "trust.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -28,7 +30,7 @@ using core::throw_errno;
 using core::write_file_atomic;
 namespace {
 
-namespace fs = std::filesystem;
+namespace stdfs = std::filesystem;
 using nlohmann::json;
 
 std::string oci_cap_name(const std::string& name) {
@@ -86,14 +88,61 @@ bool ptrace_reachable(const json& seccomp) {
   return false;
 }
 
+// The mount options of an entry: its flags, then its tmpfs data ("mode=1777").
+json oci_options(const FsEntry& e) {
+  json options = json::array();
+  if (e.kind == FsKind::bind) options.push_back("rbind");
+  if (e.kind == FsKind::bind || !e.writable) options.push_back(e.writable ? "rw" : "ro");
+  for (auto [on, name] : {std::pair{e.nosuid, "nosuid"}, {e.nodev, "nodev"}, {e.noexec, "noexec"}})
+    if (on) options.push_back(name);
+  for (std::size_t at = 0; at < e.tmpfs_data.size();) {
+    std::size_t comma = std::min(e.tmpfs_data.find(',', at), e.tmpfs_data.size());
+    options.push_back(e.tmpfs_data.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return options;
+}
+
+// The plan's entries after the root as the bundle's mounts, in the plan's order. `uid`:`gid` is the
+// workload's host identity.
+json oci_mounts(const FsPlan& fs, unsigned uid, unsigned gid) {
+  json mounts = json::array();
+  for (const FsEntry& e : fs.entries) {
+    json m = {{"destination", e.path}};
+    switch (e.kind) {
+    case FsKind::root: continue; // the bundle's root
+    case FsKind::directory: continue; // OCI has no empty directory without a mount; runsc makes only mount points
+    case FsKind::proc: m.update({{"type", "proc"}, {"source", "proc"}}); break;
+    case FsKind::dev: // gVisor fills its own /dev with its own devices, so it stays writable for it
+      m.update({{"type", "tmpfs"}, {"source", "tmpfs"}});
+      break;
+    case FsKind::tmpfs: m.update({{"type", "tmpfs"}, {"source", "tmpfs"}}); break;
+    case FsKind::bind:
+      if (e.idmap)
+        throw Error(ErrorKind::permission,
+                    "--rw " + e.shown_as + " is owned by uid " + std::to_string(e.idmap->owner_uid) + ", and under gVisor the "
+                    "workload runs as the unprivileged host uid " + std::to_string(uid) + ", which cannot write it (gVisor has "
+                    "no idmapped mounts)",
+                    "chown " + std::to_string(uid) + ":" + std::to_string(gid) + " " + e.shown_as +
+                        " (what the workload creates there is then owned by uid " + std::to_string(uid) + ")");
+      m.update({{"type", "bind"}, {"source", e.source}});
+      break;
+    }
+    if (e.kind != FsKind::dev) m["options"] = oci_options(e);
+    mounts.push_back(std::move(m));
+  }
+  return mounts;
+}
+
 } // namespace
 
-GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<std::string>& command,
+GvisorRun write_gvisor_bundle(const IsolationConfig& config, const FsPlan& fs, const std::vector<std::string>& command,
                               const std::string& runsc, const std::string& id,
                               const std::vector<std::string>& env) {
-  std::string tmpl = (fs::temp_directory_path() / "nucleus-oci-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) throw_errno("cannot create a directory for the OCI bundle");
-  GvisorRun run{tmpl, {}};
+  const bool switched = ::geteuid() == 0 && !config.host_root;
+  const unsigned uid = switched ? config.host_uid : ::getuid();
+  const unsigned gid = switched ? config.host_gid : ::getgid();
+  json mounts = oci_mounts(fs, uid, gid); // before the bundle's directory exists: it may refuse
 
   json caps = json::array();
   for (const auto& c : config.cap_add) {
@@ -103,42 +152,6 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
   json rlimits = json::array({{{"type", "RLIMIT_CORE"}, {"soft", 0}, {"hard", 0}}});
   for (const auto& l : config.rlimits)
     rlimits.push_back({{"type", oci_rlimit_name(l.resource)}, {"soft", l.soft}, {"hard", l.hard}});
-  std::string cwd = visible_cwd(config);
-
-  json mounts = json::array({
-      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-      {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"}},
-      {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev", "mode=1777"}}},
-  });
-  const std::string root = config.rootfs.empty() ? std::string("/") : fs::absolute(config.rootfs).string();
-  for (const auto& dir : runtime_dirs(root)) {
-    mounts.push_back({{"destination", dir}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev", "noexec", "mode=0755"}}});
-    if (dir == "/run") // where /var/lock points on Debian
-      mounts.push_back({{"destination", "/run/lock"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev", "noexec", "mode=1777"}}});
-  }
-  const bool switched = ::geteuid() == 0 && !config.host_root;
-  const unsigned uid = switched ? config.host_uid : ::getuid();
-  const unsigned gid = switched ? config.host_gid : ::getgid();
-  auto bind = [&](const BindMount& m, bool writable) {
-    std::string source = fs::absolute(m.source).lexically_normal().string();
-    if (!fs::exists(source)) throw Error(ErrorKind::not_found, (writable ? "--rw " : "--ro ") + m.source + ": no such file or directory");
-    struct stat st {};
-    if (writable && switched && ::stat(source.c_str(), &st) == 0 && st.st_uid != uid && (st.st_mode & S_IWOTH) == 0)
-      throw Error(ErrorKind::permission,
-                  "--rw " + m.source + " is owned by uid " + std::to_string(st.st_uid) + ", and under gVisor the workload "
-                  "runs as the unprivileged host uid " + std::to_string(uid) + ", which cannot write it (gVisor has no idmapped mounts)",
-                  "chown " + std::to_string(uid) + ":" + std::to_string(gid) + " " + m.source +
-                      " (what the workload creates there is then owned by uid " + std::to_string(uid) + ")");
-    mounts.push_back({{"destination", m.destination.empty() ? source : m.destination},
-                      {"type", "bind"},
-                      {"source", source},
-                      {"options", {"rbind", writable ? "rw" : "ro", "nosuid", "nodev"}}});
-  };
-  for (const auto& m : config.ro) bind(m, false);
-  for (const auto& m : config.rw) bind(m, true);
-  for (const auto& t : config.tmpfs)
-    mounts.push_back({{"destination", t}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev"}}});
-
   json linux_section = {
       {"namespaces", json::array({{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}})},
   };
@@ -168,16 +181,19 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
         {"user", {{"uid", uid}, {"gid", gid}}},
         {"args", command},
         {"env", env},
-        {"cwd", cwd},
+        {"cwd", fs.cwd},
         {"capabilities", {{"bounding", caps}, {"effective", caps}, {"inheritable", caps}, {"permitted", caps}, {"ambient", caps}}},
         {"rlimits", rlimits},
         {"noNewPrivileges", true}}},
-      {"root", {{"path", config.rootfs.empty() ? std::string("/") : fs::absolute(config.rootfs).string()}, {"readonly", true}}},
+      {"root", {{"path", fs.root().source}, {"readonly", !fs.root().writable}}},
       {"hostname", config.hostname},
       {"mounts", mounts},
       {"linux", linux_section},
   };
-  write_file_atomic(fs::path(run.bundle_dir) / "config.json", spec.dump(2));
+  std::string tmpl = (stdfs::temp_directory_path() / "nucleus-oci-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) throw_errno("cannot create a directory for the OCI bundle");
+  GvisorRun run{tmpl, {}};
+  write_file_atomic(stdfs::path(run.bundle_dir) / "config.json", spec.dump(2));
 
   run.argv = {runsc, "--root", run.bundle_dir + "/state", "--network=none", "--ignore-cgroups"};
   if (::geteuid() != 0) run.argv.push_back("--rootless");
@@ -186,6 +202,61 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const std::vector<s
   run.argv.push_back(run.bundle_dir);
   run.argv.push_back(id);
   return run;
+}
+
+namespace {
+
+// runsc fchowns the stdio descriptors it is given to the OCI process user (uid 65534): handed the
+// caller's own files, it would give the host's /dev/null, a terminal or an output file to the
+// sandbox's identity. So runsc only ever gets pipes: a file, device or terminal on fd 0-2 is
+// relayed through a pipe by a small copying process. Pipes and sockets pass as they are (their
+// inodes are private to the connection). The output relays end when every writer in the sandbox
+// is gone, having copied all of it; the input relay would wait on its source (a terminal) for as
+// long as that is open, so it dies with runsc, its parent, instead. Async-signal-safe: runs between
+// fork and execve.
+void relay_loop(int from, int to) noexcept {
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(from, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) ::_exit(0);
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = ::write(to, buf + done, static_cast<std::size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) ::_exit(0);
+      done += w;
+    }
+  }
+}
+
+} // namespace
+
+int shield_stdio() noexcept {
+  for (int fd : {1, 2, 0}) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) continue; // closed: nothing to hand over
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) continue;
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return errno;
+    const bool input = fd == 0;
+    const pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid < 0) return errno;
+    if (pid == 0) {
+      if (input && (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || ::getppid() != parent)) ::_exit(0);
+      // Source on 0, destination on 1, nothing else open: the relay holds no other pipe end.
+      int from = input ? 0 : p[0];
+      int to = input ? p[1] : fd;
+      int to_copy = ::fcntl(to, F_DUPFD_CLOEXEC, 3);
+      if (to_copy < 0 || (from != 0 && ::dup2(from, 0) < 0) || ::dup2(to_copy, 1) < 0) ::_exit(1);
+      ::syscall(SYS_close_range, 2U, ~0U, 0U);
+      relay_loop(0, 1);
+    }
+    if (::dup2(input ? p[0] : p[1], fd) < 0) return errno;
+    ::close(p[0]);
+    ::close(p[1]);
+  }
+  return 0;
 }
 
 } // namespace nucleus::sandbox::detail

@@ -1,6 +1,7 @@
 // The orchestrator: prepare() runs the trust guards and builds the child's plan in the parent;
 // run_child_steps() is the fixed list of steps the child executes (see isolation.hpp).
 #include "nucleus/sandbox/isolation.hpp"
+#include "nucleus/sandbox/fs_plan.hpp"
 
 #include "caps.hpp"
 #include "cgroup.hpp"
@@ -17,7 +18,6 @@
 #include "trust.hpp"
 
 #include "nucleus/core/error.hpp"
-#include "nucleus/core/path_lookup.hpp"
 #include "nucleus/core/pidfd.hpp"
 
 #include <algorithm>
@@ -104,57 +104,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// runsc fchowns the stdio descriptors it is given to the OCI process user (uid 65534): handed the
-// caller's own files, it would give the host's /dev/null, a terminal or an output file to the
-// sandbox's identity. So runsc only ever gets pipes: a file, device or terminal on fd 0-2 is
-// relayed through a pipe by a small copying process. Pipes and sockets pass as they are (their
-// inodes are private to the connection). The output relays end when every writer in the sandbox
-// is gone, having copied all of it; the input relay would wait on its source (a terminal) for as
-// long as that is open, so it dies with runsc, its parent, instead. Async-signal-safe: runs between
-// fork and execve.
-void relay_loop(int from, int to) noexcept {
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(from, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ::_exit(0);
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = ::write(to, buf + done, static_cast<std::size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) ::_exit(0);
-      done += w;
-    }
-  }
-}
-
-int shield_stdio() noexcept {
-  for (int fd : {1, 2, 0}) {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) continue; // closed: nothing to hand over
-    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) continue;
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return errno;
-    const bool input = fd == 0;
-    const pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0) return errno;
-    if (pid == 0) {
-      if (input && (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || ::getppid() != parent)) ::_exit(0);
-      // Source on 0, destination on 1, nothing else open: the relay holds no other pipe end.
-      int from = input ? 0 : p[0];
-      int to = input ? p[1] : fd;
-      int to_copy = ::fcntl(to, F_DUPFD_CLOEXEC, 3);
-      if (to_copy < 0 || (from != 0 && ::dup2(from, 0) < 0) || ::dup2(to_copy, 1) < 0) ::_exit(1);
-      ::syscall(SYS_close_range, 2U, ~0U, 0U);
-      relay_loop(0, 1);
-    }
-    if (::dup2(input ? p[0] : p[1], fd) < 0) return errno;
-    ::close(p[0]);
-    ::close(p[1]);
-  }
-  return 0;
-}
-
 // The workload's own steps, on its own stack in pid 1's memory (see start_workload).
 int run_workload_steps(const void* context) noexcept {
   const auto& p = *static_cast<const detail::ChildPlan*>(context);
@@ -169,7 +118,7 @@ int run_workload_steps(const void* context) noexcept {
 int run_child_steps(const void* context) noexcept {
   const auto& p = *static_cast<const detail::ChildPlan*>(context);
   if (int err = detail::join_cgroups(p); err != 0) return err;
-  if (p.gvisor) return shield_stdio(); // runsc builds the rest
+  if (p.gvisor) return detail::shield_stdio(); // runsc builds the rest
   if (int err = detail::apply_rlimits(p); err != 0) return err; // before the user namespace: raising needs the host's CAP_SYS_RESOURCE
   if (int err = detail::enter_namespaces(p); err != 0) return err;
   if (p.loopback_up) {
@@ -207,7 +156,7 @@ std::string format_bytes(std::uint64_t n) {
   return std::to_string(n) + " " + units[u];
 }
 
-void plan_native(Isolation::State& s, const IsolationConfig& config) {
+void plan_native(Isolation::State& s, const IsolationConfig& config, const FsPlan& fs) {
   detail::ChildPlan& p = s.plan;
   p.unshare_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   if (config.network == NetworkMode::none) p.unshare_flags |= CLONE_NEWNET;
@@ -252,11 +201,11 @@ void plan_native(Isolation::State& s, const IsolationConfig& config) {
   s.staging = tmpl;
   // The child mounts on it after it became the unprivileged host identity. Empty, never written.
   if (p.switch_identity && ::chmod(s.staging.c_str(), 0711) != 0) throw_errno("cannot open up the staging directory");
-  s.mounts = detail::plan_mounts(config, s.staging);
+  s.mounts = detail::render_mounts(fs, config, s.staging);
   p.mounts = s.mounts.steps.data();
   p.mount_count = s.mounts.steps.size();
   p.new_root = s.keep(s.staging);
-  p.cwd = s.keep(detail::visible_cwd(config));
+  p.cwd = s.keep(fs.cwd);
   for (const auto& d : s.mounts.described) s.steps.push_back(d);
 
   p.rlimits = s.rlimits.data();
@@ -276,21 +225,12 @@ void plan_native(Isolation::State& s, const IsolationConfig& config) {
                          "the read-only mounts alone");
   } else {
     const auto& l = s.landlock;
-    s.rules.push_back({"/", l.read_access});
-    s.rules.push_back({"/dev", l.read_access | ((l.file_access & ~l.read_access) & l.all_access)});
-    for (const auto& w : s.mounts.writable) {
-      std::error_code e2;
-      bool dir = true;
-      for (const auto& m : config.rw)
-        if ((m.destination.empty() ? fs::absolute(m.source).lexically_normal().string() : m.destination) == w)
-          dir = fs::is_directory(m.source, e2);
-      s.rules.push_back({s.keep(w), dir ? l.all_access : l.file_access});
-    }
+    for (auto& rule : detail::landlock_paths(fs, l)) s.rules.push_back({s.keep(std::move(rule.path)), rule.access});
     p.landlock_fd = l.ruleset.get();
     p.landlock_rules = s.rules.data();
     p.landlock_rule_count = s.rules.size();
     std::string writable;
-    for (const auto& w : s.mounts.writable) writable += " " + w;
+    for (const auto& w : writable_paths(fs)) writable += " " + w;
     s.steps.push_back("Landlock ABI " + std::to_string(l.abi) + ": read and execute everywhere, write only in" + writable +
                       (l.scoped ? "; abstract unix sockets and signals scoped to the sandbox" : ""));
   }
@@ -348,58 +288,12 @@ std::string Isolation::exit_note(int wait_status) const {
   return note;
 }
 
-namespace {
-
-// The command's executable as the host sees it (canonical), or empty when it is not found.
-fs::path command_path(const std::string& command) {
-  std::error_code ec;
-  fs::path exe;
-  if (command.find('/') != std::string::npos) {
-    exe = fs::weakly_canonical(fs::absolute(command, ec), ec);
-  } else if (core::CommandLookup found = core::lookup_command(command, core::search_path()); found.found()) {
-    exe = fs::weakly_canonical(found.path, ec);
-  }
-  return !exe.empty() && fs::exists(exe, ec) ? exe : fs::path();
-}
-
-} // namespace
-
-// The command, and the directory it is started from, stay visible where a fresh tmpfs (/tmp, or a
-// --tmpfs) would hide them: their directories are bound read-only, unless a bind already covers
-// them. Without this, `nucleus-run ./app` from a directory under /tmp finds no ./app.
-IsolationConfig with_command_visible(const IsolationConfig& config, const std::vector<std::string>& command) {
-  if (!config.rootfs.empty()) return config; // another root: its contents are the user's choice
-  IsolationConfig out = config;
-  auto under = [](const fs::path& p, const fs::path& dir) {
-    auto rel = p.lexically_relative(dir);
-    return !rel.empty() && *rel.begin() != "..";
-  };
-  std::vector<fs::path> hidden{"/tmp", "/run", "/var/run", "/var/lock"};
-  for (const auto& t : config.tmpfs) hidden.emplace_back(t);
-  auto expose = [&](const fs::path& dir) {
-    bool is_hidden = std::any_of(hidden.begin(), hidden.end(), [&](const fs::path& h) { return under(dir, h); });
-    // Never the hidden directory itself: binding all of the host's /tmp would undo the empty one.
-    bool is_root = std::any_of(hidden.begin(), hidden.end(), [&](const fs::path& h) { return dir == h; });
-    if (!is_hidden || is_root) return;
-    for (const auto* binds : {&out.ro, &out.rw})
-      for (const auto& b : *binds)
-        if (under(dir, b.destination.empty() ? fs::path(b.source) : fs::path(b.destination))) return;
-    out.ro.push_back({dir.string(), {}});
-  };
-  std::error_code ec;
-  fs::path exe = command_path(command.front());
-  if (!exe.empty()) expose(exe.parent_path());
-  fs::path cwd = fs::current_path(ec);
-  if (!ec) expose(fs::weakly_canonical(cwd, ec));
-  return out;
-}
-
-Isolation prepare(const IsolationConfig& requested, const std::vector<std::string>& command) {
+Isolation prepare(const IsolationConfig& config, const std::vector<std::string>& command) {
   if (command.empty()) throw Error(ErrorKind::usage, "no command given");
-  const IsolationConfig config = with_command_visible(requested, command);
   if (config.require_lockdown) require_kernel_lockdown(*config.require_lockdown, config.lockdown_file);
   detail::TrustDecision trust = detail::decide_trust(config);
-  detail::require_reachable(config, command_path(command.front()), detail::visible_cwd(config));
+  const FsPlan fs = plan_filesystem(config, command);
+  detail::require_reachable(config, fs.command, fs.cwd);
 
   auto s = std::make_unique<Isolation::State>();
   s->backend = trust.backend;
@@ -429,7 +323,7 @@ Isolation prepare(const IsolationConfig& requested, const std::vector<std::strin
 
   if (trust.backend == Backend::gvisor) {
     s->plan.gvisor = true;
-    auto run = detail::write_gvisor_bundle(config, command, trust.runsc, name, s->env);
+    auto run = detail::write_gvisor_bundle(config, fs, command, trust.runsc, name, s->env);
     s->bundle_dir = run.bundle_dir;
     s->argv = run.argv;
     s->runsc = trust.runsc;
@@ -440,7 +334,7 @@ Isolation prepare(const IsolationConfig& requested, const std::vector<std::strin
                        "no capabilities" + (config.cap_add.empty() ? "" : " except --cap-add") +
                        (config.oci_seccomp_json.empty() ? "" : ", the seccomp profile enforced inside gVisor"));
   } else {
-    plan_native(*s, config);
+    plan_native(*s, config, fs);
     s->argv = command;
   }
   return Isolation(std::move(s));

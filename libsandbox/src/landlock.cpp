@@ -59,6 +59,33 @@ LandlockSetup create_landlock_ruleset() {
   return s;
 }
 
+std::uint64_t landlock_rights(FsAccess access, bool directory, const LandlockSetup& setup) noexcept {
+  std::uint64_t r = 0;
+  if (has(access, FsAccess::read)) r |= LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+  if (has(access, FsAccess::execute)) r |= LANDLOCK_ACCESS_FS_EXECUTE;
+  if (has(access, FsAccess::write)) r |= LANDLOCK_ACCESS_FS_WRITE_FILE | fs_truncate | fs_ioctl_dev;
+  if (has(access, FsAccess::create))
+    r |= LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+         LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+         LANDLOCK_ACCESS_FS_MAKE_SYM | fs_refer;
+  if (has(access, FsAccess::remove)) r |= LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE;
+  r &= setup.all_access; // the rights this ABI knows
+  if (!directory) r &= setup.file_access; // the kernel refuses directory rights on a file
+  return r;
+}
+
+std::vector<LandlockPath> landlock_paths(const FsPlan& fs, const LandlockSetup& setup) {
+  std::vector<LandlockPath> out;
+  const FsEntry& root = fs.root();
+  out.push_back({root.path, landlock_rights(root.access, true, setup)});
+  for (const FsEntry& e : fs.entries) {
+    // A directory without a mount of its own is covered by the mount it was made in.
+    if (&e == &root || e.kind == FsKind::directory || e.access == root.access) continue;
+    out.push_back({e.path, landlock_rights(e.access, e.directory, setup)});
+  }
+  return out;
+}
+
 int apply_landlock(const ChildPlan& plan) noexcept {
   if (plan.landlock_fd < 0) return 0;
   for (std::size_t i = 0; i < plan.landlock_rule_count; ++i) {

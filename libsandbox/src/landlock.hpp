@@ -1,14 +1,19 @@
 // Landlock: the file-system view the mounts give, enforced a second time by the kernel's LSM, so
 // that a way around one (a writable mount we forgot, a bind we did not foresee) is still stopped.
-// Everything is readable and executable; only the writable mounts (/tmp, --rw, --tmpfs, /dev/shm)
-// can be written. The parent asks the kernel for its best ABI and creates the ruleset with every
-// right that ABI knows; the child adds the rules for paths of the new root and restricts itself.
+// The rules follow from the access of the plan's entries (fs_plan.hpp): today everything is
+// readable and executable, the devices writable, and only the writable mounts (/tmp, --rw,
+// --tmpfs, /dev/shm, /run) take new files. The parent asks the kernel for its best ABI and creates
+// the ruleset with every right that ABI knows; the child adds the rules for paths of the new root
+// and restricts itself.
 #pragma once
 
 #include "child_plan.hpp"
+#include "nucleus/sandbox/fs_plan.hpp"
 #include "nucleus/core/fd.hpp"
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace nucleus::sandbox::detail {
 
@@ -23,6 +28,16 @@ struct LandlockSetup {
 
 // Parent: throws Error(kernel) only if the kernel offers Landlock and still refuses the ruleset.
 LandlockSetup create_landlock_ruleset();
+
+// Parent: the rights of one entry's access under this ABI (a file gets only the rights of files).
+std::uint64_t landlock_rights(FsAccess access, bool directory, const LandlockSetup& setup) noexcept;
+
+// Parent: one rule for the root and one for every mounted entry whose access differs from it.
+struct LandlockPath {
+  std::string path; // inside the sandbox
+  std::uint64_t access = 0;
+};
+std::vector<LandlockPath> landlock_paths(const FsPlan& fs, const LandlockSetup& setup);
 
 // Child: adds plan.landlock_rules and restricts the process (sets no_new_privs). 0 or an errno.
 int apply_landlock(const ChildPlan& plan) noexcept;

@@ -26,17 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Builder {
-  MountPlan plan;
-  std::string staging;
-
-  const char* keep(std::string s) { return plan.strings.emplace_back(std::move(s)).c_str(); }
-  void add(MountKind kind, const std::string& source, const std::string& inside, const char* fstype = nullptr,
-           unsigned long flags = 0, const char* data = nullptr) {
-    plan.steps.push_back({kind, source.empty() ? nullptr : keep(source), keep(staging + inside), fstype, flags, data, -1});
-  }
-};
-
 // Mount points cannot be created in a read-only view, so they must already exist there.
 void require_mount_point(const std::string& root, const std::string& inside, bool directory, const std::string& flag) {
   fs::path p = fs::path(root) / fs::path(inside).relative_path();
@@ -88,23 +77,126 @@ UniqueFd idmap_userns(uid_t from_uid, gid_t from_gid, uid_t to_uid, gid_t to_gid
   return ns;
 }
 
-std::string absolute_inside(const std::string& path, const std::string& flag) {
-  if (path.empty() || path.front() != '/')
-    throw Error(ErrorKind::usage, flag + " " + path + ": the path inside the sandbox must be absolute");
-  return fs::path(path).lexically_normal().string();
+unsigned long mount_flags(const FsEntry& e) {
+  return (e.nosuid ? MS_NOSUID : 0) | (e.nodev ? MS_NODEV : 0) | (e.noexec ? MS_NOEXEC : 0) | (e.writable ? 0 : MS_RDONLY);
 }
+
+std::string joined(const std::vector<std::string>& words, const char* sep) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : sep) + w;
+  return out;
+}
+
+struct Builder {
+  MountPlan plan;
+  std::string staging;
+  std::string root;
+  unsigned long partial_ok = 0; // readonly steps carry in `flags` whether the pre-5.12 fallback is acceptable
+
+  const char* keep(std::string s) { return plan.strings.emplace_back(std::move(s)).c_str(); }
+  void add(MountKind kind, const std::string& source, const std::string& inside, const char* fstype = nullptr,
+           unsigned long flags = 0, const char* data = nullptr) {
+    plan.steps.push_back({kind, source.empty() ? nullptr : keep(source), keep(staging + inside), fstype, flags, data, -1});
+  }
+
+  // The mount point: made inside a fresh tmpfs, or required of the root, which is read-only here.
+  void make_mount_point(const FsEntry& e) {
+    if (e.needs_mount_point) {
+      std::string flag(origin_flag(e.origin));
+      require_mount_point(root, e.path, e.directory, flag.empty() ? "--rootfs" : flag);
+    }
+    for (std::size_t i = 0; i < e.make_first.size(); ++i) {
+      bool last = i + 1 == e.make_first.size();
+      add(last && !e.directory ? MountKind::create_file : MountKind::create_dir, {}, e.make_first[i]);
+    }
+  }
+
+  void add_root(const FsEntry& e) {
+    add(MountKind::bind, e.source, "");
+    add(MountKind::readonly, {}, "", nullptr, partial_ok);
+    plan.described.push_back("mount " + e.source + " read-only as /, nosuid, nodev; private propagation");
+  }
+
+  void add_proc(const FsEntry& e) {
+    make_mount_point(e);
+    add(MountKind::filesystem, "proc", e.path, "proc", mount_flags(e));
+    for (const auto& knob : e.read_only_below) {
+      add(MountKind::bind, staging + knob, knob);
+      add(MountKind::readonly, {}, knob, nullptr, partial_ok);
+    }
+    plan.described.push_back("mount a fresh " + e.path + " (only the sandbox's processes)" +
+                             (e.read_only_below.empty() ? "" : ", " + joined(e.read_only_below, " and ") + " read-only"));
+  }
+
+  // A tmpfs with the device nodes bound from the host, the usual links, and mount points for
+  // /dev/pts and /dev/shm; then read-only (the nodes are mounts of their own and stay writable).
+  void add_dev(const FsEntry& e) {
+    make_mount_point(e);
+    add(MountKind::filesystem, "tmpfs", e.path, "tmpfs", mount_flags(e) & ~MS_RDONLY, keep(e.tmpfs_data)); // filled first
+    for (const auto& node : e.devices) {
+      std::string inside = e.path + "/" + node;
+      add(MountKind::create_file, {}, inside);
+      add(MountKind::bind, "/dev/" + node, inside);
+    }
+    add(MountKind::create_dir, {}, e.path + "/shm");
+    add(MountKind::create_dir, {}, e.path + "/pts");
+    const std::pair<const char*, const char*> links[] = {
+        {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}};
+    for (const auto& [to, at] : links) add(MountKind::symlink, to, e.path + "/" + at);
+    if (!e.writable) add(MountKind::remount_ro, {}, e.path);
+    plan.described.push_back("mount a minimal " + std::string(e.writable ? "" : "read-only ") + e.path + ": " +
+                             joined(e.devices, " "));
+  }
+
+  void add_tmpfs(const FsEntry& e) {
+    make_mount_point(e);
+    add(MountKind::filesystem, "tmpfs", e.path, "tmpfs", mount_flags(e), keep(e.tmpfs_data));
+    plan.described.push_back("mount an empty " + std::string(e.origin == FsOrigin::tmpfs ? "writable " : "") + "tmpfs on " +
+                             e.path + (e.purpose.empty() ? "" : " (" + e.purpose + ")"));
+  }
+
+  void add_bind(const FsEntry& e, const IsolationConfig& config);
+};
 
 } // namespace
 
-std::vector<std::string> runtime_dirs(const std::string& root) {
-  std::vector<std::string> dirs;
-  for (const char* d : {"/run", "/var/run", "/var/lock"}) {
-    std::error_code ec;
-    fs::path p = fs::path(root) / fs::path(d).relative_path();
-    auto st = fs::symlink_status(p, ec);
-    if (!ec && fs::is_directory(st)) dirs.emplace_back(d);
+// A plain bind, read-only or nosuid,nodev; or an idmapped --rw tree, opened and idmapped here and
+// attached by the child.
+void Builder::add_bind(const FsEntry& e, const IsolationConfig& config) {
+  make_mount_point(e);
+  std::string how;
+  if (!e.idmap) {
+    add(MountKind::bind, e.source, e.path);
+    // Nothing the workload writes there may raise privileges: no set-id binaries, no devices.
+    if (e.writable) add(MountKind::nosuid_nodev, {}, e.path);
+    else add(MountKind::readonly, {}, e.path, nullptr, partial_ok);
+  } else {
+    const std::string uid = std::to_string(config.host_uid);
+    const std::string owner = std::to_string(e.idmap->owner_uid);
+    UniqueFd userns = idmap_userns(e.idmap->owner_uid, e.idmap->owner_gid, config.host_uid, config.host_gid);
+    UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, e.source.c_str(),
+                                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
+    if (!tree) throw_errno("--rw " + e.shown_as + ": cannot clone the mount");
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    attr.userns_fd = static_cast<std::uint64_t>(userns.get());
+    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
+      throw Error(ErrorKind::unsupported,
+                  "--rw " + e.shown_as + " is owned by uid " + owner + " and the workload runs as " + uid +
+                      ": it needs an idmapped mount, which this kernel or file system refuses (" + std::strerror(errno) +
+                      "; idmapped mounts need Linux 5.12 and a file system that supports them)",
+                  "give it to an unprivileged owner (chown " + uid + ":" + std::to_string(config.host_gid) + " " +
+                      e.shown_as + ", or to your own user), or make it writable for uid " + uid +
+                      "; or, for trusted work only, --host-root",
+                  errno);
+    add(MountKind::attach, {}, e.path);
+    plan.steps.back().fd = tree.get();
+    plan.trees.push_back(std::move(tree));
+    how = ", idmapped: its owner uid " + owner + " is the workload's uid; what it creates is owned by uid " + owner +
+          " on the host";
   }
-  return dirs;
+  plan.described.push_back("bind " + e.source + " on " + e.path + (e.writable ? " writable, nosuid, nodev" : " read-only") + how);
 }
 
 bool mount_setattr_available() noexcept {
@@ -112,140 +204,21 @@ bool mount_setattr_available() noexcept {
   return !(::syscall(SYS_mount_setattr, -1, "", 0, nullptr, 0) != 0 && errno == ENOSYS);
 }
 
-MountPlan plan_mounts(const IsolationConfig& config, const std::string& staging) {
+MountPlan render_mounts(const FsPlan& fs, const IsolationConfig& config, const std::string& staging) {
   Builder b;
   b.staging = staging;
-  const std::string root = config.rootfs.empty() ? std::string("/") : fs::absolute(config.rootfs).string();
-  if (!config.rootfs.empty()) {
-    if (!fs::is_directory(root)) throw Error(ErrorKind::not_found, "--rootfs " + config.rootfs + ": not a directory");
-    for (const char* needed : {"/proc", "/dev", "/tmp"}) require_mount_point(root, needed, true, "--rootfs");
-  }
-  // readonly steps carry in `flags` whether the pre-5.12 fallback (top mount only) is acceptable.
-  const unsigned long partial_ok = config.allow_degraded_security ? 1 : 0;
-  b.add(MountKind::bind, root, "");
-  b.add(MountKind::readonly, {}, "", nullptr, partial_ok);
-  b.plan.described.push_back("mount " + root + " read-only as /, nosuid, nodev; private propagation");
-
-  b.add(MountKind::filesystem, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  // The kernel's knobs stay read-only by mount, not only by Landlock: a workload that is uid 0
-  // could otherwise write host-wide settings such as kernel.core_pattern or trigger sysrq.
-  for (const char* knob : {"/proc/sys", "/proc/sysrq-trigger"}) {
-    if (!fs::exists(fs::path("/proc") / fs::path(knob).filename())) continue;
-    b.add(MountKind::bind, staging + knob, knob);
-    b.add(MountKind::readonly, {}, knob, nullptr, partial_ok);
-  }
-  b.plan.described.push_back("mount a fresh /proc (only the sandbox's processes), /proc/sys and /proc/sysrq-trigger read-only");
-
-  b.add(MountKind::filesystem, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k");
-  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
-    std::string inside = std::string("/dev/") + node;
-    b.add(MountKind::create_file, {}, inside);
-    b.add(MountKind::bind, inside, inside);
-  }
-  b.add(MountKind::create_dir, {}, "/dev/shm");
-  b.add(MountKind::create_dir, {}, "/dev/pts");
-  const std::pair<const char*, const char*> links[] = {
-      {"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"}, {"/proc/self/fd/1", "/dev/stdout"},
-      {"/proc/self/fd/2", "/dev/stderr"}, {"pts/ptmx", "/dev/ptmx"}};
-  for (const auto& [to, at] : links) b.add(MountKind::symlink, to, at);
-  b.add(MountKind::remount_ro, {}, "/dev");
-  b.add(MountKind::filesystem, "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777");
-  b.plan.described.push_back("mount a minimal read-only /dev: null zero full random urandom tty, tmpfs /dev/shm");
-  b.plan.writable.push_back("/dev/shm");
-
-  b.add(MountKind::filesystem, "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
-  b.plan.described.push_back("mount an empty tmpfs on /tmp");
-  b.plan.writable.push_back("/tmp");
-
-  // Below a fresh tmpfs, mount points are created (it is empty and writable); elsewhere they must exist.
-  std::vector<std::string> fresh_tmpfs = {"/tmp"};
-
-  // Host daemons listen below /run (docker.sock, dbus, systemd): the sandbox gets empty ones, so a
-  // host socket is reachable only where --ro/--rw binds it. Symlinks (/var/run -> /run) follow.
-  for (const std::string& dir : runtime_dirs(root)) {
-    b.add(MountKind::filesystem, "tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755");
-    if (dir == "/run")
-      for (const char* sub : {"/run/lock", "/run/user"}) b.add(MountKind::create_dir, {}, sub);
-    b.plan.writable.push_back(dir);
-    fresh_tmpfs.push_back(dir);
-    b.plan.described.push_back("mount an empty tmpfs on " + dir + " (no host sockets)");
-  }
-  auto prepare_mount_point = [&](const std::string& inside, bool directory, const std::string& flag) {
-    for (const auto& t : fresh_tmpfs) {
-      fs::path rel = fs::path(inside).lexically_relative(t);
-      if (rel.empty() || rel.native().rfind("..", 0) == 0 || rel == ".") continue;
-      fs::path at(t);
-      for (auto it = rel.begin(); it != rel.end(); ++it) {
-        at /= *it;
-        bool last = std::next(it) == rel.end();
-        b.add(last && !directory ? MountKind::create_file : MountKind::create_dir, {}, at.string());
-      }
-      return;
+  b.root = fs.root().source;
+  b.partial_ok = fs.partial_read_only_ok ? 1 : 0;
+  for (const FsEntry& e : fs.entries) {
+    switch (e.kind) {
+    case FsKind::root: b.add_root(e); break;
+    case FsKind::proc: b.add_proc(e); break;
+    case FsKind::dev: b.add_dev(e); break;
+    case FsKind::tmpfs: b.add_tmpfs(e); break;
+    case FsKind::directory: b.make_mount_point(e); break;
+    case FsKind::bind: b.add_bind(e, config); break;
     }
-    require_mount_point(root, inside, directory, flag);
-  };
-  for (const auto& t : config.tmpfs) {
-    std::string inside = absolute_inside(t, "--tmpfs");
-    prepare_mount_point(inside, true, "--tmpfs");
-    b.add(MountKind::filesystem, "tmpfs", inside, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
-    b.plan.writable.push_back(inside);
-    fresh_tmpfs.push_back(inside);
-    b.plan.described.push_back("mount an empty writable tmpfs on " + inside);
   }
-  const bool switched = ::geteuid() == 0 && !config.host_root;
-  auto add_bind = [&](const BindMount& m, bool writable) {
-    const std::string flag = writable ? "--rw" : "--ro";
-    std::error_code ec;
-    fs::path source = fs::absolute(m.source, ec);
-    auto st = fs::status(source, ec);
-    if (ec || !fs::exists(st)) throw Error(ErrorKind::not_found, flag + " " + m.source + ": no such file or directory");
-    std::string inside = absolute_inside(m.destination.empty() ? source.string() : m.destination, flag);
-    prepare_mount_point(inside, fs::is_directory(st), flag);
-    const std::string src = source.lexically_normal().string();
-    std::string how;
-    struct stat owner {};
-    if (writable && switched && ::stat(src.c_str(), &owner) != 0) throw_errno("--rw " + m.source);
-    bool plain = !writable || !switched || owner.st_uid == config.host_uid || (owner.st_mode & S_IWOTH) != 0;
-    if (plain) {
-      b.add(MountKind::bind, src, inside);
-      // Nothing the workload writes there may raise privileges: no set-id binaries, no devices.
-      if (writable) b.add(MountKind::nosuid_nodev, {}, inside);
-      else b.add(MountKind::readonly, {}, inside, nullptr, partial_ok);
-    } else {
-      const std::string uid = std::to_string(config.host_uid);
-      const std::string fix = "give it to an unprivileged owner (chown " + uid + ":" + std::to_string(config.host_gid) + " " +
-                              m.source + ", or to your own user), or make it writable for uid " + uid +
-                              "; or, for trusted work only, --host-root";
-      if (owner.st_uid == 0)
-        throw Error(ErrorKind::permission,
-                    "--rw " + m.source + " is owned by root and not writable for the workload, which runs as the "
-                    "unprivileged host uid " + uid + "; an idmapped mount would make what it creates there root-owned",
-                    fix);
-      UniqueFd userns = idmap_userns(owner.st_uid, owner.st_gid, config.host_uid, config.host_gid);
-      UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, src.c_str(),
-                                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
-      if (!tree) throw_errno("--rw " + m.source + ": cannot clone the mount");
-      mount_attr attr{};
-      attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-      attr.userns_fd = static_cast<std::uint64_t>(userns.get());
-      if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
-        throw Error(ErrorKind::unsupported,
-                    "--rw " + m.source + " is owned by uid " + std::to_string(owner.st_uid) + " and the workload runs as " +
-                        uid + ": it needs an idmapped mount, which this kernel or file system refuses (" +
-                        std::strerror(errno) + "; idmapped mounts need Linux 5.12 and a file system that supports them)",
-                    fix, errno);
-      b.add(MountKind::attach, {}, inside);
-      b.plan.steps.back().fd = tree.get();
-      b.plan.trees.push_back(std::move(tree));
-      how = ", idmapped: its owner uid " + std::to_string(owner.st_uid) + " is the workload's uid; what it creates is owned by uid " +
-            std::to_string(owner.st_uid) + " on the host";
-    }
-    if (writable) b.plan.writable.push_back(inside);
-    b.plan.described.push_back(std::string("bind ") + source.string() + " on " + inside +
-                               (writable ? " writable, nosuid, nodev" : " read-only") + how);
-  };
-  for (const auto& m : config.ro) add_bind(m, false);
-  for (const auto& m : config.rw) add_bind(m, true);
   return std::move(b.plan);
 }
 

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 
 namespace nucleus::sandbox {
 using core::Error;
@@ -27,24 +26,6 @@ std::optional<std::string> find_runsc(const std::string& search_path) {
   core::CommandLookup found = core::lookup_command("runsc", search_path);
   if (!found.found()) return std::nullopt;
   return found.path.string();
-}
-
-std::string visible_cwd(const IsolationConfig& config) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path cwd = fs::current_path(ec);
-  if (ec || !config.rootfs.empty()) return "/";
-  auto below = [&](const std::string& dir) {
-    auto rel = cwd.lexically_relative(dir);
-    return !rel.empty() && rel.native().rfind("..", 0) != 0;
-  };
-  for (const auto& list : {config.rw, config.ro})
-    for (const auto& m : list)
-      if (m.destination.empty() && below(fs::absolute(m.source, ec).lexically_normal().string())) return cwd.string();
-  if (below("/tmp")) return "/";
-  for (const auto& t : config.tmpfs)
-    if (below(t)) return "/";
-  return cwd.string();
 }
 
 TrustDecision decide_trust(const IsolationConfig& config) {

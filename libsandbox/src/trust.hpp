@@ -19,10 +19,6 @@ struct TrustDecision {
   std::vector<std::string> warnings;
 };
 
-// The working directory the workload starts in: the caller's, when the sandbox shows it (not with
-// --rootfs, not below a fresh tmpfs unless a bind brings it back), otherwise "/".
-std::string visible_cwd(const IsolationConfig& config);
-
 // Applies the rules of DESIGN.md ("Isolation and trust"); throws Error(usage) on a refusal.
 TrustDecision decide_trust(const IsolationConfig& config);
 

@@ -1,7 +1,7 @@
 // Isolation and trust: the sandbox around the workload, shared by trace mode and strict mode.
 // Use: fill an IsolationConfig (tools/sandbox_flags.cpp does it from the command line), call
-// prepare() in the parent — it checks the trust guards, creates cgroups, the Landlock ruleset and
-// the mount plan — then hand pre_exec()/context() to SpawnSpec and run argv() instead of the
+// prepare() in the parent — it checks the trust guards, decides the file system once (fs_plan.hpp),
+// creates cgroups, the Landlock ruleset and the mount steps — then hand pre_exec()/context() to SpawnSpec and run argv() instead of the
 // command; after the child has exited, exit_note() says whether a limit killed it.
 //
 // Steps in the child, in this order (after the audit session, before the seccomp filter):
@@ -10,15 +10,15 @@
 //   3. hostname, loopback
 //   4. pid 1              fork: the first child is pid 1 of the new pid namespace and reaps orphans;
 //                         the outer process only forwards signals and passes the exit code on
-//   5. mounts             private propagation, read-only root, fresh /proc, minimal /dev, tmpfs /tmp,
-//                         --ro / --rw / --tmpfs, pivot_root
+//   5. mounts             private propagation, then the file-system plan's entries (read-only root,
+//                         fresh /proc, minimal /dev, tmpfs /tmp and /run, --tmpfs, --ro, --rw), pivot_root
 //   6. workload fork      pid 1 forks the workload process, which goes on with:
 //   7. rlimits
-//   8. Landlock           read-only everywhere except the writable mounts
+//   8. Landlock           the plan's access per entry: read-only everywhere except the writable mounts
 //   9. capabilities       bounding, ambient, effective, permitted, inheritable all emptied except --cap-add
 //  (10. spawn installs the seccomp filter and execs)
 // Under gVisor (untrusted work) only step 1 runs here: runsc builds its own sandbox from an OCI
-// bundle written by prepare(), which also carries the seccomp profile.
+// bundle written by prepare() from the same file-system plan, which also carries the seccomp profile.
 #pragma once
 
 #include <sys/types.h>
