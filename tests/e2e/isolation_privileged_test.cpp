@@ -198,6 +198,31 @@ TEST_F(Isolation, WritesOnlyInRwPathsAndTmpfs) {
   EXPECT_FALSE(std::filesystem::exists("/etc/nucleus-probe"));
 }
 
+// An --rw bind outside every fresh tmpfs can be written only through a Landlock rule of its own
+// (the root's rule is read-only): the rules follow each entry of the file-system plan, not only the
+// tmpfs mounts. A single --rw file too, whose rule the kernel accepts only with the rights of files.
+TEST_F(Isolation, RwBindOutsideATmpfsIsWritableThroughItsOwnRule) {
+  TempDir rw;
+  ASSERT_EQ(::chown(rw.path().c_str(), 65534, 65534), 0);
+  nucleus::test::write_text(rw / "file", "old\n");
+  ASSERT_EQ(::chown((rw / "file").c_str(), 65534, 65534), 0);
+  HostDir host; // outside /tmp: the mount points exist in the read-only root
+  const std::string inner = (host.path / "dir").string(), file = (host.path / "file").string();
+  std::filesystem::create_directory(inner);
+  nucleus::test::write_text(file, "");
+  auto c = trusted();
+  c.rw.push_back({rw.path().string(), inner});
+  c.rw.push_back({(rw / "file").string(), file});
+  auto r = sh(c, "echo ok > " + inner + "/inside && echo write-ok; mkdir " + inner + "/d && echo mkdir-ok;"
+                 "echo new > " + file + " && echo file-ok");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const char* want : {"write-ok", "mkdir-ok", "file-ok"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out << r.err;
+  EXPECT_EQ(nucleus::test::read_text(rw / "inside"), "ok\n");
+  EXPECT_TRUE(std::filesystem::is_directory(rw / "d"));
+  EXPECT_EQ(nucleus::test::read_text(rw / "file"), "new\n");
+}
+
 TEST_F(Isolation, ForkBombStopsAtPids) {
   auto c = trusted();
   c.pids = 8;
