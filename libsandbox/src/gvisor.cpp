@@ -92,7 +92,9 @@ bool ptrace_reachable(const json& seccomp) {
 json oci_options(const FsEntry& e) {
   json options = json::array();
   if (e.kind == FsKind::bind) options.push_back("rbind");
-  if (e.kind == FsKind::bind || !e.writable) options.push_back(e.writable ? "rw" : "ro");
+  // gVisor fills /dev with its own devices after mounting it, so it cannot be mounted read-only;
+  // only root may write there, and the workload is never root under gVisor.
+  if (e.kind == FsKind::bind || (!e.writable && e.kind != FsKind::dev)) options.push_back(e.writable ? "rw" : "ro");
   for (auto [on, name] : {std::pair{e.nosuid, "nosuid"}, {e.nodev, "nodev"}, {e.noexec, "noexec"}})
     if (on) options.push_back(name);
   for (std::size_t at = 0; at < e.tmpfs_data.size();) {
@@ -113,9 +115,7 @@ json oci_mounts(const FsPlan& fs, unsigned uid, unsigned gid) {
     case FsKind::root: continue; // the bundle's root
     case FsKind::directory: continue; // OCI has no empty directory without a mount; runsc makes only mount points
     case FsKind::proc: m.update({{"type", "proc"}, {"source", "proc"}}); break;
-    case FsKind::dev: // gVisor fills its own /dev with its own devices, so it stays writable for it
-      m.update({{"type", "tmpfs"}, {"source", "tmpfs"}});
-      break;
+    case FsKind::dev:
     case FsKind::tmpfs: m.update({{"type", "tmpfs"}, {"source", "tmpfs"}}); break;
     case FsKind::bind:
       if (e.idmap)
@@ -128,7 +128,7 @@ json oci_mounts(const FsPlan& fs, unsigned uid, unsigned gid) {
       m.update({{"type", "bind"}, {"source", e.source}});
       break;
     }
-    if (e.kind != FsKind::dev) m["options"] = oci_options(e);
+    m["options"] = oci_options(e);
     mounts.push_back(std::move(m));
   }
   return mounts;
