@@ -4,7 +4,7 @@
 // runc's own set-up; the profile made from it, exported and loaded by runc as linux.seccomp, runs
 // the same container with the same output and denies what the sample did not do. An annotation
 // cannot make the hook write outside its trace directory. Root: runc needs namespaces and mounts.
-#include "e2e_support.hpp"
+#include "oci_hook_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,34 +24,6 @@ using namespace nucleus;
 namespace fs = std::filesystem;
 
 namespace {
-
-// The hooks as a runtime's config.json carries them, and the directory the traces go to.
-nlohmann::json hooks(const fs::path& trace_dir, const std::vector<std::string>& extra = {}) {
-  auto hook = [&](const std::string& stage) {
-    std::vector<std::string> args{"nucleus-trace", "--oci-hook", stage, "--trace-dir", trace_dir.string()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return nlohmann::json::array({{{"path", test::tool("nucleus-trace").string()}, {"args", args}}});
-  };
-  return {{"prestart", hook("prestart")}, {"poststop", hook("poststop")}};
-}
-
-// The filter a container is traced under: it allows everything, and it is in place when the
-// runtime makes its last calls before the exec, which the profile must allow too.
-const nlohmann::json allow_all = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"architectures", {"SCMP_ARCH_X86_64"}}};
-
-// A bundle of `samples` (and `extra` binaries) with a writable /out from the host and a /tmp.
-nlohmann::json bundle_of(const fs::path& bundle, const std::vector<std::string>& samples,
-                         const std::vector<fs::path>& extra, const std::vector<std::string>& args, const fs::path& out) {
-  std::vector<fs::path> binaries;
-  for (const auto& s : samples) binaries.push_back(test::sample(s));
-  binaries.insert(binaries.end(), extra.begin(), extra.end());
-  auto config = test::make_runc_bundle(bundle, binaries, args);
-  fs::create_directories(bundle / "rootfs/out");
-  fs::create_directories(bundle / "rootfs/tmp");
-  config["mounts"].push_back({{"destination", "/out"}, {"type", "bind"}, {"source", out.string()}, {"options", {"rbind", "rw"}}});
-  config["mounts"].push_back({{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev"}}});
-  return config;
-}
 
 // The syscall names of an `strace -f -o` log: "PID name(...", "PID <... name resumed>".
 std::set<std::string> strace_names(const std::string& log) {
@@ -78,40 +50,14 @@ std::set<std::string> trace_names(const test::TraceFile& trace) {
   return names;
 }
 
-std::string container_id(const std::string& what) { return "nucleus-hook-" + what + "-" + std::to_string(::getpid()); }
+using test::OciHookPrivileged;
 
-class OciHookPrivileged : public ::testing::Test {
-protected:
-  void SetUp() override {
-    NUCLEUS_REQUIRE_ROOT();
-    if (!fs::exists(test::runc_path)) NUCLEUS_SKIP("runc is not installed (Debian package runc)");
-    if (!fs::exists("/usr/bin/strace")) NUCLEUS_SKIP("strace is not installed (Debian package strace)");
-    // The hook refuses a trace directory that users other than root could change on the way.
-    ASSERT_EQ(::chown(dir_.path().c_str(), 0, 0), 0);
-    traces_ = dir_ / "traces";
-    fs::create_directories(traces_);
-    fs::permissions(traces_, fs::perms::owner_all);
-    out_ = dir_ / "out";
-    fs::create_directories(out_);
-  }
+std::string container_id(const std::string& what) { return test::oci_container_id(what); }
 
-  // A bundle in dir_/`name` of `samples` running `args`, with the hooks and, unless empty, the
-  // annotation asking for `trace`; under the allow-everything filter when `filtered`.
-  nlohmann::json hooked_bundle(const std::string& name, const std::vector<std::string>& samples,
-                               const std::vector<std::string>& args, const std::string& trace, bool filtered = true,
-                               const std::vector<std::string>& hook_args = {}) {
-    auto config = bundle_of(dir_ / name, samples, {}, args, out_);
-    config["hooks"] = hooks(traces_, hook_args);
-    if (!trace.empty()) config["annotations"] = {{"io.nucleus.trace", trace}};
-    if (filtered) config["linux"]["seccomp"] = allow_all;
-    test::write_runc_config(dir_ / name, config);
-    return config;
-  }
-
-  test::TempDir dir_;
-  fs::path traces_;
-  fs::path out_;
-};
+nlohmann::json bundle_of(const fs::path& bundle, const std::vector<std::string>& samples, const std::vector<fs::path>& extra,
+                         const std::vector<std::string>& args, const fs::path& out) {
+  return test::oci_bundle_of(bundle, samples, extra, args, out);
+}
 
 struct Case {
   std::string name;
@@ -246,7 +192,7 @@ TEST_F(OciHookPrivileged, ContainerDeletedBeforeItStartsLeavesNoTrace) {
   hooked_bundle("never", {"probe"}, {"/probe", "getpid"}, "never.trace");
   const std::string state = (dir_ / "state").string();
   const std::string id = container_id("never");
-  auto created = test::run({test::runc_path, "--root", state, "create", "--bundle", (dir_ / "never").string(), id}, {}, 60);
+  auto created = test::runc_create(state, dir_ / "never", id);
   ASSERT_EQ(created.exit_code, 0) << created.err;
   EXPECT_TRUE(fs::exists(traces_ / "never.trace")) << "the name is claimed while the container exists";
   auto deleted = test::run({test::runc_path, "--root", state, "delete", "--force", id}, {}, 60);
@@ -517,9 +463,9 @@ bool holds_bpf_program(pid_t pid) {
 } // namespace
 
 // Every recorder's program runs on every system call of the host: ten annotated containers get
-// at most the hook's limit (--max-recorders; 2 here, where each admitted container's recorder
-// takes tens of seconds to load on a busy machine) of recorders; the others are refused at
-// prestart, so the runtime does not create them. A recorder that is gone frees its place.
+// at most the hook's limit (--max-recorders; 2 here, which tests the flag too) of recorders; the
+// others are refused at prestart, so the runtime does not create them. A recorder that is gone
+// frees its place.
 TEST_F(OciHookPrivileged, TenContainersGetAtMostTheLimitOfRecorders) {
   constexpr std::size_t limit = 2;
   const std::string state = (dir_ / "state").string();
@@ -536,7 +482,7 @@ TEST_F(OciHookPrivileged, TenContainersGetAtMostTheLimitOfRecorders) {
   auto create = [&](const std::string& name) {
     hooked_bundle(name, {"probe"}, {"/probe", "getpid"}, name + ".trace", true, {"--max-recorders", std::to_string(limit)});
     const std::string id = container_id(name);
-    auto r = test::run({test::runc_path, "--root", state, "create", "--bundle", (dir_ / name).string(), id}, {}, 60);
+    auto r = test::runc_create(state, dir_ / name, id);
     if (r.exit_code == 0) created.push_back(id);
     return r;
   };
