@@ -502,19 +502,6 @@ TEST_F(MandatoryDenials, HoldInComplainMode) {
   EXPECT_EQ(run_under(compile(p, complain), SYS_chmod, {path(), 0700}).ret, 0);
 }
 
-TEST_F(MandatoryDenials, ListedInTheOciRulesToo) {
-  auto rules = mandatory_denials();
-  auto names = [&](std::string_view n) {
-    return std::count_if(rules.begin(), rules.end(), [&](const Rule& r) { return r.names.front() == n; });
-  };
-  for (const char* n : {"chmod", "fchmod", "fchmodat", "fchmodat2"}) EXPECT_EQ(names(n), 2) << n;
-  EXPECT_EQ(names("ioctl"), 2);
-  EXPECT_EQ(names("io_uring_setup"), 1);
-  auto with_io_uring = mandatory_denials(true);
-  EXPECT_TRUE(std::none_of(with_io_uring.begin(), with_io_uring.end(),
-                           [](const Rule& r) { return r.names.front() == "io_uring_setup"; }));
-}
-
 // An ABI the profile does not list never runs a syscall, even when the default is allow.
 TEST(BadArch, ForeignAbiIsKilledEvenUnderADefaultAllowProfile) {
   Policy p;
