@@ -370,14 +370,21 @@ CutRun trace_with_cut(const nucleus::test::TempDir& dir, const std::string& name
   const std::string script = "echo running > " + started.string() + "; while [ ! -e " + go.string() +
                              " ]; do sleep 0.05; done; " + sample("burst").string() +
                              " --threads 1 --count 20000 && echo finished";
+  // The second thread says it runs only once the main thread has left (a zombie leader, as
+  // gVisor's /proc shows it, or gone): the test then cuts after the leader's exit, as a fact.
   const std::string python_script =
       "import ctypes, os, threading, time\n"
+      "def leader_left():\n"
+      "    try:\n"
+      "        with open('/proc/self/task/%d/stat' % os.getpid()) as f: return f.read().rsplit(')', 1)[1].split()[0] in 'ZX'\n"
+      "    except OSError: return True\n"
       "def calls():\n"
+      "    while not leader_left(): time.sleep(0.01)\n"
+      "    open('" + started.string() + "', 'w').write('running')\n"
       "    while not os.path.exists('" + go.string() + "'): time.sleep(0.05)\n"
       "    for _ in range(20000): os.getppid()\n"
       "    print('finished', flush=True)\n"
       "threading.Thread(target=calls).start()\n"
-      "open('" + started.string() + "', 'w').write('running')\n"
       "ctypes.CDLL(None).syscall(60, 0)\n"; // SYS_exit: the main thread alone
   std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "-o", out.trace.string(), "--rw", dir.path().string()};
   if (allow_loss) argv.push_back("--allow-loss");
@@ -388,7 +395,6 @@ CutRun trace_with_cut(const nucleus::test::TempDir& dir, const std::string& name
   while (!fs::exists(started) && std::chrono::steady_clock::now() < deadline &&
          traced.wait_for(std::chrono::milliseconds(20)) == std::future_status::timeout) {
   }
-  if (python) std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the main thread's exit
   const pid_t sandbox = fs::exists(started) ? our_sandbox() : 0;
   const bool was_cut = sandbox != 0 && cut(sandbox);
   { std::ofstream(go) << "go\n"; } // also when the cut failed: the workload must not wait forever
