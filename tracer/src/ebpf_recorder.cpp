@@ -4,6 +4,8 @@
 #include "nucleus/tracer/ebpf.hpp"
 #include "nucleus/tracer/run_loop.hpp"
 
+#include "audit_session.hpp"
+
 #include "nucleus/core/arch.hpp"
 #include "nucleus/core/error.hpp"
 #include "nucleus/sandbox/filter.hpp"
@@ -39,27 +41,6 @@ namespace {
 
 using ebpf::program_arches;
 using ebpf::x32_syscall_bit;
-
-constexpr std::uint32_t audit_unset = 0xffffffff;
-constexpr int cap_audit_control = 30;
-
-// Whether a child can start a fresh audit session: the kernel lets a process set its loginuid
-// when none is set yet, and otherwise only with CAP_AUDIT_CONTROL.
-std::optional<std::string> audit_session_unavailable() {
-  std::string loginuid;
-  try {
-    loginuid = core::read_file("/proc/self/loginuid");
-  } catch (const Error&) {
-    return "the kernel has no audit sessions (/proc/self/loginuid is missing: CONFIG_AUDITSYSCALL)";
-  }
-  if (std::strtoul(loginuid.c_str(), nullptr, 10) == audit_unset) return std::nullopt;
-  if (auto cap_eff = core::process_status_field(0, "CapEff")) {
-    std::uint64_t eff = std::strtoull(cap_eff->c_str(), nullptr, 16);
-    if ((eff >> cap_audit_control) & 1) return std::nullopt;
-  }
-  return "the workload cannot get its own audit session (loginuid is already set and "
-         "CAP_AUDIT_CONTROL is missing), which is what the eBPF recorder attributes by";
-}
 
 // The baseline's syscalls that it allows whatever their arguments; nullopt-and-reason when some
 // entry allows a syscall only under argument conditions (only seccomp itself evaluates those
@@ -262,7 +243,7 @@ EbpfTrace EbpfRecorder::run(const MonitorOptions& options) {
 std::optional<std::string> ebpf_unavailable(const core::Policy* baseline) {
   if (core::native_arch() != *core::arch_from_name("x86_64")) return "the eBPF recorder is built for x86_64 only";
   if (::geteuid() != 0) return "loading the eBPF recorder needs root";
-  if (auto why = audit_session_unavailable()) return why;
+  if (auto why = detail::audit_session_unavailable()) return *why + ", which is what the eBPF recorder attributes by";
   if (baseline != nullptr) {
     auto allows = baseline_allows(*baseline);
     if (!allows.conditional.empty())

@@ -3,9 +3,12 @@
 #include "nucleus/tracer/monitor.hpp"
 #include "nucleus/tracer/run_loop.hpp"
 
+#include "audit_session.hpp"
+#include "fork_events.hpp"
 #include "lost_counter.hpp"
 
 #include "nucleus/core/error.hpp"
+#include "nucleus/core/io.hpp"
 #include "nucleus/core/proc.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 
@@ -79,27 +82,39 @@ pid_t send_fence_record() {
   return ::getpid();
 }
 
-// The fallback attribution: is `pid` the root or below it right now? Short-lived processes can be
-// gone before their record is read, which is why the audit session is preferred.
+// The fallback attribution, where the workload has no audit session of its own: the process tree
+// below the child. Followed through the kernel's fork events where they are available, which is
+// exact (a process's fork is queued before it can make a call, so before any record of it);
+// otherwise each process is placed by walking its parents in /proc when its first record is read,
+// which cannot place one that has exited by then.
 class ProcessTree {
 public:
   explicit ProcessTree(pid_t root) { members_.insert(root); }
 
-  bool contains(pid_t pid) {
-    if (members_.count(pid) != 0) return true;
-    if (strangers_.count(pid) != 0) return false;
+  void forked(pid_t parent, pid_t child) {
+    if (members_.count(parent) != 0) members_.insert(child);
+  }
+
+  enum class Place { member, stranger, gone };
+  // `forks_complete`: every fork since the root's was seen, so a process that is not a member by
+  // now is none, even if it has exited.
+  Place place(pid_t pid, bool forks_complete) {
+    if (members_.count(pid) != 0) return Place::member;
+    if (strangers_.count(pid) != 0) return Place::stranger;
     std::vector<pid_t> chain;
     pid_t current = pid;
     for (int depth = 0; depth < 64 && current > 1; ++depth) {
       chain.push_back(current);
-      current = parent_of(current);
-      if (members_.count(current) != 0) {
+      pid_t parent = parent_of(current);
+      if (members_.count(parent) != 0) {
         members_.insert(chain.begin(), chain.end());
-        return true;
+        return Place::member;
       }
+      if (parent == 0 && !forks_complete) return Place::gone; // exited before it could be placed
+      current = parent;
     }
     strangers_.insert(pid);
-    return false;
+    return Place::stranger;
   }
 
 private:
@@ -111,6 +126,15 @@ private:
   std::unordered_set<pid_t> members_;
   std::unordered_set<pid_t> strangers_;
 };
+
+// The audit session this process is in (its children's, when they cannot start their own).
+std::optional<std::uint32_t> own_audit_session() {
+  try {
+    return static_cast<std::uint32_t>(std::stoul(core::read_file("/proc/self/sessionid")));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
 
 // The audit records of the traced tree: the child starts its own audit session under a LOG filter,
 // records are read as they arrive, and once it has exited the drain ends on our own fence record.
@@ -134,6 +158,14 @@ public:
     if (source_ && !options_.lost_counter) lost_query_.emplace();
     spec.filter = options_.filter;
     spec.new_audit_session = source_ != nullptr;
+    // Without a session of its own the workload is told apart by its process tree: the fork
+    // events are subscribed to before it is forked, so that none of its forks is missed.
+    if (source_ && detail::audit_session_unavailable()) {
+      own_session_ = own_audit_session();
+      std::string why;
+      forks_ = detail::ForkEvents::open(why);
+      if (!forks_) result.source_note += (result.source_note.empty() ? "" : "; ") + why;
+    }
   }
 
   void started(asio::io_context& io, const sandbox::Child& child, MonitorResult& result) override {
@@ -151,6 +183,13 @@ public:
     result.attribution = result.audit_session ? Attribution::audit_session : Attribution::process_tree;
     result_ = &result;
     tree_.emplace(child.pid());
+    forked_ = [this](pid_t parent, pid_t child_pid) { tree_->forked(parent, child_pid); };
+    if (result.audit_session) forks_.reset(); // it got one after all
+    if (forks_) {
+      forks_->drain(forked_); // the forks queued since prepare(), in order: the root's first
+      forks_fd_.emplace(io, ::dup(forks_->fd()));
+      wait_forks();
+    }
     // Made once: drain() takes a RecordSink, and converting a lambda at every wake-up would build
     // (and allocate) a new std::function each time records arrive.
     sink_ = [this](std::string_view line, int type) { on_line(line, type); };
@@ -186,6 +225,16 @@ public:
       if (!result.loss.detail.empty()) result.loss.detail += "; ";
       result.loss.detail += "the kernel's audit lost counter could not be read at the end, so drops may have gone unnoticed";
     }
+    if (unplaced_ > 0) {
+      result.loss.lost += unplaced_;
+      if (!result.loss.detail.empty()) result.loss.detail += "; ";
+      result.loss.detail += std::to_string(unplaced_) +
+                            " audit record(s) came from processes of nucleus's audit session that had exited before "
+                            "they could be placed in the workload's process tree, so some may be the workload's "
+                            "(the workload has no audit session of its own" +
+                            (forks_ ? ", and the kernel dropped fork events" : ", and the kernel's fork events were not available") +
+                            ")";
+    }
     if (!result.fenced) {
       result.loss.overflowed = true;
       if (!result.loss.detail.empty()) result.loss.detail += "; ";
@@ -205,10 +254,31 @@ private:
       result.fenced = true;
       return;
     }
-    bool ours = result.audit_session ? record_.ses == *result.audit_session : tree_->contains(record_.pid);
+    bool ours = result.audit_session ? record_.ses == *result.audit_session : in_tree(record_);
     if (!ours) return;
     ++result.records_attributed;
     if (options_.on_record) options_.on_record(record_);
+  }
+
+  // Process-tree attribution: the forks queued so far first, since the record's process may be
+  // one of them.
+  bool in_tree(const SeccompRecord& record) {
+    if (own_session_ && record.ses != *own_session_) return false; // the tree shares ours
+    if (forks_) forks_->drain(forked_);
+    switch (tree_->place(record.pid, forks_ && forks_->overflows() == 0)) {
+    case ProcessTree::Place::member: return true;
+    case ProcessTree::Place::stranger: return false;
+    case ProcessTree::Place::gone: ++unplaced_; return false;
+    }
+    return false;
+  }
+
+  void wait_forks() {
+    forks_fd_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+      if (ec) return;
+      forks_->drain(forked_);
+      wait_forks();
+    });
   }
 
   void wait_source(asio::io_context& io) {
@@ -240,11 +310,16 @@ private:
   std::optional<std::uint32_t> lost_before_;
   MonitorResult* result_ = nullptr;
   std::optional<ProcessTree> tree_;
+  std::optional<detail::ForkEvents> forks_;
+  std::function<void(pid_t, pid_t)> forked_;
+  std::optional<std::uint32_t> own_session_;
+  std::uint64_t unplaced_ = 0; // records of our session's processes that had exited unplaced
   RecordSink sink_;
   SeccompRecord record_;
   pid_t fence_pid_ = 0;
   std::chrono::steady_clock::time_point fence_deadline_;
   std::optional<asio::posix::stream_descriptor> source_fd_;
+  std::optional<asio::posix::stream_descriptor> forks_fd_;
   std::optional<asio::steady_timer> fence_timer_;
 };
 
