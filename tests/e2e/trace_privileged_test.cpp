@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -15,6 +16,7 @@
 #include <set>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -472,22 +474,54 @@ TEST_F(TracePrivileged, EbpfRecorderAttachesOnlyWhatACommandsTraceNeeds) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
+// A cgroup v1 directory the workload may move itself into (v1 asks for write access to its procs
+// file and the same uid or root only), in the pids hierarchy, removed at the end.
+class WritableCgroup {
+public:
+  WritableCgroup() {
+    path_ = "/sys/fs/cgroup/pids/nucleus-test-escape-" + std::to_string(::getpid());
+    if (::mkdir(path_.c_str(), 0755) != 0) return;
+    for (const char* f : {"", "/cgroup.procs", "/tasks"})
+      if (::chown((path_ + f).c_str(), 65534, 65534) != 0) return;
+    // Also for a workload that is host root without CAP_DAC_OVERRIDE (--host-root).
+    ok_ = ::chmod((path_ + "/cgroup.procs").c_str(), 0666) == 0;
+  }
+  ~WritableCgroup() {
+    // The workload that moved in has exited; the kernel may take a moment to let go of the group.
+    for (int i = 0; i < 100 && ::rmdir(path_.c_str()) != 0 && errno == EBUSY; ++i) ::usleep(10000);
+  }
+  bool ok() const { return ok_; }
+  const std::string& path() const { return path_; }
+
+private:
+  std::string path_;
+  bool ok_ = false;
+};
+
 // A workload that tries to step out of what is recorded — writing its loginuid (a new audit
 // session), moving to another cgroup, unsharing namespaces — is still recorded, with every child
-// it starts afterwards; and the attempts themselves fail.
+// it starts afterwards. Each escape gets what it needs to work: the loginuid write runs as host
+// root with CAP_AUDIT_CONTROL (--host-root --cap-add AUDIT_CONTROL), where Landlock stops it and,
+// behind it, the workload's own user namespace (the kernel takes loginuid writes from the initial
+// one only); the cgroup move has a cgroup it may write, and does move (the recorders attribute by
+// audit session, not by cgroup); unshare works.
 TEST_P(TraceEverySourcePrivileged, WorkloadCannotLeaveTheRecordedSet) {
+  WritableCgroup cgroup;
+  if (!cgroup.ok()) NUCLEUS_SKIP("no cgroup v1 pids hierarchy to give the workload a cgroup of its own");
   auto path = (dir / "escape.trace").string();
   auto probe = sample("probe").string();
   const std::string script =
-      "if echo 0 > /proc/self/loginuid 2>/dev/null; then echo loginuid=changed; else echo loginuid=refused; fi; "
-      "for f in /sys/fs/cgroup/unified/cgroup.procs /sys/fs/cgroup/cgroup.procs; do "
-      "  if echo $$ > $f 2>/dev/null; then echo cgroup=moved; fi; done; " +
+      "if { echo 0 > /proc/self/loginuid; } 2>&1; then echo loginuid=changed; else echo loginuid=refused; fi; "
+      "if echo $$ > " + cgroup.path() + "/cgroup.procs; then echo cgroup=moved; fi; " +
       probe + " unshare:0x10020000 getpriority:0,0; " + probe + " sched_getscheduler:0";
-  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", source(), "--", "/bin/sh",
-                           "-c", script}));
+  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", source(), "--host-root", "--cap-add",
+                           "AUDIT_CONTROL", "--rw", cgroup.path(), "--", "/bin/sh", "-c", script}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("loginuid=refused"), std::string::npos) << r.out;
-  EXPECT_EQ(r.out.find("cgroup=moved"), std::string::npos) << r.out;
+  // Landlock first (EACCES at the open: the file is the workload's own, uid 0, 0644); without it
+  // the kernel refuses the write from a user namespace other than the initial one.
+  EXPECT_NE(r.out.find("/proc/self/loginuid: Permission denied"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cgroup=moved"), std::string::npos) << "the move must work, or the test proves nothing: " << r.out << r.err;
   auto lines = nucleus::test::probe_lines(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out;
   EXPECT_EQ(lines[0]["errno"].get<int>(), 0) << "unshare must work, or the test proves nothing: " << r.out;
