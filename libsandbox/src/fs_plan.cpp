@@ -4,10 +4,14 @@
 #include "nucleus/core/error.hpp"
 #include "nucleus/core/path_lookup.hpp"
 
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 namespace nucleus::sandbox {
 using core::Error;
@@ -20,6 +24,32 @@ namespace fs = std::filesystem;
 bool below(const fs::path& p, const fs::path& dir) {
   auto rel = p.lexically_relative(dir);
   return !rel.empty() && rel.native().rfind("..", 0) != 0;
+}
+
+// Whether a writable bind of `source` would hand the workload a cgroup hierarchy: the folder is on
+// a cgroup file system, or one is mounted at or below it (binds are recursive). Writing cgroup.procs
+// there moves the workload out of the cgroup that carries nucleus's --pids, memory and CPU limits.
+bool exposes_cgroups(const fs::path& source) {
+  struct statfs st {};
+  if (::statfs(source.c_str(), &st) == 0 &&
+      (st.f_type == CGROUP_SUPER_MAGIC || st.f_type == CGROUP2_SUPER_MAGIC))
+    return true;
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    // "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw": the mount point is the
+    // fifth field, the type the first after " - ". Octal escapes (\040) only in names we compare whole.
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    fields >> id >> parent >> dev >> root >> point;
+    const std::size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream rest(line.substr(dash + 3));
+    std::string type;
+    rest >> type;
+    if ((type == "cgroup" || type == "cgroup2") && (point == source.string() || below(point, source))) return true;
+  }
+  return false;
 }
 
 std::string absolute_inside(const std::string& path, const std::string& flag) {
@@ -143,6 +173,11 @@ void Builder::add_bind(const BindMount& m, FsOrigin origin) {
   // Nucleus as root runs the workload as the unprivileged host_uid: a directory of another owner
   // that it may not write is shown through an idmap, never one of root's (what the workload made
   // there would be root-owned on the host).
+  if (writable && !config.host_root && exposes_cgroups(source.lexically_normal()))
+    throw Error(ErrorKind::permission,
+                "--rw " + m.source + " would let the workload write a cgroup hierarchy, where it could move itself out "
+                "of the cgroup that holds nucleus's --pids, memory and CPU limits",
+                "bind it read-only (--ro), or, for trusted work only, --host-root");
   const bool switched = euid == 0 && !config.host_root;
   if (!writable || !switched) return;
   struct stat owner {};

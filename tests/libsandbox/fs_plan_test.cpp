@@ -195,6 +195,34 @@ TEST(FsPlan, BadBindsAreRefusedBeforeAnythingRuns) {
   EXPECT_EQ(refusal(no_root, at("/")), core::ErrorKind::not_found);
 }
 
+// A writable cgroup hierarchy would let the workload move itself out of the cgroup that carries its
+// limits (--pids, memory, CPU): refused whether the folder is on a cgroup file system or a cgroup is
+// mounted below it (binds are recursive); read-only, or with --host-root (trusted work), it is shown.
+TEST(FsPlan, WritableCgroupHierarchiesAreRefused) {
+  std::vector<std::string> cgroup_dirs;
+  for (const char* dir : {"/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"})
+    if (fs::is_directory(dir)) cgroup_dirs.push_back(dir);
+  if (cgroup_dirs.empty()) GTEST_SKIP() << "no cgroup file system mounted at /sys/fs/cgroup";
+  for (const std::string& dir : std::vector<std::string>{cgroup_dirs.front(), "/sys/fs", "/sys"}) {
+    sb::IsolationConfig rw;
+    rw.rw = {{dir, {}}};
+    std::string message;
+    EXPECT_EQ(refusal(rw, at("/", 0), &message), core::ErrorKind::permission) << dir;
+    EXPECT_NE(message.find("cgroup"), std::string::npos) << message;
+    sb::IsolationConfig ro;
+    ro.ro = {{dir, {}}};
+    EXPECT_NO_THROW(sb::plan_filesystem(ro, sh, at("/", 0))) << dir;
+  }
+  sb::IsolationConfig trusted;
+  trusted.host_root = true;
+  trusted.rw = {{cgroup_dirs.front(), {}}};
+  EXPECT_NO_THROW(sb::plan_filesystem(trusted, sh, at("/", 0)));
+  TempDir plain; // an ordinary folder is not mistaken for one
+  sb::IsolationConfig ordinary;
+  ordinary.rw = {{plain.path().string(), {}}};
+  EXPECT_NO_THROW(sb::plan_filesystem(ordinary, sh, at("/", ::geteuid())));
+}
+
 // Nucleus as root runs the workload as the unprivileged host uid: an --rw directory of another
 // owner is shown through an idmap, one of root's is refused, one it may write is bound as it is.
 TEST(FsPlan, RwOfAnotherOwnerIsIdmappedAndRootsIsRefused) {
