@@ -273,6 +273,18 @@ int run(const Options& opt) {
   trace.summary = core::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,
                                        result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
                                        result.unparsed, result.loss.summary()};
+  if (result.behaviour) {
+    trace.header.behaviour = true;
+    trace.execs = result.behaviour->execs();
+    trace.files = result.behaviour->files();
+    trace.nets = result.behaviour->nets();
+    trace.summary->behaviour_dropped = result.behaviour->dropped();
+    if (under_gvisor)
+      trace.header.warnings.push_back(
+          "paths are as the workload saw them inside gVisor's sandbox: the host's files under its read-only root and "
+          "the --ro and --rw folders (SRC:DST shows SRC's files under DST), but /tmp, /dev, /run and the --tmpfs "
+          "folders are the sandbox's own, which the host never sees");
+  }
   output.write_atomic(core::write_trace(trace));
 
   if (!opt.quiet) {

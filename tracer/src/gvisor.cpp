@@ -3,6 +3,8 @@
 // read with hard size limits (gVisor's own guidance: the sandbox's output is untrusted input).
 #include "nucleus/tracer/gvisor.hpp"
 
+#include "gvisor_wire.hpp"
+
 #include "nucleus/core/json_limits.hpp"
 #include "nucleus/core/sensitive.hpp"
 #include "nucleus/core/syscalls.hpp"
@@ -11,79 +13,18 @@
 
 #include <cerrno>
 #include <charconv>
+#include <climits>
+#include <cstdint>
+#include <iterator>
 
 namespace nucleus::tracer::gvisor {
 namespace {
-
-// A protobuf wire reader over one buffer. Every read is bounds-checked; a failure sets `bad`.
-class Reader {
-public:
-  explicit Reader(std::string_view data) : data_(data) {}
-  bool done() const noexcept { return pos_ >= data_.size() || bad; }
-
-  std::uint64_t varint() {
-    std::uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= data_.size()) break;
-      auto byte = static_cast<unsigned char>(data_[pos_++]);
-      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return value;
-    }
-    bad = true;
-    return 0;
-  }
-  std::string_view bytes() {
-    std::uint64_t len = varint();
-    if (bad || len > data_.size() - pos_) {
-      bad = true;
-      return {};
-    }
-    auto out = data_.substr(pos_, static_cast<std::size_t>(len));
-    pos_ += static_cast<std::size_t>(len);
-    return out;
-  }
-  void skip(unsigned wire_type) {
-    switch (wire_type) {
-    case 0: varint(); break;
-    case 1: advance(8); break;
-    case 2: bytes(); break;
-    case 5: advance(4); break;
-    default: bad = true; // groups (3, 4) are not used by these messages
-    }
-  }
-  bool bad = false;
-
-private:
-  void advance(std::size_t n) {
-    if (n > data_.size() - pos_) bad = true;
-    else pos_ += n;
-  }
-  std::string_view data_;
-  std::size_t pos_ = 0;
-};
-
-// Calls `field(number, wire_type, reader)` for each field; the callback consumes or skips it.
-template <class F>
-bool for_each_field(std::string_view data, F&& field) {
-  Reader r(data);
-  while (!r.done()) {
-    std::uint64_t key = r.varint();
-    if (r.bad) break;
-    auto number = static_cast<std::uint32_t>(key >> 3);
-    auto wire_type = static_cast<unsigned>(key & 7);
-    if (number == 0) {
-      r.bad = true;
-      break;
-    }
-    field(number, wire_type, r);
-  }
-  return !r.bad;
-}
 
 bool decode_context(std::string_view data, Message& m) {
   return for_each_field(data, [&](std::uint32_t n, unsigned wt, Reader& r) {
     if (wt == 0 && n == 2) m.tid = static_cast<std::int32_t>(r.varint());
     else if (wt == 0 && n == 4) m.tgid = static_cast<std::int32_t>(r.varint());
+    else if (wt == 2 && n == 8) m.cwd = bounded_path(r.bytes());
     else r.skip(wt);
   });
 }
@@ -197,6 +138,7 @@ std::optional<Message> decode_packet(std::string_view packet, std::string* error
   std::string_view body = packet.substr(header_size);
   const auto type = static_cast<MessageType>(m.type);
   bool context_ok = true;
+  bool point_ok = true;
   bool ok = for_each_field(body, [&](std::uint32_t n, unsigned wt, Reader& r) {
     if (n == 1 && wt == 2) { // every message type has its context in field 1
       context_ok = decode_context(r.bytes(), m) && context_ok;
@@ -234,10 +176,17 @@ std::optional<Message> decode_packet(std::string_view packet, std::string* error
       if (wt == 0 && n == 2) m.exit_status = static_cast<std::int32_t>(r.varint());
       else r.skip(wt);
       return;
+    case MessageType::syscall_open:
+    case MessageType::syscall_connect:
+    case MessageType::syscall_execve:
+    case MessageType::syscall_socket:
+    case MessageType::syscall_bind:
+      point_ok = decode_point_field(type, n, wt, r, m.point) && point_ok;
+      return;
     }
     r.skip(wt);
   });
-  if (!ok || !context_ok) return fail("malformed protobuf message");
+  if (!ok || !context_ok || !point_ok) return fail("malformed protobuf message");
   if (type == MessageType::syscall_raw && m.sysno > 0x7fffffff) return fail("syscall number out of range");
   return m;
 }
@@ -333,7 +282,8 @@ std::optional<LogEvent> parse_debug_line(std::string_view line) {
   return e;
 }
 
-Tracker::Tracker(std::string first_exe, std::set<int> known) : first_exe_(std::move(first_exe)), known_(std::move(known)) {}
+Tracker::Tracker(std::string first_exe, std::set<int> known, std::size_t behaviour_cap)
+    : first_exe_(std::move(first_exe)), known_(std::move(known)), behaviour_(behaviour_cap) {}
 
 void Tracker::emit(std::int32_t tgid, Call call) {
   auto it = exe_of_group_.find(tgid);
@@ -365,17 +315,24 @@ void Tracker::on_message(const Message& m) {
     if (m.created_tgid != 0 && m.created_tgid != m.tgid) {
       auto parent = exe_of_group_.find(m.tgid);
       exe_of_group_[m.created_tgid] = parent != exe_of_group_.end() ? parent->second : "?";
+      // A new process inherits its parent's descriptors, sockets among them.
+      for (auto it = sockets_.lower_bound({m.tgid, INT64_MIN}); it != sockets_.end() && it->first.first == m.tgid; ++it)
+        sockets_[{m.created_tgid, it->first.second}] = it->second;
     }
     break;
   }
-  case MessageType::sentry_exec:
-    exe_of_group_[m.tgid] = m.binary_path;
+  case MessageType::sentry_exec: {
+    auto& exe = exe_of_group_[m.tgid];
+    exe_before_exec_[m.tgid] = std::exchange(exe, m.binary_path);
+    for (auto it = sockets_.lower_bound({m.tgid, INT64_MIN}); it != sockets_.end() && it->first.first == m.tgid;)
+      it = it->second.cloexec ? sockets_.erase(it) : std::next(it);
     if (started_ && m.tgid == init_group_ && m.tid != init_group_) {
       init_threads_.erase(m.tid); // it goes on as the leader
       init_threads_gone_.insert(m.tid);
       ++leader_exits_needed_;
     }
     break;
+  }
   case MessageType::sentry_task_exit:
     // runsc 20221219 sends no exit_notify_parent for the container's first process (it has no
     // parent in the sandbox): its end is then the exit of its last thread.
@@ -398,11 +355,20 @@ void Tracker::on_message(const Message& m) {
     c.args = m.args;
     c.has_args = true;
     emit(m.tgid, std::move(c));
+    on_raw_behaviour(m);
     return;
   }
+  case MessageType::syscall_open:
+  case MessageType::syscall_connect:
+  case MessageType::syscall_execve:
+  case MessageType::syscall_socket:
+  case MessageType::syscall_bind:
+    on_point(m);
+    return;
   default:
     return;
   }
+  release_waiting_behaviour();
   // A clone or exec may be what calls waiting for their thread group needed.
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     auto exe = exe_of_group_.find(it->first);
@@ -467,6 +433,10 @@ void Tracker::finish() {
     }
   }
   waiting_.clear();
+  static const std::string unknown = "?";
+  for (auto& [group, records] : waiting_behaviour_)
+    for (auto& r : records) add_behaviour(group, std::move(r), &unknown);
+  waiting_behaviour_.clear();
   // A number gVisor named as unsupported but whose strace line did not pass the strict parse.
   for (int nr : unsupported_named_) {
     if (unknown_counted_.count(nr) != 0) continue;

@@ -167,15 +167,21 @@ std::chrono::milliseconds test_stall() {
   return std::chrono::milliseconds(0);
 }
 
-// The session: the task events that attribute calls to executables, and one point per number in
-// `known` (none when only denials are wanted).
-std::string session_config(const std::set<int>& known, const std::string& endpoint) {
+// The session: the task events that attribute calls to executables, one point per number in
+// `known` (none when only denials are wanted), and, with `behaviour`, the syscall points the
+// behaviour records come from, with the caller's working directory for relative paths.
+std::string session_config(const std::set<int>& known, bool behaviour, const std::string& endpoint) {
   using nlohmann::json;
   json points = json::array();
   const json context = json::array({"thread_id", "group_id"});
   for (const char* name : {"container/start", "sentry/clone", "sentry/execve", "sentry/task_exit", "sentry/exit_notify_parent"})
     points.push_back({{"name", name}, {"context_fields", context}});
   for (int nr : known) points.push_back({{"name", "syscall/sysno/" + std::to_string(nr) + "/enter"}, {"context_fields", context}});
+  if (behaviour) {
+    const json with_cwd = json::array({"thread_id", "group_id", "cwd"});
+    for (const auto& [name, optional] : gvisor::behaviour_points())
+      points.push_back({{"name", name}, {"context_fields", with_cwd}, {"optional_fields", optional}});
+  }
   json sink = {{"name", "remote"},
                {"config", {{"endpoint", endpoint}, {"retries", sink_retries}}},
                {"ignore_setup_error", false}};
@@ -244,7 +250,7 @@ public:
     sock_path_ = (dir_.path / "sink.sock").string();
     const std::string fifo_path = (dir_.path / "debug.json").string();
     const std::string config_path = (dir_.path / "session.json").string();
-    core::write_file_atomic(config_path, session_config(known_, sock_path_));
+    core::write_file_atomic(config_path, session_config(known_, gv_.record_calls, sock_path_));
     listen_sink();
     if (::mkfifo(fifo_path.c_str(), 0600) != 0) core::throw_errno("cannot create the FIFO for gVisor's debug log");
     fifo_.reset(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -329,6 +335,12 @@ public:
       add(std::string(which) + " did not end within 10 s of the workload's exit");
     }
     if (bad_packets_ != 0) add(std::to_string(bad_packets_) + " monitoring packet(s) could not be decoded");
+    if (gv_.record_calls) {
+      result.behaviour = tracker_.behaviour();
+      if (const auto dropped = tracker_.behaviour().dropped(); dropped != 0)
+        add(std::to_string(dropped) + " behaviour record(s) (files, programs, network endpoints) were dropped: the trace "
+            "keeps at most " + std::to_string(core::BehaviourSet::default_cap) + " distinct ones");
+    }
     result.loss.lost = tracker_.dropped();
     result.loss.overflowed = !detail.empty();
     result.loss.detail = detail;

@@ -5,6 +5,9 @@
 //     (u16 header size, u16 message type, u32 dropped count) and a protobuf message. Structured, so
 //     nothing the workload writes (comm, paths, argv) can be taken for a record. It carries every
 //     number in gVisor's syscall table, with raw arguments, plus container start, clone, exec, exit.
+//     With the syscall points of a few calls (open, openat, creat, execve, execveat, socket,
+//     connect, bind) it also carries their decoded arguments and result: the
+//     behaviour records (files, programs run, network endpoints; gvisor_behaviour.cpp).
 //   - the debug log (JSON lines): the only place that names the numbers gVisor does not know
 //     (strace "E sys_N(...)" lines) and the calls its seccomp filter denied or killed.
 // Use: decode_packet() each packet, parse_debug_line() each log line, and feed both to a
@@ -12,6 +15,7 @@
 #pragma once
 
 #include "nucleus/core/action.hpp"
+#include "nucleus/core/behaviour.hpp"
 #include "nucleus/core/policy.hpp"
 
 #include <array>
@@ -21,6 +25,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace nucleus::tracer::gvisor {
@@ -33,12 +39,37 @@ enum class MessageType : std::uint16_t {
   sentry_exit_notify_parent = 4,
   sentry_task_exit = 5,
   syscall_raw = 6,
+  // The syscall points behaviour records are made from (gvisor.syscall.Open, Connect, ...).
+  syscall_open = 7, // open, openat, creat
+  syscall_connect = 10,
+  syscall_execve = 11, // execve, execveat
+  syscall_socket = 12,
+  syscall_bind = 24,
 };
 
 inline constexpr std::size_t wire_header_size = 8;
 // Limits on what is kept from a packet: the sandbox is not trusted to send sane sizes.
 inline constexpr std::size_t max_packet_size = 1 << 20;
 inline constexpr std::size_t max_path_size = 4096;
+
+// The fields of a syscall point that behaviour records are made from, as the point's message has
+// them (gvisor.syscall.Open, Execve, Socket, Connect, Bind, Chdir in points/syscall.proto).
+struct PointFields {
+  std::uint64_t sysno = 0;
+  bool has_exit = false;     // the exit side of the point: the call's result is known
+  std::int64_t result = 0;   // Exit.result
+  std::int64_t errorno = 0;  // Exit.errorno: non-zero when the call failed
+  std::int64_t fd = 0;       // openat/execveat: the directory descriptor (AT_FDCWD = -100); connect/bind: the socket
+  std::string fd_path;       // the optional field: that descriptor's path in the sandbox, when it has one
+  std::string pathname;      // as the call passed it (gVisor copies at most PATH_MAX bytes)
+  std::uint32_t flags = 0;   // open: the open flags; execveat: the AT_* flags
+  std::vector<std::string> argv; // execve: at most core::exec_argv_max, each cut to core::exec_arg_bytes_max
+  bool argv_truncated = false;
+  std::string address;       // connect/bind: the struct sockaddr bytes (at most max_address_size)
+  std::int32_t domain = 0;   // socket
+  std::int32_t type = 0;     // socket: with SOCK_NONBLOCK and SOCK_CLOEXEC
+};
+inline constexpr std::size_t max_address_size = 128; // sizeof(struct sockaddr_storage)
 
 struct Message {
   std::uint16_t type = 0;
@@ -56,6 +87,10 @@ struct Message {
   std::string binary_path;
   // sentry_task_exit / exit_notify_parent
   std::int32_t exit_status = 0;
+  // The calling task's working directory in the sandbox (ContextData.cwd), when the point has it.
+  std::string cwd;
+  // syscall_open, syscall_execve, syscall_socket, syscall_connect, syscall_bind
+  PointFields point;
 };
 
 // nullopt with `error` set for a packet that is not a well-formed message; unknown message types
@@ -86,6 +121,19 @@ struct LogEvent {
 // no " E ") as the one free part: a path or comm cannot make a line that passes. Never throws.
 std::optional<LogEvent> parse_debug_line(std::string_view line);
 
+// The names of the points behaviour records come from ("syscall/openat/exit", ...), with the
+// optional fields each needs ("fd_path" for a directory descriptor's path). Only the exit side:
+// it carries the arguments as well as the result, one packet per call.
+std::vector<std::pair<std::string, std::vector<std::string>>> behaviour_points();
+
+// A behaviour record with its `exe` not yet filled (the tracker knows the caller's executable).
+using BehaviourRecord = std::variant<core::TraceExec, core::TraceFile, core::TraceNet>;
+// The record a syscall point's message makes, decoded with core's behaviour functions: paths made
+// absolute against the caller's working directory or the directory descriptor's path, open flags
+// as accesses, socket addresses as family, address and port; the result from the exit side.
+// nullopt for a message that makes none (a raw call, the enter side, an empty path or address).
+std::optional<BehaviourRecord> behaviour_record(const Message& m);
+
 // What one event contributes: a syscall by an executable, with its action.
 struct Call {
   int nr = 0;
@@ -106,7 +154,8 @@ public:
   // `known`: the numbers runsc's trace metadata offers raw stream points for. It lists every
   // number up to the highest in gVisor's table, gaps included, and the stream sends nothing for a
   // gap: a number counts from the debug log unless the stream has sent it.
-  Tracker(std::string first_exe, std::set<int> known);
+  // `behaviour_cap`: at most this many distinct behaviour records (core::BehaviourSet).
+  Tracker(std::string first_exe, std::set<int> known, std::size_t behaviour_cap = core::BehaviourSet::default_cap);
 
   void on_message(const Message& m);
   void on_log(const LogEvent& e);
@@ -116,6 +165,9 @@ public:
   void finish();
 
   std::vector<Call> take_calls();
+  // The behaviour records attributed so far (after finish(): all of them, "?" for a caller
+  // whose executable never became known) and the count of those the cap dropped.
+  const core::BehaviourSet& behaviour() const noexcept { return behaviour_; }
 
   bool started() const noexcept { return started_; }
   // The container's first process has ended: every thread of its group, not only the leader (the
@@ -131,7 +183,20 @@ public:
   bool lossy() const noexcept { return !loss_detail().empty(); }
 
 private:
+  // A socket of a thread group, from its socket point: what a later listen, sendto or sendmsg
+  // (raw points, whose address arguments cannot be read) is recorded with.
+  struct Socket {
+    int family = 0;
+    bool cloexec = false;
+    bool connected = false;
+    std::string local;  // the address it was bound to
+    int local_port = -1;
+  };
   void emit(std::int32_t tgid, Call call);
+  void on_point(const Message& m);
+  void on_raw_behaviour(const Message& m);
+  void add_behaviour(std::int32_t tgid, BehaviourRecord record, const std::string* exe = nullptr);
+  void release_waiting_behaviour();
   bool streamed(int nr) const;
   bool sensitive_native(int nr) const;
   std::string first_exe_;
@@ -141,6 +206,12 @@ private:
   std::map<std::int32_t, std::string> exe_of_group_;
   std::map<std::int32_t, std::int32_t> group_of_thread_;
   std::map<std::int32_t, std::vector<Call>> waiting_; // by thread group, until its clone event
+  std::map<std::int32_t, std::vector<BehaviourRecord>> waiting_behaviour_;
+  core::BehaviourSet behaviour_;
+  std::map<std::pair<std::int32_t, std::int64_t>, Socket> sockets_; // by (thread group, fd)
+  // The executable a thread group ran before its last exec: the caller of that execve, whose
+  // exit point arrives after the exec event.
+  std::map<std::int32_t, std::string> exe_before_exec_;
   std::vector<Call> ready_;
   std::map<int, std::uint64_t> unknown_counted_;
   std::set<int> unsupported_named_;

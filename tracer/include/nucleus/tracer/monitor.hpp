@@ -6,6 +6,7 @@
 #pragma once
 
 #include "nucleus/sandbox/filter.hpp"
+#include "nucleus/core/behaviour.hpp"
 #include "nucleus/core/record.hpp"
 #include "nucleus/tracer/source.hpp"
 
@@ -95,6 +96,9 @@ struct MonitorResult {
   std::uint64_t unparsed = 0;           // lines the parser did not understand
   std::chrono::milliseconds duration{0};
   int forwarded_signal = 0; // the last signal passed on to the child, if any
+  // Behaviour records (programs run, files, network), when the recorder records them: the trace's
+  // header says "behaviour" and its summary "behaviour_dropped" (a cap reached is also a loss).
+  std::optional<core::BehaviourSet> behaviour;
 };
 
 // Throws Error when the source cannot be opened or the child cannot be started (the workload

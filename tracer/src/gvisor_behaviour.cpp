@@ -1,0 +1,261 @@
+// Behaviour records from gVisor's syscall points: decoding the points' fields (open, openat,
+// creat, execve, execveat, socket, connect, bind), turning each exit into a record with core's
+// behaviour functions, and the tracker's part: attributing records to the caller's executable
+// and the sockets that listen, sendto and sendmsg (raw points only) are recorded with.
+#include "nucleus/tracer/gvisor.hpp"
+
+#include "gvisor_wire.hpp"
+
+#include "nucleus/core/arch.hpp"
+#include "nucleus/core/syscalls.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace nucleus::tracer::gvisor {
+namespace {
+
+bool decode_exit(std::string_view data, PointFields& p) {
+  p.has_exit = true;
+  return for_each_field(data, [&](std::uint32_t n, unsigned wt, Reader& r) {
+    if (wt == 0 && n == 1) p.result = static_cast<std::int64_t>(r.varint());
+    else if (wt == 0 && n == 2) p.errorno = static_cast<std::int64_t>(r.varint());
+    else r.skip(wt);
+  });
+}
+
+void add_arg(PointFields& p, std::string_view arg) {
+  if (p.argv.size() >= core::exec_argv_max) {
+    p.argv_truncated = true;
+    return;
+  }
+  if (arg.size() > core::exec_arg_bytes_max) p.argv_truncated = true;
+  p.argv.emplace_back(arg.substr(0, core::exec_arg_bytes_max));
+}
+
+core::Outcome outcome(const PointFields& p) {
+  if (!p.has_exit) return core::Outcome::unknown;
+  return p.errorno != 0 ? core::Outcome::failed : core::Outcome::ok;
+}
+
+std::string name_of(std::uint64_t sysno) {
+  if (sysno > 0x7fffffff) return {};
+  return core::syscall_name(core::native_arch(), static_cast<int>(sysno)).value_or(std::string());
+}
+
+// The directory a *at call's relative path starts from: the caller's working directory for
+// AT_FDCWD, else the descriptor's path (gVisor writes "[err: ...]" for one it cannot name, which
+// resolve_path takes for unknown).
+std::string_view base_of(const Message& m, bool at_call) {
+  if (!at_call || m.point.fd == AT_FDCWD) return m.cwd;
+  return m.point.fd_path;
+}
+
+std::optional<BehaviourRecord> file_record(const Message& m, const std::string& name) {
+  const PointFields& p = m.point;
+  if (p.pathname.empty()) return std::nullopt; // gVisor could not copy it: the call failed with EFAULT
+  core::TraceFile f;
+  f.syscall = name;
+  f.path = core::resolve_path(base_of(m, name == "openat"), p.pathname);
+  f.access = core::open_flags_access(p.flags);
+  f.result = outcome(p);
+  return f;
+}
+
+std::optional<BehaviourRecord> exec_record(const Message& m, const std::string& name) {
+  const PointFields& p = m.point;
+  core::TraceExec e;
+  const bool at_call = name == "execveat";
+  if (p.pathname.empty() && at_call && (p.flags & AT_EMPTY_PATH) != 0) e.path = p.fd_path; // the descriptor itself
+  else if (p.pathname.empty()) return std::nullopt;
+  else e.path = core::resolve_path(base_of(m, at_call), p.pathname);
+  e.argv = p.argv;
+  e.argv_truncated = p.argv_truncated;
+  e.result = outcome(p);
+  return e;
+}
+
+std::optional<BehaviourRecord> net_record(const Message& m, const std::string& name) {
+  const PointFields& p = m.point;
+  core::TraceNet n;
+  n.syscall = name;
+  n.result = outcome(p);
+  if (static_cast<MessageType>(m.type) == MessageType::syscall_socket) {
+    n.family = core::socket_family_name(p.domain);
+    n.socktype = core::socket_type_name(p.type);
+    return n;
+  }
+  auto address = core::decode_sockaddr(std::span(reinterpret_cast<const std::uint8_t*>(p.address.data()), p.address.size()));
+  if (!address) return std::nullopt; // gVisor could not copy it, or too short for its family: the call failed
+  n.family = address->family;
+  n.address = address->address;
+  n.port = address->port;
+  return n;
+}
+
+} // namespace
+
+bool decode_point_field(MessageType type, std::uint32_t n, unsigned wt, Reader& r, PointFields& p) {
+  if (n == 2 && wt == 2) return decode_exit(r.bytes(), p) && !r.bad;
+  if (n == 3 && wt == 0) {
+    p.sysno = r.varint();
+    return true;
+  }
+  switch (type) {
+  case MessageType::syscall_socket:
+    if (wt == 0 && n == 4) p.domain = static_cast<std::int32_t>(r.varint());
+    else if (wt == 0 && n == 5) p.type = static_cast<std::int32_t>(r.varint());
+    else r.skip(wt);
+    return true;
+  case MessageType::syscall_connect:
+  case MessageType::syscall_bind:
+    if (wt == 2 && n == 6) {
+      auto bytes = r.bytes();
+      p.address = std::string(bytes.substr(0, max_address_size));
+      return true;
+    }
+    break;
+  case MessageType::syscall_open:
+    if (wt == 0 && n == 7) {
+      p.flags = static_cast<std::uint32_t>(r.varint());
+      return true;
+    }
+    break;
+  case MessageType::syscall_execve:
+    if (wt == 2 && n == 7) {
+      add_arg(p, r.bytes());
+      return true;
+    }
+    if (wt == 0 && n == 9) {
+      p.flags = static_cast<std::uint32_t>(r.varint());
+      return true;
+    }
+    break;
+  default: break;
+  }
+  // Fields the open, execve, connect and bind messages share.
+  if (wt == 0 && n == 4) p.fd = static_cast<std::int64_t>(r.varint());
+  else if (wt == 2 && n == 5) p.fd_path = bounded_path(r.bytes());
+  else if (wt == 2 && n == 6) p.pathname = bounded_path(r.bytes());
+  else r.skip(wt);
+  return true;
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>> behaviour_points() {
+  return {
+      {"syscall/open/exit", {}},
+      {"syscall/openat/exit", {"fd_path"}},
+      {"syscall/creat/exit", {}},
+      {"syscall/execve/exit", {}},
+      {"syscall/execveat/exit", {"fd_path"}},
+      {"syscall/socket/exit", {}},
+      {"syscall/connect/exit", {}},
+      {"syscall/bind/exit", {}},
+  };
+}
+
+std::optional<BehaviourRecord> behaviour_record(const Message& m) {
+  if (!m.point.has_exit) return std::nullopt; // the enter side: the exit follows with the same fields
+  const std::string name = name_of(m.point.sysno);
+  if (name.empty()) return std::nullopt;
+  switch (static_cast<MessageType>(m.type)) {
+  case MessageType::syscall_open: return file_record(m, name);
+  case MessageType::syscall_execve: return exec_record(m, name);
+  case MessageType::syscall_socket:
+  case MessageType::syscall_connect:
+  case MessageType::syscall_bind: return net_record(m, name);
+  default: return std::nullopt;
+  }
+}
+
+void Tracker::add_behaviour(std::int32_t tgid, BehaviourRecord record, const std::string* exe) {
+  if (exe == nullptr) {
+    auto it = exe_of_group_.find(tgid);
+    if (it == exe_of_group_.end()) {
+      waiting_behaviour_[tgid].push_back(std::move(record));
+      return;
+    }
+    exe = &it->second;
+  }
+  std::visit(
+      [&](auto& r) {
+        r.exe = *exe;
+        behaviour_.add(std::move(r));
+      },
+      record);
+}
+
+void Tracker::release_waiting_behaviour() {
+  for (auto it = waiting_behaviour_.begin(); it != waiting_behaviour_.end();) {
+    auto exe = exe_of_group_.find(it->first);
+    if (exe == exe_of_group_.end()) {
+      ++it;
+      continue;
+    }
+    for (auto& r : it->second) add_behaviour(it->first, std::move(r), &exe->second);
+    it = waiting_behaviour_.erase(it);
+  }
+}
+
+void Tracker::on_point(const Message& m) {
+  auto record = behaviour_record(m);
+  const auto type = static_cast<MessageType>(m.type);
+  const bool ok = m.point.has_exit && m.point.errorno == 0;
+  // The sockets a later listen, sendto or sendmsg uses.
+  if (type == MessageType::syscall_socket && ok && m.point.result >= 0)
+    sockets_[{m.tgid, m.point.result}] = Socket{m.point.domain, (m.point.type & SOCK_CLOEXEC) != 0, false, {}, -1};
+  if ((type == MessageType::syscall_connect || type == MessageType::syscall_bind) && ok && record) {
+    auto it = sockets_.find({m.tgid, m.point.fd});
+    if (it != sockets_.end() && type == MessageType::syscall_connect) it->second.connected = true;
+    if (it != sockets_.end() && type == MessageType::syscall_bind) {
+      const auto& net = std::get<core::TraceNet>(*record);
+      it->second.local = net.address;
+      it->second.local_port = net.port;
+    }
+  }
+  if (!record) return;
+  // A successful execve's exit arrives after its exec event, which named the new program: the
+  // caller is the program before it.
+  if (type == MessageType::syscall_execve && ok) {
+    auto before = exe_before_exec_.find(m.tgid);
+    if (before != exe_before_exec_.end()) {
+      add_behaviour(m.tgid, std::move(*record), &before->second);
+      return;
+    }
+  }
+  add_behaviour(m.tgid, std::move(*record));
+}
+
+void Tracker::on_raw_behaviour(const Message& m) {
+  static const int listen_nr = core::syscall_number(core::native_arch(), "listen").value_or(-1);
+  static const int sendto_nr = core::syscall_number(core::native_arch(), "sendto").value_or(-1);
+  static const int sendmsg_nr = core::syscall_number(core::native_arch(), "sendmsg").value_or(-1);
+  static const int sendmmsg_nr = core::syscall_number(core::native_arch(), "sendmmsg").value_or(-1);
+  static const int close_nr = core::syscall_number(core::native_arch(), "close").value_or(-1);
+  const int nr = static_cast<int>(m.sysno);
+  const std::pair<std::int32_t, std::int64_t> key{m.tgid, static_cast<std::int32_t>(m.args[0])};
+  if (nr == close_nr) {
+    sockets_.erase(key);
+    return;
+  }
+  if (nr != listen_nr && nr != sendto_nr && nr != sendmsg_nr && nr != sendmmsg_nr) return;
+  auto it = sockets_.find(key);
+  if (it == sockets_.end()) return; // not a socket this trace saw made: the syscall line still counts it
+  const Socket& s = it->second;
+  core::TraceNet n;
+  n.syscall = *core::syscall_name(core::native_arch(), nr);
+  n.family = core::socket_family_name(s.family);
+  if (nr == listen_nr) {
+    n.address = s.local;
+    n.port = s.local_port;
+  } else if (s.connected || (nr == sendto_nr && m.args[4] == 0)) {
+    return; // to the peer its connect named, which that record holds
+  }
+  // A sendto or sendmsg with an address of its own: gVisor has no point that reads it, so the
+  // record says the family only (the README says so).
+  add_behaviour(m.tgid, std::move(n));
+}
+
+} // namespace nucleus::tracer::gvisor
