@@ -282,8 +282,9 @@ std::optional<LogEvent> parse_debug_line(std::string_view line) {
   return e;
 }
 
-Tracker::Tracker(std::string first_exe, std::set<int> known, std::size_t behaviour_cap)
-    : first_exe_(std::move(first_exe)), known_(std::move(known)), behaviour_(behaviour_cap) {}
+Tracker::Tracker(std::string first_exe, std::set<int> known, bool behaviour, std::size_t behaviour_cap)
+    : first_exe_(std::move(first_exe)), known_(std::move(known)), behaviour_(behaviour_cap), behaviour_points_(behaviour),
+      pointed_(behaviour ? numbers_with_behaviour_points() : std::set<int>{}) {}
 
 void Tracker::emit(std::int32_t tgid, Call call) {
   auto it = exe_of_group_.find(tgid);
@@ -326,6 +327,7 @@ void Tracker::on_message(const Message& m) {
     exe_before_exec_[m.tgid] = std::exchange(exe, m.binary_path);
     for (auto it = sockets_.lower_bound({m.tgid, INT64_MIN}); it != sockets_.end() && it->first.first == m.tgid;)
       it = it->second.cloexec ? sockets_.erase(it) : std::next(it);
+    on_exec_event(m);
     if (started_ && m.tgid == init_group_ && m.tid != init_group_) {
       init_threads_.erase(m.tid); // it goes on as the leader
       init_threads_gone_.insert(m.tid);
@@ -433,10 +435,7 @@ void Tracker::finish() {
     }
   }
   waiting_.clear();
-  static const std::string unknown = "?";
-  for (auto& [group, records] : waiting_behaviour_)
-    for (auto& r : records) add_behaviour(group, std::move(r), &unknown);
-  waiting_behaviour_.clear();
+  finish_behaviour();
   // A number gVisor named as unsupported but whose strace line did not pass the strict parse.
   for (int nr : unsupported_named_) {
     if (unknown_counted_.count(nr) != 0) continue;
@@ -463,6 +462,13 @@ std::string Tracker::loss_detail() const {
         "which does not carry their argument values");
   if (started_ && !init_exited())
     add("gVisor's monitoring stream ended before the workload's first process exited, so its end is missing");
+  if (points_missing_ != 0)
+    add(std::to_string(points_missing_) + " call(s) of open, openat, creat, execve, execveat, socket, connect or bind "
+        "came without their behaviour record: gVisor did not send the call's point (it drops one whose path, argument "
+        "or working directory is not valid UTF-8, which its messages cannot carry)");
+  if (exec_events_missing_ != 0)
+    add(std::to_string(exec_events_missing_) + " program(s) started without gVisor's exec event (it drops one whose "
+        "path is not valid UTF-8): what they did is listed under the program that started them");
   return out;
 }
 

@@ -156,6 +156,13 @@ std::vector<std::pair<std::string, std::vector<std::string>>> behaviour_points()
   };
 }
 
+std::set<int> numbers_with_behaviour_points() {
+  std::set<int> out;
+  for (const char* name : {"open", "openat", "creat", "execve", "execveat", "socket", "connect", "bind"})
+    if (auto nr = core::syscall_number(core::native_arch(), name)) out.insert(*nr);
+  return out;
+}
+
 std::optional<BehaviourRecord> behaviour_record(const Message& m) {
   if (!m.point.has_exit) return std::nullopt; // the enter side: the exit follows with the same fields
   const std::string name = name_of(m.point.sysno);
@@ -203,6 +210,10 @@ void Tracker::on_point(const Message& m) {
   auto record = behaviour_record(m);
   const auto type = static_cast<MessageType>(m.type);
   const bool ok = m.point.has_exit && m.point.errorno == 0;
+  if (m.point.has_exit) awaiting_point_.erase(m.tid);
+  // A program started: its exec event came first, unless gVisor could not send it.
+  const bool exec_matched = type == MessageType::syscall_execve && ok && exec_events_.erase(m.tgid) != 0;
+  if (behaviour_points_ && type == MessageType::syscall_execve && ok && !exec_matched) ++exec_events_missing_;
   // The sockets a later listen, sendto or sendmsg uses.
   if (type == MessageType::syscall_socket && ok && m.point.result >= 0)
     sockets_[{m.tgid, m.point.result}] = Socket{m.point.domain, (m.point.type & SOCK_CLOEXEC) != 0, false, {}, -1};
@@ -218,12 +229,12 @@ void Tracker::on_point(const Message& m) {
   if (!record) return;
   // A successful execve's exit arrives after its exec event, which named the new program: the
   // caller is the program before it.
-  if (type == MessageType::syscall_execve && ok) {
+  if (exec_matched) {
+    static const std::string unknown = "?";
     auto before = exe_before_exec_.find(m.tgid);
-    if (before != exe_before_exec_.end()) {
-      add_behaviour(m.tgid, std::move(*record), &before->second);
-      return;
-    }
+    const bool known = before != exe_before_exec_.end() && !before->second.empty();
+    add_behaviour(m.tgid, std::move(*record), known ? &before->second : &unknown);
+    return;
   }
   add_behaviour(m.tgid, std::move(*record));
 }
@@ -235,6 +246,14 @@ void Tracker::on_raw_behaviour(const Message& m) {
   static const int sendmmsg_nr = core::syscall_number(core::native_arch(), "sendmmsg").value_or(-1);
   static const int close_nr = core::syscall_number(core::native_arch(), "close").value_or(-1);
   const int nr = static_cast<int>(m.sysno);
+  if (behaviour_points_) {
+    // The thread's previous call had a point that never came; this one may have one to wait for.
+    if (auto waiting = awaiting_point_.find(m.tid); waiting != awaiting_point_.end()) {
+      ++points_missing_;
+      awaiting_point_.erase(waiting);
+    }
+    if (pointed_.count(nr) != 0) awaiting_point_[m.tid] = nr;
+  }
   const std::pair<std::int32_t, std::int64_t> key{m.tgid, static_cast<std::int32_t>(m.args[0])};
   if (nr == close_nr) {
     sockets_.erase(key);
@@ -256,6 +275,40 @@ void Tracker::on_raw_behaviour(const Message& m) {
   // A sendto or sendmsg with an address of its own: gVisor has no point that reads it, so the
   // record says the family only (the README says so).
   add_behaviour(m.tgid, std::move(n));
+}
+
+} // namespace nucleus::tracer::gvisor
+
+namespace nucleus::tracer::gvisor {
+
+void Tracker::on_exec_event(const Message& m) {
+  exec_events_.insert(m.tgid);
+  if (!behaviour_points_) return;
+  // A thread other than the leader that execs takes the leader's id: its execve's point comes
+  // under that id, so the wait moves to it.
+  static const std::set<int> execs = [] {
+    std::set<int> out;
+    for (const char* name : {"execve", "execveat"})
+      if (auto nr = core::syscall_number(core::native_arch(), name)) out.insert(*nr);
+    return out;
+  }();
+  for (auto it = awaiting_point_.begin(); it != awaiting_point_.end();) {
+    auto group = group_of_thread_.find(it->first);
+    const bool moved = it->first != m.tid && execs.count(it->second) != 0 && group != group_of_thread_.end() &&
+                       group->second == m.tgid;
+    if (moved) awaiting_point_[m.tid] = it->second;
+    it = moved ? awaiting_point_.erase(it) : std::next(it);
+  }
+}
+
+void Tracker::finish_behaviour() {
+  // Calls still waiting for their point: the thread ended inside them, or gVisor dropped it.
+  points_missing_ += awaiting_point_.size();
+  awaiting_point_.clear();
+  static const std::string unknown = "?";
+  for (auto& [group, records] : waiting_behaviour_)
+    for (auto& r : records) add_behaviour(group, std::move(r), &unknown);
+  waiting_behaviour_.clear();
 }
 
 } // namespace nucleus::tracer::gvisor

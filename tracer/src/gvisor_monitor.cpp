@@ -241,7 +241,7 @@ public:
       : options_(options), gv_(*options.gvisor), version_query_({gv_.runsc, "--version"}),
         // Strict mode needs the denials only: no syscall point, so no `runsc trace metadata` before the
         // start (a runsc run of its own, tens of milliseconds) and no packet per call while it runs.
-        known_(gv_.record_calls ? known_numbers(gv_.runsc) : std::set<int>{}), tracker_(gv_.first_exe, known_) {}
+        known_(gv_.record_calls ? known_numbers(gv_.runsc) : std::set<int>{}), tracker_(gv_.first_exe, known_, gv_.record_calls) {}
 
   void prepare(sandbox::SpawnSpec& spec, MonitorResult& result) override {
     result.source = "gvisor";

@@ -5,6 +5,7 @@
 #include "nucleus/tracer/gvisor.hpp"
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -84,5 +85,8 @@ inline std::string bounded_path(std::string_view bytes) {
 // One field of a syscall point's message (`type` one of the syscall_* point types) into `p`;
 // false when the field is malformed.
 bool decode_point_field(MessageType type, std::uint32_t n, unsigned wt, Reader& r, PointFields& p);
+
+// The native numbers of the calls behaviour_points() covers.
+std::set<int> numbers_with_behaviour_points();
 
 } // namespace nucleus::tracer::gvisor

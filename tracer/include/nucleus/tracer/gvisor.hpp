@@ -154,8 +154,10 @@ public:
   // `known`: the numbers runsc's trace metadata offers raw stream points for. It lists every
   // number up to the highest in gVisor's table, gaps included, and the stream sends nothing for a
   // gap: a number counts from the debug log unless the stream has sent it.
-  // `behaviour_cap`: at most this many distinct behaviour records (core::BehaviourSet).
-  Tracker(std::string first_exe, std::set<int> known, std::size_t behaviour_cap = core::BehaviourSet::default_cap);
+  // `behaviour`: the session has the points of behaviour_points(), so every raw call of those
+  // numbers must be followed by its point; `behaviour_cap`: at most this many distinct records.
+  Tracker(std::string first_exe, std::set<int> known, bool behaviour = false,
+          std::size_t behaviour_cap = core::BehaviourSet::default_cap);
 
   void on_message(const Message& m);
   void on_log(const LogEvent& e);
@@ -197,6 +199,8 @@ private:
   void on_raw_behaviour(const Message& m);
   void add_behaviour(std::int32_t tgid, BehaviourRecord record, const std::string* exe = nullptr);
   void release_waiting_behaviour();
+  void on_exec_event(const Message& m);
+  void finish_behaviour();
   bool streamed(int nr) const;
   bool sensitive_native(int nr) const;
   std::string first_exe_;
@@ -212,6 +216,15 @@ private:
   // The executable a thread group ran before its last exec: the caller of that execve, whose
   // exit point arrives after the exec event.
   std::map<std::int32_t, std::string> exe_before_exec_;
+  // gVisor drops a message it cannot encode (a string field that is not valid UTF-8: a path, an
+  // argument, the working directory) without counting it, so each raw call of a number with a
+  // behaviour point waits for that point here, by thread, and each exec event for its execve's exit.
+  bool behaviour_points_ = false;
+  std::set<int> pointed_;                       // the numbers with a behaviour point
+  std::map<std::int32_t, int> awaiting_point_;  // by thread: the raw call whose point has not come
+  std::set<std::int32_t> exec_events_;          // thread groups whose exec event awaits its execve's exit
+  std::uint64_t points_missing_ = 0;
+  std::uint64_t exec_events_missing_ = 0;
   std::vector<Call> ready_;
   std::map<int, std::uint64_t> unknown_counted_;
   std::set<int> unsupported_named_;
