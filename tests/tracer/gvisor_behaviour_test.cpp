@@ -1,0 +1,320 @@
+// Behaviour records from gVisor's syscall points: the points' fields decoded from packets built
+// field by field and from a stream recorded from runsc 0.0~20240729 (tests/tracer/data/
+// gvisor_behaviour.stream: a python3 that opens files through a directory descriptor, relative to
+// its working directory and under a hostile name, listens, connects, sends a datagram, binds a Unix
+// socket and execs /bin/sh), and the tracker's attribution of them.
+#include "nucleus/tracer/gvisor.hpp"
+
+#include "gvisor_packets.hpp"
+#include "test_support.hpp"
+
+#include "nucleus/core/trace_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace core = nucleus::core;
+namespace test = nucleus::test;
+using namespace nucleus_test_gvisor;
+
+namespace {
+
+constexpr std::uint64_t at_fdcwd = static_cast<std::uint64_t>(-100);
+
+std::string context_cwd(int tid, int tgid, const std::string& cwd) {
+  return field(1, field(2, static_cast<std::uint64_t>(tid)) + field(4, static_cast<std::uint64_t>(tgid)) + field(8, cwd));
+}
+std::string exit_ok(std::uint64_t result = 0) { return field(2, result == 0 ? std::string() : field(1, result)); }
+std::string exit_failed(int err) { return field(2, field(2, static_cast<std::uint64_t>(err))); }
+
+std::string open_point(const std::string& exit, std::uint64_t sysno, std::uint64_t fd, const std::string& fd_path,
+                       const std::string& path, std::uint64_t flags, const std::string& cwd = "/work", int tgid = 1) {
+  std::string body = context_cwd(tgid, tgid, cwd) + exit + field(3, sysno) + field(4, fd);
+  if (!fd_path.empty()) body += field(5, fd_path);
+  return packet(gv::MessageType::syscall_open, body + field(6, path) + field(7, flags));
+}
+
+std::string sockaddr_in(const char (&ip)[5], int port) {
+  std::string a(16, '\0');
+  a[0] = 2; // AF_INET, little-endian
+  a[2] = static_cast<char>(port >> 8);
+  a[3] = static_cast<char>(port & 0xff);
+  for (int i = 0; i < 4; ++i) a[4 + i] = ip[i];
+  return a;
+}
+
+// The packets of a recorded stream: <u32 little-endian length><packet> each.
+std::vector<std::string> recorded_stream() {
+  const std::string bytes = test::read_text(test::source_dir() / "tests/tracer/data/gvisor_behaviour.stream");
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at + 4 <= bytes.size();) {
+    std::uint32_t len = 0;
+    for (int i = 3; i >= 0; --i) len = (len << 8) | static_cast<unsigned char>(bytes[at + i]);
+    out.push_back(bytes.substr(at + 4, len));
+    at += 4 + len;
+  }
+  return out;
+}
+
+template <class R>
+R as(const std::optional<gv::BehaviourRecord>& r) {
+  if (!r || !std::holds_alternative<R>(*r)) {
+    ADD_FAILURE() << "not the record expected";
+    return R{};
+  }
+  return std::get<R>(*r);
+}
+
+// Feeds a tracker the packets, in order.
+void feed(gv::Tracker& t, const std::vector<std::string>& packets) {
+  for (const auto& p : packets) {
+    std::string error;
+    auto m = gv::decode_packet(p, &error);
+    ASSERT_TRUE(m) << error;
+    t.on_message(*m);
+  }
+}
+
+std::string raw(int tid, int tgid, std::uint64_t nr, std::uint64_t arg0 = 0, std::uint64_t arg4 = 0) {
+  return packet(gv::MessageType::syscall_raw, context(tid, tgid) + field(4, nr) + field(5, arg0) + field(9, arg4));
+}
+std::string start(int tgid) { return packet(gv::MessageType::container_start, context(tgid, tgid)); }
+
+constexpr std::uint64_t nr_openat = 257, nr_socket = 41, nr_connect = 42, nr_sendto = 44, nr_bind = 49, nr_listen = 50,
+                        nr_execve = 59, nr_close = 3;
+
+} // namespace
+
+TEST(GvisorBehaviour, AnOpenatExitIsAFileRecordResolvedAgainstTheWorkingDirectory) {
+  auto m = decode(open_point(exit_failed(ENOENT), nr_openat, at_fdcwd, "", "../etc/./passwd", O_RDONLY, "/work/sub"));
+  EXPECT_EQ(m.cwd, "/work/sub");
+  EXPECT_TRUE(m.point.has_exit);
+  EXPECT_EQ(m.point.errorno, ENOENT);
+  EXPECT_EQ(static_cast<std::int64_t>(m.point.fd), -100);
+  const auto f = as<core::TraceFile>(gv::behaviour_record(m));
+  EXPECT_EQ(f.syscall, "openat");
+  EXPECT_EQ(f.path, "/work/etc/passwd");
+  EXPECT_EQ(f.access, core::open_flags_access(O_RDONLY));
+  EXPECT_EQ(f.result, core::Outcome::failed);
+}
+
+TEST(GvisorBehaviour, AnOpenatUnderADirectoryDescriptorStartsFromItsPath) {
+  auto ok = decode(open_point(exit_ok(4), nr_openat, 3, "/home/u/.ssh", "id_ed25519", O_RDONLY | O_CLOEXEC));
+  EXPECT_EQ(as<core::TraceFile>(gv::behaviour_record(ok)).path, "/home/u/.ssh/id_ed25519");
+  EXPECT_EQ(as<core::TraceFile>(gv::behaviour_record(ok)).result, core::Outcome::ok);
+  // gVisor names a descriptor it cannot resolve "[err: ...]": the path stays relative, marked unresolved.
+  auto unknown = decode(open_point(exit_ok(4), nr_openat, 9, "[err: FD not found]", "x", O_WRONLY | O_CREAT | O_TRUNC));
+  const auto f = as<core::TraceFile>(gv::behaviour_record(unknown));
+  EXPECT_EQ(f.path, "x");
+  EXPECT_FALSE(f.resolved());
+  EXPECT_EQ(f.access, core::open_flags_access(O_WRONLY | O_CREAT | O_TRUNC));
+}
+
+TEST(GvisorBehaviour, TheEnterSideAndAnEmptyPathMakeNoRecord) {
+  EXPECT_FALSE(gv::behaviour_record(decode(open_point("", nr_openat, at_fdcwd, "", "/etc/passwd", O_RDONLY))));
+  EXPECT_FALSE(gv::behaviour_record(decode(open_point(exit_failed(EFAULT), nr_openat, at_fdcwd, "", "", O_RDONLY))));
+  EXPECT_FALSE(gv::behaviour_record(decode(packet(gv::MessageType::syscall_raw, context(1, 1) + field(4, nr_openat)))));
+}
+
+TEST(GvisorBehaviour, AnExecveExitIsAProgramWithItsArgumentsBounded) {
+  std::string body = context_cwd(2, 2, "/srv") + exit_ok() + field(3, nr_execve) + field(6, std::string("bin/tool"));
+  for (std::size_t i = 0; i < core::exec_argv_max + 3; ++i) body += field(7, std::string(i == 1 ? 300 : 2, 'a'));
+  auto m = decode(packet(gv::MessageType::syscall_execve, body));
+  const auto e = as<core::TraceExec>(gv::behaviour_record(m));
+  EXPECT_EQ(e.path, "/srv/bin/tool");
+  ASSERT_EQ(e.argv.size(), core::exec_argv_max);
+  EXPECT_EQ(e.argv[1].size(), core::exec_arg_bytes_max);
+  EXPECT_TRUE(e.argv_truncated);
+  EXPECT_EQ(e.result, core::Outcome::ok);
+}
+
+TEST(GvisorBehaviour, AnExecveatWithAnEmptyPathRunsTheDescriptor) {
+  const std::uint64_t nr_execveat = 322;
+  auto m = decode(packet(gv::MessageType::syscall_execve, context_cwd(2, 2, "/") + exit_failed(EACCES) +
+                                                              field(3, nr_execveat) + field(4, 5) +
+                                                              field(5, std::string("/tmp/payload")) + field(9, AT_EMPTY_PATH)));
+  const auto e = as<core::TraceExec>(gv::behaviour_record(m));
+  EXPECT_EQ(e.path, "/tmp/payload");
+  EXPECT_EQ(e.result, core::Outcome::failed);
+}
+
+TEST(GvisorBehaviour, SocketConnectAndBindAreNetworkRecords) {
+  auto sock = decode(packet(gv::MessageType::syscall_socket,
+                            context(1, 1) + exit_ok(3) + field(3, nr_socket) + field(4, 2) + field(5, 2 | 02000000)));
+  const auto s = as<core::TraceNet>(gv::behaviour_record(sock));
+  EXPECT_EQ(s.family, "inet");
+  EXPECT_EQ(s.socktype, "dgram");
+  auto conn = decode(packet(gv::MessageType::syscall_connect, context(1, 1) + exit_failed(ECONNREFUSED) + field(3, nr_connect) +
+                                                                  field(4, 3) + field(6, sockaddr_in("\x7f\0\0\x01", 5432))));
+  const auto c = as<core::TraceNet>(gv::behaviour_record(conn));
+  EXPECT_EQ(c.syscall, "connect");
+  EXPECT_EQ(c.family, "inet");
+  EXPECT_EQ(c.address, "127.0.0.1");
+  EXPECT_EQ(c.port, 5432);
+  EXPECT_EQ(c.result, core::Outcome::failed);
+  EXPECT_TRUE(c.socktype.empty());
+  const std::string unix_addr = std::string("\x01\0", 2) + "/run/app.sock" + std::string(1, '\0');
+  auto bind = decode(packet(gv::MessageType::syscall_bind,
+                            context(1, 1) + exit_ok() + field(3, nr_bind) + field(4, 4) + field(6, unix_addr)));
+  EXPECT_EQ(as<core::TraceNet>(gv::behaviour_record(bind)).address, "/run/app.sock");
+  // An address gVisor could not copy (the call failed with EFAULT) or too short for its family.
+  EXPECT_FALSE(gv::behaviour_record(decode(packet(gv::MessageType::syscall_connect,
+                                                  context(1, 1) + exit_failed(EFAULT) + field(3, nr_connect) + field(4, 3)))));
+  EXPECT_FALSE(gv::behaviour_record(decode(packet(gv::MessageType::syscall_connect, context(1, 1) + exit_ok() +
+                                                                                    field(3, nr_connect) + field(6, std::string("\x02\0", 2))))));
+}
+
+TEST(GvisorBehaviour, OversizedFieldsAreBoundedNotCut) {
+  auto m = decode(open_point(exit_ok(3), nr_openat, at_fdcwd, "", std::string(gv::max_path_size + 1, 'a'), O_RDONLY,
+                             std::string(gv::max_path_size + 1, 'b')));
+  EXPECT_TRUE(m.point.pathname.empty()); // a cut path would name another file
+  EXPECT_TRUE(m.cwd.empty());
+  auto big = decode(packet(gv::MessageType::syscall_bind, context(1, 1) + exit_ok() + field(3, nr_bind) +
+                                                             field(6, std::string(4096, '\x01'))));
+  EXPECT_EQ(big.point.address.size(), gv::max_address_size);
+  // A malformed exit submessage makes the packet malformed.
+  EXPECT_FALSE(gv::decode_packet(packet(gv::MessageType::syscall_open, context(1, 1) + field(2, std::string("\x08", 1)))));
+}
+
+TEST(GvisorBehaviour, ASuccessfulExecIsChargedToTheProgramThatAskedForIt) {
+  gv::Tracker t("/bin/sh", {}, true);
+  feed(t, {start(1), raw(1, 1, nr_execve),
+           packet(gv::MessageType::sentry_exec, context(1, 1) + field(2, std::string("/usr/bin/python3.11"))),
+           packet(gv::MessageType::syscall_execve, context_cwd(1, 1, "/") + exit_ok() + field(3, nr_execve) +
+                                                       field(6, std::string("/usr/bin/python3")) +
+                                                       field(7, std::string("python3"))),
+           open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/etc/hosts", O_RDONLY)});
+  t.finish();
+  auto execs = t.behaviour().execs();
+  ASSERT_EQ(execs.size(), 1u);
+  EXPECT_EQ(execs[0].exe, "/bin/sh");
+  EXPECT_EQ(execs[0].path, "/usr/bin/python3");
+  auto files = t.behaviour().files();
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].exe, "/usr/bin/python3.11");
+  EXPECT_EQ(t.loss_detail().find("behaviour record"), std::string::npos) << t.loss_detail();
+}
+
+TEST(GvisorBehaviour, RecordsOfAProcessWaitForItsCloneEventAndAreNeverLeftUnattributed) {
+  gv::Tracker t("/bin/app", {}, true);
+  feed(t, {start(1), open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/a", O_RDONLY, "/", 7)});
+  EXPECT_EQ(t.behaviour().size(), 0u); // group 7 is not known yet
+  feed(t, {packet(gv::MessageType::sentry_clone, context(1, 1) + field(3, 7) + field(4, 7)),
+           open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/b", O_RDONLY, "/", 8)});
+  t.finish();
+  auto files = t.behaviour().files();
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].exe, "/bin/app");
+  EXPECT_EQ(files[0].path, "/a");
+  EXPECT_EQ(files[1].exe, "?"); // group 8's clone never came
+}
+
+TEST(GvisorBehaviour, ARawCallWhosePointNeverCameIsALoss) {
+  gv::Tracker t("/bin/app", {nr_openat}, true);
+  // gVisor dropped the point of the first openat (its path was not valid UTF-8); the second came.
+  feed(t, {start(1), raw(1, 1, nr_openat), raw(1, 1, nr_openat),
+           open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/ok", O_RDONLY), raw(1, 1, nr_close, 3)});
+  EXPECT_NE(t.loss_detail().find("1 call(s) of open, openat"), std::string::npos) << t.loss_detail();
+  // A call still waiting when the stream ends counts too.
+  gv::Tracker u("/bin/app", {nr_openat}, true);
+  feed(u, {start(1), raw(1, 1, nr_openat)});
+  u.finish();
+  EXPECT_NE(u.loss_detail().find("1 call(s) of open, openat"), std::string::npos) << u.loss_detail();
+  // Without behaviour points in the session nothing waits.
+  gv::Tracker v("/bin/app", {nr_openat}, false);
+  feed(v, {start(1), raw(1, 1, nr_openat)});
+  v.finish();
+  EXPECT_EQ(v.loss_detail().find("behaviour"), std::string::npos) << v.loss_detail();
+}
+
+TEST(GvisorBehaviour, AnExecWhoseEventNeverCameIsALoss) {
+  gv::Tracker t("/bin/sh", {}, true);
+  feed(t, {start(1), packet(gv::MessageType::syscall_execve, context_cwd(1, 1, "/") + exit_ok() + field(3, nr_execve) +
+                                                                 field(6, std::string("/tmp/x")))});
+  EXPECT_NE(t.loss_detail().find("1 program(s) started without gVisor's exec event"), std::string::npos) << t.loss_detail();
+  EXPECT_EQ(t.behaviour().execs().at(0).exe, "/bin/sh");
+}
+
+TEST(GvisorBehaviour, ListenAndSendtoAreRecordedWithTheSocketTheyUse) {
+  gv::Tracker t("/bin/app", {}, true);
+  const std::string sock = [] {
+    return packet(gv::MessageType::syscall_socket,
+                  context(1, 1) + exit_ok(3) + field(3, nr_socket) + field(4, 2) + field(5, 1 | 02000000));
+  }();
+  feed(t, {start(1), sock,
+           packet(gv::MessageType::syscall_bind, context(1, 1) + exit_ok() + field(3, nr_bind) + field(4, 3) +
+                                                     field(6, sockaddr_in("\0\0\0\0", 8080))),
+           raw(1, 1, nr_listen, 3),
+           packet(gv::MessageType::syscall_socket, context(1, 1) + exit_ok(4) + field(3, nr_socket) + field(4, 10) + field(5, 2)),
+           raw(1, 1, nr_sendto, 4, 0x7ffd0000), // with an address gVisor cannot read
+           raw(1, 1, nr_sendto, 4, 0),          // without one: the socket's peer
+           raw(1, 1, nr_close, 4), raw(1, 1, nr_sendto, 4, 0x7ffd0000), // closed: no longer known
+           raw(1, 1, nr_sendto, 9, 0x7ffd0000)});                    // never seen made
+  t.finish();
+  auto nets = t.behaviour().nets();
+  std::vector<std::string> seen;
+  for (const auto& n : nets) seen.push_back(n.syscall + " " + n.family + " " + n.address + " " + std::to_string(n.port));
+  EXPECT_EQ(seen, (std::vector<std::string>{"bind inet 0.0.0.0 8080", "listen inet 0.0.0.0 8080", "sendto inet6  -1",
+                                             "socket inet  -1", "socket inet6  -1"}));
+}
+
+TEST(GvisorBehaviour, TheCapDropsRecordsAndCountsThem) {
+  gv::Tracker t("/bin/app", {}, true, 2);
+  feed(t, {start(1)});
+  for (int i = 0; i < 5; ++i) feed(t, {open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/f" + std::to_string(i), O_RDONLY)});
+  feed(t, {open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/f0", O_RDONLY)}); // a record kept counts on
+  t.finish();
+  EXPECT_EQ(t.behaviour().size(), 2u);
+  EXPECT_EQ(t.behaviour().dropped(), 3u);
+  EXPECT_EQ(t.behaviour().files().at(0).count, 2u);
+}
+
+// runsc 0.0~20240729, recorded: every record the workload's calls make, attributed, and the
+// hostile name's bytes kept for the trace writer to escape.
+TEST(GvisorBehaviour, ARecordedStreamGivesTheWorkloadsRecords) {
+  gv::Tracker t("/bin/sh", {3, 44, 46, 50}, true);
+  feed(t, recorded_stream());
+  t.finish();
+  EXPECT_EQ(t.loss_detail(), "");
+  auto has_file = [&](const std::string& path, core::FileAccessSet access, core::Outcome result) {
+    auto files = t.behaviour().files();
+    return std::any_of(files.begin(), files.end(), [&](const core::TraceFile& f) {
+      return f.exe == "/usr/bin/python3.11" && f.syscall == "openat" && f.path == path && f.access == access && f.result == result;
+    });
+  };
+  EXPECT_TRUE(has_file("/etc", core::open_flags_access(O_RDONLY | O_DIRECTORY), core::Outcome::ok));
+  EXPECT_TRUE(has_file("/etc/hostname", core::open_flags_access(O_RDONLY), core::Outcome::ok)); // under the /etc descriptor
+  EXPECT_TRUE(has_file("/tmp/notes.txt", core::open_flags_access(O_WRONLY | O_CREAT | O_APPEND), core::Outcome::ok)); // relative
+  EXPECT_TRUE(has_file("/nonexistent/x", core::open_flags_access(O_RDONLY), core::Outcome::failed));
+  auto nets = t.behaviour().nets();
+  std::vector<std::string> seen;
+  for (const auto& n : nets)
+    if (n.syscall != "connect") seen.push_back(n.syscall + " " + n.family + " " + n.socktype + " " + n.address + " " + std::to_string(n.port));
+  EXPECT_EQ(seen, (std::vector<std::string>{"bind inet  127.0.0.1 0", "bind unix  /tmp/app.sock -1", "listen inet  127.0.0.1 0",
+                                             "sendto inet   -1", "socket inet dgram  -1", "socket inet stream  -1",
+                                             "socket unix stream  -1"}));
+  auto connect = std::find_if(nets.begin(), nets.end(), [](const core::TraceNet& n) { return n.syscall == "connect"; });
+  ASSERT_NE(connect, nets.end());
+  EXPECT_EQ(connect->address, "127.0.0.1");
+  EXPECT_GT(connect->port, 0);
+  EXPECT_EQ(connect->result, core::Outcome::ok);
+  auto execs = t.behaviour().execs();
+  ASSERT_EQ(execs.size(), 2u);
+  EXPECT_EQ(execs[0].exe, "/bin/sh"); // sh -c 'cd /tmp && python3 ...' execs python3 in its place
+  EXPECT_EQ(execs[0].path, "/usr/bin/python3");
+  EXPECT_EQ(execs[1].exe, "/usr/bin/python3.11");
+  EXPECT_EQ(execs[1].path, "/bin/sh");
+  EXPECT_EQ(execs[1].argv, (std::vector<std::string>{"sh", "-c", "exit 0"}));
+}
+
+TEST(GvisorBehaviour, TheSessionAsksForTheExitSideOfEachPoint) {
+  auto points = gv::behaviour_points();
+  ASSERT_FALSE(points.empty());
+  for (const auto& [name, optional] : points) EXPECT_TRUE(name.ends_with("/exit")) << name;
+}
