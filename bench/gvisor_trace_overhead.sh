@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Trace-mode overhead under gVisor (the default level), by hand, as root: each workload run under
 # gVisor untraced (nucleus-run -q with an allow-all profile: gVisor enforces it and no monitoring
-# stream is opened) and under nucleus-trace (gVisor's monitoring stream and debug log read live);
-# ratios against the untraced gVisor run of the same hyperfine session.
+# stream is opened), under nucleus-trace (gVisor's monitoring stream and debug log read live), and
+# under nucleus-trace without the behaviour points (NUCLEUS_BENCH_GVISOR_NO_BEHAVIOUR=1: syscall
+# names and arguments only); ratios against the untraced gVisor run of the same hyperfine session,
+# and the behaviour records' cost as the full trace against the names-only one.
 #
 #   bench/gvisor_trace_overhead.sh [BUILD_DIR]   (default build/release; needs hyperfine, runsc, python3)
 #   RUNS=N sets hyperfine's run count (default 10)
@@ -21,7 +23,9 @@ bench() {
   local cmd="$*"
   hyperfine -N --warmup 2 --runs "${RUNS:-10}" --export-json "$work/$name.hf.json" \
     -n "gVisor untraced" "$tools/nucleus-run -q --profile $work/allow.json -- $cmd" \
-    -n "gVisor nucleus-trace" "$tools/nucleus-trace -q -o $work/out.trace -- $cmd" >/dev/null
+    -n "gVisor nucleus-trace" "$tools/nucleus-trace -q -o $work/out.trace -- $cmd" \
+    -n "gVisor trace, names" "env NUCLEUS_BENCH_GVISOR_NO_BEHAVIOUR=1 $tools/nucleus-trace -q -o $work/names.trace -- $cmd" \
+    >/dev/null
   python3 - "$work/$name.hf.json" "$name" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
@@ -29,6 +33,9 @@ base = next(r for r in results if r["command"] == "gVisor untraced")["mean"]
 print(f"\n{sys.argv[2]}: mean wall time, ratio to the untraced gVisor run (same session)")
 for r in results:
     print(f"  {r['command']:<22} {r['mean']*1000:9.1f} ms  x{r['mean']/base:6.2f}")
+full = next(r for r in results if r["command"] == "gVisor nucleus-trace")["mean"]
+names = next(r for r in results if r["command"] == "gVisor trace, names")["mean"]
+print(f"  behaviour records: the full trace is x{full/names:.3f} the names-only trace (same session)")
 PY
 }
 

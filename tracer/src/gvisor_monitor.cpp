@@ -167,6 +167,14 @@ std::chrono::milliseconds test_stall() {
   return std::chrono::milliseconds(0);
 }
 
+// Benchmark hook: NUCLEUS_BENCH_GVISOR_NO_BEHAVIOUR=1 leaves the behaviour points out of the
+// session, so that bench/ can time the names-only trace beside the full one. The trace then says
+// it has no behaviour records ("behaviour" absent from its header), so nothing reads it as complete.
+bool behaviour_wanted(bool record_calls) {
+  const char* v = std::getenv("NUCLEUS_BENCH_GVISOR_NO_BEHAVIOUR");
+  return record_calls && !(v != nullptr && std::string_view(v) == "1");
+}
+
 // The session: the task events that attribute calls to executables, one point per number in
 // `known` (none when only denials are wanted), and, with `behaviour`, the syscall points the
 // behaviour records come from, with the caller's working directory for relative paths.
@@ -241,7 +249,8 @@ public:
       : options_(options), gv_(*options.gvisor), version_query_({gv_.runsc, "--version"}),
         // Strict mode needs the denials only: no syscall point, so no `runsc trace metadata` before the
         // start (a runsc run of its own, tens of milliseconds) and no packet per call while it runs.
-        known_(gv_.record_calls ? known_numbers(gv_.runsc) : std::set<int>{}), tracker_(gv_.first_exe, known_, gv_.record_calls) {}
+        known_(gv_.record_calls ? known_numbers(gv_.runsc) : std::set<int>{}),
+        behaviour_(behaviour_wanted(gv_.record_calls)), tracker_(gv_.first_exe, known_, behaviour_) {}
 
   void prepare(sandbox::SpawnSpec& spec, MonitorResult& result) override {
     result.source = "gvisor";
@@ -250,7 +259,7 @@ public:
     sock_path_ = (dir_.path / "sink.sock").string();
     const std::string fifo_path = (dir_.path / "debug.json").string();
     const std::string config_path = (dir_.path / "session.json").string();
-    core::write_file_atomic(config_path, session_config(known_, gv_.record_calls, sock_path_));
+    core::write_file_atomic(config_path, session_config(known_, behaviour_, sock_path_));
     listen_sink();
     if (::mkfifo(fifo_path.c_str(), 0600) != 0) core::throw_errno("cannot create the FIFO for gVisor's debug log");
     fifo_.reset(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -335,7 +344,7 @@ public:
       add(std::string(which) + " did not end within 10 s of the workload's exit");
     }
     if (bad_packets_ != 0) add(std::to_string(bad_packets_) + " monitoring packet(s) could not be decoded");
-    if (gv_.record_calls) {
+    if (behaviour_) {
       result.behaviour = tracker_.behaviour();
       if (const auto dropped = tracker_.behaviour().dropped(); dropped != 0)
         add(std::to_string(dropped) + " behaviour record(s) (files, programs, network endpoints) were dropped: the trace "
@@ -474,6 +483,7 @@ private:
   const MonitorOptions::Gvisor& gv_;
   Capture version_query_;
   const std::set<int> known_;
+  const bool behaviour_;
   gvisor::Tracker tracker_;
   WorkDir dir_;
   std::string sock_path_;
