@@ -8,6 +8,7 @@
 #
 #   bench/gvisor_trace_overhead.sh [BUILD_DIR]   (default build/release; needs hyperfine, runsc, python3)
 #   RUNS=N sets hyperfine's run count (default 10)
+#   COUNT=N sets the syscall loop's calls (default 200000)
 set -euo pipefail
 build=${1:-build/release}
 tools=$build/tools
@@ -41,4 +42,4 @@ PY
 
 echo "import json, email.parser, http.client, sqlite3, decimal" > "$work/imports.py"
 bench python-imports /usr/bin/python3 "$work/imports.py"
-bench syscall-loop "$samples/burst" --threads 1 --count 200000
+bench syscall-loop "$samples/burst" --threads 1 --count "${COUNT:-200000}"

@@ -277,10 +277,6 @@ void Tracker::on_raw_behaviour(const Message& m) {
   add_behaviour(m.tgid, std::move(n));
 }
 
-} // namespace nucleus::tracer::gvisor
-
-namespace nucleus::tracer::gvisor {
-
 void Tracker::on_exec_event(const Message& m) {
   exec_events_.insert(m.tgid);
   if (!behaviour_points_) return;
