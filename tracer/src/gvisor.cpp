@@ -214,7 +214,8 @@ std::optional<std::uint32_t> decode_handshake(std::string_view packet) {
 
 std::optional<LogEvent> parse_debug_line(std::string_view line) {
   // Cheap filter first: most lines are neither.
-  if (line.find("sys_") == std::string_view::npos && line.find("by seccomp") == std::string_view::npos)
+  if (line.find("sys_") == std::string_view::npos && line.find("by seccomp") == std::string_view::npos &&
+      line.find(" X sendto(") == std::string_view::npos)
     return std::nullopt;
   nlohmann::json doc;
   try {
@@ -271,6 +272,13 @@ std::optional<LogEvent> parse_debug_line(std::string_view line) {
   // the workload's. Such a line is not counted; the number still reaches the trace through
   // gVisor's "Unsupported syscall" line (once, unattributed).
   if (!written_by(source, "strace.go")) return std::nullopt;
+  if (auto sent = parse_sendto_exit(rest)) {
+    e.kind = LogEvent::Kind::sendto;
+    e.nr = sent->first;
+    e.address = sent->second.first;
+    e.result = sent->second.second;
+    return e;
+  }
   constexpr std::string_view marker = " E sys_";
   auto at = rest.rfind(marker);
   if (at == std::string_view::npos || at > max_comm) return std::nullopt;
@@ -410,6 +418,9 @@ void Tracker::on_log(const LogEvent& e) {
   case LogEvent::Kind::killed:
     c.action = core::Action{core::ActionKind::kill_thread, 0};
     break;
+  case LogEvent::Kind::sendto:
+    on_sendto_log(e); // the call itself is counted from the stream
+    return;
   }
   auto group = group_of_thread_.find(e.tid);
   emit(group != group_of_thread_.end() ? group->second : e.tid, std::move(c));

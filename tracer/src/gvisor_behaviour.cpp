@@ -9,10 +9,14 @@
 #include "nucleus/core/arch.hpp"
 #include "nucleus/core/syscalls.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 
 namespace nucleus::tracer::gvisor {
 namespace {
@@ -95,7 +99,109 @@ std::optional<BehaviourRecord> net_record(const Message& m, const std::string& n
   return n;
 }
 
+// Reading a line from its end: each take_* removes what it names from the end of `s`, or fails
+// and leaves `s` as it was.
+bool take(std::string_view& s, std::string_view token) {
+  if (!s.ends_with(token)) return false;
+  s.remove_suffix(token.size());
+  return true;
+}
+
+template <class Pred>
+std::optional<std::string_view> take_run(std::string_view& s, Pred pred, std::size_t max) {
+  std::size_t n = 0;
+  while (n < s.size() && n <= max && pred(static_cast<unsigned char>(s[s.size() - 1 - n]))) ++n;
+  if (n == 0 || n > max) return std::nullopt;
+  auto run = s.substr(s.size() - n);
+  s.remove_suffix(n);
+  return run;
+}
+
+bool digit(unsigned char c) { return c >= '0' && c <= '9'; }
+bool hex_digit(unsigned char c) { return digit(c) || (c >= 'a' && c <= 'f'); }
+bool take_hex(std::string_view& s) { return take_run(s, hex_digit, 16) && take(s, "0x"); }
+
+// " (12.5µs)" as Go prints a duration: digits, '.', unit letters and the bytes of 'µ'.
+bool take_duration(std::string_view& s) {
+  auto unit = [](unsigned char c) { return digit(c) || c == '.' || (c >= 'a' && c <= 'z') || c == 0xc2 || c == 0xb5; };
+  return take(s, ")") && take_run(s, unit, 32) && take(s, " (");
+}
+
+// The result: "N (0xN) (dur)" when it succeeded, "N (0xN) errno=E (text) (dur)" when it failed.
+std::optional<core::Outcome> take_result(std::string_view& s) {
+  if (!take_duration(s)) return std::nullopt;
+  core::Outcome result = core::Outcome::ok;
+  auto text = [](unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == ' ' || c == '-'; };
+  if (std::string_view failed = s;
+      take(failed, ")") && take_run(failed, text, 80) && take(failed, " (") && take_run(failed, digit, 4) &&
+      take(failed, " errno=")) {
+    s = failed;
+    result = core::Outcome::failed;
+  }
+  if (!take(s, ")") || !take_hex(s) || !take(s, " (") || !take_run(s, digit, 20)) return std::nullopt;
+  take(s, "-");
+  if (!take(s, ") = ")) return std::nullopt;
+  return result;
+}
+
+// "0x7f.. {Family: AF_INET, Addr: 127.0.0.1, Port: 53}" as gVisor's strace prints an inet or inet6
+// address, turned into sockaddr bytes for core::decode_sockaddr.
+std::optional<core::SocketAddress> take_inet_address(std::string_view& s) {
+  auto ip_char = [](unsigned char c) { return hex_digit(c) || c == ':' || c == '.'; };
+  auto family_char = [](unsigned char c) { return (c >= 'A' && c <= 'Z') || c == '_' || digit(c); };
+  if (!take(s, "}")) return std::nullopt;
+  auto port = take_run(s, digit, 5);
+  if (!port || !take(s, ", Port: ")) return std::nullopt;
+  auto ip = take_run(s, ip_char, INET6_ADDRSTRLEN);
+  if (!ip || !take(s, ", Addr: ")) return std::nullopt;
+  auto family = take_run(s, family_char, 16);
+  if (!family || !take(s, "{Family: ") || !take(s, " ") || !take_hex(s)) return std::nullopt;
+  int port_number = 0;
+  for (char c : *port) port_number = port_number * 10 + (c - '0');
+  if (port_number > 65535) return std::nullopt;
+  const std::string ip_text(*ip);
+  std::array<std::uint8_t, sizeof(sockaddr_in6)> bytes{};
+  std::size_t size = 0;
+  if (*family == "AF_INET") {
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(static_cast<std::uint16_t>(port_number));
+    if (inet_pton(AF_INET, ip_text.c_str(), &in.sin_addr) != 1) return std::nullopt;
+    std::memcpy(bytes.data(), &in, size = sizeof in);
+  } else if (*family == "AF_INET6") {
+    sockaddr_in6 in6{};
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(static_cast<std::uint16_t>(port_number));
+    if (inet_pton(AF_INET6, ip_text.c_str(), &in6.sin6_addr) != 1) return std::nullopt;
+    std::memcpy(bytes.data(), &in6, size = sizeof in6);
+  } else {
+    return std::nullopt;
+  }
+  return core::decode_sockaddr(std::span(bytes.data(), size));
+}
+
 } // namespace
+
+std::optional<std::pair<int, std::pair<core::SocketAddress, core::Outcome>>> parse_sendto_exit(std::string_view rest) {
+  static const int sendto_nr = core::syscall_number(core::native_arch(), "sendto").value_or(-1);
+  constexpr std::size_t max_comm = 15; // TASK_COMM_LEN - 1
+  constexpr std::string_view call = " X sendto(";
+  const auto at = rest.find(call);
+  // The task's comm comes first and may not hold " X " itself, so this is gVisor's marker.
+  if (at == std::string_view::npos || at > max_comm || rest.substr(0, at).find(" X ") != std::string_view::npos)
+    return std::nullopt;
+  // "fd name, 0xbuf, 0xlen, 0xflags, 0xaddr {Family: ...}, 0xaddrlen) = result": read from the end,
+  // where gVisor wrote every byte; the descriptor's name (a file's path, the workload's) is skipped.
+  std::string_view s = rest.substr(at + call.size());
+  auto result = take_result(s);
+  if (!result || !take_hex(s) || !take(s, ", ")) return std::nullopt;
+  auto address = take_inet_address(s);
+  if (!address || !take(s, ", ")) return std::nullopt;
+  for (int i = 0; i < 3; ++i)
+    if (!take_hex(s) || !take(s, ", ")) return std::nullopt;
+  if (s.empty()) return std::nullopt;
+  return std::pair{sendto_nr, std::pair{*address, *result}};
+}
 
 bool decode_point_field(MessageType type, std::uint32_t n, unsigned wt, Reader& r, PointFields& p) {
   if (n == 2 && wt == 2) return decode_exit(r.bytes(), p) && !r.bad;
@@ -271,6 +377,8 @@ void Tracker::on_raw_behaviour(const Message& m) {
     n.port = s.local_port;
   } else if (s.connected || (nr == sendto_nr && m.args[4] == 0)) {
     return; // to the peer its connect named, which that record holds
+  } else if (nr == sendto_nr && (s.family == AF_INET || s.family == AF_INET6)) {
+    return; // the debug log's strace line of the call names its address (on_sendto_log)
   }
   // A sendto or sendmsg with an address of its own: gVisor has no point that reads it, so the
   // record says the family only (the README says so).
@@ -295,6 +403,18 @@ void Tracker::on_exec_event(const Message& m) {
     if (moved) awaiting_point_[m.tid] = it->second;
     it = moved ? awaiting_point_.erase(it) : std::next(it);
   }
+}
+
+void Tracker::on_sendto_log(const LogEvent& e) {
+  if (!behaviour_points_) return;
+  core::TraceNet n;
+  n.syscall = "sendto";
+  n.family = e.address.family;
+  n.address = e.address.address;
+  n.port = e.address.port;
+  n.result = e.result;
+  auto group = group_of_thread_.find(e.tid);
+  add_behaviour(group != group_of_thread_.end() ? group->second : e.tid, std::move(n));
 }
 
 void Tracker::finish_behaviour() {

@@ -5,7 +5,9 @@
 #include "nucleus/tracer/gvisor.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <set>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -85,6 +87,11 @@ inline std::string bounded_path(std::string_view bytes) {
 // One field of a syscall point's message (`type` one of the syscall_* point types) into `p`;
 // false when the field is malformed.
 bool decode_point_field(MessageType type, std::uint32_t n, unsigned wt, Reader& r, PointFields& p);
+
+// "comm X sendto(...) = ..." (a task log line's message after its "[pid:tid] " prefix): the
+// native number of sendto, the inet or inet6 destination and the result; nullopt for anything
+// else, a sendto without such an address included.
+std::optional<std::pair<int, std::pair<core::SocketAddress, core::Outcome>>> parse_sendto_exit(std::string_view rest);
 
 // The native numbers of the calls behaviour_points() covers.
 std::set<int> numbers_with_behaviour_points();

@@ -108,17 +108,26 @@ struct LogEvent {
     unsupported,     // "Unsupported syscall sys_N(...)": gVisor names each unknown number once, no caller
     denied,          // "[ pid: tid] Syscall N: denied by seccomp" (needs runsc --debug)
     killed,          // "[ pid: tid] Syscall N: killed by seccomp"
+    // strace exit of a sendto with an inet or inet6 address (the session straces sendto, which
+    // has no point: "[ pid: tid] comm X sendto(fd, 0x.., 0x.., 0x.., 0x.. {Family: AF_INET, Addr:
+    // 127.0.0.1, Port: 53}, 0x10) = 1 (0x1) (12µs)")
+    sendto,
   };
   Kind kind = Kind::unknown_syscall;
   std::int32_t pid = 0;
   std::int32_t tid = 0;
   int nr = 0;
+  // sendto: the destination, as core::decode_sockaddr words it, and the call's result.
+  core::SocketAddress address{};
+  core::Outcome result = core::Outcome::unknown;
 };
 
 // Parses one JSON line of `runsc --debug-log-format=json`. nullopt for every other line. The
 // workload controls the comm and paths printed inside strace lines, so a line counts only when
 // the whole message has exactly the shape gVisor gives it, with the task's comm (at most 15 bytes,
-// no " E ") as the one free part: a path or comm cannot make a line that passes. Never throws.
+// no " E ") as the one free part: a path or comm cannot make a line that passes. A sendto line
+// also holds the descriptor's name (a file's path for a file), which is skipped: its address and
+// result are read from the end of the line, where every byte is gVisor's. Never throws.
 std::optional<LogEvent> parse_debug_line(std::string_view line);
 
 // The names of the points behaviour records come from ("syscall/openat/exit", ...), with the
@@ -200,6 +209,7 @@ private:
   void add_behaviour(std::int32_t tgid, BehaviourRecord record, const std::string* exe = nullptr);
   void release_waiting_behaviour();
   void on_exec_event(const Message& m);
+  void on_sendto_log(const LogEvent& e);
   void finish_behaviour();
   bool streamed(int nr) const;
   bool sensitive_native(int nr) const;
