@@ -95,11 +95,12 @@ x = socket.socket(socket.AF_UNIX); x.bind("/tmp/app.sock")
     core::FileAccessSet access;
     core::Outcome result;
   };
-  for (const auto& c : std::vector<FileCase>{
-           {"/etc/hostname", core::open_flags_access(O_RDONLY | O_CLOEXEC), core::Outcome::ok},
-           {"/tmp/out.txt", core::open_flags_access(O_WRONLY | O_CREAT | O_TRUNC), core::Outcome::ok},
-           {"/tmp/rel.txt", core::open_flags_access(O_WRONLY | O_CREAT | O_TRUNC), core::Outcome::ok}, // relative, after chdir
-           {"/nonexistent/secret", core::open_flags_access(O_RDONLY), core::Outcome::failed}}) {
+  for (const auto& c :
+       std::vector<FileCase>{{"/etc/hostname", core::open_flags_access(O_RDONLY | O_CLOEXEC), core::Outcome::ok},
+                             {"/tmp/out.txt", core::open_flags_access(O_WRONLY | O_CREAT | O_TRUNC), core::Outcome::ok},
+                             {"/tmp/rel.txt", core::open_flags_access(O_WRONLY | O_CREAT | O_TRUNC),
+                              core::Outcome::ok}, // relative, after chdir
+                             {"/nonexistent/secret", core::open_flags_access(O_RDONLY), core::Outcome::failed}}) {
     SCOPED_TRACE(c.path);
     auto* f = find_file(t, c.path);
     ASSERT_NE(f, nullptr);
@@ -161,9 +162,10 @@ ctypes.CDLL(None, use_errno=True).sendto(fd, b"q", 1, 0, None, 0)
   for (const auto& n : trace().nets) EXPECT_NE(n.address, "6.6.6.6") << n.syscall;
 
   // Not valid UTF-8: gVisor cannot put it in its message and drops the point without counting it.
-  for (const char* script : {"import os\nos.close(os.open(b\"/tmp/bad\\xff\", os.O_RDWR | os.O_CREAT, 0o600))\n",
-                             "import os, shutil\nshutil.copy(\"/bin/true\", b\"/tmp/t\\xff\")\nos.chmod(b\"/tmp/t\\xff\", 0o755)\n"
-                             "os.execv(b\"/tmp/t\\xff\", [b\"t\"])\n"}) {
+  for (const char* script :
+       {"import os\nos.close(os.open(b\"/tmp/bad\\xff\", os.O_RDWR | os.O_CREAT, 0o600))\n",
+        "import os, shutil\nshutil.copy(\"/bin/true\", b\"/tmp/t\\xff\")\nos.chmod(b\"/tmp/t\\xff\", 0o755)\n"
+        "os.execv(b\"/tmp/t\\xff\", [b\"t\"])\n"}) {
     SCOPED_TRACE(script);
     auto lossy = trace_python(script);
     EXPECT_EQ(lossy.exit_code, 125) << lossy.err;

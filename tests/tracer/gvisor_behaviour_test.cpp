@@ -28,7 +28,8 @@ namespace {
 constexpr std::uint64_t at_fdcwd = static_cast<std::uint64_t>(-100);
 
 std::string context_cwd(int tid, int tgid, const std::string& cwd) {
-  return field(1, field(2, static_cast<std::uint64_t>(tid)) + field(4, static_cast<std::uint64_t>(tgid)) + field(8, cwd));
+  return field(1,
+               field(2, static_cast<std::uint64_t>(tid)) + field(4, static_cast<std::uint64_t>(tgid)) + field(8, cwd));
 }
 std::string exit_ok(std::uint64_t result = 0) { return field(2, result == 0 ? std::string() : field(1, result)); }
 std::string exit_failed(int err) { return field(2, field(2, static_cast<std::uint64_t>(err))); }
@@ -136,9 +137,9 @@ TEST(GvisorBehaviour, AnExecveExitIsAProgramWithItsArgumentsBounded) {
 
 TEST(GvisorBehaviour, AnExecveatWithAnEmptyPathRunsTheDescriptor) {
   const std::uint64_t nr_execveat = 322;
-  auto m = decode(packet(gv::MessageType::syscall_execve, context_cwd(2, 2, "/") + exit_failed(EACCES) +
-                                                              field(3, nr_execveat) + field(4, 5) +
-                                                              field(5, std::string("/tmp/payload")) + field(9, AT_EMPTY_PATH)));
+  auto m = decode(packet(gv::MessageType::syscall_execve,
+                         context_cwd(2, 2, "/") + exit_failed(EACCES) + field(3, nr_execveat) + field(4, 5) +
+                             field(5, std::string("/tmp/payload")) + field(9, AT_EMPTY_PATH)));
   const auto e = as<core::TraceExec>(gv::behaviour_record(m));
   EXPECT_EQ(e.path, "/tmp/payload");
   EXPECT_EQ(e.result, core::Outcome::failed);
@@ -150,8 +151,9 @@ TEST(GvisorBehaviour, SocketConnectAndBindAreNetworkRecords) {
   const auto s = as<core::TraceNet>(gv::behaviour_record(sock));
   EXPECT_EQ(s.family, "inet");
   EXPECT_EQ(s.socktype, "dgram");
-  auto conn = decode(packet(gv::MessageType::syscall_connect, context(1, 1) + exit_failed(ECONNREFUSED) + field(3, nr_connect) +
-                                                                  field(4, 3) + field(6, sockaddr_in("\x7f\0\0\x01", 5432))));
+  auto conn =
+      decode(packet(gv::MessageType::syscall_connect, context(1, 1) + exit_failed(ECONNREFUSED) + field(3, nr_connect) +
+                                                          field(4, 3) + field(6, sockaddr_in("\x7f\0\0\x01", 5432))));
   const auto c = as<core::TraceNet>(gv::behaviour_record(conn));
   EXPECT_EQ(c.syscall, "connect");
   EXPECT_EQ(c.family, "inet");
@@ -164,10 +166,11 @@ TEST(GvisorBehaviour, SocketConnectAndBindAreNetworkRecords) {
                             context(1, 1) + exit_ok() + field(3, nr_bind) + field(4, 4) + field(6, unix_addr)));
   EXPECT_EQ(as<core::TraceNet>(gv::behaviour_record(bind)).address, "/run/app.sock");
   // An address gVisor could not copy (the call failed with EFAULT) or too short for its family.
-  EXPECT_FALSE(gv::behaviour_record(decode(packet(gv::MessageType::syscall_connect,
-                                                  context(1, 1) + exit_failed(EFAULT) + field(3, nr_connect) + field(4, 3)))));
-  EXPECT_FALSE(gv::behaviour_record(decode(packet(gv::MessageType::syscall_connect, context(1, 1) + exit_ok() +
-                                                                                    field(3, nr_connect) + field(6, std::string("\x02\0", 2))))));
+  EXPECT_FALSE(gv::behaviour_record(decode(packet(
+      gv::MessageType::syscall_connect, context(1, 1) + exit_failed(EFAULT) + field(3, nr_connect) + field(4, 3)))));
+  EXPECT_FALSE(gv::behaviour_record(
+      decode(packet(gv::MessageType::syscall_connect,
+                    context(1, 1) + exit_ok() + field(3, nr_connect) + field(6, std::string("\x02\0", 2))))));
 }
 
 TEST(GvisorBehaviour, OversizedFieldsAreBoundedNotCut) {
@@ -175,11 +178,12 @@ TEST(GvisorBehaviour, OversizedFieldsAreBoundedNotCut) {
                              std::string(gv::max_path_size + 1, 'b')));
   EXPECT_TRUE(m.point.pathname.empty()); // a cut path would name another file
   EXPECT_TRUE(m.cwd.empty());
-  auto big = decode(packet(gv::MessageType::syscall_bind, context(1, 1) + exit_ok() + field(3, nr_bind) +
-                                                             field(6, std::string(4096, '\x01'))));
+  auto big = decode(packet(gv::MessageType::syscall_bind,
+                           context(1, 1) + exit_ok() + field(3, nr_bind) + field(6, std::string(4096, '\x01'))));
   EXPECT_EQ(big.point.address.size(), gv::max_address_size);
   // A malformed exit submessage makes the packet malformed.
-  EXPECT_FALSE(gv::decode_packet(packet(gv::MessageType::syscall_open, context(1, 1) + field(2, std::string("\x08", 1)))));
+  EXPECT_FALSE(
+      gv::decode_packet(packet(gv::MessageType::syscall_open, context(1, 1) + field(2, std::string("\x08", 1)))));
 }
 
 TEST(GvisorBehaviour, ASuccessfulExecIsChargedToTheProgramThatAskedForIt) {
@@ -237,7 +241,8 @@ TEST(GvisorBehaviour, AnExecWhoseEventNeverCameIsALoss) {
   gv::Tracker t("/bin/sh", {}, true);
   feed(t, {start(1), packet(gv::MessageType::syscall_execve, context_cwd(1, 1, "/") + exit_ok() + field(3, nr_execve) +
                                                                  field(6, std::string("/tmp/x")))});
-  EXPECT_NE(t.loss_detail().find("1 program(s) started without gVisor's exec event"), std::string::npos) << t.loss_detail();
+  EXPECT_NE(t.loss_detail().find("1 program(s) started without gVisor's exec event"), std::string::npos)
+      << t.loss_detail();
   EXPECT_EQ(t.behaviour().execs().at(0).exe, "/bin/sh");
 }
 
@@ -251,24 +256,27 @@ TEST(GvisorBehaviour, ListenAndSendtoAreRecordedWithTheSocketTheyUse) {
            packet(gv::MessageType::syscall_bind, context(1, 1) + exit_ok() + field(3, nr_bind) + field(4, 3) +
                                                      field(6, sockaddr_in("\0\0\0\0", 8080))),
            raw(1, 1, nr_listen, 3),
-           packet(gv::MessageType::syscall_socket, context(1, 1) + exit_ok(4) + field(3, nr_socket) + field(4, 1) + field(5, 2)),
-           raw(1, 1, nr_sendto, 4, 0x7ffd0000), // with an address of its own
-           raw(1, 1, nr_sendto, 4, 0),          // without one: the socket's peer
+           packet(gv::MessageType::syscall_socket,
+                  context(1, 1) + exit_ok(4) + field(3, nr_socket) + field(4, 1) + field(5, 2)),
+           raw(1, 1, nr_sendto, 4, 0x7ffd0000),                         // with an address of its own
+           raw(1, 1, nr_sendto, 4, 0),                                  // without one: the socket's peer
            raw(1, 1, nr_close, 4), raw(1, 1, nr_sendto, 4, 0x7ffd0000), // closed: no longer known
-           raw(1, 1, nr_sendto, 9, 0x7ffd0000)});                    // never seen made
+           raw(1, 1, nr_sendto, 9, 0x7ffd0000)});                       // never seen made
   t.finish();
   auto nets = t.behaviour().nets();
   std::vector<std::string> seen;
-  for (const auto& n : nets) seen.push_back(n.syscall + " " + n.family + " " + n.address + " " + std::to_string(n.port));
+  for (const auto& n : nets)
+    seen.push_back(n.syscall + " " + n.family + " " + n.address + " " + std::to_string(n.port));
   // A Unix datagram's sendto: its address is beyond gVisor's points and its strace lines.
   EXPECT_EQ(seen, (std::vector<std::string>{"bind inet 0.0.0.0 8080", "listen inet 0.0.0.0 8080", "sendto unix  -1",
-                                             "socket inet  -1", "socket unix  -1"}));
+                                            "socket inet  -1", "socket unix  -1"}));
 }
 
 TEST(GvisorBehaviour, TheCapDropsRecordsAndCountsThem) {
   gv::Tracker t("/bin/app", {}, true, 2);
   feed(t, {start(1)});
-  for (int i = 0; i < 5; ++i) feed(t, {open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/f" + std::to_string(i), O_RDONLY)});
+  for (int i = 0; i < 5; ++i)
+    feed(t, {open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/f" + std::to_string(i), O_RDONLY)});
   feed(t, {open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/f0", O_RDONLY)}); // a record kept counts on
   t.finish();
   EXPECT_EQ(t.behaviour().size(), 2u);
@@ -286,19 +294,24 @@ TEST(GvisorBehaviour, ARecordedStreamGivesTheWorkloadsRecords) {
   auto has_file = [&](const std::string& path, core::FileAccessSet access, core::Outcome result) {
     auto files = t.behaviour().files();
     return std::any_of(files.begin(), files.end(), [&](const core::TraceFile& f) {
-      return f.exe == "/usr/bin/python3.11" && f.syscall == "openat" && f.path == path && f.access == access && f.result == result;
+      return f.exe == "/usr/bin/python3.11" && f.syscall == "openat" && f.path == path && f.access == access &&
+             f.result == result;
     });
   };
   EXPECT_TRUE(has_file("/etc", core::open_flags_access(O_RDONLY | O_DIRECTORY), core::Outcome::ok));
-  EXPECT_TRUE(has_file("/etc/hostname", core::open_flags_access(O_RDONLY), core::Outcome::ok)); // under the /etc descriptor
-  EXPECT_TRUE(has_file("/tmp/notes.txt", core::open_flags_access(O_WRONLY | O_CREAT | O_APPEND), core::Outcome::ok)); // relative
+  EXPECT_TRUE(
+      has_file("/etc/hostname", core::open_flags_access(O_RDONLY), core::Outcome::ok)); // under the /etc descriptor
+  EXPECT_TRUE(has_file("/tmp/notes.txt", core::open_flags_access(O_WRONLY | O_CREAT | O_APPEND),
+                       core::Outcome::ok)); // relative
   EXPECT_TRUE(has_file("/nonexistent/x", core::open_flags_access(O_RDONLY), core::Outcome::failed));
   auto nets = t.behaviour().nets();
   std::vector<std::string> seen;
   for (const auto& n : nets)
-    if (n.syscall != "connect") seen.push_back(n.syscall + " " + n.family + " " + n.socktype + " " + n.address + " " + std::to_string(n.port));
-  EXPECT_EQ(seen, (std::vector<std::string>{"bind inet  127.0.0.1 0", "bind unix  /tmp/app.sock -1", "listen inet  127.0.0.1 0",
-                                             "socket inet dgram  -1", "socket inet stream  -1", "socket unix stream  -1"}));
+    if (n.syscall != "connect")
+      seen.push_back(n.syscall + " " + n.family + " " + n.socktype + " " + n.address + " " + std::to_string(n.port));
+  EXPECT_EQ(seen, (std::vector<std::string>{"bind inet  127.0.0.1 0", "bind unix  /tmp/app.sock -1",
+                                            "listen inet  127.0.0.1 0", "socket inet dgram  -1",
+                                            "socket inet stream  -1", "socket unix stream  -1"}));
   auto connect = std::find_if(nets.begin(), nets.end(), [](const core::TraceNet& n) { return n.syscall == "connect"; });
   ASSERT_NE(connect, nets.end());
   EXPECT_EQ(connect->address, "127.0.0.1");
@@ -352,22 +365,28 @@ TEST(GvisorBehaviour, SendtoExitLinesGiveTheDestinationAndResult) {
 }
 
 TEST(GvisorBehaviour, SendtoLinesTheWorkloadShapesAreNotRead) {
-  const std::string forged = "x, 0x0, 0x0, 0x0, 0x1 {Family: AF_INET, Addr: 6.6.6.6, Port: 1}, 0x10) = 1 (0x1) (1\u00b5s)";
+  const std::string forged =
+      "x, 0x0, 0x0, 0x0, 0x1 {Family: AF_INET, Addr: 6.6.6.6, Port: 1}, 0x10) = 1 (0x1) (1\u00b5s)";
   for (const std::string& msg : std::vector<std::string>{
            // No address of its own, on a descriptor whose name (a file's path) carries a forged tail.
-           "[   1:   1] python3 X sendto(0x5 /tmp/" + forged + ", 0xa5f020, 0x1, 0x0, null, 0x0) = 0 (0x0) errno=88 "
-           "(socket operation on non-socket) (2\u00b5s)",
+           "[   1:   1] python3 X sendto(0x5 /tmp/" + forged +
+               ", 0xa5f020, 0x1, 0x0, null, 0x0) = 0 (0x0) errno=88 "
+               "(socket operation on non-socket) (2\u00b5s)",
            // The forged tail in the comm: the first " X " is then the comm's.
            "[   1:   1] a X sendto(q X sendto(0x3 socket:[1], 0x1, 0x1, 0x0, null, 0x0) = 1 (0x1) (1\u00b5s)",
            // Other families, an unreadable address, a port out of range, an entry line, trailing text.
            "[   1:   1] python3 X sendto(0x3 socket:[1], 0x1, 0x1, 0x0, 0x7e {Family: AF_UNIX, Addr: \\\"/x\\\"}, 0x6) "
            "= 1 (0x1) (1\u00b5s)",
-           "[   1:   1] python3 X sendto(0x3 socket:[1], 0x1, 0x1, 0x0, 0x7e {error reading address: bad address}, 0x10) "
+           "[   1:   1] python3 X sendto(0x3 socket:[1], 0x1, 0x1, 0x0, 0x7e {error reading address: bad address}, "
+           "0x10) "
            "= 0 (0x0) errno=14 (bad address) (1\u00b5s)",
-           "[   1:   1] python3 X sendto(0x3 socket:[1], 0x1, 0x1, 0x0, 0x7e {Family: AF_INET, Addr: 1.2.3.4, Port: 99999}, "
+           "[   1:   1] python3 X sendto(0x3 socket:[1], 0x1, 0x1, 0x0, 0x7e {Family: AF_INET, Addr: 1.2.3.4, Port: "
+           "99999}, "
            "0x10) = 1 (0x1) (1\u00b5s)",
-           "[   1:   1] python3 E sendto(0x3 socket:[1], 0x1, 0x1, 0x0, 0x7e {Family: AF_INET, Addr: 1.2.3.4, Port: 53}, 0x10)",
-           "[   1:   1] python3 X sendto(0x3 socket:[1], 0x1, 0x1, 0x0, 0x7e {Family: AF_INET, Addr: 1.2.3.4, Port: 53}, 0x10) "
+           "[   1:   1] python3 E sendto(0x3 socket:[1], 0x1, 0x1, 0x0, 0x7e {Family: AF_INET, Addr: 1.2.3.4, Port: "
+           "53}, 0x10)",
+           "[   1:   1] python3 X sendto(0x3 socket:[1], 0x1, 0x1, 0x0, 0x7e {Family: AF_INET, Addr: 1.2.3.4, Port: "
+           "53}, 0x10) "
            "= 1 (0x1) (1\u00b5s) x",
        }) {
     SCOPED_TRACE(msg);
@@ -378,11 +397,13 @@ TEST(GvisorBehaviour, SendtoLinesTheWorkloadShapesAreNotRead) {
 
 TEST(GvisorBehaviour, ASendtoLineIsAttributedAndTakesThePlaceOfTheFamilyOnlyRecord) {
   gv::Tracker t("/bin/app", {}, true);
-  feed(t, {start(1), packet(gv::MessageType::syscall_socket, context(1, 1) + exit_ok(3) + field(3, nr_socket) +
-                                                                 field(4, 2) + field(5, 2)),
+  feed(t, {start(1),
+           packet(gv::MessageType::syscall_socket,
+                  context(1, 1) + exit_ok(3) + field(3, nr_socket) + field(4, 2) + field(5, 2)),
            raw(1, 1, nr_sendto, 3, 0x7ffd0000)});
-  auto e = gv::parse_debug_line(strace_line("[   1:   1] app X sendto(0x3 socket:[1], 0x1, 0x1, 0x0, 0x7ffd0000 {Family: "
-                                            "AF_INET, Addr: 127.0.0.1, Port: 53}, 0x10) = 1 (0x1) (1\u00b5s)"));
+  auto e =
+      gv::parse_debug_line(strace_line("[   1:   1] app X sendto(0x3 socket:[1], 0x1, 0x1, 0x0, 0x7ffd0000 {Family: "
+                                       "AF_INET, Addr: 127.0.0.1, Port: 53}, 0x10) = 1 (0x1) (1\u00b5s)"));
   ASSERT_TRUE(e);
   t.on_log(*e);
   t.finish();

@@ -24,9 +24,12 @@ inline std::string varint(std::uint64_t v) {
   return out;
 }
 inline std::string field(std::uint32_t n, std::uint64_t v) { return varint(n << 3) + varint(v); }
-inline std::string field(std::uint32_t n, const std::string& bytes) { return varint((n << 3) | 2) + varint(bytes.size()) + bytes; }
+inline std::string field(std::uint32_t n, const std::string& bytes) {
+  return varint((n << 3) | 2) + varint(bytes.size()) + bytes;
+}
 inline std::string context(int tid, int tgid, const std::string& comm = "app") {
-  return field(1, field(2, static_cast<std::uint64_t>(tid)) + field(4, static_cast<std::uint64_t>(tgid)) + field(9, comm));
+  return field(1,
+               field(2, static_cast<std::uint64_t>(tid)) + field(4, static_cast<std::uint64_t>(tgid)) + field(9, comm));
 }
 inline std::string packet(gv::MessageType type, const std::string& body, std::uint32_t dropped = 0) {
   std::string h(8, '\0');

@@ -91,7 +91,8 @@ std::optional<BehaviourRecord> net_record(const Message& m, const std::string& n
     n.socktype = core::socket_type_name(p.type);
     return n;
   }
-  auto address = core::decode_sockaddr(std::span(reinterpret_cast<const std::uint8_t*>(p.address.data()), p.address.size()));
+  auto address =
+      core::decode_sockaddr(std::span(reinterpret_cast<const std::uint8_t*>(p.address.data()), p.address.size()));
   if (!address) return std::nullopt; // gVisor could not copy it, or too short for its family: the call failed
   n.family = address->family;
   n.address = address->address;
@@ -132,9 +133,8 @@ std::optional<core::Outcome> take_result(std::string_view& s) {
   if (!take_duration(s)) return std::nullopt;
   core::Outcome result = core::Outcome::ok;
   auto text = [](unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == ' ' || c == '-'; };
-  if (std::string_view failed = s;
-      take(failed, ")") && take_run(failed, text, 80) && take(failed, " (") && take_run(failed, digit, 4) &&
-      take(failed, " errno=")) {
+  if (std::string_view failed = s; take(failed, ")") && take_run(failed, text, 80) && take(failed, " (") &&
+                                   take_run(failed, digit, 4) && take(failed, " errno=")) {
     s = failed;
     result = core::Outcome::failed;
   }
