@@ -132,6 +132,14 @@ TEST(Behaviour, SetKeepsDistinctRecordsCountedAndCapped) {
   ASSERT_EQ(set.execs().size(), 1u);
   EXPECT_EQ(set.execs()[0].count, 3u);
   EXPECT_TRUE(set.nets().empty());
+  // The mode is part of what makes a record distinct: a set-id chmod is not folded into a plain one.
+  core::BehaviourSet modes;
+  modes.add(core::TraceFile{"/bin/app", "chmod", "/x", static_cast<core::FileAccessSet>(FileAccess::chmod), "",
+                            core::Outcome::ok, 1, 0755});
+  modes.add(core::TraceFile{"/bin/app", "chmod", "/x", static_cast<core::FileAccessSet>(FileAccess::chmod), "",
+                            core::Outcome::ok, 1, 04755});
+  ASSERT_EQ(modes.files().size(), 2u);
+  EXPECT_EQ(modes.files()[1].mode, 04755);
 }
 
 TEST(Behaviour, TraceLinesRoundTrip) {
@@ -146,6 +154,8 @@ TEST(Behaviour, TraceLinesRoundTrip) {
                      "/etc/shadow", core::Outcome::unknown, 1});
   t.files.push_back({"/bin/app", "openat", "rel/x", FileAccess::write | FileAccess::create, "",
                      core::Outcome::failed, 1});
+  t.files.push_back({"/bin/app", "fchmodat", "/tmp/s", static_cast<core::FileAccessSet>(FileAccess::chmod), "",
+                     core::Outcome::ok, 1, 04755});
   t.nets.push_back({"/bin/app", "connect", "inet", "", "127.0.0.1", 8080, core::Outcome::failed, 1});
   t.nets.push_back({"/bin/app", "socket", "inet", "dgram", "", -1, core::Outcome::ok, 3});
   t.summary = core::TraceSummary{10, 4, 0, 0, 5, 0};
@@ -158,6 +168,9 @@ TEST(Behaviour, TraceLinesRoundTrip) {
   EXPECT_NE(text.find(R"("argv":["sh","-c","echo \u001b[2J\n"],"argv_truncated":true)"), std::string::npos) << text;
   EXPECT_NE(text.find(R"("behaviour":true,"workspace":["/home/u/work","/srv/out"])"), std::string::npos) << text;
   EXPECT_NE(text.find(R"("behaviour_dropped":7)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("path":"/tmp/s","access":["chmod"],"result":"ok","count":1,"mode":2541})"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find(R"("mode":-1)"), std::string::npos) << "an unknown mode is left out";
   EXPECT_EQ(core::read_trace(text, "b.trace"), t);
   EXPECT_FALSE(t.files[2].resolved());
 }
@@ -182,6 +195,8 @@ TEST(Behaviour, ReaderRejectsBadRecordsByLine) {
             "b.trace:2: key \"argv\" in the exec line must be an array of strings, not \"sh\"");
   EXPECT_EQ(rejection(R"({"type":"exec","exe":"/a","path":"/b","argv":[],"result":"maybe","count":1})"),
             "b.trace:2: key \"result\" in the exec line must be \"ok\" or \"failed\", not \"maybe\"");
+  EXPECT_EQ(rejection(R"({"type":"file","exe":"/a","syscall":"chmod","path":"/x","access":["chmod"],"count":1,"mode":4096})"),
+            "b.trace:2: key \"mode\" in the file line must be a file mode 0..07777, not 4096");
   EXPECT_EQ(rejection(R"({"type":"file","exe":"/a","path":"/x","access":[],"count":1})"),
             "b.trace:2: missing key \"syscall\" in the file line");
   EXPECT_EQ(core::read_trace(header + "\n" + R"({"type":"exec","exe":"/a","path":"/b","argv":[],"count":1})", "b")

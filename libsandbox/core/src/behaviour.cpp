@@ -206,7 +206,7 @@ void BehaviourSet::add(TraceExec r) {
 }
 
 void BehaviourSet::add(TraceFile r) {
-  FileKey key{std::move(r.exe), std::move(r.path), std::move(r.syscall), r.access, std::move(r.target), r.result};
+  FileKey key{std::move(r.exe), std::move(r.path), std::move(r.syscall), r.access, std::move(r.target), r.result, r.mode};
   auto it = files_.find(key);
   if (!admit(it != files_.end())) return;
   if (it == files_.end()) it = files_.emplace(std::move(key), 0).first;
@@ -236,8 +236,8 @@ std::vector<TraceFile> BehaviourSet::files() const {
   std::vector<TraceFile> out;
   out.reserve(files_.size());
   for (const auto& [key, count] : files_) {
-    const auto& [exe, path, syscall, access, target, result] = key;
-    out.push_back({exe, syscall, path, access, target, result, count});
+    const auto& [exe, path, syscall, access, target, result, mode] = key;
+    out.push_back({exe, syscall, path, access, target, result, count, mode});
   }
   return out;
 }

@@ -248,6 +248,11 @@ TraceFile read_file(const Fields& fields) {
   file.target = fields.optional_string("target");
   file.result = read_outcome(fields);
   file.count = fields.unsigned_number("count");
+  if (fields.find("mode")) {
+    const std::uint64_t mode = fields.unsigned_number("mode");
+    if (mode > 07777) fields.wrong_type("mode", "a file mode 0..07777", fields.require("mode"));
+    file.mode = static_cast<int>(mode);
+  }
   return file;
 }
 
@@ -318,6 +323,7 @@ void write_behaviour(const Trace& trace, std::string& out) {
     if (!f.target.empty()) line["target"] = f.target;
     put_result(line, f.result);
     line["count"] = f.count;
+    if (f.mode >= 0) line["mode"] = f.mode;
     out += dump_line(line);
   }
   for (const auto& n : trace.nets) {

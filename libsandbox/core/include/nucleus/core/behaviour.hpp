@@ -77,6 +77,10 @@ struct TraceFile {
   std::string target = {}; // rename: the old name; link: the file linked; symlink: the link's content
   Outcome result = Outcome::unknown;
   std::uint64_t count = 0;
+  // The mode asked for, where the call carries one: chmod/fchmod/fchmodat's, and open/openat/creat/
+  // mkdir/mknod's for a file they create (O_CREAT). The review looks for set-id bits in it.
+  // Written as "mode"; -1 (absent) when the call has none or the recorder did not keep it.
+  int mode = -1;
   bool resolved() const noexcept { return path.starts_with('/'); }
   friend bool operator==(const TraceFile&, const TraceFile&) = default;
 };
@@ -133,7 +137,7 @@ public:
 
 private:
   using ExecKey = std::tuple<std::string, std::string, std::vector<std::string>, bool, Outcome>;
-  using FileKey = std::tuple<std::string, std::string, std::string, FileAccessSet, std::string, Outcome>;
+  using FileKey = std::tuple<std::string, std::string, std::string, FileAccessSet, std::string, Outcome, int>;
   using NetKey = std::tuple<std::string, std::string, std::string, std::string, std::string, int, Outcome>;
   bool admit(bool exists);
   std::size_t cap_;
