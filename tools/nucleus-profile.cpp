@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   nucleus-profile validate app.json
   nucleus-profile compile app.json -o app.bpf
   nucleus-profile check app.json && nucleus-profile explain app.json
+  nucleus-profile review app.trace -o review.html     # files, network, programs and findings
   nucleus-profile diff app-1.0.json app-1.1.json
   nucleus-profile export app.json --format k8s -o app.yaml
   nucleus-profile import cluster-profiles.yaml --name my-app -o my-app.json
@@ -44,6 +45,7 @@ Run 'nucleus-profile SUBCOMMAND --help' for each subcommand's options.)");
   register_check(app, selected);
   register_explain(app, selected);
   register_report(app, selected);
+  register_review(app, selected);
   register_export(app, selected);
   register_import(app, selected);
   register_add(app, selected);

@@ -1,6 +1,9 @@
 // SARIF 2.1.0 (OASIS) for check findings.
 #include "nucleus/profile/sarif.hpp"
 
+#include "nucleus/profile/review.hpp"
+#include "nucleus/core/text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -136,6 +139,62 @@ std::string check_to_sarif(const CheckResult& result, std::string_view profile_p
     for (const auto& n : result.notes) notifications.push_back({{"level", "note"}, {"message", {{"text", n}}}});
     run["invocations"] = ordered::array({{{"executionSuccessful", true}, {"toolExecutionNotifications", notifications}}});
   }
+  ordered sarif = {{"$schema", "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"},
+                   {"version", "2.1.0"},
+                   {"runs", ordered::array({run})}};
+  return sarif.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+std::string review_to_sarif(const Review& review, const SarifTool& tool) {
+  // Text a workload controls (paths, argv, addresses) is printable() here as in every format.
+  using core::printable;
+  ordered rules = ordered::array();
+  std::map<std::string, std::size_t> rule_index;
+  ordered results = ordered::array();
+  const std::string uri = review.sources.empty() ? std::string() : to_uri(review.sources.front());
+  for (const auto& f : review.findings) {
+    const std::string id = "review/" + f.id;
+    auto [it, added] = rule_index.try_emplace(id, rules.size());
+    if (added) {
+      std::string trigger = f.id;
+      for (const auto& r : review_rules())
+        if (r.id == f.id) trigger = std::string(r.trigger);
+      rules.push_back({{"id", id},
+                       {"shortDescription", {{"text", trigger}}},
+                       {"fullDescription", {{"text", f.reason}}},
+                       {"help", {{"text", f.fix.empty() ? trigger : f.fix}}},
+                       {"defaultConfiguration", {{"level", sarif_level(f.severity)}}},
+                       {"properties", {{"tags", {"security"}}, {"security-severity", security_severity(f.severity)}}}});
+    }
+    ordered location = {{"physicalLocation", {{"artifactLocation", {{"uri", uri}}}}}};
+    if (!f.exe.empty()) location["logicalLocations"] = ordered::array({{{"name", printable(f.exe)}, {"kind", "module"}}});
+    std::string text = printable(f.message) + ". Why: " + f.reason;
+    if (!f.fix.empty()) text += ". Fix: " + f.fix;
+    results.push_back({{"ruleId", id},
+                       {"ruleIndex", it->second},
+                       {"level", sarif_level(f.severity)},
+                       {"message", {{"text", text + "."}}},
+                       {"locations", ordered::array({location})},
+                       {"properties", {{"severity", severity_name(f.severity)}, {"subject", printable(f.subject)}}}});
+  }
+  ordered artifacts = ordered::array();
+  for (const auto& s : review.sources) artifacts.push_back({{"location", {{"uri", to_uri(s)}}}});
+  ordered run = {{"tool",
+                  {{"driver",
+                    {{"name", tool.name},
+                     {"version", tool.version},
+                     {"semanticVersion", tool.version},
+                     {"informationUri", tool.information_uri},
+                     {"rules", rules}}}}},
+                 {"artifacts", artifacts},
+                 {"results", results},
+                 {"properties", {{"complete", review.incomplete.empty()}, {"behaviour_recorded", review.behaviour_recorded}}}};
+  ordered notifications = ordered::array();
+  for (const auto& i : review.incomplete)
+    notifications.push_back({{"level", "warning"}, {"message", {{"text", "incomplete: " + printable(i)}}}});
+  for (const auto& n : review.notes) notifications.push_back({{"level", "note"}, {"message", {{"text", printable(n)}}}});
+  if (!notifications.empty())
+    run["invocations"] = ordered::array({{{"executionSuccessful", true}, {"toolExecutionNotifications", notifications}}});
   ordered sarif = {{"$schema", "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"},
                    {"version", "2.1.0"},
                    {"runs", ordered::array({run})}};

@@ -112,3 +112,10 @@ TEST(Text, ALongLineIsNotCutInsideACharacter) {
   }
   EXPECT_EQ(sink.str(), std::string(4095, 'a') + "\xc3\xa9\n");
 }
+
+TEST(Text, HtmlTextCannotOpenMarkup) {
+  EXPECT_EQ(core::html_text("<script>a&b</script>"), "&lt;script&gt;a&amp;b&lt;/script&gt;");
+  EXPECT_EQ(core::html_text("x\" onload='y'"), "x&quot; onload=&#39;y&#39;");
+  EXPECT_EQ(core::html_text("a\nb\x1b[2J"), "a\\x0ab\\x1b[2J"); // one line, the terminal sequence shown
+  EXPECT_EQ(core::html_text("caf\xc3\xa9"), "caf\xc3\xa9");
+}

@@ -23,6 +23,7 @@ void register_diff(CLI::App& app, Action& selected);
 void register_check(CLI::App& app, Action& selected);
 void register_explain(CLI::App& app, Action& selected);
 void register_report(CLI::App& app, Action& selected);
+void register_review(CLI::App& app, Action& selected);
 void register_export(CLI::App& app, Action& selected);
 void register_import(CLI::App& app, Action& selected);
 void register_add(CLI::App& app, Action& selected);

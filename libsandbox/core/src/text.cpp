@@ -99,6 +99,21 @@ std::string printable(std::string_view text) { return escape(text, false); }
 
 std::string printable_lines(std::string_view text) { return escape(text, true); }
 
+std::string html_text(std::string_view text) {
+  std::string out;
+  for (char c : printable(text)) {
+    switch (c) {
+    case '&': out += "&amp;"; break;
+    case '<': out += "&lt;"; break;
+    case '>': out += "&gt;"; break;
+    case '"': out += "&quot;"; break;
+    case '\'': out += "&#39;"; break;
+    default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string markdown_text(std::string_view text) {
   std::string safe = printable(text);
   std::string out;

@@ -39,6 +39,7 @@ struct Finding {
   std::string message;
   std::string reason;
   std::string fix;
+  std::string exe = {}; // review: the executable whose behaviour it is; empty for check's findings
 };
 
 struct CheckOptions {

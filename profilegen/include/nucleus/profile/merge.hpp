@@ -29,6 +29,16 @@ bool is_profile_text(std::string_view text);
 // The policy generate_profile() makes of the trace (its syscalls plus the always-allowed set).
 MergeInput input_from_trace(const core::Trace& trace, std::string source);
 
+// One trace holding everything the traces recorded, for a review of several runs or `merge --trace`:
+// syscall lines summed per (arch, nr, exe) with their argument values unioned (at most
+// core::arg_values_max kept, more marked overflow), behaviour records through core::BehaviourSet
+// (counts summed; records past its cap counted in the summary's behaviour_dropped), the headers'
+// workspaces and warnings unioned, "behaviour" and "arguments" kept only when every trace has them,
+// and the summaries summed with their losses joined (a trace without a summary is a loss too).
+// Throws Error(usage) for no traces.
+core::Trace merge_traces(const std::vector<core::Trace>& traces,
+                         std::size_t behaviour_cap = core::BehaviourSet::default_cap);
+
 // Throws Error(invalid_input) for a conflict: "syscall ptrace: a.json has allow, b.json has
 // errno(EPERM)", with a hint to use --prefer; Error(usage) for no inputs.
 core::Policy merge_profiles(const std::vector<MergeInput>& inputs, Prefer prefer = Prefer::none);

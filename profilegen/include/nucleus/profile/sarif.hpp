@@ -11,6 +11,8 @@
 
 namespace nucleus::profile {
 
+struct Review;
+
 struct SarifTool {
   std::string name;            // "nucleus-profile"
   std::string version;         // "0.1.0"
@@ -25,5 +27,11 @@ std::string_view sarif_level(Severity severity) noexcept;
 // `profile_text` is the profile's JSON text, searched for each finding's line.
 std::string check_to_sarif(const CheckResult& result, std::string_view profile_path, std::string_view profile_text,
                            const SarifTool& tool);
+
+// `nucleus-profile review` findings: one rule per review rule ("review/credential-read"), one
+// result per finding, located at the first trace reviewed with the executable as a logical
+// location; an incomplete inventory and the notes are the invocation's notifications (warnings for
+// the incomplete), and run.properties.complete says whether the inventory is whole.
+std::string review_to_sarif(const Review& review, const SarifTool& tool);
 
 } // namespace nucleus::profile

@@ -29,6 +29,10 @@ std::string printable_lines(std::string_view text);
 // column can start inside it.
 std::string markdown_text(std::string_view text);
 
+// For HTML text and attribute values: printable(), then &, <, >, " and ' as character references,
+// so that nothing in it can open a tag, an attribute or an entity.
+std::string html_text(std::string_view text);
+
 // A fenced Markdown code block holding `text` (printable_lines()): the fence is longer than any
 // run of backticks inside, so the block cannot be closed early.
 std::string markdown_code_block(std::string_view text);
