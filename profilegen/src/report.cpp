@@ -4,6 +4,7 @@
 #include "nucleus/profile/check.hpp"
 #include "nucleus/profile/diff.hpp"
 #include "nucleus/profile/explain.hpp"
+#include "nucleus/profile/review.hpp"
 #include "nucleus/core/syscalls.hpp"
 #include "nucleus/core/strings.hpp"
 #include "nucleus/core/text.hpp"
@@ -86,7 +87,25 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding
 th{background:#f0f0f0}.sev-critical{background:#8b0000;color:#fff}.sev-high{background:#d9480f;color:#fff}
 .sev-medium{background:#f59f00}.sev-low{background:#ffe066}.sev-info{background:#e7f5ff}
 code{background:#f4f4f4;padding:0 .2em}.muted{color:#666}svg text{font-size:12px;font-family:monospace}
-.bar{fill:#1c7ed6}.added{color:#2b8a3e}.removed{color:#c92a2a})";
+.bar{fill:#1c7ed6}.added{color:#2b8a3e}.removed{color:#c92a2a}
+body{padding:0 1em;overflow-wrap:anywhere}td,code{overflow-wrap:anywhere}table{max-width:100%}
+th,table.findings td:nth-child(-n+2),table.findings td:nth-child(-n+2) code{overflow-wrap:normal}
+svg{max-width:100%;height:auto})";
+
+// The traces carry behaviour records (or say they were recorded): the report then includes the
+// review's inventory and findings.
+bool has_behaviour(const std::vector<ReportTrace>& traces) {
+  return std::any_of(traces.begin(), traces.end(), [](const ReportTrace& t) {
+    return t.trace.header.behaviour || !t.trace.execs.empty() || !t.trace.files.empty() || !t.trace.nets.empty();
+  });
+}
+
+std::optional<Review> review_of(const std::vector<ReportTrace>& traces) {
+  if (!has_behaviour(traces)) return std::nullopt;
+  std::vector<NamedTrace> named;
+  for (const auto& t : traces) named.push_back({t.source, t.trace});
+  return review_traces(named);
+}
 
 } // namespace
 
@@ -99,7 +118,8 @@ std::string render_report_html(const ReportInput& in) {
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
     << "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
-    << "<title>Seccomp profile review: " << esc(in.profile_name) << "</title>\n<style>" << css << "</style></head><body>\n";
+    << "<title>Seccomp profile review: " << esc(in.profile_name) << "</title>\n<style>" << css << "\n"
+    << review_css() << "</style></head><body>\n";
   h << "<h1>Seccomp profile review: <code>" << esc(in.profile_name) << "</code></h1>\n";
   h << "<p class=\"muted\">Written by nucleus-profile report on " << esc(in.generated_at) << ".</p>\n";
 
@@ -169,7 +189,7 @@ std::string render_report_html(const ReportInput& in) {
   h << "<section id=\"findings\"><h2>Findings</h2>\n";
   if (check.findings.empty()) h << "<p>No findings.</p>\n";
   else {
-    h << "<table><tr><th>Severity</th><th>Subject</th><th>Finding</th><th>Why it matters</th><th>Fix</th></tr>\n";
+    h << "<table class=\"findings\"><tr><th>Severity</th><th>Subject</th><th>Finding</th><th>Why it matters</th><th>Fix</th></tr>\n";
     for (const auto& f : check.findings)
       h << "<tr class=\"finding\"><td class=\"sev-" << severity_name(f.severity) << "\">" << severity_name(f.severity)
         << "</td><td><code>" << esc(f.subject) << "</code></td><td>" << esc(f.message) << "</td><td>" << esc(f.reason)
@@ -178,6 +198,7 @@ std::string render_report_html(const ReportInput& in) {
   }
   for (const auto& n : check.notes) h << "<p class=\"muted\">Note: " << esc(n) << "</p>\n";
   h << "</section>\n";
+  if (auto review = review_of(in.traces)) h << review_html_sections(*review);
 
   h << "<section id=\"docker\"><h2>Compared with Docker's default</h2>\n";
   if (in.docker_default == nullptr) h << "<p>Not compared: Docker's default profile was not given (--docker-default FILE).</p>\n";
@@ -294,6 +315,7 @@ std::string render_report_markdown(const ReportInput& in) {
     m << "\n";
   }
   for (const auto& n : check.notes) m << "Note: " << md_esc(n) << "\n\n";
+  if (auto review = review_of(in.traces)) m << review_markdown_sections(*review);
 
   m << "## Compared with Docker's default\n\n";
   if (in.docker_default == nullptr) m << "Not compared: Docker's default profile was not given (--docker-default FILE).\n\n";
