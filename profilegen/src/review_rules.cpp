@@ -297,7 +297,9 @@ void net_findings(const core::TraceNet& n, std::vector<Finding>& out) {
     return;
   }
   if (scope == NetScope::none) return;
-  if ((n.syscall == "bind" || n.syscall == "listen") && scope != NetScope::loopback) {
+  // As a destination 0.0.0.0 and :: are this host; bound, they listen on every address.
+  const bool any_address = n.address == "0.0.0.0" || n.address == "::";
+  if ((n.syscall == "bind" || n.syscall == "listen") && (scope != NetScope::loopback || any_address)) {
     out.push_back(make("network-listen", n.exe, endpoint(n), what));
     return;
   }
