@@ -336,6 +336,12 @@ TEST(ReviewAgainst, OnlyWhatIsNewAndItsFindings) {
                                              "user-namespace clone(CLONE_NEWUSER|SIGCHLD)", "ptrace ptrace"}));
   ASSERT_EQ(r.executables.size(), 1u);
   EXPECT_EQ(r.executables[0].reads.size(), 1u) << "the inventory holds the new things only";
+  std::vector<std::string> calls;
+  for (const auto& g : r.executables[0].syscalls)
+    for (const auto& u : g.syscalls) calls.push_back(u.name + " " + core::join(u.values, "; "));
+  std::sort(calls.begin(), calls.end());
+  EXPECT_EQ(calls, (std::vector<std::string>{"clone flags: CLONE_NEWUSER|SIGCHLD", "ptrace "}))
+      << "clone's old value is not new; a syscall made by both with nothing new is not listed";
   EXPECT_TRUE(profile::review_against({{"v1.trace", before}}, {{"v1-again.trace", before}}).findings.empty());
 }
 
