@@ -170,3 +170,27 @@ TEST(ReviewTool, HtmlFitsA1200PixelPageInHeadlessChromium) {
     EXPECT_GT(std::filesystem::file_size(png), 10000u);
   }
 }
+
+TEST(ReviewTool, ReportIncludesTheReviewOnlyWhenTheTracesCarryBehaviour) {
+  test::TempDir dir;
+  auto profile = (dir / "app.json").string();
+  ASSERT_EQ(test::run({profile_tool(), "gen", data("sidetrip-all.trace"), "-o", profile}).exit_code, 0);
+  auto md = (dir / "report.md").string();
+  auto r = test::run({profile_tool(), "report", profile, data("sidetrip-all.trace"), "-o", md});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto text = test::read_text(md);
+  for (const char* h : {"## What the program did", "## Findings of the review", "## Inventory"})
+    EXPECT_NE(text.find(h), std::string::npos) << h;
+  EXPECT_NE(text.find("credential\\-read"), std::string::npos);
+  // A trace from before behaviour records: the report is what it was, without a review section.
+  auto old_trace = (dir / "old.trace").string();
+  auto t = core::read_trace(test::read_text(data("sidetrip-all.trace")), "t");
+  t.header.behaviour = false;
+  t.execs.clear();
+  t.files.clear();
+  t.nets.clear();
+  test::write_text(old_trace, core::write_trace(t));
+  r = test::run({profile_tool(), "report", profile, old_trace, "-o", md});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(test::read_text(md).find("## Findings of the review"), std::string::npos);
+}
