@@ -128,10 +128,10 @@ Review review_merged(const std::vector<NamedTrace>& traces, const core::Trace& m
     completeness(t, "", r);
     if (!t.trace.header.behaviour) {
       r.behaviour_recorded = false;
-      r.notes.push_back(t.source + ": files, network and programs were not recorded: its recorder (source \"" +
-                        t.trace.header.source +
-                        "\") records syscalls only, so the review covers its syscalls alone; trace with the eBPF "
-                        "recorder or under gVisor to see them");
+      r.notes.push_back(t.source + ": files, network and programs were not recorded: the trace has no behaviour "
+                        "records (its recorder, \"" + t.trace.header.source +
+                        "\", does not write them, or the trace is older than they are), so the review covers its "
+                        "syscalls alone");
     }
   }
   r.workspace = normalised_workspace(options.workspace.empty() ? merged.header.workspace : options.workspace);
