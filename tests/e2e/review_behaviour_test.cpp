@@ -77,6 +77,12 @@ TEST(ReviewTool, WorkspaceAgainstAndBadInput) {
   EXPECT_EQ(j["against"].size(), 1u);
   for (const auto& inv : j["inventory"])
     for (const auto& f : inv["files_read"]) EXPECT_NE(f["path"], "/home/dev/project/notes.txt") << "read by both versions";
+  // --against takes one trace: the words after it are the new version's traces.
+  r = test::run({profile_tool(), "review", "--format", "json", "--against", data("sidetrip-clean.trace"),
+                 data("sidetrip-all.trace"), data("sidetrip-clean.trace")});
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["against"].size(), 1u) << j["against"].dump();
+  EXPECT_EQ(j["traces"].size(), 2u) << j["traces"].dump();
   r = test::run({profile_tool(), "review", "--against", data("sidetrip-all.trace"), data("sidetrip-all.trace")});
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("findings:\n  none"), std::string::npos) << r.out;

@@ -71,9 +71,12 @@ Exit status: 0 when no finding reaches --fail-on (default low); otherwise by the
   cmd->add_option("traces", opt->traces, "trace logs of the program (nucleus-trace's *.trace)")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--against", opt->against, "trace logs of the old version: show only what is new")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--workspace", opt->workspace, "a folder the program may write in (repeatable; default: the trace's)");
+  // One value per --against and --workspace: the words after it are the traces under review.
+  cmd->add_option("--against", opt->against, "a trace log of the old version: show only what is new (repeatable)")
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
+  cmd->add_option("--workspace", opt->workspace, "a folder the program may write in (repeatable; default: the trace's)")
+      ->allow_extra_args(false);
   cmd->add_option("--format", opt->format, "text, json, sarif, html or md (default: from -o's extension, else text)")
       ->check(CLI::IsMember({"text", "json", "sarif", "html", "md"}));
   cmd->add_option("--fail-on", opt->fail_on, "lowest severity that makes the exit status non-zero: info, low, medium, high, critical")
