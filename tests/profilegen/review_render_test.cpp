@@ -19,13 +19,18 @@ using namespace nucleus;
 
 namespace {
 
-// The sample tool's traces (samples/sidetrip.cpp): with every side trip, and with none. They take a
-// real trace too: NUCLEUS_SIDETRIP_TRACE=path reviews that one instead of the hand-written one.
-profile::NamedTrace sidetrip_trace(const std::string& name) {
+// The sample tool's traces (samples/sidetrip.cpp), written by hand in the recorders' shape: with
+// every side trip, and with none. The severity test takes recorded ones too:
+// NUCLEUS_SIDETRIP_TRACE=path (every side trip) and NUCLEUS_SIDETRIP_CLEAN_TRACE=path (none).
+profile::NamedTrace hand_written(const std::string& name) {
   auto path = test::source_dir() / "tests/profilegen/data/review" / name;
-  if (const char* real = std::getenv(name == "sidetrip-all.trace" ? "NUCLEUS_SIDETRIP_TRACE" : "NUCLEUS_SIDETRIP_CLEAN_TRACE"))
-    path = real;
   return {path.string(), core::read_trace(core::read_file(path), path.string())};
+}
+
+profile::NamedTrace sidetrip_trace(const std::string& name) {
+  const char* real = std::getenv(name == "sidetrip-all.trace" ? "NUCLEUS_SIDETRIP_TRACE" : "NUCLEUS_SIDETRIP_CLEAN_TRACE");
+  if (real == nullptr) return hand_written(name);
+  return {real, core::read_trace(core::read_file(real), real)};
 }
 
 const profile::SarifTool tool{"nucleus-profile", "0.1.0", "https://example.org/nucleus"};
@@ -74,7 +79,7 @@ TEST(ReviewSample, EverySideTripIsNamedWithItsSeverity) {
 }
 
 TEST(ReviewSample, EveryFormatCarriesTheInventoryAndFindings) {
-  auto r = profile::review_traces({sidetrip_trace("sidetrip-all.trace")});
+  auto r = profile::review_traces({hand_written("sidetrip-all.trace")});
   for (auto [format, out] : all_formats(r)) {
     std::erase(out, '\\'); // Markdown's escapes
     for (const char* needle : {"credential-read", "persistence", "user-namespace", "dns-query"})
@@ -97,7 +102,7 @@ TEST(ReviewSample, EveryFormatCarriesTheInventoryAndFindings) {
 }
 
 TEST(ReviewFormats, AnIncompleteInventoryIsSaidInEveryFormat) {
-  auto t = sidetrip_trace("sidetrip-all.trace");
+  auto t = hand_written("sidetrip-all.trace");
   t.trace.summary->behaviour_dropped = 41;
   auto r = profile::review_traces({t});
   for (auto [format, out] : all_formats(r)) {
