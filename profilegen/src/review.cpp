@@ -126,6 +126,8 @@ Review review_merged(const std::vector<NamedTrace>& traces, const core::Trace& m
     r.sources.push_back(t.source);
     r.commands.push_back(command_of(t.trace));
     completeness(t, "", r);
+    // What the recorder said a reader must know (gVisor: paths are the sandbox's view).
+    for (const auto& w : t.trace.header.warnings) r.notes.push_back(t.source + ": the recorder warns: " + w);
     if (!t.trace.header.behaviour) {
       r.behaviour_recorded = false;
       r.notes.push_back(t.source + ": files, network and programs were not recorded: the trace has no behaviour "

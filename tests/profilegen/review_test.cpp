@@ -297,6 +297,12 @@ TEST(ReviewTraces, SaysWhatWasNotRecordedAndWhatIsIncomplete) {
   ASSERT_EQ(r.findings.size(), 1u) << "its syscalls are still reviewed";
   EXPECT_EQ(r.findings[0].id, "ptrace");
 
+  auto warned = base();
+  warned.header.warnings = {"paths are as the workload saw them inside the sandbox"};
+  r = profile::review_traces({{"w.trace", warned}});
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_EQ(r.notes[0], "w.trace: the recorder warns: paths are as the workload saw them inside the sandbox");
+
   auto dropped = base();
   dropped.summary->behaviour_dropped = 12;
   r = profile::review_traces({{"d.trace", dropped}});
