@@ -246,14 +246,13 @@ Review review_traces(const std::vector<NamedTrace>& traces, const ReviewOptions&
   for (const auto& t : traces) plain.push_back(t.trace);
   const core::Trace merged = merge_traces(plain);
   Review r = review_merged(traces, merged, options);
-  if (traces.size() > 1 && merged.summary && merged.summary->behaviour_dropped >
-      [&] {
-        std::uint64_t sum = 0;
-        for (const auto& t : traces) sum += t.trace.summary ? t.trace.summary->behaviour_dropped : 0;
-        return sum;
-      }())
-    r.incomplete.push_back("the traces together hold more distinct behaviour records than one review keeps (" +
-                           std::to_string(core::BehaviourSet::default_cap) + "): some are missing");
+  // Records the review itself could not keep (more distinct ones than its cap): said like loss.
+  std::uint64_t dropped_before = 0;
+  for (const auto& t : traces) dropped_before += t.trace.summary ? t.trace.summary->behaviour_dropped : 0;
+  if (merged.summary && merged.summary->behaviour_dropped > dropped_before)
+    r.incomplete.push_back(std::to_string(merged.summary->behaviour_dropped - dropped_before) +
+                           " behaviour record(s) not reviewed: the traces hold more distinct records than one review "
+                           "keeps (" + std::to_string(core::BehaviourSet::default_cap) + ")");
   return r;
 }
 

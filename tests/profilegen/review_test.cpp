@@ -313,6 +313,12 @@ TEST(ReviewTraces, SaysWhatWasNotRecordedAndWhatIsIncomplete) {
   r = profile::review_traces({{"l.trace", lost}});
   ASSERT_EQ(r.incomplete.size(), 1u);
   EXPECT_NE(r.incomplete[0].find("ring buffer overflowed"), std::string::npos);
+  // More distinct records than the review keeps: the rest are said to be missing, not dropped silently.
+  auto huge = base();
+  for (std::size_t i = 0; i <= core::BehaviourSet::default_cap; ++i) huge.files.push_back(file("/w/" + std::to_string(i), reading));
+  r = profile::review_traces({{"h.trace", huge}});
+  ASSERT_EQ(r.incomplete.size(), 1u);
+  EXPECT_EQ(r.incomplete[0].rfind("1 behaviour record(s) not reviewed", 0), 0u) << r.incomplete[0];
   auto unfinished = base();
   unfinished.summary.reset();
   EXPECT_EQ(profile::review_traces({{"u.trace", unfinished}}).incomplete.size(), 1u);
