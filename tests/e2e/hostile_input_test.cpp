@@ -126,6 +126,13 @@ TEST(HostileInput, DeeplyNestedTraceLineIsRefusedWithItsLine) {
   expect_refused_as_too_deep(r, "gen");
   EXPECT_NE(r.err.find("deep.trace:2: "), std::string::npos) << r.err.substr(0, 400);
   EXPECT_TRUE(r.out.empty()) << "no half-written profile";
+  for (const char* sub : {"review", "merge"}) {
+    std::vector<std::string> argv{tool("nucleus-profile").string(), sub, (dir / "deep.trace").string()};
+    if (std::string(sub) == "merge") argv.push_back("--trace");
+    r = run_bounded(argv);
+    expect_refused_as_too_deep(r, sub);
+    EXPECT_TRUE(r.out.empty()) << sub;
+  }
 }
 
 // Below the depth where yaml-cpp's own guard stops it (about 500 flow sequences), deep enough for
