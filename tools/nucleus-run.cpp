@@ -78,7 +78,27 @@ void report_refused_io_uring(const core::SeccompRecord& rec, const Options& opt,
             << opt.profile << " " << tracer::syscall_display_name(rec) << std::endl;
 }
 
+// What of the policy's denials this run can report, said once before the workload starts.
+void note_policy_reporting(const Options& opt, bool under_gvisor) {
+  if (opt.sandbox.policy.empty() || opt.quiet) return;
+  if (under_gvisor) {
+    cli::warn(tool, "--policy under gVisor: a path outside the policy does not exist in the sandbox and a read-only one "
+                    "refuses writes (ENOENT, EROFS); gVisor does not report these, so they are not reported here");
+    return;
+  }
+  if (tracer::audit_enabled() != std::optional<bool>(true))
+    cli::warn(tool, "--policy: the policy's denials (Landlock) are enforced but not reported: the kernel logs them only "
+                    "while its audit is enabled (auditd running, or audit=1 on the kernel command line); a path outside "
+                    "the policy is never reported, since it does not exist in the sandbox");
+}
+
 int run(const Options& opt) {
+  if (opt.complain && !opt.sandbox.policy.empty())
+    throw core::Error(core::ErrorKind::usage,
+                      "--complain with --policy: Landlock has no log-only mode, so what the policy would deny can only be "
+                      "learned from a trace of what the program touches, not from this run",
+                      "trace it (nucleus-trace -o app.trace -- COMMAND), then compare: nucleus-profile gen app.trace "
+                      "--policy new.policy.json and nucleus-profile diff with the policy; or run --complain without --policy");
   // Opened before the workload exists: nothing it does to paths can redirect this write.
   std::optional<core::OutputPath> complain_output;
   if (!opt.complain_trace.empty()) complain_output = open_complain_output(opt.complain_trace);
@@ -113,6 +133,7 @@ int run(const Options& opt) {
                          "--source " + opt.source + " reads the host's audit records, which never see a workload under gVisor",
                          "drop --source, or run on the host with --trust-level trusted");
   const sandbox::BpfProgram* filter = isolation.host_filter() ? &program : nullptr;
+  note_policy_reporting(opt, under_gvisor);
 
   tracer::DenialTally tally;
   tracer::DenialTally denied; // strict mode: repeated once the workload is gone (see below)
@@ -183,6 +204,13 @@ int run(const Options& opt) {
     std::cerr << tool << ": " << tracer::describe_denial(rec, opt.profile, known) << where << std::endl;
   };
 
+  std::uint64_t policy_denials = 0;
+  if (!opt.sandbox.policy.empty() && !under_gvisor)
+    mon.on_landlock = [&](const core::LandlockRecord& rec, const core::SyscallRecord& process) {
+      ++policy_denials;
+      if (!opt.quiet) std::cerr << tool << ": " << tracer::describe_landlock_denial(rec, process, opt.sandbox.policy) << std::endl;
+    };
+
   // Enforcement does not depend on reporting: without a record source the workload still runs
   // (once), and the warning says why denials are not reported. Complain mode under gVisor enforces
   // nothing, so there the record stream is required.
@@ -200,6 +228,8 @@ int run(const Options& opt) {
   // this summary comes once it and all its processes are gone, so nothing of theirs follows it.
   if (!opt.complain && !opt.quiet && !denied.empty())
     std::cerr << tool << ": the profile denied, during the run:\n" << denied.render();
+  if (!opt.quiet && policy_denials != 0)
+    std::cerr << tool << ": the policy denied " << policy_denials << " access(es) during the run (see above)\n";
   if (opt.complain) {
     if (tally.empty()) {
       std::cerr << tool << ": complain mode: nothing would have been denied\n";
@@ -238,6 +268,9 @@ int main(int argc, char** argv) {
       (under gVisor, the default, complain mode enforces nothing and checks every call gVisor
        records, arguments included, against the profile)
   nucleus-run --trust-level trusted --profile app.json -- ./app   # on the host kernel
+  nucleus-run --profile app.json --policy app.policy.json -- ./app
+      (only the policy's paths are visible, with the access it grants; natively Landlock also
+       limits TCP connect and bind to its ports and reports each denial while audit is enabled)
   nucleus-profile gen extra.trace app.trace -o app.json    # fold what complain mode saw back in
   nucleus-run --profile app.json --host-id 61000:61000 --rw ./out -- ./app   # a dedicated host identity
   nucleus-run --trust-level trusted --host-root --profile app.json -- ./app  # host root: trusted only
@@ -272,6 +305,7 @@ Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a 
       ->capture_default_str();
   app.add_option("--profile-sha256", opt.profile_sha256,
                  "refuse the profile unless its SHA-256 is this (64 hex digits)");
+  nucleus::cli::add_policy_flags(app, opt.sandbox);
   nucleus::cli::add_sandbox_flags(app, opt.sandbox);
   nucleus::cli::add_standard_options(app, {"run a command under a seccomp profile, reporting every denial",
                                           "[--] COMMAND [ARG]..."});

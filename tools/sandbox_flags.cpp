@@ -3,6 +3,7 @@
 #include "cli.hpp"
 
 #include "nucleus/core/error.hpp"
+#include "nucleus/core/io.hpp"
 
 #include <charconv>
 #include <iostream>
@@ -104,6 +105,21 @@ void add_sandbox_flags(CLI::App& app, SandboxFlags& f) {
   app.add_flag("--show-sandbox", f.show, "print every isolation step on stderr before starting")->group(group);
 }
 
+void add_policy_flags(CLI::App& app, SandboxFlags& f) {
+  const std::string group = "Files and network policy";
+  app.add_option("--policy", f.policy,
+                 "enforce this files and network policy (nucleus-policy JSON, from nucleus-profile gen --policy): only "
+                 "its paths are visible, with the access it grants; TCP connect and bind only on its ports (trusted "
+                 "level, Landlock); under gVisor only its paths are mounted, read-only where it says so")
+      ->group(group);
+  app.add_flag("--accept-unenforced-network", f.accept_unenforced_network,
+               "run although the policy has network rules this level cannot enforce (under gVisor: every port rule, "
+               "since its loopback is its own; natively: UDP rules, and addresses with --network host), with a "
+               "warning naming them")
+      ->needs("--policy")
+      ->group(group);
+}
+
 sandbox::IsolationConfig to_isolation_config(const SandboxFlags& f, sandbox::RunMode mode) {
   sandbox::IsolationConfig c;
   c.mode = mode;
@@ -150,6 +166,11 @@ sandbox::IsolationConfig to_isolation_config(const SandboxFlags& f, sandbox::Run
   c.env_files = f.env_files;
   if (f.cpus > 0) c.cpus = f.cpus;
   c.allow_io_uring = f.allow_io_uring;
+  if (!f.policy.empty()) {
+    c.policy = core::read_access_policy(core::read_file(f.policy), f.policy);
+    c.policy_source = f.policy;
+  }
+  c.accept_unenforced_network = f.accept_unenforced_network;
   return c;
 }
 

@@ -34,9 +34,13 @@ struct SandboxFlags {
   double cpus = 0;
   bool allow_io_uring = false;
   bool show = false;
+  std::string policy; // the files and network policy to enforce (nucleus-run --policy)
+  bool accept_unenforced_network = false;
 };
 
 void add_sandbox_flags(CLI::App& app, SandboxFlags& flags);
+// --policy and --accept-unenforced-network (nucleus-run: enforcement only).
+void add_policy_flags(CLI::App& app, SandboxFlags& flags);
 
 // Throws core::Error(usage) for values CLI11 could not check.
 sandbox::IsolationConfig to_isolation_config(const SandboxFlags& flags, sandbox::RunMode mode);

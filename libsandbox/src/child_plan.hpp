@@ -36,6 +36,11 @@ struct LandlockRule {
   std::uint64_t access;
 };
 
+struct LandlockPortRule {
+  std::uint64_t port;
+  std::uint64_t access; // LANDLOCK_ACCESS_NET_BIND_TCP and/or _CONNECT_TCP
+};
+
 struct ChildPlan {
   bool gvisor = false;
 
@@ -70,6 +75,9 @@ struct ChildPlan {
   int landlock_fd = -1;
   const LandlockRule* landlock_rules = nullptr;
   std::size_t landlock_rule_count = 0;
+  const LandlockPortRule* landlock_ports = nullptr;
+  std::size_t landlock_port_count = 0;
+  std::uint32_t landlock_restrict_flags = 0;
 
   // 9.
   std::uint64_t cap_keep = 0; // bit n: capability n survives

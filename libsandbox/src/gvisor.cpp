@@ -193,6 +193,13 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const FsPlan& fs, c
   std::string tmpl = (stdfs::temp_directory_path() / "nucleus-oci-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) throw_errno("cannot create a directory for the OCI bundle");
   GvisorRun run{tmpl, {}};
+  if (fs.empty_root()) {
+    // A policy's root: an empty directory of the bundle's own, read-only; gVisor makes the mount
+    // points in its own overlay, never in it.
+    const std::string root = run.bundle_dir + "/rootfs";
+    if (::mkdir(root.c_str(), 0755) != 0) throw_errno("cannot create the empty root of the OCI bundle");
+    spec["root"]["path"] = root;
+  }
   write_file_atomic(stdfs::path(run.bundle_dir) / "config.json", spec.dump(2));
 
   run.argv = {runsc, "--root", run.bundle_dir + "/state", "--network=none", "--ignore-cgroups"};

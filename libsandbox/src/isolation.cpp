@@ -13,6 +13,7 @@
 #include "ns_mount.hpp"
 #include "ns_pid.hpp"
 #include "ns_user.hpp"
+#include "policy_net.hpp"
 #include "reachable.hpp"
 #include "rlimits.hpp"
 #include "trust.hpp"
@@ -64,6 +65,7 @@ struct Isolation::State {
   std::vector<ResourceLimit> rlimits;
   std::deque<std::string> strings;
   std::vector<detail::LandlockRule> rules;
+  std::vector<detail::LandlockPortRule> ports;
   detail::ChildPlan plan;
 
   ~State() {
@@ -156,6 +158,28 @@ std::string format_bytes(std::uint64_t n) {
   return std::to_string(n) + " " + units[u];
 }
 
+// A policy needs every right it speaks of: an older Landlock ABI enforces it only in part, which
+// is refused unless the user accepts the weaker enforcement. Without logging (ABI 7) the denials
+// still hold but are not reported: said once.
+void require_policy_abi(Isolation::State& s, const IsolationConfig& config) {
+  const int abi = s.landlock.abi;
+  auto gaps = detail::landlock_policy_gaps(abi, true);
+  if (abi > 0 && !gaps.empty()) {
+    std::string missing;
+    for (const auto& g : gaps) missing += (missing.empty() ? "" : ", ") + g;
+    if (!config.allow_degraded_security)
+      throw Error(ErrorKind::unsupported,
+                  "this kernel's Landlock (ABI " + std::to_string(abi) + ") cannot enforce the whole policy: it lacks " + missing,
+                  "use a newer kernel, or gVisor (--trust-level untrusted), or accept the weaker enforcement with "
+                  "--allow-degraded-security");
+    s.warnings.push_back("--allow-degraded-security: Landlock ABI " + std::to_string(abi) + " does not enforce " + missing +
+                         " of the policy");
+  }
+  if (abi > 0 && abi < 7)
+    s.warnings.push_back("this kernel's Landlock (ABI " + std::to_string(abi) + ") does not log denials (ABI 7, Linux 6.15): "
+                         "the policy's denials hold but are not reported");
+}
+
 void plan_native(Isolation::State& s, const IsolationConfig& config, const FsPlan& fs) {
   detail::ChildPlan& p = s.plan;
   p.unshare_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
@@ -215,7 +239,10 @@ void plan_native(Isolation::State& s, const IsolationConfig& config, const FsPla
                       (l.soft == RLIM_INFINITY ? std::string("unlimited") : std::to_string(l.soft)) + ":" +
                       (l.hard == RLIM_INFINITY ? std::string("unlimited") : std::to_string(l.hard)));
 
-  s.landlock = detail::create_landlock_ruleset();
+  const detail::NetworkEnforcement net = detail::decide_network(config, Backend::native);
+  s.warnings.insert(s.warnings.end(), net.warnings.begin(), net.warnings.end());
+  s.landlock = detail::create_landlock_ruleset(net.handle_tcp);
+  if (config.policy) require_policy_abi(s, config);
   if (s.landlock.abi == 0) {
     if (!config.allow_degraded_security)
       throw Error(ErrorKind::unsupported, "Landlock is not available in this kernel, so the sandbox would rest on its mounts alone",
@@ -229,10 +256,22 @@ void plan_native(Isolation::State& s, const IsolationConfig& config, const FsPla
     p.landlock_fd = l.ruleset.get();
     p.landlock_rules = s.rules.data();
     p.landlock_rule_count = s.rules.size();
+    p.landlock_restrict_flags = l.restrict_flags;
+    if (l.tcp) {
+      for (const auto& r : net.tcp_ports)
+        s.ports.push_back({r.port, (r.bind ? detail::landlock_net_bind : 0) | (r.connect ? detail::landlock_net_connect : 0)});
+      p.landlock_ports = s.ports.data();
+      p.landlock_port_count = s.ports.size();
+    }
     std::string writable;
     for (const auto& w : writable_paths(fs)) writable += " " + w;
-    s.steps.push_back("Landlock ABI " + std::to_string(l.abi) + ": read and execute everywhere, write only in" + writable +
-                      (l.scoped ? "; abstract unix sockets and signals scoped to the sandbox" : ""));
+    const std::string scoped = l.scoped ? "; abstract unix sockets and signals scoped to the sandbox" : "";
+    if (config.policy)
+      s.steps.push_back("Landlock ABI " + std::to_string(l.abi) + ": each path of the policy with the access it grants, "
+                        "nothing elsewhere; files may be made only in" + writable + scoped);
+    else
+      s.steps.push_back("Landlock ABI " + std::to_string(l.abi) + ": read and execute everywhere, write only in" + writable + scoped);
+    if (!net.step.empty()) s.steps.push_back(net.step);
   }
 
   p.cap_last = detail::last_capability();
@@ -321,7 +360,11 @@ Isolation prepare(const IsolationConfig& config, const std::vector<std::string>&
   s->plan.cgroup_fd_count = static_cast<int>(std::min<std::size_t>(fds.size(), 4));
   for (const auto& d : s->cgroups.described()) s->steps.push_back(d);
 
+  s->warnings.insert(s->warnings.end(), fs.notes.begin(), fs.notes.end());
   if (trust.backend == Backend::gvisor) {
+    const detail::NetworkEnforcement net = detail::decide_network(config, Backend::gvisor);
+    s->warnings.insert(s->warnings.end(), net.warnings.begin(), net.warnings.end());
+    if (!net.step.empty()) s->steps.push_back(net.step);
     s->plan.gvisor = true;
     auto run = detail::write_gvisor_bundle(config, fs, command, trust.runsc, name, s->env);
     s->bundle_dir = run.bundle_dir;

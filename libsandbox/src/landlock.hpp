@@ -20,6 +20,8 @@ namespace nucleus::sandbox::detail {
 struct LandlockSetup {
   int abi = 0;                  // 0: Landlock unavailable
   core::UniqueFd ruleset;
+  bool tcp = false;             // TCP bind and connect handled: only the ports of net rules (ABI 4)
+  std::uint32_t restrict_flags = 0; // landlock_restrict_self: log denials after execve too (ABI 7)
   std::uint64_t all_access = 0; // every handled file-system right
   std::uint64_t read_access = 0;
   std::uint64_t file_access = 0; // the rights that apply to a non-directory
@@ -27,7 +29,18 @@ struct LandlockSetup {
 };
 
 // Parent: throws Error(kernel) only if the kernel offers Landlock and still refuses the ruleset.
-LandlockSetup create_landlock_ruleset();
+// `tcp`: also handle TCP bind and connect (where the ABI has them), so that only the ports of
+// the net rules are allowed.
+LandlockSetup create_landlock_ruleset(bool tcp = false);
+
+inline constexpr std::uint64_t landlock_net_bind = 1ULL << 0;    // LANDLOCK_ACCESS_NET_BIND_TCP
+inline constexpr std::uint64_t landlock_net_connect = 1ULL << 1; // LANDLOCK_ACCESS_NET_CONNECT_TCP
+
+// The newest ABI the kernel offers, 0 without Landlock.
+int landlock_abi() noexcept;
+// What a full files and network policy needs and `abi` lacks, as words for a message ("truncate
+// (ABI 3)", ...); empty when it can be enforced in full.
+std::vector<std::string> landlock_policy_gaps(int abi, bool tcp_rules);
 
 // Parent: the rights of one entry's access under this ABI (a file gets only the rights of files).
 std::uint64_t landlock_rights(FsAccess access, bool directory, const LandlockSetup& setup) noexcept;

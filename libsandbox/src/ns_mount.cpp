@@ -112,6 +112,12 @@ struct Builder {
   }
 
   void add_root(const FsEntry& e) {
+    if (e.source.empty()) {
+      // Writable while the mount points are made; read-only once every entry is mounted (finish).
+      add(MountKind::filesystem, "tmpfs", "", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m");
+      plan.described.push_back("mount an empty tmpfs as /, read-only once the mount points are made (" + e.purpose + ")");
+      return;
+    }
     add(MountKind::bind, e.source, "");
     add(MountKind::readonly, {}, "", nullptr, partial_ok);
     plan.described.push_back("mount " + e.source + " read-only as /, nosuid, nodev; private propagation");
@@ -219,6 +225,7 @@ MountPlan render_mounts(const FsPlan& fs, const IsolationConfig& config, const s
     case FsKind::bind: b.add_bind(e, config); break;
     }
   }
+  if (fs.empty_root()) b.add(MountKind::remount_ro, {}, "");
   return std::move(b.plan);
 }
 

@@ -243,9 +243,34 @@ public:
   }
 
 private:
+  // A Landlock access record waits for the SYSCALL record of its event (the same serial), which
+  // says whose it is; a few wait at most, so other processes' records cannot pile up here.
+  bool on_landlock_line(std::string_view line, std::optional<int> t) {
+    if (!options_.on_landlock) return false;
+    if (t && *t != core::audit_type_landlock_access && *t != core::audit_type_syscall) return false;
+    if (core::parse_landlock_record(line, landlock_, t) == ParseStatus::ok) {
+      if (pending_.size() >= 64) pending_.erase(pending_.begin());
+      pending_.push_back(landlock_);
+      return true;
+    }
+    if (pending_.empty() || core::parse_syscall_record(line, syscall_, t) != ParseStatus::ok) return false;
+    const MonitorResult& result = *result_;
+    bool ours = result.audit_session ? syscall_.ses == *result.audit_session : tree_->contains(syscall_.pid);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->serial != syscall_.serial) {
+        ++it;
+        continue;
+      }
+      if (ours) options_.on_landlock(*it, syscall_);
+      it = pending_.erase(it);
+    }
+    return true;
+  }
+
   void on_line(std::string_view line, int type) {
     MonitorResult& result = *result_;
     std::optional<int> t = type == type_unknown ? std::nullopt : std::optional<int>(type);
+    if (on_landlock_line(line, t)) return;
     ParseStatus status = parse_seccomp_record(line, record_, t);
     if (status == ParseStatus::malformed) ++result.unparsed;
     if (status != ParseStatus::ok) return;
@@ -316,6 +341,9 @@ private:
   std::uint64_t unplaced_ = 0; // records of our session's processes that had exited unplaced
   RecordSink sink_;
   SeccompRecord record_;
+  core::LandlockRecord landlock_;
+  core::SyscallRecord syscall_;
+  std::vector<core::LandlockRecord> pending_;
   pid_t fence_pid_ = 0;
   std::chrono::steady_clock::time_point fence_deadline_;
   std::optional<asio::posix::stream_descriptor> source_fd_;

@@ -56,4 +56,53 @@ std::string DenialTally::render() const {
   return out;
 }
 
+namespace {
+
+// The policy's word for one of Landlock's rights, or empty when no policy grants it.
+std::string_view policy_word(std::string_view blocker) {
+  if (blocker == "fs.read_file" || blocker == "fs.read_dir") return "read";
+  if (blocker == "fs.write_file" || blocker == "fs.truncate" || blocker == "fs.ioctl_dev") return "write";
+  if (blocker == "fs.execute") return "execute";
+  if (blocker == "fs.remove_file" || blocker == "fs.remove_dir") return "remove";
+  if (blocker.starts_with("fs.make_")) return "create";
+  if (blocker == "net.connect_tcp") return "connect";
+  if (blocker == "net.bind_tcp") return "bind";
+  return {};
+}
+
+} // namespace
+
+std::string describe_landlock_denial(const core::LandlockRecord& record, const core::SyscallRecord& process,
+                                     const std::string& policy_path) {
+  std::vector<std::string> words;
+  std::string_view blockers = record.blockers;
+  bool grantable = true;
+  while (!blockers.empty()) {
+    auto comma = blockers.find(',');
+    std::string_view b = blockers.substr(0, comma);
+    blockers.remove_prefix(comma == std::string_view::npos ? blockers.size() : comma + 1);
+    std::string_view w = policy_word(b);
+    if (w.empty()) grantable = false;
+    else if (std::find(words.begin(), words.end(), w) == words.end()) words.emplace_back(w);
+  }
+  const bool net = record.blockers.starts_with("net.");
+  std::string address = record.address.find(':') != std::string::npos ? "[" + record.address + "]" : record.address;
+  std::string endpoint = (address.empty() ? std::string("port ") : address + ":") + std::to_string(record.port);
+  std::string what;
+  for (const auto& w : words) what += (what.empty() ? "" : ",") + w;
+  std::string line = "policy denied " + (what.empty() ? std::string("access") : what) +
+                     (net ? (words == std::vector<std::string>{"bind"} ? " on " : " to ") + endpoint
+                          : " of " + (record.path.empty() ? std::string("a path") : record.path)) +
+                     " (Landlock: " + record.blockers + ") in " + (process.exe.empty() ? "?" : process.exe) +
+                     " [pid " + std::to_string(process.pid) + "]";
+  if (!grantable || words.empty()) return line + "; no policy rule allows this";
+  if (net) {
+    std::string flag = words.front() == "bind" ? " --bind tcp:" : " --connect tcp:";
+    return line + "; to allow it: nucleus-profile add " + policy_path + flag +
+           (words.front() == "bind" || address.empty() ? "" : address + ":") + std::to_string(record.port);
+  }
+  if (record.path.empty()) return line;
+  return line + "; to allow it: nucleus-profile add " + policy_path + " --path " + record.path + " --access " + what;
+}
+
 } // namespace nucleus::tracer

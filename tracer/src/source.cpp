@@ -257,6 +257,7 @@ std::optional<std::uint32_t> LostCounterQuery::get() {
       if (h->nlmsg_type == AUDIT_GET && payload.size() >= sizeof(audit_status)) {
         audit_status status{};
         std::memcpy(&status, payload.data(), sizeof status);
+        enabled_ = status.enabled != 0;
         return status.lost;
       }
       if (h->nlmsg_type == NLMSG_ERROR && payload.size() >= sizeof(nlmsgerr)) {
@@ -270,5 +271,11 @@ std::optional<std::uint32_t> LostCounterQuery::get() {
 }
 
 std::optional<std::uint32_t> audit_lost_counter() { return LostCounterQuery().get(); }
+
+std::optional<bool> audit_enabled() {
+  LostCounterQuery query;
+  query.get();
+  return query.enabled();
+}
 
 } // namespace nucleus::tracer

@@ -270,7 +270,98 @@ void reset(SeccompRecord& out) noexcept {
   out.exe = std::move(exe);
 }
 
+// The type a record line names ("type=1423", "type=LANDLOCK_ACCESS", "UNKNOWN[1423]", journald's
+// "audit[1]: SYSCALL"), 0 when it names none, before its first field.
+int record_type_of(std::string_view& text) noexcept {
+  auto number = [](std::string_view t) -> int {
+    if (t == "SYSCALL") return audit_type_syscall;
+    if (t == "LANDLOCK_ACCESS") return audit_type_landlock_access;
+    if (t == "LANDLOCK_DOMAIN") return audit_type_landlock_domain;
+    if (t.starts_with("UNKNOWN[") && t.ends_with("]")) t = t.substr(8, t.size() - 9);
+    int n = 0;
+    return parse_number(t, n) ? n : 0;
+  };
+  std::string_view previous;
+  for (;;) {
+    const std::string_view token = take_token(text);
+    if (token.empty()) return 0;
+    if (token.starts_with("type=")) return number(token.substr(5));
+    if (is_audit_tag(previous)) return number(token);
+    if (token.find('=') != std::string_view::npos && !token.starts_with("node=")) return 0;
+    previous = token;
+  }
+}
+
+// Calls `field(key, value, quoted)` for each key=value of `text`; false when a quoted value is
+// not the kernel's writing.
+template <class Field>
+bool for_each_field(std::string_view text, Field field) {
+  for (;;) {
+    skip_separators(text);
+    if (text.empty()) return true;
+    std::size_t key_end = 0;
+    while (key_end < text.size() && text[key_end] != '=' && !is_separator(text[key_end])) ++key_end;
+    if (key_end == text.size() || text[key_end] != '=') {
+      text.remove_prefix(key_end);
+      continue;
+    }
+    const std::string_view key = text.substr(0, key_end);
+    text.remove_prefix(key_end + 1);
+    if (text.starts_with('"')) {
+      const std::size_t close = text.find('"', 1);
+      if (close == std::string_view::npos) return true; // cut off: what came before stands
+      if (close + 1 < text.size() && !is_separator(text[close + 1])) return false;
+      field(key, text.substr(1, close - 1), true);
+      text.remove_prefix(close + 1);
+    } else {
+      const std::size_t end = find_separator(text);
+      field(key, text.substr(0, end), false);
+      text.remove_prefix(end);
+    }
+  }
+}
+
+// The record's body after its type and stamp, when the line is of `wanted` type.
+std::optional<std::string_view> body_of(std::string_view line, std::optional<int> type, int wanted, std::uint64_t& serial) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == '\0')) line.remove_suffix(1);
+  if (type ? *type != wanted : record_type_of(line) != wanted) return std::nullopt;
+  SeccompRecord stamp;
+  if (!parse_stamp(line, stamp)) return std::string_view();
+  serial = stamp.serial;
+  return line;
+}
+
 } // namespace
+
+ParseStatus parse_landlock_record(std::string_view line, LandlockRecord& out, std::optional<int> type) {
+  out = LandlockRecord{};
+  auto body = body_of(line, type, audit_type_landlock_access, out.serial);
+  if (!body) return ParseStatus::not_seccomp;
+  bool good = true;
+  bool ok = for_each_field(*body, [&](std::string_view key, std::string_view value, bool quoted) {
+    if (key == "domain") out.domain.assign(value);
+    else if (key == "blockers") out.blockers.assign(value);
+    else if (key == "path") decode_untrusted_string(value, quoted, out.path);
+    else if (key == "daddr" || key == "saddr") out.address.assign(value);
+    else if (key == "dest" || key == "src") good = good && parse_number(value, out.port) && out.port >= 0 && out.port <= 65535;
+  });
+  if (!ok || !good || body->empty() || out.domain.empty() || out.blockers.empty()) return ParseStatus::malformed;
+  return ParseStatus::ok;
+}
+
+ParseStatus parse_syscall_record(std::string_view line, SyscallRecord& out, std::optional<int> type) {
+  out = SyscallRecord{};
+  auto body = body_of(line, type, audit_type_syscall, out.serial);
+  if (!body) return ParseStatus::not_seccomp;
+  bool good = true, has_pid = false;
+  bool ok = for_each_field(*body, [&](std::string_view key, std::string_view value, bool quoted) {
+    if (key == "pid" && !has_pid) good = good && parse_number(value, out.pid) && out.pid >= 0, has_pid = true;
+    else if (key == "ses") good = good && parse_id(value, out.ses);
+    else if (key == "exe") decode_untrusted_string(value, quoted, out.exe);
+  });
+  if (!ok || !good || !has_pid) return ParseStatus::malformed;
+  return ParseStatus::ok;
+}
 
 ParseStatus parse_seccomp_record(std::string_view line, SeccompRecord& out, std::optional<int> type) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == '\0')) line.remove_suffix(1);

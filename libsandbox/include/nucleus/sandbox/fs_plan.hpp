@@ -40,7 +40,8 @@ inline constexpr FsAccess fs_read_only = FsAccess::read | FsAccess::execute;
 inline constexpr FsAccess fs_full = fs_read_only | FsAccess::write | FsAccess::create | FsAccess::remove;
 
 enum class FsKind {
-  root,      // `source` (the host's root, or --rootfs) as "/", read-only
+  root,      // `source` (the host's root, or --rootfs) as "/", read-only; with a policy, `source` is
+             // empty: an empty read-only tmpfs, in which only the mount points are made
   bind,      // the host file or directory `source` at `path`
   tmpfs,     // an empty memory file system
   proc,      // a fresh /proc: only the sandbox's processes
@@ -57,8 +58,9 @@ enum class FsOrigin {
   tmpfs,
   command, // the directory of the command, bound read-only where a fresh tmpfs would hide it
   cwd,     // the same for the directory it is started from
+  policy,  // a path of the files policy (--policy), with the access it grants
 };
-// "--ro", "--rw", "--tmpfs", "--rootfs" ("--ro" for command and cwd, which are read-only binds);
+// "--ro", "--rw", "--tmpfs", "--rootfs", "--policy" ("--ro" for command and cwd, which are read-only binds);
 // empty for the sandbox's own entries.
 std::string_view origin_flag(FsOrigin origin) noexcept;
 
@@ -99,11 +101,15 @@ enum class CwdChoice {
   unknown,      // "/": the caller's directory could not be read
 };
 
-// A files policy (read / write / create / execute / remove per path) plugs in here: its paths
-// become entries (binds of the host path, access from the policy, writable only where it allows
-// write, create or remove), and the root becomes an empty read-only tmpfs instead of the host's,
-// so that only the policy's paths are visible. Natively the Landlock rules then follow each
-// entry's access; gVisor mounts exactly those entries, read-only where so.
+// A files policy (IsolationConfig::policy) plugs in here: its paths become entries (binds of the
+// host path, access from the policy, writable only where it allows write, create or remove,
+// noexec where it does not allow execute), and the root becomes an empty read-only tmpfs instead
+// of the host's, so that only the policy's paths are visible: a path it does not grant is absent,
+// not merely refused, so nothing of it (existence, size, a socket in it) reaches the workload.
+// The sandbox's own /proc, /dev and fresh tmpfs mounts stay; a fresh tmpfs (/tmp, /run, --tmpfs)
+// holds nothing of the host, so its access is the policy's for it and for every path below it.
+// Natively the Landlock rules then follow each entry's access; gVisor mounts exactly those
+// entries, read-only where so.
 struct FsPlan {
   std::vector<FsEntry> entries; // in mount order, the root first; a later entry may lie below an earlier one
   std::string cwd;              // the working directory inside
@@ -112,8 +118,11 @@ struct FsPlan {
   // Kernels without mount_setattr (before 5.12) can make only the top mount of a read-only bind
   // read-only: accepted only with --allow-degraded-security.
   bool partial_read_only_ok = false;
+  // Policy paths that could not be shown (absent on the host), for the user.
+  std::vector<std::string> notes;
 
   const FsEntry& root() const { return entries.front(); }
+  bool empty_root() const { return entries.front().source.empty(); }
 };
 
 // What plan_filesystem() reads of the calling process; tests give their own.
@@ -128,6 +137,9 @@ struct FsHost {
 // (usage, not_found, permission) for a bind the sandbox cannot or must not show.
 FsPlan plan_filesystem(const IsolationConfig& config, const std::vector<std::string>& command,
                        const FsHost& host = FsHost::current());
+
+// A policy's access words as the plan's (the same bits).
+FsAccess fs_access(core::PathAccessSet access) noexcept;
 
 // The mounts inside the sandbox where files may be made, in the plan's order (for --verbose).
 std::vector<std::string> writable_paths(const FsPlan& plan);

@@ -21,6 +21,8 @@
 // bundle written by prepare() from the same file-system plan, which also carries the seccomp profile.
 #pragma once
 
+#include "nucleus/core/access_policy.hpp"
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -67,6 +69,15 @@ struct IsolationConfig {
   std::vector<BindMount> rw;          // writable binds
   std::vector<std::string> tmpfs;     // extra empty writable tmpfs mounts (destinations)
   std::string hostname = "nucleus";
+
+  // The files and network policy (--policy): only its paths are visible, with the access it
+  // grants (fs_plan.hpp); natively Landlock also limits TCP connect and bind to its ports. A
+  // port rule that the back end cannot enforce (UDP, gVisor's own loopback) is refused unless
+  // accept_unenforced_network; an older Landlock ABI than the policy needs, unless
+  // allow_degraded_security.
+  std::optional<core::AccessPolicy> policy;
+  std::string policy_source; // its file, for messages
+  bool accept_unenforced_network = false;
 
   // The host identity the workload's uid and gid (0 inside its user namespace) map to when nucleus
   // runs as root: never host root unless host_root (trusted work only). Files the workload creates

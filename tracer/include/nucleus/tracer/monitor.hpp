@@ -36,6 +36,9 @@ struct MonitorOptions {
   SourceKind source = SourceKind::automatic;
   // Every record of the traced tree, in arrival order.
   std::function<void(const core::SeccompRecord&)> on_record;
+  // Every Landlock denial of the traced tree (host audit only), with the SYSCALL record of the
+  // same event, which names the process.
+  std::function<void(const core::LandlockRecord&, const core::SyscallRecord&)> on_landlock;
   // Called once the child runs (after execve).
   std::function<void(pid_t pid)> on_start;
   // Called about every 200 ms while records flow (live progress).

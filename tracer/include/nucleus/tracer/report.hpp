@@ -22,6 +22,14 @@ std::string syscall_display_name(const core::SeccompRecord& record);
 std::string describe_denial(const core::SeccompRecord& record, const std::string& profile_path,
                             std::optional<core::Action> known = std::nullopt);
 
+// "policy denied read of /home/u/.ssh/id_ed25519 (Landlock: fs.read_file) in /usr/bin/cat [pid 812];
+//  to allow it: nucleus-profile add app.policy.json --path /home/u/.ssh/id_ed25519 --access read"
+// and for a port "policy denied connect to 127.0.0.1:9 (Landlock: net.connect_tcp) ...; to allow it:
+// nucleus-profile add app.policy.json --connect tcp:127.0.0.1:9". Rights no policy grants (scoped
+// signals and abstract sockets, refer) are named without a way to allow them.
+std::string describe_landlock_denial(const core::LandlockRecord& record, const core::SyscallRecord& process,
+                                     const std::string& policy_path);
+
 // Counts records by (arch, syscall name, exe).
 class DenialTally {
 public:

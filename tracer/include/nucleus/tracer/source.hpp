@@ -57,5 +57,8 @@ std::unique_ptr<EventSource> kmsg_source_from(core::UniqueFd fd);
 
 // The kernel audit subsystem's own counter of records it dropped (AUDIT_GET), if readable.
 std::optional<std::uint32_t> audit_lost_counter();
+// Whether the kernel's audit is enabled (auditd running, or audit=1 at boot): Landlock logs its
+// denials only then, seccomp's always. nullopt when it cannot be asked (no permission).
+std::optional<bool> audit_enabled();
 
 } // namespace nucleus::tracer
