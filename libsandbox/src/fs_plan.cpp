@@ -286,6 +286,8 @@ void Builder::widen_fresh_by_policy() {
     for (const auto& path : folded)
       if (strictly_below(path, e.path)) set |= core::access_for(*config.policy, path);
     e.access = fs_access(set);
+    // Read-only where the policy allows nothing to be written: gVisor has only the mount to say so.
+    e.writable = has(e.access, FsAccess::write) || has(e.access, FsAccess::create) || has(e.access, FsAccess::remove);
   }
 }
 

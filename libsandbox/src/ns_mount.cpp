@@ -157,7 +157,8 @@ struct Builder {
 
   void add_tmpfs(const FsEntry& e) {
     make_mount_point(e);
-    add(MountKind::filesystem, "tmpfs", e.path, "tmpfs", mount_flags(e), keep(e.tmpfs_data));
+    // A read-only one is made read-only last (render_mounts): mount points may be made in it first.
+    add(MountKind::filesystem, "tmpfs", e.path, "tmpfs", mount_flags(e) & ~MS_RDONLY, keep(e.tmpfs_data));
     plan.described.push_back("mount an empty " + std::string(e.origin == FsOrigin::tmpfs ? "writable " : "") + "tmpfs on " +
                              e.path + (e.purpose.empty() ? "" : " (" + e.purpose + ")"));
   }
@@ -225,6 +226,8 @@ MountPlan render_mounts(const FsPlan& fs, const IsolationConfig& config, const s
     case FsKind::bind: b.add_bind(e, config); break;
     }
   }
+  for (auto it = fs.entries.rbegin(); it != fs.entries.rend(); ++it)
+    if (it->kind == FsKind::tmpfs && !it->writable) b.add(MountKind::remount_ro, {}, it->path);
   if (fs.empty_root()) b.add(MountKind::remount_ro, {}, "");
   return std::move(b.plan);
 }

@@ -324,3 +324,88 @@ TEST(FsPlan, RootfsShowsOnlyItsTree) {
   for (const auto& e : plan.entries)
     EXPECT_TRUE(e.origin != sb::FsOrigin::command && e.origin != sb::FsOrigin::cwd) << e.path;
 }
+
+namespace {
+
+core::AccessPolicy policy_of(std::vector<core::PathRule> files) {
+  core::AccessPolicy p;
+  p.files = std::move(files);
+  return p;
+}
+
+constexpr core::PathAccessSet rx = 1u | 8u;      // read, execute
+constexpr core::PathAccessSet rwcr = 1u | 2u | 4u | 16u; // read, write, create, remove
+
+} // namespace
+
+// Only the policy's paths are visible: the root is empty and read-only, each path a bind of
+// itself with the policy's access, writable only where it lets files change, noexec where it
+// does not let them run.
+TEST(FsPlanPolicy, OnlyThePolicysPathsWithTheirAccess) {
+  TempDir dir;
+  fs::create_directories(dir / "work");
+  fs::create_directories(dir / "data");
+  sb::IsolationConfig config;
+  config.policy = policy_of({{"/usr", rx}, {(dir / "data").string(), 1u}, {(dir / "work").string(), rwcr}});
+  sb::FsPlan plan = sb::plan_filesystem(config, {"/usr/bin/true"}, at(dir / "work"));
+  EXPECT_TRUE(plan.empty_root());
+  EXPECT_EQ(plan.root().access, sb::FsAccess::none);
+  const auto* usr = find(plan, "/usr");
+  ASSERT_NE(usr, nullptr);
+  EXPECT_EQ(usr->origin, sb::FsOrigin::policy);
+  EXPECT_EQ(usr->source, "/usr");
+  EXPECT_FALSE(usr->writable);
+  EXPECT_FALSE(usr->noexec);
+  EXPECT_EQ(usr->make_first, std::vector<std::string>{"/usr"}) << "the mount point is made in the empty root";
+  const auto* data = find(plan, (dir / "data").string());
+  ASSERT_NE(data, nullptr);
+  EXPECT_FALSE(data->writable);
+  EXPECT_TRUE(data->noexec);
+  EXPECT_EQ(data->access, sb::FsAccess::read);
+  const auto* work = find(plan, (dir / "work").string());
+  ASSERT_NE(work, nullptr);
+  EXPECT_TRUE(work->writable);
+  EXPECT_EQ(static_cast<unsigned>(work->access), rwcr);
+  // The policy grants nothing in /tmp: the sandbox's own, empty, read-only.
+  const auto* tmp = find(plan, "/tmp");
+  ASSERT_NE(tmp, nullptr);
+  EXPECT_FALSE(tmp->writable);
+  EXPECT_EQ(tmp->access, sb::FsAccess::none);
+  EXPECT_EQ(plan.cwd, (dir / "work").string()) << "the policy lets the working directory be read";
+  for (const auto& e : plan.entries) EXPECT_NE(e.origin, sb::FsOrigin::command) << e.path;
+}
+
+// A path the host does not have below a fresh tmpfs is the workload's to make: the tmpfs takes its
+// access. Elsewhere it is noted and not shown.
+TEST(FsPlanPolicy, AbsentPathsWidenOnlyAFreshTmpfs) {
+  sb::IsolationConfig config;
+  config.policy = policy_of({{"/no-such-dir-for-nucleus", rwcr}, {"/tmp/nucleus-not-there-xyz", rwcr}, {"/usr", rx}});
+  sb::FsPlan plan = sb::plan_filesystem(config, {"/usr/bin/true"}, at("/"));
+  EXPECT_EQ(find(plan, "/no-such-dir-for-nucleus"), nullptr);
+  ASSERT_EQ(plan.notes.size(), 1u);
+  EXPECT_NE(plan.notes[0].find("/no-such-dir-for-nucleus does not exist"), std::string::npos);
+  const auto* tmp = find(plan, "/tmp");
+  ASSERT_NE(tmp, nullptr);
+  EXPECT_TRUE(tmp->writable);
+  EXPECT_EQ(static_cast<unsigned>(tmp->access), rwcr);
+  EXPECT_EQ(plan.cwd_choice, sb::CwdChoice::hidden) << "the policy does not grant /";
+}
+
+TEST(FsPlanPolicy, CommandThePolicyDoesNotLetRunIsRefused) {
+  sb::IsolationConfig config;
+  config.policy = policy_of({{"/usr", 1u}});
+  config.policy_source = "app.policy.json";
+  std::string message;
+  try {
+    sb::plan_filesystem(config, {"/usr/bin/true"}, at("/"));
+    ADD_FAILURE() << "planned";
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::permission);
+    message = std::string(e.what()) + " " + e.hint();
+  }
+  EXPECT_NE(message.find("not granted execute"), std::string::npos) << message;
+  EXPECT_NE(message.find("nucleus-profile add app.policy.json --path"), std::string::npos) << message;
+  config.rootfs = "/";
+  config.policy = policy_of({{"/usr", rx}});
+  EXPECT_EQ(refusal(config, at("/")), core::ErrorKind::usage) << "--policy with --rootfs";
+}

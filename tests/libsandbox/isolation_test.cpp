@@ -240,3 +240,55 @@ TEST(WorkloadEnvironment, TheHostsTmpIsNeverTheDefaultHome) {
   below.rw.push_back({"/tmp/project", ""});
   EXPECT_EQ(sb::workload_environment(below, empty)[0], "HOME=/tmp");
 }
+
+namespace {
+
+// A policy that lets /usr/bin/true run, with one network rule.
+sb::IsolationConfig policy_config(core::Protocol protocol) {
+  sb::IsolationConfig c;
+  c.policy = core::AccessPolicy{};
+  c.policy->files = {{"/usr", 1u | 8u}};
+  c.policy->network.connect = {{protocol, "127.0.0.1", 8080}};
+  c.policy_source = "app.policy.json";
+  return c;
+}
+
+std::string refusal_of(const sb::IsolationConfig& c) {
+  try {
+    sb::prepare(c, {"/usr/bin/true"});
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::usage);
+    return std::string(e.what()) + " / " + e.hint();
+  }
+  return {};
+}
+
+} // namespace
+
+// Under gVisor no port rule holds (its loopback is its own): refused, unless accepted by flag, and
+// then said in a warning.
+TEST(PolicyNetwork, GvisorRefusesPortRulesUnlessAccepted) {
+  nucleus::test::TempDir dir;
+  nucleus::test::write_text(dir / "runsc", "#!/bin/sh\n");
+  std::filesystem::permissions(dir / "runsc", std::filesystem::perms::owner_all);
+  sb::IsolationConfig c = policy_config(core::Protocol::tcp);
+  c.search_path = dir.path().string();
+  std::string why = refusal_of(c);
+  EXPECT_NE(why.find("connect tcp 127.0.0.1:8080"), std::string::npos) << why;
+  EXPECT_NE(why.find("gVisor's own loopback"), std::string::npos) << why;
+  EXPECT_NE(why.find("--accept-unenforced-network"), std::string::npos) << why;
+  c.accept_unenforced_network = true;
+  auto isolation = sb::prepare(c, {"/usr/bin/true"});
+  EXPECT_EQ(isolation.backend(), sb::Backend::gvisor);
+  bool warned = false;
+  for (const auto& w : isolation.warnings()) warned = warned || w.find("not enforced: the port rules") != std::string::npos;
+  EXPECT_TRUE(warned);
+}
+
+// Landlock has no UDP rules: natively a UDP endpoint is refused the same way.
+TEST(PolicyNetwork, UdpRuleIsRefusedNatively) {
+  sb::IsolationConfig c = policy_config(core::Protocol::udp);
+  c.trust = sb::TrustLevel::trusted;
+  std::string why = refusal_of(c);
+  EXPECT_NE(why.find("the UDP rules (connect udp 127.0.0.1:8080)"), std::string::npos) << why;
+}
