@@ -4,9 +4,16 @@
 // denied, at the trusted level (mounts and Landlock) and under gVisor (mounts only).
 #include "test_support.hpp"
 
+#include "nucleus/tracer/source.hpp"
+
 #include <gtest/gtest.h>
 
+#include <linux/audit.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 #include <stdexcept>
@@ -175,6 +182,89 @@ TEST(PolicyEnforcementGvisor, PortRuleIsRefusedWithoutTheFlag) {
   EXPECT_NE(r.err.find("cannot be enforced here"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--accept-unenforced-network"), std::string::npos) << r.err;
   EXPECT_EQ(r.out.find("sidetrip:"), std::string::npos);
+}
+
+// The kernel's audit switched on for one test and back to what it was: Landlock logs denials only
+// while it is on. It is host-wide (every process's records change meanwhile), hence HostWide*,
+// which CTest runs alone.
+class AuditSwitch {
+public:
+  explicit AuditSwitch(bool on) : before_(nucleus::tracer::audit_enabled()) {
+    if (before_) ok_ = set(on);
+  }
+  ~AuditSwitch() {
+    if (ok_) set(*before_);
+  }
+  bool ok() const { return ok_; }
+
+private:
+  static bool set(bool on) {
+    int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+    if (fd < 0) return false;
+    struct {
+      nlmsghdr header;
+      audit_status status;
+    } request{};
+    request.header.nlmsg_len = sizeof request;
+    request.header.nlmsg_type = AUDIT_SET;
+    request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    request.status.mask = AUDIT_STATUS_ENABLED;
+    request.status.enabled = on ? 1 : 0;
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    bool sent = ::sendto(fd, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) ==
+                static_cast<ssize_t>(sizeof request);
+    alignas(nlmsghdr) char reply[1024];
+    bool acked = false;
+    if (sent && ::recv(fd, reply, sizeof reply, 0) >= static_cast<ssize_t>(sizeof(nlmsghdr) + sizeof(nlmsgerr))) {
+      nlmsgerr err{};
+      std::memcpy(&err, reply + sizeof(nlmsghdr), sizeof err);
+      acked = err.error == 0;
+    }
+    ::close(fd);
+    return acked && nucleus::tracer::audit_enabled() == std::optional<bool>(on);
+  }
+
+  std::optional<bool> before_;
+  bool ok_ = false;
+};
+
+// With audit on, each denial comes live with the path or port, the process, and the command that
+// allows it: a connect to another port, a file made where the policy lets files be written but
+// not made, one removed where it does not let them be removed.
+TEST(HostWidePolicyReport, LandlockDenialsAreReportedLive) {
+  NUCLEUS_REQUIRE_ROOT();
+  AuditSwitch audit(true);
+  if (!audit.ok()) NUCLEUS_SKIP("the kernel's audit cannot be switched on here (AUDIT_SET refused)");
+  Scene s(true);
+  std::string text = nucleus::test::read_text(s.policy);
+  const std::string full = R"(","access":["read","write","create","remove"]})";
+  ASSERT_NE(text.find(full), std::string::npos);
+  text.replace(text.find(full), full.size(), R"(","access":["read","write"]})");
+  write_text(s.policy, text);
+
+  RunResult port = s.run("trusted", {"--connect", "127.0.0.1:9"});
+  EXPECT_NE(port.err.find("policy denied connect to 127.0.0.1:9 (Landlock: net.connect_tcp) in " +
+                          nucleus::test::sample("sidetrip").string() + " [pid "),
+            std::string::npos)
+      << port.err;
+  EXPECT_NE(port.err.find("to allow it: nucleus-profile add " + s.policy.string() + " --connect tcp:127.0.0.1:9"),
+            std::string::npos)
+      << port.err;
+
+  RunResult files = nucleus::test::run({nucleus::test::tool("nucleus-run"), "--trust-level", "trusted", "--profile",
+                                        s.profile, "--policy", s.policy, "--", "/usr/bin/sh", "-c",
+                                        "echo > " + (s.work / "new").string() + "; /usr/bin/rm " + (s.work / "in.txt").string()},
+                                       {}, 120);
+  EXPECT_NE(files.err.find("policy denied create of " + s.work.string() + " (Landlock: fs.make_reg) in " + fs::canonical("/usr/bin/sh").string()),
+            std::string::npos)
+      << files.err;
+  EXPECT_NE(files.err.find("--path " + s.work.string() + " --access create"), std::string::npos) << files.err;
+  EXPECT_NE(files.err.find("policy denied remove of " + s.work.string() + " (Landlock: fs.remove_file) in /usr/bin/rm"),
+            std::string::npos)
+      << files.err;
+  EXPECT_TRUE(fs::exists(s.work / "in.txt"));
+  EXPECT_FALSE(fs::exists(s.work / "new"));
 }
 
 } // namespace
