@@ -267,4 +267,58 @@ TEST(HostWidePolicyReport, LandlockDenialsAreReportedLive) {
   EXPECT_FALSE(fs::exists(s.work / "new"));
 }
 
+// Real tools under a policy that grants the system, a git repository (--rw folder's stand-in: the
+// workspace) and TCP port 8765 to bind and connect: git log/status/commit, python3 writing a file,
+// tar with xz (run through /bin/sh, as GNU tar runs its compressor) and curl to a local HTTP
+// server on the policy's port work as they do outside; curl to another port is denied.
+TEST(PolicyEnforcementTrusted, RealToolsRoundTrip) {
+  NUCLEUS_REQUIRE_ROOT();
+  for (const char* tool : {"/usr/bin/git", "/usr/bin/python3", "/usr/bin/tar", "/usr/bin/xz", "/usr/bin/curl"})
+    if (::access(tool, X_OK) != 0) NUCLEUS_SKIP(std::string(tool) + " is not installed");
+  ScratchDir dir;
+  fs::permissions(dir.path, fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
+  const fs::path repo = dir / "repo";
+  fs::create_directories(repo);
+  write_text(repo / "f.txt", "hello\n");
+  auto git = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{"/usr/bin/git", "-C", repo.string(), "-c", "user.name=t", "-c", "user.email=t@e"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return nucleus::test::run(argv);
+  };
+  ASSERT_EQ(git({"init", "-q"}).exit_code, 0);
+  ASSERT_EQ(git({"commit", "-q", "--allow-empty", "-m", "init"}).exit_code, 0);
+  ASSERT_EQ(nucleus::test::run({"/usr/bin/chown", "-R", "65534:65534", repo.string()}).exit_code, 0);
+  const fs::path policy = dir / "tools.policy.json";
+  write_text(policy, R"({"format":"nucleus-policy","version":1,"files":[
+    {"path":"/bin","access":["read","execute"]},{"path":"/etc","access":["read"]},
+    {"path":"/lib","access":["read","execute"]},{"path":"/lib64","access":["read","execute"]},
+    {"path":"/tmp","access":["read","write","create","remove"]},{"path":"/usr","access":["read","execute"]},
+    {"path":")" + repo.string() + R"(","access":["read","write","create","remove"]}],
+    "network":{"connect":[{"protocol":"tcp","address":"127.0.0.1","port":8765}],"bind":[{"protocol":"tcp","port":8765}]}})");
+  write_text(dir / "allow.json", R"({"defaultAction":"SCMP_ACT_ALLOW"})");
+  auto sandboxed = [&](const std::string& script) {
+    return nucleus::test::run({nucleus::test::tool("nucleus-run"), "-q", "--trust-level", "trusted", "--profile",
+                               (dir / "allow.json").string(), "--policy", policy.string(), "--env", "HOME=/tmp", "--",
+                               "/usr/bin/sh", "-c", "cd " + repo.string() + " && " + script},
+                              {}, 120);
+  };
+  RunResult status = sandboxed("git status --short");
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(status.out, "?? f.txt\n");
+  RunResult commit = sandboxed("git add f.txt && git -c user.name=t -c user.email=t@e commit -q -m add && git log --format=%s");
+  EXPECT_EQ(commit.exit_code, 0) << commit.err;
+  EXPECT_EQ(commit.out, "add\ninit\n");
+  RunResult py = sandboxed("/usr/bin/python3 -c 'open(\"py.txt\", \"w\").write(\"py\\n\")' && cat py.txt");
+  EXPECT_EQ(py.out, "py\n") << py.err;
+  RunResult tar = sandboxed("tar -cJf a.tar.xz f.txt py.txt && tar -tJf a.tar.xz");
+  EXPECT_EQ(tar.exit_code, 0) << tar.err;
+  EXPECT_EQ(tar.out, "f.txt\npy.txt\n");
+  RunResult curl = sandboxed(
+      "(/usr/bin/python3 -m http.server 8765 --bind 127.0.0.1 >/dev/null 2>&1 &) ; "
+      "for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:8765/ && break; sleep 0.1; done; "
+      "curl -s http://127.0.0.1:8765/f.txt; curl -sv -o /dev/null http://127.0.0.1:8766/ 2>&1 | grep 'connect fail'");
+  EXPECT_NE(curl.out.find("hello\n"), std::string::npos) << curl.out << curl.err;
+  EXPECT_NE(curl.out.find("Immediate connect fail for 127.0.0.1: Permission denied"), std::string::npos) << curl.out;
+}
+
 } // namespace
