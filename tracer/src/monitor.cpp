@@ -255,7 +255,7 @@ private:
     }
     if (pending_.empty() || core::parse_syscall_record(line, syscall_, t) != ParseStatus::ok) return false;
     const MonitorResult& result = *result_;
-    bool ours = result.audit_session ? syscall_.ses == *result.audit_session : tree_->contains(syscall_.pid);
+    bool ours = result.audit_session ? syscall_.ses == *result.audit_session : in_tree(syscall_.pid, syscall_.ses);
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (it->serial != syscall_.serial) {
         ++it;
@@ -279,7 +279,7 @@ private:
       result.fenced = true;
       return;
     }
-    bool ours = result.audit_session ? record_.ses == *result.audit_session : in_tree(record_);
+    bool ours = result.audit_session ? record_.ses == *result.audit_session : in_tree(record_.pid, record_.ses);
     if (!ours) return;
     ++result.records_attributed;
     if (options_.on_record) options_.on_record(record_);
@@ -287,10 +287,10 @@ private:
 
   // Process-tree attribution: the forks queued so far first, since the record's process may be
   // one of them.
-  bool in_tree(const SeccompRecord& record) {
-    if (own_session_ && record.ses != *own_session_) return false; // the tree shares ours
+  bool in_tree(pid_t pid, std::uint32_t ses) {
+    if (own_session_ && ses != *own_session_) return false; // the tree shares ours
     if (forks_) forks_->drain(forked_);
-    switch (tree_->place(record.pid, forks_ && forks_->overflows() == 0)) {
+    switch (tree_->place(pid, forks_ && forks_->overflows() == 0)) {
     case ProcessTree::Place::member: return true;
     case ProcessTree::Place::stranger: return false;
     case ProcessTree::Place::gone: ++unplaced_; return false;
