@@ -92,13 +92,27 @@ void note_policy_reporting(const Options& opt, bool under_gvisor) {
                     "the policy is never reported, since it does not exist in the sandbox");
 }
 
-int run(const Options& opt) {
+// Landlock has no log-only mode: complain mode cannot learn what the policy would deny.
+void refuse_complain_with_policy(const Options& opt) {
   if (opt.complain && !opt.sandbox.policy.empty())
     throw core::Error(core::ErrorKind::usage,
                       "--complain with --policy: Landlock has no log-only mode, so what the policy would deny can only be "
                       "learned from a trace of what the program touches, not from this run",
                       "trace it (nucleus-trace -o app.trace -- COMMAND), then compare: nucleus-profile gen app.trace "
                       "--policy new.policy.json and nucleus-profile diff with the policy; or run --complain without --policy");
+}
+
+// The policy's denials, live, from the host's audit records (natively only: see note_policy_reporting).
+void report_policy_denials(tracer::MonitorOptions& mon, const Options& opt, bool under_gvisor, std::uint64_t& count) {
+  if (opt.sandbox.policy.empty() || under_gvisor) return;
+  mon.on_landlock = [&opt, &count](const core::LandlockRecord& rec, const core::SyscallRecord& process) {
+    ++count;
+    if (!opt.quiet) std::cerr << tool << ": " << tracer::describe_landlock_denial(rec, process, opt.sandbox.policy) << std::endl;
+  };
+}
+
+int run(const Options& opt) {
+  refuse_complain_with_policy(opt);
   // Opened before the workload exists: nothing it does to paths can redirect this write.
   std::optional<core::OutputPath> complain_output;
   if (!opt.complain_trace.empty()) complain_output = open_complain_output(opt.complain_trace);
@@ -205,11 +219,7 @@ int run(const Options& opt) {
   };
 
   std::uint64_t policy_denials = 0;
-  if (!opt.sandbox.policy.empty() && !under_gvisor)
-    mon.on_landlock = [&](const core::LandlockRecord& rec, const core::SyscallRecord& process) {
-      ++policy_denials;
-      if (!opt.quiet) std::cerr << tool << ": " << tracer::describe_landlock_denial(rec, process, opt.sandbox.policy) << std::endl;
-    };
+  report_policy_denials(mon, opt, under_gvisor, policy_denials);
 
   // Enforcement does not depend on reporting: without a record source the workload still runs
   // (once), and the warning says why denials are not reported. Complain mode under gVisor enforces

@@ -355,8 +355,10 @@ ParseStatus parse_syscall_record(std::string_view line, SyscallRecord& out, std:
   if (!body) return ParseStatus::not_seccomp;
   bool good = true, has_pid = false;
   bool ok = for_each_field(*body, [&](std::string_view key, std::string_view value, bool quoted) {
-    if (key == "pid" && !has_pid) good = good && parse_number(value, out.pid) && out.pid >= 0, has_pid = true;
-    else if (key == "ses") good = good && parse_id(value, out.ses);
+    if (key == "pid" && !has_pid) {
+      good = good && parse_number(value, out.pid) && out.pid >= 0;
+      has_pid = true;
+    } else if (key == "ses") good = good && parse_id(value, out.ses);
     else if (key == "exe") decode_untrusted_string(value, quoted, out.exe);
   });
   if (!ok || !good || !has_pid) return ParseStatus::malformed;

@@ -14,7 +14,8 @@
 //                         fresh /proc, minimal /dev, tmpfs /tmp and /run, --tmpfs, --ro, --rw), pivot_root
 //   6. workload fork      pid 1 forks the workload process, which goes on with:
 //   7. rlimits
-//   8. Landlock           the plan's access per entry: read-only everywhere except the writable mounts
+//   8. Landlock           the plan's access per entry: read-only everywhere except the writable mounts;
+//                         with a policy, only its paths with its access, and TCP only on its ports
 //   9. capabilities       bounding, ambient, effective, permitted, inheritable all emptied except --cap-add
 //  (10. spawn installs the seccomp filter and execs)
 // Under gVisor (untrusted work) only step 1 runs here: runsc builds its own sandbox from an OCI
