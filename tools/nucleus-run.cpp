@@ -82,24 +82,27 @@ void report_refused_io_uring(const core::SeccompRecord& rec, const Options& opt,
 void note_policy_reporting(const Options& opt, bool under_gvisor) {
   if (opt.sandbox.policy.empty() || opt.quiet) return;
   if (under_gvisor) {
-    cli::warn(tool, "--policy under gVisor: a path outside the policy does not exist in the sandbox and a read-only one "
-                    "refuses writes (ENOENT, EROFS); gVisor does not report these, so they are not reported here");
+    cli::warn(tool,
+              "--policy under gVisor: a path outside the policy does not exist in the sandbox and a read-only one "
+              "refuses writes (ENOENT, EROFS); gVisor does not report these, so they are not reported here");
     return;
   }
   if (tracer::audit_enabled() != std::optional<bool>(true))
-    cli::warn(tool, "--policy: the policy's denials (Landlock) are enforced but not reported: the kernel logs them only "
-                    "while its audit is enabled (auditd running, or audit=1 on the kernel command line); a path outside "
-                    "the policy is never reported, since it does not exist in the sandbox");
+    cli::warn(tool,
+              "--policy: the policy's denials (Landlock) are enforced but not reported: the kernel logs them only "
+              "while its audit is enabled (auditd running, or audit=1 on the kernel command line); a path outside "
+              "the policy is never reported, since it does not exist in the sandbox");
 }
 
 // Landlock has no log-only mode: complain mode cannot learn what the policy would deny.
 void refuse_complain_with_policy(const Options& opt) {
   if (opt.complain && !opt.sandbox.policy.empty())
-    throw core::Error(core::ErrorKind::usage,
-                      "--complain with --policy: Landlock has no log-only mode, so what the policy would deny can only be "
-                      "learned from a trace of what the program touches, not from this run",
-                      "trace it (nucleus-trace -o app.trace -- COMMAND), then compare: nucleus-profile gen app.trace "
-                      "--policy new.policy.json and nucleus-profile diff with the policy; or run --complain without --policy");
+    throw core::Error(
+        core::ErrorKind::usage,
+        "--complain with --policy: Landlock has no log-only mode, so what the policy would deny can only be "
+        "learned from a trace of what the program touches, not from this run",
+        "trace it (nucleus-trace -o app.trace -- COMMAND), then compare: nucleus-profile gen app.trace "
+        "--policy new.policy.json and nucleus-profile diff with the policy; or run --complain without --policy");
 }
 
 // The policy's denials, live, from the host's audit records (natively only: see note_policy_reporting).
@@ -107,7 +110,8 @@ void report_policy_denials(tracer::MonitorOptions& mon, const Options& opt, bool
   if (opt.sandbox.policy.empty() || under_gvisor) return;
   mon.on_landlock = [&opt, &count](const core::LandlockRecord& rec, const core::SyscallRecord& process) {
     ++count;
-    if (!opt.quiet) std::cerr << tool << ": " << tracer::describe_landlock_denial(rec, process, opt.sandbox.policy) << std::endl;
+    if (!opt.quiet)
+      std::cerr << tool << ": " << tracer::describe_landlock_denial(rec, process, opt.sandbox.policy) << std::endl;
   };
 }
 

@@ -212,8 +212,9 @@ void Builder::add_bind(const BindMount& m, FsOrigin origin) {
 void Builder::refuse_cgroups(const FsEntry& e, const std::string& flag) const {
   if (!config.host_root && exposes_cgroups(e.source))
     throw Error(ErrorKind::permission,
-                flag + " " + e.shown_as + " would let the workload write a cgroup hierarchy, where it could move itself out "
-                "of the cgroup that holds nucleus's --pids, memory and CPU limits",
+                flag + " " + e.shown_as +
+                    " would let the workload write a cgroup hierarchy, where it could move itself out "
+                    "of the cgroup that holds nucleus's --pids, memory and CPU limits",
                 flag == "--rw" ? "bind it read-only (--ro), or, for trusted work only, --host-root"
                                : "grant it read only in the policy, or, for trusted work only, --host-root");
 }
@@ -230,10 +231,13 @@ void Builder::idmap_if_needed(FsEntry& e, const std::string& flag) {
   if (owner.st_uid == 0) {
     const std::string uid = std::to_string(config.host_uid);
     throw Error(ErrorKind::permission,
-                flag + " " + e.shown_as + " is owned by root and not writable for the workload, which runs as the "
-                "unprivileged host uid " + uid + "; an idmapped mount would make what it creates there root-owned",
-                "give it to an unprivileged owner (chown " + uid + ":" + std::to_string(config.host_gid) + " " + e.shown_as +
-                    ", or to your own user), or make it writable for uid " + uid + "; or, for trusted work only, --host-root");
+                flag + " " + e.shown_as +
+                    " is owned by root and not writable for the workload, which runs as the "
+                    "unprivileged host uid " +
+                    uid + "; an idmapped mount would make what it creates there root-owned",
+                "give it to an unprivileged owner (chown " + uid + ":" + std::to_string(config.host_gid) + " " +
+                    e.shown_as + ", or to your own user), or make it writable for uid " + uid +
+                    "; or, for trusted work only, --host-root");
   }
   e.idmap = FsIdmap{owner.st_uid, owner.st_gid};
 }
@@ -247,13 +251,15 @@ void Builder::add_policy_path(const core::PathRule& rule) {
   if (rule.path == "/") return; // the root's own access
   for (const char* own : {"/proc", "/dev"})
     if (below(rule.path, own)) return;
-  const bool in_fresh = std::any_of(fresh.begin(), fresh.end(), [&](const std::string& t) { return t != "/" && below(rule.path, t); });
+  const bool in_fresh =
+      std::any_of(fresh.begin(), fresh.end(), [&](const std::string& t) { return t != "/" && below(rule.path, t); });
   struct stat st {};
   const bool on_host = std::none_of(fresh.begin(), fresh.end(), [&](const std::string& t) { return t == rule.path; }) &&
                        ::stat(rule.path.c_str(), &st) == 0;
   if (!on_host) {
     if (in_fresh) folded.push_back(rule.path);
-    else plan.notes.push_back("--policy: " + rule.path + " does not exist on the host, so the sandbox does not show it");
+    else
+      plan.notes.push_back("--policy: " + rule.path + " does not exist on the host, so the sandbox does not show it");
     return;
   }
   const FsAccess access = fs_access(core::access_for(*config.policy, rule.path));
@@ -378,7 +384,8 @@ void plan_policy(Builder& b, const FsHost& host) {
   const fs::path& exe = b.plan.command;
   if (!exe.empty() && !core::has(core::access_for(*config.policy, exe.string()), core::PathAccess::execute))
     throw Error(ErrorKind::permission,
-                "--policy " + policy_file + " does not let the command run: " + exe.string() + " is not granted execute",
+                "--policy " + policy_file + " does not let the command run: " + exe.string() +
+                    " is not granted execute",
                 "grant it: nucleus-profile add " + policy_file + " --path " + exe.parent_path().string() +
                     " --access read,execute");
 }

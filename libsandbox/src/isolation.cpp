@@ -169,14 +169,16 @@ void require_policy_abi(Isolation::State& s, const IsolationConfig& config) {
     for (const auto& g : gaps) missing += (missing.empty() ? "" : ", ") + g;
     if (!config.allow_degraded_security)
       throw Error(ErrorKind::unsupported,
-                  "this kernel's Landlock (ABI " + std::to_string(abi) + ") cannot enforce the whole policy: it lacks " + missing,
+                  "this kernel's Landlock (ABI " + std::to_string(abi) +
+                      ") cannot enforce the whole policy: it lacks " + missing,
                   "use a newer kernel, or gVisor (--trust-level untrusted), or accept the weaker enforcement with "
                   "--allow-degraded-security");
-    s.warnings.push_back("--allow-degraded-security: Landlock ABI " + std::to_string(abi) + " does not enforce " + missing +
-                         " of the policy");
+    s.warnings.push_back("--allow-degraded-security: Landlock ABI " + std::to_string(abi) + " does not enforce " +
+                         missing + " of the policy");
   }
   if (abi > 0 && abi < 7)
-    s.warnings.push_back("this kernel's Landlock (ABI " + std::to_string(abi) + ") does not log denials (ABI 7, Linux 6.15): "
+    s.warnings.push_back("this kernel's Landlock (ABI " + std::to_string(abi) +
+                         ") does not log denials (ABI 7, Linux 6.15): "
                          "the policy's denials hold but are not reported");
 }
 
@@ -259,7 +261,8 @@ void plan_native(Isolation::State& s, const IsolationConfig& config, const FsPla
     p.landlock_restrict_flags = l.restrict_flags;
     if (l.tcp) {
       for (const auto& r : net.tcp_ports)
-        s.ports.push_back({r.port, (r.bind ? detail::landlock_net_bind : 0) | (r.connect ? detail::landlock_net_connect : 0)});
+        s.ports.push_back(
+            {r.port, (r.bind ? detail::landlock_net_bind : 0) | (r.connect ? detail::landlock_net_connect : 0)});
       p.landlock_ports = s.ports.data();
       p.landlock_port_count = s.ports.size();
     }
@@ -267,10 +270,13 @@ void plan_native(Isolation::State& s, const IsolationConfig& config, const FsPla
     for (const auto& w : writable_paths(fs)) writable += " " + w;
     const std::string scoped = l.scoped ? "; abstract unix sockets and signals scoped to the sandbox" : "";
     if (config.policy)
-      s.steps.push_back("Landlock ABI " + std::to_string(l.abi) + ": each path of the policy with the access it grants, "
-                        "nothing elsewhere; files may be made only in" + writable + scoped);
+      s.steps.push_back("Landlock ABI " + std::to_string(l.abi) +
+                        ": each path of the policy with the access it grants, "
+                        "nothing elsewhere; files may be made only in" +
+                        writable + scoped);
     else
-      s.steps.push_back("Landlock ABI " + std::to_string(l.abi) + ": read and execute everywhere, write only in" + writable + scoped);
+      s.steps.push_back("Landlock ABI " + std::to_string(l.abi) + ": read and execute everywhere, write only in" +
+                        writable + scoped);
     if (!net.step.empty()) s.steps.push_back(net.step);
   }
 

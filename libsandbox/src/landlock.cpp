@@ -26,10 +26,10 @@ constexpr std::uint64_t fs_ioctl_dev = 1ULL << 15; // ABI 5
 constexpr std::uint64_t scope_abstract_unix_socket = 1ULL << 0; // ABI 6
 constexpr std::uint64_t scope_signal = 1ULL << 1;                // ABI 6
 constexpr std::uint32_t create_ruleset_version = 1U << 0;
-constexpr std::uint64_t net_bind_tcp = 1ULL << 0;    // ABI 4
-constexpr std::uint64_t net_connect_tcp = 1ULL << 1; // ABI 4
+constexpr std::uint64_t net_bind_tcp = 1ULL << 0;           // ABI 4
+constexpr std::uint64_t net_connect_tcp = 1ULL << 1;        // ABI 4
 constexpr std::uint32_t restrict_log_new_exec_on = 1U << 1; // ABI 7
-constexpr int rule_net_port = 2; // LANDLOCK_RULE_NET_PORT
+constexpr int rule_net_port = 2;                            // LANDLOCK_RULE_NET_PORT
 
 struct NetPortAttr {
   std::uint64_t allowed_access;

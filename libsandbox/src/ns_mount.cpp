@@ -115,7 +115,8 @@ struct Builder {
     if (e.source.empty()) {
       // Writable while the mount points are made; read-only once every entry is mounted (finish).
       add(MountKind::filesystem, "tmpfs", "", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m");
-      plan.described.push_back("mount an empty tmpfs as /, read-only once the mount points are made (" + e.purpose + ")");
+      plan.described.push_back("mount an empty tmpfs as /, read-only once the mount points are made (" + e.purpose +
+                               ")");
       return;
     }
     add(MountKind::bind, e.source, "");

@@ -21,19 +21,23 @@ std::string joined(const std::vector<std::string>& words) {
 }
 
 // A rule nucleus cannot hold: refused, or with the flag a warning that says what is left open.
-void unenforced(NetworkEnforcement& n, const IsolationConfig& config, const std::string& what, const std::string& open) {
+void unenforced(NetworkEnforcement& n, const IsolationConfig& config, const std::string& what,
+                const std::string& open) {
   const std::string source = config.policy_source.empty() ? "the policy" : config.policy_source;
   if (!config.accept_unenforced_network)
     throw Error(ErrorKind::usage, "--policy " + source + ": cannot be enforced here: " + what + ": " + open,
-                "remove the rule (nucleus-profile remove " + source + " ...), run at the other trust level, or accept "
-                "that it is not enforced with --accept-unenforced-network");
+                "remove the rule (nucleus-profile remove " + source +
+                    " ...), run at the other trust level, or accept "
+                    "that it is not enforced with --accept-unenforced-network");
   n.warnings.push_back("--accept-unenforced-network: not enforced: " + what + ": " + open);
 }
 
 } // namespace
 
 std::string endpoint_text(const core::Endpoint& e) {
-  std::string address = e.address.empty() ? "any" : e.address.find(':') != std::string::npos ? "[" + e.address + "]" : e.address;
+  std::string address = e.address.empty()                          ? "any"
+                        : e.address.find(':') != std::string::npos ? "[" + e.address + "]"
+                                                                   : e.address;
   return std::string(core::protocol_name(e.protocol)) + " " + address + ":" + std::to_string(e.port);
 }
 
@@ -78,13 +82,18 @@ NetworkEnforcement decide_network(const IsolationConfig& config, Backend backend
     unenforced(n, config, "the addresses of the policy's endpoints and all UDP on --network host",
                "Landlock limits TCP by port only, whatever the address, and UDP not at all");
   else if (!addressed.empty())
-    n.warnings.push_back("--policy: " + joined(addressed) + ": not reachable from the sandbox's own network namespace, "
+    n.warnings.push_back("--policy: " + joined(addressed) +
+                         ": not reachable from the sandbox's own network namespace, "
                          "which has only loopback");
   std::string allowed;
   for (const auto& r : n.tcp_ports)
-    allowed += " " + std::to_string(r.port) + (r.bind && r.connect ? "(bind,connect)" : r.bind ? "(bind)" : "(connect)");
-  n.step = "network (policy): Landlock allows TCP connect and bind only on" + (allowed.empty() ? std::string(" no port") : allowed) +
-           "; UDP is not limited by port" + (config.network == NetworkMode::none ? " (loopback only)" : "");
+    allowed += " " + std::to_string(r.port) +
+               (r.bind && r.connect ? "(bind,connect)"
+                : r.bind            ? "(bind)"
+                                    : "(connect)");
+  n.step = "network (policy): Landlock allows TCP connect and bind only on" +
+           (allowed.empty() ? std::string(" no port") : allowed) + "; UDP is not limited by port" +
+           (config.network == NetworkMode::none ? " (loopback only)" : "");
   return n;
 }
 

@@ -401,10 +401,11 @@ TEST(Record, EveryPrefixOfAValidLineIsHandled) {
 // port 9 that the domain did not allow, captured from the audit netlink group.
 TEST(LandlockRecord, FileAndPortDenials) {
   core::LandlockRecord fs;
-  ASSERT_EQ(core::parse_landlock_record("type=1423 audit(1796622243.412:38784629): domain=1dcf2a2b4 blockers=fs.read_file "
-                                        "path=\"/root/.bashrc\" dev=\"vda\" ino=1355",
-                                        fs),
-            core::ParseStatus::ok);
+  ASSERT_EQ(
+      core::parse_landlock_record("type=1423 audit(1796622243.412:38784629): domain=1dcf2a2b4 blockers=fs.read_file "
+                                  "path=\"/root/.bashrc\" dev=\"vda\" ino=1355",
+                                  fs),
+      core::ParseStatus::ok);
   EXPECT_EQ(fs.serial, 38784629u);
   EXPECT_EQ(fs.domain, "1dcf2a2b4");
   EXPECT_EQ(fs.blockers, "fs.read_file");
@@ -424,23 +425,27 @@ TEST(LandlockRecord, FileAndPortDenials) {
 TEST(LandlockRecord, HexPathIsDecodedAndOtherTypesAreNotLandlock) {
   core::LandlockRecord r;
   // A path with a space is hex-encoded by the kernel: "/tmp/a b".
-  ASSERT_EQ(core::parse_landlock_record("type=LANDLOCK_ACCESS msg=audit(1.2:3): domain=1 blockers=fs.write_file path=2F746D702F612062",
-                                        r),
+  ASSERT_EQ(core::parse_landlock_record(
+                "type=LANDLOCK_ACCESS msg=audit(1.2:3): domain=1 blockers=fs.write_file path=2F746D702F612062", r),
             core::ParseStatus::ok);
   EXPECT_EQ(r.path, "/tmp/a b");
-  EXPECT_EQ(core::parse_landlock_record("type=1326 audit(1.2:3): pid=1 syscall=1 code=0x7ffc0000", r), core::ParseStatus::not_seccomp);
-  EXPECT_EQ(core::parse_landlock_record("type=1424 audit(1.2:3): domain=1 status=allocated", r), core::ParseStatus::not_seccomp);
-  EXPECT_EQ(core::parse_landlock_record("type=1423 audit(1.2:3): blockers=fs.read_file", r), core::ParseStatus::malformed);
+  EXPECT_EQ(core::parse_landlock_record("type=1326 audit(1.2:3): pid=1 syscall=1 code=0x7ffc0000", r),
+            core::ParseStatus::not_seccomp);
+  EXPECT_EQ(core::parse_landlock_record("type=1424 audit(1.2:3): domain=1 status=allocated", r),
+            core::ParseStatus::not_seccomp);
+  EXPECT_EQ(core::parse_landlock_record("type=1423 audit(1.2:3): blockers=fs.read_file", r),
+            core::ParseStatus::malformed);
   EXPECT_EQ(core::parse_landlock_record("type=1423 audit(1.2:3): domain=1 blockers=net.bind_tcp src=70000", r),
             core::ParseStatus::malformed);
 }
 
 TEST(LandlockRecord, SyscallRecordNamesTheProcessAndSession) {
   core::SyscallRecord s;
-  ASSERT_EQ(core::parse_syscall_record("type=1300 audit(1796622243.476:38784632): arch=c000003e syscall=42 success=no exit=-13 "
-                                       "ppid=17461 pid=17553 auid=4294967295 uid=0 ses=12 comm=\"python3\" "
-                                       "exe=\"/usr/bin/python3.11\" key=(null)",
-                                       s),
+  ASSERT_EQ(core::parse_syscall_record(
+                "type=1300 audit(1796622243.476:38784632): arch=c000003e syscall=42 success=no exit=-13 "
+                "ppid=17461 pid=17553 auid=4294967295 uid=0 ses=12 comm=\"python3\" "
+                "exe=\"/usr/bin/python3.11\" key=(null)",
+                s),
             core::ParseStatus::ok);
   EXPECT_EQ(s.serial, 38784632u);
   EXPECT_EQ(s.pid, 17553);

@@ -80,16 +80,27 @@ struct Scene {
       {"path":"/lib","access":["read","execute"]},
       {"path":"/lib64","access":["read","execute"]},
       {"path":"/usr","access":["read","execute"]},
-      {"path":")" + samples + R"(","access":["read","execute"]},
-      {"path":")" + data.string() + R"(","access":["read"]},
-      {"path":")" + work.string() + R"(","access":["read","write","create","remove"]}],
-      "network":{)" + network + "}}");
+      {"path":")" + samples +
+                           R"(","access":["read","execute"]},
+      {"path":")" + data.string() +
+                           R"(","access":["read"]},
+      {"path":")" + work.string() +
+                           R"(","access":["read","write","create","remove"]}],
+      "network":{)" + network +
+                           "}}");
     write_text(profile, R"({"defaultAction":"SCMP_ACT_ALLOW"})");
   }
 
   RunResult run(const std::string& level, const std::vector<std::string>& args) const {
-    std::vector<std::string> argv{nucleus::test::tool("nucleus-run"), "--trust-level", level, "--profile", profile,
-                                  "--policy", policy, "--env", "HOME=" + home.string()};
+    std::vector<std::string> argv{nucleus::test::tool("nucleus-run"),
+                                  "--trust-level",
+                                  level,
+                                  "--profile",
+                                  profile,
+                                  "--policy",
+                                  policy,
+                                  "--env",
+                                  "HOME=" + home.string()};
     if (level == "untrusted") argv.push_back("--accept-unenforced-network");
     argv.push_back("--");
     argv.push_back(nucleus::test::sample("sidetrip"));
@@ -118,7 +129,8 @@ TEST_P(PolicyEnforcement, TheKeyOutsideThePolicyIsNotThere) {
   Scene s(GetParam() == "trusted");
   RunResult r = s.run(GetParam(), {"--read-key"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find("read-key: open " + (s.home / ".ssh/id_ed25519").string() + ": No such file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("read-key: open " + (s.home / ".ssh/id_ed25519").string() + ": No such file"), std::string::npos)
+      << r.err;
   EXPECT_EQ(r.out.find("SECRET"), std::string::npos);
 }
 
@@ -142,10 +154,19 @@ TEST_P(PolicyEnforcement, NoWriteOutsideTheWorkspace) {
 // read-only mount is all that stops it.
 TEST_P(PolicyEnforcement, ReadOnlyPathStaysUnchanged) {
   Scene s(GetParam() == "trusted");
-  std::vector<std::string> argv{nucleus::test::tool("nucleus-run"), "--trust-level", GetParam(), "--profile", s.profile,
-                                "--policy", s.policy, "--accept-unenforced-network", "--", "/usr/bin/sh", "-c",
-                                "echo x >> " + (s.data / "ro.txt").string() + "; echo y > " + (s.data / "new").string() +
-                                    "; echo z > " + (s.work / "out.txt").string()};
+  std::vector<std::string> argv{nucleus::test::tool("nucleus-run"),
+                                "--trust-level",
+                                GetParam(),
+                                "--profile",
+                                s.profile,
+                                "--policy",
+                                s.policy,
+                                "--accept-unenforced-network",
+                                "--",
+                                "/usr/bin/sh",
+                                "-c",
+                                "echo x >> " + (s.data / "ro.txt").string() + "; echo y > " +
+                                    (s.data / "new").string() + "; echo z > " + (s.work / "out.txt").string()};
   RunResult r = nucleus::test::run(argv, {}, 120);
   EXPECT_EQ(nucleus::test::read_text(s.data / "ro.txt"), "data\n") << r.err;
   EXPECT_FALSE(fs::exists(s.data / "new")) << r.err;
@@ -165,8 +186,9 @@ TEST(PolicyEnforcementTrusted, ConnectToAnotherPortIsDenied) {
   RunResult denied = s.run("trusted", {"--connect", "127.0.0.1:9"});
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_NE(denied.err.find("connect 127.0.0.1:9: Permission denied"), std::string::npos) << denied.err;
-  const bool reported = denied.err.find("policy denied connect to 127.0.0.1:9 (Landlock: net.connect_tcp)") != std::string::npos &&
-                        denied.err.find("--connect tcp:127.0.0.1:9") != std::string::npos;
+  const bool reported =
+      denied.err.find("policy denied connect to 127.0.0.1:9 (Landlock: net.connect_tcp)") != std::string::npos &&
+      denied.err.find("--connect tcp:127.0.0.1:9") != std::string::npos;
   const bool said_once = denied.err.find("enforced but not reported") != std::string::npos;
   EXPECT_TRUE(reported || said_once) << denied.err;
 }
@@ -176,8 +198,8 @@ TEST(PolicyEnforcementGvisor, PortRuleIsRefusedWithoutTheFlag) {
   NUCLEUS_REQUIRE_ROOT();
   if (!have_runsc()) NUCLEUS_SKIP("runsc (gVisor) is not installed");
   Scene s(true);
-  RunResult r = nucleus::test::run({nucleus::test::tool("nucleus-run"), "--profile", s.profile, "--policy", s.policy, "--",
-                                    nucleus::test::sample("sidetrip"), (s.work / "in.txt").string()});
+  RunResult r = nucleus::test::run({nucleus::test::tool("nucleus-run"), "--profile", s.profile, "--policy", s.policy,
+                                    "--", nucleus::test::sample("sidetrip"), (s.work / "in.txt").string()});
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_NE(r.err.find("cannot be enforced here"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--accept-unenforced-network"), std::string::npos) << r.err;
@@ -252,11 +274,13 @@ TEST(HostWidePolicyReport, LandlockDenialsAreReportedLive) {
             std::string::npos)
       << port.err;
 
-  RunResult files = nucleus::test::run({nucleus::test::tool("nucleus-run"), "--trust-level", "trusted", "--profile",
-                                        s.profile, "--policy", s.policy, "--", "/usr/bin/sh", "-c",
-                                        "echo > " + (s.work / "new").string() + "; /usr/bin/rm " + (s.work / "in.txt").string()},
-                                       {}, 120);
-  EXPECT_NE(files.err.find("policy denied create of " + s.work.string() + " (Landlock: fs.make_reg) in " + fs::canonical("/usr/bin/sh").string()),
+  RunResult files =
+      nucleus::test::run({nucleus::test::tool("nucleus-run"), "--trust-level", "trusted", "--profile", s.profile,
+                          "--policy", s.policy, "--", "/usr/bin/sh", "-c",
+                          "echo > " + (s.work / "new").string() + "; /usr/bin/rm " + (s.work / "in.txt").string()},
+                         {}, 120);
+  EXPECT_NE(files.err.find("policy denied create of " + s.work.string() + " (Landlock: fs.make_reg) in " +
+                           fs::canonical("/usr/bin/sh").string()),
             std::string::npos)
       << files.err;
   EXPECT_NE(files.err.find("--path " + s.work.string() + " --access create"), std::string::npos) << files.err;
@@ -293,7 +317,8 @@ TEST(PolicyEnforcementTrusted, RealToolsRoundTrip) {
     {"path":"/bin","access":["read","execute"]},{"path":"/etc","access":["read"]},
     {"path":"/lib","access":["read","execute"]},{"path":"/lib64","access":["read","execute"]},
     {"path":"/tmp","access":["read","write","create","remove"]},{"path":"/usr","access":["read","execute"]},
-    {"path":")" + repo.string() + R"(","access":["read","write","create","remove"]}],
+    {"path":")" + repo.string() +
+                         R"(","access":["read","write","create","remove"]}],
     "network":{"connect":[{"protocol":"tcp","address":"127.0.0.1","port":8765}],"bind":[{"protocol":"tcp","port":8765}]}})");
   write_text(dir / "allow.json", R"({"defaultAction":"SCMP_ACT_ALLOW"})");
   auto sandboxed = [&](const std::string& script) {
@@ -305,7 +330,8 @@ TEST(PolicyEnforcementTrusted, RealToolsRoundTrip) {
   RunResult status = sandboxed("git status --short");
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_EQ(status.out, "?? f.txt\n");
-  RunResult commit = sandboxed("git add f.txt && git -c user.name=t -c user.email=t@e commit -q -m add && git log --format=%s");
+  RunResult commit =
+      sandboxed("git add f.txt && git -c user.name=t -c user.email=t@e commit -q -m add && git log --format=%s");
   EXPECT_EQ(commit.exit_code, 0) << commit.err;
   EXPECT_EQ(commit.out, "add\ninit\n");
   RunResult py = sandboxed("/usr/bin/python3 -c 'open(\"py.txt\", \"w\").write(\"py\\n\")' && cat py.txt");

@@ -333,7 +333,7 @@ core::AccessPolicy policy_of(std::vector<core::PathRule> files) {
   return p;
 }
 
-constexpr core::PathAccessSet rx = 1u | 8u;      // read, execute
+constexpr core::PathAccessSet rx = 1u | 8u;              // read, execute
 constexpr core::PathAccessSet rwcr = 1u | 2u | 4u | 16u; // read, write, create, remove
 
 } // namespace

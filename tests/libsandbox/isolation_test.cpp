@@ -281,7 +281,8 @@ TEST(PolicyNetwork, GvisorRefusesPortRulesUnlessAccepted) {
   auto isolation = sb::prepare(c, {"/usr/bin/true"});
   EXPECT_EQ(isolation.backend(), sb::Backend::gvisor);
   bool warned = false;
-  for (const auto& w : isolation.warnings()) warned = warned || w.find("not enforced: the port rules") != std::string::npos;
+  for (const auto& w : isolation.warnings())
+    warned = warned || w.find("not enforced: the port rules") != std::string::npos;
   EXPECT_TRUE(warned);
 }
 

@@ -51,5 +51,6 @@ TEST(LandlockDenial, PortsAndRightsNoPolicyGrants) {
   r.port = 8080;
   EXPECT_NE(tracer::describe_landlock_denial(r, cat_process(), "p.json").find("--bind tcp:8080"), std::string::npos);
   r.blockers = "scope.signal";
-  EXPECT_NE(tracer::describe_landlock_denial(r, cat_process(), "p.json").find("no policy rule allows this"), std::string::npos);
+  EXPECT_NE(tracer::describe_landlock_denial(r, cat_process(), "p.json").find("no policy rule allows this"),
+            std::string::npos);
 }

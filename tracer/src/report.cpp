@@ -93,8 +93,8 @@ std::string describe_landlock_denial(const core::LandlockRecord& record, const c
   std::string line = "policy denied " + (what.empty() ? std::string("access") : what) +
                      (net ? (words == std::vector<std::string>{"bind"} ? " on " : " to ") + endpoint
                           : " of " + (record.path.empty() ? std::string("a path") : record.path)) +
-                     " (Landlock: " + record.blockers + ") in " + (process.exe.empty() ? "?" : process.exe) +
-                     " [pid " + std::to_string(process.pid) + "]";
+                     " (Landlock: " + record.blockers + ") in " + (process.exe.empty() ? "?" : process.exe) + " [pid " +
+                     std::to_string(process.pid) + "]";
   if (!grantable || words.empty()) return line + "; no policy rule allows this";
   if (net) {
     std::string flag = words.front() == "bind" ? " --bind tcp:" : " --connect tcp:";

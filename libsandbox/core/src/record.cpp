@@ -322,7 +322,8 @@ bool for_each_field(std::string_view text, Field field) {
 }
 
 // The record's body after its type and stamp, when the line is of `wanted` type.
-std::optional<std::string_view> body_of(std::string_view line, std::optional<int> type, int wanted, std::uint64_t& serial) {
+std::optional<std::string_view> body_of(std::string_view line, std::optional<int> type, int wanted,
+                                        std::uint64_t& serial) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == '\0')) line.remove_suffix(1);
   if (type ? *type != wanted : record_type_of(line) != wanted) return std::nullopt;
   SeccompRecord stamp;
@@ -343,7 +344,8 @@ ParseStatus parse_landlock_record(std::string_view line, LandlockRecord& out, st
     else if (key == "blockers") out.blockers.assign(value);
     else if (key == "path") decode_untrusted_string(value, quoted, out.path);
     else if (key == "daddr" || key == "saddr") out.address.assign(value);
-    else if (key == "dest" || key == "src") good = good && parse_number(value, out.port) && out.port >= 0 && out.port <= 65535;
+    else if (key == "dest" || key == "src")
+      good = good && parse_number(value, out.port) && out.port >= 0 && out.port <= 65535;
   });
   if (!ok || !good || body->empty() || out.domain.empty() || out.blockers.empty()) return ParseStatus::malformed;
   return ParseStatus::ok;

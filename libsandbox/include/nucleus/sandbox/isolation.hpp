@@ -1,8 +1,8 @@
 // Isolation and trust: the sandbox around the workload, shared by trace mode and strict mode.
 // Use: fill an IsolationConfig (tools/sandbox_flags.cpp does it from the command line), call
 // prepare() in the parent — it checks the trust guards, decides the file system once (fs_plan.hpp),
-// creates cgroups, the Landlock ruleset and the mount steps — then hand pre_exec()/context() to SpawnSpec and run argv() instead of the
-// command; after the child has exited, exit_note() says whether a limit killed it.
+// creates cgroups, the Landlock ruleset and the mount steps — then hand pre_exec()/context() to SpawnSpec and run
+// argv() instead of the command; after the child has exited, exit_note() says whether a limit killed it.
 //
 // Steps in the child, in this order (after the audit session, before the seccomp filter):
 //   1. cgroup attach      join the limits' cgroups (before the cgroup namespace hides them)

@@ -53,10 +53,11 @@ ParseStatus parse_seccomp_record(std::string_view line, SeccompRecord& out,
                                  std::optional<int> type = std::nullopt);
 
 // Landlock's denials (Linux 6.15+, while audit is enabled), as this kernel sends them:
-//   type=1423 audit(1796622243.412:38784629): domain=1dcf2a2b4 blockers=fs.read_file path="/root/.bashrc" dev="vda" ino=1355
-//   type=1423 audit(...:38784632): domain=1dcf2a2b9 blockers=net.connect_tcp daddr=127.0.0.1 dest=9
-//   type=1424 audit(...:38784629): domain=1dcf2a2b4 status=allocated mode=enforcing pid=17552 uid=0 exe="/tmp/ll" comm="ll"
-//   type=1300 audit(...:38784629): arch=c000003e syscall=257 success=no exit=-13 ... pid=17552 ... ses=4 comm="cat" exe="/usr/bin/cat"
+//   type=1423 audit(1796622243.412:38784629): domain=1dcf2a2b4 blockers=fs.read_file path="/root/.bashrc" dev="vda"
+//   ino=1355 type=1423 audit(...:38784632): domain=1dcf2a2b9 blockers=net.connect_tcp daddr=127.0.0.1 dest=9 type=1424
+//   audit(...:38784629): domain=1dcf2a2b4 status=allocated mode=enforcing pid=17552 uid=0 exe="/tmp/ll" comm="ll"
+//   type=1300 audit(...:38784629): arch=c000003e syscall=257 success=no exit=-13 ... pid=17552 ... ses=4 comm="cat"
+//   exe="/usr/bin/cat"
 // The access record names neither process nor session: the SYSCALL record of the same event (same
 // serial) does, and attributes it.
 inline constexpr int audit_type_syscall = 1300;
