@@ -66,6 +66,20 @@ TEST(AccessPolicy, CoverageFollowsDirectories) {
   EXPECT_EQ(core::access_for(narrow, "/etc/passwd"), 0);
 }
 
+// A listed directory is granted "list": its entries' names, not the files below it, so that a
+// program that lists HOME is not given the keys in it.
+TEST(AccessPolicy, ListIsNotRead) {
+  core::AccessPolicy p;
+  p.files = {{"/home/u", set({PathAccess::list}), "listed"}};
+  const std::string text = core::write_access_policy(p);
+  EXPECT_NE(text.find(R"("list")"), std::string::npos) << text;
+  EXPECT_EQ(core::read_access_policy(text, "p.json"), p);
+  EXPECT_FALSE(core::has(core::access_for(p, "/home/u/.ssh/id_ed25519"), PathAccess::read));
+  EXPECT_EQ(core::path_access_names(core::all_path_access),
+            (std::vector<std::string>{"read", "write", "create", "execute", "remove", "list"}));
+  EXPECT_EQ(core::path_access_from_name("list"), PathAccess::list);
+}
+
 TEST(AccessPolicy, RefusesWhatItCannotTrust) {
   EXPECT_EQ(rejection(R"({"format":"nucleus-trace","version":1})"),
             "app.policy.json: format: not a nucleus policy (\"format\" must be \"nucleus-policy\")");
@@ -77,7 +91,7 @@ TEST(AccessPolicy, RefusesWhatItCannotTrust) {
             "app.policy.json: files[0].path: \"/a/../etc/\" must be written without \".\", \"..\", \"//\" or a trailing "
             "\"/\": \"/etc\"");
   EXPECT_EQ(rejection(head + R"("files":[{"path":"/a","access":["fly"]}]})"),
-            "app.policy.json: files[0].access: unknown access \"fly\" (read, write, create, execute, remove)");
+            "app.policy.json: files[0].access: unknown access \"fly\" (read, write, create, execute, remove, list)");
   EXPECT_EQ(rejection(head + R"("files":[{"path":"/a","access":[]},{"path":"/a","access":["read"]}]})"),
             "app.policy.json: files[1]: \"/a\" is listed twice: merge the two entries");
   EXPECT_EQ(rejection(head + R"("network":{"connect":[{"protocol":"tcp","port":65536}]}})"),

@@ -23,12 +23,13 @@ struct AccessName {
   PathAccess access;
   std::string_view name;
 };
-constexpr std::array<AccessName, 5> access_names{{
+constexpr std::array<AccessName, 6> access_names{{
     {PathAccess::read, "read"},
     {PathAccess::write, "write"},
     {PathAccess::create, "create"},
     {PathAccess::execute, "execute"},
     {PathAccess::remove, "remove"},
+    {PathAccess::list, "list"},
 }};
 
 // Where a problem is: "app.policy.json: files[2].access: ...".
@@ -85,7 +86,7 @@ PathRule read_path_rule(const Reader& r, const json& item, const std::string& wh
   if (access == nullptr) r.fail(where, "missing key \"access\"");
   for (const auto& name : r.array(*access, where + ".access")) {
     const auto a = path_access_from_name(r.string(name, where + ".access"));
-    if (!a) r.fail(where + ".access", "unknown access " + r.brief(name) + " (read, write, create, execute, remove)");
+    if (!a) r.fail(where + ".access", "unknown access " + r.brief(name) + " (read, write, create, execute, remove, list)");
     rule.access |= static_cast<PathAccessSet>(*a);
   }
   if (const json* reason = r.find(item, "reason")) rule.reason = r.string(*reason, where + ".reason");

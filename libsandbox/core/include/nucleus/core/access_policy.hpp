@@ -10,7 +10,8 @@
 //               "bind":[{"protocol":"tcp","port":8080}],
 //               "unix":["/run/app.sock"]}}
 //
-// A path entry covers the path and, for a directory, everything below it. What no entry grants is
+// A path entry covers the path and, for a directory, everything below it ("list" only the names of
+// the entries below it). What no entry grants is
 // denied. An empty or absent "network" allows no endpoint.
 #pragma once
 
@@ -31,11 +32,14 @@ enum class PathAccess : std::uint8_t {
   create = 1u << 2,  // make files, directories, links, sockets and FIFOs (never devices)
   execute = 1u << 3, // run files as programs
   remove = 1u << 4,  // unlink files and remove directories (and rename away from here)
+  // List a directory's entries (and those of the directories below it), without reading any file
+  // in it: what a listed directory needs, since "read" on a directory covers every file below it.
+  list = 1u << 5,
 };
 using PathAccessSet = std::uint8_t;
-inline constexpr PathAccessSet all_path_access = 0x1f;
+inline constexpr PathAccessSet all_path_access = 0x3f;
 inline constexpr bool has(PathAccessSet set, PathAccess a) { return (set & static_cast<PathAccessSet>(a)) != 0; }
-std::vector<std::string> path_access_names(PathAccessSet set); // "read", "write", ... in that order
+std::vector<std::string> path_access_names(PathAccessSet set); // "read", "write", ..., "list" in that order
 std::optional<PathAccess> path_access_from_name(std::string_view name);
 
 struct PathRule {
