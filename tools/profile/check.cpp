@@ -1,11 +1,13 @@
 // nucleus-profile check and explain: review what a profile allows.
 #include "commands.hpp"
+#include "policy.hpp"
 
 #include "cli.hpp"
 #include "command_line.hpp"
 #include "nucleus/profile/check.hpp"
 #include "nucleus/profile/explain.hpp"
 #include "nucleus/profile/oci.hpp"
+#include "nucleus/profile/policy_review.hpp"
 #include "nucleus/profile/sarif.hpp"
 #include "nucleus/core/error.hpp"
 #include "nucleus/core/io.hpp"
@@ -26,7 +28,7 @@ struct ReviewOptions {
 };
 
 void add_review_options(CLI::App* cmd, ReviewOptions& opt, std::vector<std::string> formats) {
-  cmd->add_option("profile", opt.file, "OCI or Docker seccomp profile (JSON)")->required();
+  cmd->add_option("profile", opt.file, "OCI or Docker seccomp profile (JSON), or a files and network policy")->required();
   cmd->add_option("--docker-default", opt.docker_default,
                   "Docker's default profile (profiles/seccomp/default.json of Docker's source) to compare with")
       ->check(CLI::ExistingFile);
@@ -51,6 +53,11 @@ void register_check(CLI::App& app, Action& selected) {
   nucleus-profile check --docker-default default.json app.json   # also: what it allows beyond Docker's default
   nucleus-profile check --fail-on high --format json app.json
   nucleus-profile check --format sarif app.json > app.sarif    # for code-scanning dashboards (SARIF 2.1.0)
+  nucleus-profile check app.policy.json                        # a files and network policy
+
+For a policy (gen --policy): a change allowed in system folders or /etc, HOME or a folder above it,
+credentials readable (SSH and GPG keys, cloud and registry tokens, /etc/shadow), shell start-up
+files or authorized_keys writable, a container engine's socket, endpoints beyond loopback.
 
 Each finding has a severity (info, low, medium, high, critical), the reason it matters and the fix.
 Exit status: 0 when no finding reaches --fail-on (default low); otherwise by the highest severity:
@@ -64,6 +71,11 @@ The exit status is the same whatever the --format.)");
     selected = [opt] {
       // Read once: SARIF locates each finding in the same bytes that were checked.
       const std::string text = core::read_file(opt->file);
+      if (profile::is_policy_text(text)) {
+        if (!opt->docker_default.empty())
+          throw core::Error(core::ErrorKind::usage, "--docker-default compares seccomp profiles; " + opt->file + " is a policy");
+        return check_policy(opt->file, text, opt->as_json() ? "json" : opt->format, opt->fail_on);
+      }
       auto loaded = profile::parse_profile(text, opt->file);
       for (const auto& w : loaded.warnings) cli::warn(tool, opt->file + ": " + w.path + ": " + w.message);
       auto docker = docker_reference(*opt, loaded.policy);
@@ -88,13 +100,16 @@ void register_explain(CLI::App& app, Action& selected) {
   nucleus-profile explain app.json
   nucleus-profile explain --docker-default default.json app.json   # "... Docker's default allows N"
   nucleus-profile explain --format json app.json
+  nucleus-profile explain app.policy.json        # each path and endpoint of a policy, and why
 
 Counts are against every syscall libseccomp knows on each architecture. Groups are systemd's
 (@file-system, @network-io, @process, @privileged, ...); a syscall can be in several.)");
   add_review_options(cmd, *opt, {"text", "json"});
   cmd->callback([opt, &selected] {
     selected = [opt] {
-      auto loaded = profile::load_profile(opt->file);
+      const std::string text = core::read_file(opt->file);
+      if (profile::is_policy_text(text)) return explain_policy(opt->file, text, opt->as_json());
+      auto loaded = profile::parse_profile(text, opt->file);
       for (const auto& w : loaded.warnings) cli::warn(tool, opt->file + ": " + w.path + ": " + w.message);
       auto docker = docker_reference(*opt, loaded.policy);
       auto e = profile::explain_profile(loaded.policy, docker ? &*docker : nullptr);

@@ -1,11 +1,13 @@
 // nucleus-profile diff: two profiles, or a profile and what a traced run made.
 #include "commands.hpp"
+#include "policy.hpp"
 
 #include "cli.hpp"
 #include "nucleus/profile/diff.hpp"
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/profile/merge.hpp"
 #include "nucleus/profile/oci.hpp"
+#include "nucleus/profile/policy_review.hpp"
 #include "nucleus/core/io.hpp"
 
 #include <iostream>
@@ -26,6 +28,8 @@ void register_diff(CLI::App& app, Action& selected) {
   nucleus-profile diff app-1.0.json app-1.1.json      # syscalls added/removed per architecture, changed entries
   nucleus-profile diff app.json new-run.trace         # what the run made that the profile would deny
   nucleus-profile diff --format json app-1.0.json app-1.1.json
+  nucleus-profile diff old.policy.json new.policy.json   # paths and endpoints added, removed, changed
+  nucleus-profile diff app.policy.json new-run.trace     # what the run did that the policy denies
 
 Exit status, as diff(1): 0 no difference (every traced call allowed), 1 different, 2 trouble
 (a file that is missing or does not parse), whatever the --format.)");
@@ -40,8 +44,13 @@ Exit status, as diff(1): 0 no difference (every traced call allowed), 1 differen
       if (opt->format == "json") opt->json = true;
       // diff(1)'s contract: any trouble is 2, whatever its kind.
       return cli::guarded_main(tool, [](const core::Error&) noexcept { return 2; }, [&] {
-        auto a = profile::load_profile(opt->a).policy;
+        const std::string a_text = core::read_file(opt->a);
+        if (profile::is_policy_text(a_text)) return diff_policy(opt->a, a_text, opt->b, opt->json);
+        auto a = profile::parse_profile(a_text, opt->a).policy;
         std::string first = core::read_file(opt->b.front());
+        if (profile::is_policy_text(first))
+          throw core::Error(core::ErrorKind::usage, opt->b.front() + " is a policy, " + opt->a + " a seccomp profile",
+                            "diff a profile with a profile or traces, a policy with a policy or traces");
         if (!profile::is_profile_text(first)) {
           std::vector<std::filesystem::path> paths(opt->b.begin(), opt->b.end());
           auto traces = profile::read_inputs(paths, {});

@@ -1,5 +1,6 @@
 // nucleus-profile gen: traces (or raw audit text) in, the minimal profile out.
 #include "commands.hpp"
+#include "policy.hpp"
 
 #include "cli.hpp"
 #include "nucleus/profile/effective.hpp"
@@ -19,6 +20,7 @@ void register_gen(CLI::App& app, Action& selected) {
   struct Options {
     std::vector<std::string> inputs;
     std::string output = "-";
+    std::string policy;
     std::string default_action = "errno";
     bool no_log = false;
     bool allow_io_uring = false;
@@ -39,6 +41,7 @@ void register_gen(CLI::App& app, Action& selected) {
   nucleus-profile gen --no-args app.trace -o app.json           # names only, no argument conditions
   nucleus-profile gen --ses 42 /var/log/audit/audit.log -o app.json
   journalctl -k -o cat > kernel.txt && nucleus-profile gen --exe /usr/bin/app kernel.txt
+  nucleus-profile gen app.trace -o app.json --policy app.policy.json   # also the files and network policy
 
 The profile allows each traced syscall on the architecture it was made on, plus execve, exit,
 exit_group, rt_sigreturn and restart_syscall; everything else gets the default action (errno
@@ -55,11 +58,24 @@ unioned. Traces from the audit or kmsg recorders carry names only: gen says so a
 name-only rules.
 
 io_uring_setup, io_uring_enter and io_uring_register are left out even when traced (with a
-warning): io_uring's operations bypass seccomp; --allow-io-uring keeps them.)");
+warning): io_uring's operations bypass seccomp; --allow-io-uring keeps them.
+
+--policy FILE also writes the files and network policy from the traces' behaviour records (the
+eBPF and gVisor recorders write them; a trace without them is refused). It grants what was seen,
+widened only by these rules, each named in the entry's reason and printed when it widens:
+  workspace  the trace's working directory and --rw folders, where used: what was done there
+             (read; read, write, create, remove once anything was changed); never HOME or above
+  tmp        a change under /tmp: /tmp read, write, create, remove (nucleus-run's /tmp is private)
+  system     reads and runs under /usr, /lib*, /bin, /sbin: that folder, read and/or execute
+  own        reads and runs in the folder of a program that ran (its prefix for .../bin)
+  exact      anything else: the path seen, with the access seen ("list" for a listed folder)
+Failed calls and relative paths grant nothing; gen lists them. Network: the TCP and UDP endpoints
+connected to or bound, and the Unix socket paths; none when the program used none.)");
   cmd->add_option("inputs", opt->inputs, "trace logs, or raw audit text (audit.log, dmesg, journalctl)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", opt->output, "profile to write; - for standard output")->capture_default_str();
+  cmd->add_option("--policy", opt->policy, "also write the files and network policy (JSON) to this file");
   cmd->add_option("--default-action", opt->default_action,
                   "kill-process, kill-thread, trap, errno[:N], log")
       ->capture_default_str();
@@ -86,6 +102,11 @@ warning): io_uring's operations bypass seccomp; --allow-io-uring keeps them.)");
       profile::RecordSelector selector{opt->pid, opt->exe, opt->ses};
       std::vector<std::filesystem::path> inputs(opt->inputs.begin(), opt->inputs.end());
       auto traces = profile::read_inputs(inputs, selector);
+      if (opt->policy == "-")
+        throw core::Error(core::ErrorKind::usage, "--policy - : the policy is written to a file",
+                          "give a file name, e.g. --policy app.policy.json");
+      std::optional<core::AccessPolicy> access_policy;
+      if (!opt->policy.empty()) access_policy = generate_policy_for(traces, opt->inputs);
       for (std::size_t i = 0; i < traces.size(); ++i) {
         const auto& s = traces[i].summary;
         if (!s) cli::warn(tool, opt->inputs[i] + " has no summary line: the tracer did not finish, it may be incomplete");
@@ -122,6 +143,12 @@ warning): io_uring's operations bypass seccomp; --allow-io-uring keeps them.)");
       sandbox::CompileStats stats;
       sandbox::compile(policy, {}, &stats); // never write a profile that does not compile
       core::write_file_atomic(opt->output, profile::to_oci_json(policy));
+      if (access_policy) {
+        core::write_file_atomic(opt->policy, core::write_access_policy(*access_policy));
+        const auto& n = access_policy->network;
+        std::cerr << tool << ": wrote " << opt->policy << ": " << access_policy->files.size() << " path(s), "
+                  << n.connect.size() + n.bind.size() << " endpoint(s), " << n.unix_paths.size() << " Unix socket(s)\n";
+      }
       if (opt->output != "-") {
         std::set<std::string> names, conditioned;
         for (const auto& r : policy.rules) {

@@ -1,10 +1,12 @@
 // nucleus-profile merge: the union of profiles and traces, with provenance.
 #include "commands.hpp"
+#include "policy.hpp"
 
 #include "cli.hpp"
 #include "nucleus/profile/generate.hpp"
 #include "nucleus/profile/merge.hpp"
 #include "nucleus/profile/oci.hpp"
+#include "nucleus/profile/policy_review.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/core/error.hpp"
 #include "nucleus/core/io.hpp"
@@ -48,6 +50,7 @@ void register_merge(CLI::App& app, Action& selected) {
   nucleus-profile merge app.json new-run.trace -o app.json          # add what a new run made
   nucleus-profile merge --prefer stricter a.json b.json -o app.json
   nucleus-profile merge --trace run1.trace run2.trace -o all.trace  # one trace: syscalls, files, network, programs
+  nucleus-profile merge a.policy.json b.policy.json -o app.policy.json   # policies: the union
 
 Architectures and flags are united. When two sources treat a syscall differently (another action,
 errno value or argument condition), or their default actions differ, that is an error naming both,
@@ -57,7 +60,10 @@ conditions, the result allows what either allows. The result is compiled before 
 With --trace, every input must be a trace and the result is one trace (for review or gen): syscall
 counts summed and argument values unioned, behaviour records (programs, files, network) unioned with
 their counts summed up to the trace's cap on distinct records (what passes it is counted in the
-summary's behaviour_dropped), losses and dropped records kept.)");
+summary's behaviour_dropped), losses and dropped records kept.
+
+Policies (gen --policy) merge into a policy: each path with the union of its access, each endpoint
+once; traces among them add what gen --policy would grant for them.)");
   cmd->add_option("inputs", opt->inputs, "profiles (JSON) and trace logs")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", opt->output, "profile to write; - for standard output")->capture_default_str();
   cmd->add_option("--prefer", opt->prefer, "resolve conflicts: stricter or looser")
@@ -69,6 +75,12 @@ summary's behaviour_dropped), losses and dropped records kept.)");
       if (opt->output.ends_with(".trace"))
         throw core::Error(core::ErrorKind::usage, "merge writes a profile, and " + opt->output + " is named like a trace",
                           "pass --trace to unite traces into one trace, or name the output FILE.json");
+      for (const auto& path : opt->inputs)
+        if (profile::is_policy_text(core::read_file(path))) {
+          if (!opt->prefer.empty()) throw core::Error(core::ErrorKind::usage, "--prefer is for seccomp profiles: a policy union has no conflicts");
+          merge_policies(opt->inputs, opt->output);
+          return 0;
+        }
       std::vector<profile::MergeInput> inputs;
       // The traces become one input, generated from all of them, so that the argument values they
       // saw are unioned rather than set against each other.
