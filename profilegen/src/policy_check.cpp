@@ -90,9 +90,10 @@ Finding finding(S severity, std::string id, std::string subject, std::string mes
   return f;
 }
 
-void path_findings(const core::PathRule& r, const std::vector<std::string>& homes, std::vector<Finding>& out) {
+void path_findings(const core::PathRule& r, const std::vector<std::string>& homes, const std::string& name,
+                   std::vector<Finding>& out) {
   const std::string grants = "grants " + access_text(r.access);
-  const std::string narrow = "nucleus-profile remove POLICY --path " + r.path + " (or add a narrower path instead)";
+  const std::string narrow = "nucleus-profile remove " + name + " --path " + r.path + " (or add a narrower path instead)";
   if ((r.access & changing) != 0 &&
       std::any_of(system_trees.begin(), system_trees.end(), [&](std::string_view s) { return path_within(r.path, s) || r.path == "/"; }))
     out.push_back(finding(S::high, "policy-write-system", r.path, grants + " in a system folder",
@@ -122,11 +123,11 @@ void path_findings(const core::PathRule& r, const std::vector<std::string>& home
                           "do not let it write there: " + narrow));
 }
 
-void endpoint_findings(const core::Endpoint& e, bool connect, std::vector<Finding>& out) {
+void endpoint_findings(const core::Endpoint& e, bool connect, const std::string& name, std::vector<Finding>& out) {
   const std::string subject = endpoint_text(e);
   const auto scope = address_scope(e.address);
   const std::string flag = connect ? "--connect" : "--bind";
-  const std::string fix = "name the address: nucleus-profile remove POLICY " + flag + " " +
+  const std::string fix = "name the address: nucleus-profile remove " + name + " " + flag + " " +
                           std::string(protocol_name(e.protocol)) + ":" +
                           (e.address.empty() ? "" : (e.address.find(':') != std::string::npos ? "[" + e.address + "]" : e.address) + ":") +
                           std::to_string(e.port) + ", then add the endpoint meant";
@@ -187,16 +188,16 @@ std::string_view address_scope(std::string_view address) {
 
 CheckResult check_access_policy(const core::AccessPolicy& policy, const PolicyCheckOptions& options) {
   CheckResult result;
-  for (const auto& r : policy.files) path_findings(r, options.homes, result.findings);
-  for (const auto& e : policy.network.connect) endpoint_findings(e, true, result.findings);
-  for (const auto& e : policy.network.bind) endpoint_findings(e, false, result.findings);
+  for (const auto& r : policy.files) path_findings(r, options.homes, options.name, result.findings);
+  for (const auto& e : policy.network.connect) endpoint_findings(e, true, options.name, result.findings);
+  for (const auto& e : policy.network.bind) endpoint_findings(e, false, options.name, result.findings);
   for (const auto& u : policy.network.unix_paths)
     for (const auto& s : engine_sockets)
       if (u.ends_with("/" + std::string(s)))
         result.findings.push_back(finding(S::critical, "policy-container-socket", u, "reaches a container engine's socket",
                                           "the engine runs any container the caller asks for, with host mounts: root on "
                                           "the host",
-                                          "remove it: nucleus-profile remove POLICY --unix " + u));
+                                          "remove it: nucleus-profile remove " + options.name + " --unix " + u));
   std::stable_sort(result.findings.begin(), result.findings.end(), [](const Finding& a, const Finding& b) {
     return a.severity != b.severity ? a.severity > b.severity : a.subject < b.subject;
   });

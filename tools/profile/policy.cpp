@@ -52,6 +52,7 @@ int check_policy(const std::string& file, const std::string& text, const std::st
   auto policy = read_policy(file, text);
   profile::PolicyCheckOptions options;
   options.homes = caller_homes();
+  options.name = file;
   auto result = profile::check_access_policy(policy, options);
   std::cout << (format == "json" ? profile::check_to_json(result, file) : profile::format_check_text(result, file));
   return profile::check_exit_code(result, *profile::severity_from_name(fail_on));

@@ -23,6 +23,7 @@ std::string_view address_scope(std::string_view address);
 
 struct PolicyCheckOptions {
   std::vector<std::string> homes; // the caller's home folders besides /root and /home/NAME
+  std::string name = "POLICY";     // the policy's file, in the fixes' commands
 };
 // Findings: a change allowed under system folders or /etc (high), HOME or a folder above it
 // granted (high; "list" only: low), credentials readable (high), start-up files writable (high),
