@@ -37,6 +37,9 @@ std::string parent_of(std::string_view path) {
   return slash == 0 || slash == std::string_view::npos ? std::string("/") : std::string(path.substr(0, slash));
 }
 
+// An absolute path a policy can hold (a NUL byte cannot be in one, whatever a trace file says).
+bool usable(std::string_view path) { return path.starts_with('/') && path.find('\0') == std::string_view::npos; }
+
 std::string_view base_of(std::string_view path) { return path.substr(path.rfind('/') + 1); }
 
 std::string access_text(PathAccessSet access) { return core::join(core::path_access_names(access), ","); }
@@ -66,7 +69,7 @@ public:
   Builder(const std::vector<core::Trace>& traces, const PolicyGenOptions& options) : homes_(options.homes) {
     for (const auto& t : traces)
       for (const auto& w : t.header.workspace)
-        if (w.starts_with('/')) workspace_.insert(core::resolve_path("/", w));
+        if (usable(w)) workspace_.insert(core::resolve_path("/", w));
     collect(traces);
     own_folders(traces);
     any_tmp_change_ = std::any_of(uses_.begin(), uses_.end(), [&](const Use& u) {
@@ -98,20 +101,20 @@ private:
           failed.push_back(what + " failed: not granted");
           continue;
         }
-        if (!f.resolved()) {
+        if (!f.resolved() || f.path.find('\0') != std::string::npos) {
           unresolved.insert(what);
           continue;
         }
-        add_use(f.path, path_access_of(f));
+        add_use(core::resolve_path("/", f.path), path_access_of(f));
         if (!f.target.empty() && target_access_of(f) != 0) {
-          if (f.target.starts_with('/')) add_use(core::resolve_path("/", f.target), target_access_of(f));
+          if (f.target.starts_with('/') && f.target.find('\0') == std::string::npos) add_use(core::resolve_path("/", f.target), target_access_of(f));
           else unresolved.insert(f.syscall + " " + f.target + " (the old name) by " + f.exe);
         }
       }
       for (const auto& e : t.execs) {
         const std::string what = "exec " + e.path + " by " + e.exe;
         if (e.result == core::Outcome::failed) failed.push_back(what + " failed: not granted");
-        else if (!e.path.starts_with('/')) unresolved.insert(what);
+        else if (!e.path.starts_with('/') || e.path.find('\0') != std::string::npos) unresolved.insert(what);
         else add_use(core::resolve_path("/", e.path), bit(PathAccess::execute));
       }
     }
@@ -130,9 +133,9 @@ private:
     std::set<std::string> programs;
     for (const auto& t : traces) {
       for (const auto& e : t.execs)
-        if (e.result != core::Outcome::failed && e.path.starts_with('/')) programs.insert(core::resolve_path("/", e.path));
+        if (e.result != core::Outcome::failed && usable(e.path)) programs.insert(core::resolve_path("/", e.path));
       for (const auto& f : t.files)
-        if (f.exe.starts_with('/')) programs.insert(core::resolve_path("/", f.exe));
+        if (usable(f.exe)) programs.insert(core::resolve_path("/", f.exe));
     }
     for (const auto& p : programs) {
       if (system_folder_of(p) || path_within(p, "/tmp") || !workspace_of(p).empty()) continue;

@@ -220,6 +220,21 @@ TEST(PolicyGen, RelativePathsGrantNothing) {
   EXPECT_TRUE(mentions(r.notes, "data.txt")) << core::join(r.notes, "\n");
 }
 
+// A trace file is outside input: its paths are folded before they become entries, and a NUL byte
+// (which no path holds) grants nothing, so that the policy written is one the reader takes back.
+TEST(PolicyGen, PathsAreFoldedAndNulBytesGrantNothing) {
+  auto t = traced({"/home/u/work/./", "relative"});
+  file(t, "/home/u/work/../work/./a.txt", fa(FileAccess::read));
+  file(t, std::string("/srv/x\0y", 8), fa(FileAccess::read));
+  t.files.push_back({std::string(app), "rename", "/srv//b", fa(FileAccess::rename), "/srv/a/", core::Outcome::ok, 1});
+  const auto r = gen(t);
+  EXPECT_EQ(granted(r.policy, "/home/u/work"), set({PathAccess::read}));
+  EXPECT_EQ(granted(r.policy, "/srv/b"), set({PathAccess::create}));
+  EXPECT_EQ(granted(r.policy, "/srv/a"), set({PathAccess::remove}));
+  EXPECT_EQ(core::access_for(r.policy, "/srv/x"), 0);
+  EXPECT_EQ(core::read_access_policy(core::write_access_policy(r.policy), "p.json"), r.policy);
+}
+
 TEST(PolicyGen, AListedHomeGetsItsNamesNotItsFiles) {
   auto t = traced();
   file(t, "/home/u", fa(FileAccess::list));
