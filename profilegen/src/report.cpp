@@ -250,6 +250,7 @@ std::string render_report_html(const ReportInput& in) {
     }
     h << "</section>\n";
   }
+  h << access_policy_section_html(in, esc);
   h << "</body></html>\n";
   return h.str();
 }
@@ -337,6 +338,7 @@ std::string render_report_markdown(const ReportInput& in) {
     m << "## Changes since " << md_esc(in.previous_name.value_or("previous profile")) << "\n\n"
       << core::markdown_code_block(format_diff_text(d, in.previous_name.value_or("previous"), in.profile_name));
   }
+  m << access_policy_section_markdown(in);
   return m.str();
 }
 

@@ -4,6 +4,7 @@
 #include "nucleus/profile/policy_review.hpp"
 
 #include "nucleus/profile/policy_gen.hpp"
+#include "nucleus/profile/report.hpp"
 #include "nucleus/core/error.hpp"
 #include "nucleus/core/strings.hpp"
 
@@ -193,4 +194,28 @@ TEST(PolicyText, ToldFromProfilesAndTraces) {
   EXPECT_FALSE(profile::is_policy_text(R"({"type":"header","format":"nucleus-trace","version":1})"));
   EXPECT_FALSE(profile::is_policy_text("not json"));
   EXPECT_FALSE(profile::is_policy_text(std::string(100000, '[')));
+}
+
+// report --policy: the policy's entries, endpoints and findings are in both renderings, with the
+// policy's text escaped like the rest of the report.
+TEST(PolicyReport, TheSectionListsEntriesAndFindings) {
+  auto p = with_path("/home/u/.ssh/id_ed25519", r);
+  p.files.push_back({"/srv/<b>", r, "as seen (rule exact)"});
+  p.network.connect = {{Protocol::tcp, "127.0.0.1", 8080}};
+  profile::ReportInput in;
+  in.profile_name = "app.json";
+  in.generated_at = "2026-11-28T09:00:00Z";
+  in.access_policy = &p;
+  in.access_policy_name = "app.policy.json";
+  const auto md = profile::render_report_markdown(in);
+  EXPECT_NE(md.find(R"(## Files and network: app\.policy\.json)"), std::string::npos) << md;
+  EXPECT_NE(md.find(R"(| high | \/home\/u\/\.ssh\/id\_ed25519 |)"), std::string::npos) << md;
+  EXPECT_NE(md.find(R"(| \/srv\/\<b\> | read |)"), std::string::npos) << md;
+  EXPECT_NE(md.find(R"(| connect | tcp 127\.0\.0\.1\:8080 | loopback |)"), std::string::npos) << md;
+  const auto html = profile::render_report_html(in);
+  EXPECT_NE(html.find("<section id=\"policy\">"), std::string::npos);
+  EXPECT_NE(html.find("<code>/srv/&lt;b&gt;</code>"), std::string::npos);
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+  in.access_policy = nullptr;
+  EXPECT_EQ(profile::render_report_markdown(in).find("Files and network"), std::string::npos);
 }

@@ -9,6 +9,7 @@
 #include "nucleus/core/io.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <memory>
 
@@ -35,15 +36,18 @@ void register_report(CLI::App& app, Action& selected) {
     std::string previous;
     std::string docker_default;
     std::string date;
+    std::string policy;
   };
   auto opt = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("report", "write a review document (HTML or Markdown) for a profile and its traces");
   cmd->footer(R"(Examples:
   nucleus-profile report app.json app.trace -o review.html
   nucleus-profile report app.json app.trace --docker-default default.json --previous app-1.0.json -o review.md
+  nucleus-profile report app.json app.trace --policy app.policy.json -o review.html
 
 The report shows what was run and when, how often each syscall was made (a chart), the findings of
-'check', the comparison with Docker's default and the changes since --previous. The HTML file is
+'check', the comparison with Docker's default and the changes since --previous; with --policy,
+the files and network policy's entries and check's findings on it. The HTML file is
 self-contained: inline CSS and SVG, nothing fetched from the network.)");
   cmd->add_option("profile", opt->file, "OCI or Docker seccomp profile (JSON)")->required();
   cmd->add_option("traces", opt->traces, "trace logs the profile was made from")->check(CLI::ExistingFile);
@@ -53,6 +57,7 @@ self-contained: inline CSS and SVG, nothing fetched from the network.)");
   cmd->add_option("--previous", opt->previous, "an earlier profile to show the changes since")->check(CLI::ExistingFile);
   cmd->add_option("--docker-default", opt->docker_default, "Docker's default profile to compare with")->check(CLI::ExistingFile);
   cmd->add_option("--date", opt->date, "the date to print (RFC 3339; default: now)");
+  cmd->add_option("--policy", opt->policy, "the files and network policy (gen --policy) to include")->check(CLI::ExistingFile);
   cmd->callback([opt, &selected] {
     selected = [opt] {
       std::string format = opt->format;
@@ -77,6 +82,13 @@ self-contained: inline CSS and SVG, nothing fetched from the network.)");
       if (!opt->docker_default.empty()) docker = profile::load_reference(opt->docker_default, in.policy.effective_arches());
       in.docker_default = docker ? &*docker : nullptr;
       in.generated_at = opt->date.empty() ? now_rfc3339() : opt->date;
+      std::optional<core::AccessPolicy> access_policy;
+      if (!opt->policy.empty()) {
+        access_policy = core::read_access_policy(core::read_file(opt->policy), opt->policy);
+        in.access_policy = &*access_policy;
+        in.access_policy_name = opt->policy;
+        if (const char* home = std::getenv("HOME"); home != nullptr && *home == '/') in.homes = {home};
+      }
       core::write_file_atomic(opt->output, format == "html" ? profile::render_report_html(in)
                                                                : profile::render_report_markdown(in));
       return 0;
