@@ -84,6 +84,12 @@ TEST(PolicyTool, ATraceWithoutBehaviourIsRefusedAndNothingIsWritten) {
   EXPECT_NE(r.err.find("eBPF"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "app.json"));
   EXPECT_FALSE(std::filesystem::exists(dir / "app.policy.json"));
+
+  nucleus::test::write_text(dir / "app.trace", trace_text(true));
+  auto same = run({profile_tool(), "gen", (dir / "app.trace").string(), "-o", (dir / "app.json").string(), "--policy",
+                   (dir / "." / "app.json").string()});
+  EXPECT_EQ(same.exit_code, 2) << same.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "app.json")) << "one file for both: refused before writing";
 }
 
 TEST(PolicyTool, WrongFlagsForTheFileAreRefused) {

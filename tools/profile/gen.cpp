@@ -10,6 +10,7 @@
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/core/io.hpp"
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -105,6 +106,10 @@ connected to or bound, and the Unix socket paths; none when the program used non
       if (opt->policy == "-")
         throw core::Error(core::ErrorKind::usage, "--policy - : the policy is written to a file",
                           "give a file name, e.g. --policy app.policy.json");
+      if (!opt->policy.empty() && opt->output != "-" &&
+          std::filesystem::weakly_canonical(opt->policy) == std::filesystem::weakly_canonical(opt->output))
+        throw core::Error(core::ErrorKind::usage, "--policy " + opt->policy + " is the profile's file (-o) too",
+                          "write the policy to a file of its own, e.g. app.policy.json beside app.json");
       std::optional<core::AccessPolicy> access_policy;
       if (!opt->policy.empty()) access_policy = generate_policy_for(traces, opt->inputs);
       for (std::size_t i = 0; i < traces.size(); ++i) {
