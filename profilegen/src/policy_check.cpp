@@ -27,21 +27,35 @@ constexpr PathAccessSet changing = bit(PathAccess::write) | bit(PathAccess::crea
 constexpr PathAccessSet reading = bit(PathAccess::read) | bit(PathAccess::execute);
 
 // Below a home: files that hold credentials (a folder: all of it). ".ssh/id_" is a name prefix.
-constexpr std::array<std::string_view, 17> home_credentials = {
-    ".ssh/id_", ".gnupg", ".aws", ".config/gcloud", ".azure", ".kube/config", ".docker/config.json", ".npmrc",
-    ".pypirc", ".cargo/credentials", ".cargo/credentials.toml", ".gem/credentials", ".config/gh/hosts.yml",
-    ".netrc", ".git-credentials", ".password-store", ".vault-token"};
+constexpr std::array<std::string_view, 17> home_credentials = {".ssh/id_",
+                                                               ".gnupg",
+                                                               ".aws",
+                                                               ".config/gcloud",
+                                                               ".azure",
+                                                               ".kube/config",
+                                                               ".docker/config.json",
+                                                               ".npmrc",
+                                                               ".pypirc",
+                                                               ".cargo/credentials",
+                                                               ".cargo/credentials.toml",
+                                                               ".gem/credentials",
+                                                               ".config/gh/hosts.yml",
+                                                               ".netrc",
+                                                               ".git-credentials",
+                                                               ".password-store",
+                                                               ".vault-token"};
 constexpr std::array<std::string_view, 3> system_credentials = {"/etc/shadow", "/etc/gshadow", "/etc/ssh/ssh_host_"};
 // Files whose content runs later, outside any sandbox.
 constexpr std::array<std::string_view, 12> home_startup = {
-    ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zprofile", ".zshenv",
-    ".config/autostart", ".config/systemd", ".ssh/authorized_keys", ".ssh/rc"};
-constexpr std::array<std::string_view, 7> system_startup = {"/etc/profile.d", "/etc/cron.d", "/etc/crontab",
+    ".bashrc", ".bash_profile",     ".bash_login",     ".bash_logout",         ".profile", ".zshrc", ".zprofile",
+    ".zshenv", ".config/autostart", ".config/systemd", ".ssh/authorized_keys", ".ssh/rc"};
+constexpr std::array<std::string_view, 7> system_startup = {"/etc/profile.d",  "/etc/cron.d",        "/etc/crontab",
                                                             "/var/spool/cron", "/etc/ld.so.preload", "/etc/sudoers",
                                                             "/etc/sudoers.d"};
-constexpr std::array<std::string_view, 9> system_trees = {"/usr", "/lib", "/lib32", "/lib64", "/libx32",
-                                                          "/bin", "/sbin", "/etc", "/boot"};
-constexpr std::array<std::string_view, 4> engine_sockets = {"docker.sock", "containerd.sock", "podman.sock", "crio.sock"};
+constexpr std::array<std::string_view, 9> system_trees = {"/usr", "/lib",  "/lib32", "/lib64", "/libx32",
+                                                          "/bin", "/sbin", "/etc",   "/boot"};
+constexpr std::array<std::string_view, 4> engine_sockets = {"docker.sock", "containerd.sock", "podman.sock",
+                                                            "crio.sock"};
 
 // The homes an entry may touch: the caller's, and /root or /home/NAME at or below the entry.
 std::vector<std::string> homes_near(std::string_view path, const std::vector<std::string>& homes) {
@@ -62,7 +76,8 @@ bool touches(std::string_view path, const std::string& location) {
   if (location.ends_with('_')) {
     const std::string folder = location.substr(0, location.rfind('/'));
     if (path_within(folder, path)) return true; // the entry is the folder or above it
-    return path.starts_with(location) && !path.ends_with(".pub") && path.find('/', location.size()) == std::string_view::npos;
+    return path.starts_with(location) && !path.ends_with(".pub") &&
+           path.find('/', location.size()) == std::string_view::npos;
   }
   return path_within(location, path) || path_within(path, location);
 }
@@ -73,7 +88,8 @@ bool touches_any(std::string_view path, const std::vector<std::string>& homes, s
   for (const auto& h : homes_near(path, homes))
     for (const auto& r : rel)
       if (touches(path, h + "/" + std::string(r))) return true;
-  return std::any_of(absolute.begin(), absolute.end(), [&](std::string_view a) { return touches(path, std::string(a)); });
+  return std::any_of(absolute.begin(), absolute.end(),
+                     [&](std::string_view a) { return touches(path, std::string(a)); });
 }
 
 std::string access_text(PathAccessSet a) { return core::join(core::path_access_names(a), ","); }
@@ -93,9 +109,11 @@ Finding finding(S severity, std::string id, std::string subject, std::string mes
 void path_findings(const core::PathRule& r, const std::vector<std::string>& homes, const std::string& name,
                    std::vector<Finding>& out) {
   const std::string grants = "grants " + access_text(r.access);
-  const std::string narrow = "nucleus-profile remove " + name + " --path " + r.path + " (or add a narrower path instead)";
-  if ((r.access & changing) != 0 &&
-      std::any_of(system_trees.begin(), system_trees.end(), [&](std::string_view s) { return path_within(r.path, s) || r.path == "/"; }))
+  const std::string narrow =
+      "nucleus-profile remove " + name + " --path " + r.path + " (or add a narrower path instead)";
+  if ((r.access & changing) != 0 && std::any_of(system_trees.begin(), system_trees.end(), [&](std::string_view s) {
+        return path_within(r.path, s) || r.path == "/";
+      }))
     out.push_back(finding(S::high, "policy-write-system", r.path, grants + " in a system folder",
                           "a program that changes system files changes every program that loads them",
                           "grant only read and execute there: " + narrow));
@@ -117,8 +135,9 @@ void path_findings(const core::PathRule& r, const std::vector<std::string>& home
                           "leave them out unless the program is meant to use them: " + narrow));
   if ((r.access & (bit(PathAccess::write) | bit(PathAccess::create))) != 0 &&
       touches_any(r.path, homes, home_startup, system_startup))
-    out.push_back(finding(S::high, "policy-startup-write", r.path, grants + " on files that run later (shell start-up, "
-                          "cron, authorized_keys, sudoers)",
+    out.push_back(finding(S::high, "policy-startup-write", r.path,
+                          grants + " on files that run later (shell start-up, "
+                                   "cron, authorized_keys, sudoers)",
                           "the program's code would run again later, outside any sandbox",
                           "do not let it write there: " + narrow));
 }
@@ -127,10 +146,11 @@ void endpoint_findings(const core::Endpoint& e, bool connect, const std::string&
   const std::string subject = endpoint_text(e);
   const auto scope = address_scope(e.address);
   const std::string flag = connect ? "--connect" : "--bind";
-  const std::string fix = "name the address: nucleus-profile remove " + name + " " + flag + " " +
-                          std::string(protocol_name(e.protocol)) + ":" +
-                          (e.address.empty() ? "" : (e.address.find(':') != std::string::npos ? "[" + e.address + "]" : e.address) + ":") +
-                          std::to_string(e.port) + ", then add the endpoint meant";
+  const std::string fix =
+      "name the address: nucleus-profile remove " + name + " " + flag + " " + std::string(protocol_name(e.protocol)) +
+      ":" +
+      (e.address.empty() ? "" : (e.address.find(':') != std::string::npos ? "[" + e.address + "]" : e.address) + ":") +
+      std::to_string(e.port) + ", then add the endpoint meant";
   if (connect && e.address == "169.254.169.254")
     out.push_back(finding(S::high, "policy-cloud-metadata", subject, "connects to the cloud metadata service",
                           "it hands out the machine's cloud credentials", "remove it"));
@@ -194,14 +214,16 @@ CheckResult check_access_policy(const core::AccessPolicy& policy, const PolicyCh
   for (const auto& u : policy.network.unix_paths)
     for (const auto& s : engine_sockets)
       if (u.ends_with("/" + std::string(s)))
-        result.findings.push_back(finding(S::critical, "policy-container-socket", u, "reaches a container engine's socket",
-                                          "the engine runs any container the caller asks for, with host mounts: root on "
-                                          "the host",
-                                          "remove it: nucleus-profile remove " + options.name + " --unix " + u));
+        result.findings.push_back(
+            finding(S::critical, "policy-container-socket", u, "reaches a container engine's socket",
+                    "the engine runs any container the caller asks for, with host mounts: root on "
+                    "the host",
+                    "remove it: nucleus-profile remove " + options.name + " --unix " + u));
   std::stable_sort(result.findings.begin(), result.findings.end(), [](const Finding& a, const Finding& b) {
     return a.severity != b.severity ? a.severity > b.severity : a.subject < b.subject;
   });
-  if (policy.files.empty() && policy.network.empty()) result.notes.push_back("the policy allows no path and no endpoint");
+  if (policy.files.empty() && policy.network.empty())
+    result.notes.push_back("the policy allows no path and no endpoint");
   return result;
 }
 
@@ -215,12 +237,14 @@ std::string explain_access_policy(const core::AccessPolicy& policy, std::string_
   out << "files (an entry covers the path and everything below it):\n";
   if (policy.files.empty()) out << "  none\n";
   for (const auto& r : policy.files)
-    out << "  " << printable(r.path) << "  " << access_text(r.access) << "\n    why: "
-        << (r.reason.empty() ? "no reason given" : printable(r.reason)) << "\n";
+    out << "  " << printable(r.path) << "  " << access_text(r.access)
+        << "\n    why: " << (r.reason.empty() ? "no reason given" : printable(r.reason)) << "\n";
   out << "network:\n";
   if (n.empty()) out << "  none: no endpoint may be reached or served\n";
-  for (const auto& e : n.connect) out << "  connect " << printable(endpoint_text(e)) << " (" << address_scope(e.address) << ")\n";
-  for (const auto& e : n.bind) out << "  bind " << printable(endpoint_text(e)) << " (" << address_scope(e.address) << ")\n";
+  for (const auto& e : n.connect)
+    out << "  connect " << printable(endpoint_text(e)) << " (" << address_scope(e.address) << ")\n";
+  for (const auto& e : n.bind)
+    out << "  bind " << printable(endpoint_text(e)) << " (" << address_scope(e.address) << ")\n";
   for (const auto& u : n.unix_paths) out << "  unix " << printable(u) << "\n";
   return out.str();
 }

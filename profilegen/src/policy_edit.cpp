@@ -89,13 +89,16 @@ core::Endpoint parse_endpoint(std::string_view text) {
   if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535)
     bad_endpoint(text, "\"" + std::string(port) + "\" is not a port 0..65535");
   if (e.address.empty() && rest.find(':') != std::string_view::npos) bad_endpoint(text, "the address is empty");
-  if (e.address.find_first_of(" /\t") != std::string::npos) bad_endpoint(text, "\"" + e.address + "\" is not an address");
+  if (e.address.find_first_of(" /\t") != std::string::npos)
+    bad_endpoint(text, "\"" + e.address + "\" is not an address");
   e.port = static_cast<int>(value);
   return e;
 }
 
 std::string endpoint_text(const core::Endpoint& e) {
-  const std::string address = e.address.empty() ? "*" : e.address.find(':') != std::string::npos ? "[" + e.address + "]" : e.address;
+  const std::string address = e.address.empty()                          ? "*"
+                              : e.address.find(':') != std::string::npos ? "[" + e.address + "]"
+                                                                         : e.address;
   return std::string(core::protocol_name(e.protocol)) + " " + address + ":" + std::to_string(e.port);
 }
 
@@ -120,7 +123,8 @@ core::AccessPolicy add_to_policy(core::AccessPolicy policy, const PolicyEdit& ed
                                  std::vector<std::string>& unchanged) {
   for (const auto& p : edit.paths) {
     const std::string path = folded(p.path);
-    if (p.access == 0) throw core::Error(core::ErrorKind::usage, "--path " + path + " needs --access", "e.g. --access read,write");
+    if (p.access == 0)
+      throw core::Error(core::ErrorKind::usage, "--path " + path + " needs --access", "e.g. --access read,write");
     auto it = std::find_if(policy.files.begin(), policy.files.end(), [&](const auto& r) { return r.path == path; });
     const std::string line = path + " " + access_text(p.access);
     if (it == policy.files.end()) {
@@ -133,15 +137,19 @@ core::AccessPolicy add_to_policy(core::AccessPolicy policy, const PolicyEdit& ed
       changed.push_back(line);
     }
   }
-  for (const auto& e : edit.connect) (add_once(policy.network.connect, e) ? changed : unchanged).push_back("connect " + endpoint_text(e));
-  for (const auto& e : edit.bind) (add_once(policy.network.bind, e) ? changed : unchanged).push_back("bind " + endpoint_text(e));
-  for (const auto& u : edit.unix_paths) (add_once(policy.network.unix_paths, u) ? changed : unchanged).push_back("unix " + u);
+  for (const auto& e : edit.connect)
+    (add_once(policy.network.connect, e) ? changed : unchanged).push_back("connect " + endpoint_text(e));
+  for (const auto& e : edit.bind)
+    (add_once(policy.network.bind, e) ? changed : unchanged).push_back("bind " + endpoint_text(e));
+  for (const auto& u : edit.unix_paths)
+    (add_once(policy.network.unix_paths, u) ? changed : unchanged).push_back("unix " + u);
   std::sort(policy.files.begin(), policy.files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
   sort_network(policy.network);
   return policy;
 }
 
-core::AccessPolicy remove_from_policy(core::AccessPolicy policy, const PolicyEdit& edit, std::vector<std::string>& changed) {
+core::AccessPolicy remove_from_policy(core::AccessPolicy policy, const PolicyEdit& edit,
+                                      std::vector<std::string>& changed) {
   auto missing = [](const std::string& what) {
     throw core::Error(core::ErrorKind::invalid_input, what + ": the policy does not hold it",
                       "nucleus-profile explain POLICY lists what it holds");
@@ -149,7 +157,8 @@ core::AccessPolicy remove_from_policy(core::AccessPolicy policy, const PolicyEdi
   for (const auto& p : edit.paths) {
     const std::string path = folded(p.path);
     auto it = std::find_if(policy.files.begin(), policy.files.end(), [&](const auto& r) { return r.path == path; });
-    if (it == policy.files.end() || (p.access != 0 && (it->access & p.access) == 0)) missing(path + (p.access ? " " + access_text(p.access) : ""));
+    if (it == policy.files.end() || (p.access != 0 && (it->access & p.access) == 0))
+      missing(path + (p.access ? " " + access_text(p.access) : ""));
     if (p.access == 0 || (it->access & ~p.access) == 0) {
       changed.push_back(path);
       policy.files.erase(it);
@@ -195,7 +204,8 @@ PolicyDiff diff_access_policies(const core::AccessPolicy& a, const core::AccessP
   for (const auto& r : b.files) {
     auto it = std::find_if(a.files.begin(), a.files.end(), [&](const auto& o) { return o.path == r.path; });
     if (it == a.files.end()) d.added.push_back(r.path + " " + access_text(r.access));
-    else if (it->access != r.access) d.changed.push_back(r.path + " " + access_text(it->access) + " -> " + access_text(r.access));
+    else if (it->access != r.access)
+      d.changed.push_back(r.path + " " + access_text(it->access) + " -> " + access_text(r.access));
   }
   for (const auto& r : a.files)
     if (std::none_of(b.files.begin(), b.files.end(), [&](const auto& o) { return o.path == r.path; }))
@@ -210,9 +220,11 @@ PolicyDiff diff_access_policies(const core::AccessPolicy& a, const core::AccessP
   endpoints(a.network.bind, b.network.bind, "bind", d.added);
   endpoints(b.network.bind, a.network.bind, "bind", d.removed);
   for (const auto& u : b.network.unix_paths)
-    if (std::find(a.network.unix_paths.begin(), a.network.unix_paths.end(), u) == a.network.unix_paths.end()) d.added.push_back("unix " + u);
+    if (std::find(a.network.unix_paths.begin(), a.network.unix_paths.end(), u) == a.network.unix_paths.end())
+      d.added.push_back("unix " + u);
   for (const auto& u : a.network.unix_paths)
-    if (std::find(b.network.unix_paths.begin(), b.network.unix_paths.end(), u) == b.network.unix_paths.end()) d.removed.push_back("unix " + u);
+    if (std::find(b.network.unix_paths.begin(), b.network.unix_paths.end(), u) == b.network.unix_paths.end())
+      d.removed.push_back("unix " + u);
   return d;
 }
 
@@ -238,7 +250,8 @@ PolicyTraceDiff diff_access_policy_trace(const core::AccessPolicy& policy, const
       if (!f.target.empty()) check_path(core::resolve_path("/", f.target), target_access_of(f), by);
     }
     for (const auto& e : t.execs)
-      if (e.result != core::Outcome::failed) check_path(core::resolve_path("/", e.path), static_cast<PathAccessSet>(PathAccess::execute), e.exe + " (exec)");
+      if (e.result != core::Outcome::failed)
+        check_path(core::resolve_path("/", e.path), static_cast<PathAccessSet>(PathAccess::execute), e.exe + " (exec)");
     const auto wanted = generate_access_policy({t}).policy.network; // the endpoints as gen reads them
     const auto& have = policy.network;
     auto covered = [](const std::vector<core::Endpoint>& list, const core::Endpoint& e) {
@@ -250,7 +263,8 @@ PolicyTraceDiff diff_access_policy_trace(const core::AccessPolicy& policy, const
       if (!covered(have.connect, e)) {
         denied.insert("connect " + endpoint_text(e));
         commands.insert(add + " --connect " + std::string(core::protocol_name(e.protocol)) + ":" +
-                        (e.address.find(':') != std::string::npos ? "[" + e.address + "]" : e.address) + ":" + std::to_string(e.port));
+                        (e.address.find(':') != std::string::npos ? "[" + e.address + "]" : e.address) + ":" +
+                        std::to_string(e.port));
       }
     for (const auto& e : wanted.bind)
       if (!covered(have.bind, e)) {
@@ -287,7 +301,8 @@ std::string format_policy_trace_diff_text(const PolicyTraceDiff& d, std::string_
     out << printable(policy_name) << " allows everything " << printable(trace_names) << " did\n";
     return out.str();
   }
-  out << printable(policy_name) << " would deny " << d.denied.size() << " thing(s) " << printable(trace_names) << " did:\n";
+  out << printable(policy_name) << " would deny " << d.denied.size() << " thing(s) " << printable(trace_names)
+      << " did:\n";
   for (const auto& l : d.denied) out << "  " << printable(l) << "\n";
   out << "to allow them (check each first):\n";
   for (const auto& c : d.commands) out << "  " << printable(c) << "\n";
@@ -295,15 +310,18 @@ std::string format_policy_trace_diff_text(const PolicyTraceDiff& d, std::string_
 }
 
 std::string policy_diff_to_json(const PolicyDiff& d, std::string_view a_name, std::string_view b_name) {
-  nlohmann::ordered_json j{{"old", a_name}, {"new", b_name}, {"same", d.same()},
+  nlohmann::ordered_json j{{"old", a_name},    {"new", b_name},        {"same", d.same()},
                            {"added", d.added}, {"removed", d.removed}, {"changed", d.changed}};
   return j.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 std::string policy_trace_diff_to_json(const PolicyTraceDiff& d, std::string_view policy_name,
                                       std::string_view trace_names) {
-  nlohmann::ordered_json j{{"policy", policy_name}, {"traces", trace_names}, {"same", d.same()},
-                           {"denied", d.denied}, {"commands", d.commands}};
+  nlohmann::ordered_json j{{"policy", policy_name},
+                           {"traces", trace_names},
+                           {"same", d.same()},
+                           {"denied", d.denied},
+                           {"commands", d.commands}};
   return j.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 

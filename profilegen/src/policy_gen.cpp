@@ -25,7 +25,8 @@ constexpr PathAccessSet looks_and_runs = bit(PathAccess::read) | bit(PathAccess:
 
 // The folders of the system rule: the libraries and programs every dynamically linked program
 // loads from; the dynamic loader's cache and configuration are files in /etc and stay exact.
-constexpr std::array<std::string_view, 7> system_folders = {"/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin"};
+constexpr std::array<std::string_view, 7> system_folders = {"/usr",    "/lib", "/lib32", "/lib64",
+                                                            "/libx32", "/bin", "/sbin"};
 
 struct Use {
   std::string path;
@@ -80,7 +81,8 @@ public:
   void build(PolicyGenResult& out) {
     for (const auto& w : workspace_)
       if (too_wide_to_widen(w, homes_) && used_below(w))
-        out.notes.push_back("rule workspace: " + w + " is not widened to (a home, or a folder above one); what the "
+        out.notes.push_back("rule workspace: " + w +
+                            " is not widened to (a home, or a folder above one); what the "
                             "program used there is granted exactly as seen");
     for (const auto& use : uses_) place(use);
     for (auto& [key, b] : buckets_) emit(key, b, out);
@@ -95,8 +97,8 @@ private:
     std::set<std::string> unresolved;
     for (const auto& t : traces) {
       for (const auto& f : t.files) {
-        const std::string what = f.syscall + " " + f.path + " (" + core::join(core::file_access_names(f.access), ",") +
-                                 ") by " + f.exe;
+        const std::string what =
+            f.syscall + " " + f.path + " (" + core::join(core::file_access_names(f.access), ",") + ") by " + f.exe;
         if (f.result == core::Outcome::failed) {
           failed.push_back(what + " failed: not granted");
           continue;
@@ -107,7 +109,8 @@ private:
         }
         add_use(core::resolve_path("/", f.path), path_access_of(f));
         if (!f.target.empty() && target_access_of(f) != 0) {
-          if (f.target.starts_with('/') && f.target.find('\0') == std::string::npos) add_use(core::resolve_path("/", f.target), target_access_of(f));
+          if (f.target.starts_with('/') && f.target.find('\0') == std::string::npos)
+            add_use(core::resolve_path("/", f.target), target_access_of(f));
           else unresolved.insert(f.syscall + " " + f.target + " (the old name) by " + f.exe);
         }
       }
@@ -118,7 +121,8 @@ private:
         else add_use(core::resolve_path("/", e.path), bit(PathAccess::execute));
       }
     }
-    for (const auto& u : unresolved) notes.push_back(u + ": the path is relative (the recorder could not resolve it): not granted");
+    for (const auto& u : unresolved)
+      notes.push_back(u + ": the path is relative (the recorder could not resolve it): not granted");
     std::sort(failed.begin(), failed.end());
     failed.erase(std::unique(failed.begin(), failed.end()), failed.end());
   }
@@ -141,7 +145,8 @@ private:
       if (system_folder_of(p) || path_within(p, "/tmp") || !workspace_of(p).empty()) continue;
       std::string folder = parent_of(p);
       const auto base = base_of(folder);
-      if ((base == "bin" || base == "sbin") && !too_wide_to_widen(parent_of(folder), homes_)) folder = parent_of(folder);
+      if ((base == "bin" || base == "sbin") && !too_wide_to_widen(parent_of(folder), homes_))
+        folder = parent_of(folder);
       if (!too_wide_to_widen(folder, homes_) && !system_folder_of(folder)) own_.insert(folder);
     }
   }
@@ -219,7 +224,8 @@ private:
 
   void finish(PolicyGenResult& out) {
     for (const auto& p : downgraded_)
-      out.notes.push_back("rule exact: " + p + " was read as a whole; granted \"list\" (its entries' names), since "
+      out.notes.push_back("rule exact: " + p +
+                          " was read as a whole; granted \"list\" (its entries' names), since "
                           "\"read\" on it would grant every file below it");
     for (const auto& [path, e] : entries_) {
       // An exact entry that a wider one already covers adds nothing.
@@ -261,8 +267,8 @@ void network(const std::vector<core::Trace>& traces, PolicyGenResult& out) {
   std::set<std::string> unix_paths, other_families;
   for (const auto& t : traces) {
     for (const auto& n : t.nets) {
-      const bool addressed = n.syscall == "connect" || n.syscall == "bind" || n.syscall == "sendto" ||
-                             n.syscall == "sendmsg";
+      const bool addressed =
+          n.syscall == "connect" || n.syscall == "bind" || n.syscall == "sendto" || n.syscall == "sendmsg";
       if (!addressed) continue; // socket and listen name no endpoint: the seccomp profile rules them
       const std::string what = n.syscall + " " + n.family + " " + n.address +
                                (n.port >= 0 ? " port " + std::to_string(n.port) : "") + " by " + n.exe;
@@ -338,8 +344,9 @@ void refuse_without_behaviour(const std::vector<core::Trace>& traces, const std:
     const std::string name = i < names.size() ? names[i] : "trace " + std::to_string(i + 1);
     const std::string source = traces[i].header.source.empty() ? "" : " (source " + traces[i].header.source + ")";
     throw core::Error(core::ErrorKind::invalid_input,
-                      name + ": the recorder" + source + " did not record behaviour (files, programs, network): a "
-                             "policy from it would deny everything the program did, so --policy is refused",
+                      name + ": the recorder" + source +
+                          " did not record behaviour (files, programs, network): a "
+                          "policy from it would deny everything the program did, so --policy is refused",
                       "trace again with the eBPF recorder (the host's default where the kernel has it) or under "
                       "gVisor (--trust-level untrusted), which record behaviour");
   }

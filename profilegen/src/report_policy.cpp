@@ -61,9 +61,9 @@ std::string access_policy_section_html(const ReportInput& in, std::string (*esc)
   else {
     h << "<table><tr><th>Severity</th><th>Grant</th><th>Finding</th><th>Why</th><th>Fix</th></tr>\n";
     for (const auto& f : check.findings)
-      h << "<tr class=\"policy-finding\"><td class=\"sev-" << severity_name(f.severity) << "\">" << severity_name(f.severity)
-        << "</td><td><code>" << esc(f.subject) << "</code></td><td>" << esc(f.message) << "</td><td>" << esc(f.reason)
-        << "</td><td>" << esc(f.fix) << "</td></tr>\n";
+      h << "<tr class=\"policy-finding\"><td class=\"sev-" << severity_name(f.severity) << "\">"
+        << severity_name(f.severity) << "</td><td><code>" << esc(f.subject) << "</code></td><td>" << esc(f.message)
+        << "</td><td>" << esc(f.reason) << "</td><td>" << esc(f.fix) << "</td></tr>\n";
     h << "</table>\n";
   }
   h << "</section>\n";
@@ -82,14 +82,16 @@ std::string access_policy_section_markdown(const ReportInput& in) {
   else {
     m << "| Path | Access | Why |\n|---|---|---|\n";
     for (const auto& r : p.files)
-      m << "| " << markdown_text(r.path) << " | " << access_text(r.access) << " | " << markdown_text(r.reason) << " |\n";
+      m << "| " << markdown_text(r.path) << " | " << access_text(r.access) << " | " << markdown_text(r.reason)
+        << " |\n";
     m << "\n";
   }
   const auto net = endpoints(p.network);
   if (net.empty()) m << "Network: none. No endpoint may be reached or served.\n\n";
   else {
     m << "| Network | Endpoint | Where |\n|---|---|---|\n";
-    for (const auto& e : net) m << "| " << e.kind << " | " << markdown_text(e.text) << " | " << markdown_text(e.scope) << " |\n";
+    for (const auto& e : net)
+      m << "| " << e.kind << " | " << markdown_text(e.text) << " | " << markdown_text(e.scope) << " |\n";
     m << "\n";
   }
   if (check.findings.empty()) m << "No findings on the policy.\n\n";

@@ -7,9 +7,9 @@
 
 #include <filesystem>
 
+using nlohmann::json;
 using nucleus::test::run;
 using nucleus::test::tool;
-using nlohmann::json;
 
 namespace {
 
@@ -20,15 +20,27 @@ std::string trace_text(bool behaviour) {
       R"({"type":"header","format":"nucleus-trace","version":1,"command":["tool"],"source":"ebpf","kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z","workspace":["/home/u/work"])";
   header += behaviour ? R"(,"behaviour":true})" : "}";
   std::string out = header + "\n";
-  out += R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":4,"exe":"/usr/bin/tool"})" "\n";
+  out += R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":4,"exe":"/usr/bin/tool"})"
+         "\n";
   if (behaviour) {
-    out += R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/work/a.txt","access":["read"],"result":"ok","count":1})" "\n";
-    out += R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/work/out/b.txt","access":["write","create"],"result":"ok","count":1})" "\n";
-    out += R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/.ssh/id_ed25519","access":["read"],"result":"ok","count":1})" "\n";
-    out += R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/.ssh/id_rsa","access":["read"],"result":"failed","count":1})" "\n";
-    out += R"({"type":"net","exe":"/usr/bin/tool","syscall":"connect","family":"inet","socktype":"stream","address":"127.0.0.1","port":8080,"result":"ok","count":1})" "\n";
+    out +=
+        R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/work/a.txt","access":["read"],"result":"ok","count":1})"
+        "\n";
+    out +=
+        R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/work/out/b.txt","access":["write","create"],"result":"ok","count":1})"
+        "\n";
+    out +=
+        R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/.ssh/id_ed25519","access":["read"],"result":"ok","count":1})"
+        "\n";
+    out +=
+        R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/.ssh/id_rsa","access":["read"],"result":"failed","count":1})"
+        "\n";
+    out +=
+        R"({"type":"net","exe":"/usr/bin/tool","syscall":"connect","family":"inet","socktype":"stream","address":"127.0.0.1","port":8080,"result":"ok","count":1})"
+        "\n";
   }
-  out += R"({"type":"summary","events":4,"distinct":1,"lost":0,"exit_code":0,"duration_ms":10})" "\n";
+  out += R"({"type":"summary","events":4,"distinct":1,"lost":0,"exit_code":0,"duration_ms":10})"
+         "\n";
   return out;
 }
 
@@ -38,7 +50,8 @@ TEST(PolicyTool, GenWritesThePolicyAndSaysWhatItWidened) {
   nucleus::test::TempDir dir;
   nucleus::test::write_text(dir / "app.trace", trace_text(true));
   const auto policy = (dir / "app.policy.json").string();
-  auto r = run({profile_tool(), "gen", (dir / "app.trace").string(), "-o", (dir / "app.json").string(), "--policy", policy});
+  auto r =
+      run({profile_tool(), "gen", (dir / "app.trace").string(), "-o", (dir / "app.json").string(), "--policy", policy});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("policy: rule workspace widened /home/u/work/a.txt, /home/u/work/out/b.txt to /home/u/work"),
             std::string::npos)
@@ -65,7 +78,8 @@ TEST(PolicyTool, GenWritesThePolicyAndSaysWhatItWidened) {
   EXPECT_EQ(diff.exit_code, 1) << diff.err;
   EXPECT_NE(diff.out.find("--path /home/u/.ssh/id_ed25519 --access read"), std::string::npos) << diff.out;
 
-  auto added = run({profile_tool(), "add", policy, "--connect", "tcp:127.0.0.1:9090", "--path", "/srv/data", "--access", "read"});
+  auto added = run(
+      {profile_tool(), "add", policy, "--connect", "tcp:127.0.0.1:9090", "--path", "/srv/data", "--access", "read"});
   EXPECT_EQ(added.exit_code, 0) << added.err;
   auto merged = run({profile_tool(), "merge", policy, (dir / "app.trace").string(), "-o", (dir / "m.json").string()});
   ASSERT_EQ(merged.exit_code, 0) << merged.err;

@@ -49,8 +49,8 @@ void run(core::Trace& t, std::string path, core::Outcome result = core::Outcome:
 
 void net(core::Trace& t, std::string syscall, std::string family, std::string type, std::string address, int port,
          core::Outcome result = core::Outcome::ok) {
-  t.nets.push_back({std::string(app), std::move(syscall), std::move(family), std::move(type), std::move(address), port,
-                    result, 1});
+  t.nets.push_back(
+      {std::string(app), std::move(syscall), std::move(family), std::move(type), std::move(address), port, result, 1});
 }
 
 const core::PathRule* entry(const core::AccessPolicy& p, std::string_view path) {
@@ -69,7 +69,8 @@ profile::PolicyGenResult gen(const core::Trace& t, std::vector<std::string> home
 }
 
 bool mentions(const std::vector<std::string>& lines, std::string_view text) {
-  return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const std::string& l) { return l.find(text) != std::string::npos; });
 }
 
 } // namespace
@@ -329,5 +330,6 @@ TEST(PolicyGen, GoldenSideTrip) {
   test::expect_golden("policy_generated_gen.txt", printed);
   test::expect_golden("policy_generated_explain.txt", profile::explain_access_policy(r.policy, "app.policy.json"));
   test::expect_golden("policy_generated_check.txt",
-                      profile::format_check_text(profile::check_access_policy(r.policy, {{"/home/u"}, "app.policy.json"}), "app.policy.json"));
+                      profile::format_check_text(
+                          profile::check_access_policy(r.policy, {{"/home/u"}, "app.policy.json"}), "app.policy.json"));
 }

@@ -93,7 +93,8 @@ TEST(PolicyEndpoint, ParsesTheDocumentedForms) {
   EXPECT_EQ(profile::parse_endpoint("udp:[::1]:53"), (core::Endpoint{Protocol::udp, "::1", 53}));
   EXPECT_EQ(profile::parse_endpoint("tcp:8080"), (core::Endpoint{Protocol::tcp, "", 8080}));
   EXPECT_EQ(profile::parse_endpoint("8080"), (core::Endpoint{Protocol::tcp, "", 8080}));
-  for (const char* bad : {"", "tcp:", "tcp:65536", "tcp:1.2.3.4:x", "udp:::1:53", "tcp::80", "tcp:[::1]80", "sctp:1:2"}) {
+  for (const char* bad :
+       {"", "tcp:", "tcp:65536", "tcp:1.2.3.4:x", "udp:::1:53", "tcp::80", "tcp:[::1]80", "sctp:1:2"}) {
     try {
       profile::parse_endpoint(bad);
       ADD_FAILURE() << bad << " accepted";
@@ -171,8 +172,8 @@ TEST(PolicyDiff, WhatATraceDidBeyondThePolicy) {
   core::Trace t;
   t.header.behaviour = true;
   t.header.workspace = {"/home/u/work"};
-  t.files.push_back({"/usr/bin/app", "openat", "/home/u/work/a", static_cast<core::FileAccessSet>(core::FileAccess::read), "",
-                     core::Outcome::ok, 1});
+  t.files.push_back({"/usr/bin/app", "openat", "/home/u/work/a",
+                     static_cast<core::FileAccessSet>(core::FileAccess::read), "", core::Outcome::ok, 1});
   t.nets.push_back({"/usr/bin/app", "connect", "inet", "stream", "127.0.0.1", 8080, core::Outcome::ok, 1});
   const auto generated = profile::generate_access_policy({t}).policy;
   EXPECT_TRUE(profile::diff_access_policy_trace(generated, {t}, "app.policy.json").same());

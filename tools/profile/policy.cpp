@@ -45,7 +45,8 @@ core::AccessPolicy generate_policy_for(const std::vector<core::Trace>& traces, c
   return std::move(result.policy);
 }
 
-int check_policy(const std::string& file, const std::string& text, const std::string& format, const std::string& fail_on) {
+int check_policy(const std::string& file, const std::string& text, const std::string& format,
+                 const std::string& fail_on) {
   if (format == "sarif")
     throw core::Error(core::ErrorKind::usage, file + " is a policy: --format sarif is for seccomp profiles",
                       "use --format text or json");
@@ -60,7 +61,8 @@ int check_policy(const std::string& file, const std::string& text, const std::st
 
 int explain_policy(const std::string& file, const std::string& text, bool json) {
   auto policy = read_policy(file, text);
-  std::cout << (json ? profile::explain_access_policy_json(policy, file) : profile::explain_access_policy(policy, file));
+  std::cout << (json ? profile::explain_access_policy_json(policy, file)
+                     : profile::explain_access_policy(policy, file));
   return 0;
 }
 
@@ -68,9 +70,11 @@ int diff_policy(const std::string& a, const std::string& a_text, const std::vect
   auto old_policy = read_policy(a, a_text);
   const std::string first = core::read_file(b.front());
   if (profile::is_policy_text(first)) {
-    if (b.size() != 1) throw core::Error(core::ErrorKind::usage, "diff compares two policies, or a policy with trace logs");
+    if (b.size() != 1)
+      throw core::Error(core::ErrorKind::usage, "diff compares two policies, or a policy with trace logs");
     auto d = profile::diff_access_policies(old_policy, read_policy(b.front(), first));
-    std::cout << (json ? profile::policy_diff_to_json(d, a, b.front()) : profile::format_policy_diff_text(d, a, b.front()));
+    std::cout << (json ? profile::policy_diff_to_json(d, a, b.front())
+                       : profile::format_policy_diff_text(d, a, b.front()));
     return d.same() ? 0 : 1;
   }
   if (profile::is_profile_text(first))
@@ -81,7 +85,8 @@ int diff_policy(const std::string& a, const std::string& a_text, const std::vect
   profile::refuse_without_behaviour(traces, b);
   const std::string names = core::join(b, ", ");
   auto d = profile::diff_access_policy_trace(old_policy, traces, a);
-  std::cout << (json ? profile::policy_trace_diff_to_json(d, a, names) : profile::format_policy_trace_diff_text(d, a, names));
+  std::cout << (json ? profile::policy_trace_diff_to_json(d, a, names)
+                     : profile::format_policy_trace_diff_text(d, a, names));
   return d.same() ? 0 : 1;
 }
 
@@ -118,7 +123,8 @@ int edit_policy(const std::string& file, bool add, const PolicyEditOptions& o) {
   for (const auto& e : o.bind) edit.bind.push_back(profile::parse_endpoint(e));
   for (const auto& u : o.unix_paths) {
     if (!u.starts_with('/') && !u.starts_with('@'))
-      throw core::Error(core::ErrorKind::usage, "--unix " + u + ": a socket path is absolute, or @name for an abstract one");
+      throw core::Error(core::ErrorKind::usage,
+                        "--unix " + u + ": a socket path is absolute, or @name for an abstract one");
     edit.unix_paths.push_back(u);
   }
   std::vector<std::string> changed, unchanged;

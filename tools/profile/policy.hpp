@@ -15,7 +15,8 @@ namespace nucleus::profile_tool {
 // profile, so that a refusal writes neither).
 core::AccessPolicy generate_policy_for(const std::vector<core::Trace>& traces, const std::vector<std::string>& names);
 
-int check_policy(const std::string& file, const std::string& text, const std::string& format, const std::string& fail_on);
+int check_policy(const std::string& file, const std::string& text, const std::string& format,
+                 const std::string& fail_on);
 int explain_policy(const std::string& file, const std::string& text, bool json);
 // `a` is a policy; `b` a policy or trace logs. 0 same, 1 different.
 int diff_policy(const std::string& a, const std::string& a_text, const std::vector<std::string>& b, bool json);
@@ -27,7 +28,9 @@ struct PolicyEditOptions {
   std::string access; // for every --path; remove: empty means the whole entry
   std::string reason;
   std::vector<std::string> connect, bind, unix_paths;
-  bool any() const { return !paths.empty() || !access.empty() || !connect.empty() || !bind.empty() || !unix_paths.empty(); }
+  bool any() const {
+    return !paths.empty() || !access.empty() || !connect.empty() || !bind.empty() || !unix_paths.empty();
+  }
 };
 int edit_policy(const std::string& file, bool add, const PolicyEditOptions& options);
 

@@ -23,7 +23,7 @@ std::string_view address_scope(std::string_view address);
 
 struct PolicyCheckOptions {
   std::vector<std::string> homes; // the caller's home folders besides /root and /home/NAME
-  std::string name = "POLICY";     // the policy's file, in the fixes' commands
+  std::string name = "POLICY";    // the policy's file, in the fixes' commands
 };
 // Findings: a change allowed under system folders or /etc (high), HOME or a folder above it
 // granted (high; "list" only: low), credentials readable (high), start-up files writable (high),
@@ -67,7 +67,7 @@ PolicyDiff diff_access_policies(const core::AccessPolicy& a, const core::AccessP
 // endpoint, each Unix socket, with the add command that would allow it. Failed calls are left out,
 // as gen leaves them out.
 struct PolicyTraceDiff {
-  std::vector<std::string> denied; // "read /etc/hosts by /usr/bin/curl (openat)"
+  std::vector<std::string> denied;   // "read /etc/hosts by /usr/bin/curl (openat)"
   std::vector<std::string> commands; // "nucleus-profile add app.policy.json --path /etc/hosts --access read"
   bool same() const noexcept { return denied.empty(); }
 };
