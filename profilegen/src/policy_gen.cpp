@@ -41,6 +41,11 @@ std::string parent_of(std::string_view path) {
 // An absolute path a policy can hold (a NUL byte cannot be in one, whatever a trace file says).
 bool usable(std::string_view path) { return path.starts_with('/') && path.find('\0') == std::string_view::npos; }
 
+// The traced command's program, when the header names it by an absolute path.
+const std::string* traced_program(const core::Trace& t) {
+  return !t.header.command.empty() && usable(t.header.command.front()) ? &t.header.command.front() : nullptr;
+}
+
 std::string_view base_of(std::string_view path) { return path.substr(path.rfind('/') + 1); }
 
 std::string access_text(PathAccessSet access) { return core::join(core::path_access_names(access), ","); }
@@ -120,6 +125,9 @@ private:
         else if (!e.path.starts_with('/') || e.path.find('\0') != std::string::npos) unresolved.insert(what);
         else add_use(core::resolve_path("/", e.path), bit(PathAccess::execute));
       }
+      // The traced command itself ran, though a recorder may show no exec of it (gVisor reports
+      // the first process's start as no exec event).
+      if (const auto* command = traced_program(t)) add_use(core::resolve_path("/", *command), bit(PathAccess::execute));
     }
     for (const auto& u : unresolved)
       notes.push_back(u + ": the path is relative (the recorder could not resolve it): not granted");
@@ -136,6 +144,7 @@ private:
   void own_folders(const std::vector<core::Trace>& traces) {
     std::set<std::string> programs;
     for (const auto& t : traces) {
+      if (const auto* command = traced_program(t)) programs.insert(core::resolve_path("/", *command));
       for (const auto& e : t.execs)
         if (e.result != core::Outcome::failed && usable(e.path)) programs.insert(core::resolve_path("/", e.path));
       for (const auto& f : t.files)

@@ -199,6 +199,18 @@ TEST(PolicyGen, TheProgramsOwnFolder) {
   EXPECT_EQ(granted(r.policy, "/home/u/bin"), set({PathAccess::execute}));
 }
 
+// gVisor reports no exec of the first process: the header's command is what ran.
+TEST(PolicyGen, TheTracedCommandRuns) {
+  auto t = traced();
+  t.header.command = {"/opt/tool/bin/tool", "x"};
+  file(t, "/opt/tool/share/tool/data", fa(FileAccess::read));
+  const auto r = gen(t);
+  EXPECT_EQ(granted(r.policy, "/opt/tool"), set({PathAccess::read, PathAccess::execute}));
+  auto relative = traced();
+  relative.header.command = {"./tool"};
+  EXPECT_TRUE(gen(relative).policy.files.empty());
+}
+
 TEST(PolicyGen, FailedCallsGrantNothingAndAreListed) {
   auto t = traced({"/home/u/work"});
   file(t, "/etc/shadow", fa(FileAccess::read), core::Outcome::failed);
