@@ -68,7 +68,8 @@ widened only by these rules, each named in the entry's reason and printed when i
              (read; read, write, create, remove once anything was changed); never HOME or above
   tmp        a change under /tmp: /tmp read, write, create, remove (nucleus-run's /tmp is private)
   system     reads and runs under /usr, /lib*, /bin, /sbin: that folder, read and/or execute
-  own        reads and runs in the folder of a program that ran (its prefix for .../bin)
+  own        reads and runs in the folder of a program that ran, the traced command included
+             (its prefix for .../bin)
   exact      anything else: the path seen, with the access seen ("list" for a listed folder)
 Failed calls and relative paths grant nothing; gen lists them. Network: the TCP and UDP endpoints
 connected to or bound, and the Unix socket paths; none when the program used none.)");
