@@ -65,7 +65,6 @@ std::string listed(const std::set<std::string>& paths) {
 // One rule's entry in the making.
 struct Bucket {
   std::string rule;
-  std::string reason;
   PathAccessSet access = 0;
   std::set<std::string> paths;
 };
