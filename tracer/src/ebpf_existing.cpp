@@ -5,6 +5,7 @@
 // nucleus-trace must run in the initial pid namespace for --pid.
 #if NUCLEUS_HAVE_EBPF
 
+#include "ebpf_behaviour.hpp"
 #include "ebpf_state.hpp"
 
 #include "nucleus/core/error.hpp"
@@ -254,8 +255,8 @@ public:
     io.run();
   }
 
-  // The program detached, what it counted.
-  EbpfTrace collect(std::chrono::milliseconds duration) {
+  // The program detached, what it counted (and the behaviour records `behaviour` read, if any).
+  EbpfTrace collect(std::chrono::milliseconds duration, ebpf::BehaviourReader* behaviour) {
     EbpfTrace out;
     MonitorResult& result = out.run;
     result.source = std::string(ebpf_source_name);
@@ -265,6 +266,7 @@ public:
     result.wait_status = -1; // unknown, unless the root's exit is seen
     result.duration = duration;
     ebpf::read_maps(skel_, names_, out);
+    if (behaviour != nullptr) behaviour->collect(names_, out);
     if (by_pid_ && __atomic_load_n(&counters_->root_exited, __ATOMIC_ACQUIRE) != 0) {
       result.wait_status = static_cast<int>(__atomic_load_n(&counters_->root_status, __ATOMIC_SEQ_CST));
       result.exit_code = sandbox::exit_code_from_status(result.wait_status);
@@ -389,13 +391,21 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
     if (!ec) io.stop();
   });
   ExistingTarget recording(state_->skel, target);
+  // Read as they come, so that relative paths are resolved while their callers run.
+  std::optional<ebpf::BehaviourReader> behaviour;
+  if (!state_->behaviour_spec.empty()) {
+    behaviour.emplace(nucleus_bpf_behaviour_fd(state_->skel), state_->behaviour_cap);
+    behaviour->start(io);
+  }
   recording.attach();
   const auto started = std::chrono::steady_clock::now();
   if (target.on_attached) target.on_attached();
   recording.wait_for_end(io);
   nucleus_bpf_detach(state_->skel);
+  if (behaviour) behaviour->stop();
   return recording.collect(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started));
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started),
+      behaviour ? &*behaviour : nullptr);
 }
 
 } // namespace nucleus::tracer

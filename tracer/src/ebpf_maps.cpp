@@ -141,6 +141,10 @@ void read_maps(nucleus_bpf* skel, SlotNames& names, EbpfTrace& out) {
        std::to_string(counters->args_unread) + " call(s) whose argument registers could not be read");
   note(result.loss, counters->rare_full, false,
        std::to_string(counters->rare_full) + " syscall(s) or argument value(s) found the recorder's map full");
+  note(result.loss, counters->behaviour_drops, false,
+       std::to_string(counters->behaviour_drops) + " behaviour record(s) were dropped (ring buffer full)");
+  note(result.loss, counters->behaviour_storage_failures, false,
+       std::to_string(counters->behaviour_storage_failures) + " behaviour record(s) found no room in their task's slot");
   note(result.loss, unnamed, false, std::to_string(unnamed) + " syscall(s) of executables whose exec event is missing");
   note(result.loss, counters->tracked_full, false,
        std::to_string(counters->tracked_full) + " forked process(es) found the recorder's table of tracked processes full");

@@ -24,6 +24,7 @@
 #include <map>
 
 #if NUCLEUS_HAVE_EBPF
+#include "ebpf_behaviour.hpp"
 #include "ebpf_state.hpp"
 #endif
 
@@ -84,7 +85,8 @@ std::chrono::microseconds thread_cpu_now() {
 
 } // namespace
 
-EbpfRecorder EbpfRecorder::open(const core::Policy* baseline, const EbpfMapSizes& test_sizes, bool allow_io_uring) {
+EbpfRecorder EbpfRecorder::open(const core::Policy* baseline, const EbpfMapSizes& test_sizes, bool allow_io_uring,
+                                EbpfContent content) {
   std::vector<std::uint8_t> flags(nucleus_bpf_arches * nucleus_bpf_nr_max, 0);
   auto arches = program_arches();
   auto index_of = [&](core::Arch arch, int nr) -> std::optional<std::size_t> {
@@ -131,8 +133,10 @@ EbpfRecorder EbpfRecorder::open(const core::Policy* baseline, const EbpfMapSizes
 
   auto state = std::make_unique<State>();
   state->flags = std::move(flags);
-  state->sizes = {test_sizes.exec_event_bytes, test_sizes.tracked, test_sizes.facts};
+  state->sizes = {test_sizes.exec_event_bytes, test_sizes.tracked, test_sizes.facts, test_sizes.behaviour_event_bytes};
   state->count_refused = refused;
+  if (content.behaviour) state->behaviour_spec = ebpf::behaviour_spec();
+  state->behaviour_cap = test_sizes.behaviour_records;
   core::Policy allow_all;
   allow_all.default_action = core::Action::allow();
   // Complain mode: trace mode denies nothing, so a call of an ABI the marker does not list is logged
@@ -149,7 +153,8 @@ void EbpfRecorder::State::load() noexcept {
   const auto started = std::chrono::steady_clock::now();
   const auto started_cpu = thread_cpu_now();
   try {
-    skel = nucleus_bpf_load(flags.data(), &sizes);
+    const nucleus_bpf_behaviour behaviour{behaviour_spec.empty() ? nullptr : behaviour_spec.data()};
+    skel = nucleus_bpf_load(flags.data(), &sizes, &behaviour);
     if (skel == nullptr) {
       int err = errno;
       throw EbpfUnavailable(err == EPERM || err == EACCES ? ErrorKind::permission : ErrorKind::unsupported,
@@ -168,6 +173,14 @@ void EbpfRecorder::State::load() noexcept {
                               std::string("cannot attach the eBPF recorder to sys_exit (for the calls nucleus "
                                           "refuses): ") + std::strerror(-rc),
                               "--source netlink uses the audit records instead", -rc);
+    }
+    if (!behaviour_spec.empty()) {
+      if (int rc = nucleus_bpf_attach_behaviour(skel); rc != 0)
+        throw EbpfUnavailable(ErrorKind::unsupported,
+                              std::string("cannot attach the eBPF recorder to sys_exit and sched_process_exit (for the "
+                                          "behaviour records): ") + std::strerror(-rc),
+                              "--no-behaviour records the syscalls' names only; --source netlink uses the audit "
+                              "records instead", -rc);
     }
   } catch (...) {
     load_error = std::current_exception();
@@ -203,12 +216,24 @@ public:
     };
   }
 
-  void started(boost::asio::io_context&, const sandbox::Child& child, MonitorResult& result) override {
+  void started(boost::asio::io_context& io, const sandbox::Child& child, MonitorResult& result) override {
     state_.await_attached(); // when the child died before its session: the maps must exist to be read
     result.audit_session = child.audit_session();
+    // Behaviour records are read as they come: a relative path is resolved against its caller's
+    // working directory or descriptor, which only a caller still running can show.
+    if (!state_.behaviour_spec.empty()) {
+      behaviour_.emplace(nucleus_bpf_behaviour_fd(state_.skel), state_.behaviour_cap);
+      behaviour_->start(io);
+    }
   }
 
-  void child_exited(boost::asio::io_context& io, MonitorResult&) override { io.stop(); }
+  void child_exited(boost::asio::io_context& io, MonitorResult&) override {
+    if (behaviour_) {
+      behaviour_->drain();
+      behaviour_->stop();
+    }
+    io.stop();
+  }
 
   void finish(MonitorResult& result) override {
     // The trace has ended: no other process pays for the probe from here on.
@@ -221,12 +246,14 @@ public:
     // read_maps adds the counts and the losses to the trace's run, which is the loop's result here.
     out_.run = std::move(result);
     ebpf::read_maps(state_.skel, names, out_);
+    if (behaviour_) behaviour_->collect(names, out_);
     result = std::move(out_.run);
   }
 
 private:
   EbpfRecorder::State& state_;
   EbpfTrace& out_;
+  std::optional<ebpf::BehaviourReader> behaviour_;
 };
 
 } // namespace
@@ -263,7 +290,7 @@ std::optional<std::string> ebpf_attach_unavailable() {
 
 struct EbpfRecorder::State {};
 
-EbpfRecorder EbpfRecorder::open(const core::Policy*, const EbpfMapSizes&, bool) {
+EbpfRecorder EbpfRecorder::open(const core::Policy*, const EbpfMapSizes&, bool, EbpfContent) {
   throw Error(ErrorKind::unsupported, "this nucleus was built without the eBPF recorder",
               "build on x86_64 with clang, bpftool and libbpf-dev installed, or use --source netlink");
 }

@@ -28,6 +28,21 @@ enum {
   nucleus_bpf_mode_cgroup = 2,
   nucleus_bpf_track_all = 1,
   nucleus_bpf_track_await_exec = 2,
+  nucleus_bpf_behaviour_argv_max = 16,
+  nucleus_bpf_behaviour_arg_read = 130,
+  nucleus_bpf_behaviour_unread_a = 0x01,
+  nucleus_bpf_behaviour_unread_b = 0x02,
+  nucleus_bpf_behaviour_unread_blob = 0x04,
+  nucleus_bpf_behaviour_argv_truncated = 0x08,
+  nucleus_bpf_behaviour_result = 0x10,
+  nucleus_bpf_behaviour_unread_argv = 0x20,
+  /* behaviour_spec: bits 0-7 the kind, then the argument index + 1 of each (0 none) */
+  nucleus_bpf_spec_path_a = 8,
+  nucleus_bpf_spec_path_b = 12,
+  nucleus_bpf_spec_blob = 16,
+  nucleus_bpf_spec_blob_len = 20,
+  nucleus_bpf_spec_msghdr = 24,
+  nucleus_bpf_spec_argv = 28,
 };
 
 struct nucleus_bpf_fact_key {
@@ -59,17 +74,37 @@ struct nucleus_bpf_counters {
   uint32_t root_exited;
   uint32_t root_pad;
   uint64_t args_unread;
+  uint64_t behaviour_drops;
+  uint64_t behaviour_storage_failures;
+};
+
+/* A behaviour call as the program sends it (struct beh_event): this header, then `used` bytes of
+ * data: path A, path B (each with its NUL), the buffer, argv's strings (each with its NUL). */
+struct nucleus_bpf_behaviour_event {
+  uint32_t kind, arch, nr, tgid, tid, slot;
+  int64_t ret;
+  uint64_t args[6];
+  uint16_t len_a, len_b, blob_len, argv_len;
+  uint16_t argc, flags;
+  uint32_t used;
 };
 
 /* Map sizes for tests (EbpfMapSizes); 0 keeps the program's own. */
 struct nucleus_bpf_sizes {
-  uint32_t exec_events, tracked, facts;
+  uint32_t exec_events, tracked, facts, behaviour_events;
+};
+
+/* What the program records besides the counts: `spec` (nucleus_bpf_arches * nucleus_bpf_nr_max
+ * entries) for behaviour records, or NULL for names only. */
+struct nucleus_bpf_behaviour {
+  const uint32_t* spec;
 };
 
 struct nucleus_bpf;
 
 /* NULL on failure with errno set. `flags` has nucleus_bpf_arches * nucleus_bpf_nr_max bytes. */
-struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags, const struct nucleus_bpf_sizes* sizes);
+struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags, const struct nucleus_bpf_sizes* sizes,
+                                     const struct nucleus_bpf_behaviour* behaviour);
 /* 0 or -errno: the programs every target needs (sys_enter, exec, and the vsyscall emulation's
  * tracepoint where the kernel has one). */
 int nucleus_bpf_attach(struct nucleus_bpf* skel);
@@ -79,6 +114,9 @@ int nucleus_bpf_attach_tree(struct nucleus_bpf* skel);
 /* 0 or -errno: the sys_exit program that counts the calls flagged nucleus_bpf_flag_refused (the
  * filter refuses them before sys_enter); runs at every syscall exit on the machine while attached. */
 int nucleus_bpf_attach_refused(struct nucleus_bpf* skel);
+/* 0 or -errno: with behaviour records, the sys_exit program (their results) and the
+ * sched_process_exit one (a call its task never returned from), each unless attached already. */
+int nucleus_bpf_attach_behaviour(struct nucleus_bpf* skel);
 void nucleus_bpf_detach(struct nucleus_bpf* skel);
 void nucleus_bpf_destroy(struct nucleus_bpf* skel);
 /* The program's globals, a shared mapping: what userspace writes there the program sees at once. */
@@ -86,6 +124,7 @@ volatile struct nucleus_bpf_counters* nucleus_bpf_globals(struct nucleus_bpf* sk
 int nucleus_bpf_counts_fd(const struct nucleus_bpf* skel);
 int nucleus_bpf_facts_fd(const struct nucleus_bpf* skel);
 int nucleus_bpf_events_fd(const struct nucleus_bpf* skel);
+int nucleus_bpf_behaviour_fd(const struct nucleus_bpf* skel);
 int nucleus_bpf_tracked_fd(const struct nucleus_bpf* skel);
 int nucleus_bpf_cgroup_fd(const struct nucleus_bpf* skel);
 

@@ -67,8 +67,8 @@ void require_log_action_logged() {
                 "add it: echo '" + logged.substr(0, logged.find('\n')) + " log' > /proc/sys/kernel/seccomp/actions_logged");
 }
 
-TraceRecorder::TraceRecorder(std::string source, const core::Policy* baseline, bool allow_io_uring)
-    : source_(std::move(source)), baseline_(baseline), allow_io_uring_(allow_io_uring) {}
+TraceRecorder::TraceRecorder(std::string source, const core::Policy* baseline, bool allow_io_uring, EbpfContent content)
+    : source_(std::move(source)), baseline_(baseline), allow_io_uring_(allow_io_uring), content_(content) {}
 
 void TraceRecorder::start_ebpf() {
   if (ebpf_tried_) return;
@@ -81,7 +81,7 @@ void TraceRecorder::start_ebpf() {
     return;
   }
   try {
-    ebpf_ = EbpfRecorder::open(baseline_, {}, allow_io_uring_);
+    ebpf_ = EbpfRecorder::open(baseline_, {}, allow_io_uring_, content_);
   } catch (const Error& e) {
     if (source_ == "ebpf") throw;
     note_ = std::string("the eBPF recorder could not start (") + e.what() + "); using the audit records";
@@ -104,6 +104,11 @@ TracedRun TraceRecorder::run(MonitorOptions options) {
       auto counted = ebpf_->run(options);
       out.run = std::move(counted.run);
       out.counted = std::move(counted.syscalls);
+      out.behaviour = counted.behaviour;
+      out.execs = std::move(counted.execs);
+      out.files = std::move(counted.files);
+      out.nets = std::move(counted.nets);
+      out.behaviour_dropped = counted.behaviour_dropped;
       out.run.arguments = true; // the program keeps the argument-sensitive values
       out.ebpf_setup.emplace(ebpf_->setup_time(), ebpf_->setup_cpu_time());
       return out;

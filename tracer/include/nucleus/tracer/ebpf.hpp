@@ -45,6 +45,14 @@ struct EbpfTrace {
   std::vector<core::TraceSyscall> syscalls; // per (arch, nr, exe), with argument values
   std::vector<std::string> warnings;  // for the trace's reader (the trace header's "warnings")
   std::uint64_t awaited_execs = 0;    // await_exec: the processes whose wait ended with an exec
+  // Behaviour records (programs run, files, network), when the recorder was opened with them
+  // (`behaviour`); sorted, distinct, counted, at most the cap of them: behaviour_dropped counts
+  // the records past it.
+  bool behaviour = false;
+  std::vector<core::TraceExec> execs;
+  std::vector<core::TraceFile> files;
+  std::vector<core::TraceNet> nets;
+  std::uint64_t behaviour_dropped = 0;
 };
 
 // Why the eBPF recorder cannot trace here (not built in, not x86_64, no privileges, no audit
@@ -68,6 +76,16 @@ struct EbpfMapSizes {
   std::uint32_t exec_event_bytes = 0; // the exec events' ring buffer: a power of two, a page at least
   std::uint32_t tracked = 0;          // the processes followed in a tree (--pid)
   std::uint32_t facts = 0;            // executables, rare numbers and argument values together
+  std::uint32_t behaviour_event_bytes = 0; // the behaviour records' ring buffer: a power of two, a page at least
+  std::size_t behaviour_records = 0;  // the cap on distinct behaviour records (core::BehaviourSet's)
+};
+
+// What the recorder records besides the syscalls' names and counts.
+struct EbpfContent {
+  // Behaviour records: each exec, file and socket call's arguments, read at sys_enter and sent to
+  // userspace with the result at sys_exit. false: names, counts and argument values only, as cheap
+  // as before behaviour records existed (none of their code runs).
+  bool behaviour = true;
 };
 
 class EbpfRecorder {
@@ -79,7 +97,7 @@ public:
   // the refused calls are counted too (at their exit: the filter stops them before sys_enter).
   // record_existing() targets have no filter of ours: pass true there.
   static EbpfRecorder open(const core::Policy* baseline, const EbpfMapSizes& test_sizes = {},
-                           bool allow_io_uring = false);
+                           bool allow_io_uring = false, EbpfContent content = {});
   EbpfRecorder(EbpfRecorder&&) noexcept;
   EbpfRecorder& operator=(EbpfRecorder&&) noexcept;
   ~EbpfRecorder(); // detaches and frees the maps

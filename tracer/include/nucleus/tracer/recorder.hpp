@@ -22,6 +22,13 @@ struct TracedRun {
   std::vector<core::TraceSyscall> counted; // the eBPF recorder's counts, per (arch, nr, exe); on_record got the rest
   // eBPF: from the start of the load to attached, wall clock and the loading thread's CPU time.
   std::optional<std::pair<std::chrono::microseconds, std::chrono::microseconds>> ebpf_setup;
+  // Behaviour records (the trace's "exec", "file" and "net" lines), when the recorder made them
+  // (`behaviour`): distinct, counted, sorted; behaviour_dropped counts those past the cap.
+  bool behaviour = false;
+  std::vector<core::TraceExec> execs;
+  std::vector<core::TraceFile> files;
+  std::vector<core::TraceNet> nets;
+  std::uint64_t behaviour_dropped = 0;
 };
 
 class TraceRecorder {
@@ -30,7 +37,9 @@ public:
   // must outlive the recorder): what it allows is left out of the trace, by each recorder its own
   // way (the eBPF program's table, the audit filter, each gVisor record checked with its arguments).
   // `allow_io_uring` (--allow-io-uring): the workload's filter lets io_uring through.
-  TraceRecorder(std::string source, const core::Policy* baseline, bool allow_io_uring = false);
+  // `content`: what the eBPF recorder records besides the names (behaviour records unless
+  // --no-behaviour).
+  TraceRecorder(std::string source, const core::Policy* baseline, bool allow_io_uring = false, EbpfContent content = {});
 
   // Starts loading the eBPF recorder when the source allows it and it can run here; otherwise
   // remembers why not. Throws Error for --source ebpf where it cannot run.
@@ -46,6 +55,7 @@ private:
   std::string source_;
   const core::Policy* baseline_;
   bool allow_io_uring_;
+  EbpfContent content_;
   bool ebpf_tried_ = false;
   std::optional<EbpfRecorder> ebpf_;
   std::string note_; // why eBPF is not used, when auto chose otherwise

@@ -1,0 +1,320 @@
+// The eBPF recorder's behaviour records (see ebpf_behaviour.hpp): the calls the program reads, and
+// their events decoded into the core's records on the run loop.
+#if NUCLEUS_HAVE_EBPF
+
+#include "ebpf_behaviour.hpp"
+
+#include "nucleus/core/syscalls.hpp"
+
+#include <bpf/libbpf.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+#include <string_view>
+
+namespace nucleus::tracer::ebpf {
+namespace {
+
+using core::FileAccess;
+
+static_assert(nucleus_bpf_behaviour_argv_max == core::exec_argv_max);
+static_assert(nucleus_bpf_behaviour_arg_read == core::exec_arg_bytes_max + 2);
+
+constexpr int none = -1;
+constexpr int cwd = -1;       // the path is relative to the working directory
+constexpr int verbatim = -2;  // the path is kept as given (a symbolic link's content)
+constexpr int at_fdcwd = -100;
+constexpr int at_empty_path = 0x1000;
+
+// A call the program reads: which arguments hold what (index, or none), and which directory each
+// path is relative to (the index of its dirfd argument, cwd, or verbatim).
+struct CallSpec {
+  std::string_view name;
+  int path_a = none, dir_a = cwd;
+  int path_b = none, dir_b = cwd;
+  int blob = none, blob_len = none; // blob without a length argument: open_how
+  int msghdr = none;
+  int argv = none;
+};
+
+// The kind the program copies into each event is the index in this table plus one. Path A is the
+// record's path (a rename's or link's new name), path B its target (the old name, the file linked,
+// a symbolic link's content).
+constexpr std::array<CallSpec, 34> calls{{
+    {.name = "execve", .path_a = 0, .argv = 1},
+    {.name = "execveat", .path_a = 1, .dir_a = 0, .argv = 2},
+    {.name = "open", .path_a = 0},
+    {.name = "openat", .path_a = 1, .dir_a = 0},
+    {.name = "openat2", .path_a = 1, .dir_a = 0, .blob = 2},
+    {.name = "creat", .path_a = 0},
+    {.name = "rename", .path_a = 1, .path_b = 0},
+    {.name = "renameat", .path_a = 3, .dir_a = 2, .path_b = 1, .dir_b = 0},
+    {.name = "renameat2", .path_a = 3, .dir_a = 2, .path_b = 1, .dir_b = 0},
+    {.name = "unlink", .path_a = 0},
+    {.name = "unlinkat", .path_a = 1, .dir_a = 0},
+    {.name = "rmdir", .path_a = 0},
+    {.name = "mkdir", .path_a = 0},
+    {.name = "mkdirat", .path_a = 1, .dir_a = 0},
+    {.name = "chmod", .path_a = 0},
+    {.name = "fchmodat", .path_a = 1, .dir_a = 0},
+    {.name = "fchmodat2", .path_a = 1, .dir_a = 0},
+    {.name = "chown", .path_a = 0},
+    {.name = "lchown", .path_a = 0},
+    {.name = "chown32", .path_a = 0},
+    {.name = "lchown32", .path_a = 0},
+    {.name = "fchownat", .path_a = 1, .dir_a = 0},
+    {.name = "link", .path_a = 1, .path_b = 0},
+    {.name = "linkat", .path_a = 3, .dir_a = 2, .path_b = 1, .dir_b = 0},
+    {.name = "symlink", .path_a = 1, .path_b = 0, .dir_b = verbatim},
+    {.name = "symlinkat", .path_a = 2, .dir_a = 1, .path_b = 0, .dir_b = verbatim},
+    {.name = "mknod", .path_a = 0},
+    {.name = "mknodat", .path_a = 1, .dir_a = 0},
+    {.name = "socket"},
+    {.name = "connect", .blob = 1, .blob_len = 2},
+    {.name = "bind", .blob = 1, .blob_len = 2},
+    {.name = "sendto", .blob = 4, .blob_len = 5},
+    {.name = "sendmsg", .msghdr = 1},
+    {.name = "listen"},
+}};
+
+std::uint32_t pack(std::size_t kind, const CallSpec& c) {
+  auto field = [](int arg, int shift) { return arg == none ? 0u : static_cast<std::uint32_t>(arg + 1) << shift; };
+  return static_cast<std::uint32_t>(kind) | field(c.path_a, nucleus_bpf_spec_path_a) |
+         field(c.path_b, nucleus_bpf_spec_path_b) | field(c.blob, nucleus_bpf_spec_blob) |
+         field(c.blob_len, nucleus_bpf_spec_blob_len) | field(c.msghdr, nucleus_bpf_spec_msghdr) |
+         field(c.argv, nucleus_bpf_spec_argv);
+}
+
+// The outcome a return value says: the kernel's errors are -4095..-1.
+core::Outcome outcome_of(const nucleus_bpf_behaviour_event& e) {
+  if ((e.flags & nucleus_bpf_behaviour_result) == 0) return core::Outcome::unknown;
+  return e.ret < 0 && e.ret >= -4095 ? core::Outcome::failed : core::Outcome::ok;
+}
+
+// The string at `at` (NUL excluded) of `len` bytes with its NUL.
+std::string string_at(std::span<const char> data, std::size_t at, std::size_t len) {
+  if (len == 0 || at + len > data.size()) return {};
+  return std::string(data.data() + at, ::strnlen(data.data() + at, len));
+}
+
+// `path` made absolute against the directory `dir` (an argument index, cwd or verbatim) of the
+// calling task, when it can still be named.
+std::string resolved(const nucleus_bpf_behaviour_event& e, const std::string& path, int dir, BaseOf base_of) {
+  if (dir == verbatim) return path;
+  if (path.starts_with('/')) return core::resolve_path("", path); // no /proc read for the common case
+  const int dirfd = dir == cwd ? at_fdcwd : static_cast<int>(static_cast<std::int32_t>(e.args[dir]));
+  std::string base = base_of(e.tid, dirfd);
+  if (path.empty()) return base.starts_with('/') ? core::resolve_path("", base) : path; // AT_EMPTY_PATH
+  return core::resolve_path(base, path);
+}
+
+core::FileAccessSet access_of(std::string_view name, const nucleus_bpf_behaviour_event& e, std::span<const char> blob) {
+  auto set = [](FileAccess a) { return static_cast<core::FileAccessSet>(a); };
+  if (name == "open") return core::open_flags_access(e.args[1]);
+  if (name == "openat") return core::open_flags_access(e.args[2]);
+  if (name == "openat2") {
+    std::uint64_t flags = 0; // struct open_how: flags, mode, resolve
+    if (blob.size() >= sizeof flags) std::memcpy(&flags, blob.data(), sizeof flags);
+    return core::open_flags_access(flags);
+  }
+  if (name == "creat") return core::open_flags_access(O_WRONLY | O_CREAT | O_TRUNC);
+  if (name.starts_with("rename")) return set(FileAccess::rename);
+  if (name.starts_with("unlink") || name == "rmdir") return set(FileAccess::remove);
+  if (name.starts_with("mkdir")) return set(FileAccess::mkdir);
+  if (name.starts_with("chmod") || name.starts_with("fchmodat")) return set(FileAccess::chmod);
+  if (name.find("chown") != std::string_view::npos) return set(FileAccess::chown);
+  if (name.starts_with("link")) return set(FileAccess::link);
+  if (name.starts_with("symlink")) return set(FileAccess::symlink);
+  if (name.starts_with("mknod")) return set(FileAccess::mknod);
+  return 0;
+}
+
+void decode_net(const CallSpec& call, const nucleus_bpf_behaviour_event& e, std::span<const char> blob,
+                BaseOf base_of, DecodedEvent& out) {
+  core::TraceNet net{std::to_string(e.slot), std::string(call.name), {}};
+  net.result = outcome_of(e);
+  if (call.name == "socket") {
+    net.family = core::socket_family_name(static_cast<int>(e.args[0]));
+    net.socktype = core::socket_type_name(static_cast<int>(e.args[1]));
+  } else if (call.name == "listen") {
+    net.family = "unknown"; // listen names a descriptor only; its address is the bind's
+  } else {
+    if (blob.empty()) {
+      // sendto/sendmsg on a connected socket: its endpoint is the connect's record. An address the
+      // program could not read is lost, unless the call failed on it (EFAULT).
+      out.unread = (e.flags & nucleus_bpf_behaviour_unread_blob) != 0 && net.result != core::Outcome::failed;
+      return;
+    }
+    auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(blob.data()), blob.size());
+    auto address = core::decode_sockaddr(bytes);
+    if (!address) return; // too short for its family: refused by the kernel (EINVAL)
+    net.family = address->family;
+    net.address = address->address;
+    net.port = address->port;
+    // A Unix socket's relative path is relative to the caller's working directory.
+    if (net.family == "unix" && !net.address.empty() && !net.address.starts_with('@'))
+      net.address = resolved(e, net.address, cwd, base_of);
+  }
+  out.net = std::move(net);
+}
+
+} // namespace
+
+std::vector<std::uint32_t> behaviour_spec() {
+  std::vector<std::uint32_t> spec(nucleus_bpf_arches * nucleus_bpf_nr_max, 0);
+  const auto arches = program_arches();
+  for (std::size_t kind = 1; kind <= calls.size(); ++kind) {
+    const CallSpec& call = calls[kind - 1];
+    for (std::size_t a = 0; a < arches.size(); ++a) {
+      auto nr = core::syscall_number(arches[a], call.name);
+      if (!nr || *nr < 0) continue; // not a call of this ABI (chown32 is i386's)
+      int idx = a == 2 ? *nr & ~x32_syscall_bit : *nr;
+      if (idx >= nucleus_bpf_nr_max) continue;
+      spec[a * nucleus_bpf_nr_max + static_cast<std::size_t>(idx)] = pack(kind, call);
+    }
+  }
+  return spec;
+}
+
+std::string proc_base_of(std::uint32_t tid, int dirfd) {
+  const std::string link = "/proc/" + std::to_string(tid) + (dirfd == at_fdcwd ? "/cwd" : "/fd/" + std::to_string(dirfd));
+  std::array<char, 4096> buf{};
+  ssize_t n = ::readlink(link.c_str(), buf.data(), buf.size());
+  if (n <= 0 || static_cast<std::size_t>(n) >= buf.size()) return {}; // gone, or not a directory's name
+  return std::string(buf.data(), static_cast<std::size_t>(n));
+}
+
+DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<const char> data, BaseOf base_of) {
+  DecodedEvent out;
+  if (e.kind == 0 || e.kind > calls.size()) return out;
+  const CallSpec& call = calls[e.kind - 1];
+  const std::size_t len_a = e.len_a, len_b = e.len_b, blob_len = e.blob_len;
+  if (len_a + len_b + blob_len + e.argv_len > data.size()) return out;
+  const std::string path_a = string_at(data, 0, len_a);
+  const std::string path_b = string_at(data, len_a, len_b);
+  const auto blob = data.subspan(len_a + len_b, blob_len);
+  const core::Outcome result = outcome_of(e);
+  // A path the program could not read: the call named nothing it could reach when it failed
+  // (EFAULT), and is lost when it did not.
+  const bool unread_path = (call.path_a != none && (e.flags & nucleus_bpf_behaviour_unread_a) != 0) ||
+                           (call.path_b != none && (e.flags & nucleus_bpf_behaviour_unread_b) != 0);
+  if (unread_path) {
+    out.unread = result != core::Outcome::failed;
+    return out;
+  }
+  if (call.argv != none) {
+    core::TraceExec exec{std::to_string(e.slot), resolved(e, path_a, call.dir_a, base_of), {}};
+    std::size_t at = len_a + len_b + blob_len;
+    for (std::uint16_t i = 0; i < e.argc && at < data.size(); ++i) {
+      std::size_t len = ::strnlen(data.data() + at, data.size() - at);
+      exec.argv.emplace_back(data.data() + at, std::min(len, core::exec_arg_bytes_max));
+      at += len + 1;
+    }
+    exec.argv_truncated = (e.flags & (nucleus_bpf_behaviour_argv_truncated | nucleus_bpf_behaviour_unread_argv)) != 0;
+    exec.result = result;
+    out.exec = std::move(exec);
+    return out;
+  }
+  if (call.path_a == none) {
+    decode_net(call, e, blob, base_of, out);
+    return out;
+  }
+  core::TraceFile file{std::to_string(e.slot), std::string(call.name), resolved(e, path_a, call.dir_a, base_of),
+                       access_of(call.name, e, blob)};
+  if (call.path_b != none) file.target = resolved(e, path_b, call.dir_b, base_of);
+  file.result = result;
+  out.file = std::move(file);
+  return out;
+}
+
+BehaviourReader::BehaviourReader(int fd, std::size_t cap) : set_(cap == 0 ? core::BehaviourSet::default_cap : cap) {
+  rb_ = ring_buffer__new(fd, on_event, this, nullptr);
+  if (rb_ == nullptr) core::throw_errno(errno, "cannot read the eBPF recorder's behaviour records");
+}
+
+BehaviourReader::~BehaviourReader() {
+  ready_.reset();
+  ring_buffer__free(rb_);
+}
+
+int BehaviourReader::on_event(void* context, void* data, std::size_t size) {
+  auto* self = static_cast<BehaviourReader*>(context);
+  nucleus_bpf_behaviour_event header{};
+  if (size < sizeof header) {
+    ++self->malformed_;
+    return 0;
+  }
+  std::memcpy(&header, data, sizeof header);
+  const std::size_t used = std::min<std::size_t>(header.used, size - sizeof header);
+  DecodedEvent decoded = decode_behaviour(header, std::span(static_cast<const char*>(data) + sizeof header, used), proc_base_of);
+  if (decoded.unread) ++self->unread_;
+  if (decoded.exec) self->set_.add(std::move(*decoded.exec));
+  if (decoded.file) self->set_.add(std::move(*decoded.file));
+  if (decoded.net) self->set_.add(std::move(*decoded.net));
+  return 0;
+}
+
+void BehaviourReader::start(boost::asio::io_context& io) {
+  ready_.emplace(io, ::dup(ring_buffer__epoll_fd(rb_)));
+  wait(io);
+}
+
+void BehaviourReader::wait(boost::asio::io_context& io) {
+  ready_->async_wait(boost::asio::posix::stream_descriptor::wait_read, [this, &io](const boost::system::error_code& ec) {
+    if (ec) return;
+    drain();
+    wait(io);
+  });
+}
+
+void BehaviourReader::drain() { ring_buffer__consume(rb_); }
+
+void BehaviourReader::stop() {
+  if (!ready_) return;
+  boost::system::error_code ec;
+  ready_->cancel(ec);
+}
+
+void BehaviourReader::collect(const SlotNames& names, EbpfTrace& out) {
+  drain();
+  auto exe_of = [&](const std::string& slot) {
+    auto it = names.find(static_cast<std::uint32_t>(std::stoul(slot)));
+    return it != names.end() ? it->second : std::string("?");
+  };
+  // Named: two slots may carry one name (a file replaced under the same path), so the records
+  // are made distinct again; the cap applied already.
+  core::BehaviourSet named(set_.size() + 1);
+  for (auto r : set_.execs()) {
+    r.exe = exe_of(r.exe);
+    named.add(std::move(r));
+  }
+  for (auto r : set_.files()) {
+    r.exe = exe_of(r.exe);
+    named.add(std::move(r));
+  }
+  for (auto r : set_.nets()) {
+    r.exe = exe_of(r.exe);
+    named.add(std::move(r));
+  }
+  out.behaviour = true;
+  out.execs = named.execs();
+  out.files = named.files();
+  out.nets = named.nets();
+  out.behaviour_dropped = set_.dropped();
+  LossReport& loss = out.run.loss;
+  auto note = [&](std::uint64_t n, const std::string& what) {
+    if (n == 0) return;
+    loss.lost += n;
+    if (!loss.detail.empty()) loss.detail += "; ";
+    loss.detail += std::to_string(n) + what;
+  };
+  note(unread_, " behaviour record(s) whose path or address could not be read from the workload's memory");
+  note(malformed_, " behaviour event(s) too short to read");
+}
+
+} // namespace nucleus::tracer::ebpf
+
+#endif
