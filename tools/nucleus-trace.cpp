@@ -42,6 +42,7 @@ struct Options {
   std::string baseline;
   bool allow_loss = false;
   bool quiet = false;
+  bool no_behaviour = false; // --no-behaviour: syscall names only
   std::vector<std::string> command;
   cli::SandboxFlags sandbox;
   // An existing target instead of a command.
@@ -66,6 +67,57 @@ std::optional<core::Policy> load_baseline(const Options& opt) {
   auto loaded = profile::load_profile(opt.baseline);
   for (const auto& w : loaded.warnings) cli::warn(tool, opt.baseline + ": " + w.path + ": " + w.message);
   return std::move(loaded.policy);
+}
+
+// --pid: the workspace is the process's working directory when the trace starts.
+std::vector<std::string> process_workspace(pid_t pid) {
+  std::error_code ec;
+  auto cwd = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
+  if (ec || !cwd.is_absolute()) return {};
+  return {cwd.lexically_normal().string()};
+}
+
+// Where the traced command is meant to write: the working directory it starts in and its --rw
+// folders (as it sees them), absolute; `review` takes it as the default workspace.
+std::vector<std::string> command_workspace(const Options& opt) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  auto cwd = std::filesystem::current_path(ec);
+  if (!ec) out.push_back(cwd.lexically_normal().string());
+  for (const auto& rw : opt.sandbox.rw) {
+    const auto colon = rw.find(':');
+    const std::string seen = colon == std::string::npos ? rw : rw.substr(colon + 1);
+    auto dir = std::filesystem::absolute(seen, ec).lexically_normal().string();
+    while (dir.size() > 1 && dir.ends_with('/')) dir.pop_back();
+    if (!ec && std::find(out.begin(), out.end(), dir) == out.end()) out.push_back(dir);
+  }
+  return out;
+}
+
+// The behaviour records of a recorder that made them, into the trace.
+template <typename Recorded>
+void add_behaviour(core::Trace& trace, Recorded& recorded) {
+  if (!recorded.behaviour) return;
+  trace.header.behaviour = true;
+  trace.execs = std::move(recorded.execs);
+  trace.files = std::move(recorded.files);
+  trace.nets = std::move(recorded.nets);
+  trace.summary->behaviour_dropped = recorded.behaviour_dropped;
+}
+
+// Loss and behaviour records past the cap, said once; true when the trace must fail for them.
+bool report_incomplete(const Options& opt, const tracer::LossReport& loss, std::uint64_t behaviour_dropped,
+                       const std::string& hint) {
+  if (loss.any())
+    std::cerr << tool << ": " << (opt.allow_loss ? "warning" : "error") << ": the trace is incomplete: " << loss.detail
+              << "\n";
+  if (behaviour_dropped > 0)
+    std::cerr << tool << ": " << (opt.allow_loss ? "warning" : "error") << ": the behaviour records are incomplete: "
+              << behaviour_dropped << " distinct record(s) past the cap of " << core::BehaviourSet::default_cap
+              << " were not kept (programs run, files or network endpoints may be missing from the trace)\n";
+  if ((!loss.any() && behaviour_dropped == 0) || opt.allow_loss) return false;
+  std::cerr << tool << ": " << hint << "\n";
+  return true;
 }
 
 // --pid / --cgroup: nothing is started, so no isolation applies, and only the eBPF recorder can
@@ -119,8 +171,9 @@ int run_existing(const Options& opt) {
               << (opt.duration_given ? " or the duration ends" : "") << " (Ctrl-C ends the trace)" << std::endl;
   };
   const std::string started_at = cli::utc_now();
+  const auto workspace = opt.pid_given ? process_workspace(opt.pid) : std::vector<std::string>{};
   // No filter of ours on processes that run already: only what reaches sys_enter is counted.
-  auto recorder = tracer::EbpfRecorder::open(baseline ? &*baseline : nullptr, {}, true);
+  auto recorder = tracer::EbpfRecorder::open(baseline ? &*baseline : nullptr, {}, true, {!opt.no_behaviour});
   auto counted = recorder.record_existing(target);
   if (opt.await_exec && counted.awaited_execs == 0)
     throw core::Error(core::ErrorKind::not_found,
@@ -142,6 +195,8 @@ int run_existing(const Options& opt) {
   trace.summary = core::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost, result.exit_code,
                                        static_cast<std::uint64_t>(result.duration.count()), result.unparsed,
                                        result.loss.summary()};
+  trace.header.workspace = workspace;
+  add_behaviour(trace, counted);
   output.write_atomic(core::write_trace(trace));
   if (!opt.quiet) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct() << " distinct syscalls, "
@@ -150,14 +205,9 @@ int run_existing(const Options& opt) {
               << result.duration.count() << " ms, source " << result.source << "\n";
     std::cerr << tool << ": trace written to " << opt.output << "\n";
   }
-  if (result.loss.any()) {
-    std::cerr << tool << ": " << (opt.allow_loss ? "warning" : "error") << ": the trace is incomplete: "
-              << result.loss.detail << "\n";
-    if (!opt.allow_loss) {
-      std::cerr << tool << ": hint: re-run, or accept the loss with --allow-loss\n";
-      return sandbox::exit_nucleus_failed;
-    }
-  }
+  if (report_incomplete(opt, result.loss, trace.summary->behaviour_dropped,
+                        "hint: re-run, or accept the loss with --allow-loss"))
+    return sandbox::exit_nucleus_failed;
   return 0;
 }
 
@@ -222,7 +272,8 @@ int run(const Options& opt) {
   // workload on the host: the eBPF recorder starts loading first, so that the load overlaps the
   // sandbox's preparation as well as the workload's start.
   const std::optional<core::Policy> baseline = load_baseline(opt);
-  tracer::TraceRecorder recorder(opt.source, baseline ? &*baseline : nullptr, opt.sandbox.allow_io_uring);
+  tracer::TraceRecorder recorder(opt.source, baseline ? &*baseline : nullptr, opt.sandbox.allow_io_uring,
+                                 {!opt.no_behaviour});
   const bool trusted = opt.sandbox.trust_level == "trusted";
   if (trusted) recorder.start_ebpf();
   // Opened before the workload exists: nothing it does to paths can redirect this write.
@@ -273,7 +324,8 @@ int run(const Options& opt) {
   trace.summary = core::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,
                                        result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
                                        result.unparsed, result.loss.summary()};
-  if (result.behaviour) {
+  trace.header.workspace = command_workspace(opt);
+  if (result.behaviour) { // gVisor's recorder
     trace.header.behaviour = true;
     trace.execs = result.behaviour->execs();
     trace.files = result.behaviour->files();
@@ -284,6 +336,8 @@ int run(const Options& opt) {
           "paths are as the workload saw them inside gVisor's sandbox: the host's files under its read-only root and "
           "the --ro and --rw folders (SRC:DST shows SRC's files under DST), but /tmp, /dev, /run and the --tmpfs "
           "folders are the sandbox's own, which the host never sees");
+  } else {
+    add_behaviour(trace, traced); // the eBPF recorder's
   }
   output.write_atomic(core::write_trace(trace));
 
@@ -309,16 +363,11 @@ int run(const Options& opt) {
                    "through the vDSO (no syscall) and may take paths gVisor refused with ENOSYS or EINVAL; check "
                    "a profile for the host with nucleus-run --complain --trust-level trusted\n";
   }
-  if (result.loss.any()) {
-    std::cerr << tool << ": " << (opt.allow_loss ? "warning" : "error") << ": the trace is incomplete: "
-              << result.loss.detail << "\n";
-    if (!opt.allow_loss) {
-      std::cerr << tool << (under_gvisor ? ": hint: re-run, or accept the loss with --allow-loss\n"
-                                         : ": hint: re-run (use --source netlink as root for a lossless trace), or "
-                                           "accept the loss with --allow-loss\n");
-      return sandbox::exit_nucleus_failed;
-    }
-  }
+  if (report_incomplete(opt, result.loss, trace.summary->behaviour_dropped,
+                        under_gvisor ? "hint: re-run, or accept the loss with --allow-loss"
+                                     : "hint: re-run (use --source netlink as root for a lossless trace), or "
+                                       "accept the loss with --allow-loss"))
+    return sandbox::exit_nucleus_failed;
   return result.exit_code;
 }
 
@@ -386,6 +435,9 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
                  "profile whose allowed syscalls run unlogged: the trace holds only the rest");
   app.add_flag("--allow-loss", opt.allow_loss, "exit with the command's code even if records were lost");
   app.add_flag("-q,--quiet", opt.quiet, "no progress and no summary on stderr");
+  app.add_flag("--no-behaviour", opt.no_behaviour,
+               "record the syscalls' names and counts only, not the programs run, files and network endpoints "
+               "behind them (the eBPF recorder then reads nothing of the workload's memory)");
   auto* pid = app.add_option("--pid", opt.pid, "record this running process and its descendants instead of a command")
                 ->type_name("PID");
   auto* cgroup = app.add_option("--cgroup", opt.cgroup,
