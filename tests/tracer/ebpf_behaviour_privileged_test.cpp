@@ -89,13 +89,13 @@ TEST(EbpfBehaviourPrivileged, EachCallIsRecordedWithWhatItAskedItsResultAndItsEx
                              "u.sendto(b'q', ('127.0.0.1', 53))\n"
                              "x = socket.socket(socket.AF_UNIX)\n"
                              "x.bind('u.sock')\n";
-  // The shell's own opens use relative paths (it runs to the end: its working directory can be
-  // read); the short-lived tools get absolute ones.
+  // Relative paths throughout, also of tools that have exited long before the trace ends (and
+  // often before their record is read): the program names the directory at the call.
   const std::string d = dir.path().string();
-  const std::string script = "cd '" + d + "' && exec 2>/dev/null && true < in.txt && true < missing.txt; cat " + d + "/in.txt >/dev/null && "
-                             "true > created.txt && echo y >> appended.txt && mv " + d + "/created.txt " + d + "/moved.txt && "
-                             "rm " + d + "/moved.txt && mkdir " + d + "/sub && ln -s in.txt " + d + "/link && "
-                             "/bin/sh -c 'exit 0' && python3 -c \"" + python + "\"";
+  const std::string script = "cd '" + d + "' && exec 2>/dev/null && true < in.txt && true < missing.txt; "
+                             "cat in.txt >/dev/null && true > created.txt && echo y >> appended.txt && "
+                             "mv created.txt moved.txt && rm moved.txt && mkdir sub && cd sub && ln -s ../in.txt link && "
+                             "cd .. && /bin/sh -c 'exit 0' && python3 -c \"" + python + "\"";
   auto recorder = tracer::EbpfRecorder::open(nullptr);
   auto trace = recorder.run(command({"/bin/sh", "-c", script}));
   ASSERT_EQ(trace.run.exit_code, 0);
@@ -137,9 +137,9 @@ TEST(EbpfBehaviourPrivileged, EachCallIsRecordedWithWhatItAskedItsResultAndItsEx
   const auto* made = file("mkdir", d + "/sub");
   ASSERT_NE(made, nullptr) << files_of(trace);
   EXPECT_EQ(exe_name(made->exe), "mkdir");
-  const auto* link = file("symlink", d + "/link");
+  const auto* link = file("symlink", d + "/sub/link");
   ASSERT_NE(link, nullptr) << files_of(trace);
-  EXPECT_EQ(link->target, "in.txt") << "a symbolic link's content is kept as written";
+  EXPECT_EQ(link->target, "../in.txt") << "a symbolic link's content is kept as written";
 
   auto shell = std::find_if(trace.execs.begin(), trace.execs.end(), [](const core::TraceExec& e) {
     return e.path == "/bin/sh" && e.argv == std::vector<std::string>{"/bin/sh", "-c", "exit 0"};

@@ -68,8 +68,39 @@ struct inode {
   unsigned long i_ino;
   struct super_block *i_sb;
 } PAI;
+struct qstr {
+  __u64 hash_len; // the hash in the low half, the length in the high one (x86_64)
+  const unsigned char *name;
+} PAI;
+struct dentry {
+  struct dentry *d_parent;
+  struct qstr d_name;
+} PAI;
+struct vfsmount {
+  struct dentry *mnt_root;
+} PAI;
+struct mount {
+  struct mount *mnt_parent;
+  struct dentry *mnt_mountpoint;
+  struct vfsmount mnt;
+} PAI;
+struct path {
+  struct vfsmount *mnt;
+  struct dentry *dentry;
+} PAI;
+struct fs_struct {
+  struct path root, pwd;
+} PAI;
 struct file {
+  struct path f_path;
   struct inode *f_inode;
+} PAI;
+struct fdtable {
+  unsigned int max_fds;
+  struct file **fd;
+} PAI;
+struct files_struct {
+  struct fdtable *fdt;
 } PAI;
 struct mm_struct {
   struct file *exe_file;
@@ -87,6 +118,8 @@ struct task_struct {
   struct signal_struct *signal;
   struct seccomp seccomp;
   struct mm_struct *mm;
+  struct fs_struct *fs;
+  struct files_struct *files;
 } PAI;
 struct linux_binprm {
   struct file *file;
@@ -121,23 +154,32 @@ struct linux_binprm {
 #define NR_EXECVEAT_32 358
 #define NR_EXECVE_X32 520
 #define NR_EXECVEAT_X32 545
-// behaviour_spec entries (userspace fills them, tracer/src/ebpf_behaviour.cpp): bits 0-7 the call's
-// kind (userspace's own numbering, copied through), then 4 bits each: the index + 1 of the argument
+// behaviour_spec entries (userspace fills them, tracer/src/ebpf_behaviour.cpp): bits 0-5 the call's
+// kind (userspace's own numbering, copied through), then 3 bits each: the index + 1 of the argument
 // holding the path, the second path, a user buffer (a sockaddr; or open_how, 24 bytes, without a
-// length argument), its length, a struct msghdr (its msg_name is read), argv; 0 for none.
-#define SPEC_PATH_A 8
-#define SPEC_PATH_B 12
-#define SPEC_BLOB 16
-#define SPEC_BLOB_LEN 20
-#define SPEC_MSGHDR 24
-#define SPEC_ARGV 28
-#define SPEC_ARG(spec, at) (((spec) >> (at)) & 0xf)
+// length argument), its length, a struct msghdr (its msg_name is read), argv, 0 for none; and for
+// each path the directory a relative one starts from: DIR_CWD, the index + 1 of its dirfd
+// argument, or DIR_VERBATIM (a symbolic link's content: not a path of the caller's).
+#define SPEC_PATH_A 6
+#define SPEC_PATH_B 9
+#define SPEC_BLOB 12
+#define SPEC_BLOB_LEN 15
+#define SPEC_MSGHDR 18
+#define SPEC_ARGV 21
+#define SPEC_DIR_A 24
+#define SPEC_DIR_B 27
+#define SPEC_ARG(spec, at) (((spec) >> (at)) & 0x7)
+#define DIR_CWD 0
+#define DIR_VERBATIM 7
+#define AT_FDCWD_ARG (-100)
+#define WALK_MAX 4096          // the longest directory name the walk builds
+#define WALK_DEPTH 64          // components; a deeper directory is left to userspace
 #define BEH_PATH_MAX 4096      // PATH_MAX: the kernel refuses longer paths
 #define BEH_BLOB_MAX 128       // sizeof(struct sockaddr_storage)
 #define BEH_OPEN_HOW 24        // sizeof(struct open_how)
 #define BEH_ARGV_MAX 16        // core::exec_argv_max
 #define BEH_ARG_READ 130       // core::exec_arg_bytes_max + 2: a longer argument is seen to be longer
-#define BEH_DATA (2 * BEH_PATH_MAX + BEH_BLOB_MAX + BEH_ARGV_MAX * BEH_ARG_READ + 96)
+#define BEH_DATA (4 * BEH_PATH_MAX + BEH_BLOB_MAX + BEH_ARGV_MAX * BEH_ARG_READ + 96)
 // beh_event.flags
 #define BEH_UNREAD_A 0x01      // the path could not be read from the workload's memory
 #define BEH_UNREAD_B 0x02
@@ -168,8 +210,9 @@ struct task_info {
   __u32 slot;
   __u32 pending; // behaviour_scratch holds a call entered and not yet sent
 };
-// One behaviour call: the header, then `data` packed: path A, path B (each with its NUL), the
-// buffer, argv's strings (each with its NUL). Sent up to data + used.
+// One behaviour call: the header, then `data` packed: path A, the directory it is relative to when
+// it is relative (base A), path B, base B (each with its NUL), the buffer, argv's strings (each
+// with its NUL). Sent up to data + used.
 struct beh_event {
   __u32 kind;
   __u32 arch;
@@ -181,8 +224,15 @@ struct beh_event {
   __u64 args[6];
   __u16 len_a, len_b, blob_len, argv_len;
   __u16 argc, flags;
+  __u16 len_base_a, len_base_b;
   __u32 used;
+  __u32 pad;
   char data[BEH_DATA];
+};
+// The task's slot: the call, and room to build a directory's name from its last component up.
+struct beh_task {
+  struct beh_event e;
+  char walk[WALK_MAX + 256];
 };
 struct exec_event {
   __u32 slot;
@@ -287,7 +337,7 @@ struct {
   __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, int);
-  __type(value, struct beh_event);
+  __type(value, struct beh_task);
 } behaviour_scratch SEC(".maps");
 
 // The cheapest test first in each mode: every other process on the machine stops here. 0: not
@@ -520,6 +570,102 @@ static __always_inline void read_blob(struct beh_event *e, __u64 from, __u64 len
   e->used = at + (__u32)len;
 }
 
+// One step of name_directory's walk up the tree: bpf_loop's callback, verified once.
+struct walk {
+  struct beh_task *s;
+  struct dentry *dentry;
+  struct vfsmount *mnt;
+  struct dentry *root;
+  struct vfsmount *root_mnt;
+  __u64 mnt_offset;
+  __u32 pos;
+  int done; // 1: named; -1: cannot be
+};
+
+static long walk_step(__u64 index, void *context) {
+  struct walk *w = context;
+  struct dentry *dentry = w->dentry; // a local: CO-RE reads relocate kernel structs only
+  if (dentry == w->root && w->mnt == w->root_mnt) goto named;
+  struct mount *m = (struct mount *)((char *)w->mnt - w->mnt_offset);
+  if (dentry == BPF_CORE_READ(m, mnt.mnt_root)) {
+    struct mount *parent = BPF_CORE_READ(m, mnt_parent);
+    if (parent == m) goto named; // the root of its mount namespace
+    w->dentry = BPF_CORE_READ(m, mnt_mountpoint);
+    w->mnt = (struct vfsmount *)((char *)parent + w->mnt_offset);
+    return 0;
+  }
+  struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+  if (parent == dentry) goto named; // the root of its file system
+  __u32 len = (__u32)(BPF_CORE_READ(dentry, d_name.hash_len) >> 32);
+  __u32 pos = w->pos;
+  if (len == 0 || len > 255 || pos < len + 1 || pos > WALK_MAX) goto unnamed;
+  pos -= len;
+  struct beh_task *s = w->s;
+  if (bpf_probe_read_kernel(&s->walk[pos & (WALK_MAX - 1)], len & 255, BPF_CORE_READ(dentry, d_name.name)) != 0)
+    goto unnamed;
+  pos -= 1;
+  s->walk[pos & (WALK_MAX - 1)] = '/';
+  w->pos = pos;
+  w->dentry = parent;
+  return 0;
+named:
+  w->done = 1;
+  return 1;
+unnamed:
+  w->done = -1;
+  return 1;
+}
+
+// The name of the directory a relative path of the current task starts from, appended to its
+// event's data: its working directory, or the directory its descriptor `fd` (AT_FDCWD: the working
+// directory) names; built from the last component up, across mounts, to the task's own root (so
+// the name is the one the task sees), as the kernel's d_path does. In the kernel at the call, since
+// a caller that has exited by the time userspace reads the event can no longer be asked. Returns
+// the length with the NUL, 0 when it cannot be named (no such descriptor, too deep: userspace then
+// asks /proc, and marks the path unresolved when that fails too). A global function: verified once.
+__attribute__((noinline)) int name_directory(int fd) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct beh_task *s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
+  if (!s) return 0;
+  struct vfsmount *mnt;
+  struct dentry *dentry;
+  if (fd == AT_FDCWD_ARG) {
+    mnt = BPF_CORE_READ(task, fs, pwd.mnt);
+    dentry = BPF_CORE_READ(task, fs, pwd.dentry);
+  } else {
+    if (fd < 0) return 0;
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if ((unsigned int)fd >= BPF_CORE_READ(fdt, max_fds)) return 0;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *file = 0;
+    if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) != 0 || !file) return 0;
+    mnt = BPF_CORE_READ(file, f_path.mnt);
+    dentry = BPF_CORE_READ(file, f_path.dentry);
+  }
+  struct walk w = {
+      .s = s,
+      .dentry = dentry,
+      .mnt = mnt,
+      .root = BPF_CORE_READ(task, fs, root.dentry),
+      .root_mnt = BPF_CORE_READ(task, fs, root.mnt),
+      .mnt_offset = bpf_core_field_offset(struct mount, mnt),
+      .pos = WALK_MAX,
+  };
+  s->walk[WALK_MAX] = 0;
+  bpf_loop(WALK_DEPTH, walk_step, &w, 0);
+  __u32 pos = w.pos;
+  int done = w.done;
+  if (done != 1) return 0; // too deep, or unreadable
+  if (pos == WALK_MAX) s->walk[--pos] = '/'; // the root itself
+  __u32 size = WALK_MAX + 1 - pos;            // with the NUL
+  __u32 at = s->e.used;
+  asm volatile("" : "+r"(at));
+  if (at > BEH_DATA - (WALK_MAX + 1) || size > WALK_MAX + 1) return 0;
+  if (bpf_probe_read_kernel(&s->e.data[at], size, &s->walk[pos & (WALK_MAX - 1)]) != 0) return 0;
+  s->e.used = at + size;
+  return (int)size;
+}
+
 // What the call asks, read from the caller's memory into `e` (whose args are set) as `spec` says.
 // Reading cannot fault pages in: a string in a page the caller has not touched yet (a binary's
 // constant not yet paged in) cannot be read at sys_enter, and is read again at sys_exit, once the
@@ -527,6 +673,7 @@ static __always_inline void read_blob(struct beh_event *e, __u64 from, __u64 len
 static __always_inline void read_call(struct beh_event *e, __u32 spec) {
   const __u32 arch = e->arch;
   e->len_a = e->len_b = e->blob_len = e->argv_len = e->argc = 0;
+  e->len_base_a = e->len_base_b = 0;
   e->flags &= BEH_RESULT;
   e->used = 0;
   // An argument by its index + 1 from the table (1..6; 0 is tested first): e->args, whose index the
@@ -536,11 +683,18 @@ static __always_inline void read_call(struct beh_event *e, __u32 spec) {
   if (at != 0) {
     e->len_a = read_string(e, ARG_AT(at), BEH_PATH_MAX);
     if (e->len_a == 0) e->flags |= BEH_UNREAD_A;
+    __u32 dir = SPEC_ARG(spec, SPEC_DIR_A);
+    if (e->len_a > 1 && e->data[0] != '/' && dir != DIR_VERBATIM)
+      e->len_base_a = (__u16)name_directory(dir == DIR_CWD ? AT_FDCWD_ARG : (int)ARG_AT(dir));
   }
   at = SPEC_ARG(spec, SPEC_PATH_B);
   if (at != 0) {
+    __u32 start = e->used;
     e->len_b = read_string(e, ARG_AT(at), BEH_PATH_MAX);
     if (e->len_b == 0) e->flags |= BEH_UNREAD_B;
+    __u32 dir = SPEC_ARG(spec, SPEC_DIR_B);
+    if (e->len_b > 1 && e->data[start & (BEH_PATH_MAX * 4 - 1)] != '/' && dir != DIR_VERBATIM)
+      e->len_base_b = (__u16)name_directory(dir == DIR_CWD ? AT_FDCWD_ARG : (int)ARG_AT(dir));
   }
   at = SPEC_ARG(spec, SPEC_BLOB);
   if (at != 0) {
@@ -568,7 +722,8 @@ static __always_inline void read_call(struct beh_event *e, __u32 spec) {
 __attribute__((noinline)) int enter_behaviour(__u64 regs_address, __u32 arch, __u32 nr, __u32 spec) {
   struct task_struct *task = bpf_get_current_task_btf();
   struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
-  struct beh_event *e = bpf_task_storage_get(&behaviour_scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  struct beh_task *s = bpf_task_storage_get(&behaviour_scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  struct beh_event *e = s ? &s->e : 0;
   if (!info || !e) {
     __sync_fetch_and_add(&behaviour_storage_failures, 1);
     return 0;
@@ -576,7 +731,7 @@ __attribute__((noinline)) int enter_behaviour(__u64 regs_address, __u32 arch, __
   if (info->pending) send_behaviour(e); // its exit never came: sent without a result
   info->pending = 0;
   __u64 id = bpf_get_current_pid_tgid();
-  e->kind = spec & 0xff;
+  e->kind = spec & 0x3f;
   e->arch = arch;
   e->nr = nr;
   e->tgid = (__u32)(id >> 32);
@@ -603,8 +758,9 @@ __attribute__((noinline)) int leave_behaviour(long ret, int has_result) {
   struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
   if (!info || !info->pending) return 0;
   info->pending = 0;
-  struct beh_event *e = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
-  if (!e) return 0;
+  struct beh_task *s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
+  if (!s) return 0;
+  struct beh_event *e = &s->e;
   if (has_result) {
     e->ret = ret;
     e->flags |= BEH_RESULT;

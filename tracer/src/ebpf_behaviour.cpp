@@ -82,11 +82,16 @@ constexpr std::array<CallSpec, 34> calls{{
 
 std::uint32_t pack(std::size_t kind, const CallSpec& c) {
   auto field = [](int arg, int shift) { return arg == none ? 0u : static_cast<std::uint32_t>(arg + 1) << shift; };
+  auto dir = [](int d, int shift) {
+    std::uint32_t v = d == cwd ? 0u : d == verbatim ? std::uint32_t{nucleus_bpf_spec_dir_verbatim} : static_cast<std::uint32_t>(d + 1);
+    return v << shift;
+  };
   return static_cast<std::uint32_t>(kind) | field(c.path_a, nucleus_bpf_spec_path_a) |
          field(c.path_b, nucleus_bpf_spec_path_b) | field(c.blob, nucleus_bpf_spec_blob) |
          field(c.blob_len, nucleus_bpf_spec_blob_len) | field(c.msghdr, nucleus_bpf_spec_msghdr) |
-         field(c.argv, nucleus_bpf_spec_argv);
+         field(c.argv, nucleus_bpf_spec_argv) | dir(c.dir_a, nucleus_bpf_spec_dir_a) | dir(c.dir_b, nucleus_bpf_spec_dir_b);
 }
+static_assert(calls.size() < 64, "the kind has 6 bits in the program's table");
 
 // The outcome a return value says: the kernel's errors are -4095..-1.
 core::Outcome outcome_of(const nucleus_bpf_behaviour_event& e) {
@@ -101,10 +106,13 @@ std::string string_at(std::span<const char> data, std::size_t at, std::size_t le
 }
 
 // `path` made absolute against the directory `dir` (an argument index, cwd or verbatim) of the
-// calling task, when it can still be named.
-std::string resolved(const nucleus_bpf_behaviour_event& e, const std::string& path, int dir, BaseOf base_of) {
+// calling task: the name the program gave it at the call (`base`), or else the one /proc gives now,
+// while the caller still runs.
+std::string resolved(const nucleus_bpf_behaviour_event& e, const std::string& path, int dir, const std::string& base_named,
+                     BaseOf base_of) {
   if (dir == verbatim) return path;
   if (path.starts_with('/')) return core::resolve_path("", path); // no /proc read for the common case
+  if (base_named.starts_with('/')) return path.empty() ? core::resolve_path("", base_named) : core::resolve_path(base_named, path);
   const int dirfd = dir == cwd ? at_fdcwd : static_cast<int>(static_cast<std::int32_t>(e.args[dir]));
   std::string base = base_of(e.tid, dirfd);
   if (path.empty()) return base.starts_with('/') ? core::resolve_path("", base) : path; // AT_EMPTY_PATH
@@ -156,7 +164,7 @@ void decode_net(const CallSpec& call, const nucleus_bpf_behaviour_event& e, std:
     net.port = address->port;
     // A Unix socket's relative path is relative to the caller's working directory.
     if (net.family == "unix" && !net.address.empty() && !net.address.starts_with('@'))
-      net.address = resolved(e, net.address, cwd, base_of);
+      net.address = resolved(e, net.address, cwd, {}, base_of);
   }
   out.net = std::move(net);
 }
@@ -191,11 +199,16 @@ DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<co
   DecodedEvent out;
   if (e.kind == 0 || e.kind > calls.size()) return out;
   const CallSpec& call = calls[e.kind - 1];
-  const std::size_t len_a = e.len_a, len_b = e.len_b, blob_len = e.blob_len;
-  if (len_a + len_b + blob_len + e.argv_len > data.size()) return out;
+  // path A, base A, path B, base B, the buffer, argv (see ebpf_skeleton.h)
+  const std::size_t len_a = e.len_a, base_a = e.len_base_a, len_b = e.len_b, base_b = e.len_base_b;
+  const std::size_t blob_len = e.blob_len;
+  if (len_a + base_a + len_b + base_b + blob_len + e.argv_len > data.size()) return out;
   const std::string path_a = string_at(data, 0, len_a);
-  const std::string path_b = string_at(data, len_a, len_b);
-  const auto blob = data.subspan(len_a + len_b, blob_len);
+  const std::string named_a = string_at(data, len_a, base_a);
+  const std::string path_b = string_at(data, len_a + base_a, len_b);
+  const std::string named_b = string_at(data, len_a + base_a + len_b, base_b);
+  const std::size_t blob_at = len_a + base_a + len_b + base_b;
+  const auto blob = data.subspan(blob_at, blob_len);
   const core::Outcome result = outcome_of(e);
   // A path the program could not read: the call named nothing it could reach when it failed
   // (EFAULT), and is lost when it did not.
@@ -206,8 +219,8 @@ DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<co
     return out;
   }
   if (call.argv != none) {
-    core::TraceExec exec{std::to_string(e.slot), resolved(e, path_a, call.dir_a, base_of), {}};
-    std::size_t at = len_a + len_b + blob_len;
+    core::TraceExec exec{std::to_string(e.slot), resolved(e, path_a, call.dir_a, named_a, base_of), {}};
+    std::size_t at = blob_at + blob_len;
     for (std::uint16_t i = 0; i < e.argc && at < data.size(); ++i) {
       std::size_t len = ::strnlen(data.data() + at, data.size() - at);
       exec.argv.emplace_back(data.data() + at, std::min(len, core::exec_arg_bytes_max));
@@ -222,9 +235,9 @@ DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<co
     decode_net(call, e, blob, base_of, out);
     return out;
   }
-  core::TraceFile file{std::to_string(e.slot), std::string(call.name), resolved(e, path_a, call.dir_a, base_of),
+  core::TraceFile file{std::to_string(e.slot), std::string(call.name), resolved(e, path_a, call.dir_a, named_a, base_of),
                        access_of(call.name, e, blob)};
-  if (call.path_b != none) file.target = resolved(e, path_b, call.dir_b, base_of);
+  if (call.path_b != none) file.target = resolved(e, path_b, call.dir_b, named_b, base_of);
   file.result = result;
   out.file = std::move(file);
   return out;

@@ -36,13 +36,17 @@ enum {
   nucleus_bpf_behaviour_argv_truncated = 0x08,
   nucleus_bpf_behaviour_result = 0x10,
   nucleus_bpf_behaviour_unread_argv = 0x20,
-  /* behaviour_spec: bits 0-7 the kind, then the argument index + 1 of each (0 none) */
-  nucleus_bpf_spec_path_a = 8,
-  nucleus_bpf_spec_path_b = 12,
-  nucleus_bpf_spec_blob = 16,
-  nucleus_bpf_spec_blob_len = 20,
-  nucleus_bpf_spec_msghdr = 24,
-  nucleus_bpf_spec_argv = 28,
+  /* behaviour_spec: bits 0-5 the kind, then 3 bits each: the argument index + 1 of each (0 none),
+   * and each path's directory (0 the working directory, the dirfd argument's index + 1, or 7) */
+  nucleus_bpf_spec_path_a = 6,
+  nucleus_bpf_spec_path_b = 9,
+  nucleus_bpf_spec_blob = 12,
+  nucleus_bpf_spec_blob_len = 15,
+  nucleus_bpf_spec_msghdr = 18,
+  nucleus_bpf_spec_argv = 21,
+  nucleus_bpf_spec_dir_a = 24,
+  nucleus_bpf_spec_dir_b = 27,
+  nucleus_bpf_spec_dir_verbatim = 7,
 };
 
 struct nucleus_bpf_fact_key {
@@ -79,14 +83,17 @@ struct nucleus_bpf_counters {
 };
 
 /* A behaviour call as the program sends it (struct beh_event): this header, then `used` bytes of
- * data: path A, path B (each with its NUL), the buffer, argv's strings (each with its NUL). */
+ * data: path A, base A (the directory a relative path A starts from, named by the program), path B,
+ * base B (each with its NUL, or absent), the buffer, argv's strings (each with its NUL). */
 struct nucleus_bpf_behaviour_event {
   uint32_t kind, arch, nr, tgid, tid, slot;
   int64_t ret;
   uint64_t args[6];
   uint16_t len_a, len_b, blob_len, argv_len;
   uint16_t argc, flags;
+  uint16_t len_base_a, len_base_b;
   uint32_t used;
+  uint32_t pad;
 };
 
 /* Map sizes for tests (EbpfMapSizes); 0 keeps the program's own. */
