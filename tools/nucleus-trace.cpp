@@ -411,6 +411,11 @@ in NAME is the container's id, for the containers of a pod, which all get its an
 --max-recorders containers are recorded at a time (each recording slows every system call on the
 host): the prestart hook refuses one more that asks for a trace, and the runtime does not start it. Podman and CRI-O find the hooks in the package's hooks.d files.
 
+With the eBPF recorder the trace also holds the programs the command ran (path, argv), the files it
+asked for (and what: read, write, create, ...) and the network endpoints it used, each with its
+result ("behaviour" records; --no-behaviour leaves them out). At most 8192 distinct records are
+kept; more fail the trace like loss.
+
 The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting set-id bits,
 TIOCSTI/TIOCLINUX and io_uring (unless --allow-io-uring) are refused in trace mode too, and the
 trace shows each refused io_uring call.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The eBPF recorder: counts the traced tree's syscalls in the kernel, per (arch, syscall) and
-// executable; nothing crosses to userspace per syscall. Userspace (tracer/src/ebpf_recorder.cpp)
-// reads the maps once the workload has exited.
+// executable; no count crosses to userspace per syscall. Userspace (tracer/src/ebpf_recorder.cpp)
+// reads the maps once the workload has exited; only behaviour records (below) are sent per call.
 //
 // Attribution: the audit session id (task->sessionid). The child starts a fresh session before
 // anything else (it writes /proc/self/loginuid, see libsandbox spawn), every process and thread it

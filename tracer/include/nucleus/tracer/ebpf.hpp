@@ -1,9 +1,10 @@
 // The eBPF recorder: a program on the raw `sys_enter` tracepoint (and on the vsyscall emulation's,
 // whose calls never pass sys_enter) counts the traced tree's syscalls in kernel maps, per
 // (arch, syscall) and executable, with the distinct values of the arguments that profiles
-// condition on; nothing crosses to userspace per syscall, so the workload runs at
-// nearly full speed. Use: check ebpf_unavailable() (auto falls back to the audit recorder), then
-// EbpfRecorder::open() (starts loading in the background), run() (attached before the workload
+// condition on; no count crosses to userspace per syscall, so the workload runs at
+// nearly full speed. With behaviour records (EbpfContent), the exec, file and socket calls each
+// send their arguments and result through a ring buffer, read while the workload runs.
+// Use: check ebpf_unavailable() (auto falls back to the audit recorder), then EbpfRecorder::open() (starts loading in the background), run() (attached before the workload
 // execs: the load overlaps the workload's own start), and the trace.
 // For processes that run already (a pid's tree, a cgroup): ebpf_attach_unavailable(), open(),
 // record_existing().
