@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Trace-mode overhead, by hand, as root: each workload untraced (the baseline), under nucleus-trace
-# with the eBPF recorder and with the audit netlink recorder, each also with --baseline (a profile
-# of the same workload, so nothing new is recorded), under nucleus-run with the same sandbox and an
-# allow-all profile (what the sandbox costs without a recorder), and under strace -f -o /dev/null;
-# ratios against the untraced run of the same hyperfine session.
+# with the eBPF recorder (with behaviour records, the default, and names only, --no-behaviour: the
+# ratio of the two is what behaviour records cost) and with the audit netlink recorder, each also
+# with --baseline (a profile of the same workload, so nothing new is recorded), under nucleus-run
+# with the same sandbox and an allow-all profile (what the sandbox costs without a recorder), and
+# under strace -f -o /dev/null; ratios against the untraced run of the same hyperfine session.
 #
 #   bench/trace_overhead.sh [BUILD_DIR]      (default build/release; needs hyperfine, strace, python3)
 #   ONLY_PYTHON=1 bench/trace_overhead.sh    the Python workload alone; RUNS=N sets hyperfine's run count
@@ -34,6 +35,7 @@ bench() {
   hyperfine -N --warmup 2 --runs "${RUNS:-10}" --export-json "$work/$name.hf.json" \
     -n untraced "$cmd" \
     -n "nucleus-trace (ebpf)" "$t --source ebpf -- $cmd" \
+    -n "nucleus-trace (ebpf) --no-behaviour" "$t --source ebpf --no-behaviour -- $cmd" \
     -n "nucleus-trace (ebpf) --baseline" "$t --source ebpf --baseline $work/$name.json -- $cmd" \
     -n "nucleus-trace (netlink)" "$t --source netlink -- $cmd" \
     -n "nucleus-trace (netlink) --baseline" "$t --source netlink --baseline $work/$name.json -- $cmd" \
@@ -46,6 +48,9 @@ base = next(r for r in results if r["command"] == "untraced")["mean"]
 print(f"\n{sys.argv[2]}: mean wall time, ratio to untraced (same run)")
 for r in results:
     print(f"  {r['command']:<38} {r['mean']*1000:9.1f} ms  x{r['mean']/base:6.2f}")
+mean = {r["command"]: r["mean"] for r in results}
+names_only = mean["nucleus-trace (ebpf) --no-behaviour"]
+print(f"  behaviour records against names only (eBPF, same run): x{mean['nucleus-trace (ebpf)']/names_only:.3f}")
 PY
 }
 
