@@ -102,7 +102,8 @@ struct nucleus_bpf_sizes {
 };
 
 /* What the program records besides the counts: `spec` (nucleus_bpf_arches * nucleus_bpf_nr_max
- * entries) for behaviour records, or NULL for names only. */
+ * entries) for behaviour records (the program built with them is loaded), or NULL for names only
+ * (the program without them, which loads and runs as cheaply as before they existed). */
 struct nucleus_bpf_behaviour {
   const uint32_t* spec;
 };
@@ -122,7 +123,8 @@ int nucleus_bpf_attach_tree(struct nucleus_bpf* skel);
  * filter refuses them before sys_enter); runs at every syscall exit on the machine while attached. */
 int nucleus_bpf_attach_refused(struct nucleus_bpf* skel);
 /* 0 or -errno: with behaviour records, the sys_exit program (their results) and the
- * sched_process_exit one (a call its task never returned from), each unless attached already. */
+ * sched_process_exit one (a call its task never returned from), each unless attached already;
+ * -EINVAL for the names-only program. */
 int nucleus_bpf_attach_behaviour(struct nucleus_bpf* skel);
 void nucleus_bpf_detach(struct nucleus_bpf* skel);
 void nucleus_bpf_destroy(struct nucleus_bpf* skel);
@@ -131,6 +133,7 @@ volatile struct nucleus_bpf_counters* nucleus_bpf_globals(struct nucleus_bpf* sk
 int nucleus_bpf_counts_fd(const struct nucleus_bpf* skel);
 int nucleus_bpf_facts_fd(const struct nucleus_bpf* skel);
 int nucleus_bpf_events_fd(const struct nucleus_bpf* skel);
+/* -1 for the names-only program. */
 int nucleus_bpf_behaviour_fd(const struct nucleus_bpf* skel);
 int nucleus_bpf_tracked_fd(const struct nucleus_bpf* skel);
 int nucleus_bpf_cgroup_fd(const struct nucleus_bpf* skel);
