@@ -4,6 +4,7 @@
 
 #include "ebpf_behaviour.hpp"
 
+#include "nucleus/core/io.hpp"
 #include "nucleus/core/syscalls.hpp"
 
 #include <bpf/libbpf.h>
@@ -11,8 +12,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <cstring>
+#include <sstream>
 #include <string_view>
 
 namespace nucleus::tracer::ebpf {
@@ -169,7 +175,61 @@ void decode_net(const CallSpec& call, const nucleus_bpf_behaviour_event& e, std:
   out.net = std::move(net);
 }
 
+// An address of /proc/net/tcp or tcp6 ("0100007F:1F90"): the kernel prints the address as its
+// native 32-bit words, the port in host order.
+std::optional<core::SocketAddress> proc_net_address(const std::string& text, bool v6) {
+  const auto colon = text.find(':');
+  if (colon != (v6 ? 32u : 8u)) return std::nullopt;
+  std::array<std::uint32_t, 4> words{};
+  for (std::size_t i = 0; i < (v6 ? 4u : 1u); ++i)
+    words[i] = static_cast<std::uint32_t>(std::stoul(text.substr(i * 8, 8), nullptr, 16));
+  std::array<char, INET6_ADDRSTRLEN> buf{};
+  if (::inet_ntop(v6 ? AF_INET6 : AF_INET, words.data(), buf.data(), buf.size()) == nullptr) return std::nullopt;
+  return core::SocketAddress{core::socket_family_name(v6 ? AF_INET6 : AF_INET), buf.data(),
+                             static_cast<int>(std::stoul(text.substr(colon + 1), nullptr, 16))};
+}
+
 } // namespace
+
+std::optional<core::SocketAddress> listening_address(std::uint32_t tid, int fd) {
+  const std::string proc = "/proc/" + std::to_string(tid);
+  std::array<char, 64> link{};
+  ssize_t n = ::readlink((proc + "/fd/" + std::to_string(fd)).c_str(), link.data(), link.size() - 1);
+  if (n <= 0) return std::nullopt;
+  std::string_view target(link.data(), static_cast<std::size_t>(n));
+  if (!target.starts_with("socket:[") || !target.ends_with("]")) return std::nullopt;
+  const std::string inode(target.substr(8, target.size() - 9));
+  // The tables of the caller's own network namespace: inode is the 10th field of tcp and tcp6,
+  // the 7th of unix (then the path).
+  for (const char* table : {"tcp", "tcp6", "unix"}) {
+    std::string text;
+    try {
+      text = core::read_file(proc + "/net/" + table);
+    } catch (const core::Error&) {
+      continue;
+    }
+    std::istringstream lines(text);
+    std::string line;
+    std::getline(lines, line); // the column names
+    const bool unix_table = std::string_view(table) == "unix";
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      std::vector<std::string> f;
+      for (std::string field; fields >> field && f.size() < 10;) f.push_back(field);
+      if (unix_table) {
+        if (f.size() < 7 || f[6] != inode) continue;
+        return core::SocketAddress{core::socket_family_name(AF_UNIX), f.size() > 7 ? f[7] : std::string(), -1};
+      }
+      if (f.size() < 10 || f[9] != inode) continue;
+      try {
+        return proc_net_address(f[1], std::string_view(table) == "tcp6");
+      } catch (const std::exception&) {
+        return std::nullopt;
+      }
+    }
+  }
+  return std::nullopt;
+}
 
 std::vector<std::uint32_t> behaviour_spec() {
   std::vector<std::uint32_t> spec(nucleus_bpf_arches * nucleus_bpf_nr_max, 0);
@@ -255,19 +315,36 @@ BehaviourReader::~BehaviourReader() {
 
 int BehaviourReader::on_event(void* context, void* data, std::size_t size) {
   auto* self = static_cast<BehaviourReader*>(context);
+  // Called from libbpf's C code: nothing may be thrown through it.
+  try {
+    self->add(data, size);
+  } catch (const std::exception&) {
+    ++self->malformed_;
+  }
+  return 0;
+}
+
+void BehaviourReader::add(const void* data, std::size_t size) {
   nucleus_bpf_behaviour_event header{};
   if (size < sizeof header) {
-    ++self->malformed_;
-    return 0;
+    ++malformed_;
+    return;
   }
   std::memcpy(&header, data, sizeof header);
   const std::size_t used = std::min<std::size_t>(header.used, size - sizeof header);
   DecodedEvent decoded = decode_behaviour(header, std::span(static_cast<const char*>(data) + sizeof header, used), proc_base_of);
-  if (decoded.unread) ++self->unread_;
-  if (decoded.exec) self->set_.add(std::move(*decoded.exec));
-  if (decoded.file) self->set_.add(std::move(*decoded.file));
-  if (decoded.net) self->set_.add(std::move(*decoded.net));
-  return 0;
+  if (decoded.unread) ++unread_;
+  if (decoded.exec) set_.add(std::move(*decoded.exec));
+  if (decoded.file) set_.add(std::move(*decoded.file));
+  if (decoded.net && decoded.net->syscall == "listen") {
+    // listen names a descriptor: its address is the socket's, which /proc shows while it is open.
+    if (auto address = listening_address(header.tid, static_cast<int>(static_cast<std::int32_t>(header.args[0])))) {
+      decoded.net->family = address->family;
+      decoded.net->address = address->address;
+      decoded.net->port = address->port;
+    }
+  }
+  if (decoded.net) set_.add(std::move(*decoded.net));
 }
 
 void BehaviourReader::start(boost::asio::io_context& io) {
@@ -325,7 +402,7 @@ void BehaviourReader::collect(const SlotNames& names, EbpfTrace& out) {
     loss.detail += std::to_string(n) + what;
   };
   note(unread_, " behaviour record(s) whose path or address could not be read from the workload's memory");
-  note(malformed_, " behaviour event(s) too short to read");
+  note(malformed_, " behaviour event(s) that could not be read");
 }
 
 } // namespace nucleus::tracer::ebpf

@@ -46,6 +46,9 @@ using BaseOf = std::string (*)(std::uint32_t tid, int dirfd);
 DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& header, std::span<const char> data, BaseOf base_of);
 // The /proc reading of BaseOf: /proc/TID/cwd or /proc/TID/fd/DIRFD.
 std::string proc_base_of(std::uint32_t tid, int dirfd);
+// The local address of the TCP or Unix socket `fd` of task `tid` (what a listen listens on), from
+// its network namespace's /proc tables; nullopt when it is gone or not such a socket.
+std::optional<core::SocketAddress> listening_address(std::uint32_t tid, int fd);
 
 class BehaviourReader {
 public:
@@ -66,6 +69,7 @@ public:
 
 private:
   static int on_event(void* context, void* data, std::size_t size);
+  void add(const void* data, std::size_t size);
   void wait(boost::asio::io_context& io);
 
   ring_buffer* rb_ = nullptr;
