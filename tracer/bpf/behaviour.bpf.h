@@ -21,6 +21,7 @@
 #define SPEC_DIR_A 24
 #define SPEC_DIR_B 27
 #define SPEC_ARG(spec, at) (((spec) >> (at)) & 0x7)
+#define SPEC_WAKE (1u << 30)   // userspace must read the record while its caller runs (listen)
 #define DIR_CWD 0
 #define DIR_VERBATIM 7
 #define AT_FDCWD_ARG (-100)
@@ -56,7 +57,7 @@ struct beh_event {
   __u16 argc, flags;
   __u16 len_base_a, len_base_b;
   __u32 used;
-  __u32 pad;
+  __u32 wake; // userspace must read it while the caller runs (see send_behaviour)
   char data[BEH_DATA];
 };
 // The task's slot: the call, and room to build a directory's name from its last component up.
@@ -81,10 +82,18 @@ struct {
 } behaviour_scratch SEC(".maps");
 
 // Sends the task's behaviour call (with its result when `flags` has BEH_RESULT).
+// Userspace is woken only for a record it must read while its caller runs (`wake`: a listen, whose
+// address it looks up; a relative path whose directory the program could not name) or once the
+// ring is a quarter full; otherwise it reads on its own timer, which spares the workload a wake-up
+// per record.
 static __always_inline void send_behaviour(struct beh_event *e) {
   __u64 size = offsetof(struct beh_event, data) + (__u64)e->used;
   if (size > sizeof(*e)) size = sizeof(*e);
-  if (bpf_ringbuf_output(&behaviour_events, e, size, 0) != 0) __sync_fetch_and_add(&behaviour_drops, 1);
+  __u64 flags = BPF_RB_NO_WAKEUP;
+  if (e->wake || bpf_ringbuf_query(&behaviour_events, BPF_RB_AVAIL_DATA) >
+                     bpf_ringbuf_query(&behaviour_events, BPF_RB_RING_SIZE) / 4)
+    flags = BPF_RB_FORCE_WAKEUP;
+  if (bpf_ringbuf_output(&behaviour_events, e, size, flags) != 0) __sync_fetch_and_add(&behaviour_drops, 1);
 }
 
 // Reads a NUL-terminated string of at most `max` bytes at `from` into e->data at e->used; its
@@ -279,6 +288,7 @@ static __always_inline void read_call(struct beh_event *e, __u32 spec, const int
   const __u32 arch = e->arch;
   e->len_a = e->len_b = e->blob_len = e->argv_len = e->argc = 0;
   e->len_base_a = e->len_base_b = 0;
+  e->wake = (spec & SPEC_WAKE) != 0;
   e->flags &= BEH_RESULT;
   e->used = 0;
   // An argument by its index + 1 from the table (1..6; 0 is tested first): e->args, whose index the
@@ -291,6 +301,7 @@ static __always_inline void read_call(struct beh_event *e, __u32 spec, const int
     __u32 dir = SPEC_ARG(spec, SPEC_DIR_A);
     if (e->len_a > 1 && e->data[0] != '/' && dir != DIR_VERBATIM)
       e->len_base_a = (__u16)name_directory(dir == DIR_CWD ? AT_FDCWD_ARG : (int)ARG_AT(dir));
+    if (e->len_a > 1 && e->data[0] != '/' && dir != DIR_VERBATIM && e->len_base_a == 0) e->wake = 1;
   }
   at = SPEC_ARG(spec, SPEC_PATH_B);
   if (at != 0) {
@@ -300,6 +311,8 @@ static __always_inline void read_call(struct beh_event *e, __u32 spec, const int
     __u32 dir = SPEC_ARG(spec, SPEC_DIR_B);
     if (e->len_b > 1 && e->data[start & (BEH_PATH_MAX * 4 - 1)] != '/' && dir != DIR_VERBATIM)
       e->len_base_b = (__u16)name_directory(dir == DIR_CWD ? AT_FDCWD_ARG : (int)ARG_AT(dir));
+    if (e->len_base_b == 0 && dir != DIR_VERBATIM && e->len_b > 1 && e->data[start & (BEH_PATH_MAX * 4 - 1)] != '/')
+      e->wake = 1;
   }
   at = SPEC_ARG(spec, SPEC_BLOB);
   if (at != 0) {

@@ -95,7 +95,8 @@ std::uint32_t pack(std::size_t kind, const CallSpec& c) {
   return static_cast<std::uint32_t>(kind) | field(c.path_a, nucleus_bpf_spec_path_a) |
          field(c.path_b, nucleus_bpf_spec_path_b) | field(c.blob, nucleus_bpf_spec_blob) |
          field(c.blob_len, nucleus_bpf_spec_blob_len) | field(c.msghdr, nucleus_bpf_spec_msghdr) |
-         field(c.argv, nucleus_bpf_spec_argv) | dir(c.dir_a, nucleus_bpf_spec_dir_a) | dir(c.dir_b, nucleus_bpf_spec_dir_b);
+         field(c.argv, nucleus_bpf_spec_argv) | dir(c.dir_a, nucleus_bpf_spec_dir_a) | dir(c.dir_b, nucleus_bpf_spec_dir_b) |
+         (c.name == "listen" ? std::uint32_t{nucleus_bpf_spec_wake} : 0u);
 }
 static_assert(calls.size() < 64, "the kind has 6 bits in the program's table");
 
@@ -309,6 +310,7 @@ BehaviourReader::BehaviourReader(int fd, std::size_t cap) : set_(cap == 0 ? core
 }
 
 BehaviourReader::~BehaviourReader() {
+  timer_.reset();
   ready_.reset();
   ring_buffer__free(rb_);
 }
@@ -350,6 +352,19 @@ void BehaviourReader::add(const void* data, std::size_t size) {
 void BehaviourReader::start(boost::asio::io_context& io) {
   ready_.emplace(io, ::dup(ring_buffer__epoll_fd(rb_)));
   wait(io);
+  timer_.emplace(io);
+  tick();
+}
+
+// The program wakes the reader only when a record cannot wait (see behaviour.bpf.h); the rest is
+// read every 20 ms.
+void BehaviourReader::tick() {
+  timer_->expires_after(std::chrono::milliseconds(20));
+  timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    drain();
+    tick();
+  });
 }
 
 void BehaviourReader::wait(boost::asio::io_context& io) {
@@ -363,9 +378,9 @@ void BehaviourReader::wait(boost::asio::io_context& io) {
 void BehaviourReader::drain() { ring_buffer__consume(rb_); }
 
 void BehaviourReader::stop() {
-  if (!ready_) return;
   boost::system::error_code ec;
-  ready_->cancel(ec);
+  if (ready_) ready_->cancel(ec);
+  if (timer_) timer_->cancel();
 }
 
 void BehaviourReader::collect(const SlotNames& names, EbpfTrace& out) {

@@ -14,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <map>
@@ -71,9 +72,11 @@ private:
   static int on_event(void* context, void* data, std::size_t size);
   void add(const void* data, std::size_t size);
   void wait(boost::asio::io_context& io);
+  void tick();
 
   ring_buffer* rb_ = nullptr;
   std::optional<boost::asio::posix::stream_descriptor> ready_;
+  std::optional<boost::asio::steady_timer> timer_;
   core::BehaviourSet set_;
   std::uint64_t unread_ = 0;
   std::uint64_t malformed_ = 0;

@@ -47,6 +47,7 @@ enum {
   nucleus_bpf_spec_dir_a = 24,
   nucleus_bpf_spec_dir_b = 27,
   nucleus_bpf_spec_dir_verbatim = 7,
+  nucleus_bpf_spec_wake = 1 << 30, /* userspace reads the record at once (listen) */
 };
 
 struct nucleus_bpf_fact_key {
@@ -93,7 +94,7 @@ struct nucleus_bpf_behaviour_event {
   uint16_t argc, flags;
   uint16_t len_base_a, len_base_b;
   uint32_t used;
-  uint32_t pad;
+  uint32_t wake;
 };
 
 /* Map sizes for tests (EbpfMapSizes); 0 keeps the program's own. */
