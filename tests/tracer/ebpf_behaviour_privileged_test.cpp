@@ -238,3 +238,33 @@ TEST(EbpfBehaviourPrivileged, NamesOnlyRecordsNoBehaviour) {
   EXPECT_TRUE(trace.execs.empty());
   EXPECT_FALSE(trace.syscalls.empty());
 }
+
+// --pid: a process that runs already, and what it starts, have their records too.
+TEST(EbpfBehaviourPrivileged, ARunningProcessTreeHasItsRecords) {
+  NUCLEUS_REQUIRE_ROOT();
+  if (auto why = tracer::ebpf_attach_unavailable()) NUCLEUS_SKIP(*why);
+  test::TempDir dir;
+  test::write_text(dir / "seen.txt", "x\n");
+  int go[2];
+  ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
+  pid_t root = ::fork();
+  if (root == 0) {
+    ::dup2(go[0], STDIN_FILENO);
+    const std::string script = "read x; cd '" + dir.path().string() + "' && cat seen.txt >/dev/null";
+    ::execl("/bin/sh", "sh", "-c", script.c_str(), nullptr);
+    ::_exit(127);
+  }
+  ::close(go[0]);
+  auto recorder = tracer::EbpfRecorder::open(nullptr, {}, true);
+  tracer::EbpfAttachOptions target;
+  target.pid = root;
+  target.on_attached = [&] { EXPECT_EQ(::write(go[1], "\n", 1), 1); };
+  auto trace = recorder.record_existing(target);
+  ::close(go[1]);
+  ::waitpid(root, nullptr, 0);
+  EXPECT_TRUE(trace.behaviour);
+  const auto* seen = find_file(trace, [&](const core::TraceFile& f) { return f.path == (dir / "seen.txt").string(); });
+  ASSERT_NE(seen, nullptr) << files_of(trace);
+  EXPECT_EQ(exe_name(seen->exe), "cat");
+  EXPECT_EQ(seen->result, core::Outcome::ok);
+}
