@@ -268,3 +268,23 @@ TEST(EbpfBehaviourPrivileged, ARunningProcessTreeHasItsRecords) {
   EXPECT_EQ(exe_name(seen->exe), "cat");
   EXPECT_EQ(seen->result, core::Outcome::ok);
 }
+
+// A program run from memory (a memfd, through execveat's AT_EMPTY_PATH): the exec names the memfd,
+// not an empty path, although its descriptor is closed by the exec before anything reads the record.
+TEST(EbpfBehaviourPrivileged, AProgramRunFromAMemfdIsNamed) {
+  require_ebpf();
+  auto recorder = tracer::EbpfRecorder::open(nullptr);
+  auto trace = recorder.run(command({"/usr/bin/python3", "-c",
+                                     "import os\n"
+                                     "fd = os.memfd_create('payload')\n"
+                                     "os.write(fd, open('/bin/true', 'rb').read())\n"
+                                     "os.execve(fd, ['true'], {})\n"}));
+  ASSERT_EQ(trace.run.exit_code, 0);
+  auto memfd = std::find_if(trace.execs.begin(), trace.execs.end(),
+                            [](const core::TraceExec& e) { return e.path.starts_with("/memfd:payload"); });
+  std::string execs;
+  for (const auto& e : trace.execs) execs += e.exe + " -> " + e.path + "\n";
+  ASSERT_NE(memfd, trace.execs.end()) << execs;
+  EXPECT_EQ(memfd->result, core::Outcome::ok);
+  EXPECT_EQ(memfd->argv, std::vector<std::string>{"true"});
+}

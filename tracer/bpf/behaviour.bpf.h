@@ -209,7 +209,10 @@ static long walk_step(__u64 index, void *context) {
     return 0;
   }
   struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-  if (parent == dentry) goto named; // the root of its file system
+  // The root of its file system; or, as the first step, a file that is no directory's entry (a
+  // memfd, whose name is its own, as /proc shows it).
+  const int last = parent == dentry;
+  if (last && w->pos != WALK_MAX) goto named;
   __u32 len = (__u32)(BPF_CORE_READ(dentry, d_name.hash_len) >> 32);
   __u32 pos = w->pos;
   if (len == 0 || len > 255 || pos < len + 1 || pos > WALK_MAX) goto unnamed;
@@ -221,6 +224,7 @@ static long walk_step(__u64 index, void *context) {
   s->walk[pos & (WALK_MAX - 1)] = '/';
   w->pos = pos;
   w->dentry = parent;
+  if (last) goto named;
   return 0;
 named:
   w->done = 1;
@@ -280,6 +284,13 @@ __attribute__((noinline)) int name_directory(int fd) {
   return (int)size;
 }
 
+// Whether a path read (`len` with its NUL, starting with `first`) needs the directory it starts from.
+static __always_inline int needs_base(__u16 len, char first, __u32 dir) {
+  if (dir == DIR_VERBATIM || len == 0) return 0;
+  if (len == 1) return dir != DIR_CWD; // empty: the dirfd's own file, with AT_EMPTY_PATH
+  return first != '/';
+}
+
 // What the call asks, read from the caller's memory into `e` (whose args are set) as `spec` says.
 // Reading cannot fault pages in: a string in a page the caller has not touched yet (a binary's
 // constant not yet paged in) cannot be read at sys_enter, and is read again at sys_exit, once the
@@ -294,14 +305,17 @@ static __always_inline void read_call(struct beh_event *e, __u32 spec, const int
   // An argument by its index + 1 from the table (1..6; 0 is tested first): e->args, whose index the
   // verifier can bound within the map value, unlike a stack array's.
 #define ARG_AT(at) (e->args[((at) - 1) & 7])
+  // A relative path's directory is named; so is a dirfd's file for an empty path (AT_EMPTY_PATH:
+  // the call is about the descriptor's file itself, a memfd that execveat runs for one).
   __u32 at = SPEC_ARG(spec, SPEC_PATH_A);
   if (at != 0) {
     e->len_a = read_string(e, ARG_AT(at), BEH_PATH_MAX);
     if (e->len_a == 0) e->flags |= BEH_UNREAD_A;
     __u32 dir = SPEC_ARG(spec, SPEC_DIR_A);
-    if (e->len_a > 1 && e->data[0] != '/' && dir != DIR_VERBATIM)
+    if (needs_base(e->len_a, e->data[0], dir)) {
       e->len_base_a = (__u16)name_directory(dir == DIR_CWD ? AT_FDCWD_ARG : (int)ARG_AT(dir));
-    if (e->len_a > 1 && e->data[0] != '/' && dir != DIR_VERBATIM && e->len_base_a == 0) e->wake = 1;
+      if (e->len_base_a == 0) e->wake = 1;
+    }
   }
   at = SPEC_ARG(spec, SPEC_PATH_B);
   if (at != 0) {
@@ -309,10 +323,10 @@ static __always_inline void read_call(struct beh_event *e, __u32 spec, const int
     e->len_b = read_string(e, ARG_AT(at), BEH_PATH_MAX);
     if (e->len_b == 0) e->flags |= BEH_UNREAD_B;
     __u32 dir = SPEC_ARG(spec, SPEC_DIR_B);
-    if (e->len_b > 1 && e->data[start & (BEH_PATH_MAX * 4 - 1)] != '/' && dir != DIR_VERBATIM)
+    if (needs_base(e->len_b, e->data[start & (BEH_PATH_MAX * 4 - 1)], dir)) {
       e->len_base_b = (__u16)name_directory(dir == DIR_CWD ? AT_FDCWD_ARG : (int)ARG_AT(dir));
-    if (e->len_base_b == 0 && dir != DIR_VERBATIM && e->len_b > 1 && e->data[start & (BEH_PATH_MAX * 4 - 1)] != '/')
-      e->wake = 1;
+      if (e->len_base_b == 0) e->wake = 1;
+    }
   }
   at = SPEC_ARG(spec, SPEC_BLOB);
   if (at != 0) {

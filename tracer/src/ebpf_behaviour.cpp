@@ -41,6 +41,7 @@ struct CallSpec {
   std::string_view name;
   int path_a = none, dir_a = cwd;
   int path_b = none, dir_b = cwd;
+  int flags = none; // the argument whose AT_EMPTY_PATH makes an empty path name the dirfd's file
   int blob = none, blob_len = none; // blob without a length argument: open_how
   int msghdr = none;
   int argv = none;
@@ -51,7 +52,7 @@ struct CallSpec {
 // a symbolic link's content).
 constexpr std::array<CallSpec, 34> calls{{
     {.name = "execve", .path_a = 0, .argv = 1},
-    {.name = "execveat", .path_a = 1, .dir_a = 0, .argv = 2},
+    {.name = "execveat", .path_a = 1, .dir_a = 0, .flags = 4, .argv = 2},
     {.name = "open", .path_a = 0},
     {.name = "openat", .path_a = 1, .dir_a = 0},
     {.name = "openat2", .path_a = 1, .dir_a = 0, .blob = 2},
@@ -66,14 +67,14 @@ constexpr std::array<CallSpec, 34> calls{{
     {.name = "mkdirat", .path_a = 1, .dir_a = 0},
     {.name = "chmod", .path_a = 0},
     {.name = "fchmodat", .path_a = 1, .dir_a = 0},
-    {.name = "fchmodat2", .path_a = 1, .dir_a = 0},
+    {.name = "fchmodat2", .path_a = 1, .dir_a = 0, .flags = 3},
     {.name = "chown", .path_a = 0},
     {.name = "lchown", .path_a = 0},
     {.name = "chown32", .path_a = 0},
     {.name = "lchown32", .path_a = 0},
-    {.name = "fchownat", .path_a = 1, .dir_a = 0},
+    {.name = "fchownat", .path_a = 1, .dir_a = 0, .flags = 4},
     {.name = "link", .path_a = 1, .path_b = 0},
-    {.name = "linkat", .path_a = 3, .dir_a = 2, .path_b = 1, .dir_b = 0},
+    {.name = "linkat", .path_a = 3, .dir_a = 2, .path_b = 1, .dir_b = 0, .flags = 4},
     {.name = "symlink", .path_a = 1, .path_b = 0, .dir_b = verbatim},
     {.name = "symlinkat", .path_a = 2, .dir_a = 1, .path_b = 0, .dir_b = verbatim},
     {.name = "mknod", .path_a = 0},
@@ -114,11 +115,13 @@ std::string string_at(std::span<const char> data, std::size_t at, std::size_t le
 
 // `path` made absolute against the directory `dir` (an argument index, cwd or verbatim) of the
 // calling task: the name the program gave it at the call (`base`), or else the one /proc gives now,
-// while the caller still runs.
-std::string resolved(const nucleus_bpf_behaviour_event& e, const std::string& path, int dir, const std::string& base_named,
-                     BaseOf base_of) {
+// while the caller still runs. An empty path names the dirfd's own file only with AT_EMPTY_PATH in
+// the call's flags; otherwise it stays empty (the call fails with ENOENT).
+std::string resolved(const nucleus_bpf_behaviour_event& e, const CallSpec& call, const std::string& path, int dir,
+                     const std::string& base_named, BaseOf base_of) {
   if (dir == verbatim) return path;
   if (path.starts_with('/')) return core::resolve_path("", path); // no /proc read for the common case
+  if (path.empty() && (call.flags == none || (e.args[call.flags] & at_empty_path) == 0 || dir == cwd)) return path;
   if (base_named.starts_with('/')) return path.empty() ? core::resolve_path("", base_named) : core::resolve_path(base_named, path);
   const int dirfd = dir == cwd ? at_fdcwd : static_cast<int>(static_cast<std::int32_t>(e.args[dir]));
   std::string base = base_of(e.tid, dirfd);
@@ -171,7 +174,7 @@ void decode_net(const CallSpec& call, const nucleus_bpf_behaviour_event& e, std:
     net.port = address->port;
     // A Unix socket's relative path is relative to the caller's working directory.
     if (net.family == "unix" && !net.address.empty() && !net.address.starts_with('@'))
-      net.address = resolved(e, net.address, cwd, {}, base_of);
+      net.address = resolved(e, call, net.address, cwd, {}, base_of);
   }
   out.net = std::move(net);
 }
@@ -280,7 +283,7 @@ DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<co
     return out;
   }
   if (call.argv != none) {
-    core::TraceExec exec{std::to_string(e.slot), resolved(e, path_a, call.dir_a, named_a, base_of), {}};
+    core::TraceExec exec{std::to_string(e.slot), resolved(e, call, path_a, call.dir_a, named_a, base_of), {}};
     std::size_t at = blob_at + blob_len;
     for (std::uint16_t i = 0; i < e.argc && at < data.size(); ++i) {
       std::size_t len = ::strnlen(data.data() + at, data.size() - at);
@@ -296,9 +299,9 @@ DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<co
     decode_net(call, e, blob, base_of, out);
     return out;
   }
-  core::TraceFile file{std::to_string(e.slot), std::string(call.name), resolved(e, path_a, call.dir_a, named_a, base_of),
+  core::TraceFile file{std::to_string(e.slot), std::string(call.name), resolved(e, call, path_a, call.dir_a, named_a, base_of),
                        access_of(call.name, e, blob)};
-  if (call.path_b != none) file.target = resolved(e, path_b, call.dir_b, named_b, base_of);
+  if (call.path_b != none) file.target = resolved(e, call, path_b, call.dir_b, named_b, base_of);
   file.result = result;
   out.file = std::move(file);
   return out;
