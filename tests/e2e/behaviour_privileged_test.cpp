@@ -117,3 +117,53 @@ TEST(BehaviourPrivileged, NoBehaviourTracesNamesOnly) {
   EXPECT_TRUE(trace.execs.empty());
   EXPECT_FALSE(trace.syscalls.empty());
 }
+
+// The sample tool with every side trip, traced as a user would: each one is in the trace, named as
+// a reviewer needs it (the key read, .bashrc appended, a file under /tmp created and removed, the
+// TCP endpoint, the DNS query's resolver and port, the shell and its command line), attributed to
+// the tool; the user namespace it asked for is in its syscalls.
+TEST(BehaviourPrivileged, EverySideTripOfTheSampleToolIsInTheTrace) {
+  require_ebpf();
+  Workspace work;
+  const std::string home = work.path() + "/home";
+  fs::create_directories(home + "/.ssh");
+  test::write_text(home + "/.ssh/id_ed25519", "not a key\n");
+  test::write_text(work.dir / "input.txt", "one\ntwo\n");
+  for (const auto& p : fs::recursive_directory_iterator(work.dir.path()))
+    ASSERT_EQ(::chown(p.path().c_str(), 65534, 65534), 0);
+  test::TempDir out;
+  const std::string trace_path = (out / "t.trace").string();
+  const std::string tool = test::sample("sidetrip").string();
+  auto r = trace_command(trace_path, {"--rw", work.path(), "--ro", test::binary_dir().string(), "--env", "HOME=" + home},
+                         {tool, "--read-key", "--persist", "--write-tmp", "--connect", "127.0.0.1:9", "--dns", "127.0.0.1",
+                          "--shell", "exit 0", "--userns", "--keep-going", work.path() + "/input.txt"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = core::read_file(trace_path);
+  auto trace = core::read_trace(text, trace_path);
+  auto file = [&](const std::string& path, core::FileAccessSet access) {
+    return std::any_of(trace.files.begin(), trace.files.end(), [&](const core::TraceFile& f) {
+      return f.path == path && f.access == access && f.exe == tool;
+    });
+  };
+  using core::FileAccess;
+  EXPECT_TRUE(file(home + "/.ssh/id_ed25519", static_cast<core::FileAccessSet>(FileAccess::read))) << text;
+  EXPECT_TRUE(file(home + "/.bashrc", FileAccess::write | FileAccess::create | static_cast<core::FileAccessSet>(FileAccess::append)))
+      << text;
+  EXPECT_TRUE(std::any_of(trace.files.begin(), trace.files.end(), [&](const core::TraceFile& f) {
+    return f.path.starts_with("/tmp/sidetrip.") && core::has(f.access, FileAccess::create) && f.result == core::Outcome::ok;
+  })) << text;
+  EXPECT_TRUE(std::any_of(trace.files.begin(), trace.files.end(), [&](const core::TraceFile& f) {
+    return f.path.starts_with("/tmp/sidetrip.") && f.access == static_cast<core::FileAccessSet>(FileAccess::remove);
+  })) << text;
+  auto net = [&](const std::string& syscall, int port) {
+    return std::any_of(trace.nets.begin(), trace.nets.end(), [&](const core::TraceNet& n) {
+      return n.syscall == syscall && n.family == "inet" && n.address == "127.0.0.1" && n.port == port && n.exe == tool;
+    });
+  };
+  EXPECT_TRUE(net("connect", 9)) << text;
+  EXPECT_TRUE(net("sendto", 53)) << text;
+  EXPECT_TRUE(std::any_of(trace.execs.begin(), trace.execs.end(), [&](const core::TraceExec& e) {
+    return e.exe == tool && e.path == "/bin/sh" && e.argv.size() == 3 && e.argv[2] == "exit 0";
+  })) << text;
+  EXPECT_TRUE(std::any_of(trace.syscalls.begin(), trace.syscalls.end(), [](const core::TraceSyscall& s) { return s.name == "unshare"; }));
+}

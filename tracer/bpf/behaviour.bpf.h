@@ -384,6 +384,75 @@ __attribute__((noinline)) int enter_behaviour(__u64 regs_address, __u32 arch, __
   return 0;
 }
 
+// argv as the kernel copied it onto the new image's stack (mm->arg_start..arg_end), one string per
+// bpf_loop step; a string longer than kept ends the list (where the next begins is not known).
+struct argv_block {
+  struct beh_event *e;
+  __u64 at, end;
+};
+
+static long argv_block_step(__u64 i, void *context) {
+  struct argv_block *w = context;
+  struct beh_event *e = w->e;
+  if (w->at >= w->end) return 1;
+  if (i == BEH_ARGV_MAX) {
+    e->flags |= BEH_ARGV_TRUNCATED;
+    return 1;
+  }
+  __u16 n = read_string(e, w->at, BEH_ARG_READ);
+  if (n == 0) {
+    e->flags |= BEH_UNREAD_ARGV;
+    return 1;
+  }
+  e->argv_len += n;
+  e->argc++;
+  if (n == BEH_ARG_READ) {
+    e->flags |= BEH_ARGV_TRUNCATED;
+    return 1;
+  }
+  w->at += n;
+  return 0;
+}
+
+// At a successful exec (sched_process_exec, in the new image): an exec record whose path or argv
+// could not be read at sys_enter (a forked child's strings in pages it had not touched yet, which
+// its own exit can no longer read) takes them from the kernel's copies: the file name the exec
+// holds, and argv on the new image's stack.
+__attribute__((noinline)) int exec_behaviour(__u64 bprm_address) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
+  if (!info || !info->pending) return 0;
+  struct beh_task *s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
+  if (!s) return 0;
+  struct beh_event *e = &s->e;
+  if (!(e->flags & (BEH_UNREAD_A | BEH_UNREAD_ARGV))) return 0;
+  __u32 index = e->arch * NR_MAX + e->nr;
+  asm volatile("" : "+r"(index));
+  if (index >= ARCHES * NR_MAX) return 0;
+  __u32 spec = behaviour_spec[index];
+  if (SPEC_ARG(spec, SPEC_ARGV) == 0) return 0; // not an exec: nothing of it to take from here
+  e->len_a = e->len_b = e->blob_len = e->argv_len = e->argc = 0;
+  e->len_base_a = e->len_base_b = 0;
+  e->flags &= ~(BEH_UNREAD_A | BEH_UNREAD_ARGV | BEH_ARGV_TRUNCATED);
+  e->used = 0;
+  struct linux_binprm *bprm = (struct linux_binprm *)bprm_address;
+  long n = bpf_probe_read_kernel_str(&e->data[0], BEH_PATH_MAX, BPF_CORE_READ(bprm, filename));
+  if (n <= 0) {
+    e->flags |= BEH_UNREAD_A;
+    return 0;
+  }
+  e->len_a = (__u16)(n & (BEH_PATH_MAX * 2 - 1));
+  e->used = e->len_a;
+  __u32 dir = SPEC_ARG(spec, SPEC_DIR_A);
+  if (needs_base(e->len_a, e->data[0], dir)) {
+    e->len_base_a = (__u16)name_directory(dir == DIR_CWD ? AT_FDCWD_ARG : (int)e->args[(dir - 1) & 7]);
+    if (e->len_base_a == 0) e->wake = 1;
+  }
+  struct argv_block w = {.e = e, .at = BPF_CORE_READ(task, mm, arg_start), .end = BPF_CORE_READ(task, mm, arg_end)};
+  bpf_loop(BEH_ARGV_MAX + 1, argv_block_step, &w, 0);
+  return 0;
+}
+
 // At sys_exit: the call the task is in, sent with its result.
 __attribute__((noinline)) int leave_behaviour(long ret) {
   struct task_struct *task = bpf_get_current_task_btf();

@@ -105,6 +105,7 @@ struct files_struct {
 } PAI;
 struct mm_struct {
   struct file *exe_file;
+  unsigned long arg_start, arg_end;
 } PAI;
 struct signal_struct {
   struct {
@@ -124,6 +125,7 @@ struct task_struct {
 } PAI;
 struct linux_binprm {
   struct file *file;
+  const char *filename;
   const char *interp;
 } PAI;
 
@@ -530,6 +532,9 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx) {
     }
   }
   if (!traced(task)) return 0;
+#if NUCLEUS_BEHAVIOUR
+  exec_behaviour(ctx->args[2]);
+#endif
   struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
   struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
   struct fact_key key = {.kind = FACT_EXE, .nr = BPF_CORE_READ(inode, i_sb, s_dev), .value = BPF_CORE_READ(inode, i_ino)};
