@@ -105,17 +105,12 @@ void add_behaviour(core::Trace& trace, Recorded& recorded) {
   trace.summary->behaviour_dropped = recorded.behaviour_dropped;
 }
 
-// Loss and behaviour records past the cap, said once; true when the trace must fail for them.
-bool report_incomplete(const Options& opt, const tracer::LossReport& loss, std::uint64_t behaviour_dropped,
-                       const std::string& hint) {
-  if (loss.any())
-    std::cerr << tool << ": " << (opt.allow_loss ? "warning" : "error") << ": the trace is incomplete: " << loss.detail
-              << "\n";
-  if (behaviour_dropped > 0)
-    std::cerr << tool << ": " << (opt.allow_loss ? "warning" : "error") << ": the behaviour records are incomplete: "
-              << behaviour_dropped << " distinct record(s) past the cap of " << core::BehaviourSet::default_cap
-              << " were not kept (programs run, files or network endpoints may be missing from the trace)\n";
-  if ((!loss.any() && behaviour_dropped == 0) || opt.allow_loss) return false;
+// Loss (behaviour records past the cap among it), said once; true when the trace must fail for it.
+bool report_loss(const Options& opt, const tracer::LossReport& loss, const std::string& hint) {
+  if (!loss.any()) return false;
+  std::cerr << tool << ": " << (opt.allow_loss ? "warning" : "error") << ": the trace is incomplete: " << loss.detail
+            << "\n";
+  if (opt.allow_loss) return false;
   std::cerr << tool << ": " << hint << "\n";
   return true;
 }
@@ -205,8 +200,7 @@ int run_existing(const Options& opt) {
               << result.duration.count() << " ms, source " << result.source << "\n";
     std::cerr << tool << ": trace written to " << opt.output << "\n";
   }
-  if (report_incomplete(opt, result.loss, trace.summary->behaviour_dropped,
-                        "hint: re-run, or accept the loss with --allow-loss"))
+  if (report_loss(opt, result.loss, "hint: re-run, or accept the loss with --allow-loss"))
     return sandbox::exit_nucleus_failed;
   return 0;
 }
@@ -363,10 +357,10 @@ int run(const Options& opt) {
                    "through the vDSO (no syscall) and may take paths gVisor refused with ENOSYS or EINVAL; check "
                    "a profile for the host with nucleus-run --complain --trust-level trusted\n";
   }
-  if (report_incomplete(opt, result.loss, trace.summary->behaviour_dropped,
-                        under_gvisor ? "hint: re-run, or accept the loss with --allow-loss"
-                                     : "hint: re-run (use --source netlink as root for a lossless trace), or "
-                                       "accept the loss with --allow-loss"))
+  if (report_loss(opt, result.loss,
+                  under_gvisor ? "hint: re-run, or accept the loss with --allow-loss"
+                               : "hint: re-run (use --source netlink as root for a lossless trace), or "
+                                 "accept the loss with --allow-loss"))
     return sandbox::exit_nucleus_failed;
   return result.exit_code;
 }

@@ -93,7 +93,8 @@ TEST(BehaviourPrivileged, CapReachedIsReportedAndFailsTheTraceUnlessAccepted) {
       "for i in range(9000):\n  try: open('/nonexistent/%d' % i)\n  except OSError: pass\n"};
   auto r = trace_command(trace_path, {}, many);
   EXPECT_EQ(r.exit_code, 125) << r.err;
-  EXPECT_NE(r.err.find("error: the behaviour records are incomplete"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error: the trace is incomplete"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("behaviour record(s) (files, programs, network endpoints) were dropped"), std::string::npos) << r.err;
   auto trace = core::read_trace(core::read_file(trace_path), trace_path);
   ASSERT_TRUE(trace.summary);
   EXPECT_GT(trace.summary->behaviour_dropped, 0u);
@@ -101,7 +102,7 @@ TEST(BehaviourPrivileged, CapReachedIsReportedAndFailsTheTraceUnlessAccepted) {
 
   auto accepted = trace_command(trace_path, {"--allow-loss"}, many);
   EXPECT_EQ(accepted.exit_code, 0) << accepted.err;
-  EXPECT_NE(accepted.err.find("warning: the behaviour records are incomplete"), std::string::npos) << accepted.err;
+  EXPECT_NE(accepted.err.find("warning: the trace is incomplete"), std::string::npos) << accepted.err;
 }
 
 // Names only: no behaviour line and no claim of behaviour in the header.

@@ -210,6 +210,8 @@ TEST(EbpfBehaviourPrivileged, RecordsPastTheCapAreCountedAsDropped) {
   ASSERT_EQ(trace.run.exit_code, 0);
   EXPECT_EQ(trace.execs.size() + trace.files.size() + trace.nets.size(), 5u);
   EXPECT_GT(trace.behaviour_dropped, 0u);
+  EXPECT_GE(trace.run.loss.lost, trace.behaviour_dropped) << "the cap reached is a loss";
+  EXPECT_NE(trace.run.loss.detail.find("the trace keeps at most 5 distinct ones"), std::string::npos) << trace.run.loss.detail;
 }
 
 // A ring buffer of one page cannot hold a record with a path of 4000 bytes: its drop is loss.

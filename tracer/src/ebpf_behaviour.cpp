@@ -307,7 +307,8 @@ DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<co
   return out;
 }
 
-BehaviourReader::BehaviourReader(int fd, std::size_t cap) : set_(cap == 0 ? core::BehaviourSet::default_cap : cap) {
+BehaviourReader::BehaviourReader(int fd, std::size_t cap)
+    : cap_(cap == 0 ? core::BehaviourSet::default_cap : cap), set_(cap_) {
   rb_ = ring_buffer__new(fd, on_event, this, nullptr);
   if (rb_ == nullptr) core::throw_errno(errno, "cannot read the eBPF recorder's behaviour records");
 }
@@ -419,6 +420,9 @@ void BehaviourReader::collect(const SlotNames& names, EbpfTrace& out) {
     if (!loss.detail.empty()) loss.detail += "; ";
     loss.detail += std::to_string(n) + what;
   };
+  // The cap reached is a loss, as under every recorder: the records past it are counted, not kept.
+  note(set_.dropped(), " behaviour record(s) (files, programs, network endpoints) were dropped: the trace keeps at most " +
+                           std::to_string(cap_) + " distinct ones");
   note(unread_, " behaviour record(s) whose path or address could not be read from the workload's memory");
   note(malformed_, " behaviour event(s) that could not be read");
 }

@@ -77,6 +77,7 @@ private:
   ring_buffer* rb_ = nullptr;
   std::optional<boost::asio::posix::stream_descriptor> ready_;
   std::optional<boost::asio::steady_timer> timer_;
+  std::size_t cap_;
   core::BehaviourSet set_;
   std::uint64_t unread_ = 0;
   std::uint64_t malformed_ = 0;
