@@ -38,8 +38,8 @@ struct Workspace {
 
 test::RunResult trace_command(const std::string& trace, const std::vector<std::string>& flags,
                               const std::vector<std::string>& command) {
-  std::vector<std::string> argv{test::tool("nucleus-trace").string(), "--trust-level=trusted", "--source", "ebpf",
-                                "-o", trace};
+  std::vector<std::string> argv{
+      test::tool("nucleus-trace").string(), "--trust-level=trusted", "--source", "ebpf", "-o", trace};
   argv.insert(argv.end(), flags.begin(), flags.end());
   argv.push_back("--");
   argv.insert(argv.end(), command.begin(), command.end());
@@ -89,12 +89,12 @@ TEST(BehaviourPrivileged, CapReachedIsReportedAndFailsTheTraceUnlessAccepted) {
   test::TempDir out;
   const std::string trace_path = (out / "t.trace").string();
   const std::vector<std::string> many{
-      "/usr/bin/python3", "-c",
-      "for i in range(9000):\n  try: open('/nonexistent/%d' % i)\n  except OSError: pass\n"};
+      "/usr/bin/python3", "-c", "for i in range(9000):\n  try: open('/nonexistent/%d' % i)\n  except OSError: pass\n"};
   auto r = trace_command(trace_path, {}, many);
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_NE(r.err.find("error: the trace is incomplete"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("behaviour record(s) (files, programs, network endpoints) were dropped"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("behaviour record(s) (files, programs, network endpoints) were dropped"), std::string::npos)
+      << r.err;
   auto trace = core::read_trace(core::read_file(trace_path), trace_path);
   ASSERT_TRUE(trace.summary);
   EXPECT_GT(trace.summary->behaviour_dropped, 0u);
@@ -135,23 +135,25 @@ TEST(BehaviourPrivileged, EverySideTripOfTheSampleToolIsInTheTrace) {
   test::TempDir out;
   const std::string trace_path = (out / "t.trace").string();
   const std::string tool = test::sample("sidetrip").string();
-  auto r = trace_command(trace_path, {"--rw", work.path(), "--ro", test::binary_dir().string(), "--env", "HOME=" + home},
-                         {tool, "--read-key", "--persist", "--write-tmp", "--connect", "127.0.0.1:9", "--dns", "127.0.0.1",
-                          "--shell", "exit 0", "--userns", "--keep-going", work.path() + "/input.txt"});
+  auto r =
+      trace_command(trace_path, {"--rw", work.path(), "--ro", test::binary_dir().string(), "--env", "HOME=" + home},
+                    {tool, "--read-key", "--persist", "--write-tmp", "--connect", "127.0.0.1:9", "--dns", "127.0.0.1",
+                     "--shell", "exit 0", "--userns", "--keep-going", work.path() + "/input.txt"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string text = core::read_file(trace_path);
   auto trace = core::read_trace(text, trace_path);
   auto file = [&](const std::string& path, core::FileAccessSet access) {
-    return std::any_of(trace.files.begin(), trace.files.end(), [&](const core::TraceFile& f) {
-      return f.path == path && f.access == access && f.exe == tool;
-    });
+    return std::any_of(trace.files.begin(), trace.files.end(),
+                       [&](const core::TraceFile& f) { return f.path == path && f.access == access && f.exe == tool; });
   };
   using core::FileAccess;
   EXPECT_TRUE(file(home + "/.ssh/id_ed25519", static_cast<core::FileAccessSet>(FileAccess::read))) << text;
-  EXPECT_TRUE(file(home + "/.bashrc", FileAccess::write | FileAccess::create | static_cast<core::FileAccessSet>(FileAccess::append)))
+  EXPECT_TRUE(file(home + "/.bashrc",
+                   FileAccess::write | FileAccess::create | static_cast<core::FileAccessSet>(FileAccess::append)))
       << text;
   EXPECT_TRUE(std::any_of(trace.files.begin(), trace.files.end(), [&](const core::TraceFile& f) {
-    return f.path.starts_with("/tmp/sidetrip.") && core::has(f.access, FileAccess::create) && f.result == core::Outcome::ok;
+    return f.path.starts_with("/tmp/sidetrip.") && core::has(f.access, FileAccess::create) &&
+           f.result == core::Outcome::ok;
   })) << text;
   EXPECT_TRUE(std::any_of(trace.files.begin(), trace.files.end(), [&](const core::TraceFile& f) {
     return f.path.starts_with("/tmp/sidetrip.") && f.access == static_cast<core::FileAccessSet>(FileAccess::remove);
@@ -166,5 +168,6 @@ TEST(BehaviourPrivileged, EverySideTripOfTheSampleToolIsInTheTrace) {
   EXPECT_TRUE(std::any_of(trace.execs.begin(), trace.execs.end(), [&](const core::TraceExec& e) {
     return e.exe == tool && e.path == "/bin/sh" && e.argv.size() == 3 && e.argv[2] == "exit 0";
   })) << text;
-  EXPECT_TRUE(std::any_of(trace.syscalls.begin(), trace.syscalls.end(), [](const core::TraceSyscall& s) { return s.name == "unshare"; }));
+  EXPECT_TRUE(std::any_of(trace.syscalls.begin(), trace.syscalls.end(),
+                          [](const core::TraceSyscall& s) { return s.name == "unshare"; }));
 }

@@ -84,7 +84,9 @@ TEST(EbpfBehaviourPrivileged, EachCallIsRecordedWithWhatItAskedItsResultAndItsEx
   test::write_text(dir / "in.txt", "x\n");
   Listener listener;
   const std::string python = "import socket\n"
-                             "t = socket.create_connection(('127.0.0.1', " + std::to_string(listener.port) + "))\n"
+                             "t = socket.create_connection(('127.0.0.1', " +
+                             std::to_string(listener.port) +
+                             "))\n"
                              "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
                              "u.sendto(b'q', ('127.0.0.1', 53))\n"
                              "x = socket.socket(socket.AF_UNIX)\n"
@@ -92,10 +94,13 @@ TEST(EbpfBehaviourPrivileged, EachCallIsRecordedWithWhatItAskedItsResultAndItsEx
   // Relative paths throughout, also of tools that have exited long before the trace ends (and
   // often before their record is read): the program names the directory at the call.
   const std::string d = dir.path().string();
-  const std::string script = "cd '" + d + "' && exec 2>/dev/null && true < in.txt && true < missing.txt; "
-                             "cat in.txt >/dev/null && true > created.txt && echo y >> appended.txt && "
-                             "mv created.txt moved.txt && rm moved.txt && mkdir sub && cd sub && ln -s ../in.txt link && "
-                             "cd .. && /bin/sh -c 'exit 0' && python3 -c \"" + python + "\"";
+  const std::string script =
+      "cd '" + d +
+      "' && exec 2>/dev/null && true < in.txt && true < missing.txt; "
+      "cat in.txt >/dev/null && true > created.txt && echo y >> appended.txt && "
+      "mv created.txt moved.txt && rm moved.txt && mkdir sub && cd sub && ln -s ../in.txt link && "
+      "cd .. && /bin/sh -c 'exit 0' && python3 -c \"" +
+      python + "\"";
   auto recorder = tracer::EbpfRecorder::open(nullptr);
   auto trace = recorder.run(command({"/bin/sh", "-c", script}));
   ASSERT_EQ(trace.run.exit_code, 0);
@@ -104,14 +109,17 @@ TEST(EbpfBehaviourPrivileged, EachCallIsRecordedWithWhatItAskedItsResultAndItsEx
   EXPECT_EQ(trace.behaviour_dropped, 0u);
   using core::FileAccess;
   auto file = [&](const std::string& syscall_prefix, const std::string& path) {
-    return find_file(trace, [&](const core::TraceFile& f) { return f.syscall.starts_with(syscall_prefix) && f.path == path; });
+    return find_file(trace,
+                     [&](const core::TraceFile& f) { return f.syscall.starts_with(syscall_prefix) && f.path == path; });
   };
   // Relative paths, resolved against the working directory the shell changed to.
-  const auto* read = find_file(trace, [&](const core::TraceFile& f) { return f.path == d + "/in.txt" && f.exe == "/bin/sh"; });
+  const auto* read =
+      find_file(trace, [&](const core::TraceFile& f) { return f.path == d + "/in.txt" && f.exe == "/bin/sh"; });
   ASSERT_NE(read, nullptr) << files_of(trace);
   EXPECT_EQ(read->access, static_cast<core::FileAccessSet>(FileAccess::read));
   EXPECT_EQ(read->result, core::Outcome::ok);
-  const auto* cat = find_file(trace, [&](const core::TraceFile& f) { return f.path == d + "/in.txt" && f.exe != "/bin/sh"; });
+  const auto* cat =
+      find_file(trace, [&](const core::TraceFile& f) { return f.path == d + "/in.txt" && f.exe != "/bin/sh"; });
   ASSERT_NE(cat, nullptr) << files_of(trace);
   EXPECT_EQ(exe_name(cat->exe), "cat");
   EXPECT_EQ(cat->access, static_cast<core::FileAccessSet>(FileAccess::read));
@@ -120,11 +128,13 @@ TEST(EbpfBehaviourPrivileged, EachCallIsRecordedWithWhatItAskedItsResultAndItsEx
   EXPECT_EQ(missing->result, core::Outcome::failed);
   const auto* created = file("open", d + "/created.txt");
   ASSERT_NE(created, nullptr) << files_of(trace);
-  EXPECT_EQ(created->access, FileAccess::write | FileAccess::create | static_cast<core::FileAccessSet>(FileAccess::truncate));
+  EXPECT_EQ(created->access,
+            FileAccess::write | FileAccess::create | static_cast<core::FileAccessSet>(FileAccess::truncate));
   EXPECT_EQ(created->exe, "/bin/sh");
   const auto* appended = file("open", d + "/appended.txt");
   ASSERT_NE(appended, nullptr) << files_of(trace);
-  EXPECT_EQ(appended->access, FileAccess::write | FileAccess::create | static_cast<core::FileAccessSet>(FileAccess::append));
+  EXPECT_EQ(appended->access,
+            FileAccess::write | FileAccess::create | static_cast<core::FileAccessSet>(FileAccess::append));
   const auto* moved = file("rename", d + "/moved.txt");
   ASSERT_NE(moved, nullptr) << files_of(trace);
   EXPECT_EQ(moved->target, d + "/created.txt");
@@ -194,7 +204,8 @@ TEST(EbpfBehaviourPrivileged, AnotherProcessDoingTheSameCallsAtTheSameTimeIsNotR
   ::kill(outsider, SIGKILL);
   ::waitpid(outsider, nullptr, 0);
   ASSERT_EQ(trace.run.exit_code, 0);
-  EXPECT_NE(find_file(trace, [&](const core::TraceFile& f) { return f.path == (dir / "insider-marker").string(); }), nullptr)
+  EXPECT_NE(find_file(trace, [&](const core::TraceFile& f) { return f.path == (dir / "insider-marker").string(); }),
+            nullptr)
       << files_of(trace);
   EXPECT_EQ(find_file(trace, [&](const core::TraceFile& f) { return f.path == outsider_marker; }), nullptr)
       << "a call of a process outside the traced tree is in the trace";
@@ -211,7 +222,8 @@ TEST(EbpfBehaviourPrivileged, RecordsPastTheCapAreCountedAsDropped) {
   EXPECT_EQ(trace.execs.size() + trace.files.size() + trace.nets.size(), 5u);
   EXPECT_GT(trace.behaviour_dropped, 0u);
   EXPECT_GE(trace.run.loss.lost, trace.behaviour_dropped) << "the cap reached is a loss";
-  EXPECT_NE(trace.run.loss.detail.find("the trace keeps at most 5 distinct ones"), std::string::npos) << trace.run.loss.detail;
+  EXPECT_NE(trace.run.loss.detail.find("the trace keeps at most 5 distinct ones"), std::string::npos)
+      << trace.run.loss.detail;
 }
 
 // A ring buffer of one page cannot hold a record with a path of 4000 bytes: its drop is loss.

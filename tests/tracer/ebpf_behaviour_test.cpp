@@ -65,8 +65,9 @@ struct Event {
     return *this;
   }
   tracer::ebpf::DecodedEvent decode() const {
-    return decode_behaviour(header, std::span(data.data(), data.size()),
-                            [](std::uint32_t, int dirfd) { return dirfd == -100 ? std::string("/proc-cwd") : std::string("/fd-dir"); });
+    return decode_behaviour(header, std::span(data.data(), data.size()), [](std::uint32_t, int dirfd) {
+      return dirfd == -100 ? std::string("/proc-cwd") : std::string("/fd-dir");
+    });
   }
 };
 
@@ -81,7 +82,8 @@ TEST(EbpfBehaviour, OpenatResolvesAgainstTheDirectoryTheProgramNamed) {
   ASSERT_TRUE(d.file);
   EXPECT_EQ(d.file->path, "/home/u/x/f");
   EXPECT_EQ(d.file->exe, "3");
-  EXPECT_EQ(d.file->access, core::FileAccess::write | core::FileAccess::create | static_cast<core::FileAccessSet>(core::FileAccess::append));
+  EXPECT_EQ(d.file->access, core::FileAccess::write | core::FileAccess::create |
+                                static_cast<core::FileAccessSet>(core::FileAccess::append));
   EXPECT_EQ(d.file->result, core::Outcome::ok);
 }
 
@@ -201,7 +203,9 @@ TEST(EbpfBehaviour, ListenFindsTheSocketsLocalAddress) {
   un.sun_family = AF_UNIX;
   const std::string name = "nucleus-test-listen-" + std::to_string(::getpid());
   std::memcpy(un.sun_path + 1, name.data(), name.size()); // abstract
-  ASSERT_EQ(::bind(unix_socket, reinterpret_cast<sockaddr*>(&un), static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size())), 0);
+  ASSERT_EQ(::bind(unix_socket, reinterpret_cast<sockaddr*>(&un),
+                   static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size())),
+            0);
   ASSERT_EQ(::listen(unix_socket, 1), 0);
   auto unix_address = tracer::ebpf::listening_address(static_cast<std::uint32_t>(::gettid()), unix_socket);
   ASSERT_TRUE(unix_address);

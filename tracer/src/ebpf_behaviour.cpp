@@ -30,8 +30,8 @@ static_assert(nucleus_bpf_behaviour_argv_max == core::exec_argv_max);
 static_assert(nucleus_bpf_behaviour_arg_read == core::exec_arg_bytes_max + 2);
 
 constexpr int none = -1;
-constexpr int cwd = -1;       // the path is relative to the working directory
-constexpr int verbatim = -2;  // the path is kept as given (a symbolic link's content)
+constexpr int cwd = -1;      // the path is relative to the working directory
+constexpr int verbatim = -2; // the path is kept as given (a symbolic link's content)
 constexpr int at_fdcwd = -100;
 constexpr int at_empty_path = 0x1000;
 
@@ -41,7 +41,7 @@ struct CallSpec {
   std::string_view name;
   int path_a = none, dir_a = cwd;
   int path_b = none, dir_b = cwd;
-  int flags = none; // the argument whose AT_EMPTY_PATH makes an empty path name the dirfd's file
+  int flags = none;                 // the argument whose AT_EMPTY_PATH makes an empty path name the dirfd's file
   int blob = none, blob_len = none; // blob without a length argument: open_how
   int msghdr = none;
   int argv = none;
@@ -90,14 +90,16 @@ constexpr std::array<CallSpec, 34> calls{{
 std::uint32_t pack(std::size_t kind, const CallSpec& c) {
   auto field = [](int arg, int shift) { return arg == none ? 0u : static_cast<std::uint32_t>(arg + 1) << shift; };
   auto dir = [](int d, int shift) {
-    std::uint32_t v = d == cwd ? 0u : d == verbatim ? std::uint32_t{nucleus_bpf_spec_dir_verbatim} : static_cast<std::uint32_t>(d + 1);
+    std::uint32_t v = d == cwd        ? 0u
+                      : d == verbatim ? std::uint32_t{nucleus_bpf_spec_dir_verbatim}
+                                      : static_cast<std::uint32_t>(d + 1);
     return v << shift;
   };
   return static_cast<std::uint32_t>(kind) | field(c.path_a, nucleus_bpf_spec_path_a) |
          field(c.path_b, nucleus_bpf_spec_path_b) | field(c.blob, nucleus_bpf_spec_blob) |
          field(c.blob_len, nucleus_bpf_spec_blob_len) | field(c.msghdr, nucleus_bpf_spec_msghdr) |
-         field(c.argv, nucleus_bpf_spec_argv) | dir(c.dir_a, nucleus_bpf_spec_dir_a) | dir(c.dir_b, nucleus_bpf_spec_dir_b) |
-         (c.name == "listen" ? std::uint32_t{nucleus_bpf_spec_wake} : 0u);
+         field(c.argv, nucleus_bpf_spec_argv) | dir(c.dir_a, nucleus_bpf_spec_dir_a) |
+         dir(c.dir_b, nucleus_bpf_spec_dir_b) | (c.name == "listen" ? std::uint32_t{nucleus_bpf_spec_wake} : 0u);
 }
 static_assert(calls.size() < 64, "the kind has 6 bits in the program's table");
 
@@ -122,7 +124,8 @@ std::string resolved(const nucleus_bpf_behaviour_event& e, const CallSpec& call,
   if (dir == verbatim) return path;
   if (path.starts_with('/')) return core::resolve_path("", path); // no /proc read for the common case
   if (path.empty() && (call.flags == none || (e.args[call.flags] & at_empty_path) == 0 || dir == cwd)) return path;
-  if (base_named.starts_with('/')) return path.empty() ? core::resolve_path("", base_named) : core::resolve_path(base_named, path);
+  if (base_named.starts_with('/'))
+    return path.empty() ? core::resolve_path("", base_named) : core::resolve_path(base_named, path);
   const int dirfd = dir == cwd ? at_fdcwd : static_cast<int>(static_cast<std::int32_t>(e.args[dir]));
   std::string base = base_of(e.tid, dirfd);
   if (path.empty()) return base.starts_with('/') ? core::resolve_path("", base) : path; // AT_EMPTY_PATH
@@ -150,8 +153,8 @@ core::FileAccessSet access_of(std::string_view name, const nucleus_bpf_behaviour
   return 0;
 }
 
-void decode_net(const CallSpec& call, const nucleus_bpf_behaviour_event& e, std::span<const char> blob,
-                BaseOf base_of, DecodedEvent& out) {
+void decode_net(const CallSpec& call, const nucleus_bpf_behaviour_event& e, std::span<const char> blob, BaseOf base_of,
+                DecodedEvent& out) {
   core::TraceNet net{std::to_string(e.slot), std::string(call.name), {}};
   net.result = outcome_of(e);
   if (call.name == "socket") {
@@ -252,7 +255,8 @@ std::vector<std::uint32_t> behaviour_spec() {
 }
 
 std::string proc_base_of(std::uint32_t tid, int dirfd) {
-  const std::string link = "/proc/" + std::to_string(tid) + (dirfd == at_fdcwd ? "/cwd" : "/fd/" + std::to_string(dirfd));
+  const std::string link =
+      "/proc/" + std::to_string(tid) + (dirfd == at_fdcwd ? "/cwd" : "/fd/" + std::to_string(dirfd));
   std::array<char, 4096> buf{};
   ssize_t n = ::readlink(link.c_str(), buf.data(), buf.size());
   if (n <= 0 || static_cast<std::size_t>(n) >= buf.size()) return {}; // gone, or not a directory's name
@@ -299,8 +303,8 @@ DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<co
     decode_net(call, e, blob, base_of, out);
     return out;
   }
-  core::TraceFile file{std::to_string(e.slot), std::string(call.name), resolved(e, call, path_a, call.dir_a, named_a, base_of),
-                       access_of(call.name, e, blob)};
+  core::TraceFile file{std::to_string(e.slot), std::string(call.name),
+                       resolved(e, call, path_a, call.dir_a, named_a, base_of), access_of(call.name, e, blob)};
   if (call.path_b != none) file.target = resolved(e, call, path_b, call.dir_b, named_b, base_of);
   file.result = result;
   out.file = std::move(file);
@@ -338,7 +342,8 @@ void BehaviourReader::add(const void* data, std::size_t size) {
   }
   std::memcpy(&header, data, sizeof header);
   const std::size_t used = std::min<std::size_t>(header.used, size - sizeof header);
-  DecodedEvent decoded = decode_behaviour(header, std::span(static_cast<const char*>(data) + sizeof header, used), proc_base_of);
+  DecodedEvent decoded =
+      decode_behaviour(header, std::span(static_cast<const char*>(data) + sizeof header, used), proc_base_of);
   if (decoded.unread) ++unread_;
   if (decoded.exec) set_.add(std::move(*decoded.exec));
   if (decoded.file) set_.add(std::move(*decoded.file));
@@ -372,11 +377,12 @@ void BehaviourReader::tick() {
 }
 
 void BehaviourReader::wait(boost::asio::io_context& io) {
-  ready_->async_wait(boost::asio::posix::stream_descriptor::wait_read, [this, &io](const boost::system::error_code& ec) {
-    if (ec) return;
-    drain();
-    wait(io);
-  });
+  ready_->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                     [this, &io](const boost::system::error_code& ec) {
+                       if (ec) return;
+                       drain();
+                       wait(io);
+                     });
 }
 
 void BehaviourReader::drain() { ring_buffer__consume(rb_); }
@@ -421,8 +427,9 @@ void BehaviourReader::collect(const SlotNames& names, EbpfTrace& out) {
     loss.detail += std::to_string(n) + what;
   };
   // The cap reached is a loss, as under every recorder: the records past it are counted, not kept.
-  note(set_.dropped(), " behaviour record(s) (files, programs, network endpoints) were dropped: the trace keeps at most " +
-                           std::to_string(cap_) + " distinct ones");
+  note(set_.dropped(),
+       " behaviour record(s) (files, programs, network endpoints) were dropped: the trace keeps at most " +
+           std::to_string(cap_) + " distinct ones");
   note(unread_, " behaviour record(s) whose path or address could not be read from the workload's memory");
   note(malformed_, " behaviour event(s) that could not be read");
 }
