@@ -288,6 +288,7 @@ int run(const Options& opt) {
   if (under_gvisor)
     mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()), false,
                                                 [](const std::string& note) { cli::warn(tool, note); }};
+  if (under_gvisor) mon.gvisor->behaviour = !opt.no_behaviour;
   mon.on_record = [&](const core::SeccompRecord& rec) { aggregator.add(rec); };
   if (live) {
     mon.on_tick = [&] {
@@ -405,9 +406,9 @@ in NAME is the container's id, for the containers of a pod, which all get its an
 --max-recorders containers are recorded at a time (each recording slows every system call on the
 host): the prestart hook refuses one more that asks for a trace, and the runtime does not start it. Podman and CRI-O find the hooks in the package's hooks.d files.
 
-With the eBPF recorder the trace also holds the programs the command ran (path, argv), the files it
-asked for (and what: read, write, create, ...) and the network endpoints it used, each with its
-result ("behaviour" records; --no-behaviour leaves them out). At most 8192 distinct records are
+The trace also holds the programs the command ran (path, argv), the files it asked for (and what:
+read, write, create, ...) and the network endpoints it used, each with its result ("behaviour"
+records, from the eBPF recorder and gVisor's stream; --no-behaviour leaves them out). At most 8192 distinct records are
 kept; more fail the trace like loss.
 
 The workload is host uid/gid 65534 (or --host-id) as under nucleus-run; setting set-id bits,
@@ -436,7 +437,8 @@ lost (unless --allow-loss); 126 not executable; 127 not found.)");
   app.add_flag("-q,--quiet", opt.quiet, "no progress and no summary on stderr");
   app.add_flag("--no-behaviour", opt.no_behaviour,
                "record the syscalls' names and counts only, not the programs run, files and network endpoints "
-               "behind them (the eBPF recorder then reads nothing of the workload's memory)");
+               "behind them (the eBPF recorder then reads nothing of the workload's memory; gVisor's stream carries "
+               "no behaviour points)");
   auto* pid = app.add_option("--pid", opt.pid, "record this running process and its descendants instead of a command")
                 ->type_name("PID");
   auto* cgroup = app.add_option("--cgroup", opt.cgroup,

@@ -171,3 +171,20 @@ TEST(BehaviourPrivileged, EverySideTripOfTheSampleToolIsInTheTrace) {
   EXPECT_TRUE(std::any_of(trace.syscalls.begin(), trace.syscalls.end(),
                           [](const core::TraceSyscall& s) { return s.name == "unshare"; }));
 }
+
+// --no-behaviour under gVisor too: its stream then carries no behaviour points.
+TEST(BehaviourPrivileged, NoBehaviourUnderGvisorTracesNamesOnly) {
+  NUCLEUS_REQUIRE_ROOT();
+  if (!fs::exists("/usr/bin/runsc") && !fs::exists("/usr/sbin/runsc")) NUCLEUS_SKIP("runsc is not installed");
+  test::TempDir out;
+  const std::string trace_path = (out / "t.trace").string();
+  auto r = test::run({test::tool("nucleus-trace").string(), "-q", "--no-behaviour", "-o", trace_path, "--", "/bin/cat",
+                      "/etc/hostname"},
+                     {}, 120);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto trace = core::read_trace(core::read_file(trace_path), trace_path);
+  EXPECT_EQ(trace.header.source, "gvisor");
+  EXPECT_FALSE(trace.header.behaviour);
+  EXPECT_TRUE(trace.files.empty());
+  EXPECT_FALSE(trace.syscalls.empty());
+}

@@ -250,7 +250,7 @@ public:
         // Strict mode needs the denials only: no syscall point, so no `runsc trace metadata` before the
         // start (a runsc run of its own, tens of milliseconds) and no packet per call while it runs.
         known_(gv_.record_calls ? known_numbers(gv_.runsc) : std::set<int>{}),
-        behaviour_(behaviour_wanted(gv_.record_calls)), tracker_(gv_.first_exe, known_, behaviour_) {}
+        behaviour_(behaviour_wanted(gv_.record_calls && gv_.behaviour)), tracker_(gv_.first_exe, known_, behaviour_) {}
 
   void prepare(sandbox::SpawnSpec& spec, MonitorResult& result) override {
     result.source = "gvisor";

@@ -75,6 +75,8 @@ struct MonitorOptions {
     // false: only denials matter (strict mode): gVisor sends the task events that name each
     // executable and no record per call, and nothing but denials is delivered.
     bool record_calls = true;
+    // false (nucleus-trace --no-behaviour): no behaviour points, names and arguments only.
+    bool behaviour = true;
   };
   std::optional<Gvisor> gvisor;
   // gVisor only: the action each call gets from its number and raw arguments (complain mode,
