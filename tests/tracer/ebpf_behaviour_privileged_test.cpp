@@ -98,7 +98,8 @@ TEST(EbpfBehaviourPrivileged, EachCallIsRecordedWithWhatItAskedItsResultAndItsEx
       "cd '" + d +
       "' && exec 2>/dev/null && true < in.txt && true < missing.txt; "
       "cat in.txt >/dev/null && true > created.txt && echo y >> appended.txt && "
-      "mv created.txt moved.txt && rm moved.txt && mkdir sub && cd sub && ln -s ../in.txt link && "
+      "chmod 640 in.txt && mv created.txt moved.txt && rm moved.txt && mkdir sub && cd sub && "
+                             "ln -s ../in.txt link && "
       "cd .. && /bin/sh -c 'exit 0' && python3 -c \"" +
       python + "\"";
   auto recorder = tracer::EbpfRecorder::open(nullptr);
@@ -131,6 +132,11 @@ TEST(EbpfBehaviourPrivileged, EachCallIsRecordedWithWhatItAskedItsResultAndItsEx
   EXPECT_EQ(created->access,
             FileAccess::write | FileAccess::create | static_cast<core::FileAccessSet>(FileAccess::truncate));
   EXPECT_EQ(created->exe, "/bin/sh");
+  EXPECT_EQ(created->mode, 0666) << "the mode the shell asks for a file it creates";
+  const auto* chmod = file("fchmodat", d + "/in.txt");
+  ASSERT_NE(chmod, nullptr) << files_of(trace);
+  EXPECT_EQ(chmod->mode, 0640);
+  EXPECT_EQ(chmod->access, static_cast<core::FileAccessSet>(FileAccess::chmod));
   const auto* appended = file("open", d + "/appended.txt");
   ASSERT_NE(appended, nullptr) << files_of(trace);
   EXPECT_EQ(appended->access,

@@ -87,6 +87,28 @@ TEST(EbpfBehaviour, OpenatResolvesAgainstTheDirectoryTheProgramNamed) {
   EXPECT_EQ(d.file->result, core::Outcome::ok);
 }
 
+// The mode asked: a created file's, chmod's; none for an open that creates nothing.
+TEST(EbpfBehaviour, FileRecordsCarryTheModeAsked) {
+  Event created("openat");
+  created.header.args[2] = O_WRONLY | O_CREAT;
+  created.header.args[3] = 04755;
+  created.path_a("/tmp/x");
+  EXPECT_EQ(created.decode().file->mode, 04755);
+  Event opened("openat");
+  opened.header.args[2] = O_RDONLY;
+  opened.header.args[3] = 0777;
+  opened.path_a("/etc/passwd");
+  EXPECT_EQ(opened.decode().file->mode, -1);
+  Event chmod("fchmodat");
+  chmod.header.args[2] = 02750;
+  chmod.path_a("/bin/x");
+  EXPECT_EQ(chmod.decode().file->mode, 02750);
+  Event how("openat2");
+  std::uint64_t open_how[3] = {O_CREAT | O_WRONLY, 0600, 0};
+  how.path_a("/tmp/y").blob(open_how, sizeof open_how);
+  EXPECT_EQ(how.decode().file->mode, 0600);
+}
+
 TEST(EbpfBehaviour, WithoutANamedDirectoryProcIsAskedForTheDescriptor) {
   Event e("openat");
   e.header.args[0] = 7;
@@ -147,6 +169,22 @@ TEST(EbpfBehaviour, ExecKeepsArgvAndSaysWhenItWasCut) {
   ASSERT_EQ(d.exec->argv.size(), 3u);
   EXPECT_EQ(d.exec->argv[2].size(), core::exec_arg_bytes_max);
   EXPECT_TRUE(d.exec->argv_truncated);
+}
+
+// A Unix socket's relative path: the directory the program named follows the buffer.
+TEST(EbpfBehaviour, UnixSocketPathsAreResolvedAgainstTheNamedDirectory) {
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::strcpy(un.sun_path, "run/s.sock");
+  Event b("bind");
+  const auto len = offsetof(sockaddr_un, sun_path) + std::strlen(un.sun_path) + 1;
+  b.blob(&un, len);
+  b.data += std::string("/srv/app") + '\0';
+  b.header.len_base_a = 9;
+  auto d = b.decode();
+  ASSERT_TRUE(d.net);
+  EXPECT_EQ(d.net->family, "unix");
+  EXPECT_EQ(d.net->address, "/srv/app/run/s.sock");
 }
 
 // A path the program could not read: no record; loss unless the call failed on it.

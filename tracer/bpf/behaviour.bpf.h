@@ -33,6 +33,7 @@
 #define BEH_ARGV_MAX 16        // core::exec_argv_max
 #define BEH_ARG_READ 130       // core::exec_arg_bytes_max + 2: a longer argument is seen to be longer
 #define BEH_DATA (4 * BEH_PATH_MAX + BEH_BLOB_MAX + BEH_ARGV_MAX * BEH_ARG_READ + 96)
+#define BEH_DATA_MASK (4 * BEH_PATH_MAX - 1) // bounds an index into data for the verifier
 // beh_event.flags
 #define BEH_UNREAD_A 0x01      // the path could not be read from the workload's memory
 #define BEH_UNREAD_B 0x02
@@ -43,7 +44,8 @@
 
 // One behaviour call: the header, then `data` packed: path A, the directory it is relative to when
 // it is relative (base A), path B, base B (each with its NUL), the buffer, argv's strings (each
-// with its NUL). Sent up to data + used.
+// with its NUL); for a call without path A, base A follows the buffer (a Unix socket's relative
+// path's directory). Sent up to data + used.
 struct beh_event {
   __u32 kind;
   __u32 arch;
@@ -343,6 +345,17 @@ static __always_inline void read_call(struct beh_event *e, __u32 spec, const int
                          : bpf_probe_read_user(&name, 4, msg) | bpf_probe_read_user(&len, 4, msg + 4);
     if (err != 0) e->flags |= BEH_UNREAD_BLOB;
     else read_blob(e, name, len);
+  }
+  // A Unix socket's relative path starts from the working directory: named here, after the buffer
+  // (such calls have no path A, so base A is free for it).
+  if (SPEC_ARG(spec, SPEC_PATH_A) == 0 && e->blob_len > 2) {
+    __u32 b = e->used - e->blob_len;
+    __u16 family = (__u8)e->data[b & (BEH_DATA_MASK)] | ((__u16)(__u8)e->data[(b + 1) & (BEH_DATA_MASK)] << 8);
+    char first = e->data[(b + 2) & (BEH_DATA_MASK)];
+    if (family == 1 /* AF_UNIX */ && first != 0 && first != '/') {
+      e->len_base_a = (__u16)name_directory(AT_FDCWD_ARG);
+      if (e->len_base_a == 0) e->wake = 1;
+    }
   }
   at = SPEC_ARG(spec, SPEC_ARGV);
   if (with_argv && at != 0) read_argv(e, ARG_AT(at), arch);

@@ -153,8 +153,25 @@ core::FileAccessSet access_of(std::string_view name, const nucleus_bpf_behaviour
   return 0;
 }
 
-void decode_net(const CallSpec& call, const nucleus_bpf_behaviour_event& e, std::span<const char> blob, BaseOf base_of,
-                DecodedEvent& out) {
+// The mode a call asks for a file (core::TraceFile::mode): chmod's, or a created file's; -1 for none.
+int mode_of(std::string_view name, const nucleus_bpf_behaviour_event& e, std::span<const char> blob) {
+  auto creates = [](std::uint64_t flags) { return (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE; };
+  auto mode = [](std::uint64_t v) { return static_cast<int>(v & 07777); };
+  if (name == "open") return creates(e.args[1]) ? mode(e.args[2]) : -1;
+  if (name == "openat") return creates(e.args[2]) ? mode(e.args[3]) : -1;
+  if (name == "openat2") {
+    std::uint64_t how[2] = {0, 0}; // struct open_how: flags, mode
+    if (blob.size() < sizeof how) return -1;
+    std::memcpy(how, blob.data(), sizeof how);
+    return creates(how[0]) ? mode(how[1]) : -1;
+  }
+  if (name == "creat" || name == "mkdir" || name == "chmod" || name == "mknod") return mode(e.args[1]);
+  if (name == "mkdirat" || name == "fchmodat" || name == "fchmodat2" || name == "mknodat") return mode(e.args[2]);
+  return -1;
+}
+
+void decode_net(const CallSpec& call, const nucleus_bpf_behaviour_event& e, std::span<const char> blob,
+                const std::string& named_cwd, BaseOf base_of, DecodedEvent& out) {
   core::TraceNet net{std::to_string(e.slot), std::string(call.name), {}};
   net.result = outcome_of(e);
   if (call.name == "socket") {
@@ -177,7 +194,7 @@ void decode_net(const CallSpec& call, const nucleus_bpf_behaviour_event& e, std:
     net.port = address->port;
     // A Unix socket's relative path is relative to the caller's working directory.
     if (net.family == "unix" && !net.address.empty() && !net.address.starts_with('@'))
-      net.address = resolved(e, call, net.address, cwd, {}, base_of);
+      net.address = resolved(e, call, net.address, cwd, named_cwd, base_of);
   }
   out.net = std::move(net);
 }
@@ -272,10 +289,15 @@ DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<co
   const std::size_t blob_len = e.blob_len;
   if (len_a + base_a + len_b + base_b + blob_len + e.argv_len > data.size()) return out;
   const std::string path_a = string_at(data, 0, len_a);
-  const std::string named_a = string_at(data, len_a, base_a);
+  const std::string named_a = call.path_a == none ? std::string() : string_at(data, len_a, base_a);
   const std::string path_b = string_at(data, len_a + base_a, len_b);
   const std::string named_b = string_at(data, len_a + base_a + len_b, base_b);
-  const std::size_t blob_at = len_a + base_a + len_b + base_b;
+  std::size_t blob_at = len_a + base_a + len_b + base_b;
+  std::string named_unix;
+  if (call.path_a == none) { // then base A follows the buffer: a Unix socket's relative path's directory
+    blob_at = 0;
+    named_unix = string_at(data, blob_len, base_a);
+  }
   const auto blob = data.subspan(blob_at, blob_len);
   const core::Outcome result = outcome_of(e);
   // A path the program could not read: the call named nothing it could reach when it failed
@@ -300,12 +322,13 @@ DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<co
     return out;
   }
   if (call.path_a == none) {
-    decode_net(call, e, blob, base_of, out);
+    decode_net(call, e, blob, named_unix, base_of, out);
     return out;
   }
   core::TraceFile file{std::to_string(e.slot), std::string(call.name),
                        resolved(e, call, path_a, call.dir_a, named_a, base_of), access_of(call.name, e, blob)};
   if (call.path_b != none) file.target = resolved(e, call, path_b, call.dir_b, named_b, base_of);
+  file.mode = mode_of(call.name, e, blob);
   file.result = result;
   out.file = std::move(file);
   return out;

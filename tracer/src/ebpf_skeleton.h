@@ -85,7 +85,8 @@ struct nucleus_bpf_counters {
 
 /* A behaviour call as the program sends it (struct beh_event): this header, then `used` bytes of
  * data: path A, base A (the directory a relative path A starts from, named by the program), path B,
- * base B (each with its NUL, or absent), the buffer, argv's strings (each with its NUL). */
+ * base B (each with its NUL, or absent), the buffer, argv's strings (each with its NUL); for a call
+ * without path A, base A follows the buffer (a Unix socket's relative path's directory). */
 struct nucleus_bpf_behaviour_event {
   uint32_t kind, arch, nr, tgid, tid, slot;
   int64_t ret;
