@@ -193,7 +193,7 @@ int run(const Options& opt) {
     // clone3 answered ENOSYS because the profile says so (generated profiles and Docker's default
     // do: its flags are out of a filter's reach, and the C library falls back to clone) is the
     // profile working as written, not a denial to act on: counted, and said once at the end.
-    if (name == "clone3" && core::action_for(loaded.policy, name) == core::Action::errno_ret(ENOSYS)) {
+    if (name == core::clone3_name && core::falls_back_from_clone3(loaded.policy)) {
       ++clone3_fallbacks;
       return;
     }

@@ -69,10 +69,13 @@ json mandatory_oci_entries(bool allow_io_uring) {
 // clone3 still never runs and clone's flags stay checked. A tracer would be asked instead, so this
 // holds only while the profile keeps ptrace out; where it allows ptrace the entry is left as it is
 // (threads then fail under gVisor, rather than clone3's flags going unchecked).
+// Only an entry naming clone3 alone is rewritten, so that no other name changes its action.
 bool clone3_enosys(const json& e) {
-  if (!e.is_object() || e.value("action", "") != "SCMP_ACT_ERRNO" || e.value("errnoRet", 0) != ENOSYS) return false;
-  if (!e.contains("names") || !e["names"].is_array() || e["names"].size() != 1) return false;
-  return e["names"][0] == "clone3" && (!e.contains("args") || e["args"].empty());
+  if (!e.is_object() || e.value("action", "") != "SCMP_ACT_ERRNO") return false;
+  if (!e.contains("names") || !e["names"].is_array() || e["names"].size() != 1 || !e["names"][0].is_string()) return false;
+  if (e.contains("args") && !e["args"].empty()) return false;
+  Rule entry{{e["names"][0].get<std::string>()}, core::Action::errno_ret(e.value("errnoRet", 0u)), {}, {}};
+  return core::is_clone3_fallback(entry);
 }
 
 // Whether any call of ptrace could be allowed: by the default action, or by an entry naming it.
@@ -168,7 +171,7 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const FsPlan& fs, c
   if (seccomp.contains("syscalls") && seccomp["syscalls"].is_array())
     for (auto& e : seccomp["syscalls"]) {
       if (!traceable && clone3_enosys(e))
-        e = {{"names", {"clone3"}}, {"action", "SCMP_ACT_TRACE"}, {"comment", e.value("comment", "")}};
+        e = {{"names", {core::clone3_name}}, {"action", "SCMP_ACT_TRACE"}, {"comment", e.value("comment", "")}};
       entries.push_back(std::move(e));
     }
   seccomp["syscalls"] = std::move(entries);

@@ -175,6 +175,27 @@ void check_risky(const core::Policy& policy, std::vector<Finding>& out) {
   }
 }
 
+// A C library that tries clone3 first (glibc 2.34 and later, for every thread) falls back to clone
+// on ENOSYS only: any other errno for clone3 while clone runs makes threads fail to start. Not a
+// risk, so info: the profile denies more than it means to.
+void check_clone3_fallback(const core::Policy& policy, std::vector<Finding>& out) {
+  if (core::falls_back_from_clone3(policy) || access_of(policy, "clone") == Access::denied) return;
+  auto action = core::action_for(policy, core::clone3_name);
+  if (!action || action->kind != core::ActionKind::errno_ret || *action == core::clone3_fallback_rule().action) return;
+  std::vector<core::Arch> present;
+  for (auto a : policy.effective_arches())
+    if (core::syscall_number(a, core::clone3_name)) present.push_back(a);
+  if (present.empty()) return;
+  Finding f;
+  f.id = "clone3-without-fallback";
+  f.subject = std::string(core::clone3_name);
+  f.arches = arch_names(present);
+  f.message = "clone3 is answered with " + core::to_string(*action) + " while clone is allowed: threads fail to start";
+  f.reason = "the C library falls back from clone3 to clone on ENOSYS only";
+  f.fix = "answer clone3 with ENOSYS, as gen writes: {\"names\": [\"clone3\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 38}";
+  out.push_back(std::move(f));
+}
+
 void check_default(const core::Policy& policy, std::vector<Finding>& out) {
   const auto kind = policy.default_action.kind;
   if (kind != core::ActionKind::allow && kind != core::ActionKind::log) return;
@@ -312,6 +333,7 @@ CheckResult check_profile(const core::Policy& policy, const CheckOptions& option
   check_default(policy, result.findings);
   check_arches(policy, result.findings);
   check_risky(policy, result.findings);
+  check_clone3_fallback(policy, result.findings);
   // The risky syscalls whose risk a condition would settle but that run without one.
   std::vector<std::string> unconditioned;
   for (const auto& f : result.findings)

@@ -149,11 +149,10 @@ ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
                "arguments (wider than the profile), or use a target that keeps conditions (oci, docker, k8s, minijail)");
       widened.insert(r.names.begin(), r.names.end());
     }
-    if (!denylist && o.accept_name_only && r.action.kind == ActionKind::errno_ret && r.args.empty() &&
-        std::find(r.names.begin(), r.names.end(), "clone3") != r.names.end() && r.action.data == ENOSYS) {
+    if (!denylist && o.accept_name_only && core::is_clone3_fallback(r)) {
       // The C library falls back to clone only on ENOSYS; systemd's one errno would break threads.
-      widened.insert("clone3");
-      listed.insert("clone3");
+      widened.emplace(core::clone3_name);
+      listed.emplace(core::clone3_name);
       continue;
     }
     if (denylist) {

@@ -227,9 +227,7 @@ GenerateResult generate(const std::vector<core::Trace>& traces, const GenerateOp
         note("clone3 was traced: it now returns ENOSYS, so the C library falls back to clone, whose flags the "
              "filter checks (--allow-clone3 allows clone3 by name, flags unchecked)");
       for (auto& [arch, names] : by_arch) names.erase("clone3");
-      core::Rule enosys{{"clone3"}, core::Action::errno_ret(ENOSYS), {},
-                           "its flags are in memory, out of a filter's reach: ENOSYS makes the C library fall back to clone"};
-      conditioned_entries.push_back(std::move(enosys));
+      conditioned_entries.push_back(core::clone3_fallback_rule());
     }
   }
 

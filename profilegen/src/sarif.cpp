@@ -76,6 +76,7 @@ std::string rule_title(const Finding& f) {
   if (f.id == "architectures") return "the architectures the filter covers";
   if (f.id == "multiplexer") return "a syscall multiplexer is allowed";
   if (f.id == "beyond-docker-default") return "allows syscalls that Docker's default profile denies";
+  if (f.id == "clone3-without-fallback") return "clone3 gets an errno the C library does not fall back on";
   return f.id;
 }
 

@@ -2,11 +2,13 @@
 // running the compiled filter against the values (seccomp needs no privileges once no_new_privs is
 // set), plus the symbolic names people read and the notes gen gives.
 #include "nucleus/profile/args.hpp"
+#include "nucleus/profile/check.hpp"
 
 #include "nucleus/profile/edit.hpp"
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/core/error.hpp"
 #include "nucleus/profile/generate.hpp"
+#include "nucleus/profile/oci.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/core/syscalls.hpp"
 #include "test_support.hpp"
@@ -185,6 +187,41 @@ TEST(GenArgs, Clone3IsEnosysUnlessAskedAndTheFallbackWorks) {
   auto named = gen({trace_with({{"clone3", {}}})}, allow);
   EXPECT_TRUE(in_group(named.policy, "clone3"));
   EXPECT_EQ(entries(named.policy, "clone").size(), 0u);
+}
+
+// The clone3 fallback is a mark on the entry that every consumer (nucleus-run's denial report, the
+// exporters, check, the gVisor bundle) asks for: it must hold on what gen writes, survive the
+// JSON round trip that every later command reads the profile through, and stay off a clone3
+// entry that its author gave another errno (the C library does not fall back then).
+TEST(GenArgs, Clone3FallbackIsMarkedOnGeneratedAndReadBackProfilesOnly) {
+  auto r = gen({trace_with({{"clone3", {}}})});
+  auto generated = entries(r.policy, "clone3");
+  ASSERT_EQ(generated.size(), 1u);
+  EXPECT_TRUE(core::is_clone3_fallback(*generated.front()));
+  EXPECT_TRUE(core::falls_back_from_clone3(r.policy));
+
+  auto read_back = profile::parse_profile(profile::to_oci_json(r.policy), "gen.json").policy;
+  auto entry = entries(read_back, "clone3");
+  ASSERT_EQ(entry.size(), 1u);
+  EXPECT_TRUE(core::is_clone3_fallback(*entry.front()));
+  EXPECT_TRUE(core::falls_back_from_clone3(read_back));
+
+  auto own = profile::parse_profile(
+                 R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+                      {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+                      {"names": ["clone"], "action": "SCMP_ACT_ALLOW"}]})",
+                 "own.json")
+                 .policy;
+  ASSERT_EQ(entries(own, "clone3").size(), 1u);
+  EXPECT_FALSE(core::is_clone3_fallback(*entries(own, "clone3").front()));
+  EXPECT_FALSE(core::falls_back_from_clone3(own));
+  // check says what that errno does to threads; it has nothing to say about the fallback itself.
+  auto finding = [](const core::Policy& p) {
+    auto found = profile::check_profile(p).findings;
+    return std::count_if(found.begin(), found.end(), [](const profile::Finding& f) { return f.id == "clone3-without-fallback"; });
+  };
+  EXPECT_EQ(finding(own), 1);
+  EXPECT_EQ(finding(read_back), 0);
 }
 
 TEST(GenArgs, UnsharePrctlPersonalityOnlyTheObservedValues) {

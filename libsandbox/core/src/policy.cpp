@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 
 namespace nucleus::core {
 namespace {
@@ -83,6 +84,22 @@ std::optional<Action> action_for(const Policy& policy, std::string_view name) {
     return rule.action;
   }
   return policy.default_action;
+}
+
+bool is_clone3_fallback(const Rule& rule) {
+  return rule.action == Action::errno_ret(ENOSYS) && rule.args.empty() &&
+         std::find(rule.names.begin(), rule.names.end(), clone3_name) != rule.names.end();
+}
+
+Rule clone3_fallback_rule() {
+  return {{std::string(clone3_name)}, Action::errno_ret(ENOSYS), {},
+          "its flags are in memory, out of a filter's reach: ENOSYS makes the C library fall back to clone"};
+}
+
+bool falls_back_from_clone3(const Policy& policy) {
+  for (const auto& rule : policy.rules)
+    if (std::find(rule.names.begin(), rule.names.end(), clone3_name) != rule.names.end()) return is_clone3_fallback(rule);
+  return false;
 }
 
 } // namespace nucleus::core

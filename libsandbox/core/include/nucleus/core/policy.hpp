@@ -37,6 +37,16 @@ struct Rule {
   friend bool operator==(const Rule&, const Rule&) = default;
 };
 
+// The clone3 fallback, a mark on an entry: clone3 answered with ENOSYS whatever its arguments. Its
+// flags are in memory, out of a filter's reach, and on ENOSYS (only on that errno) the C library
+// falls back to clone, whose flags a filter can check; gen writes the entry, Docker's default has
+// it. Recognised by what the entry does, so that a profile read back from JSON (or merged, the
+// entry then naming more syscalls with the same treatment) carries the mark as a generated one
+// does; a clone3 entry with another errno or with conditions is the author's own, not the mark.
+inline constexpr std::string_view clone3_name = "clone3";
+bool is_clone3_fallback(const Rule& rule);
+Rule clone3_fallback_rule(); // the entry gen writes, with its comment
+
 // SECCOMP_FILTER_FLAG_* names as OCI writes them.
 enum class FilterFlag : unsigned { tsync = 1, log = 2, spec_allow = 4, wait_killable_recv = 32 };
 std::optional<FilterFlag> filter_flag_from_oci(std::string_view oci_name);
@@ -58,5 +68,9 @@ struct Policy {
 // it without conditions, or the default when no entry names it; nullopt when it depends on the
 // arguments. Used to say exactly what a denial was (the kernel's record omits the errno value).
 std::optional<Action> action_for(const Policy& policy, std::string_view name);
+
+// Whether the entry that decides clone3 in `policy` (see action_for) is the clone3 fallback, so a
+// clone3 answered ENOSYS is the profile working as written.
+bool falls_back_from_clone3(const Policy& policy);
 
 } // namespace nucleus::core
