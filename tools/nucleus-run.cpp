@@ -115,26 +115,75 @@ void report_policy_denials(tracer::MonitorOptions& mon, const Options& opt, bool
   };
 }
 
+// Read once: the bytes that are pinned are the bytes that are parsed. Docker's includes/excludes
+// are resolved for the capabilities the workload will keep.
+profile::LoadedProfile read_profile(const Options& opt) {
+  const std::string profile_text = core::read_file(opt.profile);
+  if (!opt.profile_sha256.empty()) sandbox::verify_sha256(profile_text, opt.profile_sha256, opt.profile);
+  profile::ResolveContext context;
+  context.capabilities = opt.sandbox.cap_add;
+  auto loaded = profile::parse_profile(profile_text, opt.profile, context);
+  for (const auto& w : loaded.warnings) cli::warn(tool, opt.profile + ": " + w.path + ": " + w.message);
+  return loaded;
+}
+
+// Compiled in the parent: a profile that does not compile means the command never starts.
+sandbox::BpfProgram compile_profile(const core::Policy& policy, const Options& opt) {
+  sandbox::CompileOptions compile_options;
+  compile_options.force_log_flag = true; // denials must reach the audit log to be reported
+  compile_options.complain = opt.complain;
+  compile_options.allow_io_uring = opt.sandbox.allow_io_uring;
+  return sandbox::compile(policy, compile_options);
+}
+
+// A denial the profile made, live: what was denied and how to allow it.
+void report_denial(const core::SeccompRecord& rec, const Options& opt, const core::Policy& policy, bool under_gvisor) {
+  std::string name = tracer::syscall_display_name(rec);
+  // gVisor's record carries the errno it really returned; the host's audit record carries none,
+  // so the profile's is named where the profile settles it.
+  auto known = under_gvisor ? std::optional<core::Action>(rec.action()) : core::action_for(policy, name);
+  const char* where = under_gvisor ? " (pid in the sandbox)" : "";
+  std::string allowed = profile::access_of(policy, name) == profile::Access::conditional
+                            ? profile::describe_allowed(policy, name)
+                            : std::string();
+  if (!allowed.empty()) {
+    // Allowed for some arguments only, so these were others; the host's record does not say which.
+    // Where every entry naming it allows, the call met none of them and the default answered.
+    auto entries = profile::rules_for(policy, name);
+    if (!known && std::all_of(entries.begin(), entries.end(), [](const core::Rule* r) { return profile::permits(r->action); }))
+      known = policy.default_action;
+    std::string_view with = allowed.starts_with("without ") ? " only " : " only with ";
+    std::cerr << tool << ": " << tracer::describe_denial(rec, {}, known) << where
+              << " (argument condition: the profile allows " << name << with << allowed
+              << (under_gvisor ? "" : "; the audit record carries no arguments")
+              << "); to allow a value: nucleus-profile add " << opt.profile << " " << name << ":VALUE" << std::endl;
+    return;
+  }
+  std::cerr << tool << ": " << tracer::describe_denial(rec, opt.profile, known) << where << std::endl;
+}
+
+// What complain mode would have denied, as a trace (--complain-trace), for gen or merge.
+void write_complain_trace(const core::OutputPath& output, const Options& opt, const tracer::MonitorResult& result,
+                          const core::Aggregator& would_deny) {
+  core::Trace trace;
+  utsname uts{};
+  ::uname(&uts);
+  trace.header = {opt.command, result.source, uts.release, cli::utc_now(), opt.profile};
+  trace.header.runtime = result.runtime;
+  trace.syscalls = would_deny.entries();
+  trace.summary = core::TraceSummary{would_deny.events(), would_deny.distinct(), result.loss.lost,
+                                       result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
+                                       result.unparsed, result.loss.summary()};
+  output.write_atomic(core::write_trace(trace));
+}
+
 int run(const Options& opt) {
   refuse_complain_with_policy(opt);
   // Opened before the workload exists: nothing it does to paths can redirect this write.
   std::optional<core::OutputPath> complain_output;
   if (!opt.complain_trace.empty()) complain_output = open_complain_output(opt.complain_trace);
-  // Read once: the bytes that are pinned are the bytes that are parsed.
-  const std::string profile_text = core::read_file(opt.profile);
-  if (!opt.profile_sha256.empty()) sandbox::verify_sha256(profile_text, opt.profile_sha256, opt.profile);
-  // Docker's includes/excludes are resolved for the capabilities the workload will keep.
-  profile::ResolveContext context;
-  context.capabilities = opt.sandbox.cap_add;
-  auto loaded = profile::parse_profile(profile_text, opt.profile, context);
-  for (const auto& w : loaded.warnings) cli::warn(tool, opt.profile + ": " + w.path + ": " + w.message);
-
-  // Compile in the parent: a profile that does not compile means the command never starts.
-  sandbox::CompileOptions compile_options;
-  compile_options.force_log_flag = true; // denials must reach the audit log to be reported
-  compile_options.complain = opt.complain;
-  compile_options.allow_io_uring = opt.sandbox.allow_io_uring;
-  sandbox::BpfProgram program = sandbox::compile(loaded.policy, compile_options);
+  auto loaded = read_profile(opt);
+  sandbox::BpfProgram program = compile_profile(loaded.policy, opt);
 
   // gVisor gets the profile as resolved here: it does not know Docker's includes/excludes, and
   // would otherwise allow capability-gated entries unconditionally.
@@ -199,27 +248,7 @@ int run(const Options& opt) {
     }
     denied.add(rec);
     if (!opt.sandbox.allow_io_uring && name.starts_with("io_uring_")) return report_refused_io_uring(rec, opt, under_gvisor);
-    // gVisor's record carries the errno it really returned; the host's audit record carries none,
-    // so the profile's is named where the profile settles it.
-    auto known = under_gvisor ? std::optional<core::Action>(rec.action()) : core::action_for(loaded.policy, name);
-    const char* where = under_gvisor ? " (pid in the sandbox)" : "";
-    std::string allowed = profile::access_of(loaded.policy, name) == profile::Access::conditional
-                              ? profile::describe_allowed(loaded.policy, name)
-                              : std::string();
-    if (!allowed.empty()) {
-      // Allowed for some arguments only, so these were others; the host's record does not say which.
-      // Where every entry naming it allows, the call met none of them and the default answered.
-      auto entries = profile::rules_for(loaded.policy, name);
-      if (!known && std::all_of(entries.begin(), entries.end(), [](const core::Rule* r) { return profile::permits(r->action); }))
-        known = loaded.policy.default_action;
-      std::string_view with = allowed.starts_with("without ") ? " only " : " only with ";
-      std::cerr << tool << ": " << tracer::describe_denial(rec, {}, known) << where
-                << " (argument condition: the profile allows " << name << with << allowed
-                << (under_gvisor ? "" : "; the audit record carries no arguments")
-                << "); to allow a value: nucleus-profile add " << opt.profile << " " << name << ":VALUE" << std::endl;
-      return;
-    }
-    std::cerr << tool << ": " << tracer::describe_denial(rec, opt.profile, known) << where << std::endl;
+    report_denial(rec, opt, loaded.policy, under_gvisor);
   };
 
   std::uint64_t policy_denials = 0;
@@ -250,18 +279,7 @@ int run(const Options& opt) {
     } else {
       std::cerr << tool << ": complain mode: the profile would have denied:\n" << tally.render();
     }
-    if (!opt.complain_trace.empty()) {
-      core::Trace trace;
-      utsname uts{};
-      ::uname(&uts);
-      trace.header = {opt.command, result.source, uts.release, cli::utc_now(), opt.profile};
-      trace.header.runtime = result.runtime;
-      trace.syscalls = would_deny.entries();
-      trace.summary = core::TraceSummary{would_deny.events(), would_deny.distinct(), result.loss.lost,
-                                           result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
-                                           result.unparsed, result.loss.summary()};
-      complain_output->write_atomic(core::write_trace(trace));
-    }
+    if (complain_output) write_complain_trace(*complain_output, opt, result, would_deny);
   }
   return result.exit_code;
 }
