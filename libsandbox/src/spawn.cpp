@@ -181,6 +181,37 @@ std::string step_name(ChildStep step) {
   return "starting the command";
 }
 
+// The child's memory is a copy of ours, so the pointers the execve will pass are known here:
+// a filter that denies that execve would leave the child unable to start, or even to report
+// (a profile that also denies write and exit_group ends it with a bare SIGSEGV).
+void refuse_denied_execve(const SpawnSpec& spec, const char* exe, char* const* argv, char* const* env) {
+  const std::uint64_t args[6] = {reinterpret_cast<std::uintptr_t>(exe), reinterpret_cast<std::uintptr_t>(argv),
+                                 reinterpret_cast<std::uintptr_t>(env), 0, 0, 0};
+  std::uint32_t ret = evaluate(*spec.filter, AUDIT_ARCH_X86_64, SYS_execve, args);
+  std::uint32_t action = ret & SECCOMP_RET_ACTION_FULL;
+  if (action != SECCOMP_RET_ALLOW && action != SECCOMP_RET_LOG)
+    throw Error(ErrorKind::permission,
+                "cannot start " + spec.argv.front() + ": the seccomp profile denies execve, the call that starts the command",
+                "allow execve in the profile (nucleus-profile add PROFILE execve); nothing was run");
+}
+
+// The child reported that `step` failed with `err` (it has been reaped), as an error whose kind
+// tells apart the command not found, not executable, and a step of nucleus's own refused.
+[[noreturn]] void throw_child_failure(const SpawnSpec& spec, ChildStep step, int err) {
+  std::string what = "cannot start " + spec.argv.front() + ": " + step_name(step) + " failed: " + std::strerror(err);
+  if (step == ChildStep::exec) {
+    if (err == ENOENT) throw Error(ErrorKind::command_not_found, what, {}, err);
+    std::string hint = err == EPERM || err == EACCES
+                           ? "if a profile is in force, it must allow execve (and execveat)"
+                           : std::string{};
+    throw Error(ErrorKind::not_executable, what, hint, err);
+  }
+  std::string hint;
+  if (step == ChildStep::filter && err == EINVAL)
+    hint = "the kernel rejected the filter or its flags: it needs CONFIG_SECCOMP_FILTER, and newer flags need a newer kernel";
+  throw Error(ErrorKind::kernel, what, hint, err);
+}
+
 } // namespace
 
 Child::Child(Child&& other) noexcept
@@ -239,19 +270,7 @@ Child spawn(const SpawnSpec& spec) {
     if (fd < 3 || ::fcntl(fd, F_GETFD) < 0)
       throw Error(ErrorKind::usage, "--pass-fd " + std::to_string(fd) + ": not an open descriptor above 2");
 
-  // The child's memory is a copy of ours, so the pointers the execve will pass are known here:
-  // a filter that denies that execve would leave the child unable to start, or even to report
-  // (a profile that also denies write and exit_group ends it with a bare SIGSEGV).
-  if (spec.filter != nullptr) {
-    const std::uint64_t args[6] = {reinterpret_cast<std::uintptr_t>(exe.c_str()), reinterpret_cast<std::uintptr_t>(argv.data()),
-                                   reinterpret_cast<std::uintptr_t>(env), 0, 0, 0};
-    std::uint32_t ret = evaluate(*spec.filter, AUDIT_ARCH_X86_64, SYS_execve, args);
-    std::uint32_t action = ret & SECCOMP_RET_ACTION_FULL;
-    if (action != SECCOMP_RET_ALLOW && action != SECCOMP_RET_LOG)
-      throw Error(ErrorKind::permission,
-                  "cannot start " + spec.argv.front() + ": the seccomp profile denies execve, the call that starts the command",
-                  "allow execve in the profile (nucleus-profile add PROFILE execve); nothing was run");
-  }
+  if (spec.filter != nullptr) refuse_denied_execve(spec, exe.c_str(), argv.data(), env);
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw_errno("cannot create a pipe");
@@ -330,20 +349,8 @@ Child spawn(const SpawnSpec& spec) {
       open_gate();
       continue;
     }
-    int err = static_cast<int>(msg.value);
     child.wait();
-    std::string what = "cannot start " + spec.argv.front() + ": " + step_name(msg.step) + " failed: " + std::strerror(err);
-    if (msg.step == ChildStep::exec) {
-      if (err == ENOENT) throw Error(ErrorKind::command_not_found, what, {}, err);
-      std::string hint = err == EPERM || err == EACCES
-                             ? "if a profile is in force, it must allow execve (and execveat)"
-                             : std::string{};
-      throw Error(ErrorKind::not_executable, what, hint, err);
-    }
-    std::string hint;
-    if (msg.step == ChildStep::filter && err == EINVAL)
-      hint = "the kernel rejected the filter or its flags: it needs CONFIG_SECCOMP_FILTER, and newer flags need a newer kernel";
-    throw Error(ErrorKind::kernel, what, hint, err);
+    throw_child_failure(spec, msg.step, static_cast<int>(msg.value));
   }
   child.ses_ = ses;
   return child;
