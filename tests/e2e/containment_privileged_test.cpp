@@ -38,6 +38,7 @@ using nucleus::test::RunResult;
 using nucleus::test::PtyOutcome;
 using nucleus::test::run_on_terminal;
 using nucleus::test::TempDir;
+using nucleus::test::HostSocket;
 
 namespace {
 
@@ -150,39 +151,6 @@ std::vector<std::string> cgroups_left_by(pid_t pid) {
   }
   return left;
 }
-
-// A root-only host socket: a 0700 directory under /run with a listening Unix socket in it.
-class HostSocket {
-public:
-  HostSocket() {
-    dir_ = "/run/" + unique_token("nucleus-test-sock");
-    if (::mkdir(dir_.c_str(), 0700) != 0) throw std::runtime_error("mkdir " + dir_);
-    path_ = dir_ + "/daemon.sock";
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 8) != 0)
-      throw std::runtime_error("bind " + path_);
-  }
-  ~HostSocket() {
-    ::close(fd_);
-    ::unlink(path_.c_str());
-    ::rmdir(dir_.c_str());
-  }
-  const std::string& path() const { return path_; }
-  const std::string& dir() const { return dir_; }
-  // Connections that arrived (accepted and closed here).
-  int connections() {
-    int n = 0;
-    for (int c; (c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0; ++n) ::close(c);
-    return n;
-  }
-
-private:
-  std::string dir_, path_;
-  int fd_ = -1;
-};
 
 std::string read_core_pattern() { return nucleus::test::read_text("/proc/sys/kernel/core_pattern"); }
 

@@ -7,13 +7,17 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <random>
 #include <regex>
 #include <stdexcept>
 #include <sstream>
@@ -178,8 +182,15 @@ PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size) {
   termios after{};
   ::tcgetattr(slave, &after);
   o.settings_restored = after.c_lflag == before.c_lflag && after.c_iflag == before.c_iflag;
-  // Read the input queue as the caller's shell would, without waiting for a line.
-  termios t = after;
+  o.injected = pending_input(slave);
+  ::close(master);
+  ::close(slave);
+  return o;
+}
+
+std::string pending_input(int slave) {
+  termios t{};
+  ::tcgetattr(slave, &t);
   t.c_lflag &= ~static_cast<tcflag_t>(ICANON);
   t.c_cc[VMIN] = 0;
   t.c_cc[VTIME] = 0;
@@ -187,10 +198,39 @@ PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size) {
   ::fcntl(slave, F_SETFL, ::fcntl(slave, F_GETFL) | O_NONBLOCK);
   char buf[4096];
   ssize_t n = ::read(slave, buf, sizeof buf);
-  if (n > 0) o.injected.assign(buf, static_cast<std::size_t>(n));
-  ::close(master);
-  ::close(slave);
-  return o;
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+HostSocket::HostSocket(Access access) {
+  const bool open = access == Access::anyone;
+  std::random_device rd;
+  dir_ = std::string(open ? "/run/nucleus-test-open-" : "/run/nucleus-test-sock-") + std::to_string(::getpid()) + "-" +
+         std::to_string(rd() % 1000000000U);
+  if (::mkdir(dir_.c_str(), open ? 0755 : 0700) != 0) throw std::runtime_error("mkdir " + dir_);
+  path_ = dir_ + "/daemon.sock";
+  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || (open && ::chmod(path_.c_str(), 0777) != 0) ||
+      ::listen(fd_, 8) != 0) {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+    ::rmdir(dir_.c_str());
+    throw std::runtime_error("bind " + path_);
+  }
+}
+
+HostSocket::~HostSocket() {
+  ::close(fd_);
+  ::unlink(path_.c_str());
+  ::rmdir(dir_.c_str());
+}
+
+int HostSocket::connections() {
+  int n = 0;
+  for (int c; (c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0; ++n) ::close(c);
+  return n;
 }
 
 } // namespace nucleus::test

@@ -64,4 +64,29 @@ struct PtyOutcome {
 
 PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size = {24, 80, 0, 0});
 
+// What sits in a terminal's input queue, read from its own side (`slave`, held open all along) as
+// the caller's shell would, without waiting for a line: keystrokes the workload injected land here.
+// Leaves the terminal non-canonical and non-blocking.
+std::string pending_input(int slave);
+
+// A host daemon's listening Unix socket in a directory of its own under /run, removed again at the
+// end: root-only (a 0700 directory), or open to every identity (a 0755 directory and a 0777
+// socket), where only the sandbox's empty /run keeps it out of reach.
+class HostSocket {
+public:
+  enum class Access { root_only, anyone };
+  explicit HostSocket(Access access = Access::root_only);
+  ~HostSocket();
+  HostSocket(const HostSocket&) = delete;
+  HostSocket& operator=(const HostSocket&) = delete;
+  const std::string& path() const { return path_; }
+  const std::string& dir() const { return dir_; }
+  // Connections that arrived (accepted and closed here).
+  int connections();
+
+private:
+  std::string dir_, path_;
+  int fd_ = -1;
+};
+
 } // namespace nucleus::test

@@ -20,10 +20,10 @@
 
 #include <filesystem>
 #include <functional>
-#include <random>
 #include <sstream>
 
 using nucleus::test::run;
+using nucleus::test::HostSocket;
 using nucleus::test::RunResult;
 using nucleus::test::sample;
 using nucleus::test::TempDir;
@@ -55,41 +55,6 @@ protected:
     return argv;
   }
   TempDir dir;
-};
-
-// A host daemon's socket that the workload's identity may open: a world-readable directory under
-// /run and a socket anyone may connect to. Only the empty tmpfs over /run keeps it out of reach.
-class OpenHostSocket {
-public:
-  OpenHostSocket() {
-    std::random_device rd;
-    dir_ = "/run/nucleus-test-open-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000U);
-    if (::mkdir(dir_.c_str(), 0755) != 0) throw std::runtime_error("mkdir " + dir_);
-    path_ = dir_ + "/daemon.sock";
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::chmod(path_.c_str(), 0777) != 0 ||
-        ::listen(fd_, 8) != 0)
-      throw std::runtime_error("bind " + path_);
-  }
-  ~OpenHostSocket() {
-    ::close(fd_);
-    ::unlink(path_.c_str());
-    ::rmdir(dir_.c_str());
-  }
-  const std::string& path() const { return path_; }
-  const std::string& dir() const { return dir_; }
-  int connections() {
-    int n = 0;
-    for (int c; (c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0; ++n) ::close(c);
-    return n;
-  }
-
-private:
-  std::string dir_, path_;
-  int fd_ = -1;
 };
 
 // The per-mount options (the sixth field) of each mount point in a /proc/PID/mountinfo text.
@@ -147,17 +112,7 @@ OnTerminal run_on_terminal(const std::vector<std::string>& argv, const std::func
     if (n <= 0) break;
     o.output.append(buf, static_cast<std::size_t>(n));
   }
-  // The input queue, read from the terminal's own side (held open all along) without waiting for a line.
-  termios t{};
-  ::tcgetattr(slave, &t);
-  t.c_lflag &= ~static_cast<tcflag_t>(ICANON);
-  t.c_cc[VMIN] = 0;
-  t.c_cc[VTIME] = 0;
-  ::tcsetattr(slave, TCSANOW, &t);
-  ::fcntl(slave, F_SETFL, ::fcntl(slave, F_GETFL) | O_NONBLOCK);
-  char buf[4096];
-  ssize_t n = ::read(slave, buf, sizeof buf);
-  if (n > 0) o.injected.assign(buf, static_cast<std::size_t>(n));
+  o.injected = nucleus::test::pending_input(slave);
   ::close(slave);
   ::close(master);
   return o;
@@ -192,7 +147,7 @@ TEST_F(Layers, TiocstiIsStoppedByTheGuardBeforeTheKernel) {
 // The empty tmpfs over /run, alone: the socket is one the workload's identity may open (the control
 // binds it and connects), and the profile allows everything. Without the tmpfs the connect succeeds.
 TEST_F(Layers, EmptyRunHidesASocketTheWorkloadCouldOpen) {
-  OpenHostSocket sock;
+  HostSocket sock(HostSocket::Access::anyone);
   const auto allow = allow_all();
   const std::vector<std::string> attack{sample("attack").string(), "host-socket", sock.path()};
   auto control = run(nucleus_run(Level::trusted, allow, {"--ro", sock.dir()}, attack));

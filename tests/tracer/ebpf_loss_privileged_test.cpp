@@ -3,6 +3,7 @@
 // three with the test-only smaller maps of EbpfMapSizes). Each must come out as loss with its own
 // cause, not as a trace that looks whole. And the program is off every tracepoint once the
 // workload has exited, while the recorder still holds its maps.
+#include "ebpf_test_support.hpp"
 #include "nucleus/tracer/ebpf.hpp"
 
 #include "test_support.hpp"
@@ -22,17 +23,8 @@ using namespace nucleus;
 
 namespace {
 
-// The run loop's options for running `argv` and nothing else.
-tracer::MonitorOptions command(std::vector<std::string> argv) {
-  tracer::MonitorOptions options;
-  options.argv = std::move(argv);
-  return options;
-}
-
-void require_ebpf() {
-  NUCLEUS_REQUIRE_ROOT();
-  if (auto why = tracer::ebpf_unavailable(nullptr)) NUCLEUS_SKIP(*why);
-}
+using test::command;
+using test::require_ebpf;
 
 // `n` distinct executables (copies, so each has its own inode) in `dir`, and a shell command
 // that runs each once.

@@ -1,5 +1,6 @@
 // The eBPF recorder against the real kernel: exact counts for the traced tree and nothing of any
 // other process, the ABI of each call, set-up time, and an unusable environment refused up front.
+#include "ebpf_test_support.hpp"
 #include "nucleus/tracer/ebpf.hpp"
 
 #include "nucleus/core/error.hpp"
@@ -28,17 +29,8 @@ std::uint64_t count_of(const tracer::EbpfTrace& t, std::string_view name, std::s
   return n;
 }
 
-// The run loop's options for running `argv` and nothing else.
-tracer::MonitorOptions command(std::vector<std::string> argv) {
-  tracer::MonitorOptions options;
-  options.argv = std::move(argv);
-  return options;
-}
-
-void require_ebpf() {
-  NUCLEUS_REQUIRE_ROOT();
-  if (auto why = tracer::ebpf_unavailable(nullptr)) NUCLEUS_SKIP(*why);
-}
+using test::command;
+using test::require_ebpf;
 
 } // namespace
 
