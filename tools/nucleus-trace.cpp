@@ -366,17 +366,8 @@ int run(const Options& opt) {
   return result.exit_code;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-  // Every message, note and denial line goes out through printable_lines(): a workload's or a
-  // file's terminal sequences are shown, never obeyed (see text.hpp).
-  nucleus::core::PrintableStream safe_out(std::cout), safe_err(std::cerr);
-  CLI::App app{"Run a command in trace mode and record every syscall it and all its children make into a\n"
-               "trace log (NDJSON): from gVisor's own record under gVisor (the default), from the kernel's\n"
-               "audit records on the host (--trust-level trusted).",
-               "nucleus-trace"};
-  app.footer(R"(Examples:
+// --help's text after the options: examples, the modes other than a command, the exit status.
+constexpr const char* footer = R"(Examples:
   nucleus-trace ./app                          # writes trace.log; under gVisor (default --trust-level untrusted)
   nucleus-trace --trust-level trusted ./app    # on the host kernel, from its audit records
   nucleus-trace -o app.trace -- ./app --serve  # options go before the command; -- is optional
@@ -419,7 +410,19 @@ The workload's descriptors and environment follow the same rules as in nucleus-r
 --pass-fd; PATH, LANG, LC_*, TERM, TZ, HOME=/tmp plus --env/--env-file), so a trace matches the strict run.
 
 Exit status: the command's own (128+N for signal N); 125 when tracing failed or records were
-lost (unless --allow-loss); 126 not executable; 127 not found.)");
+lost (unless --allow-loss); 126 not executable; 127 not found.)";
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Every message, note and denial line goes out through printable_lines(): a workload's or a
+  // file's terminal sequences are shown, never obeyed (see text.hpp).
+  nucleus::core::PrintableStream safe_out(std::cout), safe_err(std::cerr);
+  CLI::App app{"Run a command in trace mode and record every syscall it and all its children make into a\n"
+               "trace log (NDJSON): from gVisor's own record under gVisor (the default), from the kernel's\n"
+               "audit records on the host (--trust-level trusted).",
+               "nucleus-trace"};
+  app.footer(footer);
   Options opt;
   app.add_option("-o,--output", opt.output,
                  "trace log to write (atomically; a regular file or a new name, never a device, FIFO or symlink); "
