@@ -173,6 +173,17 @@ TEST(GvisorBehaviour, SocketConnectAndBindAreNetworkRecords) {
                     context(1, 1) + exit_ok() + field(3, nr_connect) + field(6, std::string("\x02\0", 2))))));
 }
 
+// curl connects without blocking: EINPROGRESS is the kernel accepting the attempt, and a policy
+// generated from it must grant the endpoint.
+TEST(GvisorBehaviour, ANonBlockingConnectInProgressIsAnAttemptThatWorked) {
+  auto conn = decode(packet(gv::MessageType::syscall_connect, context(1, 1) + exit_failed(EINPROGRESS) +
+                                                                  field(3, nr_connect) + field(4, 3) +
+                                                                  field(6, sockaddr_in("\x7f\0\0\x01", 8080))));
+  const auto c = as<core::TraceNet>(gv::behaviour_record(conn));
+  EXPECT_EQ(c.port, 8080);
+  EXPECT_EQ(c.result, core::Outcome::ok);
+}
+
 TEST(GvisorBehaviour, OversizedFieldsAreBoundedNotCut) {
   auto m = decode(open_point(exit_ok(3), nr_openat, at_fdcwd, "", std::string(gv::max_path_size + 1, 'a'), O_RDONLY,
                              std::string(gv::max_path_size + 1, 'b')));

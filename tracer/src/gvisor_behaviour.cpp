@@ -10,6 +10,7 @@
 #include "nucleus/core/syscalls.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -86,6 +87,10 @@ std::optional<BehaviourRecord> net_record(const Message& m, const std::string& n
   core::TraceNet n;
   n.syscall = name;
   n.result = outcome(p);
+  // A non-blocking connect in progress is an attempt the kernel accepted: the endpoint is reached
+  // as soon as the handshake ends, so it is a use to grant, not a failure.
+  if (static_cast<MessageType>(m.type) == MessageType::syscall_connect && p.has_exit && p.errorno == EINPROGRESS)
+    n.result = core::Outcome::ok;
   if (static_cast<MessageType>(m.type) == MessageType::syscall_socket) {
     n.family = core::socket_family_name(p.domain);
     n.socktype = core::socket_type_name(p.type);
