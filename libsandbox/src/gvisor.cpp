@@ -121,6 +121,13 @@ json oci_mounts(const FsPlan& fs, unsigned uid, unsigned gid) {
     case FsKind::dev:
     case FsKind::tmpfs: m.update({{"type", "tmpfs"}, {"source", "tmpfs"}}); break;
     case FsKind::bind:
+      // "list" without "read": a bind would show every file's bytes along with the names, and no
+      // mount shows names alone, so the folder is shown empty (security first; README: the policy).
+      if (e.directory && has(e.access, FsAccess::list) && !has(e.access, FsAccess::read)) {
+        m.update({{"type", "tmpfs"}, {"source", "tmpfs"}, {"options", json::array({"ro", "nosuid", "nodev", "noexec"})}});
+        mounts.push_back(std::move(m));
+        continue;
+      }
       if (e.idmap)
         throw Error(ErrorKind::permission,
                     "--rw " + e.shown_as + " is owned by uid " + std::to_string(e.idmap->owner_uid) + ", and under gVisor the "

@@ -87,6 +87,7 @@ LandlockSetup create_landlock_ruleset(bool tcp) {
 std::uint64_t landlock_rights(FsAccess access, bool directory, const LandlockSetup& setup) noexcept {
   std::uint64_t r = 0;
   if (has(access, FsAccess::read)) r |= LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+  if (has(access, FsAccess::list)) r |= LANDLOCK_ACCESS_FS_READ_DIR; // names, never a file's bytes
   if (has(access, FsAccess::execute)) r |= LANDLOCK_ACCESS_FS_EXECUTE;
   if (has(access, FsAccess::write)) r |= LANDLOCK_ACCESS_FS_WRITE_FILE | fs_truncate | fs_ioctl_dev;
   if (has(access, FsAccess::create))

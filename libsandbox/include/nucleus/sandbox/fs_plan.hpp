@@ -29,6 +29,9 @@ enum class FsAccess : unsigned {
   create = 1U << 2,  // make files, directories, links, sockets, FIFOs; rename into
   execute = 1U << 3, // run files
   remove = 1U << 4,  // remove files and directories
+  list = 1U << 5,    // list a directory's entries (and those below), read no file: Landlock's READ_DIR
+                     // alone; under gVisor a mount cannot show names without contents, so such a
+                     // directory is shown empty
 };
 constexpr FsAccess operator|(FsAccess a, FsAccess b) noexcept {
   return static_cast<FsAccess>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
