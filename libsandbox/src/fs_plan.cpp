@@ -369,6 +369,14 @@ void plan_policy(Builder& b, const FsHost& host) {
   for (const auto& rule : config.policy->files) b.add_policy_path(rule);
   for (const auto& m : config.ro) b.add_bind(m, FsOrigin::ro);
   for (const auto& m : config.rw) b.add_bind(m, FsOrigin::rw);
+  // Mounted in order: a folder before the paths below it, whichever flag named them, so that a
+  // policy's file below a --rw folder is bound on the folder's tree and not hidden under it.
+  auto binds = std::find_if(b.plan.entries.begin(), b.plan.entries.end(),
+                            [](const FsEntry& e) { return e.kind == FsKind::bind; });
+  std::stable_sort(binds, b.plan.entries.end(), [](const FsEntry& x, const FsEntry& y) {
+    auto depth = [](const std::string& p) { return std::count(p.begin(), p.end(), '/') - (p == "/" ? 1 : 0); };
+    return depth(x.path) < depth(y.path);
+  });
   for (FsEntry& e : b.plan.entries)
     if (e.kind == FsKind::bind) b.place(e);
   b.widen_fresh_by_policy();
@@ -449,7 +457,8 @@ FsAccess fs_access(core::PathAccessSet access) noexcept {
                 static_cast<unsigned>(FsAccess::write) == static_cast<unsigned>(core::PathAccess::write) &&
                 static_cast<unsigned>(FsAccess::create) == static_cast<unsigned>(core::PathAccess::create) &&
                 static_cast<unsigned>(FsAccess::execute) == static_cast<unsigned>(core::PathAccess::execute) &&
-                static_cast<unsigned>(FsAccess::remove) == static_cast<unsigned>(core::PathAccess::remove));
+                static_cast<unsigned>(FsAccess::remove) == static_cast<unsigned>(core::PathAccess::remove) &&
+                static_cast<unsigned>(FsAccess::list) == static_cast<unsigned>(core::PathAccess::list));
   return static_cast<FsAccess>(access & core::all_path_access);
 }
 

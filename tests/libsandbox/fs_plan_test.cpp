@@ -375,6 +375,28 @@ TEST(FsPlanPolicy, OnlyThePolicysPathsWithTheirAccess) {
   for (const auto& e : plan.entries) EXPECT_NE(e.origin, sb::FsOrigin::command) << e.path;
 }
 
+// A policy's file below a --rw folder (what gen writes for an input the job only read) is bound on
+// the folder's tree, so the folder is mounted first; the other way round the file's mount point
+// would not exist yet in the empty root, and the folder would hide the file's mount.
+TEST(FsPlanPolicy, AFolderIsMountedBeforeThePathsBelowIt) {
+  TempDir dir;
+  fs::create_directories(dir / "work");
+  nucleus::test::write_text(dir / "work/in.txt", "x\n");
+  sb::IsolationConfig config;
+  config.policy = policy_of({{"/usr", rx}, {(dir / "work/in.txt").string(), 1u}});
+  config.rw = {{(dir / "work").string(), {}}};
+  sb::FsPlan plan = sb::plan_filesystem(config, {"/usr/bin/true"}, at("/"));
+  std::ptrdiff_t folder = -1, file = -1;
+  for (std::size_t i = 0; i < plan.entries.size(); ++i) {
+    if (plan.entries[i].path == (dir / "work").string()) folder = static_cast<std::ptrdiff_t>(i);
+    if (plan.entries[i].path == (dir / "work/in.txt").string()) file = static_cast<std::ptrdiff_t>(i);
+  }
+  ASSERT_GE(folder, 0);
+  ASSERT_GE(file, 0);
+  EXPECT_LT(folder, file);
+  EXPECT_TRUE(plan.entries[static_cast<std::size_t>(file)].make_first.empty()) << "the folder's tree has the file";
+}
+
 // A path the host does not have below a fresh tmpfs is the workload's to make: the tmpfs takes its
 // access. Elsewhere it is noted and not shown.
 TEST(FsPlanPolicy, AbsentPathsWidenOnlyAFreshTmpfs) {
