@@ -6,8 +6,13 @@
 #include "nucleus/core/error.hpp"
 #include "nucleus/core/strings.hpp"
 
+#include <elf.h>
+
 #include <algorithm>
 #include <array>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -21,6 +26,9 @@ using core::PathAccessSet;
 constexpr PathAccessSet bit(PathAccess a) { return static_cast<PathAccessSet>(a); }
 constexpr PathAccessSet changes = bit(PathAccess::write) | bit(PathAccess::create) | bit(PathAccess::remove);
 constexpr PathAccessSet read_write = bit(PathAccess::read) | changes;
+// A program that ran was read as well: the kernel opens it for reading to exec it, and Landlock
+// asks for read there as for execute.
+constexpr PathAccessSet runs_program = bit(PathAccess::read) | bit(PathAccess::execute);
 constexpr PathAccessSet looks_and_runs = bit(PathAccess::read) | bit(PathAccess::list) | bit(PathAccess::execute);
 
 // The folders of the system rule: the libraries and programs every dynamically linked program
@@ -48,6 +56,30 @@ const std::string* traced_program(const core::Trace& t) {
 
 std::string_view base_of(std::string_view path) { return path.substr(path.rfind('/') + 1); }
 
+// The ELF interpreter (PT_INTERP) a 64-bit program names, or empty: the dynamic loader the kernel
+// opens for exec itself, which no recorder shows as a file record. Read from the host at gen time,
+// as the system rule's folders are.
+std::string elf_interpreter(const std::string& program) {
+  std::ifstream in(program, std::ios::binary);
+  Elf64_Ehdr eh{};
+  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum > 256)
+    return {};
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    if (!in.seekg(static_cast<std::streamoff>(eh.e_phoff + i * sizeof ph)) ||
+        !in.read(reinterpret_cast<char*>(&ph), sizeof ph))
+      return {};
+    if (ph.p_type != PT_INTERP) continue;
+    if (ph.p_filesz < 2 || ph.p_filesz > 4096) return {};
+    std::string path(ph.p_filesz, '\0');
+    if (!in.seekg(static_cast<std::streamoff>(ph.p_offset)) || !in.read(path.data(), ph.p_filesz)) return {};
+    path.resize(path.find('\0'));
+    return usable(path) ? path : std::string();
+  }
+  return {};
+}
+
 std::string access_text(PathAccessSet access) { return core::join(core::path_access_names(access), ","); }
 
 std::string listed(const std::set<std::string>& paths) {
@@ -71,7 +103,7 @@ struct Bucket {
 
 class Builder {
 public:
-  Builder(const std::vector<core::Trace>& traces, const PolicyGenOptions& options) : homes_(options.homes) {
+  Builder(const std::vector<core::Trace>& traces, const PolicyGenOptions& options) : homes_(options.homes), loader_of_(options.loader_of) {
     for (const auto& t : traces)
       for (const auto& w : t.header.workspace)
         if (usable(w)) workspace_.insert(core::resolve_path("/", w));
@@ -122,16 +154,38 @@ private:
         const std::string what = "exec " + e.path + " by " + e.exe;
         if (e.result == core::Outcome::failed) failed.push_back(what + " failed: not granted");
         else if (!e.path.starts_with('/') || e.path.find('\0') != std::string::npos) unresolved.insert(what);
-        else add_use(core::resolve_path("/", e.path), bit(PathAccess::execute));
+        else add_use(core::resolve_path("/", e.path), runs_program);
       }
       // The traced command itself ran, though a recorder may show no exec of it (gVisor reports
       // the first process's start as no exec event).
-      if (const auto* command = traced_program(t)) add_use(core::resolve_path("/", *command), bit(PathAccess::execute));
+      if (const auto* command = traced_program(t)) add_use(core::resolve_path("/", *command), runs_program);
     }
+    loaders(traces);
     for (const auto& u : unresolved)
       notes.push_back(u + ": the path is relative (the recorder could not resolve it): not granted");
     std::sort(failed.begin(), failed.end());
     failed.erase(std::unique(failed.begin(), failed.end()), failed.end());
+  }
+
+  // The dynamic loader of each program that ran: the kernel opens it for exec (Landlock asks for
+  // execute on it, and an empty root must show it), as named and as the file it resolves to.
+  void loaders(const std::vector<core::Trace>& traces) {
+    std::set<std::string> programs;
+    for (const auto& t : traces) {
+      if (const auto* command = traced_program(t)) programs.insert(core::resolve_path("/", *command));
+      for (const auto& e : t.execs)
+        if (e.result != core::Outcome::failed && usable(e.path)) programs.insert(core::resolve_path("/", e.path));
+    }
+    std::set<std::string> found;
+    for (const auto& p : programs)
+      for (const auto& loader : loader_of_ ? loader_of_(p) : host_loader_of(p))
+        if (usable(loader)) {
+          add_use(core::resolve_path("/", loader), runs_program);
+          found.insert(loader);
+        }
+    for (const auto& loader : found)
+      notes.push_back("the dynamic loader " + loader +
+                      " is granted read and execute: the kernel opens it for exec, which no recorder shows");
   }
 
   void add_use(std::string path, PathAccessSet access) {
@@ -186,7 +240,12 @@ private:
     }
     if (any_tmp_change_ && path_within(use.path, "/tmp")) return add("tmp", "/tmp", read_write | use.access, use.path);
     if (looks_only) {
-      if (const auto* s = system_folder_of(use.path)) return add("system", std::string(*s), use.access, use.path);
+      // Libraries are mapped executable, which a noexec mount refuses: the system folders are
+      // read-only and executable wherever they are read.
+      if (const auto* s = system_folder_of(use.path)) {
+        const PathAccessSet runs = core::has(use.access, PathAccess::read) ? bit(PathAccess::execute) : 0;
+        return add("system", std::string(*s), use.access | runs, use.path);
+      }
       for (const auto& own : own_)
         if (path_within(use.path, own)) return add("own", own, use.access, use.path);
     }
@@ -250,6 +309,7 @@ private:
     std::string reason;
   };
   std::vector<std::string> homes_;
+  std::function<std::vector<std::string>(const std::string&)> loader_of_;
   std::set<std::string> workspace_;
   std::set<std::string> own_;
   std::vector<Use> uses_;
@@ -311,6 +371,15 @@ void network(const std::vector<core::Trace>& traces, PolicyGenResult& out) {
 }
 
 } // namespace
+
+std::vector<std::string> host_loader_of(const std::string& program) {
+  const std::string loader = elf_interpreter(program);
+  if (loader.empty()) return {};
+  std::vector<std::string> out{loader};
+  std::error_code ec;
+  if (auto real = std::filesystem::canonical(loader, ec); !ec && real.string() != loader) out.push_back(real.string());
+  return out;
+}
 
 bool path_within(std::string_view path, std::string_view folder) {
   if (folder == "/") return path.starts_with('/');

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const nucleus::core::Error&) {
     return 0;
   }
-  const auto generated = nucleus::profile::generate_access_policy({trace}, {{"/home/u"}});
+  const auto generated = nucleus::profile::generate_access_policy(
+      {trace}, {{"/home/u"}, [](const std::string&) { return std::vector<std::string>{}; }});
   const std::string written = nucleus::core::write_access_policy(generated.policy);
   if (nucleus::core::read_access_policy(written, "generated.policy.json") != generated.policy) __builtin_trap();
   (void)nucleus::profile::check_access_policy(generated.policy);

@@ -64,8 +64,11 @@ std::optional<core::PathAccessSet> granted(const core::AccessPolicy& p, std::str
   return e == nullptr ? std::nullopt : std::optional(e->access);
 }
 
+// Every program's loader is the x86_64 one, whatever this host has.
+std::vector<std::string> loader_of(const std::string&) { return {"/lib64/ld-linux-x86-64.so.2"}; }
+
 profile::PolicyGenResult gen(const core::Trace& t, std::vector<std::string> homes = {"/home/u"}) {
-  return profile::generate_access_policy({t}, {std::move(homes)});
+  return profile::generate_access_policy({t}, {std::move(homes), loader_of});
 }
 
 bool mentions(const std::vector<std::string>& lines, std::string_view text) {
@@ -179,7 +182,8 @@ TEST(PolicyGen, SystemFoldersReadAndExecuteAsSeenNeverWritable) {
   EXPECT_EQ(granted(r.policy, "/usr"), set({PathAccess::read, PathAccess::execute}));
   ASSERT_NE(entry(r.policy, "/usr"), nullptr);
   EXPECT_EQ(entry(r.policy, "/usr")->reason, "system files (rule system)");
-  EXPECT_EQ(granted(r.policy, "/lib64"), set({PathAccess::read}));
+  EXPECT_EQ(granted(r.policy, "/lib64"), set({PathAccess::read, PathAccess::execute}))
+      << "libraries are mapped executable";
   EXPECT_EQ(granted(r.policy, "/usr/local/share/app.db"), set({PathAccess::read, PathAccess::write}));
   EXPECT_FALSE(core::has(core::access_for(r.policy, "/usr/bin/other"), PathAccess::write));
   EXPECT_TRUE(mentions(r.widened, "rule system widened /usr/bin/git, /usr/lib/x86_64-linux-gnu/libc.so.6 to /usr"));
@@ -196,7 +200,24 @@ TEST(PolicyGen, TheProgramsOwnFolder) {
   EXPECT_NE(entry(r.policy, "/opt/tool")->reason.find("(rule own)"), std::string::npos);
   EXPECT_EQ(entry(r.policy, "/home/u"), nullptr) << "a bin in HOME: its folder, not HOME";
   ASSERT_NE(entry(r.policy, "/home/u/bin"), nullptr);
-  EXPECT_EQ(granted(r.policy, "/home/u/bin"), set({PathAccess::execute}));
+  EXPECT_EQ(granted(r.policy, "/home/u/bin"), set({PathAccess::read, PathAccess::execute}))
+      << "the kernel reads a program to exec it";
+}
+
+// The dynamic loader never appears in a trace (the kernel opens it for exec): each program's is
+// granted read and execute, named in a note; a program that did not run adds none.
+TEST(PolicyGen, TheLoaderOfEachProgramThatRanIsGranted) {
+  auto t = traced();
+  run(t, "/opt/tool/bin/tool");
+  run(t, "/opt/other/bin/failed", core::Outcome::failed);
+  std::vector<std::string> asked;
+  const auto r = profile::generate_access_policy({t}, {{"/home/u"}, [&](const std::string& program) {
+                                                         asked.push_back(program);
+                                                         return std::vector<std::string>{"/opt/rt/ld.so"};
+                                                       }});
+  EXPECT_EQ(granted(r.policy, "/opt/rt/ld.so"), set({PathAccess::read, PathAccess::execute}));
+  EXPECT_EQ(asked, std::vector<std::string>{"/opt/tool/bin/tool"});
+  EXPECT_TRUE(mentions(r.notes, "the dynamic loader /opt/rt/ld.so is granted read and execute"));
 }
 
 // gVisor reports no exec of the first process: the header's command is what ran.

@@ -18,6 +18,7 @@
 #include "nucleus/core/access_policy.hpp"
 #include "nucleus/core/trace_log.hpp"
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,7 +29,15 @@ struct PolicyGenOptions {
   // The caller's home folders, never widened to (nor anything above them); /root and /home/NAME
   // always count. The tool passes $HOME.
   std::vector<std::string> homes;
+  // The dynamic loader of a program that ran, as its ELF header names it and as the file that
+  // resolves to: the kernel opens it for exec, and no recorder shows it. Empty: read from this
+  // host (host_loader_of); tests pass their own.
+  std::function<std::vector<std::string>(const std::string& program)> loader_of;
 };
+
+// The PT_INTERP of a 64-bit ELF program on this host, and the file it resolves to when that
+// differs; nothing for a static program, a script or a file that cannot be read.
+std::vector<std::string> host_loader_of(const std::string& program);
 
 struct PolicyGenResult {
   core::AccessPolicy policy;
