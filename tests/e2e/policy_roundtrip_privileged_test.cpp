@@ -1,0 +1,128 @@
+// The whole round trip with nothing written by hand: nucleus-trace records the sidetrip sample
+// doing only its job, nucleus-profile gen writes the profile and the policy, and nucleus-run
+// enforces both at the trusted level (Landlock on an empty root) and under gVisor: the job works
+// with no denial, each side trip fails and leaves the host as it was. And "list" (a folder's
+// names, not its files) as each level enforces it.
+#include "e2e_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using nucleus::test::RunResult;
+using nucleus::test::write_text;
+
+namespace {
+
+bool have_runsc() {
+  for (const char* dir : {"/usr/bin", "/usr/sbin", "/usr/local/bin"})
+    if (::access((std::string(dir) + "/runsc").c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+// Outside /tmp, which both sandboxes replace with their own; uid 65534 (the workload) may pass.
+struct ScratchDir {
+  fs::path path;
+  ScratchDir() {
+    std::string tmpl = "/var/tmp/nucleus-roundtrip-test-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+    fs::permissions(path, fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  fs::path operator/(const std::string& name) const { return path / name; }
+};
+
+class PolicyRoundTrip : public ::testing::TestWithParam<std::string> {
+protected:
+  void SetUp() override {
+    NUCLEUS_REQUIRE_ROOT();
+    // The trace is gVisor's at both levels: it is the recorder that writes behaviour records.
+    if (!have_runsc()) NUCLEUS_SKIP("runsc (gVisor) is not installed");
+  }
+};
+
+RunResult run_under(const std::string& level, const fs::path& profile, const fs::path& policy,
+                    const std::vector<std::string>& command, const std::string& home = "/tmp") {
+  std::vector<std::string> argv{nucleus::test::tool("nucleus-run"), "--trust-level", level, "--profile", profile,
+                                "--policy", policy, "--env", "HOME=" + home, "--"};
+  argv.insert(argv.end(), command.begin(), command.end());
+  return nucleus::test::run(argv, {}, 120);
+}
+
+} // namespace
+
+TEST_P(PolicyRoundTrip, TheGeneratedPolicyRunsTheJobAndStopsItsSideTrips) {
+  ScratchDir dir;
+  const fs::path input = dir / "in.txt", job = dir / "job.trace", profile = dir / "job.json",
+                 policy = dir / "job.policy.json";
+  write_text(input, "a\nb\n");
+  const std::string sidetrip = nucleus::test::sample("sidetrip").string();
+  RunResult r = nucleus::test::run(
+      {nucleus::test::tool("nucleus-trace"), "-q", "-o", job.string(), "--", sidetrip, input.string()}, {}, 120);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = nucleus::test::run({nucleus::test::tool("nucleus-profile"), "gen", job.string(), "-o", profile.string(),
+                          "--policy", policy.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = run_under(GetParam(), profile, policy, {sidetrip, input.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "sidetrip: 2 lines\n");
+  EXPECT_EQ(r.err.find("denied"), std::string::npos) << r.err;
+
+  // Each side trip fails (exit status 1, the sample naming the trip that failed), the job's own
+  // output is still there, and the host's files are as they were.
+  fs::create_directories(dir / ".ssh");
+  write_text(dir / ".ssh/id_ed25519", "SECRET-KEY-MATERIAL\n");
+  write_text(dir / ".bashrc", "# rc\n");
+  for (const auto& p : {dir / ".ssh", dir / ".ssh/id_ed25519", dir / ".bashrc"})
+    ASSERT_EQ(::chown(p.c_str(), 65534, 65534), 0);
+  for (const std::vector<std::string>& trip :
+       {std::vector<std::string>{"--read-key"}, {"--persist"}, {"--write-tmp"}, {"--connect", "127.0.0.1:9"}}) {
+    std::vector<std::string> command{sidetrip};
+    command.insert(command.end(), trip.begin(), trip.end());
+    command.push_back(input.string());
+    r = run_under(GetParam(), profile, policy, command, dir.path.string());
+    EXPECT_EQ(r.exit_code, 1) << trip.front() << ": " << r.err;
+    EXPECT_EQ(r.out, "sidetrip: 2 lines\n") << trip.front() << ": " << r.err;
+    EXPECT_NE(r.err.find("sidetrip: " + trip.front().substr(2) + ": "), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(nucleus::test::read_text(dir / ".bashrc"), "# rc\n") << "--persist wrote the host's file";
+}
+
+// "list" grants a folder's entries, never a file's bytes: the trusted level lists the names
+// (Landlock's READ_DIR alone), and no level lets a file below it be read (under gVisor the folder
+// is shown empty, since a mount cannot show names without contents).
+TEST_P(PolicyRoundTrip, AListedFolderShowsNamesAndNoFileInIt) {
+  ScratchDir dir;
+  const fs::path listed = dir / "listed", policy = dir / "list.policy.json", profile = dir / "allow.json";
+  fs::create_directories(listed);
+  write_text(listed / "secret.txt", "SECRET-BYTES\n");
+  fs::permissions(listed, fs::perms::all);
+  fs::permissions(listed / "secret.txt", fs::perms::all);
+  write_text(policy, R"({"format":"nucleus-policy","version":1,"files":[
+    {"path":"/bin","access":["read","execute"]},{"path":"/lib","access":["read","execute"]},
+    {"path":"/lib64","access":["read","execute"]},{"path":"/usr","access":["read","execute"]},
+    {"path":")" + listed.string() + R"(","access":["list"]}],"network":{}})");
+  write_text(profile, R"({"defaultAction":"SCMP_ACT_ALLOW"})");
+
+  RunResult ls = run_under(GetParam(), profile, policy, {"/usr/bin/ls", listed.string()});
+  if (GetParam() == "trusted") {
+    EXPECT_EQ(ls.exit_code, 0) << ls.err;
+    EXPECT_EQ(ls.out, "secret.txt\n") << ls.err;
+  }
+  RunResult cat = run_under(GetParam(), profile, policy, {"/usr/bin/cat", (listed / "secret.txt").string()});
+  EXPECT_NE(cat.exit_code, 0);
+  EXPECT_EQ(cat.out.find("SECRET"), std::string::npos) << cat.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, PolicyRoundTrip, ::testing::Values("trusted", "untrusted"));
