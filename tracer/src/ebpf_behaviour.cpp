@@ -334,8 +334,8 @@ DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<co
   return out;
 }
 
-BehaviourReader::BehaviourReader(int fd, std::size_t cap)
-    : cap_(cap == 0 ? core::BehaviourSet::default_cap : cap), set_(cap_) {
+BehaviourReader::BehaviourReader(int fd, std::size_t cap, bool skip_start_execs)
+    : cap_(cap == 0 ? core::BehaviourSet::default_cap : cap), set_(cap_), skip_start_execs_(skip_start_execs) {
   rb_ = ring_buffer__new(fd, on_event, this, nullptr);
   if (rb_ == nullptr) core::throw_errno(errno, "cannot read the eBPF recorder's behaviour records");
 }
@@ -368,7 +368,7 @@ void BehaviourReader::add(const void* data, std::size_t size) {
   DecodedEvent decoded =
       decode_behaviour(header, std::span(static_cast<const char*>(data) + sizeof header, used), proc_base_of);
   if (decoded.unread) ++unread_;
-  if (decoded.exec) set_.add(std::move(*decoded.exec));
+  if (decoded.exec && !(skip_start_execs_ && decoded.exec->exe == "0")) set_.add(std::move(*decoded.exec));
   if (decoded.file) set_.add(std::move(*decoded.file));
   if (decoded.net && decoded.net->syscall == "listen") {
     // listen names a descriptor: its address is the socket's, which /proc shows while it is open.

@@ -53,8 +53,11 @@ std::optional<core::SocketAddress> listening_address(std::uint32_t tid, int fd);
 
 class BehaviourReader {
 public:
-  // `fd`: the program's behaviour ring buffer; `cap`: distinct records kept.
-  BehaviourReader(int fd, std::size_t cap);
+  // `fd`: the program's behaviour ring buffer; `cap`: distinct records kept. `skip_start_execs`:
+  // a command's trace, whose slot 0 is nucleus's own image until the command starts; its execs
+  // (the command's start, a PATH search's attempts) are nucleus's, not the workload's, and gVisor
+  // has no record of them either, so they are left out.
+  BehaviourReader(int fd, std::size_t cap, bool skip_start_execs = false);
   ~BehaviourReader();
   BehaviourReader(const BehaviourReader&) = delete;
   BehaviourReader& operator=(const BehaviourReader&) = delete;
@@ -81,6 +84,7 @@ private:
   core::BehaviourSet set_;
   std::uint64_t unread_ = 0;
   std::uint64_t malformed_ = 0;
+  bool skip_start_execs_ = false;
 };
 
 } // namespace nucleus::tracer::ebpf

@@ -222,7 +222,7 @@ public:
     // Behaviour records are read as they come: a relative path is resolved against its caller's
     // working directory or descriptor, which only a caller still running can show.
     if (!state_.behaviour_spec.empty()) {
-      behaviour_.emplace(nucleus_bpf_behaviour_fd(state_.skel), state_.behaviour_cap);
+      behaviour_.emplace(nucleus_bpf_behaviour_fd(state_.skel), state_.behaviour_cap, true);
       behaviour_->start(io);
     }
   }
