@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -228,6 +229,34 @@ TEST(GvisorBehaviour, RecordsOfAProcessWaitForItsCloneEventAndAreNeverLeftUnattr
   EXPECT_EQ(files[0].exe, "/bin/app");
   EXPECT_EQ(files[0].path, "/a");
   EXPECT_EQ(files[1].exe, "?"); // group 8's clone never came
+}
+
+// The child's messages may come before its parent's clone event, its exec event among them: the
+// clone event then names only what the child did before the exec (the parent's program), never
+// what it runs after.
+TEST(GvisorBehaviour, ACloneEventAfterTheChildsExecChargesOnlyWhatCameBeforeTheExecToTheParent) {
+  gv::Tracker t("/bin/app", {0, 3, 59, 257}, true);
+  const std::string exec_exit = packet(gv::MessageType::syscall_execve, context_cwd(7, 7, "/") + exit_ok() +
+                                                                            field(3, nr_execve) +
+                                                                            field(6, std::string("/bin/gzip")));
+  feed(t, {start(1), raw(7, 7, nr_close), raw(7, 7, nr_execve),
+           packet(gv::MessageType::sentry_exec, context(7, 7) + field(2, std::string("/usr/bin/gzip"))), exec_exit,
+           raw(7, 7, nr_openat), open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/a", O_RDONLY, "/", 7),
+           packet(gv::MessageType::sentry_clone, context(1, 1) + field(3, 7) + field(4, 7)), raw(7, 7, 0),
+           raw(7, 7, nr_openat), open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/b", O_RDONLY, "/", 7)});
+  t.finish();
+  std::map<std::pair<int, std::string>, int> calls;
+  for (const auto& c : t.take_calls()) ++calls[{c.nr, c.exe}];
+  EXPECT_EQ(calls, (std::map<std::pair<int, std::string>, int>{{{3, "/bin/app"}, 1},
+                                                                 {{59, "/bin/app"}, 1},
+                                                                 {{0, "/usr/bin/gzip"}, 1},
+                                                                 {{257, "/usr/bin/gzip"}, 2}}));
+  auto execs = t.behaviour().execs();
+  ASSERT_EQ(execs.size(), 1u);
+  EXPECT_EQ(execs[0].exe, "/bin/app");
+  for (const auto& f : t.behaviour().files()) EXPECT_EQ(f.exe, "/usr/bin/gzip") << f.path;
+  EXPECT_EQ(t.behaviour().files().size(), 2u);
+  EXPECT_EQ(t.unattributed(), 0u);
 }
 
 TEST(GvisorBehaviour, ARawCallWhosePointNeverCameIsALoss) {

@@ -323,7 +323,21 @@ void Tracker::on_message(const Message& m) {
       init_threads_.insert(m.created_tid);
     if (m.created_tgid != 0 && m.created_tgid != m.tgid) {
       auto parent = exe_of_group_.find(m.tgid);
-      exe_of_group_[m.created_tgid] = parent != exe_of_group_.end() ? parent->second : "?";
+      const std::string parent_exe = parent != exe_of_group_.end() ? parent->second : "?";
+      if (exec_before_clone_.erase(m.created_tgid) != 0) {
+        // The child has exec'd already: it runs its new program; what it did before is the parent's.
+        auto& before = exe_before_exec_[m.created_tgid];
+        if (before.empty()) before = parent_exe;
+        for (auto& c : held_[m.created_tgid]) {
+          c.exe = parent_exe;
+          ready_.push_back(std::move(c));
+        }
+        held_.erase(m.created_tgid);
+        for (auto& r : held_behaviour_[m.created_tgid]) add_behaviour(m.created_tgid, std::move(r), &parent_exe);
+        held_behaviour_.erase(m.created_tgid);
+      } else {
+        exe_of_group_[m.created_tgid] = parent_exe;
+      }
       // A new process inherits its parent's descriptors, sockets among them.
       for (auto it = sockets_.lower_bound({m.tgid, INT64_MIN}); it != sockets_.end() && it->first.first == m.tgid; ++it)
         sockets_[{m.created_tgid, it->first.second}] = it->second;
@@ -331,6 +345,21 @@ void Tracker::on_message(const Message& m) {
     break;
   }
   case MessageType::sentry_exec: {
+    if (exe_of_group_.count(m.tgid) == 0) {
+      exec_before_clone_.insert(m.tgid);
+      auto& held = held_[m.tgid];
+      auto w = waiting_.find(m.tgid);
+      if (w != waiting_.end()) {
+        held.insert(held.end(), std::make_move_iterator(w->second.begin()), std::make_move_iterator(w->second.end()));
+        waiting_.erase(w);
+      }
+      auto wb = waiting_behaviour_.find(m.tgid);
+      if (wb != waiting_behaviour_.end()) {
+        auto& hb = held_behaviour_[m.tgid];
+        hb.insert(hb.end(), std::make_move_iterator(wb->second.begin()), std::make_move_iterator(wb->second.end()));
+        waiting_behaviour_.erase(wb);
+      }
+    }
     auto& exe = exe_of_group_[m.tgid];
     exe_before_exec_[m.tgid] = std::exchange(exe, m.binary_path);
     for (auto it = sockets_.lower_bound({m.tgid, INT64_MIN}); it != sockets_.end() && it->first.first == m.tgid;)
@@ -438,6 +467,12 @@ bool Tracker::sensitive_native(int nr) const {
 void Tracker::finish() {
   if (finished_) return;
   finished_ = true;
+  // A clone event that never came: what waited for it is unattributed, as other waiting calls.
+  for (auto& [group, calls] : held_) waiting_[group].insert(waiting_[group].end(), calls.begin(), calls.end());
+  held_.clear();
+  for (auto& [group, records] : held_behaviour_)
+    waiting_behaviour_[group].insert(waiting_behaviour_[group].end(), records.begin(), records.end());
+  held_behaviour_.clear();
   for (auto& [group, calls] : waiting_) {
     for (auto& c : calls) {
       c.exe = "?";

@@ -344,6 +344,10 @@ void Tracker::on_point(const Message& m) {
     static const std::string unknown = "?";
     auto before = exe_before_exec_.find(m.tgid);
     const bool known = before != exe_before_exec_.end() && !before->second.empty();
+    if (!known && exec_before_clone_.count(m.tgid) != 0) { // its caller is named by the clone event
+      held_behaviour_[m.tgid].push_back(std::move(*record));
+      return;
+    }
     add_behaviour(m.tgid, std::move(*record), known ? &before->second : &unknown);
     return;
   }

@@ -221,6 +221,12 @@ private:
   std::map<std::int32_t, std::int32_t> group_of_thread_;
   std::map<std::int32_t, std::vector<Call>> waiting_; // by thread group, until its clone event
   std::map<std::int32_t, std::vector<BehaviourRecord>> waiting_behaviour_;
+  // A child whose exec event came before its clone event (the parent's and the child's messages
+  // interleave): the exec'd program keeps the group's name, and the child's calls before the exec
+  // and its execve's record, which are the parent program's, wait here for the clone event.
+  std::set<std::int32_t> exec_before_clone_;
+  std::map<std::int32_t, std::vector<Call>> held_;
+  std::map<std::int32_t, std::vector<BehaviourRecord>> held_behaviour_;
   core::BehaviourSet behaviour_;
   std::map<std::pair<std::int32_t, std::int64_t>, Socket> sockets_; // by (thread group, fd)
   // The executable a thread group ran before its last exec: the caller of that execve, whose
