@@ -16,6 +16,7 @@ packages=(
   strace                                      # the outside oracle in completeness tests
   python3-minimal xz-utils                    # real programs in the argument-rule round trips (an interpreter, a multi-threaded compressor)
   git                                         # an everyday tool in the default level's corpus test (init, add, commit, log, status, diff)
+  curl python3-pip                            # real programs the review is checked on (a download from a local server, pip from a local folder)
   runc                                        # loads exported OCI profiles in the tests
   podman                                      # runs the OCI hook from its hooks.d files in a test
   chromium                                    # renders the review report in a test
