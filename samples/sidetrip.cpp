@@ -213,13 +213,12 @@ bool dns_query(const char* server) {
   Address address;
   if (!make_address(server, 53, address)) return report("dns", std::string("bad address ") + server);
   static constexpr unsigned char query[] = {
-      0x53, 0x44, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,      // header
+      0x53, 0x44, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,    // header
       7,    'e',  'x',  'a',  'm',  'p',  'l',  'e',  3,    'c',  'o',  'm',  0, // example.com
       0x00, 0x01, 0x00, 0x01};                                                   // A, IN
   int fd = ::socket(address.storage.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return report_errno("dns", "socket");
-  ssize_t n = ::sendto(fd, query, sizeof query, 0, reinterpret_cast<const sockaddr*>(&address.storage),
-                       address.length);
+  ssize_t n = ::sendto(fd, query, sizeof query, 0, reinterpret_cast<const sockaddr*>(&address.storage), address.length);
   int saved = errno;
   ::close(fd);
   errno = saved;
@@ -242,9 +241,7 @@ bool run_shell(const char* command) {
   return report("shell", "/bin/sh -c exited with status " + std::to_string(status));
 }
 
-bool ask_userns() {
-  return ::unshare(CLONE_NEWUSER) == 0 || report_errno("userns", "unshare(CLONE_NEWUSER)");
-}
+bool ask_userns() { return ::unshare(CLONE_NEWUSER) == 0 || report_errno("userns", "unshare(CLONE_NEWUSER)"); }
 
 // 0 on success, 2 on a usage error (message written).
 int parse(int argc, char** argv, Options& options) {

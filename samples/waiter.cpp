@@ -27,8 +27,7 @@ int main(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &set, nullptr);
   print_line("ready");
   int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
-  }
+  while (sigwait(&set, &sig) != 0) {}
   pid_t child = ::fork();
   if (child < 0) return 1;
   if (child == 0) {

@@ -63,9 +63,9 @@ std::string gvisor_spelling(const std::string& oci_json) {
 core::OutputPath open_complain_output(const std::string& path) {
   if (path == "-")
     throw core::Error(core::ErrorKind::usage,
-                         "--complain-trace -: the command writes to the same standard output, so the trace could not "
-                         "be told from its output",
-                         "give the trace a file: --complain-trace extra.trace");
+                      "--complain-trace -: the command writes to the same standard output, so the trace could not "
+                      "be told from its output",
+                      "give the trace a file: --complain-trace extra.trace");
   return core::OutputPath::open(path);
 }
 
@@ -150,7 +150,8 @@ void report_denial(const core::SeccompRecord& rec, const Options& opt, const cor
     // Allowed for some arguments only, so these were others; the host's record does not say which.
     // Where every entry naming it allows, the call met none of them and the default answered.
     auto entries = profile::rules_for(policy, name);
-    if (!known && std::all_of(entries.begin(), entries.end(), [](const core::Rule* r) { return profile::permits(r->action); }))
+    if (!known &&
+        std::all_of(entries.begin(), entries.end(), [](const core::Rule* r) { return profile::permits(r->action); }))
       known = policy.default_action;
     std::string_view with = allowed.starts_with("without ") ? " only " : " only with ";
     std::cerr << tool << ": " << tracer::describe_denial(rec, {}, known) << where
@@ -171,9 +172,13 @@ void write_complain_trace(const core::OutputPath& output, const Options& opt, co
   trace.header = {opt.command, result.source, uts.release, cli::utc_now(), opt.profile};
   trace.header.runtime = result.runtime;
   trace.syscalls = would_deny.entries();
-  trace.summary = core::TraceSummary{would_deny.events(), would_deny.distinct(), result.loss.lost,
-                                       result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
-                                       result.unparsed, result.loss.summary()};
+  trace.summary = core::TraceSummary{would_deny.events(),
+                                     would_deny.distinct(),
+                                     result.loss.lost,
+                                     result.exit_code,
+                                     static_cast<std::uint64_t>(result.duration.count()),
+                                     result.unparsed,
+                                     result.loss.summary()};
   output.write_atomic(core::write_trace(trace));
 }
 
@@ -197,8 +202,9 @@ int run(const Options& opt) {
   }
   if (under_gvisor && opt.source != "auto" && opt.source != "gvisor")
     throw core::Error(core::ErrorKind::usage,
-                         "--source " + opt.source + " reads the host's audit records, which never see a workload under gVisor",
-                         "drop --source, or run on the host with --trust-level trusted");
+                      "--source " + opt.source +
+                          " reads the host's audit records, which never see a workload under gVisor",
+                      "drop --source, or run on the host with --trust-level trusted");
   const sandbox::BpfProgram* filter = isolation.host_filter() ? &program : nullptr;
   note_policy_reporting(opt, under_gvisor);
 
@@ -247,7 +253,8 @@ int run(const Options& opt) {
       return;
     }
     denied.add(rec);
-    if (!opt.sandbox.allow_io_uring && name.starts_with("io_uring_")) return report_refused_io_uring(rec, opt, under_gvisor);
+    if (!opt.sandbox.allow_io_uring && name.starts_with("io_uring_"))
+      return report_refused_io_uring(rec, opt, under_gvisor);
     report_denial(rec, opt, loaded.policy, under_gvisor);
   };
 
@@ -266,7 +273,8 @@ int run(const Options& opt) {
               << " time(s), as the profile asks (the C library then falls back to clone)\n";
   if (result.source.empty()) cli::warn(tool, "denials were not reported: " + result.source_note);
   else if (!result.source_note.empty()) cli::warn(tool, result.source_note);
-  if (result.loss.any()) cli::warn(tool, "some audit records were lost, so some denials may be missing: " + result.loss.detail);
+  if (result.loss.any())
+    cli::warn(tool, "some audit records were lost, so some denials may be missing: " + result.loss.detail);
   // The live lines share the terminal with the workload, which can move the cursor and erase them;
   // this summary comes once it and all its processes are gone, so nothing of theirs follows it.
   if (!opt.complain && !opt.quiet && !denied.empty())
@@ -324,8 +332,7 @@ Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a 
 125 when nucleus-run failed (the command did not run); 126 not executable; 127 not found.)");
   Options opt;
   app.add_option("-p,--profile", opt.profile, "OCI/Docker seccomp profile (JSON) to enforce")->required();
-  app.add_flag("--complain", opt.complain,
-               "log instead of denying; print what would have been denied at exit");
+  app.add_flag("--complain", opt.complain, "log instead of denying; print what would have been denied at exit");
   app.add_option("--complain-trace", opt.complain_trace,
                  "with --complain: write the would-be denials as a trace log to this file (a regular file or a new "
                  "name, never a device, FIFO or symlink)")
@@ -339,8 +346,8 @@ Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a 
                  "refuse the profile unless its SHA-256 is this (64 hex digits)");
   nucleus::cli::add_policy_flags(app, opt.sandbox);
   nucleus::cli::add_sandbox_flags(app, opt.sandbox);
-  nucleus::cli::add_standard_options(app, {"run a command under a seccomp profile, reporting every denial",
-                                          "[--] COMMAND [ARG]..."});
+  nucleus::cli::add_standard_options(
+      app, {"run a command under a seccomp profile, reporting every denial", "[--] COMMAND [ARG]..."});
   try {
     // The first word that is not one of ours starts the command (`--` is optional).
     opt.command = nucleus::cli::parse_with_command(app, argc, argv, "a command to run (after the options)");

@@ -142,7 +142,7 @@ int run_existing(const Options& opt) {
   const std::string flag = opt.pid_given ? "--pid" : "--cgroup";
   if (auto why = tracer::ebpf_attach_unavailable())
     throw core::Error(core::ErrorKind::unsupported, flag + " needs the eBPF recorder, which cannot run here: " + *why,
-                         "run nucleus-trace as root on an x86_64 kernel with BTF (5.18+)");
+                      "run nucleus-trace as root on an x86_64 kernel with BTF (5.18+)");
   std::optional<core::Policy> baseline;
   if (!opt.baseline.empty()) baseline = profile::load_profile(opt.baseline).policy;
   tracer::EbpfAttachOptions target;
@@ -156,8 +156,7 @@ int run_existing(const Options& opt) {
     while (target.cgroup.size() > 1 && target.cgroup.ends_with('/')) target.cgroup.pop_back();
     target_name = "cgroup " + target.cgroup;
   }
-  if (opt.duration_given)
-    target.duration = std::chrono::milliseconds(static_cast<std::int64_t>(opt.duration * 1000.0));
+  if (opt.duration_given) target.duration = std::chrono::milliseconds(static_cast<std::int64_t>(opt.duration * 1000.0));
   target.on_attached = [&] {
     if (opt.attached) opt.attached();
     if (opt.quiet) return;
@@ -172,8 +171,8 @@ int run_existing(const Options& opt) {
   auto counted = recorder.record_existing(target);
   if (opt.await_exec && counted.awaited_execs == 0)
     throw core::Error(core::ErrorKind::not_found,
-                         target_name + ": its process never started (the container was deleted before it ran, or its "
-                                       "init failed), so no trace was written");
+                      target_name + ": its process never started (the container was deleted before it ran, or its "
+                                    "init failed), so no trace was written");
   core::Aggregator aggregator;
   for (const auto& entry : counted.syscalls) aggregator.add(entry);
   const tracer::MonitorResult& result = counted.run;
@@ -187,16 +186,21 @@ int run_existing(const Options& opt) {
   trace.header.container = opt.await_exec;
   for (const auto& w : counted.warnings) cli::warn(tool, w);
   trace.syscalls = aggregator.entries();
-  trace.summary = core::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost, result.exit_code,
-                                       static_cast<std::uint64_t>(result.duration.count()), result.unparsed,
-                                       result.loss.summary()};
+  trace.summary = core::TraceSummary{aggregator.events(),
+                                     aggregator.distinct(),
+                                     result.loss.lost,
+                                     result.exit_code,
+                                     static_cast<std::uint64_t>(result.duration.count()),
+                                     result.unparsed,
+                                     result.loss.summary()};
   trace.header.workspace = workspace;
   add_behaviour(trace, counted);
   output.write_atomic(core::write_trace(trace));
   if (!opt.quiet) {
     std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct() << " distinct syscalls, "
               << result.loss.lost << " lost, "
-              << (opt.pid_given && result.wait_status >= 0 ? "exit code " + std::to_string(result.exit_code) + ", " : "")
+              << (opt.pid_given && result.wait_status >= 0 ? "exit code " + std::to_string(result.exit_code) + ", "
+                                                           : "")
               << result.duration.count() << " ms, source " << result.source << "\n";
     std::cerr << tool << ": trace written to " << opt.output << "\n";
   }
@@ -215,53 +219,56 @@ int run_hook(const Options& opt) {
   else if (!opt.sandbox_flags_given.empty()) conflict = opt.sandbox_flags_given.front();
   if (!conflict.empty())
     throw core::Error(core::ErrorKind::usage,
-                         "--oci-hook takes its target from the container's state on standard input, not " + conflict,
-                         "drop " + conflict);
-  return cli::oci_hook::run(opt.hook, [&](const cli::oci_hook::Recording& recording, const std::function<void()>& attached) {
-    Options recorder = opt;
-    recorder.pid = recording.pid;
-    recorder.pid_given = true;
-    recorder.output = recording.output;
-    recorder.await_exec = true;
-    recorder.target_name = recording.target;
-    recorder.attached = attached;
-    try {
-      return run_existing(recorder);
-    } catch (...) {
-      ::unlink(recording.output.c_str()); // the name the hook claimed for this container
-      throw;
-    }
-  });
+                      "--oci-hook takes its target from the container's state on standard input, not " + conflict,
+                      "drop " + conflict);
+  return cli::oci_hook::run(opt.hook,
+                            [&](const cli::oci_hook::Recording& recording, const std::function<void()>& attached) {
+                              Options recorder = opt;
+                              recorder.pid = recording.pid;
+                              recorder.pid_given = true;
+                              recorder.output = recording.output;
+                              recorder.await_exec = true;
+                              recorder.target_name = recording.target;
+                              recorder.attached = attached;
+                              try {
+                                return run_existing(recorder);
+                              } catch (...) {
+                                ::unlink(recording.output.c_str()); // the name the hook claimed for this container
+                                throw;
+                              }
+                            });
 }
 
 // A command's trace: standard output is the command's too.
 core::OutputPath open_command_output(const std::string& path) {
   if (path == "-")
     throw core::Error(core::ErrorKind::usage,
-                         "-o -: the traced command writes to the same standard output, so the trace could not be told "
-                         "from its output",
-                         "give the trace a file: -o app.trace");
+                      "-o -: the traced command writes to the same standard output, so the trace could not be told "
+                      "from its output",
+                      "give the trace a file: -o app.trace");
   return core::OutputPath::open(path);
 }
 
 // The guard refused io_uring; the trace shows it, and this says how to allow it.
 void note_refused_io_uring(const Options& opt, const core::Trace& trace) {
   if (opt.sandbox.allow_io_uring) return;
-  if (std::none_of(trace.syscalls.begin(), trace.syscalls.end(), [](const auto& s) { return s.name == "io_uring_setup"; }))
+  if (std::none_of(trace.syscalls.begin(), trace.syscalls.end(),
+                   [](const auto& s) { return s.name == "io_uring_setup"; }))
     return;
-  std::cerr << tool << ": note: the command tried io_uring, which was refused (EPERM): its operations bypass seccomp; "
-                       "to allow it: --allow-io-uring here and in nucleus-run, and nucleus-profile gen --allow-io-uring\n";
+  std::cerr << tool
+            << ": note: the command tried io_uring, which was refused (EPERM): its operations bypass seccomp; "
+               "to allow it: --allow-io-uring here and in nucleus-run, and nucleus-profile gen --allow-io-uring\n";
 }
 
 int run(const Options& opt) {
   if (opt.hook_given) return run_hook(opt);
   if (!opt.hook_flag_given.empty())
     throw core::Error(core::ErrorKind::usage, opt.hook_flag_given + " applies to --oci-hook only",
-                         opt.hook_flag_given == "--trace-dir" ? "give the trace's path with -o" : "leave it out");
+                      opt.hook_flag_given == "--trace-dir" ? "give the trace's path with -o" : "leave it out");
   if (opt.pid_given || !opt.cgroup.empty()) return run_existing(opt);
   if (opt.duration_given)
     throw core::Error(core::ErrorKind::usage, "--duration applies to --pid and --cgroup only",
-                         "a command is traced until it exits");
+                      "a command is traced until it exits");
   // The recorder (tracer::TraceRecorder) chooses and falls back. The trusted level always runs the
   // workload on the host: the eBPF recorder starts loading first, so that the load overlaps the
   // sandbox's preparation as well as the workload's start.
@@ -286,8 +293,8 @@ int run(const Options& opt) {
   mon.env = isolation.environment();
   mon.pass_fds = isolation.pass_fds();
   if (under_gvisor)
-    mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()), false,
-                                                [](const std::string& note) { cli::warn(tool, note); }};
+    mon.gvisor = tracer::MonitorOptions::Gvisor{isolation.argv().front(), cli::resolve_command(opt.command.front()),
+                                                false, [](const std::string& note) { cli::warn(tool, note); }};
   if (under_gvisor) mon.gvisor->behaviour = !opt.no_behaviour;
   mon.on_record = [&](const core::SeccompRecord& rec) { aggregator.add(rec); };
   if (live) {
@@ -316,9 +323,13 @@ int run(const Options& opt) {
   trace.header = {opt.command, result.source, uts.release, started_at, opt.baseline, result.arguments};
   trace.header.runtime = result.runtime;
   trace.syscalls = aggregator.entries();
-  trace.summary = core::TraceSummary{aggregator.events(), aggregator.distinct(), result.loss.lost,
-                                       result.exit_code, static_cast<std::uint64_t>(result.duration.count()),
-                                       result.unparsed, result.loss.summary()};
+  trace.summary = core::TraceSummary{aggregator.events(),
+                                     aggregator.distinct(),
+                                     result.loss.lost,
+                                     result.exit_code,
+                                     static_cast<std::uint64_t>(result.duration.count()),
+                                     result.unparsed,
+                                     result.loss.summary()};
   trace.header.workspace = command_workspace(opt);
   if (result.behaviour) { // gVisor's recorder
     trace.header.behaviour = true;
@@ -337,9 +348,9 @@ int run(const Options& opt) {
   output.write_atomic(core::write_trace(trace));
 
   if (!opt.quiet) {
-    std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct()
-              << " distinct syscalls, " << result.loss.lost << " lost, exit code " << result.exit_code
-              << ", " << result.duration.count() << " ms, source " << result.source;
+    std::cerr << tool << ": " << aggregator.events() << " events, " << aggregator.distinct() << " distinct syscalls, "
+              << result.loss.lost << " lost, exit code " << result.exit_code << ", " << result.duration.count()
+              << " ms, source " << result.source;
     if (traced.ebpf_setup)
       std::cerr << " (attached in " << static_cast<double>(traced.ebpf_setup->first.count()) / 1000.0 << " ms, "
                 << static_cast<double>(traced.ebpf_setup->second.count()) / 1000.0 << " ms CPU)";
@@ -443,13 +454,14 @@ int main(int argc, char** argv) {
                "behind them (the eBPF recorder then reads nothing of the workload's memory; gVisor's stream carries "
                "no behaviour points)");
   auto* pid = app.add_option("--pid", opt.pid, "record this running process and its descendants instead of a command")
-                ->type_name("PID");
-  auto* cgroup = app.add_option("--cgroup", opt.cgroup,
-                                "record every process of this cgroup directory (v2, or v1) and below it instead of a command")
-                   ->type_name("PATH");
+                  ->type_name("PID");
+  auto* cgroup =
+      app.add_option("--cgroup", opt.cgroup,
+                     "record every process of this cgroup directory (v2, or v1) and below it instead of a command")
+          ->type_name("PATH");
   pid->excludes(cgroup);
-  auto* duration = app.add_option("--duration", opt.duration, "with --pid or --cgroup: stop after SECS seconds")
-                       ->type_name("SECS");
+  auto* duration =
+      app.add_option("--duration", opt.duration, "with --pid or --cgroup: stop after SECS seconds")->type_name("SECS");
   auto* hook = app.add_option("--oci-hook", opt.hook.stage,
                               "run as an OCI runtime hook at STAGE (prestart, createRuntime, poststop): record the "
                               "container whose state is on standard input if it has the annotation "
@@ -475,8 +487,8 @@ int main(int argc, char** argv) {
   std::vector<CLI::Option*> sandbox_flags;
   for (auto* o : app.get_options())
     if (std::find(before.begin(), before.end(), o) == before.end()) sandbox_flags.push_back(o);
-  nucleus::cli::add_standard_options(app, {"record every system call a command and its children make",
-                                          "[--] COMMAND [ARG]..."});
+  nucleus::cli::add_standard_options(
+      app, {"record every system call a command and its children make", "[--] COMMAND [ARG]..."});
   try {
     // The first word that is not one of ours starts the command (`--` is optional).
     try {

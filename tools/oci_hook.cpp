@@ -49,7 +49,7 @@ constexpr int finish_timeout_ms = 10'000;
 // The parts of the OCI state (runtime spec, "State") the hook reads.
 struct State {
   std::string id;
-  pid_t pid = 0; // absent once the container has stopped
+  pid_t pid = 0;     // absent once the container has stopped
   std::string trace; // the annotation's value; empty: no trace asked for
 };
 
@@ -109,7 +109,8 @@ State read_state() {
     const auto& a = j["annotations"];
     if (auto it = a.find(std::string(annotation)); it != a.end()) {
       if (!it->is_string())
-        throw Error(ErrorKind::invalid_input, "--oci-hook: the annotation " + std::string(annotation) + " is not a string");
+        throw Error(ErrorKind::invalid_input,
+                    "--oci-hook: the annotation " + std::string(annotation) + " is not a string");
       s.trace = it->get<std::string>();
       if (s.trace.empty())
         throw Error(ErrorKind::usage, "--oci-hook: the annotation " + std::string(annotation) + " is empty",
@@ -131,27 +132,30 @@ fs::path trace_path(const Options& options, const std::string& value) {
   const fs::path dir = fs::canonical(options.trace_dir, ec);
   if (ec)
     throw Error(ErrorKind::not_found, "--trace-dir " + options.trace_dir + ": " + ec.message(),
-                "create it (root only: mkdir -p -m 0700 " + options.trace_dir + "), or give the hook another --trace-dir");
+                "create it (root only: mkdir -p -m 0700 " + options.trace_dir +
+                    "), or give the hook another --trace-dir");
   fs::path wanted = fs::path(value);
   fs::path candidate = (wanted.is_absolute() ? wanted : dir / wanted).lexically_normal();
   const std::string refused = "the annotation " + std::string(annotation) + "=" + value;
-  const std::string hint = "name a file below the hook's trace directory " + dir.string() +
-                           " (a relative name is taken there)";
+  const std::string hint =
+      "name a file below the hook's trace directory " + dir.string() + " (a relative name is taken there)";
   if (!candidate.has_filename() || candidate.filename() == "." || candidate.filename() == "..")
     throw Error(ErrorKind::usage, refused + " names no file", hint);
   const auto outside = [&](const fs::path& path) {
     return std::mismatch(dir.begin(), dir.end(), path.begin(), path.end()).first != dir.end();
   };
   if (outside(candidate))
-    throw Error(ErrorKind::permission, refused + " is outside the hook's trace directory " + dir.string() +
-                                           " (a container's annotations must not choose where root writes)",
+    throw Error(ErrorKind::permission,
+                refused + " is outside the hook's trace directory " + dir.string() +
+                    " (a container's annotations must not choose where root writes)",
                 hint);
   const fs::path parent = fs::canonical(candidate.parent_path(), ec);
   if (ec)
     throw Error(ErrorKind::not_found, refused + ": " + candidate.parent_path().string() + ": " + ec.message(), hint);
   if (outside(parent)) // through a symlink below it
-    throw Error(ErrorKind::permission, refused + " leads outside the hook's trace directory " + dir.string() +
-                                           " (a container's annotations must not choose where root writes)",
+    throw Error(ErrorKind::permission,
+                refused + " leads outside the hook's trace directory " + dir.string() +
+                    " (a container's annotations must not choose where root writes)",
                 hint);
   // Checked here, written by the recorder a moment later: only root and the hook's own user may
   // change the directories on the way (a symlink put there then would redirect root's write); a
@@ -164,8 +168,9 @@ fs::path trace_path(const Options& options, const std::string& value) {
     const bool others_may_rename = (st.st_mode & 022) != 0 && (inside || (st.st_mode & S_ISVTX) == 0);
     if (!owner_ok || others_may_rename)
       throw Error(ErrorKind::permission,
-                  "--oci-hook: " + d.string() + " can be changed by users other than the hook's own, who could "
-                                                "redirect the trace root writes there",
+                  "--oci-hook: " + d.string() +
+                      " can be changed by users other than the hook's own, who could "
+                      "redirect the trace root writes there",
                   "chmod go-w " + d.string() + " (and chown it to root)");
     if (d == dir) inside = false;
     if (d == d.root_path() || d.empty()) break;
@@ -174,7 +179,8 @@ fs::path trace_path(const Options& options, const std::string& value) {
 }
 
 void make_private_dir(const fs::path& path) {
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) core::throw_errno("--oci-hook: cannot create " + path.string());
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+    core::throw_errno("--oci-hook: cannot create " + path.string());
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) core::throw_errno("--oci-hook: " + path.string());
   if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022) != 0)
@@ -297,7 +303,8 @@ void check_recorder_limit(const Options& options, const State& state) {
   const std::size_t live = live_recorders(options.state_dir);
   if (live < options.max_recorders) return;
   throw Error(ErrorKind::permission,
-              "--oci-hook: " + std::to_string(live) + " containers are being recorded already, the limit (--max-recorders " +
+              "--oci-hook: " + std::to_string(live) +
+                  " containers are being recorded already, the limit (--max-recorders " +
                   std::to_string(options.max_recorders) + "): container " + state.id +
                   " is not started, since it asked for a trace",
               "each recording slows every system call on the host; wait until a recorded container stops, or raise "
@@ -346,8 +353,9 @@ int start(const Options& options, const State& state,
     pid_t pid = 0;
     std::string started;
     if (old >> pid >> started && pid > 0 && start_time(pid) == started)
-      throw Error(ErrorKind::usage, "--oci-hook: container " + state.id + " is being recorded already (recorder pid " +
-                                        std::to_string(pid) + ")",
+      throw Error(ErrorKind::usage,
+                  "--oci-hook: container " + state.id + " is being recorded already (recorder pid " +
+                      std::to_string(pid) + ")",
                   "give the container another id, or stop that recorder");
     fs::remove_all(dir);
     make_private_dir(dir);
@@ -396,10 +404,11 @@ int collect(const Options& options, const State& state) {
   pid_t pid = 0;
   std::string started;
   if (!(recorder >> pid >> started) || pid <= 0)
-    throw Error(ErrorKind::not_found,
-                "--oci-hook poststop: no recording of container " + state.id + " was started, so " + state.trace +
-                    " was not written",
-                "install the prestart hook too (nucleus-trace --oci-hook prestart); see the README's section on containers");
+    throw Error(
+        ErrorKind::not_found,
+        "--oci-hook poststop: no recording of container " + state.id + " was started, so " + state.trace +
+            " was not written",
+        "install the prestart hook too (nucleus-trace --oci-hook prestart); see the README's section on containers");
   core::UniqueFd handle = core::pidfd_open(pid);
   bool stopped = false; // told to stop: the trace may be cut short
   if (handle && start_time(pid) == started) {
@@ -424,9 +433,10 @@ int collect(const Options& options, const State& state) {
                                        " ended without saying how it went (it crashed or was killed): " + state.trace +
                                        " may be missing or incomplete");
   if (stopped)
-    throw Error(ErrorKind::kernel, "--oci-hook poststop: the recorder of container " + state.id + " did not end within " +
-                                       std::to_string(finish_timeout_ms / 1000) +
-                                       " s of the container stopping and was stopped: " + state.trace + " may be cut short");
+    throw Error(ErrorKind::kernel, "--oci-hook poststop: the recorder of container " + state.id +
+                                       " did not end within " + std::to_string(finish_timeout_ms / 1000) +
+                                       " s of the container stopping and was stopped: " + state.trace +
+                                       " may be cut short");
   return static_cast<int>(rc);
 }
 

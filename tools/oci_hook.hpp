@@ -29,7 +29,7 @@ inline constexpr std::string_view default_state_dir = "/run/nucleus/oci-hook";
 inline constexpr std::size_t default_max_recorders = 4;
 
 struct Options {
-  std::string stage;     // prestart or createRuntime: start recording; poststop: collect
+  std::string stage; // prestart or createRuntime: start recording; poststop: collect
   std::string trace_dir = std::string(default_trace_dir);
   std::string state_dir = std::string(default_state_dir);
   std::size_t max_recorders = default_max_recorders;
@@ -45,6 +45,7 @@ struct Recording {
 // Runs the hook for the state on standard input. `record` runs in the recorder process, calls
 // `attached` once the container's calls count, and returns the recorder's exit code (0, or 125
 // when it failed or lost records). Returns the hook's exit code; throws core::Error.
-int run(const Options& options, const std::function<int(const Recording&, const std::function<void()>& attached)>& record);
+int run(const Options& options,
+        const std::function<int(const Recording&, const std::function<void()>& attached)>& record);
 
 } // namespace nucleus::cli::oci_hook

@@ -48,8 +48,7 @@ void add_sandbox_flags(CLI::App& app, SandboxFlags& f) {
       ->group(group);
   app.add_option("--rootfs", f.rootfs, "directory to use, read-only, as / (default: the host's root, read-only)")
       ->group(group);
-  app.add_option("--ro", f.ro, "bind SRC[:DST] read-only (repeatable)")->allow_extra_args(false)
-      ->group(group);
+  app.add_option("--ro", f.ro, "bind SRC[:DST] read-only (repeatable)")->allow_extra_args(false)->group(group);
   app.add_option("--rw", f.rw, "bind SRC[:DST] writable: the only host paths the workload can write (repeatable)")
       ->allow_extra_args(false)
       ->group(group);
@@ -71,11 +70,13 @@ void add_sandbox_flags(CLI::App& app, SandboxFlags& f) {
                  "keep this capability, e.g. CAP_NET_BIND_SERVICE (repeatable); all others are dropped")
       ->allow_extra_args(false)
       ->group(group);
-  app.add_option("--rlimit", f.rlimits, "resource limit NAME=SOFT[:HARD], e.g. nofile=1024 (repeatable; core=0 by default)")
+  app.add_option("--rlimit", f.rlimits,
+                 "resource limit NAME=SOFT[:HARD], e.g. nofile=1024 (repeatable; core=0 by default)")
       ->allow_extra_args(false)
       ->group(group);
-  app.add_option("--memory", f.memory,
-                 "memory limit (cgroup), e.g. 512M, or unlimited; default 4G; exceeding it kills the workload (reported)")
+  app.add_option(
+         "--memory", f.memory,
+         "memory limit (cgroup), e.g. 512M, or unlimited; default 4G; exceeding it kills the workload (reported)")
       ->group(group);
   app.add_option("--pids", f.pids,
                  "maximum number of processes and threads (cgroup), or unlimited; default 1024; a fork refused "
@@ -86,13 +87,15 @@ void add_sandbox_flags(CLI::App& app, SandboxFlags& f) {
                  "e.g. --pass-fd 3 3<input.db (trusted level only)")
       ->allow_extra_args(false)
       ->group(group);
-  app.add_option("--env", f.env,
-                 "set NAME=VALUE in the workload's environment, or copy the caller's NAME (repeatable); besides these "
-                 "it gets only PATH, LANG, LC_*, TERM and TZ from the caller, and HOME=/tmp (the sandbox's own empty /tmp; "
-                 "--env HOME keeps the caller's, --env HOME=DIR chooses), e.g. --env CI=1 --env GITHUB_TOKEN")
+  app.add_option(
+         "--env", f.env,
+         "set NAME=VALUE in the workload's environment, or copy the caller's NAME (repeatable); besides these "
+         "it gets only PATH, LANG, LC_*, TERM and TZ from the caller, and HOME=/tmp (the sandbox's own empty /tmp; "
+         "--env HOME keeps the caller's, --env HOME=DIR chooses), e.g. --env CI=1 --env GITHUB_TOKEN")
       ->allow_extra_args(false)
       ->group(group);
-  app.add_option("--env-file", f.env_files, "add the NAME=VALUE lines of FILE to the environment (# comments; repeatable)")
+  app.add_option("--env-file", f.env_files,
+                 "add the NAME=VALUE lines of FILE to the environment (# comments; repeatable)")
       ->allow_extra_args(false)
       ->group(group);
   app.add_option("--cpus", f.cpus, "CPU time limit in CPUs, e.g. 0.5 (cgroup)")->group(group);

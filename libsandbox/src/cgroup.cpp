@@ -17,15 +17,15 @@
 namespace nucleus::sandbox::detail {
 using core::Error;
 using core::ErrorKind;
-using core::UniqueFd;
 using core::read_file;
 using core::throw_errno;
+using core::UniqueFd;
 namespace {
 
 namespace fs = std::filesystem;
 
 struct Mount {
-  std::string root;       // the hierarchy path the mount shows
+  std::string root; // the hierarchy path the mount shows
   std::string mountpoint;
 };
 
@@ -135,7 +135,8 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
     std::string dir = parent + "/" + name;
     for (int attempt = 1; ::mkdir(dir.c_str(), 0755) != 0; ++attempt) {
       if (errno != EEXIST || attempt > 64)
-        throw_errno("cannot create the cgroup " + dir, "cgroup limits need write access to the cgroup hierarchy (run as root)");
+        throw_errno("cannot create the cgroup " + dir,
+                    "cgroup limits need write access to the cgroup hierarchy (run as root)");
       dir = parent + "/" + name + "." + std::to_string(attempt);
     }
     cg.groups_.push_back({dir, UniqueFd()});
@@ -192,7 +193,8 @@ Cgroups Cgroups::create(const CgroupLimits& limits, const std::string& name) {
     auto m = find_mount(mountinfo, false, controller);
     if (!m)
       throw Error(ErrorKind::unsupported,
-                  "cannot limit " + controller + ": the " + controller + " controller is available neither in cgroup v2 nor in v1",
+                  "cannot limit " + controller + ": the " + controller +
+                      " controller is available neither in cgroup v2 nor in v1",
                   "mount the controller, or run without the limit");
     std::string dir = make_dir(directory_of(*m, own_cgroup(own, false, controller)));
     if (controller == "memory") {

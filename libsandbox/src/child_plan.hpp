@@ -10,29 +10,29 @@
 namespace nucleus::sandbox::detail {
 
 enum class MountKind {
-  bind,          // source onto target, recursively
-  readonly,      // make target (and everything below it) read-only, nosuid, nodev
-  nosuid_nodev,  // make target (and everything below it) nosuid, nodev (writable binds)
-  attach,        // move the detached mount tree `fd` (an idmapped --rw bind) onto target
-  filesystem,    // mount fstype at target with flags and data
-  create_file,   // an empty file to bind a device node onto
-  create_dir,    // a directory inside a fresh tmpfs
-  symlink,       // target -> source
-  remount_ro,    // make this one mount read-only
+  bind,         // source onto target, recursively
+  readonly,     // make target (and everything below it) read-only, nosuid, nodev
+  nosuid_nodev, // make target (and everything below it) nosuid, nodev (writable binds)
+  attach,       // move the detached mount tree `fd` (an idmapped --rw bind) onto target
+  filesystem,   // mount fstype at target with flags and data
+  create_file,  // an empty file to bind a device node onto
+  create_dir,   // a directory inside a fresh tmpfs
+  symlink,      // target -> source
+  remount_ro,   // make this one mount read-only
 };
 
 struct MountStep {
   MountKind kind;
-  const char* source;  // host path, fstype source, or symlink contents
-  const char* target;  // full path below the staging directory
+  const char* source; // host path, fstype source, or symlink contents
+  const char* target; // full path below the staging directory
   const char* fstype;
   unsigned long flags;
   const char* data;
-  int fd;              // attach: the mount tree, opened and idmapped by the parent
+  int fd; // attach: the mount tree, opened and idmapped by the parent
 };
 
 struct LandlockRule {
-  const char* path;     // inside the sandbox, after pivot_root
+  const char* path; // inside the sandbox, after pivot_root
   std::uint64_t access;
 };
 

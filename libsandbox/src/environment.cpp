@@ -81,14 +81,17 @@ std::vector<std::string> workload_environment(const IsolationConfig& config, cha
   if (auto it = out.find("HOME"); it != out.end() && it->second == workload_home) {
     for (const auto* binds : {&config.ro, &config.rw})
       for (const auto& m : *binds) {
-        std::string where = std::filesystem::path(m.destination.empty() ? m.source : m.destination).lexically_normal().string();
+        std::string where =
+            std::filesystem::path(m.destination.empty() ? m.source : m.destination).lexically_normal().string();
         while (where.size() > 1 && where.back() == '/') where.pop_back();
         if (where == workload_home)
-          throw Error(ErrorKind::usage,
-                      std::string(binds == &config.rw ? "--rw " : "--ro ") + m.source + " puts a host folder at " +
-                          std::string(workload_home) + ", the workload's default HOME, where start-up files that others can "
-                          "plant there (.gitconfig, .bashrc) would run in the workload",
-                      "give it a home of its own: --env HOME=DIR (a folder the workload may use), or --env HOME to keep yours");
+          throw Error(
+              ErrorKind::usage,
+              std::string(binds == &config.rw ? "--rw " : "--ro ") + m.source + " puts a host folder at " +
+                  std::string(workload_home) +
+                  ", the workload's default HOME, where start-up files that others can "
+                  "plant there (.gitconfig, .bashrc) would run in the workload",
+              "give it a home of its own: --env HOME=DIR (a folder the workload may use), or --env HOME to keep yours");
       }
   }
   std::vector<std::string> env;

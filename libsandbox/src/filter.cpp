@@ -25,20 +25,20 @@ namespace nucleus::sandbox {
 using core::Action;
 using core::ActionKind;
 using core::Arch;
+using core::arch_oci_name;
 using core::ArgCondition;
 using core::CmpOp;
+using core::compat_arches;
 using core::Error;
 using core::ErrorKind;
 using core::FilterFlag;
+using core::native_arch;
 using core::Policy;
 using core::Rule;
-using core::UniqueFd;
-using core::arch_oci_name;
-using core::compat_arches;
-using core::native_arch;
 using core::throw_errno;
 using core::to_scmp;
 using core::to_string;
+using core::UniqueFd;
 namespace {
 
 // Beyond this, one entry would blow the 4096-instruction limit of a BPF program anyway.
@@ -90,15 +90,17 @@ ArgCondition condition_of(unsigned index, Pattern p) {
 
 // The alternatives for several conditions on one argument: each entry is one condition, or
 // nullopt for "any value". Empty: unsatisfiable.
-std::vector<std::optional<ArgCondition>> expand_one_index(unsigned index,
-                                                          const std::vector<ArgCondition>& conds) {
+std::vector<std::optional<ArgCondition>> expand_one_index(unsigned index, const std::vector<ArgCondition>& conds) {
   std::uint64_t lo = 0;
   std::uint64_t hi = all_ones;
   std::vector<std::uint64_t> excluded;
   Pattern pattern;
   for (const auto& c : conds) {
     switch (c.op) {
-    case CmpOp::eq: lo = std::max(lo, c.value); hi = std::min(hi, c.value); break;
+    case CmpOp::eq:
+      lo = std::max(lo, c.value);
+      hi = std::min(hi, c.value);
+      break;
     case CmpOp::ge: lo = std::max(lo, c.value); break;
     case CmpOp::gt:
       if (c.value == all_ones) return {};
@@ -148,8 +150,8 @@ std::vector<std::optional<ArgCondition>> expand_one_index(unsigned index,
     if (a == 0) return {ArgCondition{index, CmpOp::le, b, 0}};
     if (b == all_ones) return {ArgCondition{index, CmpOp::ge, a, 0}};
   }
-  if (no_pattern && intervals.size() == 2 && intervals[0].first == 0 &&
-      intervals[1].second == all_ones && intervals[0].second + 2 == intervals[1].first) {
+  if (no_pattern && intervals.size() == 2 && intervals[0].first == 0 && intervals[1].second == all_ones &&
+      intervals[0].second + 2 == intervals[1].first) {
     return {ArgCondition{index, CmpOp::ne, intervals[0].second + 1, 0}};
   }
   std::vector<Pattern> blocks;
@@ -184,7 +186,8 @@ std::vector<sock_filter> export_bpf(void* ctx) {
   UniqueFd mem(static_cast<int>(::syscall(SYS_memfd_create, "nucleus-bpf", MFD_CLOEXEC)));
   if (!mem) throw_errno("cannot create a memory file for the BPF program");
   int rc = seccomp_export_bpf(ctx, mem.get());
-  if (rc < 0) throw Error(ErrorKind::internal, std::string("libseccomp could not export the filter: ") + std::strerror(-rc));
+  if (rc < 0)
+    throw Error(ErrorKind::internal, std::string("libseccomp could not export the filter: ") + std::strerror(-rc));
   off_t size = ::lseek(mem.get(), 0, SEEK_END);
   if (size < 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
     throw Error(ErrorKind::internal, "libseccomp exported a filter of unexpected size");
@@ -232,19 +235,26 @@ std::vector<Rule> mandatory_denials(bool allow_io_uring) {
   std::vector<Rule> out;
   // (syscall, index of its mode argument)
   const std::pair<const char*, unsigned> modes[] = {
-      {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"open", 2},
-      {"openat", 3}, {"creat", 1}, {"mknod", 1}, {"mknodat", 2},
+      {"chmod", 1},  {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"open", 2},
+      {"openat", 3}, {"creat", 1},  {"mknod", 1},    {"mknodat", 2},
   };
   for (const auto& [name, index] : modes) {
     for (std::uint64_t bit : {std::uint64_t{S_ISUID}, std::uint64_t{S_ISGID}}) {
-      out.push_back({{name}, eperm, {{index, CmpOp::masked_eq, bit, bit}},
-                     std::string("nucleus: setting ") + (bit == S_ISUID ? "S_ISUID" : "S_ISGID") + " is never allowed"});
+      out.push_back(
+          {{name},
+           eperm,
+           {{index, CmpOp::masked_eq, bit, bit}},
+           std::string("nucleus: setting ") + (bit == S_ISUID ? "S_ISUID" : "S_ISGID") + " is never allowed"});
     }
   }
-  out.push_back({{"openat2"}, Action::errno_ret(ENOSYS), {},
+  out.push_back({{"openat2"},
+                 Action::errno_ret(ENOSYS),
+                 {},
                  "nucleus: openat2's mode cannot be inspected; ENOSYS makes callers fall back to openat"});
   for (std::uint64_t request : {std::uint64_t{TIOCSTI}, std::uint64_t{TIOCLINUX}}) {
-    out.push_back({{"ioctl"}, eperm, {{1, CmpOp::masked_eq, low32, request}},
+    out.push_back({{"ioctl"},
+                   eperm,
+                   {{1, CmpOp::masked_eq, low32, request}},
                    std::string("nucleus: ") + (request == TIOCSTI ? "TIOCSTI" : "TIOCLINUX") +
                        " (terminal input injection) is never allowed"});
   }
@@ -253,7 +263,9 @@ std::vector<Rule> mandatory_denials(bool allow_io_uring) {
   // only for the syscalls. The ring cannot be made, entered or changed; EPERM is also what the
   // kernel answers when io_uring is disabled, and callers fall back to plain syscalls.
   if (!allow_io_uring) {
-    out.push_back({{"io_uring_setup", "io_uring_enter", "io_uring_register"}, eperm, {},
+    out.push_back({{"io_uring_setup", "io_uring_enter", "io_uring_register"},
+                   eperm,
+                   {},
                    "nucleus: io_uring carries out operations that no seccomp filter sees"});
   }
   return out;
@@ -268,7 +280,8 @@ std::vector<sock_filter> build(const std::vector<Rule>& rules, Action default_ac
                                const std::vector<Arch>& arches, bool skip_unknown, std::size_t& rules_added,
                                const std::function<Action(const Action&)>& effective) {
   ScmpCtx ctx(seccomp_init(to_scmp(default_action)));
-  if (!ctx) throw Error(ErrorKind::invalid_input, "libseccomp rejected the default action " + to_string(default_action));
+  if (!ctx)
+    throw Error(ErrorKind::invalid_input, "libseccomp rejected the default action " + to_string(default_action));
 
   Arch native = native_arch();
   for (Arch arch : arches) {
@@ -279,7 +292,8 @@ std::vector<sock_filter> build(const std::vector<Rule>& rules, Action default_ac
   if (std::find(arches.begin(), arches.end(), native) == arches.end())
     check(seccomp_arch_remove(ctx.get(), native.token), "cannot remove the native architecture");
 
-  check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, to_scmp(bad_arch)), "cannot set the bad-architecture action");
+  check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, to_scmp(bad_arch)),
+        "cannot set the bad-architecture action");
   check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0), "cannot configure no_new_privs");
   // Binary-tree syscall dispatch: O(log n) instead of a linear scan over hundreds of syscalls.
   check(seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2), "cannot enable the binary-tree optimisation");
@@ -307,9 +321,11 @@ std::vector<sock_filter> build(const std::vector<Rule>& rules, Action default_ac
           if (c.op == CmpOp::masked_eq) cmps.push_back({c.index, SCMP_CMP_MASKED_EQ, c.value, c.value_two});
           else cmps.push_back({c.index, to_scmp(c.op), c.value, 0});
         }
-        int rc = seccomp_rule_add_array(ctx.get(), to_scmp(action), nr, static_cast<unsigned>(cmps.size()), cmps.data());
+        int rc =
+            seccomp_rule_add_array(ctx.get(), to_scmp(action), nr, static_cast<unsigned>(cmps.size()), cmps.data());
         if (rc == -EACCES) continue; // action equals the default after all
-        check(rc, "syscalls[" + std::to_string(i) + "] (" + name + ", " + to_string(action) + "): libseccomp rejected the rule");
+        check(rc, "syscalls[" + std::to_string(i) + "] (" + name + ", " + to_string(action) +
+                      "): libseccomp rejected the rule");
         ++rules_added;
       }
     }
@@ -349,8 +365,8 @@ BpfProgram compile(const Policy& policy, const CompileOptions& options, CompileS
   }
 
   std::size_t rules_added = 0;
-  auto profile = build(policy.rules, default_action, bad_arch_action(options.complain), policy.effective_arches(), false,
-                       rules_added, effective);
+  auto profile = build(policy.rules, default_action, bad_arch_action(options.complain), policy.effective_arches(),
+                       false, rules_added, effective);
   // The guard runs first; where it would allow, it jumps to the profile's program instead, so the
   // mandatory denials win over any rule of the profile by construction, not by libseccomp's
   // (action-dependent) merging of overlapping rules.
@@ -432,8 +448,14 @@ std::uint32_t evaluate(const BpfProgram& program, std::uint32_t arch, int nr, co
       case BPF_ADD: a += src; break;
       case BPF_SUB: a -= src; break;
       case BPF_MUL: a *= src; break;
-      case BPF_DIV: if (src == 0) return SECCOMP_RET_KILL_PROCESS; a /= src; break;
-      case BPF_MOD: if (src == 0) return SECCOMP_RET_KILL_PROCESS; a %= src; break;
+      case BPF_DIV:
+        if (src == 0) return SECCOMP_RET_KILL_PROCESS;
+        a /= src;
+        break;
+      case BPF_MOD:
+        if (src == 0) return SECCOMP_RET_KILL_PROCESS;
+        a %= src;
+        break;
       case BPF_AND: a &= src; break;
       case BPF_OR: a |= src; break;
       case BPF_XOR: a ^= src; break;
@@ -459,8 +481,7 @@ std::uint32_t evaluate(const BpfProgram& program, std::uint32_t arch, int nr, co
       pc += taken ? in.jt : in.jf;
       break;
     }
-    case BPF_RET:
-      return BPF_RVAL(in.code) == BPF_A ? a : in.k;
+    case BPF_RET: return BPF_RVAL(in.code) == BPF_A ? a : in.k;
     case BPF_MISC:
       if (BPF_MISCOP(in.code) == BPF_TAX) x = a;
       else a = x;

@@ -31,8 +31,7 @@ bool below(const fs::path& p, const fs::path& dir) {
 // there moves the workload out of the cgroup that carries nucleus's --pids, memory and CPU limits.
 bool exposes_cgroups(const fs::path& source) {
   struct statfs st {};
-  if (::statfs(source.c_str(), &st) == 0 &&
-      (st.f_type == CGROUP_SUPER_MAGIC || st.f_type == CGROUP2_SUPER_MAGIC))
+  if (::statfs(source.c_str(), &st) == 0 && (st.f_type == CGROUP_SUPER_MAGIC || st.f_type == CGROUP2_SUPER_MAGIC))
     return true;
   std::ifstream mountinfo("/proc/self/mountinfo");
   std::string line;
@@ -122,7 +121,7 @@ struct Builder {
   FsPlan plan;
   const IsolationConfig& config;
   uid_t euid;
-  std::vector<std::string> fresh; // fresh tmpfs mounts: mount points below them are made, not required
+  std::vector<std::string> fresh;  // fresh tmpfs mounts: mount points below them are made, not required
   std::vector<std::string> folded; // policy paths below a fresh tmpfs that the host does not have
 
   FsEntry& add(FsKind kind, FsOrigin origin, std::string path) {
@@ -192,7 +191,8 @@ void Builder::add_bind(const BindMount& m, FsOrigin origin) {
   fs::path source = fs::absolute(m.source, ec);
   auto st = fs::status(source, ec);
   if (ec || !fs::exists(st)) throw Error(ErrorKind::not_found, flag + " " + m.source + ": no such file or directory");
-  FsEntry& e = add(FsKind::bind, origin, absolute_inside(m.destination.empty() ? source.string() : m.destination, flag));
+  FsEntry& e =
+      add(FsKind::bind, origin, absolute_inside(m.destination.empty() ? source.string() : m.destination, flag));
   e.source = source.lexically_normal().string();
   e.shown_as = m.source;
   e.directory = fs::is_directory(st);

@@ -21,11 +21,11 @@
 #include <filesystem>
 
 namespace nucleus::sandbox::detail {
+using core::action_oci_name;
+using core::cmp_op_oci_name;
 using core::Error;
 using core::ErrorKind;
 using core::Rule;
-using core::action_oci_name;
-using core::cmp_op_oci_name;
 using core::throw_errno;
 using core::write_file_atomic;
 namespace {
@@ -41,7 +41,8 @@ std::string oci_cap_name(const std::string& name) {
 
 std::string oci_rlimit_name(int resource) {
   std::string up = "RLIMIT_";
-  for (const char* c = rlimit_name(resource); *c != '\0'; ++c) up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(*c))));
+  for (const char* c = rlimit_name(resource); *c != '\0'; ++c)
+    up.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(*c))));
   return up;
 }
 
@@ -52,7 +53,8 @@ json mandatory_oci_entries(bool allow_io_uring) {
   for (const Rule& r : mandatory_denials(allow_io_uring)) {
     json args = json::array();
     for (const auto& c : r.args)
-      args.push_back({{"index", c.index}, {"value", c.value}, {"valueTwo", c.value_two}, {"op", cmp_op_oci_name(c.op)}});
+      args.push_back(
+          {{"index", c.index}, {"value", c.value}, {"valueTwo", c.value_two}, {"op", cmp_op_oci_name(c.op)}});
     out.push_back({{"names", r.names},
                    {"action", action_oci_name(r.action.kind)},
                    {"errnoRet", r.action.data},
@@ -72,7 +74,8 @@ json mandatory_oci_entries(bool allow_io_uring) {
 // Only an entry naming clone3 alone is rewritten, so that no other name changes its action.
 bool clone3_enosys(const json& e) {
   if (!e.is_object() || e.value("action", "") != "SCMP_ACT_ERRNO") return false;
-  if (!e.contains("names") || !e["names"].is_array() || e["names"].size() != 1 || !e["names"][0].is_string()) return false;
+  if (!e.contains("names") || !e["names"].is_array() || e["names"].size() != 1 || !e["names"][0].is_string())
+    return false;
   if (e.contains("args") && !e["args"].empty()) return false;
   Rule entry{{e["names"][0].get<std::string>()}, core::Action::errno_ret(e.value("errnoRet", 0u)), {}, {}};
   return core::is_clone3_fallback(entry);
@@ -115,7 +118,7 @@ json oci_mounts(const FsPlan& fs, unsigned uid, unsigned gid) {
   for (const FsEntry& e : fs.entries) {
     json m = {{"destination", e.path}};
     switch (e.kind) {
-    case FsKind::root: continue; // the bundle's root
+    case FsKind::root: continue;      // the bundle's root
     case FsKind::directory: continue; // OCI has no empty directory without a mount; runsc makes only mount points
     case FsKind::proc: m.update({{"type", "proc"}, {"source", "proc"}}); break;
     case FsKind::dev:
@@ -124,15 +127,19 @@ json oci_mounts(const FsPlan& fs, unsigned uid, unsigned gid) {
       // "list" without "read": a bind would show every file's bytes along with the names, and no
       // mount shows names alone, so the folder is shown empty (security first; README: the policy).
       if (e.directory && has(e.access, FsAccess::list) && !has(e.access, FsAccess::read)) {
-        m.update({{"type", "tmpfs"}, {"source", "tmpfs"}, {"options", json::array({"ro", "nosuid", "nodev", "noexec"})}});
+        m.update(
+            {{"type", "tmpfs"}, {"source", "tmpfs"}, {"options", json::array({"ro", "nosuid", "nodev", "noexec"})}});
         mounts.push_back(std::move(m));
         continue;
       }
       if (e.idmap)
         throw Error(ErrorKind::permission,
-                    "--rw " + e.shown_as + " is owned by uid " + std::to_string(e.idmap->owner_uid) + ", and under gVisor the "
-                    "workload runs as the unprivileged host uid " + std::to_string(uid) + ", which cannot write it (gVisor has "
-                    "no idmapped mounts)",
+                    "--rw " + e.shown_as + " is owned by uid " + std::to_string(e.idmap->owner_uid) +
+                        ", and under gVisor the "
+                        "workload runs as the unprivileged host uid " +
+                        std::to_string(uid) +
+                        ", which cannot write it (gVisor has "
+                        "no idmapped mounts)",
                     "chown " + std::to_string(uid) + ":" + std::to_string(gid) + " " + e.shown_as +
                         " (what the workload creates there is then owned by uid " + std::to_string(uid) + ")");
       m.update({{"type", "bind"}, {"source", e.source}});
@@ -147,8 +154,7 @@ json oci_mounts(const FsPlan& fs, unsigned uid, unsigned gid) {
 } // namespace
 
 GvisorRun write_gvisor_bundle(const IsolationConfig& config, const FsPlan& fs, const std::vector<std::string>& command,
-                              const std::string& runsc, const std::string& id,
-                              const std::vector<std::string>& env) {
+                              const std::string& runsc, const std::string& id, const std::vector<std::string>& env) {
   const bool switched = ::geteuid() == 0 && !config.host_root;
   const unsigned uid = switched ? config.host_uid : ::getuid();
   const unsigned gid = switched ? config.host_gid : ::getgid();
@@ -163,7 +169,9 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const FsPlan& fs, c
   for (const auto& l : config.rlimits)
     rlimits.push_back({{"type", oci_rlimit_name(l.resource)}, {"soft", l.soft}, {"hard", l.hard}});
   json linux_section = {
-      {"namespaces", json::array({{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}})},
+      {"namespaces",
+       json::array(
+           {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}})},
   };
   json seccomp = {{"defaultAction", "SCMP_ACT_ALLOW"}};
   if (!config.oci_seccomp_json.empty()) {
@@ -192,7 +200,8 @@ GvisorRun write_gvisor_bundle(const IsolationConfig& config, const FsPlan& fs, c
         {"args", command},
         {"env", env},
         {"cwd", fs.cwd},
-        {"capabilities", {{"bounding", caps}, {"effective", caps}, {"inheritable", caps}, {"permitted", caps}, {"ambient", caps}}},
+        {"capabilities",
+         {{"bounding", caps}, {"effective", caps}, {"inheritable", caps}, {"permitted", caps}, {"ambient", caps}}},
         {"rlimits", rlimits},
         {"noNewPrivileges", true}}},
       {"root", {{"path", fs.root().source}, {"readonly", !fs.root().writable}}},

@@ -23,8 +23,7 @@ struct GvisorRun {
 // invalid_input if the seccomp profile is not JSON, permission for an --rw directory that needs an
 // idmapped mount (gVisor has none).
 GvisorRun write_gvisor_bundle(const IsolationConfig& config, const FsPlan& fs, const std::vector<std::string>& command,
-                              const std::string& runsc, const std::string& id,
-                              const std::vector<std::string>& env);
+                              const std::string& runsc, const std::string& id, const std::vector<std::string>& env);
 
 // In the child, between fork and the exec of runsc (async-signal-safe): runsc gets only pipes on
 // fds 0-2; a file, device or terminal there is relayed through one. 0 or an errno.

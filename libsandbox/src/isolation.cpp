@@ -91,7 +91,8 @@ struct Isolation::State {
         ::dup2(null, 1);
         ::dup2(null, 2);
       }
-      const char* args[] = {runsc.c_str(), "--root", runsc_root.c_str(), "delete", "--force", container_id.c_str(), nullptr};
+      const char* args[] = {runsc.c_str(),        "--root", runsc_root.c_str(), "delete", "--force",
+                            container_id.c_str(), nullptr};
       ::execv(runsc.c_str(), const_cast<char* const*>(args));
       ::_exit(127);
     }
@@ -121,7 +122,8 @@ int run_child_steps(const void* context) noexcept {
   const auto& p = *static_cast<const detail::ChildPlan*>(context);
   if (int err = detail::join_cgroups(p); err != 0) return err;
   if (p.gvisor) return detail::shield_stdio(); // runsc builds the rest
-  if (int err = detail::apply_rlimits(p); err != 0) return err; // before the user namespace: raising needs the host's CAP_SYS_RESOURCE
+  if (int err = detail::apply_rlimits(p); err != 0)
+    return err; // before the user namespace: raising needs the host's CAP_SYS_RESOURCE
   if (int err = detail::enter_namespaces(p); err != 0) return err;
   if (p.loopback_up) {
     if (int err = detail::bring_loopback_up(); err != 0) return err;
@@ -195,11 +197,13 @@ void plan_native(Isolation::State& s, const IsolationConfig& config, const FsPla
   std::memcpy(p.uid_map, uid_map.c_str(), std::min(uid_map.size() + 1, sizeof p.uid_map - 1));
   std::memcpy(p.gid_map, gid_map.c_str(), std::min(gid_map.size() + 1, sizeof p.gid_map - 1));
   if (p.switch_identity)
-    s.steps.push_back("identity: uid 0 and gid 0 inside a new user namespace are host uid " + std::to_string(config.host_uid) +
-                      " and gid " + std::to_string(config.host_gid) + " (unprivileged), nothing else is mapped");
+    s.steps.push_back("identity: uid 0 and gid 0 inside a new user namespace are host uid " +
+                      std::to_string(config.host_uid) + " and gid " + std::to_string(config.host_gid) +
+                      " (unprivileged), nothing else is mapped");
   else
-    s.steps.push_back("new user namespace: uid " + std::to_string(::geteuid()) + " and gid " + std::to_string(::getegid()) +
-                      " mapped to themselves, nothing else" + (as_root ? " (--host-root: the workload is host root)" : ""));
+    s.steps.push_back("new user namespace: uid " + std::to_string(::geteuid()) + " and gid " +
+                      std::to_string(::getegid()) + " mapped to themselves, nothing else" +
+                      (as_root ? " (--host-root: the workload is host root)" : ""));
   s.steps.push_back(std::string("new mount, pid, uts, ipc, cgroup") +
                     (config.network == NetworkMode::none ? ", network" : "") + " namespaces");
   if (config.hostname.size() > 64) throw Error(ErrorKind::usage, "--hostname: at most 64 characters");
@@ -213,12 +217,14 @@ void plan_native(Isolation::State& s, const IsolationConfig& config, const FsPla
 
   if (!detail::mount_setattr_available()) {
     if (!config.allow_degraded_security)
-      throw Error(ErrorKind::unsupported,
-                  "this kernel has no mount_setattr (Linux 5.12+): the host's mounts below / cannot all be made read-only",
-                  "use a newer kernel, use gVisor (--trust-level untrusted), or accept the weaker sandbox with "
-                  "--allow-degraded-security (only the top mounts are made read-only; Landlock covers the rest)");
-    s.warnings.push_back("--allow-degraded-security: no mount_setattr in this kernel: mounts below the root stay writable "
-                         "unless Landlock stops the write");
+      throw Error(
+          ErrorKind::unsupported,
+          "this kernel has no mount_setattr (Linux 5.12+): the host's mounts below / cannot all be made read-only",
+          "use a newer kernel, use gVisor (--trust-level untrusted), or accept the weaker sandbox with "
+          "--allow-degraded-security (only the top mounts are made read-only; Landlock covers the rest)");
+    s.warnings.push_back(
+        "--allow-degraded-security: no mount_setattr in this kernel: mounts below the root stay writable "
+        "unless Landlock stops the write");
   }
 
   // The staging directory: an empty directory the new root is mounted on inside the namespace.
@@ -247,11 +253,13 @@ void plan_native(Isolation::State& s, const IsolationConfig& config, const FsPla
   if (config.policy) require_policy_abi(s, config);
   if (s.landlock.abi == 0) {
     if (!config.allow_degraded_security)
-      throw Error(ErrorKind::unsupported, "Landlock is not available in this kernel, so the sandbox would rest on its mounts alone",
+      throw Error(ErrorKind::unsupported,
+                  "Landlock is not available in this kernel, so the sandbox would rest on its mounts alone",
                   "enable Landlock (CONFIG_SECURITY_LANDLOCK, lsm=landlock on the kernel command line), use gVisor "
                   "(--trust-level untrusted), or accept the weaker sandbox with --allow-degraded-security");
-    s.warnings.push_back("--allow-degraded-security: Landlock is not available in this kernel: file access is limited by "
-                         "the read-only mounts alone");
+    s.warnings.push_back(
+        "--allow-degraded-security: Landlock is not available in this kernel: file access is limited by "
+        "the read-only mounts alone");
   } else {
     const auto& l = s.landlock;
     for (auto& rule : detail::landlock_paths(fs, l)) s.rules.push_back({s.keep(std::move(rule.path)), rule.access});
@@ -321,10 +329,11 @@ std::string Isolation::exit_note(int wait_status) const {
     const bool gvisor = state_->backend == Backend::gvisor;
     std::uint64_t limit = state_->cgroups.pids_limit().value_or(0);
     if (!gvisor && limit >= 2) limit -= 2; // the two supervising processes nucleus added
-    note += "pids limit " + std::to_string(limit) + " reached: " +
-            (gvisor ? std::string("gVisor could not start another host thread and stopped the sandbox (under gVisor the "
-                                  "limit counts gVisor's own threads too); raise --pids, or --pids unlimited")
-                    : std::string("the workload tried to start more processes or threads than --pids allows"));
+    note +=
+        "pids limit " + std::to_string(limit) + " reached: " +
+        (gvisor ? std::string("gVisor could not start another host thread and stopped the sandbox (under gVisor the "
+                              "limit counts gVisor's own threads too); raise --pids, or --pids unlimited")
+                : std::string("the workload tried to start more processes or threads than --pids allows"));
   }
   if (!note.empty() && state_->backend == Backend::gvisor) {
     // runsc's own death reads as exit 2: name it, so it is not taken for the workload's code.
@@ -378,9 +387,13 @@ Isolation prepare(const IsolationConfig& config, const std::vector<std::string>&
     s->runsc = trust.runsc;
     s->runsc_root = run.bundle_dir + "/state";
     s->container_id = name;
-    s->steps.push_back("gVisor (" + trust.runsc + "): the workload's system calls are served by gVisor's kernel; "
-                       "OCI bundle " + run.bundle_dir + " with a read-only root, fresh /proc, tmpfs /tmp, no network, "
-                       "no capabilities" + (config.cap_add.empty() ? "" : " except --cap-add") +
+    s->steps.push_back("gVisor (" + trust.runsc +
+                       "): the workload's system calls are served by gVisor's kernel; "
+                       "OCI bundle " +
+                       run.bundle_dir +
+                       " with a read-only root, fresh /proc, tmpfs /tmp, no network, "
+                       "no capabilities" +
+                       (config.cap_add.empty() ? "" : " except --cap-add") +
                        (config.oci_seccomp_json.empty() ? "" : ", the seccomp profile enforced inside gVisor"));
   } else {
     plan_native(*s, config, fs);
@@ -400,12 +413,14 @@ std::uint64_t parse_size(std::string_view text) {
     for (int i = 0; i < 4; ++i) {
       char u = units[i];
       char l = static_cast<char>(u - 'A' + 'a');
-      if (suffix == std::string{u} || suffix == std::string{l} || suffix == std::string{u} + "iB" || suffix == std::string{u} + "B")
+      if (suffix == std::string{u} || suffix == std::string{l} || suffix == std::string{u} + "iB" ||
+          suffix == std::string{u} + "B")
         shift = 10 * (i + 1);
     }
   }
   if (shift < 0 || value == 0 || (shift > 0 && value > (~0ULL >> shift)))
-    throw Error(ErrorKind::usage, "'" + std::string(text) + "' is not a size: use bytes or a number with K, M, G or T (powers of 1024)");
+    throw Error(ErrorKind::usage,
+                "'" + std::string(text) + "' is not a size: use bytes or a number with K, M, G or T (powers of 1024)");
   return value << shift;
 }
 

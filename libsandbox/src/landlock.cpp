@@ -20,11 +20,11 @@ struct RulesetAttr {
   std::uint64_t handled_access_net;
   std::uint64_t scoped;
 };
-constexpr std::uint64_t fs_refer = 1ULL << 13;    // ABI 2
-constexpr std::uint64_t fs_truncate = 1ULL << 14; // ABI 3
-constexpr std::uint64_t fs_ioctl_dev = 1ULL << 15; // ABI 5
+constexpr std::uint64_t fs_refer = 1ULL << 13;                  // ABI 2
+constexpr std::uint64_t fs_truncate = 1ULL << 14;               // ABI 3
+constexpr std::uint64_t fs_ioctl_dev = 1ULL << 15;              // ABI 5
 constexpr std::uint64_t scope_abstract_unix_socket = 1ULL << 0; // ABI 6
-constexpr std::uint64_t scope_signal = 1ULL << 1;                // ABI 6
+constexpr std::uint64_t scope_signal = 1ULL << 1;               // ABI 6
 constexpr std::uint32_t create_ruleset_version = 1U << 0;
 constexpr std::uint64_t net_bind_tcp = 1ULL << 0;           // ABI 4
 constexpr std::uint64_t net_connect_tcp = 1ULL << 1;        // ABI 4
@@ -95,7 +95,7 @@ std::uint64_t landlock_rights(FsAccess access, bool directory, const LandlockSet
          LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
          LANDLOCK_ACCESS_FS_MAKE_SYM | fs_refer;
   if (has(access, FsAccess::remove)) r |= LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE;
-  r &= setup.all_access; // the rights this ABI knows
+  r &= setup.all_access;                  // the rights this ABI knows
   if (!directory) r &= setup.file_access; // the kernel refuses directory rights on a file
   return r;
 }

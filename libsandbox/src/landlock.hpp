@@ -18,14 +18,14 @@
 namespace nucleus::sandbox::detail {
 
 struct LandlockSetup {
-  int abi = 0;                  // 0: Landlock unavailable
+  int abi = 0; // 0: Landlock unavailable
   core::UniqueFd ruleset;
   bool tcp = false;                 // TCP bind and connect handled: only the ports of net rules (ABI 4)
   std::uint32_t restrict_flags = 0; // landlock_restrict_self: log denials after execve too (ABI 7)
-  std::uint64_t all_access = 0; // every handled file-system right
+  std::uint64_t all_access = 0;     // every handled file-system right
   std::uint64_t read_access = 0;
   std::uint64_t file_access = 0; // the rights that apply to a non-directory
-  bool scoped = false;          // abstract unix sockets and signals scoped to the sandbox (ABI 6)
+  bool scoped = false;           // abstract unix sockets and signals scoped to the sandbox (ABI 6)
 };
 
 // Parent: throws Error(kernel) only if the kernel offers Landlock and still refuses the ruleset.

@@ -20,8 +20,8 @@
 namespace nucleus::sandbox::detail {
 using core::Error;
 using core::ErrorKind;
-using core::UniqueFd;
 using core::throw_errno;
+using core::UniqueFd;
 namespace {
 
 namespace fs = std::filesystem;
@@ -35,7 +35,8 @@ void require_mount_point(const std::string& root, const std::string& inside, boo
     throw Error(ErrorKind::not_found, flag + " " + inside + ": the mount point does not exist in the sandbox's root",
                 "mount points are not created, because the root is read-only: create " + p.string() + " first");
   if (directory != fs::is_directory(st))
-    throw Error(ErrorKind::usage, flag + " " + inside + ": source and mount point must both be directories or both files");
+    throw Error(ErrorKind::usage,
+                flag + " " + inside + ": source and mount point must both be directories or both files");
 }
 
 // A user namespace whose only mapping is on-disk `from` -> `to` (uid and gid), for an idmapped
@@ -50,8 +51,7 @@ UniqueFd idmap_userns(uid_t from_uid, gid_t from_gid, uid_t to_uid, gid_t to_gid
   if (pid == 0) {
     ::close(release_end.get()); // else its own copy keeps the pipe open
     char c;
-    while (::read(wait_end.get(), &c, 1) < 0 && errno == EINTR) {
-    }
+    while (::read(wait_end.get(), &c, 1) < 0 && errno == EINTR) {}
     ::_exit(0);
   }
   auto reap = [&] {
@@ -78,7 +78,8 @@ UniqueFd idmap_userns(uid_t from_uid, gid_t from_gid, uid_t to_uid, gid_t to_gid
 }
 
 unsigned long mount_flags(const FsEntry& e) {
-  return (e.nosuid ? MS_NOSUID : 0) | (e.nodev ? MS_NODEV : 0) | (e.noexec ? MS_NOEXEC : 0) | (e.writable ? 0 : MS_RDONLY);
+  return (e.nosuid ? MS_NOSUID : 0) | (e.nodev ? MS_NODEV : 0) | (e.noexec ? MS_NOEXEC : 0) |
+         (e.writable ? 0 : MS_RDONLY);
 }
 
 std::string joined(const std::vector<std::string>& words, const char* sep) {
@@ -96,7 +97,8 @@ struct Builder {
   const char* keep(std::string s) { return plan.strings.emplace_back(std::move(s)).c_str(); }
   void add(MountKind kind, const std::string& source, const std::string& inside, const char* fstype = nullptr,
            unsigned long flags = 0, const char* data = nullptr) {
-    plan.steps.push_back({kind, source.empty() ? nullptr : keep(source), keep(staging + inside), fstype, flags, data, -1});
+    plan.steps.push_back(
+        {kind, source.empty() ? nullptr : keep(source), keep(staging + inside), fstype, flags, data, -1});
   }
 
   // The mount point: made inside a fresh tmpfs, or required of the root, which is read-only here.
@@ -131,15 +133,17 @@ struct Builder {
       add(MountKind::bind, staging + knob, knob);
       add(MountKind::readonly, {}, knob, nullptr, partial_ok);
     }
-    plan.described.push_back("mount a fresh " + e.path + " (only the sandbox's processes)" +
-                             (e.read_only_below.empty() ? "" : ", " + joined(e.read_only_below, " and ") + " read-only"));
+    plan.described.push_back(
+        "mount a fresh " + e.path + " (only the sandbox's processes)" +
+        (e.read_only_below.empty() ? "" : ", " + joined(e.read_only_below, " and ") + " read-only"));
   }
 
   // A tmpfs with the device nodes bound from the host, the usual links, and mount points for
   // /dev/pts and /dev/shm; then read-only (the nodes are mounts of their own and stay writable).
   void add_dev(const FsEntry& e) {
     make_mount_point(e);
-    add(MountKind::filesystem, "tmpfs", e.path, "tmpfs", mount_flags(e) & ~MS_RDONLY, keep(e.tmpfs_data)); // filled first
+    add(MountKind::filesystem, "tmpfs", e.path, "tmpfs", mount_flags(e) & ~MS_RDONLY,
+        keep(e.tmpfs_data)); // filled first
     for (const auto& node : e.devices) {
       std::string inside = e.path + "/" + node;
       add(MountKind::create_file, {}, inside);
@@ -147,9 +151,11 @@ struct Builder {
     }
     add(MountKind::create_dir, {}, e.path + "/shm");
     add(MountKind::create_dir, {}, e.path + "/pts");
-    const std::pair<const char*, const char*> links[] = {
-        {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}};
+    const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "fd"},
+                                                         {"/proc/self/fd/0", "stdin"},
+                                                         {"/proc/self/fd/1", "stdout"},
+                                                         {"/proc/self/fd/2", "stderr"},
+                                                         {"pts/ptmx", "ptmx"}};
     for (const auto& [to, at] : links) add(MountKind::symlink, to, e.path + "/" + at);
     if (!e.writable) add(MountKind::remount_ro, {}, e.path);
     plan.described.push_back("mount a minimal " + std::string(e.writable ? "" : "read-only ") + e.path + ": " +
@@ -160,8 +166,8 @@ struct Builder {
     make_mount_point(e);
     // A read-only one is made read-only last (render_mounts): mount points may be made in it first.
     add(MountKind::filesystem, "tmpfs", e.path, "tmpfs", mount_flags(e) & ~MS_RDONLY, keep(e.tmpfs_data));
-    plan.described.push_back("mount an empty " + std::string(e.origin == FsOrigin::tmpfs ? "writable " : "") + "tmpfs on " +
-                             e.path + (e.purpose.empty() ? "" : " (" + e.purpose + ")"));
+    plan.described.push_back("mount an empty " + std::string(e.origin == FsOrigin::tmpfs ? "writable " : "") +
+                             "tmpfs on " + e.path + (e.purpose.empty() ? "" : " (" + e.purpose + ")"));
   }
 
   void add_bind(const FsEntry& e, const IsolationConfig& config);
@@ -183,8 +189,8 @@ void Builder::add_bind(const FsEntry& e, const IsolationConfig& config) {
     const std::string uid = std::to_string(config.host_uid);
     const std::string owner = std::to_string(e.idmap->owner_uid);
     UniqueFd userns = idmap_userns(e.idmap->owner_uid, e.idmap->owner_gid, config.host_uid, config.host_gid);
-    UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, e.source.c_str(),
-                                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
+    UniqueFd tree(static_cast<int>(
+        ::syscall(SYS_open_tree, AT_FDCWD, e.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE)));
     if (!tree) throw_errno("--rw " + e.shown_as + ": cannot clone the mount");
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
@@ -192,8 +198,8 @@ void Builder::add_bind(const FsEntry& e, const IsolationConfig& config) {
     if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
       throw Error(ErrorKind::unsupported,
                   "--rw " + e.shown_as + " is owned by uid " + owner + " and the workload runs as " + uid +
-                      ": it needs an idmapped mount, which this kernel or file system refuses (" + std::strerror(errno) +
-                      "; idmapped mounts need Linux 5.12 and a file system that supports them)",
+                      ": it needs an idmapped mount, which this kernel or file system refuses (" +
+                      std::strerror(errno) + "; idmapped mounts need Linux 5.12 and a file system that supports them)",
                   "give it to an unprivileged owner (chown " + uid + ":" + std::to_string(config.host_gid) + " " +
                       e.shown_as + ", or to your own user), or make it writable for uid " + uid +
                       "; or, for trusted work only, --host-root",
@@ -204,7 +210,8 @@ void Builder::add_bind(const FsEntry& e, const IsolationConfig& config) {
     how = ", idmapped: its owner uid " + owner + " is the workload's uid; what it creates is owned by uid " + owner +
           " on the host";
   }
-  plan.described.push_back("bind " + e.source + " on " + e.path + (e.writable ? " writable, nosuid, nodev" : " read-only") + how);
+  plan.described.push_back("bind " + e.source + " on " + e.path +
+                           (e.writable ? " writable, nosuid, nodev" : " read-only") + how);
 }
 
 bool mount_setattr_available() noexcept {
@@ -250,12 +257,9 @@ int make_readonly(const char* target, bool recursive, bool partial_ok) noexcept 
 
 int apply_step(const MountStep& s) noexcept {
   switch (s.kind) {
-  case MountKind::bind:
-    return ::mount(s.source, s.target, nullptr, MS_BIND | MS_REC, nullptr) == 0 ? 0 : errno;
-  case MountKind::readonly:
-    return make_readonly(s.target, true, s.flags != 0);
-  case MountKind::remount_ro:
-    return make_readonly(s.target, false, true);
+  case MountKind::bind: return ::mount(s.source, s.target, nullptr, MS_BIND | MS_REC, nullptr) == 0 ? 0 : errno;
+  case MountKind::readonly: return make_readonly(s.target, true, s.flags != 0);
+  case MountKind::remount_ro: return make_readonly(s.target, false, true);
   case MountKind::nosuid_nodev: {
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
@@ -263,20 +267,16 @@ int apply_step(const MountStep& s) noexcept {
     if (errno != ENOSYS) return errno;
     return ::mount(nullptr, s.target, nullptr, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV, nullptr) == 0 ? 0 : errno;
   }
-  case MountKind::attach:
-    return ::move_mount(s.fd, "", AT_FDCWD, s.target, MOVE_MOUNT_F_EMPTY_PATH) == 0 ? 0 : errno;
-  case MountKind::filesystem:
-    return ::mount(s.source, s.target, s.fstype, s.flags, s.data) == 0 ? 0 : errno;
+  case MountKind::attach: return ::move_mount(s.fd, "", AT_FDCWD, s.target, MOVE_MOUNT_F_EMPTY_PATH) == 0 ? 0 : errno;
+  case MountKind::filesystem: return ::mount(s.source, s.target, s.fstype, s.flags, s.data) == 0 ? 0 : errno;
   case MountKind::create_file: {
     int fd = ::open(s.target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return errno;
     ::close(fd);
     return 0;
   }
-  case MountKind::create_dir:
-    return ::mkdir(s.target, 0755) == 0 || errno == EEXIST ? 0 : errno;
-  case MountKind::symlink:
-    return ::symlink(s.source, s.target) == 0 ? 0 : errno;
+  case MountKind::create_dir: return ::mkdir(s.target, 0755) == 0 || errno == EEXIST ? 0 : errno;
+  case MountKind::symlink: return ::symlink(s.source, s.target) == 0 ? 0 : errno;
   }
   return EINVAL;
 }

@@ -20,7 +20,7 @@ struct MountPlan {
   std::deque<std::string> strings; // owns every path the steps point to
   std::vector<MountStep> steps;
   std::vector<std::string> described; // one line per mount, for --verbose
-  std::vector<core::UniqueFd> trees;        // idmapped --rw mount trees the child attaches
+  std::vector<core::UniqueFd> trees;  // idmapped --rw mount trees the child attaches
 };
 
 // Whether the kernel has mount_setattr (5.12+), the only way to make a mount and every mount

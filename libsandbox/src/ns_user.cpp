@@ -14,9 +14,7 @@
 
 namespace nucleus::sandbox::detail {
 
-std::string own_id_map(unsigned id) {
-  return std::to_string(id) + " " + std::to_string(id) + " 1\n";
-}
+std::string own_id_map(unsigned id) { return std::to_string(id) + " " + std::to_string(id) + " 1\n"; }
 
 std::string root_to_id_map(unsigned host_id) { return "0 " + std::to_string(host_id) + " 1\n"; }
 

@@ -28,7 +28,8 @@ std::optional<WorkloadPty> open_workload_pty() {
   int slave = -1;
   if (::openpty(&master, &slave, nullptr, have_settings ? &settings : nullptr, have_size ? &size : nullptr) != 0)
     throw_errno("cannot open a terminal (pty) for the workload",
-                "the workload gets its own pty when nucleus runs on a terminal; redirect its input and output to run without one");
+                "the workload gets its own pty when nucleus runs on a terminal; redirect its input and output to run "
+                "without one");
   WorkloadPty pty;
   pty.master.reset(master);
   pty.slave.reset(slave);

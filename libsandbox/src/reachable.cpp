@@ -46,11 +46,14 @@ void require_reachable(const IsolationConfig& config, const fs::path& exe, const
   if (::geteuid() != 0 || config.host_root || !config.rootfs.empty()) return;
   const std::string who = "uid " + std::to_string(config.host_uid);
   auto refuse = [&](const std::string& what, const Blocked& b, const std::string& hint) {
-    throw Error(ErrorKind::permission,
-                what + " is out of the workload's reach: it runs as " + who + " (not root), and " + b.where.string() +
-                    " (mode " + octal(b.mode) + ", owner uid " + std::to_string(b.owner) + ") does not let " + who + " " +
-                    (b.where == exe ? "run it" : b.where == cwd ? "in" : "through"),
-                hint + "; nucleus does not open root's folders to the workload, since that would show it root's other files");
+    throw Error(
+        ErrorKind::permission,
+        what + " is out of the workload's reach: it runs as " + who + " (not root), and " + b.where.string() +
+            " (mode " + octal(b.mode) + ", owner uid " + std::to_string(b.owner) + ") does not let " + who + " " +
+            (b.where == exe   ? "run it"
+             : b.where == cwd ? "in"
+                              : "through"),
+        hint + "; nucleus does not open root's folders to the workload, since that would show it root's other files");
   };
   const std::string move = "copy it to a folder " + who + " can read and enter, e.g. mkdir -m 0755 /srv/app && cp -p " +
                            (exe.empty() ? std::string("APP") : exe.filename().string()) + " /srv/app/";

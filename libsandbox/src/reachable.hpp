@@ -30,6 +30,7 @@ std::optional<Blocked> blocked_for(const std::filesystem::path& path, uid_t uid,
 // --rootfs) and that identity cannot execute `exe` (the command's resolved path; empty when not
 // found, and a file nobody may execute, are left to the exec) or enter `cwd`, the directory the
 // workload starts in.
-void require_reachable(const IsolationConfig& config, const std::filesystem::path& exe, const std::filesystem::path& cwd);
+void require_reachable(const IsolationConfig& config, const std::filesystem::path& exe,
+                       const std::filesystem::path& cwd);
 
 } // namespace nucleus::sandbox::detail

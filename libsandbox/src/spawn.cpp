@@ -31,12 +31,19 @@ extern char** environ;
 namespace nucleus::sandbox {
 using core::Error;
 using core::ErrorKind;
-using core::UniqueFd;
 using core::throw_errno;
+using core::UniqueFd;
 namespace {
 
 enum class ChildStep : std::int32_t {
-  audit_session = 1, pre_exec = 2, filter = 3, exec = 4, signals = 5, session = 6, descriptors = 7, gate = 8,
+  audit_session = 1,
+  pre_exec = 2,
+  filter = 3,
+  exec = 4,
+  signals = 5,
+  session = 6,
+  descriptors = 7,
+  gate = 8,
 };
 
 // What the child tells the parent before execve.
@@ -72,7 +79,8 @@ std::size_t format_uint(std::uint32_t v, char* buf) noexcept {
 
 std::uint32_t parse_uint(const char* buf, ssize_t len) noexcept {
   std::uint32_t v = 0;
-  for (ssize_t i = 0; i < len && buf[i] >= '0' && buf[i] <= '9'; ++i) v = v * 10 + static_cast<std::uint32_t>(buf[i] - '0');
+  for (ssize_t i = 0; i < len && buf[i] >= '0' && buf[i] <= '9'; ++i)
+    v = v * 10 + static_cast<std::uint32_t>(buf[i] - '0');
   return v;
 }
 
@@ -164,7 +172,8 @@ std::filesystem::path resolve_command(const std::string& name) {
   if (name.find('/') != std::string::npos)
     throw Error(ErrorKind::command_not_found, name + ": no such file", {}, ENOENT);
   throw Error(ErrorKind::command_not_found, name + ": command not found",
-              "check the name, or give a path (the current directory is not searched, even where PATH names it)", ENOENT);
+              "check the name, or give a path (the current directory is not searched, even where PATH names it)",
+              ENOENT);
 }
 
 std::string step_name(ChildStep step) {
@@ -185,13 +194,18 @@ std::string step_name(ChildStep step) {
 // a filter that denies that execve would leave the child unable to start, or even to report
 // (a profile that also denies write and exit_group ends it with a bare SIGSEGV).
 void refuse_denied_execve(const SpawnSpec& spec, const char* exe, char* const* argv, char* const* env) {
-  const std::uint64_t args[6] = {reinterpret_cast<std::uintptr_t>(exe), reinterpret_cast<std::uintptr_t>(argv),
-                                 reinterpret_cast<std::uintptr_t>(env), 0, 0, 0};
+  const std::uint64_t args[6] = {reinterpret_cast<std::uintptr_t>(exe),
+                                 reinterpret_cast<std::uintptr_t>(argv),
+                                 reinterpret_cast<std::uintptr_t>(env),
+                                 0,
+                                 0,
+                                 0};
   std::uint32_t ret = evaluate(*spec.filter, AUDIT_ARCH_X86_64, SYS_execve, args);
   std::uint32_t action = ret & SECCOMP_RET_ACTION_FULL;
   if (action != SECCOMP_RET_ALLOW && action != SECCOMP_RET_LOG)
     throw Error(ErrorKind::permission,
-                "cannot start " + spec.argv.front() + ": the seccomp profile denies execve, the call that starts the command",
+                "cannot start " + spec.argv.front() +
+                    ": the seccomp profile denies execve, the call that starts the command",
                 "allow execve in the profile (nucleus-profile add PROFILE execve); nothing was run");
 }
 
@@ -201,22 +215,21 @@ void refuse_denied_execve(const SpawnSpec& spec, const char* exe, char* const* a
   std::string what = "cannot start " + spec.argv.front() + ": " + step_name(step) + " failed: " + std::strerror(err);
   if (step == ChildStep::exec) {
     if (err == ENOENT) throw Error(ErrorKind::command_not_found, what, {}, err);
-    std::string hint = err == EPERM || err == EACCES
-                           ? "if a profile is in force, it must allow execve (and execveat)"
-                           : std::string{};
+    std::string hint =
+        err == EPERM || err == EACCES ? "if a profile is in force, it must allow execve (and execveat)" : std::string{};
     throw Error(ErrorKind::not_executable, what, hint, err);
   }
   std::string hint;
   if (step == ChildStep::filter && err == EINVAL)
-    hint = "the kernel rejected the filter or its flags: it needs CONFIG_SECCOMP_FILTER, and newer flags need a newer kernel";
+    hint = "the kernel rejected the filter or its flags: it needs CONFIG_SECCOMP_FILTER, and newer flags need a newer "
+           "kernel";
   throw Error(ErrorKind::kernel, what, hint, err);
 }
 
 } // namespace
 
 Child::Child(Child&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)), ses_(other.ses_),
-      status_(other.status_) {}
+    : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)), ses_(other.ses_), status_(other.status_) {}
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {

@@ -41,7 +41,8 @@ TrustDecision decide_trust(const IsolationConfig& config) {
                   "use --network none, or, if you trust this workload, --trust-level trusted --network host "
                   "--allow-host-network");
     if (!config.allow_host_network)
-      throw Error(ErrorKind::usage, "--network host shares the host's network with the workload and needs --allow-host-network",
+      throw Error(ErrorKind::usage,
+                  "--network host shares the host's network with the workload and needs --allow-host-network",
                   "add --allow-host-network if that is what you want, or use --network none");
     d.warnings.push_back("--network host: the workload shares the host's network: it can reach every service the "
                          "host can, including those listening only on 127.0.0.1, and can listen on host ports");
@@ -95,8 +96,7 @@ LockdownMode parse_lockdown(std::string_view content) {
     if (name == "none") mode = LockdownMode::none;
     if (name == "integrity") mode = LockdownMode::integrity;
     if (name == "confidentiality") mode = LockdownMode::confidentiality;
-    if (!mode)
-      throw Error(ErrorKind::invalid_input, "kernel lockdown: unknown mode '" + std::string(word) + "'");
+    if (!mode) throw Error(ErrorKind::invalid_input, "kernel lockdown: unknown mode '" + std::string(word) + "'");
     if (on) {
       ++bracketed;
       active = mode;
@@ -104,7 +104,8 @@ LockdownMode parse_lockdown(std::string_view content) {
   }
   if (bracketed != 1 || !active)
     throw Error(ErrorKind::invalid_input,
-                "kernel lockdown: cannot tell the active mode from '" + std::string(content.substr(0, content.find('\n'))) +
+                "kernel lockdown: cannot tell the active mode from '" +
+                    std::string(content.substr(0, content.find('\n'))) +
                     "' (expected one bracketed mode, like 'none [integrity] confidentiality')");
   return *active;
 }
@@ -128,7 +129,8 @@ void require_kernel_lockdown(LockdownMode required, const std::string& file) {
     content = read_file(file);
   } catch (const Error& e) {
     throw Error(ErrorKind::unsupported,
-                "--require-kernel-lockdown " + std::string(lockdown_name(required)) + ": cannot read the kernel's lockdown state: " + e.what(),
+                "--require-kernel-lockdown " + std::string(lockdown_name(required)) +
+                    ": cannot read the kernel's lockdown state: " + e.what(),
                 "the kernel needs the lockdown LSM (CONFIG_SECURITY_LOCKDOWN_LSM, listed in lsm=) and securityfs "
                 "mounted on /sys/kernel/security; without that, lockdown cannot be verified",
                 e.sys_errno());
@@ -136,8 +138,8 @@ void require_kernel_lockdown(LockdownMode required, const std::string& file) {
   LockdownMode active = parse_lockdown(content);
   if (!lockdown_satisfies(active, required))
     throw Error(ErrorKind::permission,
-                "--require-kernel-lockdown " + std::string(lockdown_name(required)) + ": the kernel is in lockdown mode '" +
-                    std::string(lockdown_name(active)) + "'",
+                "--require-kernel-lockdown " + std::string(lockdown_name(required)) +
+                    ": the kernel is in lockdown mode '" + std::string(lockdown_name(active)) + "'",
                 "boot with lockdown=" + std::string(lockdown_name(required)) + " or raise it: echo " +
                     std::string(lockdown_name(required)) + " > " + file + " (it can only go up)");
 }

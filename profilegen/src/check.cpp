@@ -22,23 +22,41 @@ using S = Severity;
 
 // Reasons name the attack; fixes say what to do instead. Ordered by family.
 constexpr RiskySyscall risky_table[] = {
-    {"ptrace", S::high, "reads and writes the memory and registers of other processes of the same user, which also defeats seccomp in them", "remove it; debuggers and tracers need their own profile"},
+    {"ptrace", S::high,
+     "reads and writes the memory and registers of other processes of the same user, which also defeats seccomp in "
+     "them",
+     "remove it; debuggers and tracers need their own profile"},
     {"process_vm_writev", S::high, "writes into another process's memory without ptrace attach", "remove it"},
     {"process_vm_readv", S::medium, "reads another process's memory (secrets, keys)", "remove it"},
-    {"bpf", S::high, "loads eBPF programs; the verifier has a long record of kernel privilege escalations", "remove it; programs that need eBPF should not run in this sandbox"},
-    {"perf_event_open", S::high, "kernel profiling interface with a history of privilege escalations and side channels", "remove it"},
-    {"userfaultfd", S::medium, "lets a process stall kernel accesses to its memory at will, the standard way to win kernel race conditions", "remove it, or set vm.unprivileged_userfaultfd=0"},
-    {"io_uring_setup", S::critical, "seccomp bypass: io_uring's operations (openat, read, write, connect, ...) run in the kernel without passing the seccomp filter, so the program can do what the profile denies; also a frequent source of kernel exploits", "remove io_uring_setup, io_uring_enter and io_uring_register"},
-    {"io_uring_enter", S::critical, "seccomp bypass: submits io_uring operations, which never pass the seccomp filter", "remove it with io_uring_setup and io_uring_register"},
-    {"io_uring_register", S::critical, "seccomp bypass: configures io_uring, whose operations never pass the seccomp filter", "remove it with io_uring_setup and io_uring_enter"},
-    {"keyctl", S::medium, "the kernel keyring is not namespaced: keys of other containers of the same user are reachable", "remove it (Docker's default denies it)"},
+    {"bpf", S::high, "loads eBPF programs; the verifier has a long record of kernel privilege escalations",
+     "remove it; programs that need eBPF should not run in this sandbox"},
+    {"perf_event_open", S::high, "kernel profiling interface with a history of privilege escalations and side channels",
+     "remove it"},
+    {"userfaultfd", S::medium,
+     "lets a process stall kernel accesses to its memory at will, the standard way to win kernel race conditions",
+     "remove it, or set vm.unprivileged_userfaultfd=0"},
+    {"io_uring_setup", S::critical,
+     "seccomp bypass: io_uring's operations (openat, read, write, connect, ...) run in the kernel without passing the "
+     "seccomp filter, so the program can do what the profile denies; also a frequent source of kernel exploits",
+     "remove io_uring_setup, io_uring_enter and io_uring_register"},
+    {"io_uring_enter", S::critical, "seccomp bypass: submits io_uring operations, which never pass the seccomp filter",
+     "remove it with io_uring_setup and io_uring_register"},
+    {"io_uring_register", S::critical,
+     "seccomp bypass: configures io_uring, whose operations never pass the seccomp filter",
+     "remove it with io_uring_setup and io_uring_enter"},
+    {"keyctl", S::medium,
+     "the kernel keyring is not namespaced: keys of other containers of the same user are reachable",
+     "remove it (Docker's default denies it)"},
     {"add_key", S::medium, "adds keys to the kernel keyring, which is not namespaced", "remove it"},
-    {"request_key", S::medium, "requests keys from the kernel keyring, which is not namespaced, and can run upcalls", "remove it"},
-    {"mount", S::high, "changes the mount table: with CAP_SYS_ADMIN in a user namespace it can hide or expose file systems", "remove it"},
+    {"request_key", S::medium, "requests keys from the kernel keyring, which is not namespaced, and can run upcalls",
+     "remove it"},
+    {"mount", S::high,
+     "changes the mount table: with CAP_SYS_ADMIN in a user namespace it can hide or expose file systems", "remove it"},
     {"umount2", S::high, "unmounts file systems, which can reveal what a mount was hiding", "remove it"},
     {"umount", S::high, "unmounts file systems, which can reveal what a mount was hiding", "remove it"},
     {"pivot_root", S::high, "changes the root file system", "remove it"},
-    {"chroot", S::medium, "changes the root directory; with a second chroot a process can escape the first", "remove it"},
+    {"chroot", S::medium, "changes the root directory; with a second chroot a process can escape the first",
+     "remove it"},
     {"move_mount", S::high, "new mount API: moves mounts", "remove it"},
     {"fsopen", S::high, "new mount API: creates a file system context", "remove it"},
     {"fsconfig", S::high, "new mount API: configures a file system context", "remove it"},
@@ -46,11 +64,18 @@ constexpr RiskySyscall risky_table[] = {
     {"fspick", S::high, "new mount API: reconfigures an existing mount", "remove it"},
     {"open_tree", S::high, "new mount API: clones mount trees", "remove it"},
     {"mount_setattr", S::high, "changes mount attributes (read-only, nosuid, idmapping)", "remove it"},
-    {"unshare", S::high, "creates namespaces; an unprivileged user namespace exposes kernel code that normally needs root", "remove it, or allow only the flags the program uses (a condition on arg0; gen writes it from a trace with argument values)", 0},
+    {"unshare", S::high,
+     "creates namespaces; an unprivileged user namespace exposes kernel code that normally needs root",
+     "remove it, or allow only the flags the program uses (a condition on arg0; gen writes it from a trace with "
+     "argument values)",
+     0},
     {"setns", S::high, "joins other namespaces, such as the host's through an inherited descriptor", "remove it"},
-    {"clone", S::high, "with CLONE_NEW* flags it creates namespaces, like unshare", "allow it only when (arg0 & 0x7e020000) == 0 (no namespace flags), as Docker's default does", 0},
-    {"clone3", S::medium, "its flags live in memory, so no argument condition can keep CLONE_NEW* out", "deny it with errno ENOSYS: the C library then falls back to clone, whose flags can be checked"},
-    {"personality", S::medium, "READ_IMPLIES_EXEC and ADDR_NO_RANDOMIZE weaken memory protections for exploits", "allow it only for arg0 == 0x0, 0x8 or 0xffffffff, as Docker's default does", 0},
+    {"clone", S::high, "with CLONE_NEW* flags it creates namespaces, like unshare",
+     "allow it only when (arg0 & 0x7e020000) == 0 (no namespace flags), as Docker's default does", 0},
+    {"clone3", S::medium, "its flags live in memory, so no argument condition can keep CLONE_NEW* out",
+     "deny it with errno ENOSYS: the C library then falls back to clone, whose flags can be checked"},
+    {"personality", S::medium, "READ_IMPLIES_EXEC and ADDR_NO_RANDOMIZE weaken memory protections for exploits",
+     "allow it only for arg0 == 0x0, 0x8 or 0xffffffff, as Docker's default does", 0},
     {"kexec_load", S::critical, "replaces the running kernel", "remove it"},
     {"kexec_file_load", S::critical, "replaces the running kernel", "remove it"},
     {"init_module", S::critical, "loads code into the kernel", "remove it"},
@@ -58,16 +83,21 @@ constexpr RiskySyscall risky_table[] = {
     {"delete_module", S::high, "unloads kernel modules, including security ones", "remove it"},
     {"iopl", S::critical, "raw access to I/O ports: full control of the hardware", "remove it"},
     {"ioperm", S::critical, "raw access to I/O ports: full control of the hardware", "remove it"},
-    {"open_by_handle_at", S::critical, "opens files by handle, bypassing the mount namespace: the known container escape that reads the host's files", "remove it"},
-    {"name_to_handle_at", S::medium, "produces file handles for open_by_handle_at, and leaks inode details", "remove it"},
+    {"open_by_handle_at", S::critical,
+     "opens files by handle, bypassing the mount namespace: the known container escape that reads the host's files",
+     "remove it"},
+    {"name_to_handle_at", S::medium, "produces file handles for open_by_handle_at, and leaks inode details",
+     "remove it"},
     {"swapon", S::high, "enables swap devices: system-wide effect", "remove it"},
     {"swapoff", S::high, "disables swap devices: system-wide effect", "remove it"},
     {"reboot", S::critical, "reboots or halts the machine (or a PID namespace)", "remove it"},
     {"acct", S::medium, "switches process accounting, a system-wide setting that can fill disks", "remove it"},
     {"settimeofday", S::medium, "changes the system clock, which breaks certificate and log timestamps", "remove it"},
     {"clock_settime", S::medium, "changes the system clock, which breaks certificate and log timestamps", "remove it"},
-    {"socket", S::low, "any address family: netlink, packet and other rarely used families expose much kernel code", "allow it only for the families the program uses (a condition on arg0, e.g. AF_UNIX, AF_INET, AF_INET6)", 0},
-    {"ioctl", S::low, "any request: terminal injection (TIOCSTI), device and driver interfaces", "allow it only for the requests the program uses (a condition on arg1)", 1},
+    {"socket", S::low, "any address family: netlink, packet and other rarely used families expose much kernel code",
+     "allow it only for the families the program uses (a condition on arg0, e.g. AF_UNIX, AF_INET, AF_INET6)", 0},
+    {"ioctl", S::low, "any request: terminal injection (TIOCSTI), device and driver interfaces",
+     "allow it only for the requests the program uses (a condition on arg1)", 1},
 };
 
 constexpr std::array<std::string_view, 5> severity_names{"info", "low", "medium", "high", "critical"};
@@ -160,8 +190,8 @@ void check_risky(const core::Policy& policy, std::vector<Finding>& out) {
     if (guarded) {
       // The condition is on the argument that carries the risk: what is left is what the program uses.
       f.id = "conditioned-syscall";
-      f.message = std::string(risky.name) + " is allowed only under argument conditions: " + allowed + " (severity lowered from " +
-                  std::string(severity_name(risky.severity)) + ")";
+      f.message = std::string(risky.name) + " is allowed only under argument conditions: " + allowed +
+                  " (severity lowered from " + std::string(severity_name(risky.severity)) + ")";
       f.reason = "the condition keeps out the rest: " + std::string(risky.reason);
       f.fix.clear();
     } else if (allows_the_risk) {
@@ -192,7 +222,8 @@ void check_clone3_fallback(const core::Policy& policy, std::vector<Finding>& out
   f.arches = arch_names(present);
   f.message = "clone3 is answered with " + core::to_string(*action) + " while clone is allowed: threads fail to start";
   f.reason = "the C library falls back from clone3 to clone on ENOSYS only";
-  f.fix = "answer clone3 with ENOSYS, as gen writes: {\"names\": [\"clone3\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 38}";
+  f.fix = "answer clone3 with ENOSYS, as gen writes: {\"names\": [\"clone3\"], \"action\": \"SCMP_ACT_ERRNO\", "
+          "\"errnoRet\": 38}";
   out.push_back(std::move(f));
 }
 
@@ -211,7 +242,8 @@ void check_default(const core::Policy& policy, std::vector<Finding>& out) {
     f.message = "the default action is log: unlisted syscalls are recorded but still run";
     f.reason = "log is for tracing; as a policy it denies nothing";
   }
-  f.fix = "make it an allowlist: defaultAction SCMP_ACT_ERRNO (or SCMP_ACT_KILL_PROCESS) and allow what the program needs";
+  f.fix =
+      "make it an allowlist: defaultAction SCMP_ACT_ERRNO (or SCMP_ACT_KILL_PROCESS) and allow what the program needs";
   out.push_back(std::move(f));
 
   // What the default does not reach: nucleus kills calls from unlisted ABIs whatever the default.
@@ -231,7 +263,8 @@ void check_default(const core::Policy& policy, std::vector<Finding>& out) {
                 std::string(core::action_short_name(kind)) + " default";
   abi.reason = "int 0x80 and x32 calls reach the kernel by numbers a deny-list never names; other runtimes may give "
                "them the default action and run them";
-  abi.fix = "list only the ABIs the program uses; to run foreign-ABI code, list its architecture and deny what it must not do";
+  abi.fix = "list only the ABIs the program uses; to run foreign-ABI code, list its architecture and deny what it must "
+            "not do";
   out.push_back(std::move(abi));
 }
 
@@ -262,7 +295,8 @@ void check_arches(const core::Policy& policy, std::vector<Finding>& out) {
       for (const auto& n : f.arches) s += (s.empty() ? "" : ", ") + n;
       return s;
     }();
-    f.reason = "each ABI is its own kernel entry point with its own syscall numbers and history of bugs; the same names allow them there too";
+    f.reason = "each ABI is its own kernel entry point with its own syscall numbers and history of bugs; the same "
+               "names allow them there too";
     f.fix = "list only the ABIs the program was traced on; calls from unlisted ABIs are killed";
     out.push_back(std::move(f));
   }
@@ -276,7 +310,8 @@ void check_arches(const core::Policy& policy, std::vector<Finding>& out) {
       f.subject = std::string(mux);
       f.arches = {std::string(core::arch_name(a))};
       f.message = std::string(mux) + " is allowed on " + std::string(core::arch_name(a));
-      f.reason = "the multiplexer runs socket, connect, msgget and others with their arguments in memory, out of reach of argument conditions";
+      f.reason = "the multiplexer runs socket, connect, msgget and others with their arguments in memory, out of reach "
+                 "of argument conditions";
       f.fix = "remove " + std::string(mux) + " (modern C libraries call the direct syscalls), or drop the " +
               std::string(core::arch_name(a)) + " ABI";
       out.push_back(std::move(f));
@@ -303,7 +338,8 @@ void check_docker(const core::Policy& policy, const Reference& docker, std::vect
     f.id = "beyond-docker-default";
     f.subject = std::string(core::arch_name(a));
     f.arches = {f.subject};
-    f.message = "allows " + std::to_string(extra.size()) + " syscall(s) that " + docker.label + " denies on " + f.subject + ": ";
+    f.message = "allows " + std::to_string(extra.size()) + " syscall(s) that " + docker.label + " denies on " +
+                f.subject + ": ";
     for (std::size_t i = 0; i < extra.size(); ++i) f.message += (i ? ", " : "") + extra[i];
     f.reason = "a traced program rarely needs more than a general-purpose container runtime allows";
     f.fix = "check that the program really makes these calls; remove the ones it does not";
@@ -313,7 +349,9 @@ void check_docker(const core::Policy& policy, const Reference& docker, std::vect
 
 } // namespace
 
-std::string_view severity_name(Severity severity) noexcept { return severity_names[static_cast<std::size_t>(severity)]; }
+std::string_view severity_name(Severity severity) noexcept {
+  return severity_names[static_cast<std::size_t>(severity)];
+}
 
 std::optional<Severity> severity_from_name(std::string_view name) {
   for (std::size_t i = 0; i < severity_names.size(); ++i)

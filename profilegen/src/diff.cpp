@@ -57,9 +57,11 @@ ProfileDiff diff_profiles(const Policy& a, const Policy& b) {
     d.default_action = {describe_rule(a.default_action, {}), describe_rule(b.default_action, {})};
   auto aa = a.effective_arches();
   auto ba = b.effective_arches();
-  set_diff(aa, ba, [](core::Arch x) { return std::string(core::arch_name(x)); }, d.arches_added, d.arches_removed);
-  set_diff(a.flags, b.flags, [](core::FilterFlag f) { return std::string(core::filter_flag_oci_name(f)); },
-           d.flags_added, d.flags_removed);
+  set_diff(
+      aa, ba, [](core::Arch x) { return std::string(core::arch_name(x)); }, d.arches_added, d.arches_removed);
+  set_diff(
+      a.flags, b.flags, [](core::FilterFlag f) { return std::string(core::filter_flag_oci_name(f)); }, d.flags_added,
+      d.flags_removed);
 
   std::vector<core::Arch> all = aa;
   for (auto x : ba)
@@ -107,7 +109,8 @@ std::string format_diff_text(const ProfileDiff& d, std::string_view a_name, std:
     out << "no difference in what the profiles allow\n";
     return out.str();
   }
-  if (d.default_action) out << "default action: " << d.default_action->first << " -> " << d.default_action->second << "\n";
+  if (d.default_action)
+    out << "default action: " << d.default_action->first << " -> " << d.default_action->second << "\n";
   auto list = [&](const char* what, const std::vector<std::string>& added, const std::vector<std::string>& removed) {
     if (added.empty() && removed.empty()) return;
     out << what << ":";
@@ -129,7 +132,8 @@ std::string format_diff_text(const ProfileDiff& d, std::string_view a_name, std:
       for (const auto& x : v) s += (s.empty() ? "" : "; ") + x;
       return s;
     };
-    out << "  ~ " << printable(c.name) << ": " << printable(join(c.before)) << " -> " << printable(join(c.after)) << "\n";
+    out << "  ~ " << printable(c.name) << ": " << printable(join(c.before)) << " -> " << printable(join(c.after))
+        << "\n";
   }
   bool marks = false;
   for (const auto& [arch, c] : d.by_arch)
@@ -194,8 +198,7 @@ TraceDiff diff_trace(const Policy& policy, const std::vector<core::Trace>& trace
             den.why = "allowed only under argument conditions (" + allowed + "); the trace has " +
                       (s.args.empty() ? "no argument values" : "more values than the recorder kept");
           }
-        }
-        else if (rules.empty()) den.why = "default action " + describe_rule(policy.default_action, {});
+        } else if (rules.empty()) den.why = "default action " + describe_rule(policy.default_action, {});
         else den.why = "entry " + describe_rule(rules.front()->action, rules.front()->args);
       }
       auto key = std::make_tuple(arch, name, s.exe);
@@ -211,7 +214,8 @@ TraceDiff diff_trace(const Policy& policy, const std::vector<core::Trace>& trace
 std::string format_trace_diff_text(const TraceDiff& d, std::string_view profile_name, std::string_view trace_names) {
   std::ostringstream out;
   if (d.same()) {
-    out << profile_name << " allows all " << d.traced_distinct << " distinct syscall(s) that " << trace_names << " made\n";
+    out << profile_name << " allows all " << d.traced_distinct << " distinct syscall(s) that " << trace_names
+        << " made\n";
     return out.str();
   }
   out << profile_name << " would deny " << d.denials.size() << " of the " << d.traced_distinct
@@ -240,8 +244,12 @@ std::string trace_diff_to_json(const TraceDiff& d, std::string_view profile_name
   j["tracedDistinct"] = d.traced_distinct;
   auto& den = j["denied"] = nlohmann::ordered_json::array();
   for (const auto& x : d.denials)
-    den.push_back({{"arch", x.arch}, {"name", x.name}, {"count", x.count}, {"exe", x.exe},
-                   {"access", access_name(x.access)}, {"why", x.why}});
+    den.push_back({{"arch", x.arch},
+                   {"name", x.name},
+                   {"count", x.count},
+                   {"exe", x.exe},
+                   {"access", access_name(x.access)},
+                   {"why", x.why}});
   return j.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n"; // ASCII: safe on a terminal
 }
 

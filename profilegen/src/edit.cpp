@@ -33,7 +33,9 @@ void require_known(const core::Policy& policy, const std::string& name) {
   throw Error(ErrorKind::invalid_input, "unknown syscall \"" + name + "\" (not a syscall on " + arches + ")", hint);
 }
 
-bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 bool value_allowed(const core::Policy& policy, const ValueSpec& spec) {
   return access_of(policy, spec.syscall) == Access::allowed ||
@@ -73,7 +75,8 @@ void remove_value(core::Policy& policy, const ValueSpec& spec, const std::string
     throw Error(ErrorKind::invalid_input,
                 spec.syscall + " is allowed whatever its arguments: an allowlist cannot take one value out",
                 "replace it by the values the program uses (nucleus-profile gen from a trace with argument values, "
-                "or remove " + spec.syscall + " and add " + spec.syscall + ":VALUE for each)");
+                "or remove " +
+                    spec.syscall + " and add " + spec.syscall + ":VALUE for each)");
   bool found = false;
   for (auto& r : policy.rules) {
     if (!permits(r.action) || !has(r.names, spec.syscall)) continue;
@@ -95,7 +98,8 @@ void remove_value(core::Policy& policy, const ValueSpec& spec, const std::string
     // Only this syscall leaves the entry; names it shares with others keep their conditions.
     r.names.erase(std::remove(r.names.begin(), r.names.end(), spec.syscall), r.names.end());
   }
-  if (!found) throw Error(ErrorKind::invalid_input, "\"" + text + "\" is not allowed by the profile: nothing to remove");
+  if (!found)
+    throw Error(ErrorKind::invalid_input, "\"" + text + "\" is not allowed by the profile: nothing to remove");
 }
 
 } // namespace
@@ -114,9 +118,8 @@ core::Policy add_syscalls(core::Policy policy, const std::vector<std::string>& s
     if (auto spec = parse_value_spec(s)) add_value(policy, *spec);
   for (const auto& name : names) {
     if (access_of(policy, name) == Access::allowed) continue;
-    auto target = std::find_if(policy.rules.begin(), policy.rules.end(), [](const core::Rule& r) {
-      return r.action == core::Action::allow() && r.args.empty();
-    });
+    auto target = std::find_if(policy.rules.begin(), policy.rules.end(),
+                               [](const core::Rule& r) { return r.action == core::Action::allow() && r.args.empty(); });
     if (target == policy.rules.end()) {
       policy.rules.push_back({{}, core::Action::allow(), {}, "added by nucleus-profile add"});
       target = policy.rules.end() - 1;
@@ -154,7 +157,8 @@ core::Policy remove_syscalls(core::Policy policy, const std::vector<std::string>
       r.names.erase(std::remove(r.names.begin(), r.names.end(), name), r.names.end());
       found = true;
     }
-    if (!found) throw Error(ErrorKind::invalid_input, "\"" + name + "\" is not allowed by the profile: nothing to remove");
+    if (!found)
+      throw Error(ErrorKind::invalid_input, "\"" + name + "\" is not allowed by the profile: nothing to remove");
   }
   std::erase_if(policy.rules, [](const core::Rule& r) { return r.names.empty(); });
   return policy;
@@ -171,7 +175,7 @@ EditResult edit_profile_file(const std::filesystem::path& path, EditKind kind, c
   }
   auto edited = kind == EditKind::add ? add_syscalls(loaded.policy, names) : remove_syscalls(loaded.policy, names);
   sandbox::CompileOptions checking;
-  checking.enforcement = false; // the profile may be meant for a runtime with a notify agent
+  checking.enforcement = false;       // the profile may be meant for a runtime with a notify agent
   sandbox::compile(edited, checking); // never write a profile that does not compile
   if (!result.changed.empty()) core::write_file_atomic(path, to_oci_json(edited));
   return result;

@@ -99,16 +99,16 @@ std::string describe_conditions(const std::vector<core::ArgCondition>& args) {
   for (const auto& c : args) {
     if (!out.empty()) out += " && ";
     std::string arg = "arg" + std::to_string(c.index);
-    if (c.op == core::CmpOp::masked_eq) out += "(" + arg + " & " + core::hex(c.value) + ") == " + core::hex(c.value_two);
+    if (c.op == core::CmpOp::masked_eq)
+      out += "(" + arg + " & " + core::hex(c.value) + ") == " + core::hex(c.value_two);
     else out += arg + " " + std::string(op_symbol(c.op)) + " " + core::hex(c.value);
   }
   return out;
 }
 
 std::string describe_rule(const core::Action& action, const std::vector<core::ArgCondition>& args) {
-  std::string out = action.kind == core::ActionKind::errno_ret
-                        ? "errno(" + errno_name(action.data) + ")"
-                        : core::to_string(action);
+  std::string out =
+      action.kind == core::ActionKind::errno_ret ? "errno(" + errno_name(action.data) + ")" : core::to_string(action);
   if (!args.empty()) out += " if " + describe_conditions(args);
   return out;
 }
@@ -123,8 +123,7 @@ const core::Policy* Reference::for_arch(core::Arch arch) const {
   return it == by_arch.end() ? nullptr : &it->second;
 }
 
-Reference load_reference(const std::filesystem::path& path, const std::vector<core::Arch>& arches,
-                         std::string label) {
+Reference load_reference(const std::filesystem::path& path, const std::vector<core::Arch>& arches, std::string label) {
   Reference ref;
   ref.label = std::move(label);
   // Docker resolves its includes for the machine it runs on, then the one filter covers every ABI.

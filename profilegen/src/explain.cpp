@@ -41,7 +41,8 @@ const std::vector<SyscallGroup>& syscall_groups() {
   static const std::vector<SyscallGroup> groups = [] {
     std::map<std::string_view, const GroupDef*> by_name;
     for (const auto& d : group_defs()) by_name[d.name] = &d;
-    std::function<void(const GroupDef&, std::set<std::string>&)> expand = [&](const GroupDef& d, std::set<std::string>& out) {
+    std::function<void(const GroupDef&, std::set<std::string>&)> expand = [&](const GroupDef& d,
+                                                                              std::set<std::string>& out) {
       for (auto m : d.members) {
         if (m.starts_with("@")) {
           if (auto it = by_name.find(m); it != by_name.end() && it->second != &d) expand(*it->second, out);
@@ -166,8 +167,11 @@ std::string explain_to_json(const Explanation& e, std::string_view profile_name)
   j["flags"] = e.flags;
   auto& arches = j["architectures"] = nlohmann::ordered_json::array();
   for (const auto& c : e.arches) {
-    nlohmann::ordered_json a{{"arch", core::arch_name(c.arch)}, {"covered", c.covered},
-                             {"allowed", c.permitted()}, {"conditional", c.conditional}, {"total", c.total}};
+    nlohmann::ordered_json a{{"arch", core::arch_name(c.arch)},
+                             {"covered", c.covered},
+                             {"allowed", c.permitted()},
+                             {"conditional", c.conditional},
+                             {"total", c.total}};
     a["reference"] = c.reference ? nlohmann::ordered_json(*c.reference) : nlohmann::ordered_json();
     arches.push_back(std::move(a));
   }

@@ -36,7 +36,8 @@ std::string entry_label(std::size_t i, const core::Rule& r) {
 }
 
 std::string header_comment(const ExportOptions& o, std::string_view target) {
-  return "# " + std::string(target) + (o.source.empty() ? "" : " for " + o.source) + ", written by nucleus-profile export\n";
+  return "# " + std::string(target) + (o.source.empty() ? "" : " for " + o.source) +
+         ", written by nucleus-profile export\n";
 }
 
 // ---- Kubernetes Security Profiles Operator ----
@@ -88,17 +89,31 @@ ExportResult to_k8s(const Policy& p, const ExportOptions& o) {
 
 std::string_view systemd_arch(core::Arch a) {
   static const std::map<std::string_view, std::string_view> names{
-      {"x86_64", "x86-64"}, {"x86", "x86"},           {"x32", "x32"},         {"aarch64", "arm64"},
-      {"arm", "arm"},       {"s390x", "s390x"},       {"s390", "s390"},       {"ppc64", "ppc64"},
-      {"ppc64le", "ppc64-le"}, {"ppc", "ppc"},        {"mips", "mips"},       {"mipsel", "mips-le"},
-      {"mips64", "mips64"}, {"mipsel64", "mips64-le"}, {"mips64n32", "mips64-n32"},
-      {"mipsel64n32", "mips64-le-n32"}, {"riscv64", "riscv64"}, {"loongarch64", "loongarch64"},
+      {"x86_64", "x86-64"},
+      {"x86", "x86"},
+      {"x32", "x32"},
+      {"aarch64", "arm64"},
+      {"arm", "arm"},
+      {"s390x", "s390x"},
+      {"s390", "s390"},
+      {"ppc64", "ppc64"},
+      {"ppc64le", "ppc64-le"},
+      {"ppc", "ppc"},
+      {"mips", "mips"},
+      {"mipsel", "mips-le"},
+      {"mips64", "mips64"},
+      {"mipsel64", "mips64-le"},
+      {"mips64n32", "mips64-n32"},
+      {"mipsel64n32", "mips64-le-n32"},
+      {"riscv64", "riscv64"},
+      {"loongarch64", "loongarch64"},
   };
   auto it = names.find(core::arch_name(a));
   return it == names.end() ? std::string_view{} : it->second;
 }
 
-void wrap_list(std::ostringstream& out, std::string_view key, const std::vector<std::string>& names, const char* prefix = "") {
+void wrap_list(std::ostringstream& out, std::string_view key, const std::vector<std::string>& names,
+               const char* prefix = "") {
   std::string line;
   for (const auto& n : names) {
     if (!line.empty() && line.size() + n.size() > 100) {
@@ -125,9 +140,11 @@ ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
   };
   for (auto f : p.flags) {
     if (f == core::FilterFlag::log)
-      res.notes.push_back("SECCOMP_FILTER_FLAG_LOG has no systemd setting: denied calls are not written to the audit log");
+      res.notes.push_back(
+          "SECCOMP_FILTER_FLAG_LOG has no systemd setting: denied calls are not written to the audit log");
     else if (f == core::FilterFlag::tsync)
-      res.notes.push_back("SECCOMP_FILTER_FLAG_TSYNC is not needed: systemd installs the filter before the service has threads");
+      res.notes.push_back(
+          "SECCOMP_FILTER_FLAG_TSYNC is not needed: systemd installs the filter before the service has threads");
     else cannot(fmt, "the flag " + std::string(core::filter_flag_oci_name(f)));
   }
   std::vector<std::string> arches;
@@ -144,9 +161,11 @@ ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
     const auto& r = p.rules[i];
     if (!r.args.empty()) {
       if (!o.accept_name_only || !permits(r.action))
-        cannot(fmt, "argument conditions: " + entry_label(i, r) + " " + describe_conditions_symbolic(r.names.front(), r.args),
-               "systemd filters by syscall name only: --accept-name-only allows such syscalls whatever their "
-               "arguments (wider than the profile), or use a target that keeps conditions (oci, docker, k8s, minijail)");
+        cannot(
+            fmt,
+            "argument conditions: " + entry_label(i, r) + " " + describe_conditions_symbolic(r.names.front(), r.args),
+            "systemd filters by syscall name only: --accept-name-only allows such syscalls whatever their "
+            "arguments (wider than the profile), or use a target that keeps conditions (oci, docker, k8s, minijail)");
       widened.insert(r.names.begin(), r.names.end());
     }
     if (!denylist && o.accept_name_only && core::is_clone3_fallback(r)) {
@@ -158,7 +177,8 @@ ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
     if (denylist) {
       if (permits(r.action)) continue; // the default already lets it run
       auto e = error_number(r.action, entry_label(i, r));
-      if (deny_errno && *deny_errno != e) cannot(fmt, "denials with different errno values in one profile (" + entry_label(i, r) + ")");
+      if (deny_errno && *deny_errno != e)
+        cannot(fmt, "denials with different errno values in one profile (" + entry_label(i, r) + ")");
       deny_errno = e;
       listed.insert(r.names.begin(), r.names.end());
     } else {
@@ -166,8 +186,9 @@ ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
         listed.insert(r.names.begin(), r.names.end());
         if (r.action.kind == ActionKind::log) logged.insert(r.names.begin(), r.names.end());
       } else if (r.action != def) {
-        cannot(fmt, "the action " + describe_rule(r.action, {}) + " in " + entry_label(i, r) + " beside the default " +
-                        describe_rule(def, {}),
+        cannot(fmt,
+               "the action " + describe_rule(r.action, {}) + " in " + entry_label(i, r) + " beside the default " +
+                   describe_rule(def, {}),
                "systemd has one action for every syscall outside the allow list");
       }
     }
@@ -175,14 +196,17 @@ ExportResult to_systemd(const Policy& p, const ExportOptions& o) {
   if (!widened.empty()) {
     std::string names;
     for (const auto& n : widened) names += " " + n;
-    res.notes.push_back("allowed by name, whatever their arguments (--accept-name-only; the profile conditions them):" + names);
+    res.notes.push_back("allowed by name, whatever their arguments (--accept-name-only; the profile conditions them):" +
+                        names);
   }
   s << "[Service]\n";
-  s << "SystemCallArchitectures=" << [&] {
-    std::string j;
-    for (const auto& a : arches) j += (j.empty() ? "" : " ") + a;
-    return j;
-  }() << "\n";
+  s << "SystemCallArchitectures=" <<
+      [&] {
+        std::string j;
+        for (const auto& a : arches) j += (j.empty() ? "" : " ") + a;
+        return j;
+      }()
+    << "\n";
   std::vector<std::string> names(listed.begin(), listed.end());
   if (denylist) {
     if (def.kind == ActionKind::log) cannot(fmt, "a default action of log");
@@ -225,8 +249,7 @@ std::string minijail_condition(const core::ArgCondition& c, const std::string& w
     return out;
   }
   }
-  cannot("minijail", "the condition " + describe_conditions({c}) + " (" + where + ")",
-         "the condition can never hold");
+  cannot("minijail", "the condition " + describe_conditions({c}) + " (" + where + ")", "the condition can never hold");
 }
 
 ExportResult to_minijail(const Policy& p, const ExportOptions& o) {
@@ -248,7 +271,9 @@ ExportResult to_minijail(const Policy& p, const ExportOptions& o) {
   }
   if (p.default_action.kind != ActionKind::kill_process) {
     if (!o.accept_kill_default)
-      cannot(fmt, "the default action " + describe_rule(p.default_action, {}) + ": minijail kills the process on any syscall its policy does not list",
+      cannot(fmt,
+             "the default action " + describe_rule(p.default_action, {}) +
+                 ": minijail kills the process on any syscall its policy does not list",
              "accept that with --accept-kill-default, or generate with --default-action kill-process");
     res.notes.push_back("syscalls outside the policy kill the process (the profile's default was " +
                         describe_rule(p.default_action, {}) + ")");
@@ -302,7 +327,8 @@ ExportResult to_minijail(const Policy& p, const ExportOptions& o) {
     }
   }
   if (absent != 0)
-    m << "# " << absent << " name(s) of the profile do not exist on " << core::arch_name(arch) << " and cannot be called there\n";
+    m << "# " << absent << " name(s) of the profile do not exist on " << core::arch_name(arch)
+      << " and cannot be called there\n";
   res.text = m.str();
   return res;
 }
@@ -323,17 +349,20 @@ ExportResult export_profile(const Policy& given, ExportFormat format, const Expo
   // profile that has any ("seccomp flags are not yet supported by runc").
   Policy without_flags;
   std::vector<std::string> notes;
-  const bool runtime_format = format == ExportFormat::oci || format == ExportFormat::docker || format == ExportFormat::k8s;
+  const bool runtime_format =
+      format == ExportFormat::oci || format == ExportFormat::docker || format == ExportFormat::k8s;
   if (runtime_format && !given.flags.empty()) {
     std::string names;
     for (auto f : given.flags) names += (names.empty() ? "" : ", ") + std::string(core::filter_flag_oci_name(f));
     if (options.drop_flags) {
       without_flags = given;
       without_flags.flags.clear();
-      notes.push_back("left out the filter flags (" + names + "): the profile allows and denies the same calls, "
+      notes.push_back("left out the filter flags (" + names +
+                      "): the profile allows and denies the same calls, "
                       "but denials are not written to the audit log");
     } else {
-      notes.push_back("the profile keeps the filter flags (" + names + "), which runc before 1.2 refuses (\"seccomp "
+      notes.push_back("the profile keeps the filter flags (" + names +
+                      "), which runc before 1.2 refuses (\"seccomp "
                       "flags are not yet supported by runc\"): for such a runtime, export with --no-flags");
     }
   }

@@ -64,9 +64,9 @@ std::string bound_conditions(const std::string& name, Observed& seen, const std:
     if (entries <= max_condition_entries) break;
     auto most = std::max_element(distinct.begin(), distinct.end(),
                                  [](const auto& a, const auto& b) { return a.second < b.second; });
-    leave_unchecked(most->first, "its " + std::to_string(most->second) + " values times the other arguments' would be " +
-                                     std::to_string(entries) + " entries, more than " +
-                                     std::to_string(max_condition_entries));
+    leave_unchecked(most->first, "its " + std::to_string(most->second) +
+                                     " values times the other arguments' would be " + std::to_string(entries) +
+                                     " entries, more than " + std::to_string(max_condition_entries));
   }
   std::string text;
   for (const auto& u : unchecked) text += (text.empty() ? "" : "; ") + u;
@@ -76,8 +76,7 @@ std::string bound_conditions(const std::string& name, Observed& seen, const std:
 
 } // namespace
 
-core::Trace trace_from_audit_text(std::string_view text, const RecordSelector& selector,
-                                    std::string_view source_name) {
+core::Trace trace_from_audit_text(std::string_view text, const RecordSelector& selector, std::string_view source_name) {
   if (selector.empty())
     throw Error(ErrorKind::usage,
                 std::string(source_name) + " is raw audit text, which holds the records of every process",
@@ -105,8 +104,7 @@ core::Trace trace_from_audit_text(std::string_view text, const RecordSelector& s
   return trace;
 }
 
-std::vector<core::Trace> read_inputs(const std::vector<std::filesystem::path>& inputs,
-                                       const RecordSelector& selector) {
+std::vector<core::Trace> read_inputs(const std::vector<std::filesystem::path>& inputs, const RecordSelector& selector) {
   std::vector<core::Trace> traces;
   for (const auto& input : inputs) {
     std::string text = core::read_file(input);
@@ -117,7 +115,7 @@ std::vector<core::Trace> read_inputs(const std::vector<std::filesystem::path>& i
 }
 
 core::Policy generate_profile(const std::vector<core::Trace>& traces, const GenerateOptions& options,
-                                 std::vector<std::string>* left_out) {
+                              std::vector<std::string>* left_out) {
   GenerateResult result = generate(traces, options);
   if (left_out != nullptr) *left_out = std::move(result.left_out);
   return std::move(result.policy);
@@ -145,11 +143,11 @@ GenerateResult generate(const std::vector<core::Trace>& traces, const GenerateOp
       auto name = core::syscall_name(entry.arch, entry.nr);
       if (!name)
         throw Error(ErrorKind::invalid_input,
-                    "syscall " + std::to_string(entry.nr) + " on " + std::string(core::arch_name(entry.arch)) +
-                        " (\"" + entry.name + "\") is unknown to libseccomp",
+                    "syscall " + std::to_string(entry.nr) + " on " + std::string(core::arch_name(entry.arch)) + " (\"" +
+                        entry.name + "\") is unknown to libseccomp",
                     "the trace is corrupt, or libseccomp is older than the kernel that made it");
-      bool io_uring = std::find(std::begin(io_uring_syscalls), std::end(io_uring_syscalls), *name) !=
-                      std::end(io_uring_syscalls);
+      bool io_uring =
+          std::find(std::begin(io_uring_syscalls), std::end(io_uring_syscalls), *name) != std::end(io_uring_syscalls);
       if (io_uring && !options.allow_io_uring) {
         if (std::find(result.left_out.begin(), result.left_out.end(), *name) == result.left_out.end())
           result.left_out.push_back(*name);

@@ -64,13 +64,14 @@ Json scalar(const YAML::Node& node) {
 
 Json to_json(const YAML::Node& node, const std::string& source, std::size_t& values, int depth = 0) {
   if (++values > max_values)
-    fail(location(source, node.Mark()), "more than " + std::to_string(max_values) + " values (aliases expanded); refused");
+    fail(location(source, node.Mark()),
+         "more than " + std::to_string(max_values) + " values (aliases expanded); refused");
   // The limit of the JSON readers, the profile's own among them, so that the YAML fails here with
   // its line rather than later as JSON.
   if ((node.IsSequence() || node.IsMap()) && depth >= core::max_json_depth)
-    fail(location(source, node.Mark()), "sequences and mappings nested deeper than " +
-                                            std::to_string(core::max_json_depth) +
-                                            " levels; a profile needs a handful (spec.syscalls[].args[].value), so this is refused");
+    fail(location(source, node.Mark()),
+         "sequences and mappings nested deeper than " + std::to_string(core::max_json_depth) +
+             " levels; a profile needs a handful (spec.syscalls[].args[].value), so this is refused");
   switch (node.Type()) {
   case YAML::NodeType::Null:
   case YAML::NodeType::Undefined: return nullptr;
@@ -121,7 +122,8 @@ std::vector<ImportedProfile> read_k8s_profiles(std::string_view text, std::strin
     std::string api = string_field(doc, "apiVersion");
     if (kind != "SeccompProfile") continue;
     if (!api.starts_with("security-profiles-operator.x-k8s.io/"))
-      fail(where, "apiVersion \"" + api + "\" is not the Security Profiles Operator's (security-profiles-operator.x-k8s.io/...)");
+      fail(where, "apiVersion \"" + api +
+                      "\" is not the Security Profiles Operator's (security-profiles-operator.x-k8s.io/...)");
     std::string name;
     if (auto meta = doc.find("metadata"); meta != doc.end() && meta->is_object()) name = string_field(*meta, "name");
     if (name.empty()) fail(where, "metadata.name: missing; every SeccompProfile has a name");

@@ -62,8 +62,7 @@ bool only_permits(const Treatment& t) {
 
 [[noreturn]] void conflict(const std::string& what, const std::string& a_src, const std::string& a_val,
                            const std::string& b_src, const std::string& b_val, bool tie = false) {
-  throw Error(ErrorKind::invalid_input,
-              what + ": " + a_src + " has " + a_val + ", " + b_src + " has " + b_val,
+  throw Error(ErrorKind::invalid_input, what + ": " + a_src + " has " + a_val + ", " + b_src + " has " + b_val,
               tie ? "neither is stricter than the other: make the sources agree by editing one of them"
                   : "make the sources agree, or choose with --prefer stricter or --prefer looser");
 }
@@ -180,7 +179,8 @@ core::Policy merge_profiles(const std::vector<MergeInput>& inputs, Prefer prefer
       if (lc.first == 2 && lt.first == 2) {
         // Both run under conditions: their union is the looser; the stricter is not expressible.
         if (prefer == Prefer::stricter)
-          conflict("syscall " + name, inputs[chosen_from].source, describe(chosen), inputs[src].source, describe(t), true);
+          conflict("syscall " + name, inputs[chosen_from].source, describe(chosen), inputs[src].source, describe(t),
+                   true);
         Treatment u = chosen;
         u.insert(u.end(), t.begin(), t.end());
         std::sort(u.begin(), u.end(), entry_less);
@@ -189,7 +189,8 @@ core::Policy merge_profiles(const std::vector<MergeInput>& inputs, Prefer prefer
         continue;
       }
       if (lc == lt)
-        conflict("syscall " + name, inputs[chosen_from].source, describe(chosen), inputs[src].source, describe(t), true);
+        conflict("syscall " + name, inputs[chosen_from].source, describe(chosen), inputs[src].source, describe(t),
+                 true);
       bool t_looser = lt > lc;
       if (t_looser == (prefer == Prefer::looser)) {
         chosen = t;
@@ -206,7 +207,8 @@ core::Policy merge_profiles(const std::vector<MergeInput>& inputs, Prefer prefer
     group_for(views.front().first, chosen, sources, overruled).names.push_back(name);
   }
 
-  std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.first_source < b.first_source; });
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const Group& a, const Group& b) { return a.first_source < b.first_source; });
   for (auto& g : groups) {
     std::string comment = "from " + core::join(g.sources, ", ");
     if (!g.overruled.empty())

@@ -24,12 +24,11 @@ using core::Arch;
 // Every architecture the OCI runtime spec names. Those missing from core::known_arches() are
 // real, but the libseccomp nucleus is built with cannot filter them.
 constexpr std::array<std::string_view, 23> oci_arch_names{
-    "SCMP_ARCH_X86",       "SCMP_ARCH_X86_64",    "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64",   "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",      "SCMP_ARCH_MIPS",
-    "SCMP_ARCH_MIPS64",    "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",      "SCMP_ARCH_MIPSEL64",
-    "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",     "SCMP_ARCH_PPC64",       "SCMP_ARCH_PPC64LE",
-    "SCMP_ARCH_S390",      "SCMP_ARCH_S390X",     "SCMP_ARCH_SH",          "SCMP_ARCH_SHEB",
-    "SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64",  "SCMP_ARCH_RISCV64"};
+    "SCMP_ARCH_X86",         "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",         "SCMP_ARCH_ARM",    "SCMP_ARCH_AARCH64",
+    "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",     "SCMP_ARCH_MIPS",        "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
+    "SCMP_ARCH_MIPSEL",      "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",    "SCMP_ARCH_PPC64",
+    "SCMP_ARCH_PPC64LE",     "SCMP_ARCH_S390",     "SCMP_ARCH_S390X",       "SCMP_ARCH_SH",     "SCMP_ARCH_SHEB",
+    "SCMP_ARCH_PARISC",      "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64"};
 
 inline std::string key_path(std::string_view parent, std::string_view key) {
   if (parent.empty()) return std::string(key);
@@ -68,7 +67,6 @@ struct EntryFilter {
   bool has_arches = false;       // arches given, even if none of them is known here
   std::optional<std::string> min_kernel;
 };
-
 
 // Docker's spellings of architectures ("amd64", "arm64", Go's GOARCH), classified.
 ArchLookup docker_arch(std::string_view spelling);

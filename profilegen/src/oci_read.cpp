@@ -29,11 +29,11 @@ constexpr std::uint64_t max_errno = 4095;
 constexpr std::uint64_t max_arg_index = 5;
 constexpr std::uint32_t eperm = 1;
 
-constexpr std::array<std::string_view, 9> top_level_keys{
-    "defaultAction", "defaultErrnoRet", "architectures", "archMap",  "flags",
-    "listenerPath",  "listenerMetadata", "syscalls",     "comment"};
-constexpr std::array<std::string_view, 8> entry_keys{"names", "name",     "action",   "errnoRet",
-                                                     "args",  "comment",  "includes", "excludes"};
+constexpr std::array<std::string_view, 9> top_level_keys{"defaultAction",    "defaultErrnoRet", "architectures",
+                                                         "archMap",          "flags",           "listenerPath",
+                                                         "listenerMetadata", "syscalls",        "comment"};
+constexpr std::array<std::string_view, 8> entry_keys{"names", "name",    "action",   "errnoRet",
+                                                     "args",  "comment", "includes", "excludes"};
 constexpr std::array<std::string_view, 4> arg_keys{"index", "value", "valueTwo", "op"};
 constexpr std::array<std::string_view, 2> arch_map_keys{"architecture", "subArchitectures"};
 constexpr std::array<std::string_view, 3> filter_keys{"caps", "arches", "minKernel"};
@@ -41,12 +41,10 @@ constexpr std::array<std::string_view, 3> filter_keys{"caps", "arches", "minKern
 constexpr std::array<ActionKind, 8> all_action_kinds{
     ActionKind::kill_process, ActionKind::kill_thread, ActionKind::trap,  ActionKind::errno_ret,
     ActionKind::trace,        ActionKind::log,         ActionKind::allow, ActionKind::notify};
-constexpr std::array<core::CmpOp, 7> all_ops{core::CmpOp::ne, core::CmpOp::lt, core::CmpOp::le,
-                                                core::CmpOp::eq, core::CmpOp::ge, core::CmpOp::gt,
-                                                core::CmpOp::masked_eq};
+constexpr std::array<core::CmpOp, 7> all_ops{core::CmpOp::ne, core::CmpOp::lt, core::CmpOp::le,       core::CmpOp::eq,
+                                             core::CmpOp::ge, core::CmpOp::gt, core::CmpOp::masked_eq};
 constexpr std::array<core::FilterFlag, 4> all_flags{core::FilterFlag::tsync, core::FilterFlag::log,
-                                                       core::FilterFlag::spec_allow,
-                                                       core::FilterFlag::wait_killable_recv};
+                                                    core::FilterFlag::spec_allow, core::FilterFlag::wait_killable_recv};
 
 // A short description of a JSON value for messages; never dumps a container, which may be huge
 // or deeply nested.
@@ -289,7 +287,8 @@ private:
     bool map_given = false;
     const Json* map = field(root, "archMap");
     if (map != nullptr) {
-      if (!map->is_array()) fail("archMap", "must be an array of {architecture, subArchitectures}, not " + describe(*map));
+      if (!map->is_array())
+        fail("archMap", "must be an array of {architecture, subArchitectures}, not " + describe(*map));
       map_given = !map->empty();
       for (std::size_t i = 0; i < map->size(); ++i) read_arch_map_entry((*map)[i], index_path("archMap", i), mapped);
     }
@@ -396,7 +395,8 @@ private:
     if (const Json* args = field(object, "args")) {
       std::string args_path = key_path(entry.path, "args");
       attempt([&] {
-        if (!args->is_array()) fail(args_path, "must be an array of {index, value, valueTwo, op}, not " + describe(*args));
+        if (!args->is_array())
+          fail(args_path, "must be an array of {index, value, valueTwo, op}, not " + describe(*args));
         for (std::size_t i = 0; i < args->size(); ++i)
           attempt([&] { entry.rule.args.push_back(read_arg((*args)[i], index_path(args_path, i))); });
       });
@@ -462,8 +462,8 @@ private:
       return *value;
     };
     core::ArgCondition cond;
-    cond.index = static_cast<unsigned>(read_unsigned(required("index"), key_path(path, "index"), max_arg_index,
-                                                     "a syscall has six arguments"));
+    cond.index = static_cast<unsigned>(
+        read_unsigned(required("index"), key_path(path, "index"), max_arg_index, "a syscall has six arguments"));
     cond.value = read_unsigned(required("value"), key_path(path, "value"), any_value);
     std::string op_path = key_path(path, "op");
     const std::string& op_name = read_string(required("op"), op_path);
@@ -476,7 +476,8 @@ private:
     cond.op = *op;
     // OCI's optional valueTwo defaults to 0; for SCMP_CMP_MASKED_EQ value is the mask and valueTwo
     // the expected result, as libseccomp takes them.
-    if (const Json* two = field(object, "valueTwo")) cond.value_two = read_unsigned(*two, key_path(path, "valueTwo"), any_value);
+    if (const Json* two = field(object, "valueTwo"))
+      cond.value_two = read_unsigned(*two, key_path(path, "valueTwo"), any_value);
     if (cond.op != core::CmpOp::masked_eq && cond.value_two != 0)
       warn(key_path(path, "valueTwo"), "ignored: only SCMP_CMP_MASKED_EQ uses valueTwo");
     if (cond.op == core::CmpOp::masked_eq && (cond.value_two & ~cond.value) != 0)
@@ -520,7 +521,7 @@ private:
   // on them). In an entry that denies, the user is told that those syscalls get the default.
   void check_names(std::vector<Entry>& entries, const core::Policy& policy) {
     const auto arches = policy.effective_arches();
-    std::vector<std::string> unknown;     // "\"sysctl\" (syscalls[3].names[1])"
+    std::vector<std::string> unknown; // "\"sysctl\" (syscalls[3].names[1])"
     std::vector<std::string> elsewhere;
     std::size_t unknown_denied = 0;
     for (auto& entry : entries) {
@@ -531,7 +532,8 @@ private:
       for (std::size_t i = 0; i < entry.rule.names.size(); ++i) {
         const std::string& name = entry.rule.names[i];
         const std::string& path = entry.name_paths[i];
-        bool here = std::any_of(arches.begin(), arches.end(), [&](Arch a) { return core::syscall_number(a, name).has_value(); });
+        bool here = std::any_of(arches.begin(), arches.end(),
+                                [&](Arch a) { return core::syscall_number(a, name).has_value(); });
         if (here) {
           names.push_back(name);
           paths.push_back(path);
@@ -554,16 +556,18 @@ private:
     }
     auto denied_note = [&](std::size_t denied) {
       if (denied == 0) return std::string();
-      return "; " + std::to_string(denied) + " of them in entries that deny, so those syscalls get the default action " +
+      return "; " + std::to_string(denied) +
+             " of them in entries that deny, so those syscalls get the default action " +
              core::to_string(policy.default_action);
     };
     if (!unknown.empty())
       warn("syscalls", std::to_string(unknown.size()) + " syscall name(s) unknown to this libseccomp " +
-                           core::libseccomp_version() + " (newer than it, or misspelt) left out: " + core::join(unknown, ", ") +
-                           denied_note(unknown_denied));
+                           core::libseccomp_version() + " (newer than it, or misspelt) left out: " +
+                           core::join(unknown, ", ") + denied_note(unknown_denied));
     if (!elsewhere.empty())
       warn("syscalls", std::to_string(elsewhere.size()) + " syscall name(s) not on " + arch_list(arches) +
-                           " (the profile's architectures, so they cannot be called there) left out: " + core::join(elsewhere, ", "));
+                           " (the profile's architectures, so they cannot be called there) left out: " +
+                           core::join(elsewhere, ", "));
   }
 
   // Suggestions come from the profile's own architectures, whose tables cost a pass each; a
@@ -616,8 +620,8 @@ private:
         }
         bool keep_here = b < a;
         resolved.push_back(in_quotes(entry.rule.names[i]) + " (" + entries[first_entry].name_paths[first_name] + " " +
-                           core::to_string(before) + ", " + entry.name_paths[i] + " " + core::to_string(here) +
-                           ": " + core::to_string(keep_here ? here : before) + " kept)");
+                           core::to_string(before) + ", " + entry.name_paths[i] + " " + core::to_string(here) + ": " +
+                           core::to_string(keep_here ? here : before) + " kept)");
         if (keep_here) {
           dropped.emplace_back(first_entry, first_name);
           it->second = {e, i};
@@ -635,7 +639,8 @@ private:
     }
     warn("syscalls", std::to_string(resolved.size()) +
                          " syscall(s) listed with two actions under the same conditions; the stricter is kept, as "
-                         "the kernel does for stacked filters: " + core::join(resolved, ", "));
+                         "the kernel does for stacked filters: " +
+                         core::join(resolved, ", "));
   }
 
   std::string source_;
@@ -744,20 +749,21 @@ LoadedProfile parse_profile(std::string_view json_text, std::string_view source_
   auto finder = std::make_shared<DuplicateKeyFinder>();
   try {
     root = Json::parse(
-        json_text, [finder](int depth, Json::parse_event_t event, Json& parsed) { return (*finder)(depth, event, parsed); },
+        json_text,
+        [finder](int depth, Json::parse_event_t event, Json& parsed) { return (*finder)(depth, event, parsed); },
         /*allow_exceptions=*/true);
   } catch (const Json::parse_error& e) {
     auto [line, column] = line_and_column(json_text, e.byte);
     throw core::Error(ErrorKind::invalid_input, std::string(source_name) + ": line " + std::to_string(line) +
-                                                       ", column " + std::to_string(column) +
-                                                       ": invalid JSON: " + parser_detail(e.what()));
+                                                    ", column " + std::to_string(column) +
+                                                    ": invalid JSON: " + parser_detail(e.what()));
   } catch (const core::JsonTooDeep& e) {
     throw core::Error(ErrorKind::invalid_input, std::string(source_name) + ": " + e.what(),
-                         "a profile is a handful of levels deep (syscalls[].args[].value)");
+                      "a profile is a handful of levels deep (syscalls[].args[].value)");
   } catch (const Json::exception& e) {
     // A number too large for a double, and the like: no position is known.
     throw core::Error(ErrorKind::invalid_input,
-                         std::string(source_name) + ": invalid JSON: " + parser_detail(e.what()));
+                      std::string(source_name) + ": invalid JSON: " + parser_detail(e.what()));
   }
   return ProfileReader(source_name, context).read(root, finder->take());
 }

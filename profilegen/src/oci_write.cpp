@@ -5,9 +5,9 @@
 
 namespace nucleus::profile {
 
-using oci_detail::carries_data;
 using core::Arch;
 using core::ErrorKind;
+using oci_detail::carries_data;
 
 std::string to_oci_json(const core::Policy& policy) {
   using Ordered = nlohmann::ordered_json;
@@ -28,7 +28,8 @@ std::string to_oci_json(const core::Policy& policy) {
     for (auto flag : policy.flags) {
       auto name = core::filter_flag_oci_name(flag);
       if (name.empty())
-        throw core::Error(ErrorKind::internal, "filter flag " + std::to_string(static_cast<unsigned>(flag)) + " has no OCI name");
+        throw core::Error(ErrorKind::internal,
+                          "filter flag " + std::to_string(static_cast<unsigned>(flag)) + " has no OCI name");
       flags.push_back(name);
     }
     out["flags"] = std::move(flags);

@@ -103,7 +103,8 @@ struct Bucket {
 
 class Builder {
 public:
-  Builder(const std::vector<core::Trace>& traces, const PolicyGenOptions& options) : homes_(options.homes), loader_of_(options.loader_of) {
+  Builder(const std::vector<core::Trace>& traces, const PolicyGenOptions& options)
+      : homes_(options.homes), loader_of_(options.loader_of) {
     for (const auto& t : traces)
       for (const auto& w : t.header.workspace)
         if (usable(w)) workspace_.insert(core::resolve_path("/", w));

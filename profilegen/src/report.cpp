@@ -81,7 +81,8 @@ std::string command_of(const core::Trace& t) {
   return t.header.target.empty() ? std::string("(not recorded)") : "(" + t.header.target + ")"; // --pid / --cgroup
 }
 
-constexpr const char* css = R"(body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#1b1b1b;line-height:1.45}
+constexpr const char* css =
+    R"(body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#1b1b1b;line-height:1.45}
 h1{font-size:1.6em;border-bottom:2px solid #444}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #bbb}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}.sev-critical{background:#8b0000;color:#fff}.sev-high{background:#d9480f;color:#fff}
@@ -131,11 +132,11 @@ std::string render_report_html(const ReportInput& in) {
     h << "<li class=\"arch-count\" data-arch=\"" << core::arch_name(c.arch) << "\" data-allowed=\"" << c.permitted()
       << "\" data-total=\"" << c.total << "\">" << esc(arch_sentence(c, explanation.reference_label)) << "</li>\n";
   for (const auto& [name, text] : explanation.conditions)
-    h << "<li class=\"arg-condition\" data-syscall=\"" << esc(name) << "\"><code>" << esc(name) << "</code>: " << esc(text)
-      << "</li>\n";
+    h << "<li class=\"arg-condition\" data-syscall=\"" << esc(name) << "\"><code>" << esc(name)
+      << "</code>: " << esc(text) << "</li>\n";
   auto top = check.highest();
-  h << "<li>Findings: " << check.findings.size() << (top ? ", highest severity " + std::string(severity_name(*top)) : std::string())
-    << "</li>\n</ul></section>\n";
+  h << "<li>Findings: " << check.findings.size()
+    << (top ? ", highest severity " + std::string(severity_name(*top)) : std::string()) << "</li>\n</ul></section>\n";
 
   h << "<section id=\"run\"><h2>What was run</h2>\n";
   if (in.traces.empty()) h << "<p>No trace was given.</p>\n";
@@ -179,7 +180,8 @@ std::string render_report_html(const ReportInput& in) {
         << "\" y=\"" << y + 2 << "\" width=\"" << std::max(w, 1) << "\" height=\"" << row - 4 << "\"/>"
         << "<text x=\"" << label_w + std::max(w, 1) + 4 << "\" y=\"" << y + 13 << "\">" << c.count << "</text>\n";
     }
-    h << "</svg>\n<details><summary>All " << counts.size() << " syscalls</summary><table><tr><th>Syscall</th><th>Arch</th><th>Calls</th></tr>\n";
+    h << "</svg>\n<details><summary>All " << counts.size()
+      << " syscalls</summary><table><tr><th>Syscall</th><th>Arch</th><th>Calls</th></tr>\n";
     for (const auto& c : counts)
       h << "<tr><td>" << esc(c.name) << "</td><td>" << esc(c.arch) << "</td><td>" << c.count << "</td></tr>\n";
     h << "</table></details>\n";
@@ -189,7 +191,8 @@ std::string render_report_html(const ReportInput& in) {
   h << "<section id=\"findings\"><h2>Findings</h2>\n";
   if (check.findings.empty()) h << "<p>No findings.</p>\n";
   else {
-    h << "<table class=\"findings\"><tr><th>Severity</th><th>Subject</th><th>Finding</th><th>Why it matters</th><th>Fix</th></tr>\n";
+    h << "<table class=\"findings\"><tr><th>Severity</th><th>Subject</th><th>Finding</th><th>Why it "
+         "matters</th><th>Fix</th></tr>\n";
     for (const auto& f : check.findings)
       h << "<tr class=\"finding\"><td class=\"sev-" << severity_name(f.severity) << "\">" << severity_name(f.severity)
         << "</td><td><code>" << esc(f.subject) << "</code></td><td>" << esc(f.message) << "</td><td>" << esc(f.reason)
@@ -201,10 +204,12 @@ std::string render_report_html(const ReportInput& in) {
   if (auto review = review_of(in.traces)) h << review_html_sections(*review);
 
   h << "<section id=\"docker\"><h2>Compared with Docker's default</h2>\n";
-  if (in.docker_default == nullptr) h << "<p>Not compared: Docker's default profile was not given (--docker-default FILE).</p>\n";
+  if (in.docker_default == nullptr)
+    h << "<p>Not compared: Docker's default profile was not given (--docker-default FILE).</p>\n";
   else {
     h << "<ul>\n";
-    for (const auto& c : explanation.arches) h << "<li>" << esc(arch_sentence(c, explanation.reference_label)) << "</li>\n";
+    for (const auto& c : explanation.arches)
+      h << "<li>" << esc(arch_sentence(c, explanation.reference_label)) << "</li>\n";
     h << "</ul>\n";
     bool beyond = false;
     for (const auto& f : check.findings)
@@ -221,11 +226,12 @@ std::string render_report_html(const ReportInput& in) {
     << "<table><tr><th>Group</th><th>Allowed</th><th>Syscalls</th></tr>\n";
   for (const auto& g : explanation.groups) {
     if (g.allowed.empty()) continue;
-    h << "<tr><td><code>" << esc(g.name) << "</code><br><span class=\"muted\">" << esc(g.description) << "</span></td><td>"
-      << g.allowed.size() << " of " << g.size << "</td><td>" << esc(core::join(g.allowed, " ")) << "</td></tr>\n";
+    h << "<tr><td><code>" << esc(g.name) << "</code><br><span class=\"muted\">" << esc(g.description)
+      << "</span></td><td>" << g.allowed.size() << " of " << g.size << "</td><td>" << esc(core::join(g.allowed, " "))
+      << "</td></tr>\n";
   }
-  h << "<tr><td>in no group</td><td>" << explanation.ungrouped.size() << "</td><td>" << esc(core::join(explanation.ungrouped, " "))
-    << "</td></tr>\n</table></section>\n";
+  h << "<tr><td>in no group</td><td>" << explanation.ungrouped.size() << "</td><td>"
+    << esc(core::join(explanation.ungrouped, " ")) << "</td></tr>\n</table></section>\n";
 
   if (in.previous) {
     auto d = diff_profiles(*in.previous, in.policy);
@@ -234,9 +240,12 @@ std::string render_report_html(const ReportInput& in) {
     if (d.same()) h << "<p>No difference in what the profiles allow.</p>\n";
     else {
       h << "<ul>\n";
-      if (d.default_action) h << "<li>Default action: " << esc(d.default_action->first) << " &rarr; " << esc(d.default_action->second) << "</li>\n";
+      if (d.default_action)
+        h << "<li>Default action: " << esc(d.default_action->first) << " &rarr; " << esc(d.default_action->second)
+          << "</li>\n";
       if (!d.arches_added.empty() || !d.arches_removed.empty())
-        h << "<li>Architectures: added " << esc(core::join(d.arches_added, ", ")) << "; removed " << esc(core::join(d.arches_removed, ", ")) << "</li>\n";
+        h << "<li>Architectures: added " << esc(core::join(d.arches_added, ", ")) << "; removed "
+          << esc(core::join(d.arches_removed, ", ")) << "</li>\n";
       for (const auto& [arch, c] : d.by_arch) {
         h << "<li>" << esc(arch) << ": <span class=\"added\">" << c.added.size() << " added</span>";
         if (!c.added.empty()) h << " (" << esc(core::join(c.added, ", ")) << ")";
@@ -245,7 +254,8 @@ std::string render_report_html(const ReportInput& in) {
         h << "</li>\n";
       }
       for (const auto& c : d.changed)
-        h << "<li>Changed <code>" << esc(c.name) << "</code>: " << esc(core::join(c.before, "; ")) << " &rarr; " << esc(core::join(c.after, "; ")) << "</li>\n";
+        h << "<li>Changed <code>" << esc(c.name) << "</code>: " << esc(core::join(c.before, "; ")) << " &rarr; "
+          << esc(core::join(c.after, "; ")) << "</li>\n";
       h << "</ul>\n";
     }
     h << "</section>\n";
@@ -271,22 +281,27 @@ std::string render_report_markdown(const ReportInput& in) {
   for (const auto& c : explanation.arches) m << "- " << md_esc(arch_sentence(c, explanation.reference_label)) << "\n";
   for (const auto& [name, text] : explanation.conditions) m << "- " << md_esc(name) << ": " << md_esc(text) << "\n";
   auto top = check.highest();
-  m << "- Findings: " << check.findings.size() << (top ? ", highest severity " + std::string(severity_name(*top)) : std::string()) << "\n\n";
+  m << "- Findings: " << check.findings.size()
+    << (top ? ", highest severity " + std::string(severity_name(*top)) : std::string()) << "\n\n";
 
   m << "## What was run\n\n";
   if (in.traces.empty()) m << "No trace was given.\n\n";
   else {
-    m << "| Trace | Command | Started | Kernel | Events | Distinct | Lost | Exit code | Duration |\n|---|---|---|---|---|---|---|---|---|\n";
+    m << "| Trace | Command | Started | Kernel | Events | Distinct | Lost | Exit code | Duration "
+         "|\n|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& t : in.traces) {
       const auto& hd = t.trace.header;
-      m << "| " << md_esc(t.source) << " | " << md_esc(command_of(t.trace)) << " | " << md_esc(hd.started_at) << " | " << md_esc(hd.kernel) << " | ";
+      m << "| " << md_esc(t.source) << " | " << md_esc(command_of(t.trace)) << " | " << md_esc(hd.started_at) << " | "
+        << md_esc(hd.kernel) << " | ";
       if (const auto& s = t.trace.summary)
-        m << s->events << " | " << s->distinct << " | " << s->lost << " | " << s->exit_code << " | " << s->duration_ms << " ms |\n";
+        m << s->events << " | " << s->distinct << " | " << s->lost << " | " << s->exit_code << " | " << s->duration_ms
+          << " ms |\n";
       else m << "no summary | | | | |\n";
     }
     m << "\n";
     for (const auto& t : in.traces)
-      for (const auto& w : t.trace.header.warnings) m << "**Warning** from " << md_esc(t.source) << ": " << md_esc(w) << "\n\n";
+      for (const auto& w : t.trace.header.warnings)
+        m << "**Warning** from " << md_esc(t.source) << ": " << md_esc(w) << "\n\n";
   }
 
   m << "## Syscalls made\n\n";
@@ -300,8 +315,11 @@ std::string render_report_markdown(const ReportInput& in) {
     for (std::size_t i = 0; i < bars; ++i) {
       const auto& c = counts[i];
       std::string label = c.name + " (" + c.arch + ")";
-      auto len = counts.front().count == 0 ? 0 : static_cast<std::size_t>(40.0 * static_cast<double>(c.count) / static_cast<double>(counts.front().count));
-      chart << label << std::string(width - label.size() + 1, ' ') << std::string(std::max<std::size_t>(len, 1), '#') << " " << c.count << "\n";
+      auto len = counts.front().count == 0 ? 0
+                                           : static_cast<std::size_t>(40.0 * static_cast<double>(c.count) /
+                                                                      static_cast<double>(counts.front().count));
+      chart << label << std::string(width - label.size() + 1, ' ') << std::string(std::max<std::size_t>(len, 1), '#')
+            << " " << c.count << "\n";
     }
     m << core::markdown_code_block(chart.str()) << "\n";
   }
@@ -311,15 +329,16 @@ std::string render_report_markdown(const ReportInput& in) {
   else {
     m << "| Severity | Subject | Finding | Why it matters | Fix |\n|---|---|---|---|---|\n";
     for (const auto& f : check.findings)
-      m << "| " << severity_name(f.severity) << " | " << md_esc(f.subject) << " | " << md_esc(f.message) << " | " << md_esc(f.reason)
-        << " | " << md_esc(f.fix) << " |\n";
+      m << "| " << severity_name(f.severity) << " | " << md_esc(f.subject) << " | " << md_esc(f.message) << " | "
+        << md_esc(f.reason) << " | " << md_esc(f.fix) << " |\n";
     m << "\n";
   }
   for (const auto& n : check.notes) m << "Note: " << md_esc(n) << "\n\n";
   if (auto review = review_of(in.traces)) m << review_markdown_sections(*review);
 
   m << "## Compared with Docker's default\n\n";
-  if (in.docker_default == nullptr) m << "Not compared: Docker's default profile was not given (--docker-default FILE).\n\n";
+  if (in.docker_default == nullptr)
+    m << "Not compared: Docker's default profile was not given (--docker-default FILE).\n\n";
   else {
     for (const auto& c : explanation.arches) m << "- " << md_esc(arch_sentence(c, explanation.reference_label)) << "\n";
     m << "\n";
@@ -330,8 +349,11 @@ std::string render_report_markdown(const ReportInput& in) {
   m << "## Allowed syscalls by group\n\nsystemd's syscall groups, on " << core::arch_name(explanation.group_arch)
     << "; ? marks a syscall allowed only under argument conditions.\n\n| Group | Allowed | Syscalls |\n|---|---|---|\n";
   for (const auto& g : explanation.groups)
-    if (!g.allowed.empty()) m << "| " << md_esc(g.name) << " | " << g.allowed.size() << " of " << g.size << " | " << md_esc(core::join(g.allowed, " ")) << " |\n";
-  m << "| in no group | " << explanation.ungrouped.size() << " | " << md_esc(core::join(explanation.ungrouped, " ")) << " |\n\n";
+    if (!g.allowed.empty())
+      m << "| " << md_esc(g.name) << " | " << g.allowed.size() << " of " << g.size << " | "
+        << md_esc(core::join(g.allowed, " ")) << " |\n";
+  m << "| in no group | " << explanation.ungrouped.size() << " | " << md_esc(core::join(explanation.ungrouped, " "))
+    << " |\n\n";
 
   if (in.previous) {
     auto d = diff_profiles(*in.previous, in.policy);

@@ -53,7 +53,8 @@ std::vector<std::string> describe_values(const core::TraceSyscall& s) {
   std::vector<std::string> out;
   const auto sensitive = core::sensitive_args_of(s.name);
   for (const auto& a : s.args) {
-    auto it = std::find_if(sensitive.begin(), sensitive.end(), [&](const auto& x) { return x.index == static_cast<unsigned>(a.index); });
+    auto it = std::find_if(sensitive.begin(), sensitive.end(),
+                           [&](const auto& x) { return x.index == static_cast<unsigned>(a.index); });
     std::vector<std::string> names;
     for (auto v : a.values) {
       if (it != sensitive.end()) names.push_back(value_name(it->kind, v));
@@ -76,10 +77,12 @@ std::vector<SyscallGroupUse> group_syscalls(const std::vector<const core::TraceS
   }
   std::vector<SyscallGroupUse> out;
   for (auto& [group, uses] : by_group) {
-    std::sort(uses.begin(), uses.end(), [](const auto& a, const auto& b) { return std::tie(a.name, a.arch) < std::tie(b.name, b.arch); });
+    std::sort(uses.begin(), uses.end(),
+              [](const auto& a, const auto& b) { return std::tie(a.name, a.arch) < std::tie(b.name, b.arch); });
     out.push_back({group, std::move(uses)});
   }
-  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return group_rank(a.group) < group_rank(b.group); });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return group_rank(a.group) < group_rank(b.group); });
   return out;
 }
 
@@ -101,7 +104,8 @@ void completeness(const NamedTrace& t, const std::string& role, Review& r) {
                            " behaviour record(s) dropped at the trace's cap: files, endpoints or programs are missing");
   if (s.lost != 0 || !s.loss.empty())
     r.incomplete.push_back(name + ": the recorder lost events (" + std::to_string(s.lost) + " counted" +
-                           (s.loss.empty() ? std::string() : "; " + s.loss) + "): syscalls and behaviour may be missing");
+                           (s.loss.empty() ? std::string() : "; " + s.loss) +
+                           "): syscalls and behaviour may be missing");
 }
 
 std::vector<std::string> normalised_workspace(const std::vector<std::string>& dirs) {
@@ -130,8 +134,10 @@ Review review_merged(const std::vector<NamedTrace>& traces, const core::Trace& m
     for (const auto& w : t.trace.header.warnings) r.notes.push_back(t.source + ": the recorder warns: " + w);
     if (!t.trace.header.behaviour) {
       r.behaviour_recorded = false;
-      r.notes.push_back(t.source + ": files, network and programs were not recorded: the trace has no behaviour "
-                        "records (its recorder, \"" + t.trace.header.source +
+      r.notes.push_back(t.source +
+                        ": files, network and programs were not recorded: the trace has no behaviour "
+                        "records (its recorder, \"" +
+                        t.trace.header.source +
                         "\", does not write them, or the trace is older than they are), so the review covers its "
                         "syscalls alone");
     }
@@ -147,7 +153,9 @@ Review review_merged(const std::vector<NamedTrace>& traces, const core::Trace& m
 
 // --- against: what `after` did that `before` did not ---
 
-bool covers(core::FileAccessSet old_access, core::FileAccessSet new_access) { return (old_access & new_access) == new_access; }
+bool covers(core::FileAccessSet old_access, core::FileAccessSet new_access) {
+  return (old_access & new_access) == new_access;
+}
 
 core::Trace subtract(const core::Trace& after, const core::Trace& before) {
   core::Trace out;
@@ -181,7 +189,8 @@ core::Trace subtract(const core::Trace& after, const core::Trace& before) {
       out.execs.push_back(e);
   for (const auto& f : after.files)
     if (std::none_of(before.files.begin(), before.files.end(), [&](const auto& o) {
-          return o.path == f.path && o.target == f.target && covers(o.access, f.access) && (f.mode < 0 || o.mode == f.mode);
+          return o.path == f.path && o.target == f.target && covers(o.access, f.access) &&
+                 (f.mode < 0 || o.mode == f.mode);
         }))
       out.files.push_back(f);
   for (const auto& n : after.nets)
@@ -232,7 +241,9 @@ std::vector<ExeInventory> review_inventory(const core::Trace& trace) {
   std::vector<ExeInventory> out;
   for (auto& [exe, inv] : by_exe) {
     inv.syscalls = group_syscalls(calls[exe]);
-    auto by_path = [](const core::TraceFile& a, const core::TraceFile& b) { return std::tie(a.path, a.syscall) < std::tie(b.path, b.syscall); };
+    auto by_path = [](const core::TraceFile& a, const core::TraceFile& b) {
+      return std::tie(a.path, a.syscall) < std::tie(b.path, b.syscall);
+    };
     std::stable_sort(inv.reads.begin(), inv.reads.end(), by_path);
     std::stable_sort(inv.writes.begin(), inv.writes.end(), by_path);
     out.push_back(std::move(inv));
@@ -252,7 +263,8 @@ Review review_traces(const std::vector<NamedTrace>& traces, const ReviewOptions&
   if (merged.summary && merged.summary->behaviour_dropped > dropped_before)
     r.incomplete.push_back(std::to_string(merged.summary->behaviour_dropped - dropped_before) +
                            " behaviour record(s) not reviewed: the traces hold more distinct records than one review "
-                           "keeps (" + std::to_string(core::BehaviourSet::default_cap) + ")");
+                           "keeps (" +
+                           std::to_string(core::BehaviourSet::default_cap) + ")");
   return r;
 }
 

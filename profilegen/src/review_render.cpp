@@ -71,7 +71,8 @@ std::string counts_line(const Review& r) {
   for (const auto& f : r.findings) ++counts[static_cast<std::size_t>(f.severity)];
   std::string s;
   for (std::size_t i = counts.size(); i-- > 0;)
-    s += (s.empty() ? "" : " ") + std::to_string(counts[i]) + " " + std::string(severity_name(static_cast<Severity>(i)));
+    s +=
+        (s.empty() ? "" : " ") + std::to_string(counts[i]) + " " + std::string(severity_name(static_cast<Severity>(i)));
   return s;
 }
 
@@ -82,7 +83,8 @@ std::string title(const Review& r) {
 }
 
 ordered file_json(const core::TraceFile& f) {
-  ordered j{{"path", printable(f.path)}, {"syscall", printable(f.syscall)}, {"access", core::file_access_names(f.access)}};
+  ordered j{
+      {"path", printable(f.path)}, {"syscall", printable(f.syscall)}, {"access", core::file_access_names(f.access)}};
   if (!f.target.empty()) j["target"] = printable(f.target);
   if (f.mode >= 0) j["mode"] = f.mode;
   if (f.result != core::Outcome::unknown) j["result"] = result_word(f.result);
@@ -123,7 +125,7 @@ ordered inventory_json(const ExeInventory& inv) {
     groups.push_back({{"group", g.group}, {"syscalls", std::move(calls)}});
   }
   return {{"exe", printable(inv.exe)}, {"programs", programs}, {"files_read", reads},
-          {"files_written", writes},   {"network", net},         {"syscalls", groups}};
+          {"files_written", writes},   {"network", net},       {"syscalls", groups}};
 }
 
 constexpr const char* css = R"(.review table{table-layout:fixed;width:100%;border-collapse:collapse}
@@ -138,7 +140,8 @@ void html_findings(const Review& r, std::ostringstream& o) {
   o << "<section id=\"review-findings\" class=\"review\"><h2>Findings of the review</h2>\n";
   if (r.findings.empty()) o << "<p>No findings.</p>\n";
   else {
-    o << "<p>" << h(counts_line(r)) << "</p>\n<table><colgroup><col class=\"sev\"><col class=\"rule\"><col class=\"subject\">"
+    o << "<p>" << h(counts_line(r))
+      << "</p>\n<table><colgroup><col class=\"sev\"><col class=\"rule\"><col class=\"subject\">"
          "<col><col><col></colgroup>\n<tr><th>Severity</th><th>Rule</th><th>Subject</th><th>Finding</th>"
          "<th>Why it matters</th><th>Fix</th></tr>\n";
     for (const auto& f : r.findings)
@@ -152,7 +155,8 @@ void html_findings(const Review& r, std::ostringstream& o) {
 }
 
 void html_exe(const ExeInventory& inv, std::ostringstream& o) {
-  o << "<div class=\"exe\"><h3><code>" << h(inv.exe.empty() ? "(executable not recorded)" : inv.exe) << "</code></h3>\n";
+  o << "<div class=\"exe\"><h3><code>" << h(inv.exe.empty() ? "(executable not recorded)" : inv.exe)
+    << "</code></h3>\n";
   auto list = [&](const char* cls, const char* heading, auto&& items, auto&& line) {
     if (items.empty()) return;
     o << "<h4>" << heading << "</h4><ul class=\"records " << cls << "\">\n";
@@ -161,7 +165,8 @@ void html_exe(const ExeInventory& inv, std::ostringstream& o) {
   };
   list("programs", "Programs run", inv.programs, [](const core::TraceExec& e) {
     return "<code>" + h(e.path) + "</code>: <code>" + h(argv_line(e)) + "</code>" +
-           (e.result == core::Outcome::unknown ? "" : " (" + result_word(e.result) + ")") + ", " + std::to_string(e.count) + "x";
+           (e.result == core::Outcome::unknown ? "" : " (" + result_word(e.result) + ")") + ", " +
+           std::to_string(e.count) + "x";
   });
   list("reads", "Files read", inv.reads,
        [](const core::TraceFile& f) { return "<code>" + h(f.path) + "</code> " + h(file_detail(f)); });
@@ -206,7 +211,8 @@ std::string format_review_text(const Review& r) {
   o << "\nfindings:\n";
   if (r.findings.empty()) o << "  none\n";
   for (const auto& f : r.findings) {
-    o << severity_name(f.severity) << ": " << f.id << ": " << printable(f.subject) << ": " << printable(f.message) << "\n";
+    o << severity_name(f.severity) << ": " << f.id << ": " << printable(f.subject) << ": " << printable(f.message)
+      << "\n";
     o << "  why: " << printable(f.reason) << "\n";
     if (!f.fix.empty()) o << "  fix: " << printable(f.fix) << "\n";
   }
@@ -270,7 +276,8 @@ std::string review_markdown_sections(const Review& r) {
   o << "\n## Findings of the review\n\n";
   if (r.findings.empty()) o << "No findings.\n\n";
   else {
-    o << counts_line(r) << "\n\n| Severity | Rule | Subject | Finding | Why it matters | Fix |\n|---|---|---|---|---|---|\n";
+    o << counts_line(r)
+      << "\n\n| Severity | Rule | Subject | Finding | Why it matters | Fix |\n|---|---|---|---|---|---|\n";
     for (const auto& f : r.findings)
       o << "| " << severity_name(f.severity) << " | " << md(f.id) << " | " << md(f.subject) << " | " << md(f.message)
         << " | " << md(f.reason) << " | " << md(f.fix) << " |\n";
@@ -288,8 +295,10 @@ std::string review_markdown_sections(const Review& r) {
     };
     list("Programs run", inv.programs, [](const core::TraceExec& e) { return md(e.path) + ": " + md(argv_line(e)); });
     list("Files read", inv.reads, [](const core::TraceFile& f) { return md(f.path) + " " + md(file_detail(f)); });
-    list("Files written or created", inv.writes, [](const core::TraceFile& f) { return md(f.path) + " " + md(file_detail(f)); });
-    list("Network", inv.network, [](const core::TraceNet& n) { return "**" + net_scope_label(n) + "** " + md(net_line(n)); });
+    list("Files written or created", inv.writes,
+         [](const core::TraceFile& f) { return md(f.path) + " " + md(file_detail(f)); });
+    list("Network", inv.network,
+         [](const core::TraceNet& n) { return "**" + net_scope_label(n) + "** " + md(net_line(n)); });
     list("Syscalls", inv.syscalls, [](const SyscallGroupUse& g) {
       std::string s = md(g.group) + ":";
       for (std::size_t i = 0; i < g.syscalls.size(); ++i) s += (i ? ", " : " ") + md(syscall_line(g.syscalls[i]));
@@ -330,11 +339,14 @@ std::string render_review_html(const Review& r) {
     << "<title>" << h(title(r)) << "</title>\n<style>"
     << "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;padding:0 1em;color:#1b1b1b;"
        "line-height:1.45;overflow-wrap:anywhere}\n"
-       "h1{font-size:1.5em;border-bottom:2px solid #444}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #bbb}"
+       "h1{font-size:1.5em;border-bottom:2px solid #444}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid "
+       "#bbb}"
        "h3{font-size:1.05em}h4{font-size:.95em;margin:.6em 0 .2em}\n"
        "td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}th{background:#f0f0f0}\n"
-       ".sev-critical{background:#8b0000;color:#fff}.sev-high{background:#d9480f;color:#fff}.sev-medium{background:#f59f00}"
-       ".sev-low{background:#ffe066}.sev-info{background:#e7f5ff}code{background:#f4f4f4;padding:0 .2em}.muted{color:#666}\n"
+       ".sev-critical{background:#8b0000;color:#fff}.sev-high{background:#d9480f;color:#fff}.sev-medium{background:#"
+       "f59f00}"
+       ".sev-low{background:#ffe066}.sev-info{background:#e7f5ff}code{background:#f4f4f4;padding:0 "
+       ".2em}.muted{color:#666}\n"
     << css << "</style></head><body>\n<h1>" << h(title(r)) << "</h1>\n"
     << review_html_sections(r) << "</body></html>\n";
   return o.str();

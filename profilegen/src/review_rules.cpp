@@ -45,7 +45,8 @@ constexpr ReviewRule rules[] = {
     {"set-id-mode", S::high, "chmod, or a file created, with the set-user-ID or set-group-ID bit in its mode",
      "a set-id file runs with its owner's identity for whoever starts it: a way to root",
      "refuse it: nucleus-run mounts writable folders nosuid; remove the bit from the file"},
-    {"write-outside-workspace", S::medium, "a write, creation, removal, rename or mode change outside the workspace "
+    {"write-outside-workspace", S::medium,
+     "a write, creation, removal, rename or mode change outside the workspace "
      "(--workspace, by default the trace's) and outside the temporary folders",
      "a tool that changes files it was not pointed at can damage or plant things anywhere the user can write",
      "check that the program needs to write there; if not, run it with only the workspace writable"},
@@ -76,13 +77,15 @@ constexpr ReviewRule rules[] = {
      "the engine runs any container the caller asks for, with host mounts: root on the host",
      "do not give it the socket"},
     {"raw-socket", S::medium, "a raw or packet socket",
-     "raw sockets forge and sniff traffic, and reach kernel code most programs never touch", "remove the need or do not run it"},
+     "raw sockets forge and sniff traffic, and reach kernel code most programs never touch",
+     "remove the need or do not run it"},
     {"shell-started", S::medium, "a shell run: sh, bash, dash, zsh, ksh, fish, csh, busybox",
      "a shell runs whatever text it is handed; what it ran next is only in the inventory",
      "read the command lines; prefer tools that do not shell out"},
     {"interpreter-started", S::medium, "an interpreter run: python, perl, ruby, node, php, lua, tclsh, ...",
      "an interpreter runs code that is not in the reviewed binary", "check the script it ran"},
-    {"downloader-started", S::high, "a downloader or remote-access tool run: curl, wget, nc, socat, ssh, scp, rsync, ...",
+    {"downloader-started", S::high,
+     "a downloader or remote-access tool run: curl, wget, nc, socat, ssh, scp, rsync, ...",
      "fetching code or sending data at run time is how a tool changes after review",
      "find out what it fetched or sent; run it with --network none"},
     {"privilege-program", S::high, "a program that changes identity run: sudo, su, doas, pkexec, newuidmap, ...",
@@ -90,14 +93,14 @@ constexpr ReviewRule rules[] = {
     {"user-namespace", S::high, "clone or unshare with CLONE_NEWUSER among the flag values recorded",
      "an unprivileged user namespace exposes kernel code that normally needs root: the usual start of a kernel exploit",
      "deny it: nucleus-profile gen leaves CLONE_NEWUSER out unless traced; find out why the tool asks"},
-    {"namespaces", S::medium,
-     "clone or unshare with other CLONE_NEW* flags, setns, or unshare without recorded flags",
+    {"namespaces", S::medium, "clone or unshare with other CLONE_NEW* flags, setns, or unshare without recorded flags",
      "namespaces change what the program sees of the system", "find out why the tool needs them"},
     {"mount", S::high, "mount, umount, pivot_root or the new mount API (fsopen, fsmount, move_mount, open_tree, ...)",
      "changing the mount table can hide or expose file systems", "deny it"},
     {"ptrace", S::high, "ptrace, process_vm_readv or process_vm_writev",
      "reading or writing other processes' memory takes their secrets and their control", "deny it"},
-    {"bpf", S::high, "bpf", "eBPF programs run in the kernel; the verifier has a long record of escalations", "deny it"},
+    {"bpf", S::high, "bpf", "eBPF programs run in the kernel; the verifier has a long record of escalations",
+     "deny it"},
     {"kernel-module", S::critical, "init_module, finit_module, delete_module, kexec_load or kexec_file_load",
      "loads or replaces kernel code", "deny it; do not run the program"},
     {"io-uring", S::high, "io_uring_setup, io_uring_enter or io_uring_register",
@@ -127,7 +130,9 @@ Finding make(std::string_view id, const std::string& exe, std::string subject, s
   return f;
 }
 
-std::string outcome_note(core::Outcome o) { return o == core::Outcome::failed ? " (the call failed: it was tried)" : ""; }
+std::string outcome_note(core::Outcome o) {
+  return o == core::Outcome::failed ? " (the call failed: it was tried)" : "";
+}
 
 // --- paths ---
 
@@ -168,26 +173,85 @@ bool path_matches(std::string_view pattern, std::string_view path) {
   return false;
 }
 
-constexpr std::string_view credential_patterns[] = {
-    ".ssh/id_*", ".ssh/*.pem", ".ssh/*.key", ".gnupg/private-keys-v1.d/**", ".gnupg/secring.gpg",
-    ".aws/credentials", ".aws/sso/**", ".config/gcloud/**", ".azure/**", ".kube/config", ".docker/config.json",
-    ".npmrc", ".pypirc", ".cargo/credentials", ".cargo/credentials.toml", ".gem/credentials", ".config/gh/hosts.yml",
-    ".netrc", ".git-credentials", ".config/git/credentials", ".password-store/**", ".vault-token",
-    ".mozilla/firefox/**", ".config/google-chrome/**", ".config/chromium/**", ".config/BraveSoftware/**",
-    "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssh/ssh_host_*_key"};
-constexpr std::string_view persistence_patterns[] = {
-    ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zshenv", ".zprofile",
-    ".zlogin", ".pam_environment", ".xinitrc", ".xprofile", ".config/fish/config.fish", ".config/fish/conf.d/**",
-    ".config/autostart/**", ".config/systemd/user/**", ".config/environment.d/**", ".ssh/authorized_keys",
-    ".ssh/authorized_keys2", ".ssh/rc", ".git/hooks/**", "/etc/profile", "/etc/profile.d/**", "/etc/bash.bashrc",
-    "/etc/environment", "/etc/zsh/**", "/etc/crontab", "/etc/cron.*/**", "/etc/anacrontab", "/var/spool/cron/**",
-    "/etc/systemd/**", "/lib/systemd/**", "/usr/lib/systemd/**", "/etc/xdg/autostart/**", "/etc/init.d/**",
-    "/etc/rc.local", "/etc/ld.so.preload", "/etc/sudoers", "/etc/sudoers.d/**", "/etc/pam.d/**",
-    "/etc/udev/rules.d/**", "/etc/passwd", "/etc/shadow", "/etc/group"};
+constexpr std::string_view credential_patterns[] = {".ssh/id_*",
+                                                    ".ssh/*.pem",
+                                                    ".ssh/*.key",
+                                                    ".gnupg/private-keys-v1.d/**",
+                                                    ".gnupg/secring.gpg",
+                                                    ".aws/credentials",
+                                                    ".aws/sso/**",
+                                                    ".config/gcloud/**",
+                                                    ".azure/**",
+                                                    ".kube/config",
+                                                    ".docker/config.json",
+                                                    ".npmrc",
+                                                    ".pypirc",
+                                                    ".cargo/credentials",
+                                                    ".cargo/credentials.toml",
+                                                    ".gem/credentials",
+                                                    ".config/gh/hosts.yml",
+                                                    ".netrc",
+                                                    ".git-credentials",
+                                                    ".config/git/credentials",
+                                                    ".password-store/**",
+                                                    ".vault-token",
+                                                    ".mozilla/firefox/**",
+                                                    ".config/google-chrome/**",
+                                                    ".config/chromium/**",
+                                                    ".config/BraveSoftware/**",
+                                                    "/etc/shadow",
+                                                    "/etc/shadow-",
+                                                    "/etc/gshadow",
+                                                    "/etc/gshadow-",
+                                                    "/etc/ssh/ssh_host_*_key"};
+constexpr std::string_view persistence_patterns[] = {".bashrc",
+                                                     ".bash_profile",
+                                                     ".bash_login",
+                                                     ".bash_logout",
+                                                     ".profile",
+                                                     ".zshrc",
+                                                     ".zshenv",
+                                                     ".zprofile",
+                                                     ".zlogin",
+                                                     ".pam_environment",
+                                                     ".xinitrc",
+                                                     ".xprofile",
+                                                     ".config/fish/config.fish",
+                                                     ".config/fish/conf.d/**",
+                                                     ".config/autostart/**",
+                                                     ".config/systemd/user/**",
+                                                     ".config/environment.d/**",
+                                                     ".ssh/authorized_keys",
+                                                     ".ssh/authorized_keys2",
+                                                     ".ssh/rc",
+                                                     ".git/hooks/**",
+                                                     "/etc/profile",
+                                                     "/etc/profile.d/**",
+                                                     "/etc/bash.bashrc",
+                                                     "/etc/environment",
+                                                     "/etc/zsh/**",
+                                                     "/etc/crontab",
+                                                     "/etc/cron.*/**",
+                                                     "/etc/anacrontab",
+                                                     "/var/spool/cron/**",
+                                                     "/etc/systemd/**",
+                                                     "/lib/systemd/**",
+                                                     "/usr/lib/systemd/**",
+                                                     "/etc/xdg/autostart/**",
+                                                     "/etc/init.d/**",
+                                                     "/etc/rc.local",
+                                                     "/etc/ld.so.preload",
+                                                     "/etc/sudoers",
+                                                     "/etc/sudoers.d/**",
+                                                     "/etc/pam.d/**",
+                                                     "/etc/udev/rules.d/**",
+                                                     "/etc/passwd",
+                                                     "/etc/shadow",
+                                                     "/etc/group"};
 // Writes that change no file: the terminal, the null device, the process's own descriptors.
-constexpr std::string_view harmless_write_patterns[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/tty",
-                                                        "/dev/pts/**", "/dev/stdout", "/dev/stderr", "/dev/fd/**",
-                                                        "/proc/self/fd/**", "/proc/thread-self/fd/**"};
+constexpr std::string_view harmless_write_patterns[] = {
+    "/dev/null",   "/dev/zero",   "/dev/full",  "/dev/tty",         "/dev/pts/**",
+    "/dev/stdout", "/dev/stderr", "/dev/fd/**", "/proc/self/fd/**", "/proc/thread-self/fd/**"};
 constexpr std::string_view temp_patterns[] = {"/tmp/**", "/var/tmp/**", "/dev/shm/**"};
 
 template <std::size_t N>
@@ -222,23 +286,24 @@ std::string access_words(core::FileAccessSet access) { return core::join(core::f
 
 void file_findings(const core::TraceFile& f, const std::vector<std::string>& workspace, std::vector<Finding>& out) {
   const bool writes = changes_file(f.access);
-  const std::string what = f.exe + " " + (writes ? "asked " + access_words(f.access) + " of " : "read ") + f.path +
-                           outcome_note(f.result);
-  if (!writes && core::has(f.access, FileAccess::read) && any_match(credential_patterns, f.path) && !is_public_key(f.path))
+  const std::string what =
+      f.exe + " " + (writes ? "asked " + access_words(f.access) + " of " : "read ") + f.path + outcome_note(f.result);
+  if (!writes && core::has(f.access, FileAccess::read) && any_match(credential_patterns, f.path) &&
+      !is_public_key(f.path))
     out.push_back(make("credential-read", f.exe, f.path, what));
   if (std::string proc = other_process_file(f.path); !proc.empty()) {
     if (proc == "mem" && core::has(f.access, FileAccess::write))
       out.push_back(make("process-memory-write", f.exe, f.path, what));
-    else if (core::has(f.access, FileAccess::read))
-      out.push_back(make("process-secrets", f.exe, f.path, what));
+    else if (core::has(f.access, FileAccess::read)) out.push_back(make("process-secrets", f.exe, f.path, what));
   }
   if (f.mode >= 0 && (f.mode & (S_ISUID | S_ISGID)) != 0 &&
       (f.access & set_of({FileAccess::chmod, FileAccess::create, FileAccess::mkdir, FileAccess::mknod})) != 0)
-    out.push_back(make("set-id-mode", f.exe, f.path, what + " with mode 0" + [&] {
-                         char buf[16];
-                         std::snprintf(buf, sizeof buf, "%o", static_cast<unsigned>(f.mode));
-                         return std::string(buf);
-                       }()));
+    out.push_back(make(
+        "set-id-mode", f.exe, f.path, what + " with mode 0" + [&] {
+          char buf[16];
+          std::snprintf(buf, sizeof buf, "%o", static_cast<unsigned>(f.mode));
+          return std::string(buf);
+        }()));
   if (!writes) return;
   // A rename also removes its old name: both are changed.
   std::vector<std::string> changed{f.path};
@@ -312,8 +377,9 @@ void net_findings(const core::TraceNet& n, std::vector<Finding>& out) {
     out.push_back(make("cloud-metadata", n.exe, endpoint(n), what));
     return;
   }
-  const char* id = scope == NetScope::loopback ? "network-loopback"
-                   : scope == NetScope::private_net ? "network-private" : "network-public";
+  const char* id = scope == NetScope::loopback      ? "network-loopback"
+                   : scope == NetScope::private_net ? "network-private"
+                                                    : "network-public";
   out.push_back(make(id, n.exe, endpoint(n), what));
 }
 
@@ -346,7 +412,8 @@ void exec_findings(const core::TraceExec& e, const std::vector<std::vector<std::
   if (id == nullptr && !e.argv.empty()) id = program_rule(name = base_name(e.argv.front()));
   if (id == nullptr) return;
   std::string argv = quoted_argv(e.argv, e.argv_truncated);
-  out.push_back(make(id, e.exe, e.path, e.exe + " ran " + e.path + (argv.empty() ? "" : ": " + argv) + outcome_note(e.result)));
+  out.push_back(
+      make(id, e.exe, e.path, e.exe + " ran " + e.path + (argv.empty() ? "" : ": " + argv) + outcome_note(e.result)));
 }
 
 // --- syscalls ---
@@ -361,16 +428,35 @@ std::string risky_reason(std::string_view name) {
 }
 
 void syscall_findings(const core::TraceSyscall& s, std::vector<Finding>& out) {
-  static const std::map<std::string_view, std::string_view> by_name = {
-      {"mount", "mount"}, {"umount", "mount"}, {"umount2", "mount"}, {"pivot_root", "mount"}, {"fsopen", "mount"},
-      {"fsconfig", "mount"}, {"fsmount", "mount"}, {"fspick", "mount"}, {"move_mount", "mount"},
-      {"open_tree", "mount"}, {"mount_setattr", "mount"}, {"ptrace", "ptrace"}, {"process_vm_readv", "ptrace"},
-      {"process_vm_writev", "ptrace"}, {"bpf", "bpf"}, {"init_module", "kernel-module"},
-      {"finit_module", "kernel-module"}, {"delete_module", "kernel-module"}, {"kexec_load", "kernel-module"},
-      {"kexec_file_load", "kernel-module"}, {"io_uring_setup", "io-uring"}, {"io_uring_enter", "io-uring"},
-      {"io_uring_register", "io-uring"}, {"perf_event_open", "kernel-surface"}, {"userfaultfd", "kernel-surface"},
-      {"keyctl", "kernel-surface"}, {"add_key", "kernel-surface"}, {"request_key", "kernel-surface"},
-      {"setns", "namespaces"}};
+  static const std::map<std::string_view, std::string_view> by_name = {{"mount", "mount"},
+                                                                       {"umount", "mount"},
+                                                                       {"umount2", "mount"},
+                                                                       {"pivot_root", "mount"},
+                                                                       {"fsopen", "mount"},
+                                                                       {"fsconfig", "mount"},
+                                                                       {"fsmount", "mount"},
+                                                                       {"fspick", "mount"},
+                                                                       {"move_mount", "mount"},
+                                                                       {"open_tree", "mount"},
+                                                                       {"mount_setattr", "mount"},
+                                                                       {"ptrace", "ptrace"},
+                                                                       {"process_vm_readv", "ptrace"},
+                                                                       {"process_vm_writev", "ptrace"},
+                                                                       {"bpf", "bpf"},
+                                                                       {"init_module", "kernel-module"},
+                                                                       {"finit_module", "kernel-module"},
+                                                                       {"delete_module", "kernel-module"},
+                                                                       {"kexec_load", "kernel-module"},
+                                                                       {"kexec_file_load", "kernel-module"},
+                                                                       {"io_uring_setup", "io-uring"},
+                                                                       {"io_uring_enter", "io-uring"},
+                                                                       {"io_uring_register", "io-uring"},
+                                                                       {"perf_event_open", "kernel-surface"},
+                                                                       {"userfaultfd", "kernel-surface"},
+                                                                       {"keyctl", "kernel-surface"},
+                                                                       {"add_key", "kernel-surface"},
+                                                                       {"request_key", "kernel-surface"},
+                                                                       {"setns", "namespaces"}};
   const std::string calls = std::to_string(s.count) + " call(s) on " + std::string(core::arch_name(s.arch));
   if (auto it = by_name.find(s.name); it != by_name.end()) {
     Finding f = make(it->second, s.exe, s.name, s.exe + " made " + s.name + ": " + calls);
@@ -384,8 +470,9 @@ void syscall_findings(const core::TraceSyscall& s, std::vector<Finding>& out) {
     if (a.index == 0) flags = &a;
   if (flags == nullptr || flags->values.empty()) {
     if (s.name == "unshare")
-      out.push_back(make("namespaces", s.exe, s.name, s.exe + " made unshare (" + calls +
-                                                          "); the recorder kept no flags, so a user namespace cannot be ruled out"));
+      out.push_back(make("namespaces", s.exe, s.name,
+                         s.exe + " made unshare (" + calls +
+                             "); the recorder kept no flags, so a user namespace cannot be ruled out"));
     return;
   }
   const core::ArgKind kind = s.name == "clone" ? core::ArgKind::clone_flags : core::ArgKind::unshare_flags;
@@ -466,7 +553,9 @@ std::vector<Finding> review_findings(const core::Trace& trace, const std::vector
     return std::tie(a.id, a.exe, a.subject) < std::tie(b.id, b.exe, b.subject);
   });
   out.erase(std::unique(out.begin(), out.end(),
-                        [](const Finding& a, const Finding& b) { return a.id == b.id && a.exe == b.exe && a.subject == b.subject; }),
+                        [](const Finding& a, const Finding& b) {
+                          return a.id == b.id && a.exe == b.exe && a.subject == b.subject;
+                        }),
             out.end());
   limit(out);
   std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) { return a.severity > b.severity; });

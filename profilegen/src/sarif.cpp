@@ -138,11 +138,13 @@ std::string check_to_sarif(const CheckResult& result, std::string_view profile_p
   if (!result.notes.empty()) {
     ordered notifications = ordered::array();
     for (const auto& n : result.notes) notifications.push_back({{"level", "note"}, {"message", {{"text", n}}}});
-    run["invocations"] = ordered::array({{{"executionSuccessful", true}, {"toolExecutionNotifications", notifications}}});
+    run["invocations"] =
+        ordered::array({{{"executionSuccessful", true}, {"toolExecutionNotifications", notifications}}});
   }
-  ordered sarif = {{"$schema", "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"},
-                   {"version", "2.1.0"},
-                   {"runs", ordered::array({run})}};
+  ordered sarif = {
+      {"$schema", "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"},
+      {"version", "2.1.0"},
+      {"runs", ordered::array({run})}};
   return sarif.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
@@ -168,7 +170,8 @@ std::string review_to_sarif(const Review& review, const SarifTool& tool) {
                        {"properties", {{"tags", {"security"}}, {"security-severity", security_severity(f.severity)}}}});
     }
     ordered location = {{"physicalLocation", {{"artifactLocation", {{"uri", uri}}}}}};
-    if (!f.exe.empty()) location["logicalLocations"] = ordered::array({{{"name", printable(f.exe)}, {"kind", "module"}}});
+    if (!f.exe.empty())
+      location["logicalLocations"] = ordered::array({{{"name", printable(f.exe)}, {"kind", "module"}}});
     std::string text = printable(f.message) + ". Why: " + f.reason;
     if (!f.fix.empty()) text += ". Fix: " + f.fix;
     results.push_back({{"ruleId", id},
@@ -180,25 +183,29 @@ std::string review_to_sarif(const Review& review, const SarifTool& tool) {
   }
   ordered artifacts = ordered::array();
   for (const auto& s : review.sources) artifacts.push_back({{"location", {{"uri", to_uri(s)}}}});
-  ordered run = {{"tool",
-                  {{"driver",
-                    {{"name", tool.name},
-                     {"version", tool.version},
-                     {"semanticVersion", tool.version},
-                     {"informationUri", tool.information_uri},
-                     {"rules", rules}}}}},
-                 {"artifacts", artifacts},
-                 {"results", results},
-                 {"properties", {{"complete", review.incomplete.empty()}, {"behaviour_recorded", review.behaviour_recorded}}}};
+  ordered run = {
+      {"tool",
+       {{"driver",
+         {{"name", tool.name},
+          {"version", tool.version},
+          {"semanticVersion", tool.version},
+          {"informationUri", tool.information_uri},
+          {"rules", rules}}}}},
+      {"artifacts", artifacts},
+      {"results", results},
+      {"properties", {{"complete", review.incomplete.empty()}, {"behaviour_recorded", review.behaviour_recorded}}}};
   ordered notifications = ordered::array();
   for (const auto& i : review.incomplete)
     notifications.push_back({{"level", "warning"}, {"message", {{"text", "incomplete: " + printable(i)}}}});
-  for (const auto& n : review.notes) notifications.push_back({{"level", "note"}, {"message", {{"text", printable(n)}}}});
+  for (const auto& n : review.notes)
+    notifications.push_back({{"level", "note"}, {"message", {{"text", printable(n)}}}});
   if (!notifications.empty())
-    run["invocations"] = ordered::array({{{"executionSuccessful", true}, {"toolExecutionNotifications", notifications}}});
-  ordered sarif = {{"$schema", "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"},
-                   {"version", "2.1.0"},
-                   {"runs", ordered::array({run})}};
+    run["invocations"] =
+        ordered::array({{{"executionSuccessful", true}, {"toolExecutionNotifications", notifications}}});
+  ordered sarif = {
+      {"$schema", "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"},
+      {"version", "2.1.0"},
+      {"runs", ordered::array({run})}};
   return sarif.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 

@@ -55,7 +55,8 @@ TEST(AccessPolicy, WritesSortedAndReadsBack) {
 
 TEST(AccessPolicy, CoverageFollowsDirectories) {
   core::AccessPolicy p;
-  p.files = {{"/home/u/work", set({PathAccess::read, PathAccess::write})}, {"/", set({PathAccess::read})},
+  p.files = {{"/home/u/work", set({PathAccess::read, PathAccess::write})},
+             {"/", set({PathAccess::read})},
              {"/usr/bin/python3", set({PathAccess::execute})}};
   EXPECT_EQ(core::access_for(p, "/home/u/work/a/b.txt"), set({PathAccess::read, PathAccess::write}));
   EXPECT_EQ(core::access_for(p, "/home/u/workshop/x"), set({PathAccess::read})) << "a prefix is not a parent";
@@ -87,9 +88,10 @@ TEST(AccessPolicy, RefusesWhatItCannotTrust) {
             "app.policy.json: version: policy format version 9 is newer than this nucleus (1): upgrade nucleus");
   EXPECT_EQ(rejection(head + R"("files":[{"path":"work","access":["read"]}]})"),
             "app.policy.json: files[0].path: must be an absolute path, not \"work\"");
-  EXPECT_EQ(rejection(head + R"("files":[{"path":"/a/../etc/","access":["read"]}]})"),
-            "app.policy.json: files[0].path: \"/a/../etc/\" must be written without \".\", \"..\", \"//\" or a trailing "
-            "\"/\": \"/etc\"");
+  EXPECT_EQ(
+      rejection(head + R"("files":[{"path":"/a/../etc/","access":["read"]}]})"),
+      "app.policy.json: files[0].path: \"/a/../etc/\" must be written without \".\", \"..\", \"//\" or a trailing "
+      "\"/\": \"/etc\"");
   EXPECT_EQ(rejection(head + R"("files":[{"path":"/a","access":["fly"]}]})"),
             "app.policy.json: files[0].access: unknown access \"fly\" (read, write, create, execute, remove, list)");
   EXPECT_EQ(rejection(head + R"("files":[{"path":"/a","access":[]},{"path":"/a","access":["read"]}]})"),

@@ -15,10 +15,14 @@ TEST(Action, ParsesOciNames) {
     const char* oci;
     ActionKind kind;
   } cases[] = {
-      {"SCMP_ACT_KILL_PROCESS", ActionKind::kill_process}, {"SCMP_ACT_KILL_THREAD", ActionKind::kill_thread},
-      {"SCMP_ACT_KILL", ActionKind::kill_thread},          {"SCMP_ACT_TRAP", ActionKind::trap},
-      {"SCMP_ACT_ERRNO", ActionKind::errno_ret},           {"SCMP_ACT_TRACE", ActionKind::trace},
-      {"SCMP_ACT_LOG", ActionKind::log},                   {"SCMP_ACT_ALLOW", ActionKind::allow},
+      {"SCMP_ACT_KILL_PROCESS", ActionKind::kill_process},
+      {"SCMP_ACT_KILL_THREAD", ActionKind::kill_thread},
+      {"SCMP_ACT_KILL", ActionKind::kill_thread},
+      {"SCMP_ACT_TRAP", ActionKind::trap},
+      {"SCMP_ACT_ERRNO", ActionKind::errno_ret},
+      {"SCMP_ACT_TRACE", ActionKind::trace},
+      {"SCMP_ACT_LOG", ActionKind::log},
+      {"SCMP_ACT_ALLOW", ActionKind::allow},
       {"SCMP_ACT_NOTIFY", ActionKind::notify},
   };
   for (const auto& c : cases) {
@@ -81,8 +85,8 @@ TEST(Action, StrictnessFollowsKernelPrecedence) {
 }
 
 TEST(CmpOp, ParsesEveryOperator) {
-  for (const char* name : {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
-                           "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"}) {
+  for (const char* name : {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+                           "SCMP_CMP_MASKED_EQ"}) {
     auto op = cmp_op_from_oci(name);
     ASSERT_TRUE(op) << name;
     EXPECT_EQ(cmp_op_oci_name(*op), name);

@@ -24,7 +24,7 @@ TEST(Aggregator, CountsByArchSyscallAndExe) {
   core::Aggregator agg;
   for (int i = 0; i < 3; ++i) agg.add(rec("x86_64", 0, "/bin/a"));
   agg.add(rec("x86_64", 0, "/bin/b"));
-  agg.add(rec("x86", 3, "/bin/a")); // read on i386
+  agg.add(rec("x86", 3, "/bin/a"));          // read on i386
   agg.add(rec("x32", 0x40000000, "/bin/a")); // read on x32
   EXPECT_EQ(agg.events(), 6u);
   EXPECT_EQ(agg.distinct(), 3u);
@@ -93,8 +93,7 @@ TEST(Report, DenialLineNamesEverythingAUserNeeds) {
   // What the profile says fills in the errno the record lacks, when the two agree.
   EXPECT_NE(tracer::describe_denial(r, "app.json", core::Action::errno_ret(13)).find("]: errno(EACCES);"),
             std::string::npos);
-  EXPECT_NE(tracer::describe_denial(r, "app.json", core::Action::kill_process()).find("]: errno;"),
-            std::string::npos);
+  EXPECT_NE(tracer::describe_denial(r, "app.json", core::Action::kill_process()).find("]: errno;"), std::string::npos);
   auto kill = rec("x86", 20, "/usr/bin/old", 0x80000000);
   EXPECT_NE(tracer::describe_denial(kill, "p.json").find("denied getpid (x86) in /usr/bin/old"), std::string::npos);
   EXPECT_NE(tracer::describe_denial(kill, "p.json").find("kill-process"), std::string::npos);

@@ -28,9 +28,7 @@ std::vector<std::uint8_t> bytes_of(const Sockaddr& address, std::size_t size = s
   return out;
 }
 
-std::vector<std::string> names(std::uint64_t flags) {
-  return core::file_access_names(core::open_flags_access(flags));
-}
+std::vector<std::string> names(std::uint64_t flags) { return core::file_access_names(core::open_flags_access(flags)); }
 
 } // namespace
 
@@ -152,8 +150,8 @@ TEST(Behaviour, TraceLinesRoundTrip) {
                      static_cast<core::FileAccessSet>(FileAccess::read), "", core::Outcome::ok, 2});
   t.files.push_back({"/bin/app", "symlinkat", "/tmp/l", static_cast<core::FileAccessSet>(FileAccess::symlink),
                      "/etc/shadow", core::Outcome::unknown, 1});
-  t.files.push_back({"/bin/app", "openat", "rel/x", FileAccess::write | FileAccess::create, "",
-                     core::Outcome::failed, 1});
+  t.files.push_back(
+      {"/bin/app", "openat", "rel/x", FileAccess::write | FileAccess::create, "", core::Outcome::failed, 1});
   t.files.push_back({"/bin/app", "fchmodat", "/tmp/s", static_cast<core::FileAccessSet>(FileAccess::chmod), "",
                      core::Outcome::ok, 1, 04755});
   t.nets.push_back({"/bin/app", "connect", "inet", "", "127.0.0.1", 8080, core::Outcome::failed, 1});
@@ -195,8 +193,9 @@ TEST(Behaviour, ReaderRejectsBadRecordsByLine) {
             "b.trace:2: key \"argv\" in the exec line must be an array of strings, not \"sh\"");
   EXPECT_EQ(rejection(R"({"type":"exec","exe":"/a","path":"/b","argv":[],"result":"maybe","count":1})"),
             "b.trace:2: key \"result\" in the exec line must be \"ok\" or \"failed\", not \"maybe\"");
-  EXPECT_EQ(rejection(R"({"type":"file","exe":"/a","syscall":"chmod","path":"/x","access":["chmod"],"count":1,"mode":4096})"),
-            "b.trace:2: key \"mode\" in the file line must be a file mode 0..07777, not 4096");
+  EXPECT_EQ(
+      rejection(R"({"type":"file","exe":"/a","syscall":"chmod","path":"/x","access":["chmod"],"count":1,"mode":4096})"),
+      "b.trace:2: key \"mode\" in the file line must be a file mode 0..07777, not 4096");
   EXPECT_EQ(rejection(R"({"type":"file","exe":"/a","path":"/x","access":[],"count":1})"),
             "b.trace:2: missing key \"syscall\" in the file line");
   EXPECT_EQ(core::read_trace(header + "\n" + R"({"type":"exec","exe":"/a","path":"/b","argv":[],"count":1})", "b")

@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // The message of the Error `f` throws, or "" when it throws none.
-template <typename F> std::string error_of(F f) {
+template <typename F>
+std::string error_of(F f) {
   try {
     f();
   } catch (const Error& e) {
@@ -36,11 +37,13 @@ TEST(OutputPath, RefusesFifosSymlinksAndDirectoriesAndKeepsThem) {
   write_text(dir / "target", "kept\n");
   fs::create_symlink(dir / "target", dir / "link");
   fs::create_directory(dir / "sub");
-  const std::pair<const char*, const char*> cases[] = {{"fifo", "a FIFO"}, {"link", "a symbolic link"}, {"sub", "a directory"}};
+  const std::pair<const char*, const char*> cases[] = {
+      {"fifo", "a FIFO"}, {"link", "a symbolic link"}, {"sub", "a directory"}};
   for (const auto& [name, what] : cases) {
     const fs::path path = dir / name;
     EXPECT_NE(error_of([&] { OutputPath::open(path); }).find(path.string() + " is " + what), std::string::npos) << name;
-    EXPECT_NE(error_of([&] { write_file_atomic(path, "new\n"); }).find(" is " + std::string(what)), std::string::npos) << name;
+    EXPECT_NE(error_of([&] { write_file_atomic(path, "new\n"); }).find(" is " + std::string(what)), std::string::npos)
+        << name;
   }
   EXPECT_TRUE(fs::is_fifo(fs::symlink_status(dir / "fifo")));
   EXPECT_TRUE(fs::is_symlink(dir / "link"));

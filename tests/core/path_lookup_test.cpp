@@ -52,7 +52,8 @@ TEST(PathLookup, NeverSearchesTheCurrentDirectory) {
   make_executable(system / "ls");
   in_directory(planted.path(), [&] {
     const std::string sys = system.path().string();
-    for (const std::string& entries : std::vector<std::string>{"", ":", ".", "./", "bin", "::" + sys, ".:" + sys, sys + ":"}) {
+    for (const std::string& entries :
+         std::vector<std::string>{"", ":", ".", "./", "bin", "::" + sys, ".:" + sys, sys + ":"}) {
       SCOPED_TRACE("PATH=" + entries);
       auto found = lookup_command("ls", entries);
       if (found.found()) {

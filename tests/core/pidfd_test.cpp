@@ -68,7 +68,8 @@ TEST(Pidfd, NoSuchProcess) {
 // only after the handler has run, so the wait is interrupted before there is a status to collect.
 TEST(WaitChild, ASignalDoesNotEndTheWait) {
   ASSERT_EQ(::pipe2(handled, O_CLOEXEC), 0);
-  struct sigaction sa{}, old{};
+  struct sigaction sa {
+  }, old{};
   sa.sa_handler = on_signal; // no SA_RESTART
   ASSERT_EQ(::sigaction(SIGUSR1, &sa, &old), 0);
   const pid_t parent = ::getpid();

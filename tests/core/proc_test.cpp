@@ -17,8 +17,9 @@ namespace {
 
 // A stat line as the kernel writes it, with `name` as the command and the start time given.
 std::string stat_line(const std::string& name, int ppid, unsigned long long start) {
-  std::string s = "4242 (" + name + ") S " + std::to_string(ppid) + " 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 " +
-                  std::to_string(start) + " 2000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+  std::string s = "4242 (" + name + ") S " + std::to_string(ppid) +
+                  " 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 " + std::to_string(start) +
+                  " 2000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
   return s;
 }
 
@@ -74,8 +75,9 @@ TEST(ProcessStat, ReadsRealProcesses) {
 }
 
 TEST(StatusField, ValueOfALine) {
-  const std::string status = "Name:\tsh\nUmask:\t0022\nState:\tS (sleeping)\nNSpid:\t4242\t1\nCapEff:\t000001ffffffffff\n"
-                             "Seccomp_filters:\t2\n";
+  const std::string status =
+      "Name:\tsh\nUmask:\t0022\nState:\tS (sleeping)\nNSpid:\t4242\t1\nCapEff:\t000001ffffffffff\n"
+      "Seccomp_filters:\t2\n";
   EXPECT_EQ(status_field(status, "NSpid"), "4242\t1");
   EXPECT_EQ(status_field(status, "CapEff"), "000001ffffffffff");
   EXPECT_EQ(status_field(status, "Seccomp_filters"), "2");

@@ -138,11 +138,16 @@ TEST(Record, AuditdLogLine) {
 TEST(Record, EnrichedAuditdLinePrefersTheRawArch) {
   SeccompRecord r;
   const std::string raw = "type=SECCOMP msg=" + std::string(payload);
-  ASSERT_EQ(parse(raw + "\x1d" "AUID=\"root\" UID=\"root\" GID=\"root\" ARCH=x86_64 SYSCALL=execve", r),
+  ASSERT_EQ(parse(raw + "\x1d"
+                        "AUID=\"root\" UID=\"root\" GID=\"root\" ARCH=x86_64 SYSCALL=execve",
+                  r),
             ParseStatus::ok);
   expect_execve_of_nl(r);
   // The raw token wins over the interpreted name (which ausearch derives from it anyway).
-  ASSERT_EQ(parse(raw + "\x1d" "AUID=\"root\" ARCH=i386 SYSCALL=execve", r), ParseStatus::ok);
+  ASSERT_EQ(parse(raw + "\x1d"
+                        "AUID=\"root\" ARCH=i386 SYSCALL=execve",
+                  r),
+            ParseStatus::ok);
   EXPECT_EQ(r.arch, arch("x86_64"));
 }
 
@@ -155,7 +160,8 @@ TEST(Record, EnrichedArchNameAloneIsEnough) {
             ParseStatus::ok);
   EXPECT_EQ(r.arch, arch("x86_64"));
   EXPECT_EQ(r.syscall, 59);
-  EXPECT_EQ(parse("type=SECCOMP msg=audit(1.2:3): pid=1 syscall=59 code=0x7ffc0000\x1d" "ARCH=sparc"),
+  EXPECT_EQ(parse("type=SECCOMP msg=audit(1.2:3): pid=1 syscall=59 code=0x7ffc0000\x1d"
+                  "ARCH=sparc"),
             ParseStatus::malformed);
 }
 
@@ -292,21 +298,21 @@ TEST(Record, OtherRecordsAndLinesAreNotSeccomp) {
 TEST(Record, DamagedSeccompRecordsAreMalformed) {
   const std::string head = "audit: type=1326 audit(1795861588.540:2): auid=0 uid=0 gid=0 ses=1 ";
   for (const std::string& body : {
-           std::string("pid=2140 comm=\"nl\" sig=0 syscall=59 compat=0 ip=0x1 code=0x7ffc0000"),          // no arch
-           std::string("pid=2140 arch=zz syscall=59 code=0x7ffc0000"),                                   // garbled arch
-           std::string("pid=2140 arch=c000003e1 syscall=59 code=0x7ffc0000"),                            // too wide
-           std::string("pid=2140 arch=12345 syscall=59 code=0x7ffc0000"),                                // unknown arch
-           std::string("pid=2140 arch=c000003e code=0x7ffc0000"),                                        // no syscall
-           std::string("pid=2140 arch=c000003e syscall=5x9 code=0x7ffc0000"),                            // garbled
-           std::string("pid=2140 arch=c000003e syscall=-1 code=0x7ffc0000"),                             // negative
-           std::string("arch=c000003e syscall=59 code=0x7ffc0000"),                                      // no pid
-           std::string("pid=-4 arch=c000003e syscall=59 code=0x7ffc0000"),                               // negative
-           std::string("pid= arch=c000003e syscall=59 code=0x7ffc0000"),                                 // empty
-           std::string("pid=2140 arch=c000003e syscall=59 compat=0 ip=0x7ff7bc5b1ad7"),                  // cut short
-           std::string("pid=2140 arch=c000003e syscall=59 code=0x"),                                     // empty code
-           std::string("pid=2140 comm=\"nl exe=\"/x\" arch=c000003e syscall=59 code=0x7ffc0000"),        // bad quote
-           std::string("pid=2140 arch=c000003e syscall=59 sig=x code=0x7ffc0000"),                       // garbled sig
-           std::string("pid=2140 arch=c000003e syscall=59 ip=0xgg code=0x7ffc0000"),                     // garbled ip
+           std::string("pid=2140 comm=\"nl\" sig=0 syscall=59 compat=0 ip=0x1 code=0x7ffc0000"),  // no arch
+           std::string("pid=2140 arch=zz syscall=59 code=0x7ffc0000"),                            // garbled arch
+           std::string("pid=2140 arch=c000003e1 syscall=59 code=0x7ffc0000"),                     // too wide
+           std::string("pid=2140 arch=12345 syscall=59 code=0x7ffc0000"),                         // unknown arch
+           std::string("pid=2140 arch=c000003e code=0x7ffc0000"),                                 // no syscall
+           std::string("pid=2140 arch=c000003e syscall=5x9 code=0x7ffc0000"),                     // garbled
+           std::string("pid=2140 arch=c000003e syscall=-1 code=0x7ffc0000"),                      // negative
+           std::string("arch=c000003e syscall=59 code=0x7ffc0000"),                               // no pid
+           std::string("pid=-4 arch=c000003e syscall=59 code=0x7ffc0000"),                        // negative
+           std::string("pid= arch=c000003e syscall=59 code=0x7ffc0000"),                          // empty
+           std::string("pid=2140 arch=c000003e syscall=59 compat=0 ip=0x7ff7bc5b1ad7"),           // cut short
+           std::string("pid=2140 arch=c000003e syscall=59 code=0x"),                              // empty code
+           std::string("pid=2140 comm=\"nl exe=\"/x\" arch=c000003e syscall=59 code=0x7ffc0000"), // bad quote
+           std::string("pid=2140 arch=c000003e syscall=59 sig=x code=0x7ffc0000"),                // garbled sig
+           std::string("pid=2140 arch=c000003e syscall=59 ip=0xgg code=0x7ffc0000"),              // garbled ip
        }) {
     EXPECT_EQ(parse(head + body), ParseStatus::malformed) << body;
   }

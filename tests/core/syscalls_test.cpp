@@ -35,10 +35,12 @@ TEST(Syscalls, ResolvesPerArchitecture) {
     const char* name;
     int nr;
   } cases[] = {
-      {"x86_64", "read", 0},       {"x86_64", "execve", 59},         {"x86_64", "socket", 41},
-      {"x86", "read", 3},          {"x86", "execve", 11},            {"x86", "socketcall", 102},
-      {"x32", "read", 0x40000000}, {"x32", "execve", 0x40000000 + 520}, {"aarch64", "read", 63},
-      {"aarch64", "execve", 221},  {"arm", "read", 3},               {"arm", "socket", 281},
+      {"x86_64", "read", 0},       {"x86_64", "execve", 59},
+      {"x86_64", "socket", 41},    {"x86", "read", 3},
+      {"x86", "execve", 11},       {"x86", "socketcall", 102},
+      {"x32", "read", 0x40000000}, {"x32", "execve", 0x40000000 + 520},
+      {"aarch64", "read", 63},     {"aarch64", "execve", 221},
+      {"arm", "read", 3},          {"arm", "socket", 281},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(syscall_number(arch(c.arch), c.name), c.nr) << c.arch << " " << c.name;

@@ -32,7 +32,9 @@ TEST(Text, NewlinesAndTabsAreEscapedInALineAndKeptInLines) {
 TEST(Text, C1ControlsAndInvisibleMarksAreEscaped) {
   // U+009B is a one-character CSI on terminals that read C1 controls; U+202E reverses the text
   // after it; U+2066 opens an isolate; U+200B is invisible.
-  EXPECT_EQ(core::printable("a\xc2\x9b" "2Kb"), "a\\u{009b}2Kb");
+  EXPECT_EQ(core::printable("a\xc2\x9b"
+                            "2Kb"),
+            "a\\u{009b}2Kb");
   EXPECT_EQ(core::printable("evil\xe2\x80\xaegpj.exe"), "evil\\u{202e}gpj.exe");
   EXPECT_EQ(core::printable("x\xe2\x81\xa6y\xe2\x80\x8bz"), "x\\u{2066}y\\u{200b}z");
 }
@@ -40,8 +42,8 @@ TEST(Text, C1ControlsAndInvisibleMarksAreEscaped) {
 TEST(Text, InvalidUtf8IsShownByteByByte) {
   EXPECT_EQ(core::printable("a\xff\xfe"), "a\\xff\\xfe");
   EXPECT_EQ(core::printable("\xc0\x9b"), "\\xc0\\x9b");          // overlong form of ESC
-  EXPECT_EQ(core::printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
-  EXPECT_EQ(core::printable("cut\xe2\x82"), "cut\\xe2\\x82");     // truncated sequence
+  EXPECT_EQ(core::printable("\xed\xa0\x80"), "\\xed\\xa0\\x80"); // a surrogate
+  EXPECT_EQ(core::printable("cut\xe2\x82"), "cut\\xe2\\x82");    // truncated sequence
 }
 
 TEST(Text, OtherLanguagesAndPlainTextStay) {
@@ -84,7 +86,8 @@ TEST(Text, AStreamGuardEscapesWhateverIsWrittenThroughIt) {
   {
     core::PrintableStream guard(sink);
     sink << "denied socket in /tmp/x\r\x1b[2K" << std::flush;
-    sink << " [pid 7]\n" << "second\tline\x1b[8m";
+    sink << " [pid 7]\n"
+         << "second\tline\x1b[8m";
     sink.write("\n", 1);
     // The tool's own sequence goes past the guard.
     guard.raw()->sputn("\r\x1b[K", 4);
@@ -97,8 +100,13 @@ TEST(Text, AStreamGuardEscapesWhateverIsWrittenThroughIt) {
 TEST(Text, FormatCharactersThatRenderAsNothingAreEscaped) {
   // A tag character (hidden text a program reads and a person does not), a variation selector,
   // a soft hyphen and a Hangul filler: each makes two different paths look alike.
-  EXPECT_EQ(core::printable("a\xf3\xa0\x81\x81" "b"), "a\\u{e0041}b");
-  EXPECT_EQ(core::printable("a\xef\xb8\x8f" "b\xc2\xad" "c\xe3\x85\xa4"), "a\\u{fe0f}b\\u{00ad}c\\u{3164}");
+  EXPECT_EQ(core::printable("a\xf3\xa0\x81\x81"
+                            "b"),
+            "a\\u{e0041}b");
+  EXPECT_EQ(core::printable("a\xef\xb8\x8f"
+                            "b\xc2\xad"
+                            "c\xe3\x85\xa4"),
+            "a\\u{fe0f}b\\u{00ad}c\\u{3164}");
 }
 
 TEST(Text, ALongLineIsNotCutInsideACharacter) {

@@ -25,7 +25,8 @@ Trace design_example() {
 
 const std::string header_line = R"({"type":"header","format":"nucleus-trace","version":1,"command":["./app","x"],)"
                                 R"("source":"audit-netlink","kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z"})";
-const std::string syscall_line = R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":42,"exe":"/usr/bin/app"})";
+const std::string syscall_line =
+    R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":42,"exe":"/usr/bin/app"})";
 
 // The message of the Error that reading `text` throws, or "" when it reads.
 std::string rejection(const std::string& text) {
@@ -41,10 +42,11 @@ std::string rejection(const std::string& text) {
 } // namespace
 
 TEST(TraceLog, WritesTheDocumentedLines) {
-  EXPECT_EQ(core::write_trace(design_example()),
-            header_line + "\n" + syscall_line + "\n" +
-                R"({"type":"summary","events":1234,"distinct":57,"lost":0,"exit_code":0,"duration_ms":120,"unparsed":0})"
-                "\n");
+  EXPECT_EQ(
+      core::write_trace(design_example()),
+      header_line + "\n" + syscall_line + "\n" +
+          R"({"type":"summary","events":1234,"distinct":57,"lost":0,"exit_code":0,"duration_ms":120,"unparsed":0})"
+          "\n");
 }
 
 TEST(TraceLog, BaselineIsWrittenOnlyWhenSet) {
@@ -81,15 +83,19 @@ TEST(TraceLog, WarningsAreWrittenOnlyWhenSetAndReadBack) {
 
 TEST(TraceLog, ReadsTheDesignExample) {
   // The summary as DESIGN.md shows it, without "unparsed" (a later key).
-  Trace t = core::read_trace(header_line + "\n" + syscall_line + "\n" +
-                                   R"({"type":"summary","events":1234,"distinct":57,"lost":0,"exit_code":0,"duration_ms":120})",
-                               "app.trace");
+  Trace t =
+      core::read_trace(header_line + "\n" + syscall_line + "\n" +
+                           R"({"type":"summary","events":1234,"distinct":57,"lost":0,"exit_code":0,"duration_ms":120})",
+                       "app.trace");
   EXPECT_EQ(t, design_example());
 }
 
 TEST(TraceLog, RoundTrip) {
   Trace t;
-  t.header = {{"/usr/bin/env", "tab\there", "quote\"s", "ünïcødé", ""}, "kmsg", "6.18.0-1", "2026-11-28T09:00:00Z",
+  t.header = {{"/usr/bin/env", "tab\there", "quote\"s", "ünïcødé", ""},
+              "kmsg",
+              "6.18.0-1",
+              "2026-11-28T09:00:00Z",
               "profiles/base.json"};
   t.syscalls = {
       {arch("x86_64"), 59, "execve", 1, "/usr/bin/env"},
@@ -114,12 +120,16 @@ TEST(TraceLog, RoundTrip) {
 }
 
 TEST(TraceLog, IgnoresUnknownKeysTypesAndBlankLines) {
-  const std::string text = std::string("\n  \r\n") +
-                           R"({"type":"header","format":"nucleus-trace","version":1,"command":["./app","x"],"source":"audit-netlink",)"
-                           R"("kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z","host":{"name":"ci"}})" "\r\n" +
-                           R"({"type":"note","text":"from a newer nucleus"})" "\n\n" +
-                           R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":42,"exe":"/usr/bin/app","tid":[1,2]})" "\n" +
-                           R"({"type":"summary","events":1234,"distinct":57,"lost":0,"exit_code":0,"duration_ms":120,"unparsed":0,"x":null})";
+  const std::string text =
+      std::string("\n  \r\n") +
+      R"({"type":"header","format":"nucleus-trace","version":1,"command":["./app","x"],"source":"audit-netlink",)"
+      R"("kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z","host":{"name":"ci"}})"
+      "\r\n" +
+      R"({"type":"note","text":"from a newer nucleus"})"
+      "\n\n" +
+      R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":42,"exe":"/usr/bin/app","tid":[1,2]})"
+      "\n" +
+      R"({"type":"summary","events":1234,"distinct":57,"lost":0,"exit_code":0,"duration_ms":120,"unparsed":0,"x":null})";
   EXPECT_EQ(core::read_trace(text, "app.trace"), design_example());
 }
 
@@ -130,7 +140,8 @@ TEST(TraceLog, SummaryMayBeMissing) {
 }
 
 TEST(TraceLog, RejectsAnotherFormatAndANewerVersion) {
-  EXPECT_EQ(rejection(R"({"type":"header","format":"x","version":1})"), "app.trace:1: not a nucleus trace: format is \"x\"");
+  EXPECT_EQ(rejection(R"({"type":"header","format":"x","version":1})"),
+            "app.trace:1: not a nucleus trace: format is \"x\"");
   EXPECT_EQ(rejection("\n" + std::string(R"({"type":"header","format":"nucleus-trace","version":2,"future":true})")),
             "app.trace:2: trace format version 2 is newer than this nucleus (1): upgrade nucleus");
   EXPECT_EQ(rejection(R"({"type":"header","format":"nucleus-trace","version":0})"),
@@ -158,22 +169,28 @@ TEST(TraceLog, RejectsMissingKeysAndWrongTypes) {
             "app.trace:1: key \"command\" in the header line must be an array of strings, not [\"a\",1]");
   EXPECT_EQ(rejection(header_line + "\n" + R"({"type":"syscall","arch":"x86_64","name":"read","count":42,"exe":"/a"})"),
             "app.trace:2: missing key \"nr\" in the syscall line");
-  EXPECT_EQ(rejection(header_line + "\n" + R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":"42","exe":"/a"})"),
+  EXPECT_EQ(rejection(header_line + "\n" +
+                      R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":"42","exe":"/a"})"),
             "app.trace:2: key \"count\" in the syscall line must be an unsigned integer, not \"42\"");
-  EXPECT_EQ(rejection(header_line + "\n" + R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":-1,"exe":"/a"})"),
+  EXPECT_EQ(rejection(header_line + "\n" +
+                      R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":-1,"exe":"/a"})"),
             "app.trace:2: key \"count\" in the syscall line must be an unsigned integer, not -1");
-  EXPECT_EQ(rejection(header_line + "\n" + R"({"type":"syscall","arch":"x86_64","nr":1.5,"name":"read","count":1,"exe":"/a"})"),
+  EXPECT_EQ(rejection(header_line + "\n" +
+                      R"({"type":"syscall","arch":"x86_64","nr":1.5,"name":"read","count":1,"exe":"/a"})"),
             "app.trace:2: key \"nr\" in the syscall line must be an integer, not 1.5");
-  EXPECT_EQ(rejection(header_line + "\n" + R"({"type":"syscall","arch":"x86_64","nr":-3,"name":"read","count":1,"exe":"/a"})"),
+  EXPECT_EQ(rejection(header_line + "\n" +
+                      R"({"type":"syscall","arch":"x86_64","nr":-3,"name":"read","count":1,"exe":"/a"})"),
             "app.trace:2: key \"nr\" in the syscall line must be a syscall number (0 or more), not -3");
-  EXPECT_EQ(rejection(header_line + "\n" + R"({"type":"summary","events":1,"distinct":1,"lost":0,"exit_code":4294967296,"duration_ms":1})"),
+  EXPECT_EQ(rejection(header_line + "\n" +
+                      R"({"type":"summary","events":1,"distinct":1,"lost":0,"exit_code":4294967296,"duration_ms":1})"),
             "app.trace:2: key \"exit_code\" in the summary line must be an integer, not 4294967296");
   EXPECT_EQ(rejection(header_line + "\n" + R"({"type":7})"), "app.trace:2: key \"type\" must be a string, not 7");
 }
 
 TEST(TraceLog, RejectsUnknownArchitectures) {
-  EXPECT_EQ(rejection(header_line + "\n" + R"({"type":"syscall","arch":"sparc","nr":0,"name":"read","count":1,"exe":"/a"})"),
-            "app.trace:2: unknown architecture \"sparc\"");
+  EXPECT_EQ(
+      rejection(header_line + "\n" + R"({"type":"syscall","arch":"sparc","nr":0,"name":"read","count":1,"exe":"/a"})"),
+      "app.trace:2: unknown architecture \"sparc\"");
 }
 
 TEST(TraceLog, RejectsAMissingOrMisplacedHeader) {
@@ -224,16 +241,17 @@ TEST(TraceLog, ArgumentValuesAreSortedAndCheckedOnRead) {
   EXPECT_EQ(t.syscalls[0].args[0].index, 0);
   EXPECT_EQ(t.syscalls[0].args[1].values, (std::vector<std::uint64_t>{1, 3}));
   EXPECT_FALSE(t.header.arguments);
-  const std::string syscall_start = R"({"type":"syscall","arch":"x86_64","nr":41,"name":"socket","count":1,"exe":"/a",)";
+  const std::string syscall_start =
+      R"({"type":"syscall","arch":"x86_64","nr":41,"name":"socket","count":1,"exe":"/a",)";
   EXPECT_NE(rejection(header_line + "\n" + syscall_start + R"("args":{}})").find("\"args\""), std::string::npos);
   EXPECT_NE(rejection(header_line + "\n" + syscall_start + R"("args":[{"index":6,"values":[]}]})").find("index"),
             std::string::npos);
   EXPECT_NE(rejection(header_line + "\n" + syscall_start + R"("args":[{"index":0,"values":[-1]}]})").find("values"),
             std::string::npos);
-  EXPECT_NE(rejection(header_line + "\n" + syscall_start +
-                      R"("args":[{"index":0,"values":[1]},{"index":0,"values":[2]}]})")
-                .find("twice"),
-            std::string::npos);
+  EXPECT_NE(
+      rejection(header_line + "\n" + syscall_start + R"("args":[{"index":0,"values":[1]},{"index":0,"values":[2]}]})")
+          .find("twice"),
+      std::string::npos);
 }
 
 // A line of nested arrays is refused at the limit, with its line, without building the tree.

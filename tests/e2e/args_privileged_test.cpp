@@ -9,10 +9,10 @@
 #include <cerrno>
 #include <set>
 
+using nlohmann::json;
 using nucleus::test::run;
 using nucleus::test::sample;
 using nucleus::test::tool;
-using nlohmann::json;
 
 namespace {
 
@@ -23,8 +23,9 @@ protected:
   // lie under /tmp, which the sandbox replaces), then `args`, then the command.
   std::vector<std::string> tool_argv(const std::string& name, std::vector<std::string> args,
                                      const std::vector<std::string>& command) const {
-    std::vector<std::string> out{tool(name).string(), "--trust-level=trusted", "--ro",
-                                 nucleus::test::binary_dir().string(), "--ro", dir.path().string()};
+    std::vector<std::string> out{
+        tool(name).string(), "--trust-level=trusted", "--ro", nucleus::test::binary_dir().string(), "--ro",
+        dir.path().string()};
     out.insert(out.end(), args.begin(), args.end());
     out.push_back("--");
     out.insert(out.end(), command.begin(), command.end());
@@ -50,7 +51,8 @@ protected:
 std::multiset<std::string> outcomes(const std::string& out) {
   std::multiset<std::string> s;
   for (const auto& l : nucleus::test::probe_lines(out))
-    s.insert(l["call"].get<std::string>() + " " + (l["ret"].get<long>() >= 0 ? "ok" : "errno " + std::to_string(l["errno"].get<int>())));
+    s.insert(l["call"].get<std::string>() + " " +
+             (l["ret"].get<long>() >= 0 ? "ok" : "errno " + std::to_string(l["errno"].get<int>())));
   return s;
 }
 
@@ -103,9 +105,11 @@ TEST_F(ArgsPrivileged, ObservedValuesRunAndOthersAreDeniedAndReported) {
   // The errno is the profile's default, the only action left for a call no allow entry matched.
   EXPECT_NE(r.err.find(": errno(EPERM) (argument condition: the profile allows socket only with AF_UNIX only; type "
                        "SOCK_STREAM only"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("the profile allows clone only without CLONE_PARENT|CLONE_NEWNS|"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("the profile allows mmap only with PROT_EXEC only without PROT_WRITE"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the profile allows mmap only with PROT_EXEC only without PROT_WRITE"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("nucleus-profile add " + profile + " socket:VALUE"), std::string::npos) << r.err;
 
   // The review tools read the same conditions in symbols.

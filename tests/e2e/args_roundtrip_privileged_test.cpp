@@ -19,10 +19,10 @@
 #include <set>
 #include <sys/stat.h>
 
+using nlohmann::json;
 using nucleus::test::run;
 using nucleus::test::sample;
 using nucleus::test::tool;
-using nlohmann::json;
 
 namespace {
 
@@ -61,11 +61,13 @@ std::vector<Workload> workloads() {
       {"files", {sample("files").string()}, memory, {}},
       {"waiter", {"/bin/sh", "-c", waiter_driver, sample("waiter").string()}, with({"clone", "ioctl"}), {}},
       {"forge", {sample("forge").string()}, with({"prctl"}), {}},
-      {"python3", {"/usr/bin/python3", "-I", "-c",
-                   "import hashlib, json, sys\n"
-                   "print(json.dumps({'sha256': hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest()}))",
-                   "INPUT"},
-       with({"ioctl"}), {}},
+      {"python3",
+       {"/usr/bin/python3", "-I", "-c",
+        "import hashlib, json, sys\n"
+        "print(json.dumps({'sha256': hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest()}))",
+        "INPUT"},
+       with({"ioctl"}),
+       {}},
       {"gzip", {"/bin/gzip", "-c", "INPUT"}, memory, {}},
       // Two blocks of 64 KiB on two threads: a multi-threaded run.
       {"xz", {"/usr/bin/xz", "-T2", "--block-size=65536", "-c", "INPUT"}, with({"clone", "ioctl"}), {}},
@@ -123,8 +125,9 @@ protected:
   // The tool, the trusted level, the build tree and the test folder bound read-only (both may lie
   // under /tmp, which the sandbox replaces), then `args`, then the command.
   std::vector<std::string> tool_argv(const std::string& name, std::vector<std::string> args) const {
-    std::vector<std::string> out{tool(name).string(), "--trust-level=trusted", "--ro",
-                                 nucleus::test::binary_dir().string(), "--ro", dir.path().string()};
+    std::vector<std::string> out{
+        tool(name).string(), "--trust-level=trusted", "--ro", nucleus::test::binary_dir().string(), "--ro",
+        dir.path().string()};
     out.insert(out.end(), args.begin(), args.end());
     out.push_back("--");
     auto cmd = argv();
@@ -212,8 +215,8 @@ TEST_P(ArgsRoundTripPrivileged, TracedProfileRunsTheSameCommandAndConditionsWhat
   std::string extra = beyond.empty() ? "none" : "";
   for (const auto& n : beyond) extra += (extra.empty() ? "" : ", ") + n + " (" + w.beyond_docker.at(n) + ")";
   std::cout << "| `" << w.name << "` | " << allowed.size() << " | " << conditioned.size() << " (" << join(conditioned)
-            << ") | " << join(tighter) << " | " << docker_only.size() << " (risky among them: "
-            << join(risky_docker_only, 8) << ") | " << extra << " |" << std::endl;
+            << ") | " << join(tighter) << " | " << docker_only.size()
+            << " (risky among them: " << join(risky_docker_only, 8) << ") | " << extra << " |" << std::endl;
 }
 
 INSTANTIATE_TEST_SUITE_P(Workloads, ArgsRoundTripPrivileged, ::testing::ValuesIn(workloads()),

@@ -55,9 +55,8 @@ std::string bash_complete(const std::string& tool_name, const std::vector<std::s
   std::string array;
   for (const auto& w : words) array += " '" + w + "'";
   std::string script = "source '" + doc("bash", tool_name).string() + "'\nCOMP_WORDS=(" + array +
-                       ")\nCOMP_CWORD=" + std::to_string(words.size() - 1) + "\n" +
-                       "f=$(complete -p " + tool_name + " | sed 's/.*-F \\([^ ]*\\) .*/\\1/')\n" +
-                       "$f\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n";
+                       ")\nCOMP_CWORD=" + std::to_string(words.size() - 1) + "\n" + "f=$(complete -p " + tool_name +
+                       " | sed 's/.*-F \\([^ ]*\\) .*/\\1/')\n" + "$f\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n";
   auto r = run({"bash", "--norc", "--noprofile", "-c", script});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
@@ -112,10 +111,11 @@ TEST(CommandLine, ACommandsOwnOptionsGoToTheCommand) {
   // a command that does not exist, which nucleus reports by name (127) instead of printing help.
   nucleus::test::TempDir dir;
   auto profile = allow_all(dir);
-  for (std::vector<std::string> argv : {
-           std::vector<std::string>{"--profile", profile, "--trust-level", "trusted", "/nonexistent/cmd", "--help"},
-           std::vector<std::string>{"--profile", profile, "--trust-level", "trusted", "--", "/nonexistent/cmd", "--version"},
-           std::vector<std::string>{"-p", profile, "--trust-level=trusted", "/nonexistent/cmd", "-p", "--help"}}) {
+  for (std::vector<std::string> argv :
+       {std::vector<std::string>{"--profile", profile, "--trust-level", "trusted", "/nonexistent/cmd", "--help"},
+        std::vector<std::string>{"--profile", profile, "--trust-level", "trusted", "--", "/nonexistent/cmd",
+                                 "--version"},
+        std::vector<std::string>{"-p", profile, "--trust-level=trusted", "/nonexistent/cmd", "-p", "--help"}}) {
     argv.insert(argv.begin(), tool("nucleus-run").string());
     auto r = run(argv);
     EXPECT_EQ(r.exit_code, 127) << r.err;
@@ -145,8 +145,9 @@ TEST(CommandLine, ManPagesRenderWithoutWarningsAndDocumentEveryOption) {
     auto generated = run({tool(t).string(), "--generate", "man"});
     ASSERT_EQ(generated.exit_code, 0) << generated.err;
     EXPECT_EQ(nucleus::test::read_text(page), generated.out) << t;
-    auto r = run({"sh", "-c", "MANWIDTH=80 MAN_KEEP_FORMATTING= man --warnings=w -E UTF-8 -l '" + page.string() +
-                                  "' 2>&1 >/dev/null"});
+    auto r =
+        run({"sh", "-c",
+             "MANWIDTH=80 MAN_KEEP_FORMATTING= man --warnings=w -E UTF-8 -l '" + page.string() + "' 2>&1 >/dev/null"});
     EXPECT_EQ(r.exit_code, 0);
     EXPECT_EQ(r.out, "") << t << ": man warns";
     auto text = run({"sh", "-c", "MANWIDTH=200 man -E ascii -l '" + page.string() + "' | col -b"});

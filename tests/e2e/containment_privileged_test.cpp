@@ -34,11 +34,11 @@
 #include <thread>
 
 namespace fs = std::filesystem;
-using nucleus::test::RunResult;
+using nucleus::test::HostSocket;
 using nucleus::test::PtyOutcome;
 using nucleus::test::run_on_terminal;
+using nucleus::test::RunResult;
 using nucleus::test::TempDir;
-using nucleus::test::HostSocket;
 
 namespace {
 
@@ -50,7 +50,8 @@ struct Variant {
 
 std::string variant_name(const ::testing::TestParamInfo<Variant>& info) {
   std::string tool = std::string(info.param.tool) == "nucleus-run" ? "Run" : "Trace";
-  return tool + (info.param.gvisor ? "Gvisor" : "Trusted") + (std::string(info.param.profile) == "docker" ? "Docker" : "Generated");
+  return tool + (info.param.gvisor ? "Gvisor" : "Trusted") +
+         (std::string(info.param.profile) == "docker" ? "Docker" : "Generated");
 }
 
 std::string unique_token(const std::string& prefix) {
@@ -60,7 +61,8 @@ std::string unique_token(const std::string& prefix) {
 
 // A command under one variant: the profile is enforced (nucleus-run) or the trace baseline.
 std::vector<std::string> nucleus_command(const Variant& v, const std::string& profile, const TempDir& dir,
-                                         const std::vector<std::string>& flags, const std::vector<std::string>& workload) {
+                                         const std::vector<std::string>& flags,
+                                         const std::vector<std::string>& workload) {
   std::vector<std::string> argv{nucleus::test::tool(v.tool).string()};
   if (std::string(v.tool) == "nucleus-run") {
     argv.insert(argv.end(), {"-q", "--profile", profile});
@@ -107,7 +109,8 @@ RunResult run_with(const std::vector<std::string>& argv, const std::function<voi
   bool open_out = true, open_err = true;
   while (open_out || open_err) {
     pollfd fds[2] = {{open_out ? out[0] : -1, POLLIN, 0}, {open_err ? err[0] : -1, POLLIN, 0}};
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) {
       ::kill(pid, SIGKILL);
       r.err += "[killed after timeout]";
@@ -213,11 +216,13 @@ Profiles& profiles() {
       {"--", nucleus::test::sample("attack").string(), "forkbomb", "3"},
       {"--", nucleus::test::sample("attack").string(), "core-pattern"},
   };
-  std::vector<std::string> gen{nucleus::test::tool("nucleus-profile").string(), "gen", "-o", (p->dir / "generated.json").string()};
+  std::vector<std::string> gen{nucleus::test::tool("nucleus-profile").string(), "gen", "-o",
+                               (p->dir / "generated.json").string()};
   int i = 0;
   for (const auto& r : runs) {
     std::string trace = (p->dir / ("t" + std::to_string(i++) + ".trace")).string();
-    std::vector<std::string> argv{nucleus::test::tool("nucleus-trace").string(), "-q", "--trust-level", "trusted", "-o", trace};
+    std::vector<std::string> argv{
+        nucleus::test::tool("nucleus-trace").string(), "-q", "--trust-level", "trusted", "-o", trace};
     argv.insert(argv.end(), r.begin(), r.end());
     auto res = run_with(argv, [passed] { ::dup2(passed, 9); });
     if (!fs::exists(trace)) p->error += "trace failed: " + res.err;
@@ -308,7 +313,8 @@ TEST_P(Containment, HostSocketUnderRunIsUnreachable) {
   HostSocket sock;
   auto r = run_plain(cmd({}, attack({"host-socket", sock.path()})));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("attack host-socket: blocked: connect " + sock.path() + ": ENOENT"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("attack host-socket: blocked: connect " + sock.path() + ": ENOENT"), std::string::npos)
+      << r.out << r.err;
   EXPECT_EQ(sock.connections(), 0);
 }
 
@@ -364,13 +370,13 @@ TEST_P(Containment, CorePatternIsNotWritable) {
   EXPECT_EQ(after, before);
 }
 
-INSTANTIATE_TEST_SUITE_P(Attacks, Containment,
-                         ::testing::Values(Variant{"nucleus-run", false, "docker"}, Variant{"nucleus-run", false, "generated"},
-                                           Variant{"nucleus-run", true, "docker"}, Variant{"nucleus-run", true, "generated"},
-                                           Variant{"nucleus-trace", false, "docker"},
-                                           Variant{"nucleus-trace", false, "generated"}, Variant{"nucleus-trace", true, "docker"},
-                                           Variant{"nucleus-trace", true, "generated"}),
-                         variant_name);
+INSTANTIATE_TEST_SUITE_P(
+    Attacks, Containment,
+    ::testing::Values(Variant{"nucleus-run", false, "docker"}, Variant{"nucleus-run", false, "generated"},
+                      Variant{"nucleus-run", true, "docker"}, Variant{"nucleus-run", true, "generated"},
+                      Variant{"nucleus-trace", false, "docker"}, Variant{"nucleus-trace", false, "generated"},
+                      Variant{"nucleus-trace", true, "docker"}, Variant{"nucleus-trace", true, "generated"}),
+    variant_name);
 
 namespace {
 
@@ -390,7 +396,8 @@ protected:
 std::function<void()> without_syscall(int nr) {
   return [nr] {
     scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_ALLOW);
-    if (ctx == nullptr || ::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) != 0 || ::seccomp_load(ctx) != 0) ::_exit(99);
+    if (ctx == nullptr || ::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0) != 0 || ::seccomp_load(ctx) != 0)
+      ::_exit(99);
   };
 }
 
@@ -418,23 +425,25 @@ TEST_F(ContainmentPrivileged, BoundSocketIsReachable) {
   HostSocket sock;
   // The socket is root-only (0700): binding it is not enough for the unprivileged workload identity,
   // it also takes the explicit --host-root of trusted work.
-  auto r = run_plain({nucleus::test::tool("nucleus-run").string(), "-q", "--trust-level", "trusted", "--host-root", "--ro",
-                      sock.dir(), "--profile", allow_all(), "--", nucleus::test::sample("attack").string(), "host-socket",
-                      sock.path()});
+  auto r = run_plain({nucleus::test::tool("nucleus-run").string(), "-q", "--trust-level", "trusted", "--host-root",
+                      "--ro", sock.dir(), "--profile", allow_all(), "--", nucleus::test::sample("attack").string(),
+                      "host-socket", sock.path()});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("succeeded"), std::string::npos) << r.out;
   EXPECT_EQ(sock.connections(), 1);
 }
 
 TEST_F(ContainmentPrivileged, UnlimitedIsExplicit) {
-  auto r = run_plain({nucleus::test::tool("nucleus-run").string(), "-q", "--trust-level", "trusted", "--pids", "unlimited",
-                      "--memory", "unlimited", "--show-sandbox", "--profile", allow_all(), "--", "/bin/true"});
+  auto r =
+      run_plain({nucleus::test::tool("nucleus-run").string(), "-q", "--trust-level", "trusted", "--pids", "unlimited",
+                 "--memory", "unlimited", "--show-sandbox", "--profile", allow_all(), "--", "/bin/true"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err.find("pids.max"), std::string::npos) << r.err;
   auto d = run_plain({nucleus::test::tool("nucleus-run").string(), "-q", "--trust-level", "trusted", "--show-sandbox",
                       "--profile", allow_all(), "--", "/bin/true"});
   EXPECT_NE(d.err.find("pids.max " + std::to_string(nucleus::sandbox::default_pids + 2)), std::string::npos) << d.err;
-  auto bad = run_plain({nucleus::test::tool("nucleus-run").string(), "--pids", "lots", "--profile", allow_all(), "--", "/bin/true"});
+  auto bad = run_plain(
+      {nucleus::test::tool("nucleus-run").string(), "--pids", "lots", "--profile", allow_all(), "--", "/bin/true"});
   EXPECT_EQ(bad.exit_code, 125);
   EXPECT_NE(bad.err.find("--pids lots"), std::string::npos) << bad.err;
 }
@@ -442,8 +451,10 @@ TEST_F(ContainmentPrivileged, UnlimitedIsExplicit) {
 // Item 10: a profile that leaves the child no way to start or to report still gives 125 and a
 // message (it used to end in a bare SIGSEGV, 139, when exit_group was denied as well).
 TEST_F(ContainmentPrivileged, ProfileTooStrictToStartGives125) {
-  for (const char* profile : {R"({"defaultAction":"SCMP_ACT_ERRNO"})", R"({"defaultAction":"SCMP_ACT_KILL_PROCESS"})",
-                              R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve","write","exit_group","exit"],"action":"SCMP_ACT_ERRNO"}]})"}) {
+  for (
+      const char* profile :
+      {R"({"defaultAction":"SCMP_ACT_ERRNO"})", R"({"defaultAction":"SCMP_ACT_KILL_PROCESS"})",
+       R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve","write","exit_group","exit"],"action":"SCMP_ACT_ERRNO"}]})"}) {
     SCOPED_TRACE(profile);
     nucleus::test::write_text(dir / "strict.json", profile);
     auto r = run_plain({nucleus::test::tool("nucleus-run").string(), "--trust-level", "trusted", "--profile",
@@ -457,8 +468,16 @@ TEST_F(ContainmentPrivileged, ProfileTooStrictToStartGives125) {
 TEST_F(ContainmentPrivileged, TrustedFailsClosedWithoutLandlockOrMountSetattr) {
   for (int nr : {SCMP_SYS(landlock_create_ruleset), SCMP_SYS(mount_setattr)}) {
     SCOPED_TRACE(nr);
-    std::vector<std::string> argv{nucleus::test::tool("nucleus-run").string(), "-q", "--trust-level", "trusted",
-                                  "--profile", allow_all(), "--", "/bin/sh", "-c", "echo ran"};
+    std::vector<std::string> argv{nucleus::test::tool("nucleus-run").string(),
+                                  "-q",
+                                  "--trust-level",
+                                  "trusted",
+                                  "--profile",
+                                  allow_all(),
+                                  "--",
+                                  "/bin/sh",
+                                  "-c",
+                                  "echo ran"};
     auto r = run_with(argv, without_syscall(nr));
     EXPECT_EQ(r.exit_code, 125) << r.out << r.err;
     EXPECT_EQ(r.out.find("ran"), std::string::npos);
@@ -477,8 +496,8 @@ TEST_F(ContainmentPrivileged, GvisorLeavesNothingBehind) {
   for (bool kill_runsc : {true, false}) {
     SCOPED_TRACE(kill_runsc ? "runsc run killed" : "nucleus-run got SIGTERM");
     std::string marker = std::to_string(30 + (::getpid() % 1000)) + "." + (kill_runsc ? "1" : "2");
-    std::vector<std::string> argv{nucleus::test::tool("nucleus-run").string(), "-q", "--profile", allow_all(), "--",
-                                  "/bin/sleep", marker};
+    std::vector<std::string> argv{
+        nucleus::test::tool("nucleus-run").string(), "-q", "--profile", allow_all(), "--", "/bin/sleep", marker};
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);

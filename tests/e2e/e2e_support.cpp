@@ -140,7 +140,7 @@ PtyOutcome run_on_terminal(const std::vector<std::string>& argv, winsize size) {
   if (::openpty(&master, &slave, nullptr, nullptr, &size) != 0) throw std::runtime_error("openpty");
   termios before{};
   ::tcgetattr(slave, &before);
-  struct stat st{};
+  struct stat st {};
   ::fstat(slave, &st);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -212,8 +212,8 @@ HostSocket::HostSocket(Access access) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
-  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || (open && ::chmod(path_.c_str(), 0777) != 0) ||
-      ::listen(fd_, 8) != 0) {
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      (open && ::chmod(path_.c_str(), 0777) != 0) || ::listen(fd_, 8) != 0) {
     ::close(fd_);
     ::unlink(path_.c_str());
     ::rmdir(dir_.c_str());

@@ -34,8 +34,9 @@ std::vector<nlohmann::json> under_runc(const std::filesystem::path& profile, con
 }
 
 std::vector<nlohmann::json> under_nucleus(const std::filesystem::path& profile, const std::vector<std::string>& calls) {
-  std::vector<std::string> argv{test::tool("nucleus-run").string(), "--trust-level=trusted", "--quiet", "--profile",
-                                profile.string(), "--", test::sample("probe").string()};
+  std::vector<std::string> argv{
+      test::tool("nucleus-run").string(), "--trust-level=trusted", "--quiet", "--profile", profile.string(), "--",
+      test::sample("probe").string()};
   argv.insert(argv.end(), calls.begin(), calls.end());
   auto r = test::run(argv);
   EXPECT_EQ(r.exit_code, 0) << "nucleus-run: " << r.err;
@@ -67,12 +68,14 @@ protected:
 // dynamic loader needs syscalls it does not list).
 TEST_F(EcosystemPrivileged, NucleusRunDeniesWhatRuncDenies) {
   const std::vector<std::string> allow_list_calls = {
-      "getpid", "uname",         "chmod:buf,0",        "fchmodat:-100,buf,0", "personality:0xffffffff",
-      "personality:1", "socket:16,3,0", "socket:1,1,0", "kexec_load:0,0,0,0", "userfaultfd:0", "sysfs:2,0,0"};
+      "getpid",        "uname",         "chmod:buf,0",  "fchmodat:-100,buf,0", "personality:0xffffffff",
+      "personality:1", "socket:16,3,0", "socket:1,1,0", "kexec_load:0,0,0,0",  "userfaultfd:0",
+      "sysfs:2,0,0"};
   const std::vector<Case> cases = {
       {"podman-default.json", allow_list_calls},
       {"containers-common-example.json", allow_list_calls},
-      {"spo-deny-chmod.json", {"getpid", "uname", "chmod:buf,0", "fchmodat:-100,buf,0", "personality:1", "socket:1,1,0"}},
+      {"spo-deny-chmod.json",
+       {"getpid", "uname", "chmod:buf,0", "fchmodat:-100,buf,0", "personality:1", "socket:1,1,0"}},
   };
   int i = 0;
   for (const auto& c : cases) {
@@ -93,7 +96,8 @@ TEST_F(EcosystemPrivileged, NucleusRunDeniesWhatRuncDenies) {
 
 TEST_F(EcosystemPrivileged, PodmanDefaultBehavesAsCrunDocuments) {
   auto profile = ecosystem("podman-default.json");
-  auto lines = under_nucleus(profile, {"socket:16,3,9", "socket:16,3,0", "socket:1,1,0", "personality:1", "kexec_load:0,0,0,0"});
+  auto lines =
+      under_nucleus(profile, {"socket:16,3,9", "socket:16,3,0", "socket:1,1,0", "personality:1", "kexec_load:0,0,0,0"});
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(errno_of(lines[0]), EINVAL) << "AF_NETLINK with NETLINK_AUDIT: " << lines[0].dump();
   EXPECT_EQ(errno_of(lines[1]), 0) << "another netlink protocol: " << lines[1].dump();
@@ -101,8 +105,8 @@ TEST_F(EcosystemPrivileged, PodmanDefaultBehavesAsCrunDocuments) {
   EXPECT_EQ(errno_of(lines[3]), ENOSYS) << "not listed: the profile's defaultErrnoRet: " << lines[3].dump();
   EXPECT_EQ(errno_of(lines[4]), EPERM) << "denied by its first entry, errnoRet 1: " << lines[4].dump();
 
-  auto echo = test::run({test::tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile.string(), "--",
-                         "/bin/echo", "hello-podman"});
+  auto echo = test::run({test::tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile.string(),
+                         "--", "/bin/echo", "hello-podman"});
   EXPECT_EQ(echo.exit_code, 0) << echo.err;
   EXPECT_EQ(echo.out, "hello-podman\n");
 }

@@ -83,7 +83,8 @@ TEST(Formats, CheckJsonFieldByFieldAndExitCodeUnchanged) {
   EXPECT_EQ(legacy.exit_code, r.exit_code);
   // --fail-on still decides the exit code in every format.
   for (const char* format : {"text", "json", "sarif"})
-    EXPECT_EQ(run({profile_tool(), "check", "--fail-on", "critical", "--format", format, f.risky}).exit_code, 0) << format;
+    EXPECT_EQ(run({profile_tool(), "check", "--fail-on", "critical", "--format", format, f.risky}).exit_code, 0)
+        << format;
   EXPECT_EQ(run({profile_tool(), "check", "--format", "xml", f.risky}).exit_code, 2);
 }
 
@@ -160,8 +161,8 @@ TEST(Formats, CheckSarif210) {
 
 TEST(Formats, SarifUriOfARelativePathStaysRelative) {
   Files f;
-  auto r = run({"sh", "-c", "cd '" + f.dir.path().string() + "' && '" + profile_tool() +
-                                "' check --format sarif risky.json"});
+  auto r = run(
+      {"sh", "-c", "cd '" + f.dir.path().string() + "' && '" + profile_tool() + "' check --format sarif risky.json"});
   EXPECT_EQ(r.exit_code, 5) << r.err;
   auto s = json::parse(r.out);
   EXPECT_EQ(s["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "risky.json");

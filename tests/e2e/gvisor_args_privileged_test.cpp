@@ -13,11 +13,11 @@
 #include <map>
 #include <set>
 
+using nlohmann::json;
 using nucleus::test::read_trace_file;
 using nucleus::test::run;
 using nucleus::test::sample;
 using nucleus::test::tool;
-using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,7 +38,9 @@ std::vector<Program> programs() {
       // Sockets of two families, and a fork (clone with SIGCHLD and no stack: the child goes on
       // like its parent, prints its own line and exits).
       {"probe", {sample("probe").string(), "socket:1,1,0", "socket:2,2,0", "socketpair:1,1,0,buf", "clone:17,0,0,0,0"}},
-      {"python3", {"/usr/bin/python3", "-I", "-c", "import json, sys; print(json.dumps(open(sys.argv[1], 'rb').read()[:4].hex()))", "INPUT"}},
+      {"python3",
+       {"/usr/bin/python3", "-I", "-c", "import json, sys; print(json.dumps(open(sys.argv[1], 'rb').read()[:4].hex()))",
+        "INPUT"}},
       // Two blocks of 64 KiB on two threads: a multi-threaded run.
       {"xz", {"/usr/bin/xz", "-T2", "--block-size=65536", "-c", "INPUT"}},
   };
@@ -123,17 +125,17 @@ TEST_F(GvisorArgsPrivileged, ProfileDeniesValuesTheTraceDidNotShow) {
   auto path = (dir / "probe.json").string();
   nucleus::test::write_text(path, profile.dump());
   // AF_INET6; CLONE_NEWUSER; PROT_READ|PROT_WRITE|PROT_EXEC on private anonymous memory.
-  const std::vector<std::string> calls{"socket:1,1,0", "socket:10,1,0", "unshare:0", "unshare:0x10000000",
-                                       "mmap:0,4096,3,0x22,-1,0", "mmap:0,4096,7,0x22,-1,0"};
+  const std::vector<std::string> calls{"socket:1,1,0",       "socket:10,1,0",           "unshare:0",
+                                       "unshare:0x10000000", "mmap:0,4096,3,0x22,-1,0", "mmap:0,4096,7,0x22,-1,0"};
   std::vector<std::string> command{sample("probe").string()};
   command.insert(command.end(), calls.begin(), calls.end());
   auto r = run(tool_argv("nucleus-run", {"--profile", path}, command), {}, 120);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = nucleus::test::probe_lines(r.out);
   ASSERT_EQ(lines.size(), calls.size()) << r.out << r.err;
-  std::map<std::string, int> want{{"socket:1,1,0", 0},  {"socket:10,1,0", EPERM},       {"unshare:0", 0},
-                                  {"unshare:0x10000000", EPERM}, {"mmap:0,4096,3,0x22,-1,0", 0},
-                                  {"mmap:0,4096,7,0x22,-1,0", EPERM}};
+  std::map<std::string, int> want{
+      {"socket:1,1,0", 0},           {"socket:10,1,0", EPERM},       {"unshare:0", 0},
+      {"unshare:0x10000000", EPERM}, {"mmap:0,4096,3,0x22,-1,0", 0}, {"mmap:0,4096,7,0x22,-1,0", EPERM}};
   for (std::size_t i = 0; i < calls.size(); ++i)
     EXPECT_EQ(lines[i]["errno"].get<int>(), want[calls[i]]) << calls[i] << ": " << lines[i].dump() << "\n" << r.err;
   for (const char* name : {"socket", "unshare", "mmap"})

@@ -39,7 +39,8 @@ protected:
     fs::create_directories(work / "sub");
     nucleus::test::write_text(work / "a.txt", "alpha nucleus\nbeta\n");
     nucleus::test::write_text(work / "sub" / "b.txt", "gamma\nnucleus delta\n");
-    nucleus::test::write_text(work / "s.py", "import json, os\nprint(json.dumps(sorted(os.listdir('" + work.string() + "'))))\n");
+    nucleus::test::write_text(work / "s.py",
+                              "import json, os\nprint(json.dumps(sorted(os.listdir('" + work.string() + "'))))\n");
     for (const auto& e : fs::recursive_directory_iterator(work)) (void)!::chown(e.path().c_str(), nobody, nobody);
     (void)!::chown(work.c_str(), nobody, nobody);
   }
@@ -85,15 +86,21 @@ TEST_F(GvisorCorpus, FilesAndText) {
   round_trip("sed", {"/bin/sh", "-c", "sed -i s/beta/BETA/ " + w + "/a.txt && cat " + w + "/a.txt"});
   round_trip("pipeline", {"/bin/sh", "-c", "cat " + w + "/a.txt " + w + "/sub/b.txt | sort | uniq | wc -l"});
   round_trip("cp-mv-rm", {"/bin/sh", "-c", "cd " + w + " && cp a.txt c.txt && mv c.txt d.txt && rm a.txt && ls"});
-  round_trip("tar-xz", {"/bin/sh", "-c", "cd " + w + " && tar -cJf t.tar.xz a.txt sub && rm -r a.txt sub && tar -xJf t.tar.xz && "
-                        "xz -k t.tar.xz -c > /dev/null && cat a.txt sub/b.txt"});
+  round_trip("tar-xz", {"/bin/sh", "-c",
+                        "cd " + w +
+                            " && tar -cJf t.tar.xz a.txt sub && rm -r a.txt sub && tar -xJf t.tar.xz && "
+                            "xz -k t.tar.xz -c > /dev/null && cat a.txt sub/b.txt"});
 }
 
 TEST_F(GvisorCorpus, GitAndPython) {
   const std::string w = work.string();
   if (!have("/usr/bin/git")) NUCLEUS_SKIP("git is not installed (scripts/install-deps.sh installs it)");
-  round_trip("git", {"/bin/sh", "-c", "cd " + w + " && git -c init.defaultBranch=main init -q && git add . && git -c user.name=n -c user.email=n@x "
-                     "commit -qm first && echo more >> a.txt && git status --short && git diff --stat && git log --format=%s"});
+  round_trip(
+      "git",
+      {"/bin/sh", "-c",
+       "cd " + w +
+           " && git -c init.defaultBranch=main init -q && git add . && git -c user.name=n -c user.email=n@x "
+           "commit -qm first && echo more >> a.txt && git status --short && git diff --stat && git log --format=%s"});
   if (!have("/usr/bin/python3")) NUCLEUS_SKIP("python3 is not installed");
   round_trip("python3", {"/usr/bin/python3", w + "/s.py"});
 }
@@ -109,8 +116,18 @@ TEST_F(GvisorCorpus, CompleteAgainstStraceInTheSameSandbox) {
   for (const auto& [name, command] : cases) {
     SCOPED_TRACE(name);
     const fs::path trace = dir / (name + ".trace"), out = work / (name + ".strace");
-    std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "-o", trace.string(), "--rw", w, "--",
-                                  "/usr/bin/strace", "-f", "-qq", "-o", out.string()};
+    std::vector<std::string> argv{tool("nucleus-trace").string(),
+                                  "-q",
+                                  "-o",
+                                  trace.string(),
+                                  "--rw",
+                                  w,
+                                  "--",
+                                  "/usr/bin/strace",
+                                  "-f",
+                                  "-qq",
+                                  "-o",
+                                  out.string()};
     argv.insert(argv.end(), command.begin(), command.end());
     auto r = run(argv, {}, 120);
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -148,8 +165,8 @@ TEST_F(GvisorCorpus, CommandBelowRootsPrivateFolderIsRefusedWithTheCause) {
   ::chmod(mine.c_str(), 0755);
   for (const char* level : {"untrusted", "trusted"}) {
     SCOPED_TRACE(level);
-    const std::string script = "cd " + mine.string() + " && exec " + tool("nucleus-trace").string() + " --trust-level " +
-                               level + " ./app getpid";
+    const std::string script = "cd " + mine.string() + " && exec " + tool("nucleus-trace").string() +
+                               " --trust-level " + level + " ./app getpid";
     auto r = run({"/bin/sh", "-c", script}, {}, 120);
     EXPECT_EQ(r.exit_code, 125) << r.err;
     EXPECT_NE(r.err.find("is out of the workload's reach"), std::string::npos) << r.err;
@@ -164,8 +181,9 @@ TEST_F(GvisorCorpus, CommandBelowRootsPrivateFolderIsRefusedWithTheCause) {
   fs::create_directories(readable);
   ::chmod(dir.path().c_str(), 0755);
   fs::copy_file(mine / "app", readable / "app");
-  auto ok = run({"/bin/sh", "-c", "cd " + readable.string() + " && exec " + tool("nucleus-trace").string() +
-                                      " -q -o " + (dir / "ok.trace").string() + " ./app getpid"},
+  auto ok = run({"/bin/sh", "-c",
+                 "cd " + readable.string() + " && exec " + tool("nucleus-trace").string() + " -q -o " +
+                     (dir / "ok.trace").string() + " ./app getpid"},
                 {}, 120);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
@@ -173,9 +191,10 @@ TEST_F(GvisorCorpus, CommandBelowRootsPrivateFolderIsRefusedWithTheCause) {
 // runsc refuses a profile with SCMP_ACT_KILL_PROCESS (measured on 0.0~20240729), so its sandbox
 // never starts: that is one error naming gVisor (exit 125), not a run whose records were lost.
 TEST_F(GvisorCorpus, SandboxThatNeverStartedIsNotReportedAsLoss) {
-  const auto profile = nucleus::test::write_profile(
-      dir, "kill-process.json",
-      {{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", {{{"names", {"getppid"}}, {"action", "SCMP_ACT_KILL_PROCESS"}}}}});
+  const auto profile =
+      nucleus::test::write_profile(dir, "kill-process.json",
+                                   {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                    {"syscalls", {{{"names", {"getppid"}}, {"action", "SCMP_ACT_KILL_PROCESS"}}}}});
   auto r = run({tool("nucleus-run").string(), "--profile", profile, "--", "/bin/echo", "ran"}, {}, 120);
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_EQ(r.out, "") << "the command ran";

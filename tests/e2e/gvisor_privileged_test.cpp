@@ -32,17 +32,16 @@
 #include <sstream>
 #include <thread>
 
+using nlohmann::json;
 using nucleus::test::read_trace_file;
 using nucleus::test::run;
-using nucleus::test::TraceFile;
 using nucleus::test::sample;
 using nucleus::test::strace_names;
 using nucleus::test::tool;
-using nlohmann::json;
+using nucleus::test::TraceFile;
 namespace fs = std::filesystem;
 
 namespace {
-
 
 // How many calls of `name` the trace counts, over every executable and architecture.
 std::uint64_t calls_of(const TraceFile& t, const std::string& name) {
@@ -90,7 +89,8 @@ std::vector<Workload> workloads() {
       {"probe", {sample("probe").string(), "getpid", "uname"}},
       {"gzip", {"/bin/sh", "-c", "echo nucleus | gzip -c | gzip -dc"}},
   };
-  if (fs::exists("/usr/bin/python3")) w.push_back({"python3", {"/usr/bin/python3", "-S", "-c", "import json; print(json.dumps([1]))"}});
+  if (fs::exists("/usr/bin/python3"))
+    w.push_back({"python3", {"/usr/bin/python3", "-S", "-c", "import json; print(json.dumps([1]))"}});
   return w;
 }
 
@@ -107,8 +107,18 @@ TEST_F(GvisorPrivileged, CompleteAgainstStraceInTheSameSandbox) {
     SCOPED_TRACE(w.name);
     auto trace_path = dir / (w.name + ".trace");
     auto strace_out = dir / (w.name + ".strace");
-    std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "-o", trace_path.string(), "--rw",
-                                  dir.path().string(), "--", strace.string(), "-f", "-qq", "-o", strace_out.string()};
+    std::vector<std::string> argv{tool("nucleus-trace").string(),
+                                  "-q",
+                                  "-o",
+                                  trace_path.string(),
+                                  "--rw",
+                                  dir.path().string(),
+                                  "--",
+                                  strace.string(),
+                                  "-f",
+                                  "-qq",
+                                  "-o",
+                                  strace_out.string()};
     argv.insert(argv.end(), w.argv.begin(), w.argv.end());
     auto r = run(with_flags(argv), {}, 120);
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -118,11 +128,13 @@ TEST_F(GvisorPrivileged, CompleteAgainstStraceInTheSameSandbox) {
     EXPECT_EQ(t.summary["lost"].get<int>(), 0);
     std::set<std::string> traced;
     for (const auto& s : t.syscalls)
-      if (s["exe"].get<std::string>() != strace.string() || s["name"] == "execve") traced.insert(s["name"].get<std::string>());
+      if (s["exe"].get<std::string>() != strace.string() || s["name"] == "execve")
+        traced.insert(s["name"].get<std::string>());
     std::set<std::string> missing;
     for (const auto& name : strace_names(nucleus::test::read_text(strace_out)))
       if (traced.count(name) == 0) missing.insert(name);
-    EXPECT_TRUE(missing.empty()) << "strace saw, the trace lacks: " << nucleus::core::join(missing, " ") << "\ntrace: " << nucleus::core::join(traced, " ");
+    EXPECT_TRUE(missing.empty()) << "strace saw, the trace lacks: " << nucleus::core::join(missing, " ")
+                                 << "\ntrace: " << nucleus::core::join(traced, " ");
   }
 }
 
@@ -150,7 +162,8 @@ TEST_F(GvisorPrivileged, RoundTripUnderGvisorAndOnTheHost) {
       EXPECT_EQ(r.exit_code, direct.exit_code) << r.err;
       EXPECT_EQ(r.err.find("denied"), std::string::npos) << r.err;
       if (w.name == "probe") {
-        for (const auto& line : nucleus::test::probe_lines(r.out)) EXPECT_EQ(line["errno"].get<int>(), 0) << line.dump();
+        for (const auto& line : nucleus::test::probe_lines(r.out))
+          EXPECT_EQ(line["errno"].get<int>(), 0) << line.dump();
       } else {
         EXPECT_EQ(r.out, direct.out);
       }
@@ -182,7 +195,8 @@ TEST_F(GvisorPrivileged, NumbersGvisorDoesNotKnowAreRecorded) {
 // its record has each of them, as the host recorders do.
 TEST_F(GvisorPrivileged, VsyscallPageCallsAreRecorded) {
   auto trace = dir / "vsyscall.trace";
-  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", trace.string(), "--", sample("vsyscall").string(), "2"}));
+  auto r = run(
+      with_flags({tool("nucleus-trace").string(), "-q", "-o", trace.string(), "--", sample("vsyscall").string(), "2"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto t = read_trace_file(trace);
   for (const char* name : {"gettimeofday", "time", "getcpu"}) EXPECT_EQ(calls_of(t, name), 2u) << name;
@@ -193,7 +207,8 @@ TEST_F(GvisorPrivileged, VsyscallPageCallsAreRecorded) {
 // the trace holds the call it really made (449, by its executable) and none of the forged ones.
 TEST_F(GvisorPrivileged, WorkloadCannotForgeRecords) {
   auto trace = dir / "forge.trace";
-  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", trace.string(), "--", sample("forge").string()}));
+  auto r =
+      run(with_flags({tool("nucleus-trace").string(), "-q", "-o", trace.string(), "--", sample("forge").string()}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "forged\n");
   auto t = read_trace_file(trace);
@@ -219,7 +234,8 @@ TEST_F(GvisorPrivileged, DenialsAreReportedWithTheErrnoGvisorReturned) {
                   {"architectures", {"SCMP_ARCH_X86_64"}},
                   {"syscalls", {{{"names", {"socket"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 13}}}}};
   auto path = nucleus::test::write_profile(dir, "deny.json", profile);
-  auto r = run(with_flags({tool("nucleus-run").string(), "--profile", path, "--", sample("probe").string(), "socket:2,1,0"}));
+  auto r = run(
+      with_flags({tool("nucleus-run").string(), "--profile", path, "--", sample("probe").string(), "socket:2,1,0"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = nucleus::test::probe_lines(r.out);
   ASSERT_EQ(lines.size(), 1u) << r.out;
@@ -236,33 +252,41 @@ TEST_F(GvisorPrivileged, KillIsReportedAndExitsWithSigsys) {
                   {"architectures", {"SCMP_ARCH_X86_64"}},
                   {"syscalls", {{{"names", {"getppid"}}, {"action", "SCMP_ACT_KILL"}}}}};
   auto path = nucleus::test::write_profile(dir, "kill.json", profile);
-  auto r = run(with_flags({tool("nucleus-run").string(), "--profile", path, "--", sample("probe").string(), "getppid"}));
+  auto r =
+      run(with_flags({tool("nucleus-run").string(), "--profile", path, "--", sample("probe").string(), "getppid"}));
   EXPECT_EQ(r.exit_code, 128 + SIGSYS) << r.err;
-  EXPECT_NE(r.err.find("denied getppid (x86_64) in " + fs::canonical(sample("probe")).string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("denied getppid (x86_64) in " + fs::canonical(sample("probe")).string()), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("kill"), std::string::npos) << r.err;
 }
 
 // Complain mode under gVisor: nothing is enforced, and every recorded call is checked against the
 // profile, argument conditions included.
 TEST_F(GvisorPrivileged, ComplainModeChecksArgumentsAndEnforcesNothing) {
-  json profile = {{"defaultAction", "SCMP_ACT_ERRNO"},
-                  {"architectures", {"SCMP_ARCH_X86_64"}},
-                  {"syscalls", json::array()}};
+  json profile = {
+      {"defaultAction", "SCMP_ACT_ERRNO"}, {"architectures", {"SCMP_ARCH_X86_64"}}, {"syscalls", json::array()}};
   // Allow everything the probe's start-up and output need, by tracing it once.
   auto trace = (dir / "base.trace").string();
-  ASSERT_EQ(run(with_flags({tool("nucleus-trace").string(), "-q", "-o", trace, "--", sample("probe").string(), "getpid"})).exit_code, 0);
+  ASSERT_EQ(
+      run(with_flags({tool("nucleus-trace").string(), "-q", "-o", trace, "--", sample("probe").string(), "getpid"}))
+          .exit_code,
+      0);
   auto base = (dir / "base.json").string();
   ASSERT_EQ(run({tool("nucleus-profile").string(), "gen", "-o", base, trace}).exit_code, 0);
   json loaded = json::parse(nucleus::test::read_text(base));
-  loaded["syscalls"].push_back({{"names", {"socket"}}, {"action", "SCMP_ACT_ALLOW"}, {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}});
+  loaded["syscalls"].push_back({{"names", {"socket"}},
+                                {"action", "SCMP_ACT_ALLOW"},
+                                {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}});
   auto path = nucleus::test::write_profile(dir, "complain.json", loaded);
   auto extra = (dir / "extra.trace").string();
-  auto r = run(with_flags({tool("nucleus-run").string(), "--profile", path, "--complain", "--complain-trace", extra, "--",
-                           sample("probe").string(), "getpid", "uname", "socket:1,1,0", "socket:2,1,0"}));
+  auto r = run(with_flags({tool("nucleus-run").string(), "--profile", path, "--complain", "--complain-trace", extra,
+                           "--", sample("probe").string(), "getpid", "uname", "socket:1,1,0", "socket:2,1,0"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const auto& line : nucleus::test::probe_lines(r.out)) EXPECT_EQ(line["errno"].get<int>(), 0) << line.dump();
   EXPECT_NE(r.err.find("uname (x86_64) by"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("socket (x86_64) by " + fs::canonical(sample("probe")).string() + ": 1 time(s)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("socket (x86_64) by " + fs::canonical(sample("probe")).string() + ": 1 time(s)"),
+            std::string::npos)
+      << r.err;
   auto t = read_trace_file(extra);
   std::set<std::string> names;
   for (const auto& s : t.syscalls) names.insert(s["name"].get<std::string>());
@@ -302,7 +326,8 @@ pid_t our_sandbox() {
     std::ifstream in(e.path() / "cmdline", std::ios::binary);
     std::vector<std::string> args;
     for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
-    if (args.empty() || args[0].find("runsc") == std::string::npos || std::find(args.begin(), args.end(), "boot") == args.end())
+    if (args.empty() || args[0].find("runsc") == std::string::npos ||
+        std::find(args.begin(), args.end(), "boot") == args.end())
       continue;
     for (pid_t p = parent_of(pid); p > 1; p = parent_of(p))
       if (p == ::getpid()) return pid;
@@ -329,7 +354,8 @@ bool cut_monitoring_stream(pid_t sandbox) {
     sockaddr_un peer{};
     socklen_t peer_len = sizeof peer;
     if (::getsockopt(copy.get(), SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_SEQPACKET) continue;
-    if (::getpeername(copy.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 || peer.sun_family != AF_UNIX) continue;
+    if (::getpeername(copy.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 || peer.sun_family != AF_UNIX)
+      continue;
     const std::string path(peer.sun_path, ::strnlen(peer.sun_path, sizeof peer.sun_path));
     if (path.find("/nucleus-gvisor-") == std::string::npos || !path.ends_with("/sink.sock")) continue;
     cut = ::shutdown(copy.get(), SHUT_RDWR) == 0 || cut;
@@ -372,29 +398,33 @@ CutRun trace_with_cut(const nucleus::test::TempDir& dir, const std::string& name
                              " --threads 1 --count 20000 && echo finished";
   // The second thread says it runs only once the main thread has left (a zombie leader, as
   // gVisor's /proc shows it, or gone): the test then cuts after the leader's exit, as a fact.
-  const std::string python_script =
-      "import ctypes, os, threading, time\n"
-      "def leader_left():\n"
-      "    try:\n"
-      "        with open('/proc/self/task/%d/stat' % os.getpid()) as f: return f.read().rsplit(')', 1)[1].split()[0] in 'ZX'\n"
-      "    except OSError: return True\n"
-      "def calls():\n"
-      "    while not leader_left(): time.sleep(0.01)\n"
-      "    open('" + started.string() + "', 'w').write('running')\n"
-      "    while not os.path.exists('" + go.string() + "'): time.sleep(0.05)\n"
-      "    for _ in range(20000): os.getppid()\n"
-      "    print('finished', flush=True)\n"
-      "threading.Thread(target=calls).start()\n"
-      "ctypes.CDLL(None).syscall(60, 0)\n"; // SYS_exit: the main thread alone
-  std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "-o", out.trace.string(), "--rw", dir.path().string()};
+  const std::string python_script = "import ctypes, os, threading, time\n"
+                                    "def leader_left():\n"
+                                    "    try:\n"
+                                    "        with open('/proc/self/task/%d/stat' % os.getpid()) as f: return "
+                                    "f.read().rsplit(')', 1)[1].split()[0] in 'ZX'\n"
+                                    "    except OSError: return True\n"
+                                    "def calls():\n"
+                                    "    while not leader_left(): time.sleep(0.01)\n"
+                                    "    open('" +
+                                    started.string() +
+                                    "', 'w').write('running')\n"
+                                    "    while not os.path.exists('" +
+                                    go.string() +
+                                    "'): time.sleep(0.05)\n"
+                                    "    for _ in range(20000): os.getppid()\n"
+                                    "    print('finished', flush=True)\n"
+                                    "threading.Thread(target=calls).start()\n"
+                                    "ctypes.CDLL(None).syscall(60, 0)\n"; // SYS_exit: the main thread alone
+  std::vector<std::string> argv{
+      tool("nucleus-trace").string(), "-q", "-o", out.trace.string(), "--rw", dir.path().string()};
   if (allow_loss) argv.push_back("--allow-loss");
   if (python) argv.insert(argv.end(), {"--", "/usr/bin/python3", "-S", "-c", python_script});
   else argv.insert(argv.end(), {"--", "/bin/sh", "-c", script});
   auto traced = std::async(std::launch::async, [argv = with_flags(argv)] { return run(argv, {}, 120); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!fs::exists(started) && std::chrono::steady_clock::now() < deadline &&
-         traced.wait_for(std::chrono::milliseconds(20)) == std::future_status::timeout) {
-  }
+         traced.wait_for(std::chrono::milliseconds(20)) == std::future_status::timeout) {}
   const pid_t sandbox = fs::exists(started) ? our_sandbox() : 0;
   const bool was_cut = sandbox != 0 && cut(sandbox);
   { std::ofstream(go) << "go\n"; } // also when the cut failed: the workload must not wait forever
@@ -415,7 +445,8 @@ TEST_F(GvisorPrivileged, MonitoringStreamCutEarlyIsReported) {
     auto c = trace_with_cut(dir, allow_loss ? "cut-allowed" : "cut", allow_loss, cut_monitoring_stream);
     EXPECT_EQ(c.result.out, "burst: 20000 getppid calls from 1 threads\nfinished\n") << "the workload outlives the cut";
     EXPECT_EQ(c.result.exit_code, allow_loss ? 0 : 125) << c.result.err;
-    const std::string said = std::string("nucleus-trace: ") + (allow_loss ? "warning" : "error") + ": the trace is incomplete: ";
+    const std::string said =
+        std::string("nucleus-trace: ") + (allow_loss ? "warning" : "error") + ": the trace is incomplete: ";
     EXPECT_NE(c.result.err.find(said), std::string::npos) << c.result.err;
     EXPECT_NE(c.result.err.find("monitoring stream ended before"), std::string::npos) << c.result.err;
     if (!allow_loss) {
@@ -428,7 +459,8 @@ TEST_F(GvisorPrivileged, MonitoringStreamCutEarlyIsReported) {
     EXPECT_LT(calls_of(t, "getppid"), 20000u) << "the calls made after the cut cannot be in the trace";
   }
   // A profile made from it is made with a warning.
-  auto g = run({tool("nucleus-profile").string(), "gen", "-o", (dir / "cut.json").string(), (dir / "cut.trace").string()});
+  auto g =
+      run({tool("nucleus-profile").string(), "gen", "-o", (dir / "cut.json").string(), (dir / "cut.trace").string()});
   EXPECT_EQ(g.exit_code, 0) << g.err;
   EXPECT_NE(g.err.find("is incomplete (gVisor's monitoring stream ended before"), std::string::npos) << g.err;
 }
@@ -521,21 +553,24 @@ TEST_F(GvisorPrivileged, CallersStdioFilesAndHostDevNullStayRoots) {
   { std::ofstream(input) << "from-the-host\n"; }
   fs::path profile = dir / "allow.json";
   { std::ofstream(profile) << R"({"defaultAction":"SCMP_ACT_ALLOW"})"; }
-  const std::vector<std::string> cmd = with_flags(
-      {tool("nucleus-run").string(), "-q", "--profile", profile.string(), "--", "/bin/sh", "-c", "cat; echo to-out; echo to-err >&2"});
+  const std::vector<std::string> cmd = with_flags({tool("nucleus-run").string(), "-q", "--profile", profile.string(),
+                                                   "--", "/bin/sh", "-c", "cat; echo to-out; echo to-err >&2"});
 
   int rc = run_with_stdio(cmd, "/dev/null", out, err);
   struct stat null_st {};
   ASSERT_EQ(::stat("/dev/null", &null_st), 0);
-  const bool null_intact = S_ISCHR(null_st.st_mode) && null_st.st_rdev == makedev(1, 3) && null_st.st_uid == 0 && null_st.st_gid == 0;
+  const bool null_intact =
+      S_ISCHR(null_st.st_mode) && null_st.st_rdev == makedev(1, 3) && null_st.st_uid == 0 && null_st.st_gid == 0;
   if (!null_intact && S_ISCHR(null_st.st_mode)) (void)!::chown("/dev/null", 0, 0); // leave the host as it was
-  EXPECT_TRUE(null_intact) << "the host's /dev/null is now uid " << null_st.st_uid << ", mode " << std::oct << null_st.st_mode;
+  EXPECT_TRUE(null_intact) << "the host's /dev/null is now uid " << null_st.st_uid << ", mode " << std::oct
+                           << null_st.st_mode;
   EXPECT_EQ(rc, 0) << nucleus::test::read_text(err);
   EXPECT_EQ(nucleus::test::read_text(out), "to-out\n");
 
   rc = run_with_stdio(cmd, input, out, err);
   EXPECT_EQ(rc, 0) << nucleus::test::read_text(err);
-  EXPECT_EQ(nucleus::test::read_text(out), "from-the-host\nto-out\n") << "stdin and stdout must still reach the workload";
+  EXPECT_EQ(nucleus::test::read_text(out), "from-the-host\nto-out\n")
+      << "stdin and stdout must still reach the workload";
   EXPECT_NE(nucleus::test::read_text(err).find("to-err"), std::string::npos);
   for (const auto& f : {input, out, err}) {
     struct stat st {};

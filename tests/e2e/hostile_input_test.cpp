@@ -184,7 +184,11 @@ TEST(HostileInput, TraceWithHundredsOfArgumentValuesGivesACompilingProfile) {
         domains.push_back(c * 32 + i);
         types.push_back(c * 32 + i + 1);
       }
-      json line = {{"type", "syscall"}, {"arch", "x86_64"}, {"nr", 41},   {"name", "socket"}, {"count", 32},
+      json line = {{"type", "syscall"},
+                   {"arch", "x86_64"},
+                   {"nr", 41},
+                   {"name", "socket"},
+                   {"count", 32},
                    {"exe", "/copy" + std::to_string(c)},
                    {"args", {{{"index", 0}, {"values", domains}}, {{"index", 1}, {"values", types}}}}};
       trace += line.dump() + "\n";

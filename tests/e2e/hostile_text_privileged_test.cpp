@@ -27,9 +27,10 @@ protected:
                                           std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
                                           std::filesystem::perms::others_exec);
     std::filesystem::permissions(dir.path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
-    profile = test::write_profile(dir, "nosock.json",
-                                  {{"defaultAction", "SCMP_ACT_ALLOW"},
-                                   {"syscalls", nlohmann::json::array({{{"names", {"socket"}}, {"action", "SCMP_ACT_ERRNO"}}})}});
+    profile = test::write_profile(
+        dir, "nosock.json",
+        {{"defaultAction", "SCMP_ACT_ALLOW"},
+         {"syscalls", nlohmann::json::array({{{"names", {"socket"}}, {"action", "SCMP_ACT_ERRNO"}}})}});
   }
   test::TempDir dir;
   std::filesystem::path exe;
@@ -39,8 +40,8 @@ protected:
 } // namespace
 
 TEST_F(HostileTextPrivileged, DenialLineShowsTheExecutablesSequencesEscaped) {
-  auto r = test::run({test::tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--", exe.string(),
-                      "socket:2,1,0"});
+  auto r = test::run({test::tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--",
+                      exe.string(), "socket:2,1,0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(has_terminal_control(r.err)) << r.err;
   EXPECT_NE(r.err.find("denied socket (x86_64) in "), std::string::npos) << r.err;
@@ -48,8 +49,8 @@ TEST_F(HostileTextPrivileged, DenialLineShowsTheExecutablesSequencesEscaped) {
 }
 
 TEST_F(HostileTextPrivileged, ComplainSummaryShowsTheExecutablesSequencesEscaped) {
-  auto r = test::run({test::tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--complain", "--",
-                      exe.string(), "socket:2,1,0"});
+  auto r = test::run({test::tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--complain",
+                      "--", exe.string(), "socket:2,1,0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(has_terminal_control(r.err)) << r.err;
   EXPECT_NE(r.err.find("complain mode: the profile would have denied:"), std::string::npos) << r.err;
@@ -60,7 +61,8 @@ TEST_F(HostileTextPrivileged, ComplainSummaryShowsTheExecutablesSequencesEscaped
 TEST_F(HostileTextPrivileged, StrictModeRepeatsTheDenialsOnceTheWorkloadIsGone) {
   // The workload shares the terminal: after its denied call it moves the cursor up and erases the
   // line nucleus printed. The summary that follows its exit cannot be erased by it.
-  auto r = test::run({test::tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--ro", dir.path().string(), "--", "/bin/sh", "-c",
+  auto r = test::run({test::tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--ro",
+                      dir.path().string(), "--", "/bin/sh", "-c",
                       "'" + exe.string() + "' socket:2,1,0 >/dev/null; printf '\\033[1A\\033[2K' >&2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto erase = r.err.rfind("\x1b[2K");

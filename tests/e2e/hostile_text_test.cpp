@@ -25,11 +25,11 @@ bool has_terminal_control(const std::string& s) {
 
 // A profile allowing read and write, and denying by name a syscall whose name hides what follows.
 std::string hostile_profile(const test::TempDir& dir) {
-  return test::write_profile(dir, "hostile.json",
-                             {{"defaultAction", "SCMP_ACT_ERRNO"},
-                              {"syscalls", nlohmann::json::array({{{"names", {"read", "write", "x\x1b[8m"}},
-                                                                   {"action", "SCMP_ACT_ALLOW"}},
-                                                                  {{"names", {"ptrace"}}, {"action", "SCMP_ACT_ALLOW"}}})}});
+  return test::write_profile(
+      dir, "hostile.json",
+      {{"defaultAction", "SCMP_ACT_ERRNO"},
+       {"syscalls", nlohmann::json::array({{{"names", {"read", "write", "x\x1b[8m"}}, {"action", "SCMP_ACT_ALLOW"}},
+                                           {{"names", {"ptrace"}}, {"action", "SCMP_ACT_ALLOW"}}})}});
 }
 
 // Whether `raw` stands in `text` without a backslash before its first character: CommonMark reads
@@ -54,13 +54,18 @@ TEST(HostileText, CheckShowsAProfilesTerminalSequencesEscaped) {
 TEST(HostileText, DiffShowsATracesTerminalSequencesEscaped) {
   // `diff PROFILE TRACE` names the executable that made each call the profile does not allow.
   test::TempDir dir;
-  auto plain = test::write_profile(dir, "plain.json",
-                                   {{"defaultAction", "SCMP_ACT_ERRNO"},
-                                    {"syscalls", nlohmann::json::array({{{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"}}})}});
+  auto plain =
+      test::write_profile(dir, "plain.json",
+                          {{"defaultAction", "SCMP_ACT_ERRNO"},
+                           {"syscalls", nlohmann::json::array({{{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"}}})}});
   auto trace = dir / "hostile.trace";
-  test::write_text(trace, std::string(R"({"type":"header","format":"nucleus-trace","version":1,"command":["./t"],"source":"audit-netlink","kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z"})") +
-                              "\n" + R"({"type":"syscall","arch":"x86_64","nr":101,"name":"ptrace","count":1,"exe":"/t\r\u001b[2K\u001b[1A\u001b[8m\n  nothing else differs"})" +
-                              "\n" + R"({"type":"summary","events":1,"distinct":1,"lost":0,"exit_code":0,"duration_ms":1})" + "\n");
+  test::write_text(
+      trace,
+      std::string(
+          R"({"type":"header","format":"nucleus-trace","version":1,"command":["./t"],"source":"audit-netlink","kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z"})") +
+          "\n" +
+          R"({"type":"syscall","arch":"x86_64","nr":101,"name":"ptrace","count":1,"exe":"/t\r\u001b[2K\u001b[1A\u001b[8m\n  nothing else differs"})" +
+          "\n" + R"({"type":"summary","events":1,"distinct":1,"lost":0,"exit_code":0,"duration_ms":1})" + "\n");
   auto r = test::run({profile_tool(), "diff", plain, trace.string()});
   EXPECT_FALSE(has_terminal_control(r.out + r.err)) << r.out << r.err;
   EXPECT_NE(r.out.find("ptrace"), std::string::npos) << r.out << r.err;
@@ -73,10 +78,11 @@ TEST(HostileText, MachineFormatsStayValidJsonAndCarryNoControls) {
   // DEL, a C1 control, a bidi override and a zero-width joiner: JSON carries them raw unless told
   // to write ASCII, and the terminal filter must not turn them into escapes JSON does not know.
   test::TempDir dir;
-  auto profile = test::write_profile(dir, "odd.json",
-                                     {{"defaultAction", "SCMP_ACT_ERRNO"},
-                                      {"syscalls", nlohmann::json::array({{{"names", {"read", "x\x7f", "y\xc2\x9b", "z\xe2\x80\xae", "w\xe2\x80\x8d"}},
-                                                                           {"action", "SCMP_ACT_ALLOW"}}})}});
+  auto profile = test::write_profile(
+      dir, "odd.json",
+      {{"defaultAction", "SCMP_ACT_ERRNO"},
+       {"syscalls", nlohmann::json::array({{{"names", {"read", "x\x7f", "y\xc2\x9b", "z\xe2\x80\xae", "w\xe2\x80\x8d"}},
+                                            {"action", "SCMP_ACT_ALLOW"}}})}});
   for (std::vector<std::string> args : {std::vector<std::string>{"check", "--format", "json", profile},
                                         std::vector<std::string>{"check", "--format", "sarif", profile},
                                         std::vector<std::string>{"explain", "--format", "json", profile}}) {
@@ -91,16 +97,19 @@ TEST(HostileText, MachineFormatsStayValidJsonAndCarryNoControls) {
 TEST(HostileText, MarkdownReportOpensNoStructureFromATrace) {
   test::TempDir dir;
   auto trace = dir / "hostile.trace";
-  nlohmann::json header = {{"type", "header"},
-                           {"format", "nucleus-trace"},
-                           {"version", 1},
-                           {"command", {"./tool` | x |\n\n# No findings\n\nAll clear.\n<!--", "<img src=x onerror=alert(1)>"}},
-                           {"source", "audit-netlink"},
-                           {"kernel", "6.1.0\n## Findings\n\nNo findings."},
-                           {"started_at", "![pwned](http://attacker.example/p.png)"}};
+  nlohmann::json header = {
+      {"type", "header"},
+      {"format", "nucleus-trace"},
+      {"version", 1},
+      {"command", {"./tool` | x |\n\n# No findings\n\nAll clear.\n<!--", "<img src=x onerror=alert(1)>"}},
+      {"source", "audit-netlink"},
+      {"kernel", "6.1.0\n## Findings\n\nNo findings."},
+      {"started_at", "![pwned](http://attacker.example/p.png)"}};
   test::write_text(trace, header.dump() + "\n" +
-                              R"({"type":"syscall","arch":"x86_64","nr":101,"name":"ptrace","count":1,"exe":"/t\n# x"})" "\n" +
-                              R"({"type":"summary","events":1,"distinct":1,"lost":0,"exit_code":0,"duration_ms":1})" "\n");
+                              R"({"type":"syscall","arch":"x86_64","nr":101,"name":"ptrace","count":1,"exe":"/t\n# x"})"
+                              "\n" +
+                              R"({"type":"summary","events":1,"distinct":1,"lost":0,"exit_code":0,"duration_ms":1})"
+                              "\n");
   auto profile = (dir / "p.json").string();
   auto g = test::run({profile_tool(), "gen", trace.string(), "-o", profile});
   ASSERT_EQ(g.exit_code, 0) << g.err;

@@ -36,7 +36,9 @@ bool have_runsc() { return ::access("/usr/bin/runsc", X_OK) == 0 || ::access("/u
 // A directory the unprivileged workload identity can enter (TempDir is 0700 root).
 void open_up(const fs::path& dir) { ASSERT_EQ(::chmod(dir.c_str(), 0755), 0); }
 
-std::string text_of(const RunResult& r) { return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err; }
+std::string text_of(const RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
+}
 
 // The attack's own verdict: it tried and printed "blocked" (exit 0), or the filter killed it
 // (SIGSYS). Never "succeeded", and no other end: an attack that died of anything else, or that
@@ -44,7 +46,8 @@ std::string text_of(const RunResult& r) { return "exit " + std::to_string(r.exit
 void expect_blocked(const RunResult& r, const std::string& what) {
   EXPECT_EQ(r.out.find(": succeeded:"), std::string::npos) << what << "\n" << text_of(r);
   const bool said_blocked = r.exit_code == 0 && r.out.find(": blocked: ") != std::string::npos;
-  EXPECT_TRUE(said_blocked || r.exit_code == 128 + SIGSYS) << what << ": the attack did not report a block\n" << text_of(r);
+  EXPECT_TRUE(said_blocked || r.exit_code == 128 + SIGSYS) << what << ": the attack did not report a block\n"
+                                                           << text_of(r);
 }
 
 enum class Level { trusted, gvisor };
@@ -189,7 +192,8 @@ TEST(IdentityPrivileged, HostRootNeedsAFlagAndIsRefusedForUntrustedWork) {
                 "/bin/cat", "/proc/self/uid_map"});
   EXPECT_EQ(r.exit_code, 0) << text_of(r);
   EXPECT_NE(r.out.find(" 0 "), std::string::npos) << r.out;
-  auto d = run({tool("nucleus-run").string(), "--profile", profile, "--trust-level=trusted", "--", "/bin/cat", "/proc/self/uid_map"});
+  auto d = run({tool("nucleus-run").string(), "--profile", profile, "--trust-level=trusted", "--", "/bin/cat",
+                "/proc/self/uid_map"});
   EXPECT_EQ(d.exit_code, 0) << text_of(d);
   EXPECT_NE(d.out.find(" 65534 "), std::string::npos) << "default map: " << d.out;
 }
@@ -276,7 +280,8 @@ TEST(IdentityPrivileged, ForeignAbisNeverRunASyscall) {
   auto traced = run(trace_cmd(trace, {}, {"foreign-abi"}));
   EXPECT_LT(traced.exit_code, 125) << text_of(traced);
   if (nucleus::test::int80_works()) {
-    EXPECT_NE(read_text(trace).find(R"("arch":"x86","nr":310,"name":"unshare")"), std::string::npos) << read_text(trace);
+    EXPECT_NE(read_text(trace).find(R"("arch":"x86","nr":310,"name":"unshare")"), std::string::npos)
+        << read_text(trace);
   }
   // check says what happens to the unlisted ABIs of a deny-list.
   auto c = run({tool("nucleus-profile").string(), "check", deny_list});
@@ -295,7 +300,8 @@ TEST(IdentityPrivileged, IoUringIsNotAWayAroundTheProfile) {
   const std::vector<std::string> attack{"io-uring", (dir / "secret.txt").string()};
   // Trace mode refuses io_uring too, and the trace shows the refused io_uring_setup.
   auto generated = traced_and_generated(dir, binds, attack, "io-uring");
-  EXPECT_NE(read_text(dir / "attack.trace").find("\"io_uring_setup\""), std::string::npos) << read_text(dir / "attack.trace");
+  EXPECT_NE(read_text(dir / "attack.trace").find("\"io_uring_setup\""), std::string::npos)
+      << read_text(dir / "attack.trace");
   auto docker = docker_profile(dir);
   for (const auto& profile : {generated, docker}) {
     auto r = run(run_cmd(Level::trusted, profile, binds, attack));
@@ -308,10 +314,13 @@ TEST(IdentityPrivileged, IoUringIsNotAWayAroundTheProfile) {
     }
   }
   // A profile that allows io_uring is not enough: the guard refuses it without the flag ...
-  auto traced_allowed = run(trace_cmd((dir / "attack.trace").string(), {"--ro", dir.path().string(), "--allow-io-uring"}, attack));
-  EXPECT_EQ(traced_allowed.exit_code, 1) << "io_uring under nucleus-trace --allow-io-uring\n" << text_of(traced_allowed);
+  auto traced_allowed =
+      run(trace_cmd((dir / "attack.trace").string(), {"--ro", dir.path().string(), "--allow-io-uring"}, attack));
+  EXPECT_EQ(traced_allowed.exit_code, 1) << "io_uring under nucleus-trace --allow-io-uring\n"
+                                         << text_of(traced_allowed);
   const std::string allowed = (dir / "allowed.json").string();
-  auto g = run({tool("nucleus-profile").string(), "gen", (dir / "attack.trace").string(), "-o", allowed, "--allow-io-uring"});
+  auto g = run(
+      {tool("nucleus-profile").string(), "gen", (dir / "attack.trace").string(), "-o", allowed, "--allow-io-uring"});
   ASSERT_EQ(g.exit_code, 0) << text_of(g);
   auto refused = run(run_cmd(Level::trusted, allowed, binds, attack));
   expect_blocked(refused, "trusted, io_uring in the profile, no --allow-io-uring");
@@ -321,7 +330,8 @@ TEST(IdentityPrivileged, IoUringIsNotAWayAroundTheProfile) {
   with_flag.push_back("--allow-io-uring");
   auto r = run(run_cmd(Level::trusted, allowed, with_flag, attack));
   EXPECT_NE(r.out.find(secret), std::string::npos) << "the attack itself does not work:\n" << text_of(r);
-  EXPECT_NE(r.err.find("--allow-io-uring: the workload's io_uring operations bypass seccomp"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--allow-io-uring: the workload's io_uring operations bypass seccomp"), std::string::npos)
+      << r.err;
   if (!have_runsc()) NUCLEUS_SKIP("runsc is not installed: the gVisor half was not run");
 }
 
@@ -349,7 +359,7 @@ TEST(IdentityPrivileged, IoUringCannotMakeSetIdFiles) {
   expect_blocked(traced, "nucleus-trace");
   expect_no_setid("nucleus-trace");
   EXPECT_NE(read_text(trace).find("\"io_uring_setup\""), std::string::npos) << "the refused call is not in the trace\n"
-                                                                             << read_text(trace);
+                                                                            << read_text(trace);
   auto allow_all = nucleus::test::write_profile(dir, "allow-all.json", json{{"defaultAction", "SCMP_ACT_ALLOW"}});
   auto r = run(run_cmd(Level::trusted, allow_all, binds, attack));
   expect_blocked(r, "nucleus-run, allow-all profile");
@@ -388,7 +398,8 @@ TEST(IdentityPrivileged, OutputsCannotBeRedirectedBySymlinks) {
   ASSERT_EQ(::chown((rw / "out").c_str(), nobody, nobody), 0);
   auto profile = docker_profile(dir);
   auto r = run(run_cmd(Level::trusted, profile,
-                       {"--rw", rw.string(), "--complain", "--complain-trace", (rw / "out" / "extra.trace").string()}, attack));
+                       {"--rw", rw.string(), "--complain", "--complain-trace", (rw / "out" / "extra.trace").string()},
+                       attack));
   EXPECT_EQ(r.exit_code, 1) << text_of(r);
   EXPECT_FALSE(fs::exists(target / "extra.trace")) << "nucleus-run followed the workload's symlink";
   EXPECT_TRUE(fs::exists(rw / "out.swapped" / "extra.trace")) << text_of(r);

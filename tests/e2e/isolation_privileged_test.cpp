@@ -161,10 +161,13 @@ TEST_F(Isolation, NoHostPidsAndPid1ReapsOrphans) {
   // in the sandbox is a zombie.
   const std::string scan = "n=0; for p in /proc/[0-9]*/stat; do read -r l < $p 2>/dev/null || continue; n=$((n+1));"
                            " case \"${l##*) }\" in Z*) echo zombie $p;; esac; done; echo scanned $n;";
-  auto reaped = sh(trusted(), "(sleep 0.3 & echo $! > /tmp/orphan); echo parent $(cut -d' ' -f4 /proc/$(cat /tmp/orphan)/stat);"
-                              "sleep 1;" + scan);
+  auto reaped =
+      sh(trusted(), "(sleep 0.3 & echo $! > /tmp/orphan); echo parent $(cut -d' ' -f4 /proc/$(cat /tmp/orphan)/stat);"
+                    "sleep 1;" +
+                        scan);
   ASSERT_EQ(reaped.exit_code, 0) << reaped.err;
-  EXPECT_NE(reaped.out.find("parent 1\n"), std::string::npos) << "the orphan was not reparented to pid 1\n" << reaped.out;
+  EXPECT_NE(reaped.out.find("parent 1\n"), std::string::npos) << "the orphan was not reparented to pid 1\n"
+                                                              << reaped.out;
   std::smatch scanned;
   ASSERT_TRUE(std::regex_search(reaped.out, scanned, std::regex("scanned ([0-9]+)"))) << reaped.out;
   EXPECT_GE(std::stoi(scanned[1]), 2) << reaped.out; // the scan saw the processes that are there
@@ -183,13 +186,18 @@ TEST_F(Isolation, WritesOnlyInRwPathsAndTmpfs) {
   // host root: visible inside, and refused with EROFS.
   HostDir host;
   const std::string outside = (host.path / "outside").string();
-  auto r = sh(c, "echo ok > " + rw.path().string() + "/inside && echo rw-ok;"
-                 "test -d " + host.path.string() + " && echo host-visible;"
-                 "(echo bad > " + outside + ") 2>&1 | grep -q 'Read-only file system' && echo host-denied;"
-                 "echo ok > /tmp/t && echo tmp-ok;"
-                 "touch /etc/nucleus-probe || echo etc-denied;"
-                 // /proc is mounted writable; Landlock alone stops this write
-                 "(echo x > /proc/self/comm) 2>/dev/null || echo landlock-denied");
+  auto r = sh(c, "echo ok > " + rw.path().string() +
+                     "/inside && echo rw-ok;"
+                     "test -d " +
+                     host.path.string() +
+                     " && echo host-visible;"
+                     "(echo bad > " +
+                     outside +
+                     ") 2>&1 | grep -q 'Read-only file system' && echo host-denied;"
+                     "echo ok > /tmp/t && echo tmp-ok;"
+                     "touch /etc/nucleus-probe || echo etc-denied;"
+                     // /proc is mounted writable; Landlock alone stops this write
+                     "(echo x > /proc/self/comm) 2>/dev/null || echo landlock-denied");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   for (const char* want : {"rw-ok", "host-visible", "host-denied", "tmp-ok", "etc-denied", "landlock-denied"})
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out << r.err;
@@ -213,8 +221,10 @@ TEST_F(Isolation, RwBindOutsideATmpfsIsWritableThroughItsOwnRule) {
   auto c = trusted();
   c.rw.push_back({rw.path().string(), inner});
   c.rw.push_back({(rw / "file").string(), file});
-  auto r = sh(c, "echo ok > " + inner + "/inside && echo write-ok; mkdir " + inner + "/d && echo mkdir-ok;"
-                 "echo new > " + file + " && echo file-ok");
+  auto r = sh(c, "echo ok > " + inner + "/inside && echo write-ok; mkdir " + inner +
+                     "/d && echo mkdir-ok;"
+                     "echo new > " +
+                     file + " && echo file-ok");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   for (const char* want : {"write-ok", "mkdir-ok", "file-ok"})
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out << r.err;
@@ -256,7 +266,8 @@ TEST_F(Isolation, NetworkNoneCannotReachTheHostLoopback) {
   socklen_t len = sizeof addr;
   ::getsockname(server, reinterpret_cast<sockaddr*>(&addr), &len);
   const std::string port = std::to_string(ntohs(addr.sin_port));
-  const std::string script = "if echo hi > /dev/tcp/127.0.0.1/" + port + "; then echo connected; else echo unreachable; fi;"
+  const std::string script = "if echo hi > /dev/tcp/127.0.0.1/" + port +
+                             "; then echo connected; else echo unreachable; fi;"
                              "ip -o link show up 2>/dev/null | grep -c LOOPBACK || true";
   auto none = run_isolated(trusted(), {"/bin/bash", "-c", script});
   EXPECT_NE(none.out.find("unreachable"), std::string::npos) << none.out << none.err;
@@ -305,7 +316,8 @@ TEST_F(Isolation, UntrustedWithoutRunscRefusesWithTheExactMessage) {
     FAIL() << "prepare accepted untrusted work without runsc";
   } catch (const core::Error& e) {
     // The words the README promises: refused, naming how to install runsc and both explicit ways out.
-    for (const char* said : {"gVisor", "runsc"}) EXPECT_NE(std::string(e.what()).find(said), std::string::npos) << e.what();
+    for (const char* said : {"gVisor", "runsc"})
+      EXPECT_NE(std::string(e.what()).find(said), std::string::npos) << e.what();
     for (const char* named : {"apt-get install runsc", "--allow-degraded-security", "--trust-level trusted"})
       EXPECT_NE(e.hint().find(named), std::string::npos) << named << ": " << e.hint();
     EXPECT_EQ(e.kind(), core::ErrorKind::usage);

@@ -22,8 +22,8 @@
 #include <functional>
 #include <sstream>
 
-using nucleus::test::run;
 using nucleus::test::HostSocket;
+using nucleus::test::run;
 using nucleus::test::RunResult;
 using nucleus::test::sample;
 using nucleus::test::TempDir;
@@ -34,7 +34,9 @@ namespace {
 
 bool have_runsc() { return ::access("/usr/bin/runsc", X_OK) == 0 || ::access("/usr/local/bin/runsc", X_OK) == 0; }
 
-std::string text_of(const RunResult& r) { return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err; }
+std::string text_of(const RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
+}
 
 enum class Level { trusted, gvisor };
 
@@ -134,7 +136,8 @@ TEST_F(Layers, TiocstiIsStoppedByTheGuardBeforeTheKernel) {
   if (legacy_off) {
     EXPECT_NE(kernel.output.find("fd 0: EIO"), std::string::npos) << kernel.output;
   } else {
-    EXPECT_NE(kernel.injected.find("nucleus-injected"), std::string::npos) << "the kernel lets it through: " << kernel.output;
+    EXPECT_NE(kernel.injected.find("nucleus-injected"), std::string::npos)
+        << "the kernel lets it through: " << kernel.output;
   }
 
   auto o = run_on_terminal(nucleus_run(Level::trusted, allow_all(), {}, attack));
@@ -151,15 +154,16 @@ TEST_F(Layers, EmptyRunHidesASocketTheWorkloadCouldOpen) {
   const auto allow = allow_all();
   const std::vector<std::string> attack{sample("attack").string(), "host-socket", sock.path()};
   auto control = run(nucleus_run(Level::trusted, allow, {"--ro", sock.dir()}, attack));
-  EXPECT_EQ(control.exit_code, 1) << "bound, the socket must be reachable by the workload's identity\n" << text_of(control);
+  EXPECT_EQ(control.exit_code, 1) << "bound, the socket must be reachable by the workload's identity\n"
+                                  << text_of(control);
   EXPECT_EQ(sock.connections(), 1);
 
   std::vector<std::pair<std::string, std::vector<std::string>>> runs{
       {"trusted, default identity", nucleus_run(Level::trusted, allow, {}, attack)},
       {"trusted, --host-root without --ro", nucleus_run(Level::trusted, allow, {"--host-root"}, attack)},
       {"nucleus-trace, trusted",
-       {tool("nucleus-trace").string(), "-q", "--trust-level=trusted", "-o", (dir / "t.trace").string(), "--", attack[0],
-        attack[1], attack[2]}},
+       {tool("nucleus-trace").string(), "-q", "--trust-level=trusted", "-o", (dir / "t.trace").string(), "--",
+        attack[0], attack[1], attack[2]}},
   };
   if (have_runsc()) runs.push_back({"gVisor", nucleus_run(Level::gvisor, allow, {}, attack)});
   for (const auto& [what, argv] : runs) {
@@ -167,7 +171,8 @@ TEST_F(Layers, EmptyRunHidesASocketTheWorkloadCouldOpen) {
     EXPECT_EQ(r.exit_code, 0) << what << "\n" << text_of(r);
     // ENOENT: the path is not there at all (EACCES would be the permissions, ECONNREFUSED another socket).
     EXPECT_NE(r.out.find("attack host-socket: blocked: connect " + sock.path() + ": ENOENT"), std::string::npos)
-        << what << "\n" << text_of(r);
+        << what << "\n"
+        << text_of(r);
     EXPECT_EQ(sock.connections(), 0) << what;
   }
   if (!have_runsc()) NUCLEUS_SKIP("runsc is not installed: the gVisor run was not made");
@@ -185,7 +190,8 @@ TEST_F(Layers, EveryWritableMountIsNosuidNodev) {
   const auto allow = allow_all();
   std::vector<std::pair<std::string, std::vector<std::string>>> runs{
       {"trusted", nucleus_run(Level::trusted, allow, {"--rw", rw.string(), "--tmpfs", "/tmp/scratch"}, cat)},
-      {"trusted --host-root", nucleus_run(Level::trusted, allow, {"--host-root", "--rw", rw.string(), "--tmpfs", "/tmp/scratch"}, cat)},
+      {"trusted --host-root",
+       nucleus_run(Level::trusted, allow, {"--host-root", "--rw", rw.string(), "--tmpfs", "/tmp/scratch"}, cat)},
   };
   for (const auto& [what, argv] : runs) {
     auto r = run(argv);
@@ -236,20 +242,23 @@ TEST_F(Layers, Openat2GetsEnosysWhateverTheProfileAllows) {
 // profile allows everything else, so nothing but the ABI check can stop the call.
 TEST_F(Layers, ForeignAbiEndsTheWholeWorkload) {
   auto deny_list = nucleus::test::write_profile(
-      dir, "x86_64-only.json", nlohmann::json{{"defaultAction", "SCMP_ACT_ALLOW"}, {"architectures", {"SCMP_ARCH_X86_64"}}});
+      dir, "x86_64-only.json",
+      nlohmann::json{{"defaultAction", "SCMP_ACT_ALLOW"}, {"architectures", {"SCMP_ARCH_X86_64"}}});
   const std::vector<std::string> attack{sample("attack").string(), "foreign-abi-thread"};
   auto control = run(attack); // without a filter the first thread lives to print its line
   EXPECT_NE(control.out.find("attack foreign-abi-thread: "), std::string::npos) << text_of(control);
   auto r = run(nucleus_run(Level::trusted, deny_list, {}, attack));
   EXPECT_EQ(r.exit_code, 128 + SIGSYS) << text_of(r);
-  EXPECT_EQ(r.out.find("attack foreign-abi-thread: "), std::string::npos) << "a thread outlived the kill\n" << text_of(r);
+  EXPECT_EQ(r.out.find("attack foreign-abi-thread: "), std::string::npos) << "a thread outlived the kill\n"
+                                                                          << text_of(r);
 }
 
 // The workload's identity on the host is uid and gid 65534 and nothing else: the maps of its user
 // namespace, as the workload reads them, send its ids to 65534 alone, and it cannot set groups.
 TEST_F(Layers, WorkloadIsUidAndGid65534OnTheHost) {
-  auto r = run(nucleus_run(Level::trusted, allow_all(), {},
-                           {"/bin/sh", "-c", "for f in uid_map gid_map setgroups; do echo $f: $(cat /proc/self/$f); done"}));
+  auto r =
+      run(nucleus_run(Level::trusted, allow_all(), {},
+                      {"/bin/sh", "-c", "for f in uid_map gid_map setgroups; do echo $f: $(cat /proc/self/$f); done"}));
   ASSERT_EQ(r.exit_code, 0) << text_of(r);
   EXPECT_NE(r.out.find("uid_map: 0 65534 1\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("gid_map: 0 65534 1\n"), std::string::npos) << r.out;
@@ -287,7 +296,8 @@ TEST_F(Layers, CheckKeepsAGeneratedUnshareOfAUserNamespaceHigh) {
   auto gen = run({tool("nucleus-profile").string(), "gen", trace, "-o", profile});
   ASSERT_EQ(gen.exit_code, 0) << text_of(gen);
   ASSERT_NE(nucleus::test::read_text(profile).find("268435456"), std::string::npos)
-      << "gen did not write unshare's flags as a condition:\n" << nucleus::test::read_text(profile);
+      << "gen did not write unshare's flags as a condition:\n"
+      << nucleus::test::read_text(profile);
   auto c = run({tool("nucleus-profile").string(), "check", profile});
   EXPECT_NE(c.out.find(": high: unshare"), std::string::npos) << text_of(c);
   EXPECT_EQ(c.out.find(": info: unshare"), std::string::npos) << text_of(c);

@@ -54,8 +54,9 @@ using test::OciHookPrivileged;
 
 std::string container_id(const std::string& what) { return test::oci_container_id(what); }
 
-nlohmann::json bundle_of(const fs::path& bundle, const std::vector<std::string>& samples, const std::vector<fs::path>& extra,
-                         const std::vector<std::string>& args, const fs::path& out) {
+nlohmann::json bundle_of(const fs::path& bundle, const std::vector<std::string>& samples,
+                         const std::vector<fs::path>& extra, const std::vector<std::string>& args,
+                         const fs::path& out) {
   return test::oci_bundle_of(bundle, samples, extra, args, out);
 }
 
@@ -104,9 +105,11 @@ TEST_P(OciHookRoundTrip, TraceHoldsWhatStraceSeesAndItsProfileRunsTheContainer) 
 
   // 3. The profile made from the trace, exported for runc, runs the container as before.
   auto profile = dir_ / (c.name + ".json");
-  auto gen = test::run({test::tool("nucleus-profile").string(), "gen", (traces_ / (c.name + ".trace")).string(), "-o", profile.string()});
+  auto gen = test::run({test::tool("nucleus-profile").string(), "gen", (traces_ / (c.name + ".trace")).string(), "-o",
+                        profile.string()});
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
-  auto exported = test::run({test::tool("nucleus-profile").string(), "export", profile.string(), "--format", "oci", "--no-flags"});
+  auto exported =
+      test::run({test::tool("nucleus-profile").string(), "export", profile.string(), "--format", "oci", "--no-flags"});
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
   auto enforced_config = bundle_of(dir_ / "enforced", c.samples, {}, c.args, out_);
   enforced_config["linux"]["seccomp"] = nlohmann::json::parse(exported.out);
@@ -128,8 +131,12 @@ TEST_F(OciHookPrivileged, ProfileFromTheHookDeniesWhatTheContainerDidNotDo) {
   auto traced = test::run_runc(dir_ / "traced", container_id("deny"));
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
   auto profile = dir_ / "probe.json";
-  ASSERT_EQ(test::run({test::tool("nucleus-profile").string(), "gen", (traces_ / "probe.trace").string(), "-o", profile.string()}).exit_code, 0);
-  auto exported = test::run({test::tool("nucleus-profile").string(), "export", profile.string(), "--format", "oci", "--no-flags"});
+  ASSERT_EQ(test::run({test::tool("nucleus-profile").string(), "gen", (traces_ / "probe.trace").string(), "-o",
+                       profile.string()})
+                .exit_code,
+            0);
+  auto exported =
+      test::run({test::tool("nucleus-profile").string(), "export", profile.string(), "--format", "oci", "--no-flags"});
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
   auto enforced = bundle_of(dir_ / "enforced", {"probe"}, {}, {"/probe", "getppid", "uname", "socket:2,1,0"}, out_);
   enforced["linux"]["seccomp"] = nlohmann::json::parse(exported.out);
@@ -254,8 +261,8 @@ TEST_F(OciHookPrivileged, AnnotationCannotWriteOutsideTheTraceDirectory) {
   fs::create_directories(victim);
   fs::create_symlink(victim, traces_ / "link");
   int i = 0;
-  for (std::string value : {std::string("../victim/x.trace"), (victim / "x.trace").string(), std::string("link/x.trace"),
-                            std::string("/etc/nucleus-hook-test.trace")}) {
+  for (std::string value : {std::string("../victim/x.trace"), (victim / "x.trace").string(),
+                            std::string("link/x.trace"), std::string("/etc/nucleus-hook-test.trace")}) {
     SCOPED_TRACE(value);
     const std::string name = "escape" + std::to_string(i++);
     hooked_bundle(name, {"probe"}, {"/probe", "getpid"}, value, false);
@@ -280,10 +287,12 @@ TEST_F(OciHookPrivileged, AnnotationCannotWriteOutsideTheTraceDirectory) {
   auto team = traces_ / "team";
   fs::create_directories(team / "sub");
   ASSERT_EQ(::chown(team.c_str(), 65534, 65534), 0);
-  for (const auto& [trace_dir, name] : {std::pair<fs::path, std::string>{open_dir, "sub/x.trace"}, {theirs / "traces", "x.trace"},
+  for (const auto& [trace_dir, name] : {std::pair<fs::path, std::string>{open_dir, "sub/x.trace"},
+                                        {theirs / "traces", "x.trace"},
                                         {traces_, "team/sub/x.trace"}}) {
-    auto r = test::run({test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir", trace_dir.string()},
-                       R"({"id":"x","pid":1,"annotations":{"io.nucleus.trace":")" + name + R"("}})");
+    auto r =
+        test::run({test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir", trace_dir.string()},
+                  R"({"id":"x","pid":1,"annotations":{"io.nucleus.trace":")" + name + R"("}})");
     EXPECT_EQ(r.exit_code, 125) << trace_dir;
     EXPECT_NE(r.err.find("can be changed by users other than"), std::string::npos) << r.err;
   }
@@ -325,7 +334,8 @@ TEST_F(OciHookPrivileged, DefaultTraceDirectoryIsCreatedRootOnly) {
                      R"({"id":"x","pid":999999999,"annotations":{"io.nucleus.trace":"default-dir-test.trace"}})");
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_NE(r.err.find("no such process"), std::string::npos) << r.err;
-  for (const auto& [d, new_here] : {std::pair<fs::path, bool>{parent, made_here}, {parent / "traces", traces_made_here}}) {
+  for (const auto& [d, new_here] :
+       {std::pair<fs::path, bool>{parent, made_here}, {parent / "traces", traces_made_here}}) {
     struct stat st {};
     ASSERT_EQ(::stat(d.c_str(), &st), 0) << d;
     EXPECT_EQ(st.st_uid, 0u) << d;
@@ -350,7 +360,8 @@ TEST_F(OciHookPrivileged, HookRefusesBadStateClearly) {
            {"prestart", R"({"id":"../x","pid":1,"annotations":{"io.nucleus.trace":"a"}})", "has characters other than"},
            {"prestart", R"({"id":"x","annotations":{"io.nucleus.trace":"a"}})", "has no \"pid\""},
            {"prestart", R"({"id":"x","pid":999999999,"annotations":{"io.nucleus.trace":"a"}})", "no such process"},
-           {"poststop", R"({"id":"never-started","annotations":{"io.nucleus.trace":"a"}})", "no recording of container never-started"},
+           {"poststop", R"({"id":"never-started","annotations":{"io.nucleus.trace":"a"}})",
+            "no recording of container never-started"},
        }) {
     SCOPED_TRACE(bad.state);
     auto r = test::run({trace, "--oci-hook", bad.stage, dir}, bad.state);
@@ -372,8 +383,17 @@ namespace {
 // podman as this machine runs it: runc (crun refuses hybrid cgroups), no systemd, its state in
 // `dir`, and the package's hooks.d files (the templates, for the build tree's tool) in `hooks`.
 std::vector<std::string> podman(const fs::path& dir, const fs::path& hooks) {
-  return {"/usr/bin/podman", "--root", (dir / "storage").string(), "--runroot", (dir / "run").string(),
-          "--runtime", test::runc_path, "--cgroup-manager=cgroupfs", "--events-backend=file", "--hooks-dir", hooks.string()};
+  return {"/usr/bin/podman",
+          "--root",
+          (dir / "storage").string(),
+          "--runroot",
+          (dir / "run").string(),
+          "--runtime",
+          test::runc_path,
+          "--cgroup-manager=cgroupfs",
+          "--events-backend=file",
+          "--hooks-dir",
+          hooks.string()};
 }
 
 std::vector<std::string> podman_run(const std::vector<std::string>& base, const fs::path& rootfs,
@@ -397,9 +417,11 @@ TEST_F(OciHookPrivileged, PodmanRunsTheHookFromItsHooksDirectory) {
   auto hooks = dir_ / "hooks.d";
   fs::create_directories(hooks);
   for (const char* stage : {"prestart", "poststop"}) {
-    std::string text = test::read_text(test::source_dir() / "tools/oci-hooks.d" / (std::string("nucleus-trace-") + stage + ".json.in"));
-    for (auto [from, to] : {std::pair<std::string, std::string>{"@NUCLEUS_HOOK_PATH@", test::tool("nucleus-trace").string()},
-                            {"@NUCLEUS_TRACE_DIR@", traces_.string()}})
+    std::string text = test::read_text(test::source_dir() / "tools/oci-hooks.d" /
+                                       (std::string("nucleus-trace-") + stage + ".json.in"));
+    for (auto [from, to] :
+         {std::pair<std::string, std::string>{"@NUCLEUS_HOOK_PATH@", test::tool("nucleus-trace").string()},
+          {"@NUCLEUS_TRACE_DIR@", traces_.string()}})
       text.replace(text.find(from), from.size(), to);
     test::write_text(hooks / (std::string("nucleus-trace-") + stage + ".json"), text);
   }
@@ -407,7 +429,8 @@ TEST_F(OciHookPrivileged, PodmanRunsTheHookFromItsHooksDirectory) {
   const auto rootfs = dir_ / "image/rootfs";
   const auto base = podman(dir_ / "podman", hooks);
 
-  auto traced = test::run(podman_run(base, rootfs, {"--annotation", "io.nucleus.trace=podman.trace"}, {"/probe", "getppid"}), {}, 120);
+  auto traced = test::run(
+      podman_run(base, rootfs, {"--annotation", "io.nucleus.trace=podman.trace"}, {"/probe", "getppid"}), {}, 120);
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
   ASSERT_TRUE(fs::exists(traces_ / "podman.trace")) << traced.err;
   auto trace = test::read_trace_file(traces_ / "podman.trace");
@@ -418,10 +441,13 @@ TEST_F(OciHookPrivileged, PodmanRunsTheHookFromItsHooksDirectory) {
   EXPECT_FALSE(recorded.count("pivot_root")) << "runc's set-up is not the container's";
 
   auto profile = dir_ / "podman.json";
-  ASSERT_EQ(test::run({test::tool("nucleus-profile").string(), "gen", (traces_ / "podman.trace").string(), "-o", profile.string()}).exit_code, 0);
+  ASSERT_EQ(test::run({test::tool("nucleus-profile").string(), "gen", (traces_ / "podman.trace").string(), "-o",
+                       profile.string()})
+                .exit_code,
+            0);
   auto exported = dir_ / "podman.oci.json";
-  ASSERT_EQ(test::run({test::tool("nucleus-profile").string(), "export", profile.string(), "--format", "oci", "--no-flags",
-                       "-o", exported.string()})
+  ASSERT_EQ(test::run({test::tool("nucleus-profile").string(), "export", profile.string(), "--format", "oci",
+                       "--no-flags", "-o", exported.string()})
                 .exit_code,
             0);
   const std::vector<std::string> seccomp{"--security-opt", "seccomp=" + exported.string()};
@@ -480,7 +506,8 @@ TEST_F(OciHookPrivileged, TenContainersGetAtMostTheLimitOfRecorders) {
     }
   } cleanup{state, created};
   auto create = [&](const std::string& name) {
-    hooked_bundle(name, {"probe"}, {"/probe", "getpid"}, name + ".trace", true, {"--max-recorders", std::to_string(limit)});
+    hooked_bundle(name, {"probe"}, {"/probe", "getpid"}, name + ".trace", true,
+                  {"--max-recorders", std::to_string(limit)});
     const std::string id = container_id(name);
     auto r = test::runc_create(state, dir_ / name, id);
     if (r.exit_code == 0) created.push_back(id);
@@ -541,9 +568,11 @@ TEST_F(OciHookPrivileged, PidBeyondAPidIsNotReadAsAnotherProcess) {
     ::_exit(127);
   }
   const std::string id = container_id("wrapped");
-  const std::string state = R"({"id":")" + id + R"(","pid":)" + std::to_string((1ull << 32) + static_cast<unsigned>(other)) +
+  const std::string state = R"({"id":")" + id + R"(","pid":)" +
+                            std::to_string((1ull << 32) + static_cast<unsigned>(other)) +
                             R"(,"annotations":{"io.nucleus.trace":"wrapped.trace"}})";
-  auto r = test::run({test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir", traces_.string()}, state);
+  auto r = test::run({test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir", traces_.string()},
+                     state);
   ::kill(other, SIGKILL);
   ::waitpid(other, nullptr, 0);
   EXPECT_EQ(r.exit_code, 125) << r.err;

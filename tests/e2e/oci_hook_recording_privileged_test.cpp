@@ -45,8 +45,10 @@ TEST_F(OciHookPrivileged, PoststopExits125WhenTheRecordingLostRecords) {
   for (int copies : {40, 10}) {
     SCOPED_TRACE(std::to_string(copies) + " executables");
     const std::string name = "execs" + std::to_string(copies);
-    auto config = test::oci_bundle_of(dir_ / name, {}, {"/bin/sh"}, {"/sh", "-c", "for f in /t1*; do \"$f\" || exit 1; done"}, out_);
-    for (int i = 0; i < copies; ++i) fs::copy_file("/bin/true", dir_ / name / "rootfs" / ("t" + std::to_string(100 + i)));
+    auto config = test::oci_bundle_of(dir_ / name, {}, {"/bin/sh"},
+                                      {"/sh", "-c", "for f in /t1*; do \"$f\" || exit 1; done"}, out_);
+    for (int i = 0; i < copies; ++i)
+      fs::copy_file("/bin/true", dir_ / name / "rootfs" / ("t" + std::to_string(100 + i)));
     config["hooks"] = test::oci_hooks(traces_);
     config["hooks"].erase("poststop"); // run below, for its exit code (runc only logs a hook's failure)
     config["annotations"] = {{"io.nucleus.trace", name + ".trace"}};
@@ -77,7 +79,8 @@ TEST_F(OciHookPrivileged, PoststopExits125WhenTheRecordingLostRecords) {
 TEST_F(OciHookPrivileged, RuncExecIntoATracedContainerIsNotRecorded) {
   const auto fifo = out_ / "go";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  auto config = test::oci_bundle_of(dir_ / "waiting", {"probe"}, {"/bin/sh"}, {"/sh", "-c", "read x < /out/go; /probe getppid"}, out_);
+  auto config = test::oci_bundle_of(dir_ / "waiting", {"probe"}, {"/bin/sh"},
+                                    {"/sh", "-c", "read x < /out/go; /probe getppid"}, out_);
   config["hooks"] = test::oci_hooks(traces_);
   config["annotations"] = {{"io.nucleus.trace", "exec.trace"}};
   config["linux"]["seccomp"] = test::oci_allow_all;
@@ -95,7 +98,8 @@ TEST_F(OciHookPrivileged, RuncExecIntoATracedContainerIsNotRecorded) {
                       : test::RunResult{};
   // Let the init go on (also when the exec failed, so that the container ends).
   int go = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-  for (int i = 0; i < 600 && go < 0 && container.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready; ++i)
+  for (int i = 0; i < 600 && go < 0 && container.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready;
+       ++i)
     go = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC); // ENXIO until the init opens its end
   if (go >= 0) {
     EXPECT_EQ(::write(go, "go\n", 3), 3);

@@ -27,20 +27,23 @@ inline nlohmann::json oci_hooks(const std::filesystem::path& trace_dir, const st
 
 // The filter a container is traced under: it allows everything, and it is in place when the
 // runtime makes its last calls before the exec, which the profile must allow too.
-inline const nlohmann::json oci_allow_all = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"architectures", {"SCMP_ARCH_X86_64"}}};
+inline const nlohmann::json oci_allow_all = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                             {"architectures", {"SCMP_ARCH_X86_64"}}};
 
 // A bundle of `samples` (and `extra` binaries) with a writable /out from the host and a /tmp.
 inline nlohmann::json oci_bundle_of(const std::filesystem::path& bundle, const std::vector<std::string>& samples,
-                                    const std::vector<std::filesystem::path>& extra, const std::vector<std::string>& args,
-                                    const std::filesystem::path& out) {
+                                    const std::vector<std::filesystem::path>& extra,
+                                    const std::vector<std::string>& args, const std::filesystem::path& out) {
   std::vector<std::filesystem::path> binaries;
   for (const auto& s : samples) binaries.push_back(sample(s));
   binaries.insert(binaries.end(), extra.begin(), extra.end());
   auto config = make_runc_bundle(bundle, binaries, args);
   std::filesystem::create_directories(bundle / "rootfs/out");
   std::filesystem::create_directories(bundle / "rootfs/tmp");
-  config["mounts"].push_back({{"destination", "/out"}, {"type", "bind"}, {"source", out.string()}, {"options", {"rbind", "rw"}}});
-  config["mounts"].push_back({{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev"}}});
+  config["mounts"].push_back(
+      {{"destination", "/out"}, {"type", "bind"}, {"source", out.string()}, {"options", {"rbind", "rw"}}});
+  config["mounts"].push_back(
+      {{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "nodev"}}});
   return config;
 }
 

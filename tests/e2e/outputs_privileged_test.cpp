@@ -23,7 +23,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string text_of(const RunResult& r) { return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err; }
+std::string text_of(const RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;
+}
 
 const char trace_text[] =
     R"({"type":"header","format":"nucleus-trace","version":1,"command":["/bin/true"],"source":"netlink","kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z"}
@@ -32,9 +34,9 @@ const char trace_text[] =
 )";
 
 struct Special {
-  std::string what;   // as the error names it
+  std::string what; // as the error names it
   fs::path path;
-  mode_t type;        // S_IFCHR, S_IFIFO, S_IFLNK
+  mode_t type; // S_IFCHR, S_IFIFO, S_IFLNK
 };
 
 // A character device (the host's null device, 1:3, made here), a FIFO and a symlink to a file.
@@ -76,7 +78,8 @@ TEST(OutputsPrivileged, ProfileGenRefusesAnythingButARegularFile) {
   }
   // The control: a regular file is replaced, and - is standard output.
   write_text(dir / "app.json", "old\n");
-  auto r = run({tool("nucleus-profile").string(), "gen", (dir / "t.trace").string(), "-o", (dir / "app.json").string()});
+  auto r =
+      run({tool("nucleus-profile").string(), "gen", (dir / "t.trace").string(), "-o", (dir / "app.json").string()});
   EXPECT_EQ(r.exit_code, 0) << text_of(r);
   EXPECT_NE(read_text(dir / "app.json").find("\"getpid\""), std::string::npos);
   auto out = run({tool("nucleus-profile").string(), "gen", (dir / "t.trace").string(), "-o", "-"});
@@ -88,7 +91,8 @@ TEST(OutputsPrivileged, TraceRefusesAnythingButARegularFile) {
   NUCLEUS_REQUIRE_ROOT();
   TempDir dir;
   for (const auto& s : make_specials(dir)) {
-    auto r = run({tool("nucleus-trace").string(), "-q", "--trust-level=trusted", "-o", s.path.string(), "--", "/bin/true"});
+    auto r =
+        run({tool("nucleus-trace").string(), "-q", "--trust-level=trusted", "-o", s.path.string(), "--", "/bin/true"});
     expect_untouched(dir, s, r, "nucleus-trace");
   }
   // Standard output is the command's too: a trace there could not be told from its output.

@@ -55,8 +55,16 @@ protected:
 
 RunResult run_under(const std::string& level, const fs::path& profile, const fs::path& policy,
                     const std::vector<std::string>& command, const std::string& home = "/tmp") {
-  std::vector<std::string> argv{nucleus::test::tool("nucleus-run"), "--trust-level", level, "--profile", profile,
-                                "--policy", policy, "--env", "HOME=" + home, "--"};
+  std::vector<std::string> argv{nucleus::test::tool("nucleus-run"),
+                                "--trust-level",
+                                level,
+                                "--profile",
+                                profile,
+                                "--policy",
+                                policy,
+                                "--env",
+                                "HOME=" + home,
+                                "--"};
   argv.insert(argv.end(), command.begin(), command.end());
   return nucleus::test::run(argv, {}, 120);
 }
@@ -114,7 +122,8 @@ TEST_P(PolicyRoundTrip, AListedFolderShowsNamesAndNoFileInIt) {
   write_text(policy, R"({"format":"nucleus-policy","version":1,"files":[
     {"path":"/bin","access":["read","execute"]},{"path":"/lib","access":["read","execute"]},
     {"path":"/lib64","access":["read","execute"]},{"path":"/usr","access":["read","execute"]},
-    {"path":")" + listed.string() + R"(","access":["list"]}],"network":{}})");
+    {"path":")" + listed.string() +
+                         R"(","access":["list"]}],"network":{}})");
   write_text(profile, R"({"defaultAction":"SCMP_ACT_ALLOW"})");
 
   RunResult ls = run_under(GetParam(), profile, policy, {"/usr/bin/ls", listed.string()});
@@ -142,8 +151,8 @@ ToolRun round_trip(const ScratchDir& dir, const std::string& name, const std::st
   const fs::path trace = dir / (name + ".trace"), profile = dir / (name + ".json"),
                  policy = dir / (name + ".policy.json");
   const std::string work = (dir / "work").string();
-  std::vector<std::string> argv{nucleus::test::tool("nucleus-trace"), "-q", "-o", trace.string(), "--rw", work,
-                                "--env", "HOME=/tmp", "--"};
+  std::vector<std::string> argv{
+      nucleus::test::tool("nucleus-trace"), "-q", "-o", trace.string(), "--rw", work, "--env", "HOME=/tmp", "--"};
   argv.insert(argv.end(), command.begin(), command.end());
   ToolRun out;
   out.traced = nucleus::test::run(argv, {}, 120);
@@ -151,8 +160,18 @@ ToolRun round_trip(const ScratchDir& dir, const std::string& name, const std::st
   RunResult g = nucleus::test::run({nucleus::test::tool("nucleus-profile"), "gen", trace.string(), "-o",
                                     profile.string(), "--policy", policy.string()});
   EXPECT_EQ(g.exit_code, 0) << g.err;
-  std::vector<std::string> run{nucleus::test::tool("nucleus-run"), "--trust-level", level, "--profile",
-                               profile.string(), "--policy", policy.string(), "--rw", work, "--env", "HOME=/tmp", "--"};
+  std::vector<std::string> run{nucleus::test::tool("nucleus-run"),
+                               "--trust-level",
+                               level,
+                               "--profile",
+                               profile.string(),
+                               "--policy",
+                               policy.string(),
+                               "--rw",
+                               work,
+                               "--env",
+                               "HOME=/tmp",
+                               "--"};
   run.insert(run.end(), command.begin(), command.end());
   out.enforced = nucleus::test::run(run, {}, 120);
   return out;
@@ -172,10 +191,10 @@ TEST_P(PolicyRoundTrip, RealToolsRunUnderTheirGeneratedPolicy) {
   fs::create_directories(work);
   write_text(work / "f.txt", "hello\n");
   write_text(work / "w.py", "import os\nout = os.path.join(os.path.dirname(__file__), 'py.txt')\n"
-                           "open(out, 'w').write('py\\n')\nprint(open(out).read(), end='')\n");
+                            "open(out, 'w').write('py\\n')\nprint(open(out).read(), end='')\n");
   const std::string w = work.string();
-  const std::vector<std::string> git{"/usr/bin/git", "-C", w, "-c", "user.name=t", "-c", "user.email=t@e",
-                                     "-c", "safe.directory=*"};
+  const std::vector<std::string> git{"/usr/bin/git",    "-C", w, "-c", "user.name=t", "-c", "user.email=t@e", "-c",
+                                     "safe.directory=*"};
   auto with = [](std::vector<std::string> base, const std::vector<std::string>& more) {
     base.insert(base.end(), more.begin(), more.end());
     return base;
@@ -191,7 +210,10 @@ TEST_P(PolicyRoundTrip, RealToolsRunUnderTheirGeneratedPolicy) {
   const std::vector<std::tuple<std::string, std::vector<std::string>, std::function<void()>>> steps = {
       {"status", with(git, {"status", "--short"}), nothing},
       {"add", with(git, {"add", "f.txt"}), nothing},
-      {"commit", with(git, {"commit", "-q", "-m", "add"}), [&] { as_root({"reset", "-q", "--soft", "HEAD~1"}); }},
+      {"commit", with(git, {"commit", "-q", "-m", "add"}),
+       [&] {
+         as_root({"reset", "-q", "--soft", "HEAD~1"});
+       }},
       {"log", with(git, {"log", "--format=%s"}), nothing},
       {"python", {"/usr/bin/python3", w + "/w.py"}, nothing},
       {"tar", {"/usr/bin/tar", "-C", w, "-cJf", w + "/a.tar.xz", "f.txt"}, nothing},

@@ -21,9 +21,9 @@
 #include <set>
 #include <sstream>
 
+using nlohmann::json;
 using nucleus::test::run;
 using nucleus::test::tool;
-using nlohmann::json;
 
 namespace {
 
@@ -68,7 +68,8 @@ TEST(ProfileTool, GenLeavesNoPartialFileOnError) {
   EXPECT_FALSE(std::filesystem::exists(out));
   // Nothing at all is left beside the input: no output, and no temporary file of any name.
   std::vector<std::string> left;
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) left.push_back(entry.path().filename().string());
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    left.push_back(entry.path().filename().string());
   EXPECT_EQ(left, std::vector<std::string>{"bad.trace"});
 }
 
@@ -77,10 +78,11 @@ TEST(ProfileTool, ValidateNamesFilePathAndProblem) {
   auto bad = nucleus::test::write_profile(
       dir, "bad.json",
       json{{"defaultAction", "SCMP_ACT_ERRNO"},
-           {"syscalls", json::array({{{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"}},
-                                     {{"names", {"socket"}},
-                                      {"action", "SCMP_ACT_ALLOW"},
-                                      {"args", json::array({{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_NOPE"}}})}}})}});
+           {"syscalls",
+            json::array({{{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"}},
+                         {{"names", {"socket"}},
+                          {"action", "SCMP_ACT_ALLOW"},
+                          {"args", json::array({{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_NOPE"}}})}}})}});
   auto r = run({tool("nucleus-profile").string(), "validate", bad});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("bad.json: syscalls[1].args[0].op"), std::string::npos) << r.err;
@@ -149,7 +151,8 @@ std::vector<RawRecord> raw_seccomp_records(const std::string& text) {
   std::vector<RawRecord> out;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
-    if (line.find("type=SECCOMP ") == std::string::npos && line.find("type=UNKNOWN[1326] ") == std::string::npos) continue;
+    if (line.find("type=SECCOMP ") == std::string::npos && line.find("type=UNKNOWN[1326] ") == std::string::npos)
+      continue;
     std::map<std::string, std::string> f;
     for (std::sregex_iterator it(line.begin(), line.end(), field_re), end; it != end; ++it)
       if (!f.count((*it)[1])) f[(*it)[1]] = (*it)[2];
@@ -250,19 +253,27 @@ TEST(ProfileTool, GeneratedProfileThatDoesNotCompileIsNotWritten) {
   const std::string header =
       R"({"type":"header","format":"nucleus-trace","version":1,"command":["./app"],"source":"audit-netlink","kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z"})"
       "\n";
-  const std::string summary = R"({"type":"summary","events":1,"distinct":1,"lost":0,"exit_code":0,"duration_ms":1})" "\n";
+  const std::string summary = R"({"type":"summary","events":1,"distinct":1,"lost":0,"exit_code":0,"duration_ms":1})"
+                              "\n";
   const int s390x_getpid = seccomp_syscall_resolve_name_arch(SCMP_ARCH_S390X, "getpid");
   ASSERT_GE(s390x_getpid, 0);
-  nucleus::test::write_text(dir / "x86_64.trace",
-                            header + R"({"type":"syscall","arch":"x86_64","nr":39,"name":"getpid","count":1,"exe":"/usr/bin/app"})" "\n" + summary);
+  nucleus::test::write_text(
+      dir / "x86_64.trace",
+      header +
+          R"({"type":"syscall","arch":"x86_64","nr":39,"name":"getpid","count":1,"exe":"/usr/bin/app"})"
+          "\n" +
+          summary);
   nucleus::test::write_text(dir / "s390x.trace", header + R"({"type":"syscall","arch":"s390x","nr":)" +
                                                      std::to_string(s390x_getpid) +
-                                                     R"(,"name":"getpid","count":1,"exe":"/usr/bin/app"})" "\n" + summary);
+                                                     R"(,"name":"getpid","count":1,"exe":"/usr/bin/app"})"
+                                                     "\n" +
+                                                     summary);
   auto native = (dir / "x86_64.json").string();
   auto r = run({tool("nucleus-profile").string(), "gen", (dir / "x86_64.trace").string(), "-o", native});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(std::filesystem::exists(native));
-  for (std::vector<std::string> inputs : {std::vector<std::string>{"s390x.trace"}, std::vector<std::string>{"x86_64.trace", "s390x.trace"}}) {
+  for (std::vector<std::string> inputs :
+       {std::vector<std::string>{"s390x.trace"}, std::vector<std::string>{"x86_64.trace", "s390x.trace"}}) {
     SCOPED_TRACE(inputs.size());
     auto out = dir / "app.json";
     std::vector<std::string> argv{tool("nucleus-profile").string(), "gen"};
@@ -273,7 +284,8 @@ TEST(ProfileTool, GeneratedProfileThatDoesNotCompileIsNotWritten) {
     EXPECT_NE(r.err.find("nucleus-profile: error:"), std::string::npos) << r.err;
     EXPECT_FALSE(std::filesystem::exists(out)) << "a profile that does not compile was written";
     std::set<std::string> left;
-    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) left.insert(entry.path().filename().string());
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+      left.insert(entry.path().filename().string());
     EXPECT_EQ(left, (std::set<std::string>{"s390x.trace", "x86_64.json", "x86_64.trace"}));
   }
 }

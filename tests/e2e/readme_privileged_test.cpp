@@ -26,10 +26,10 @@
 #include <thread>
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 using nucleus::test::run;
 using nucleus::test::sample;
 using nucleus::test::tool;
-using nlohmann::json;
 
 namespace {
 
@@ -204,13 +204,15 @@ TEST_F(ReadmePrivileged, ProfileSha256PinsTheProfile) {
   auto profile = allow();
   auto marker = (dir / "ran").string();
   const auto hash = sha256_of(profile);
-  auto r = run(nucleus_run({"--profile", profile, "--profile-sha256", hash}, {sample("probe").string(), "--touch", marker}));
+  auto r =
+      run(nucleus_run({"--profile", profile, "--profile-sha256", hash}, {sample("probe").string(), "--touch", marker}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(fs::exists(marker)) << "the matching hash must let the command run";
   fs::remove(marker);
   std::string wrong = hash;
   wrong[0] = wrong[0] == '0' ? '1' : '0';
-  r = run(nucleus_run({"--profile", profile, "--profile-sha256", wrong}, {sample("probe").string(), "--touch", marker}));
+  r = run(
+      nucleus_run({"--profile", profile, "--profile-sha256", wrong}, {sample("probe").string(), "--touch", marker}));
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_NE(r.err.find(profile), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(marker)) << "the command ran under a profile whose hash differs";
@@ -250,10 +252,11 @@ TEST_F(ReadmePrivileged, UntrustedWithoutRunscIsRefusedAndTheVariableIsIgnored) 
   auto marker = (dir / "ran").string();
   const std::string path = "PATH=" + (dir / "no-runsc-here").string();
   fs::create_directory(dir / "no-runsc-here");
-  auto r = run({"/usr/bin/env", "-i", path, tool("nucleus-run").string(), "--rw", dir.path().string(), "--profile", profile,
-                "--", sample("probe").string(), "--touch", marker});
+  auto r = run({"/usr/bin/env", "-i", path, tool("nucleus-run").string(), "--rw", dir.path().string(), "--profile",
+                profile, "--", sample("probe").string(), "--touch", marker});
   EXPECT_EQ(r.exit_code, 125) << r.err;
-  for (const char* said : {"gVisor", "runsc", "apt-get install runsc", "--allow-degraded-security", "--trust-level trusted"})
+  for (const char* said :
+       {"gVisor", "runsc", "apt-get install runsc", "--allow-degraded-security", "--trust-level trusted"})
     EXPECT_NE(r.err.find(said), std::string::npos) << said << "\n" << r.err;
   EXPECT_FALSE(fs::exists(marker));
   EXPECT_EQ(r.err.find("NUCLEUS_ALLOW_DEGRADED_SECURITY"), std::string::npos) << "warned about a variable not set";
@@ -330,8 +333,8 @@ TEST_F(ReadmePrivileged, ProfileIsEnforcedUnderGvisor) {
 // --cpus, --memory and --pids land in the workload's own cgroup: v2 where it offers the
 // controllers, v1 otherwise (this is where the v1 fallback is exercised on hybrid hosts).
 TEST_F(ReadmePrivileged, CgroupLimitsReachTheWorkload) {
-  Background tracer(nucleus_run({"--profile", allow(), "--cpus", "0.25", "--memory", "96M", "--pids", "17"},
-                                {"/bin/sleep", "30"}));
+  Background tracer(
+      nucleus_run({"--profile", allow(), "--cpus", "0.25", "--memory", "96M", "--pids", "17"}, {"/bin/sleep", "30"}));
   pid_t workload = 0;
   for (int i = 0; i < 500 && workload == 0; ++i) {
     workload = descendant_running(tracer.pid, fs::canonical("/bin/sleep"));
@@ -382,8 +385,9 @@ TEST_F(ReadmePrivileged, RlimitsAreApplied) {
   EXPECT_EQ(r.out, "64\n128\n50\n0\n0\n") << "nofile soft and hard, nproc, and core=0 by default";
   // A limit that is applied is enforced: with nofile=40, descriptors 3..39 open and 40 does not.
   r = run(nucleus_run({"--profile", allow(), "--rlimit", "nofile=40"},
-                      {"/bin/bash", "-c", "for i in $(seq 3 39); do eval \"exec $i</dev/null\" || exit 1; done && echo below-open;"
-                                        " exec 40</dev/null && echo limit-exceeded"}));
+                      {"/bin/bash", "-c",
+                       "for i in $(seq 3 39); do eval \"exec $i</dev/null\" || exit 1; done && echo below-open;"
+                       " exec 40</dev/null && echo limit-exceeded"}));
   EXPECT_NE(r.out.find("below-open"), std::string::npos) << r.out << r.err;
   EXPECT_EQ(r.out.find("limit-exceeded"), std::string::npos) << r.out << r.err;
 }
@@ -406,16 +410,27 @@ TEST_F(ReadmePrivileged, RootfsTmpfsAndRo) {
   fs::create_directory(scratch);
   nucleus::test::write_text(scratch / "hidden", "x\n");
   auto profile = allow();
-  std::vector<std::string> argv{tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--rootfs",
-                                root.string(), "--ro", data.string() + ":/data", "--tmpfs", "/scratch", "--", "/bin/sh",
-                                "-c",
-                                "read m < /marker; echo $m;"
-                                "test -e /etc/passwd || echo no-host-etc;"
-                                "read d < /data/in; echo $d;"
-                                "e=$( (echo x > /data/new) 2>&1 ); case $e in *'Read-only file system'*) echo ro-refused;; esac;"
-                                "test -e /scratch/hidden || echo scratch-empty;"
-                                "echo y > /scratch/written && read s < /scratch/written && echo scratch-$s;"
-                                "e=$( (echo z > /newfile) 2>&1 ); case $e in *'Read-only file system'*) echo root-ro;; esac"};
+  std::vector<std::string> argv{
+      tool("nucleus-run").string(),
+      "--trust-level=trusted",
+      "--profile",
+      profile,
+      "--rootfs",
+      root.string(),
+      "--ro",
+      data.string() + ":/data",
+      "--tmpfs",
+      "/scratch",
+      "--",
+      "/bin/sh",
+      "-c",
+      "read m < /marker; echo $m;"
+      "test -e /etc/passwd || echo no-host-etc;"
+      "read d < /data/in; echo $d;"
+      "e=$( (echo x > /data/new) 2>&1 ); case $e in *'Read-only file system'*) echo ro-refused;; esac;"
+      "test -e /scratch/hidden || echo scratch-empty;"
+      "echo y > /scratch/written && read s < /scratch/written && echo scratch-$s;"
+      "e=$( (echo z > /newfile) 2>&1 ); case $e in *'Read-only file system'*) echo root-ro;; esac"};
   auto r = run(argv);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "own-root\nno-host-etc\nhost-data\nro-refused\nscratch-empty\nscratch-y\nroot-ro\n") << r.err;
@@ -431,15 +446,16 @@ TEST_F(ReadmePrivileged, RootfsTmpfsAndRo) {
 }
 
 TEST_F(ReadmePrivileged, MinimalDevAndNoNewPrivs) {
-  auto r = run(nucleus_run({"--profile", allow()},
-                           {"/bin/sh", "-c",
-                            "for f in /dev/* /dev/*/*; do if [ -c $f ] || [ -b $f ]; then printf '%s ' $f; fi; done; echo;"
-                            "echo x > /dev/null && echo null-ok; head -c 4 /dev/zero | wc -c; head -c 4 /dev/urandom | wc -c;"
-                            "(touch /dev/nucleus-new) 2>/dev/null || echo dev-ro;"
-                            // Read-only by its mount (the last /dev listed is the one on top), not only by Landlock,
-                            // which also refuses the touch.
-                            "awk '$5 == \"/dev\" { split($6, o, \",\"); top = o[1] } END { print \"dev-mount-\" top }' /proc/self/mountinfo;"
-                            "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status"}));
+  auto r = run(nucleus_run(
+      {"--profile", allow()},
+      {"/bin/sh", "-c",
+       "for f in /dev/* /dev/*/*; do if [ -c $f ] || [ -b $f ]; then printf '%s ' $f; fi; done; echo;"
+       "echo x > /dev/null && echo null-ok; head -c 4 /dev/zero | wc -c; head -c 4 /dev/urandom | wc -c;"
+       "(touch /dev/nucleus-new) 2>/dev/null || echo dev-ro;"
+       // Read-only by its mount (the last /dev listed is the one on top), not only by Landlock,
+       // which also refuses the touch.
+       "awk '$5 == \"/dev\" { split($6, o, \",\"); top = o[1] } END { print \"dev-mount-\" top }' /proc/self/mountinfo;"
+       "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::istringstream lines(r.out);
   std::string devices;
@@ -502,7 +518,8 @@ TEST_F(ReadmePrivileged, TraceBaselineRecordsOnlyWhatTheProfileDoesNotAllow) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = nucleus::test::probe_lines(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out;
-  for (const auto& l : lines) EXPECT_EQ(l["errno"].get<int>(), 0) << "the baseline denied instead of logging: " << l.dump();
+  for (const auto& l : lines)
+    EXPECT_EQ(l["errno"].get<int>(), 0) << "the baseline denied instead of logging: " << l.dump();
   std::set<std::string> names;
   std::ifstream in(second);
   for (std::string line; std::getline(in, line);) {
@@ -512,7 +529,8 @@ TEST_F(ReadmePrivileged, TraceBaselineRecordsOnlyWhatTheProfileDoesNotAllow) {
       EXPECT_EQ(j.value("baseline", ""), baseline) << line;
     }
   }
-  EXPECT_EQ(names, (std::set<std::string>{"getppid", "getpriority"})) << "everything the first run made is in the baseline";
+  EXPECT_EQ(names, (std::set<std::string>{"getppid", "getpriority"}))
+      << "everything the first run made is in the baseline";
 }
 
 TEST_F(ReadmePrivileged, TraceOfACommandThatCannotBeExecutedExits126) {

@@ -25,7 +25,7 @@ using nlohmann::json;
 namespace {
 
 bool have_runsc() {
-  for (const char *dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"})
+  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"})
     if (::access((std::string(dir) + "/runsc").c_str(), X_OK) == 0) return true;
   return false;
 }
@@ -42,7 +42,7 @@ const std::set<std::string> no_gvisor_point{"rename",   "renameat",  "renameat2"
 // names an executable by its file, symbolic links followed (/usr/bin/dash), the
 // eBPF recorder by the path its exec named (/bin/sh). The sandbox's root is the
 // host's, so the host resolves both alike.
-std::string executable(const std::string &exe) {
+std::string executable(const std::string& exe) {
   std::error_code ec;
   auto real = fs::canonical(exe, ec);
   return ec ? exe : real.string();
@@ -60,14 +60,14 @@ struct Scene {
     test::write_text(dir / "input.txt", "one\ntwo\n");
     fs::permissions(dir.path(), fs::perms::all);
     EXPECT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0);
-    for (const auto &p : fs::recursive_directory_iterator(dir.path()))
+    for (const auto& p : fs::recursive_directory_iterator(dir.path()))
       EXPECT_EQ(::chown(p.path().c_str(), 65534, 65534), 0);
   }
 };
 
 // Traces the sample tool with `side_trips` under `level`, reviews the trace,
 // returns the review.
-json trace_and_review(const Scene &scene, const std::string &level, const std::vector<std::string> &side_trips) {
+json trace_and_review(const Scene& scene, const std::string& level, const std::vector<std::string>& side_trips) {
   test::TempDir out;
   const std::string trace = (out / "t.trace").string();
   std::vector<std::string> argv{test::tool("nucleus-trace").string(),
@@ -105,7 +105,7 @@ std::string stable(std::string path) {
   return path;
 }
 
-std::string result_of(const json &j) { return j.contains("result") ? j["result"].get<std::string>() : "?"; }
+std::string result_of(const json& j) { return j.contains("result") ? j["result"].get<std::string>() : "?"; }
 
 struct Inventory {
   std::set<std::string> files, endpoints, programs;
@@ -114,34 +114,34 @@ struct Inventory {
 // The review's inventory as comparable lines: executable, call, what was asked,
 // the result. The counts and modes are left out (how many times and with which
 // mode are not what must agree).
-Inventory inventory(const json &review, bool drop_uncovered) {
+Inventory inventory(const json& review, bool drop_uncovered) {
   Inventory inv;
-  for (const auto &e : review["inventory"]) {
+  for (const auto& e : review["inventory"]) {
     const std::string exe = executable(e["exe"]);
-    for (const char *kind : {"files_read", "files_written"})
-      for (const auto &f : e[kind]) {
+    for (const char* kind : {"files_read", "files_written"})
+      for (const auto& f : e[kind]) {
         if (drop_uncovered && no_gvisor_point.contains(f["syscall"].get<std::string>())) continue;
         inv.files.insert(exe + " " + f["syscall"].get<std::string>() + " " + stable(f["path"]) + " " +
                          f["access"].dump() + " " + result_of(f));
       }
-    for (const auto &n : e["network"])
+    for (const auto& n : e["network"])
       inv.endpoints.insert(exe + " " + n["syscall"].get<std::string>() + " " + n["family"].get<std::string>() + " " +
                            n.value("socktype", "") + " " + n.value("address", "") + " " +
                            std::to_string(n.value("port", -1)) + " " + result_of(n));
-    for (const auto &p : e["programs"])
+    for (const auto& p : e["programs"])
       inv.programs.insert(exe + " " + p["path"].get<std::string>() + " " + p["argv"].dump() + " " + result_of(p));
   }
   return inv;
 }
 
-std::string only_in(const std::set<std::string> &a, const std::set<std::string> &b) {
+std::string only_in(const std::set<std::string>& a, const std::set<std::string>& b) {
   std::string s;
-  for (const auto &x : a)
+  for (const auto& x : a)
     if (!b.contains(x)) s += "  " + x + "\n";
   return s;
 }
 
-void expect_same(const std::string &what, const std::set<std::string> &ebpf, const std::set<std::string> &gvisor) {
+void expect_same(const std::string& what, const std::set<std::string>& ebpf, const std::set<std::string>& gvisor) {
   EXPECT_EQ(ebpf, gvisor) << what << " only in the eBPF review:\n"
                           << only_in(ebpf, gvisor) << what << " only in the gVisor review:\n"
                           << only_in(gvisor, ebpf);
@@ -149,8 +149,8 @@ void expect_same(const std::string &what, const std::set<std::string> &ebpf, con
 
 // The severity of the finding `id` whose subject contains `subject`, or "" when
 // there is none.
-std::string severity(const json &review, const std::string &id, const std::string &subject) {
-  for (const auto &f : review["findings"])
+std::string severity(const json& review, const std::string& id, const std::string& subject) {
+  for (const auto& f : review["findings"])
     if (f["id"] == id && f["subject"].get<std::string>().find(subject) != std::string::npos) return f["severity"];
   return "";
 }
@@ -186,7 +186,7 @@ TEST_F(ReviewAgreementPrivileged, EbpfAndGvisorReviewsOfTheSideTripsAgree) {
   EXPECT_GT(inventory(ebpf, false).files.size(), e.files.size());
 
   const std::string key = scene.home() + "/.ssh/id_ed25519", rc = scene.home() + "/.bashrc";
-  for (const auto *review : {&ebpf, &gvisor}) {
+  for (const auto* review : {&ebpf, &gvisor}) {
     SCOPED_TRACE(review == &ebpf ? "eBPF" : "gVisor");
     EXPECT_EQ(severity(*review, "credential-read", key), "high") << review->dump(1);
     EXPECT_EQ(severity(*review, "persistence", rc), "high");
@@ -200,14 +200,14 @@ TEST_F(ReviewAgreementPrivileged, EbpfAndGvisorReviewsOfTheSideTripsAgree) {
 }
 
 TEST_F(ReviewAgreementPrivileged, ARunWithoutSideTripsGetsNothingAboveLow) {
-  for (const char *level : {"trusted", "untrusted"}) {
+  for (const char* level : {"trusted", "untrusted"}) {
     SCOPED_TRACE(level);
     const json review = trace_and_review(scene, level, {});
     ASSERT_FALSE(review.empty());
-    for (const auto &f : review["findings"]) EXPECT_TRUE(f["severity"] == "low" || f["severity"] == "info") << f.dump();
+    for (const auto& f : review["findings"]) EXPECT_TRUE(f["severity"] == "low" || f["severity"] == "info") << f.dump();
     bool counted = false;
-    for (const auto &e : review["inventory"])
-      for (const auto &f : e["files_read"]) counted = counted || f["path"] == scene.work() + "/input.txt";
+    for (const auto& e : review["inventory"])
+      for (const auto& f : e["files_read"]) counted = counted || f["path"] == scene.work() + "/input.txt";
     EXPECT_TRUE(counted) << review["inventory"].dump(1);
   }
 }

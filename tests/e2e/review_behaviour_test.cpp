@@ -14,7 +14,9 @@ using namespace nucleus;
 namespace {
 
 std::string profile_tool() { return test::tool("nucleus-profile").string(); }
-std::string data(const std::string& name) { return (test::source_dir() / "tests/profilegen/data/review" / name).string(); }
+std::string data(const std::string& name) {
+  return (test::source_dir() / "tests/profilegen/data/review" / name).string();
+}
 
 const std::filesystem::path chromium = "/usr/bin/chromium";
 
@@ -28,10 +30,10 @@ long document_width(const test::TempDir& dir, const std::string& html_path) {
   page.insert(end, "<script>document.body.setAttribute('data-width', document.documentElement.scrollWidth);</script>");
   auto measured = dir / "measured.html";
   test::write_text(measured, page);
-  auto r = test::run({chromium.string(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--no-first-run",
-                      "--user-data-dir=" + (dir / "chromium").string(), "--window-size=1200,2000", "--dump-dom",
-                      "file://" + measured.string()},
+  auto r = test::run({chromium.string(), "--headless", "--no-sandbox", "--disable-gpu",
+                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                      "--no-first-run", "--user-data-dir=" + (dir / "chromium").string(), "--window-size=1200,2000",
+                      "--dump-dom", "file://" + measured.string()},
                      {}, 120);
   std::smatch m;
   if (r.exit_code != 0 || !std::regex_search(r.out, m, std::regex("data-width=\"([0-9]+)\""))) return -1;
@@ -76,7 +78,8 @@ TEST(ReviewTool, WorkspaceAgainstAndBadInput) {
   j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["against"].size(), 1u);
   for (const auto& inv : j["inventory"])
-    for (const auto& f : inv["files_read"]) EXPECT_NE(f["path"], "/home/dev/project/notes.txt") << "read by both versions";
+    for (const auto& f : inv["files_read"])
+      EXPECT_NE(f["path"], "/home/dev/project/notes.txt") << "read by both versions";
   // --against takes one trace: the words after it are the new version's traces.
   r = test::run({profile_tool(), "review", "--format", "json", "--against", data("sidetrip-clean.trace"),
                  data("sidetrip-all.trace"), data("sidetrip-clean.trace")});
@@ -90,7 +93,8 @@ TEST(ReviewTool, WorkspaceAgainstAndBadInput) {
   test::TempDir dir;
   auto bad = (dir / "bad.trace").string();
   test::write_text(bad, test::read_text(data("sidetrip-all.trace")) +
-                            R"({"type":"file","exe":"/a","syscall":"openat","path":"/x","access":["fly"],"count":1})" "\n");
+                            R"({"type":"file","exe":"/a","syscall":"openat","path":"/x","access":["fly"],"count":1})"
+                            "\n");
   r = test::run({profile_tool(), "review", bad});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("bad.trace:"), std::string::npos) << r.err;
@@ -106,13 +110,18 @@ TEST(ReviewTool, IncompleteAndHostileTracesThroughTheTool) {
   test::TempDir dir;
   auto text = test::read_text(data("sidetrip-all.trace"));
   auto trace = (dir / "dropped.trace").string();
-  test::write_text(trace, std::regex_replace(text, std::regex("\"duration_ms\":12\\}"), "\"duration_ms\":12,\"behaviour_dropped\":9}"));
+  test::write_text(trace, std::regex_replace(text, std::regex("\"duration_ms\":12\\}"),
+                                             "\"duration_ms\":12,\"behaviour_dropped\":9}"));
   auto r = test::run({profile_tool(), "review", trace});
   EXPECT_NE(r.out.find("INCOMPLETE: "), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("the inventory is incomplete"), std::string::npos) << r.err;
 
   auto hostile = (dir / "hostile.trace").string();
-  test::write_text(hostile, text + R"({"type":"exec","exe":"/opt/t","path":"/bin/sh","argv":["sh","-c","\u001b]2;x\u0007\u001b[2J\nrm -rf ~"],"count":1})" "\n");
+  test::write_text(
+      hostile,
+      text +
+          R"({"type":"exec","exe":"/opt/t","path":"/bin/sh","argv":["sh","-c","\u001b]2;x\u0007\u001b[2J\nrm -rf ~"],"count":1})"
+          "\n");
   r = test::run({profile_tool(), "review", hostile});
   EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
   EXPECT_NE(r.out.find("\\x1b[2J\\x0arm -rf"), std::string::npos) << r.out;
@@ -121,11 +130,13 @@ TEST(ReviewTool, IncompleteAndHostileTracesThroughTheTool) {
 TEST(ReviewTool, MergeTraceAndDiffKeepBehaviour) {
   test::TempDir dir;
   auto merged = (dir / "all.trace").string();
-  auto r = test::run({profile_tool(), "merge", "--trace", data("sidetrip-all.trace"), data("sidetrip-clean.trace"), "-o", merged});
+  auto r = test::run(
+      {profile_tool(), "merge", "--trace", data("sidetrip-all.trace"), data("sidetrip-clean.trace"), "-o", merged});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto t = core::read_trace(test::read_text(merged), merged);
   EXPECT_EQ(t.execs.size(), 1u);
-  auto notes = std::find_if(t.files.begin(), t.files.end(), [](const auto& f) { return f.path == "/home/dev/project/notes.txt"; });
+  auto notes = std::find_if(t.files.begin(), t.files.end(),
+                            [](const auto& f) { return f.path == "/home/dev/project/notes.txt"; });
   ASSERT_NE(notes, t.files.end());
   EXPECT_EQ(notes->count, 2u) << "counted in both runs";
   EXPECT_EQ(test::run({profile_tool(), "review", merged}).exit_code, 5);
@@ -136,7 +147,9 @@ TEST(ReviewTool, MergeTraceAndDiffKeepBehaviour) {
   r = test::run({profile_tool(), "diff", profile, merged});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("unshare"), std::string::npos) << r.out;
-  EXPECT_EQ(test::run({profile_tool(), "merge", data("sidetrip-clean.trace"), "-o", (dir / "x.trace").string()}).exit_code, 2);
+  EXPECT_EQ(
+      test::run({profile_tool(), "merge", data("sidetrip-clean.trace"), "-o", (dir / "x.trace").string()}).exit_code,
+      2);
 }
 
 TEST(ReviewTool, HtmlFitsA1200PixelPageInHeadlessChromium) {
@@ -147,16 +160,17 @@ TEST(ReviewTool, HtmlFitsA1200PixelPageInHeadlessChromium) {
   auto profile = (dir / "app.json").string();
   ASSERT_EQ(test::run({profile_tool(), "gen", data("sidetrip-all.trace"), "-o", profile}).exit_code, 0);
   auto report = (dir / "report.html").string();
-  auto r = test::run({profile_tool(), "report", profile, data("sidetrip-all.trace"), "--date", "2026-12-07T10:00:00Z", "-o", report});
+  auto r = test::run(
+      {profile_tool(), "report", profile, data("sidetrip-all.trace"), "--date", "2026-12-07T10:00:00Z", "-o", report});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const auto& page : {review, report}) {
     auto source = test::read_text(page);
     EXPECT_EQ(source.find("src="), std::string::npos) << "self-contained";
-    auto rendered = test::run({chromium.string(), "--headless", "--no-sandbox", "--disable-gpu",
-                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                               "--no-first-run", "--user-data-dir=" + (dir / "chromium").string(), "--dump-dom",
-                               "file://" + page},
-                              {}, 120);
+    auto rendered =
+        test::run({chromium.string(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                   "--disable-component-update", "--disable-sync", "--no-first-run",
+                   "--user-data-dir=" + (dir / "chromium").string(), "--dump-dom", "file://" + page},
+                  {}, 120);
     ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
     for (const char* section : {"review-summary", "review-findings", "review-inventory"})
       EXPECT_NE(rendered.out.find("id=\"" + std::string(section) + "\""), std::string::npos) << page << " " << section;

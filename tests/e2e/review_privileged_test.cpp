@@ -13,7 +13,8 @@ using namespace nucleus;
 namespace {
 
 // A bundle whose root holds only the probe and its libraries, running `args` with `seccomp`.
-void make_bundle(const std::filesystem::path& bundle, const nlohmann::json& seccomp, const std::vector<std::string>& args) {
+void make_bundle(const std::filesystem::path& bundle, const nlohmann::json& seccomp,
+                 const std::vector<std::string>& args) {
   auto config = test::make_runc_bundle(bundle, {test::sample("probe")}, args);
   config["linux"]["seccomp"] = seccomp;
   test::write_runc_config(bundle, config);

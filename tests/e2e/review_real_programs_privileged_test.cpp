@@ -77,8 +77,8 @@ Seen parse_strace(const std::string& text) {
     if (std::regex_search(line, m, open_re)) {
       const std::string path = folded(m[2]), flags = m[3];
       if (flags.find("O_PATH") != std::string::npos) continue; // no read or write: a lookup
-      const bool write = m[1] == "creat" || flags.find("O_WRONLY") != std::string::npos ||
-                         flags.find("O_RDWR") != std::string::npos;
+      const bool write =
+          m[1] == "creat" || flags.find("O_WRONLY") != std::string::npos || flags.find("O_RDWR") != std::string::npos;
       const bool read = m[1] != "creat" && flags.find("O_WRONLY") == std::string::npos;
       if (!path.starts_with("/")) s.relative.insert(path);
       else {
@@ -109,7 +109,8 @@ Inventory inventory(const json& review) {
       for (const auto& f : e[kind])
         for (const auto& a : f["access"]) inv.access[f["path"].get<std::string>()].insert(a.get<std::string>());
     for (const auto& n : e["network"])
-      if (n.contains("address")) inv.endpoints.insert(n["address"].get<std::string>() + " " + std::to_string(n.value("port", -1)));
+      if (n.contains("address"))
+        inv.endpoints.insert(n["address"].get<std::string>() + " " + std::to_string(n.value("port", -1)));
     for (const auto& p : e["programs"]) inv.programs.insert(p["path"].get<std::string>());
   }
   return inv;
@@ -120,8 +121,15 @@ Inventory inventory(const json& review) {
 void check_against_strace(const test::TempDir& work, const std::vector<std::string>& flags,
                           const std::vector<std::string>& command, Seen& seen) {
   const std::string trace = (work / "t.trace").string(), strace_out = (work / "strace.out").string();
-  std::vector<std::string> argv{test::tool("nucleus-trace").string(), "-q", "--trust-level=trusted", "--source",
-                                "ebpf", "-o", trace, "--rw", work.path().string()};
+  std::vector<std::string> argv{test::tool("nucleus-trace").string(),
+                                "-q",
+                                "--trust-level=trusted",
+                                "--source",
+                                "ebpf",
+                                "-o",
+                                trace,
+                                "--rw",
+                                work.path().string()};
   argv.insert(argv.end(), flags.begin(), flags.end());
   argv.insert(argv.end(), {"--", "/usr/bin/strace", "-f", "-qq", "-e", "trace=file,network", "-o", strace_out});
   argv.insert(argv.end(), command.begin(), command.end());
@@ -169,7 +177,8 @@ protected:
   // Everything below the folder belongs to the workload's identity (host uid 65534).
   void hand_over() {
     ASSERT_EQ(::chown(work.path().c_str(), 65534, 65534), 0);
-    for (const auto& p : fs::recursive_directory_iterator(work.path())) ASSERT_EQ(::lchown(p.path().c_str(), 65534, 65534), 0);
+    for (const auto& p : fs::recursive_directory_iterator(work.path()))
+      ASSERT_EQ(::lchown(p.path().c_str(), 65534, 65534), 0);
   }
   void require(const char* program) {
     if (!fs::exists(program)) NUCLEUS_SKIP(std::string(program) + " is not installed");
@@ -205,14 +214,16 @@ TEST_F(ReviewRealProgramsPrivileged, PipDownloadFromALocalFolder) {
   if (test::run({"/usr/bin/python3", "-m", "pip", "--version"}).exit_code != 0) NUCLEUS_SKIP("pip is not installed");
   fs::create_directories(work / "wheels");
   const std::string wheel = (work / "wheels/tinypkg-1.0.0-py3-none-any.whl").string();
-  auto made = test::run({"/usr/bin/python3", "-c",
-                         "import sys, zipfile\n"
-                         "with zipfile.ZipFile(sys.argv[1], 'w') as z:\n"
-                         "  z.writestr('tinypkg/__init__.py', 'x = 1\\n')\n"
-                         "  z.writestr('tinypkg-1.0.0.dist-info/METADATA', 'Metadata-Version: 2.1\\nName: tinypkg\\nVersion: 1.0.0\\n')\n"
-                         "  z.writestr('tinypkg-1.0.0.dist-info/WHEEL', 'Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n')\n"
-                         "  z.writestr('tinypkg-1.0.0.dist-info/RECORD', '')\n",
-                         wheel});
+  auto made = test::run(
+      {"/usr/bin/python3", "-c",
+       "import sys, zipfile\n"
+       "with zipfile.ZipFile(sys.argv[1], 'w') as z:\n"
+       "  z.writestr('tinypkg/__init__.py', 'x = 1\\n')\n"
+       "  z.writestr('tinypkg-1.0.0.dist-info/METADATA', 'Metadata-Version: 2.1\\nName: tinypkg\\nVersion: 1.0.0\\n')\n"
+       "  z.writestr('tinypkg-1.0.0.dist-info/WHEEL', 'Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: "
+       "true\\nTag: py3-none-any\\n')\n"
+       "  z.writestr('tinypkg-1.0.0.dist-info/RECORD', '')\n",
+       wheel});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   hand_over();
   Seen seen;

@@ -92,8 +92,10 @@ TEST(Review, CheckExitCodeBySeverityAndFailOn) {
   EXPECT_EQ(j["highest"], "high");
   // The Docker comparison was made; the one note names the risky syscalls without an argument condition.
   ASSERT_EQ(j["notes"].size(), 1u) << j["notes"].dump();
-  EXPECT_NE(j["notes"][0].get<std::string>().find("without the argument condition that would settle their risk: socket"),
-            std::string::npos) << j["notes"].dump();
+  EXPECT_NE(
+      j["notes"][0].get<std::string>().find("without the argument condition that would settle their risk: socket"),
+      std::string::npos)
+      << j["notes"].dump();
   EXPECT_EQ(test::run({profile_tool(), "check", "--fail-on", "bogus", f.profile}).exit_code, 2);
 }
 
@@ -123,7 +125,8 @@ TEST(Review, MergeConflictNamesBothSources) {
   auto other = (f.dir / "other.json").string();
   auto j = nlohmann::json::parse(test::read_text(f.profile));
   j["syscalls"].push_back({{"names", {"read"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 13}});
-  j["syscalls"][0]["names"].erase(std::find(j["syscalls"][0]["names"].begin(), j["syscalls"][0]["names"].end(), "read"));
+  j["syscalls"][0]["names"].erase(
+      std::find(j["syscalls"][0]["names"].begin(), j["syscalls"][0]["names"].end(), "read"));
   test::write_text(other, j.dump(2));
   auto r = test::run({profile_tool(), "merge", f.profile, other});
   EXPECT_EQ(r.exit_code, 1);
@@ -196,7 +199,8 @@ TEST(Review, ReportRendersInHeadlessChromium) {
   // One bar per traced syscall, the longest for read's 420 calls.
   std::regex bar("<rect class=\"bar\" data-name=\"([a-z_0-9]+)\" data-count=\"([0-9]+)\"");
   std::vector<std::pair<std::string, std::string>> bars;
-  for (std::sregex_iterator it(dom.begin(), dom.end(), bar), end; it != end; ++it) bars.emplace_back((*it)[1], (*it)[2]);
+  for (std::sregex_iterator it(dom.begin(), dom.end(), bar), end; it != end; ++it)
+    bars.emplace_back((*it)[1], (*it)[2]);
   ASSERT_EQ(bars.size(), 7u);
   EXPECT_EQ(bars[0], (std::pair<std::string, std::string>{"read", "420"}));
   EXPECT_NE(dom.find("socket is allowed without argument conditions"), std::string::npos);
@@ -219,8 +223,8 @@ TEST(Review, MarkdownReport) {
   auto r = test::run({profile_tool(), "report", f.profile, f.trace, "--date", "2026-11-28T10:00:00Z", "-o", md});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto text = test::read_text(md);
-  for (const char* h : {"## Summary", "## What was run", "## Syscalls made", "## Findings", "## Compared with Docker's default",
-                        "## Allowed syscalls by group"})
+  for (const char* h : {"## Summary", "## What was run", "## Syscalls made", "## Findings",
+                        "## Compared with Docker's default", "## Allowed syscalls by group"})
     EXPECT_NE(text.find(h), std::string::npos) << h;
   EXPECT_NE(text.find("Not compared: Docker's default profile was not given"), std::string::npos);
   EXPECT_NE(text.find("read (" + std::string(core::arch_name(core::native_arch())) + ")"), std::string::npos);

@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+using nlohmann::json;
 using nucleus::test::run;
 using nucleus::test::sample;
 using nucleus::test::tool;
-using nlohmann::json;
 
 namespace {
 
@@ -50,15 +50,19 @@ protected:
 TEST_F(RunPrivileged, ProbeTable) {
   std::vector<ProbeCase> cases = {
       {"allowed call succeeds", allow_all_except({{"names", {"getppid"}}, {"action", "SCMP_ACT_ERRNO"}}), "getpid", 0},
-      {"denied call gets EPERM", allow_all_except({{"names", {"getppid"}}, {"action", "SCMP_ACT_ERRNO"}}), "getppid", EPERM},
+      {"denied call gets EPERM", allow_all_except({{"names", {"getppid"}}, {"action", "SCMP_ACT_ERRNO"}}), "getppid",
+       EPERM},
       {"denied call gets the entry's errnoRet",
-       allow_all_except({{"names", {"getppid"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", EACCES}}), "getppid", EACCES},
+       allow_all_except({{"names", {"getppid"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", EACCES}}), "getppid",
+       EACCES},
       {"socket AF_UNIX allowed",
-       allow_all_except({{"names", {"socket"}}, {"action", "SCMP_ACT_ERRNO"},
+       allow_all_except({{"names", {"socket"}},
+                         {"action", "SCMP_ACT_ERRNO"},
                          {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_NE"}}}}}),
        "socket:1,1,0", 0},
       {"socket AF_INET denied",
-       allow_all_except({{"names", {"socket"}}, {"action", "SCMP_ACT_ERRNO"},
+       allow_all_except({{"names", {"socket"}},
+                         {"action", "SCMP_ACT_ERRNO"},
                          {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_NE"}}}}}),
        "socket:2,1,0", EPERM},
       {"Docker default denies acct", x86_64_only_allowlist(), "acct:0", EPERM},
@@ -68,7 +72,8 @@ TEST_F(RunPrivileged, ProbeTable) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
     auto profile = nucleus::test::write_profile(dir, "p" + std::to_string(i++) + ".json", c.profile);
-    auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--", sample("probe").string(), c.call});
+    auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--",
+                  sample("probe").string(), c.call});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto lines = nucleus::test::probe_lines(r.out);
     ASSERT_EQ(lines.size(), 1u) << r.out;
@@ -76,14 +81,16 @@ TEST_F(RunPrivileged, ProbeTable) {
   }
   // An ABI the profile does not list is killed, whatever the default action would have done.
   auto profile = nucleus::test::write_profile(dir, "x86_64-only.json", x86_64_only_allowlist());
-  auto x32 = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--", sample("probe").string(), "x32/getpid"});
+  auto x32 = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--",
+                  sample("probe").string(), "x32/getpid"});
   EXPECT_EQ(x32.exit_code, 128 + SIGSYS) << "x32 call under an x86_64-only filter\n" << x32.out << x32.err;
 }
 
 TEST_F(RunPrivileged, KillActionExitsWith159) {
   auto profile = nucleus::test::write_profile(
       dir, "kill.json", allow_all_except({{"names", {"getppid"}}, {"action", "SCMP_ACT_KILL_PROCESS"}}));
-  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, sample("probe").string(), "getpid", "getppid"});
+  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, sample("probe").string(),
+                "getpid", "getppid"});
   EXPECT_EQ(r.exit_code, 159) << r.err;
   EXPECT_NE(r.err.find("denied getppid (x86_64)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("kill-process"), std::string::npos) << r.err;
@@ -94,7 +101,8 @@ TEST_F(RunPrivileged, KillActionExitsWith159) {
 // process is a way around a filter that decodes numbers as x86_64's).
 TEST_F(RunPrivileged, I386CallStoppedWhereTheKernelOffersIt) {
   auto profile = nucleus::test::write_profile(dir, "x86_64.json", x86_64_only_allowlist());
-  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, sample("probe").string(), "i386/getpid"});
+  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, sample("probe").string(),
+                "i386/getpid"});
   auto lines = nucleus::test::probe_lines(r.out);
   if (!nucleus::test::int80_works()) {
     // This kernel has no IA-32 entry for 64-bit processes (int 0x80 faults even without a filter):
@@ -117,10 +125,17 @@ TEST_F(RunPrivileged, I386CallStoppedWhereTheKernelOffersIt) {
 // can be checked against the live process: its executable, its arguments, and the pid the probe
 // itself sees inside its pid namespace.
 TEST_F(RunPrivileged, DenialReportNamesSyscallAndPid) {
-  auto profile = nucleus::test::write_profile(
-      dir, "nosock.json", allow_all_except({{"names", {"socket"}}, {"action", "SCMP_ACT_ERRNO"}}));
-  std::vector<std::string> argv{tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--",
-                                sample("probe").string(), "getpid", "socket:2,1,0", "read:0,buf,1"};
+  auto profile = nucleus::test::write_profile(dir, "nosock.json",
+                                              allow_all_except({{"names", {"socket"}}, {"action", "SCMP_ACT_ERRNO"}}));
+  std::vector<std::string> argv{tool("nucleus-run").string(),
+                                "--trust-level=trusted",
+                                "--profile",
+                                profile,
+                                "--",
+                                sample("probe").string(),
+                                "getpid",
+                                "socket:2,1,0",
+                                "read:0,buf,1"};
   int in[2], out[2], err[2];
   ASSERT_EQ(::pipe(in), 0);
   ASSERT_EQ(::pipe(out), 0);
@@ -148,7 +163,8 @@ TEST_F(RunPrivileged, DenialReportNamesSyscallAndPid) {
     report.append(buf, static_cast<std::size_t>(n));
   }
   std::smatch m;
-  std::regex line(R"(denied socket \(x86_64\) in (\S+) \[pid (\d+)\]: errno\(EPERM\); to allow it: nucleus-profile add (\S+) socket)");
+  std::regex line(
+      R"(denied socket \(x86_64\) in (\S+) \[pid (\d+)\]: errno\(EPERM\); to allow it: nucleus-profile add (\S+) socket)");
   ASSERT_TRUE(std::regex_search(report, m, line)) << report;
   EXPECT_EQ(m[1].str(), std::filesystem::canonical(sample("probe")).string());
   EXPECT_EQ(m[3].str(), profile);
@@ -182,8 +198,8 @@ TEST_F(RunPrivileged, ComplainModeRunsAndTalliesWouldBeDenials) {
   auto profile = nucleus::test::write_profile(
       dir, "nosock.json", allow_all_except({{"names", {"socket"}}, {"action", "SCMP_ACT_KILL_PROCESS"}}));
   auto trace = (dir / "complain.trace").string();
-  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--complain", "--complain-trace", trace,
-                sample("probe").string(), "getpid", "socket:2,1,0", "socket:2,1,0"});
+  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--complain",
+                "--complain-trace", trace, sample("probe").string(), "getpid", "socket:2,1,0", "socket:2,1,0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = nucleus::test::probe_lines(r.out);
   ASSERT_EQ(lines.size(), 3u);
@@ -208,13 +224,13 @@ TEST_F(RunPrivileged, ProfileThatDoesNotCompileNeverStartsTheCommand) {
   // The folder is bound writable, so a command that starts does leave the marker: shown first with a
   // profile that compiles.
   auto good = nucleus::test::write_profile(dir, "good.json", json{{"defaultAction", "SCMP_ACT_ALLOW"}});
-  auto control = run({tool("nucleus-run").string(), "--trust-level=trusted", "--rw", dir.path().string(), "--profile", good,
-                      sample("probe").string(), "--touch", marker.string(), "getpid"});
+  auto control = run({tool("nucleus-run").string(), "--trust-level=trusted", "--rw", dir.path().string(), "--profile",
+                      good, sample("probe").string(), "--touch", marker.string(), "getpid"});
   ASSERT_EQ(control.exit_code, 0) << control.err;
   ASSERT_TRUE(std::filesystem::exists(marker)) << "the control run could not create the marker: " << control.out;
   std::filesystem::remove(marker);
-  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--rw", dir.path().string(), "--profile", profile,
-                sample("probe").string(), "--touch", marker.string(), "getpid"});
+  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--rw", dir.path().string(), "--profile",
+                profile, sample("probe").string(), "--touch", marker.string(), "getpid"});
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_FALSE(std::filesystem::exists(marker)) << "the command ran although the profile did not compile";
   EXPECT_NE(r.err.find("nucleus-run: error:"), std::string::npos) << r.err;
@@ -229,18 +245,31 @@ TEST_F(RunPrivileged, ProfileThatDoesNotCompileNeverStartsTheCommand) {
 
 TEST_F(RunPrivileged, ExitCodes) {
   auto profile = nucleus::test::write_profile(dir, "allow.json", json{{"defaultAction", "SCMP_ACT_ALLOW"}});
-  EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "/bin/sh", "-c", "exit 7"}).exit_code, 7);
-  EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "/bin/sh", "-c", "kill -TERM $$"}).exit_code,
+  EXPECT_EQ(
+      run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "/bin/sh", "-c", "exit 7"})
+          .exit_code,
+      7);
+  EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "/bin/sh", "-c",
+                 "kill -TERM $$"})
+                .exit_code,
             128 + 15);
-  EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "no-such-command-nucleus"}).exit_code, 127);
+  EXPECT_EQ(
+      run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "no-such-command-nucleus"})
+          .exit_code,
+      127);
   auto not_exec = dir / "not-exec";
   nucleus::test::write_text(not_exec, "#!/bin/sh\n");
-  EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, not_exec.string()}).exit_code, 126);
-  EXPECT_EQ(run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", (dir / "missing.json").string(), "true"}).exit_code, 125);
+  EXPECT_EQ(
+      run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, not_exec.string()}).exit_code,
+      126);
+  EXPECT_EQ(
+      run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", (dir / "missing.json").string(), "true"})
+          .exit_code,
+      125);
   // A profile that forbids execve: nucleus refuses before starting anything (a failure of the
   // set-up, 125, not of the command).
-  auto no_exec = nucleus::test::write_profile(
-      dir, "noexec.json", allow_all_except({{"names", {"execve"}}, {"action", "SCMP_ACT_ERRNO"}}));
+  auto no_exec = nucleus::test::write_profile(dir, "noexec.json",
+                                              allow_all_except({{"names", {"execve"}}, {"action", "SCMP_ACT_ERRNO"}}));
   auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", no_exec, "/bin/true"});
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_NE(r.err.find("execve"), std::string::npos) << r.err;
@@ -280,7 +309,8 @@ TEST_F(RunPrivileged, SamplesRunUnderDockersDefault) {
 TEST_F(RunPrivileged, UnshareUserNamespaceDeniedUnderDockersDefault) {
   auto profile = nucleus::test::write_profile(dir, "docker.json", nucleus::test::docker_default_resolved());
   ASSERT_EQ(run({"unshare", "-U", "true"}).exit_code, 0) << "unshare -U must work without a filter";
-  auto r = run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--", "unshare", "-U", "true"});
+  auto r =
+      run({tool("nucleus-run").string(), "--trust-level=trusted", "--profile", profile, "--", "unshare", "-U", "true"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("denied unshare (x86_64)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(": errno(EPERM); to allow it"), std::string::npos) << r.err;
@@ -311,22 +341,27 @@ TEST_F(RunPrivileged, CommandUnderTmpStaysVisible) {
 // from /proc/1, and must find neither nucleus's arguments (the profile's path here) nor its
 // environment (a variable the workload was not given). Under gVisor pid 1 is the workload itself.
 TEST_F(RunPrivileged, Pid1ShowsNothingOfNucleus) {
-  const std::string profile = nucleus::test::write_profile(dir, "allow-all-7c1e.json", json{{"defaultAction", "SCMP_ACT_ALLOW"}});
+  const std::string profile =
+      nucleus::test::write_profile(dir, "allow-all-7c1e.json", json{{"defaultAction", "SCMP_ACT_ALLOW"}});
   const std::string secret = "nucleus-env-secret-5d2b";
   const std::string script = "tr '\\0' ' ' < /proc/1/cmdline; echo; tr '\\0' ' ' < /proc/1/environ; echo";
   std::vector<std::vector<std::string>> levels{{"--trust-level=trusted"}};
   const bool gvisor = ::access("/usr/bin/runsc", X_OK) == 0 || ::access("/usr/local/bin/runsc", X_OK) == 0;
   if (gvisor) levels.push_back({});
   for (const auto& level : levels) {
-    std::vector<std::string> argv{"/usr/bin/env", "NUCLEUS_TEST_SECRET=" + secret, tool("nucleus-run").string(), "--profile", profile};
+    std::vector<std::string> argv{"/usr/bin/env", "NUCLEUS_TEST_SECRET=" + secret, tool("nucleus-run").string(),
+                                  "--profile", profile};
     argv.insert(argv.end(), level.begin(), level.end());
     argv.insert(argv.end(), {"--", "/bin/sh", "-c", script});
     auto r = run(argv);
     const std::string what = level.empty() ? "gVisor" : "trusted";
     EXPECT_EQ(r.exit_code, 0) << what << "\n" << r.out << r.err;
-    EXPECT_EQ(r.out.find("allow-all-7c1e"), std::string::npos) << what << ": /proc/1/cmdline shows the profile path\n" << r.out;
-    EXPECT_EQ(r.out.find("--profile"), std::string::npos) << what << ": /proc/1/cmdline shows nucleus's flags\n" << r.out;
-    EXPECT_EQ(r.out.find(secret), std::string::npos) << what << ": /proc/1/environ shows nucleus's environment\n" << r.out;
+    EXPECT_EQ(r.out.find("allow-all-7c1e"), std::string::npos) << what << ": /proc/1/cmdline shows the profile path\n"
+                                                               << r.out;
+    EXPECT_EQ(r.out.find("--profile"), std::string::npos) << what << ": /proc/1/cmdline shows nucleus's flags\n"
+                                                          << r.out;
+    EXPECT_EQ(r.out.find(secret), std::string::npos) << what << ": /proc/1/environ shows nucleus's environment\n"
+                                                     << r.out;
     const std::string pid1 = level.empty() ? "/bin/sh -c" : "nucleus-init"; // under gVisor pid 1 is the workload
     EXPECT_NE(r.out.find(pid1), std::string::npos) << what << "\n" << r.out;
   }

@@ -45,10 +45,12 @@ std::vector<std::string> holders_of(dev_t rdev, const std::vector<pid_t>& except
     pid_t pid = static_cast<pid_t>(std::atoi(p->d_name));
     if (pid <= 0 || std::find(except.begin(), except.end(), pid) != except.end()) continue;
     std::error_code ec;
-    for (fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end; it.increment(ec)) {
+    for (fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end;
+         it.increment(ec)) {
       struct stat st {};
       if (::stat(it->path().c_str(), &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == rdev)
-        out.push_back(std::to_string(pid) + " (" + nucleus::test::read_text("/proc/" + std::to_string(pid) + "/comm") + ")");
+        out.push_back(std::to_string(pid) + " (" + nucleus::test::read_text("/proc/" + std::to_string(pid) + "/comm") +
+                      ")");
     }
   }
   ::closedir(proc);
@@ -79,13 +81,16 @@ TEST_P(TerminalPerRecorder, TheWorkloadHasATerminalOfItsOwn) {
   const Recorder& r = GetParam();
   if (r.gvisor && !fs::exists("/usr/bin/runsc")) NUCLEUS_SKIP("runsc (gVisor) is not installed");
   if (std::string(r.source) == "ebpf")
-    if (auto why = nucleus::tracer::ebpf_unavailable(nullptr)) NUCLEUS_SKIP("the eBPF recorder cannot run here: " + *why);
+    if (auto why = nucleus::tracer::ebpf_unavailable(nullptr))
+      NUCLEUS_SKIP("the eBPF recorder cannot run here: " + *why);
   TempDir dir;
   const auto trace = dir.path() / "t.trace";
-  std::vector<std::string> argv = {nucleus::test::tool("nucleus-trace").string(), "-o", trace.string(), "--source", r.source};
+  std::vector<std::string> argv = {nucleus::test::tool("nucleus-trace").string(), "-o", trace.string(), "--source",
+                                   r.source};
   if (!r.gvisor) argv.insert(argv.end(), {"--trust-level", "trusted"});
-  argv.insert(argv.end(), {"--", "/bin/sh", "-c",
-                           "if test -t 0 && test -t 1; then echo tty-in-out; fi; echo ready; read line; echo got-$line"});
+  argv.insert(argv.end(),
+              {"--", "/bin/sh", "-c",
+               "if test -t 0 && test -t 1; then echo tty-in-out; fi; echo ready; read line; echo got-$line"});
 
   int master = -1, slave = -1;
   ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);

@@ -17,15 +17,14 @@
 #include <set>
 #include <sstream>
 
+using nlohmann::json;
 using nucleus::test::read_trace_file;
 using nucleus::test::run;
-using nucleus::test::TraceFile;
 using nucleus::test::sample;
 using nucleus::test::tool;
-using nlohmann::json;
+using nucleus::test::TraceFile;
 
 namespace {
-
 
 // The executables (last path component) the trace shows `name` under.
 std::set<std::string> exes_of(const TraceFile& t, const std::string& name) {
@@ -174,7 +173,8 @@ TEST_F(TraceExistingPrivileged, PidFollowsWhatTheProcessForksAndExecsAfterAttach
   EXPECT_EQ(other.wait(), 0);
   const auto started = std::chrono::steady_clock::now();
   ASSERT_EQ(tracer->wait(), 0) << tracer->errors();
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10)) << "the trace ends when the process exits";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10))
+      << "the trace ends when the process exits";
 
   auto t = read_trace_file(trace);
   EXPECT_EQ(t.summary["exit_code"], 0);
@@ -209,7 +209,8 @@ TEST_P(TraceCgroupPrivileged, RecordsEveryProcessInItAndNoneOutside) {
   EXPECT_EQ(third.wait(), 0);
   const auto started = std::chrono::steady_clock::now();
   ASSERT_EQ(tracer->wait(), 0) << tracer->errors();
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10)) << "the trace ends when the cgroup is empty";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10))
+      << "the trace ends when the cgroup is empty";
 
   auto t = read_trace_file(trace);
   EXPECT_EQ(t.header["target"], "cgroup " + inside.path());
@@ -260,11 +261,14 @@ TEST_F(TraceExistingPrivileged, ProcessMovedIntoTheCgroupIsRecordedUnderItsName)
   ASSERT_EQ(tracer->wait(), 0) << tracer->errors();
   auto t = read_trace_file(trace);
   EXPECT_EQ(exes_of(t, "getpgid"), std::set<std::string>{"probe"}) << "the moved process's child";
-  EXPECT_EQ(exes_of(t, "clone"), (std::set<std::string>{"waiter", "mover"})) << "the moved process's fork, under its own name";
+  EXPECT_EQ(exes_of(t, "clone"), (std::set<std::string>{"waiter", "mover"}))
+      << "the moved process's fork, under its own name";
 }
 
 INSTANTIATE_TEST_SUITE_P(Hierarchies, TraceCgroupPrivileged, ::testing::Values("cgroup2", "cgroup"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param == "cgroup" ? "v1" : "v2"; });
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           return p.param == "cgroup" ? "v1" : "v2";
+                         });
 
 TEST_F(TraceExistingPrivileged, MissingTargetsAndWrongFlagsAreRefused) {
   const auto trace = (dir / "never.trace").string();
@@ -281,7 +285,8 @@ TEST_F(TraceExistingPrivileged, MissingTargetsAndWrongFlagsAreRefused) {
   if (zombie == 0) ::_exit(0);
   for (int i = 0; i < 200; ++i) {
     siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT | WNOHANG) == 0 && info.si_pid == zombie) break;
+    if (::waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT | WNOHANG) == 0 && info.si_pid == zombie)
+      break;
     ::usleep(10000);
   }
   r = run({tool("nucleus-trace").string(), "-o", trace, "--pid", std::to_string(zombie)});
@@ -297,7 +302,6 @@ TEST_F(TraceExistingPrivileged, MissingTargetsAndWrongFlagsAreRefused) {
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_NE(r.err.find("no such directory"), std::string::npos) << r.err;
 
-
   const std::string self = std::to_string(::getpid());
   r = run({tool("nucleus-trace").string(), "-o", trace, "--pid", self, "--", "/bin/true"});
   EXPECT_EQ(r.exit_code, 125);
@@ -312,8 +316,8 @@ TEST_F(TraceExistingPrivileged, MissingTargetsAndWrongFlagsAreRefused) {
 
   // Without root the recorder cannot load: said before anything else is tried.
   if (std::filesystem::exists("/usr/bin/setpriv")) {
-    r = run({"/usr/bin/setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", tool("nucleus-trace").string(),
-             "-o", "-", "--pid", self});
+    r = run({"/usr/bin/setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+             tool("nucleus-trace").string(), "-o", "-", "--pid", self});
     EXPECT_EQ(r.exit_code, 125);
     EXPECT_NE(r.err.find("needs the eBPF recorder, which cannot run here: loading the eBPF recorder needs root"),
               std::string::npos)
@@ -326,8 +330,9 @@ TEST_F(TraceExistingPrivileged, DurationAndSigintEndTheTraceAndItIsWritten) {
   Process target({"/bin/sleep", "60"}, dir / "sleep.out");
   const auto timed = (dir / "timed.trace").string();
   const auto started = std::chrono::steady_clock::now();
-  auto r = run({tool("nucleus-trace").string(), "-o", timed, "--duration", "0.5", "--pid", std::to_string(target.pid())},
-               {}, 20);
+  auto r =
+      run({tool("nucleus-trace").string(), "-o", timed, "--duration", "0.5", "--pid", std::to_string(target.pid())}, {},
+          20);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
   EXPECT_EQ(read_trace_file(timed).header["target"], "pid " + std::to_string(target.pid()));

@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
+using nlohmann::json;
 using nucleus::test::read_trace_file;
 using nucleus::test::sample;
 using nucleus::test::tool;
-using nlohmann::json;
 
 namespace {
 
@@ -54,14 +54,16 @@ TEST_F(TraceFallbackPrivileged, ProcessTreeFallbackWhenNoAuditSession) {
   if (::access("/usr/bin/setpriv", X_OK) != 0) NUCLEUS_SKIP("setpriv (util-linux) is not installed");
   const auto path = (dir / "fallback.trace").string();
   const auto started = dir / "started", go = dir / "go", done = dir / "done";
-  const std::string workload = "touch " + started.string() + "; while [ ! -e " + go.string() + " ]; do sleep 0.01; done; " +
-                               sample("probe").string() + " getpriority:0,0; touch " + done.string();
+  const std::string workload = "touch " + started.string() + "; while [ ! -e " + go.string() +
+                               " ]; do sleep 0.01; done; " + sample("probe").string() + " getpriority:0,0; touch " +
+                               done.string();
   std::string trace_cmd;
-  for (const auto& a : with_flags({tool("nucleus-trace").string(), "-o", path, "--rw", dir.path().string(), "--", "/bin/sh",
-                                   "-c", workload}))
+  for (const auto& a : with_flags(
+           {tool("nucleus-trace").string(), "-o", path, "--rw", dir.path().string(), "--", "/bin/sh", "-c", workload}))
     trace_cmd += "'" + a + "' ";
   // A shell with loginuid set, then nucleus-trace (the same process) without CAP_AUDIT_CONTROL.
-  const std::string shell = "echo 0 > /proc/self/loginuid && exec /usr/bin/setpriv --bounding-set=-audit_control " + trace_cmd;
+  const std::string shell =
+      "echo 0 > /proc/self/loginuid && exec /usr/bin/setpriv --bounding-set=-audit_control " + trace_cmd;
   const auto err_path = dir / "tracer.err";
   pid_t tracer = ::fork();
   ASSERT_GE(tracer, 0);
@@ -96,7 +98,8 @@ TEST_F(TraceFallbackPrivileged, ProcessTreeFallbackWhenNoAuditSession) {
   EXPECT_NE(err.find("could not start a new audit session"), std::string::npos) << err;
   auto t = read_trace_file(path);
   EXPECT_EQ(t.header["source"], "audit-netlink") << "the eBPF recorder attributes by audit session only";
-  auto names = names_of(t, [](const json& s) { return s["exe"].get<std::string>().find("probe") != std::string::npos; });
+  auto names =
+      names_of(t, [](const json& s) { return s["exe"].get<std::string>().find("probe") != std::string::npos; });
   EXPECT_TRUE(names.count("getpriority")) << "the exited probe's call: " << nucleus::core::join(names, " ");
   EXPECT_TRUE(names.count("exit_group")) << nucleus::core::join(names, " ");
   EXPECT_EQ(t.summary["lost"].get<int>(), 0) << t.summary.dump();

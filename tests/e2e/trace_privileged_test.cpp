@@ -21,16 +21,15 @@
 #include <unistd.h>
 #include <sstream>
 
+using nlohmann::json;
 using nucleus::test::read_trace_file;
 using nucleus::test::run;
-using nucleus::test::TraceFile;
 using nucleus::test::sample;
-using nucleus::test::tool;
-using nlohmann::json;
 using nucleus::test::strace_names;
+using nucleus::test::tool;
+using nucleus::test::TraceFile;
 
 namespace {
-
 
 std::set<std::string> names_of(const TraceFile& t, const std::function<bool(const json&)>& keep = {}) {
   std::set<std::string> out;
@@ -133,8 +132,18 @@ TEST_P(TraceEverySourcePrivileged, CompleteAgainstStrace) {
     SCOPED_TRACE(w.name);
     auto trace_path = dir / (w.name + ".trace");
     auto strace_out = dir / (w.name + ".strace");
-    std::vector<std::string> argv{tool("nucleus-trace").string(), "-o", trace_path.string(), "--source", source(),
-                                  "--rw", dir.path().string(), "--", strace.string(), "-f", "-qq", "-o",
+    std::vector<std::string> argv{tool("nucleus-trace").string(),
+                                  "-o",
+                                  trace_path.string(),
+                                  "--source",
+                                  source(),
+                                  "--rw",
+                                  dir.path().string(),
+                                  "--",
+                                  strace.string(),
+                                  "-f",
+                                  "-qq",
+                                  "-o",
                                   strace_out.string()};
     argv.insert(argv.end(), w.argv.begin(), w.argv.end());
     auto r = run(with_flags(argv), {}, 240);
@@ -142,9 +151,8 @@ TEST_P(TraceEverySourcePrivileged, CompleteAgainstStrace) {
     auto t = read_trace_file(trace_path);
     expect_source(t);
     EXPECT_EQ(t.summary["lost"].get<int>(), 0) << source() << " must be lossless";
-    auto traced = names_of(t, [&](const json& s) {
-      return s["exe"].get<std::string>() != strace.string() || s["name"] == "execve";
-    });
+    auto traced = names_of(
+        t, [&](const json& s) { return s["exe"].get<std::string>() != strace.string() || s["name"] == "execve"; });
     auto oracle = strace_names(nucleus::test::read_text(strace_out));
     EXPECT_EQ(nucleus::core::join(traced, " "), nucleus::core::join(oracle, " "));
     if (w.name == "burst") {
@@ -159,8 +167,8 @@ TEST_P(TraceEverySourcePrivileged, CompleteAgainstStrace) {
 TEST_P(TraceEverySourcePrivileged, ConcurrentTracesHoldOnlyTheirOwnWorkload) {
   auto probe = sample("probe").string();
   auto loop = [&](const std::string& call) {
-    return std::vector<std::string>{"/bin/sh", "-c", "i=0; while [ $i -lt 40 ]; do " + probe + " " + call +
-                                                         " >/dev/null; i=$((i+1)); done"};
+    return std::vector<std::string>{
+        "/bin/sh", "-c", "i=0; while [ $i -lt 40 ]; do " + probe + " " + call + " >/dev/null; i=$((i+1)); done"};
   };
   auto trace = [&](const std::string& out, const std::string& call) {
     std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "-o", out, "--source", source(), "--"};
@@ -229,8 +237,8 @@ TEST_F(TracePrivileged, RoundTripRunsEverySampleUnchanged) {
   }
   // A syscall the probe did not make while traced is denied, and reported.
   auto profile = (dir / "probe.json").string();
-  auto r = run(with_flags({tool("nucleus-run").string(), "--profile", profile, "--", sample("probe").string(),
-                           "getpid", "uname", "socket:2,1,0"}));
+  auto r = run(with_flags({tool("nucleus-run").string(), "--profile", profile, "--", sample("probe").string(), "getpid",
+                           "uname", "socket:2,1,0"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto lines = nucleus::test::probe_lines(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out;
@@ -282,7 +290,8 @@ TEST_P(TraceEverySourcePrivileged, I386CallRecordedAsI386WhereTheKernelOffersIt)
     // i386 decoding itself is covered by the parser tests on real i386 audit records.
     ::testing::Test::RecordProperty("i386", "no IA-32 entry on this kernel: checked that nothing was recorded");
     EXPECT_FALSE(has_i386);
-    EXPECT_TRUE(std::none_of(t.syscalls.begin(), t.syscalls.end(), [](const json& s) { return s["nr"] == 20 && s["arch"] == "x86_64"; }));
+    EXPECT_TRUE(std::none_of(t.syscalls.begin(), t.syscalls.end(),
+                             [](const json& s) { return s["nr"] == 20 && s["arch"] == "x86_64"; }));
     return;
   }
   ASSERT_TRUE(has_i386);
@@ -294,8 +303,8 @@ TEST_P(TraceEverySourcePrivileged, I386CallRecordedAsI386WhereTheKernelOffersIt)
 
 TEST_F(TracePrivileged, KmsgBurstBeyondTheRateLimitIsReportedAsLoss) {
   auto path = (dir / "kmsg.trace").string();
-  std::vector<std::string> argv{tool("nucleus-trace").string(), "-o", path, "--source", "kmsg", "--",
-                                sample("burst").string(), "--threads", "1", "--count", "2000"};
+  std::vector<std::string> argv{tool("nucleus-trace").string(), "-o",        path, "--source", "kmsg", "--",
+                                sample("burst").string(),       "--threads", "1",  "--count",  "2000"};
   auto r = run(with_flags(argv), {}, 120);
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_NE(r.err.find("the trace is incomplete"), std::string::npos) << r.err;
@@ -326,7 +335,7 @@ TEST_F(TracePrivileged, SigtermIsForwardedAndTheTraceIsStillWritten) {
   auto started = dir / "started";
   ASSERT_EQ(::chown(dir.path().c_str(), 65534, 65534), 0); // --rw: writable for the workload's host identity
   pid_t tracer = start_traced_shell({tool("nucleus-trace").string(), "-q", "-o", path, "--rw", dir.path().string()},
-                                     started, "sleep 30");
+                                    started, "sleep 30");
   ASSERT_TRUE(std::filesystem::exists(started)) << "the workload never started";
   // The marker only says the shell ran; under load the signal could still beat `sleep` to its
   // nanosleep. Wait until the kernel shows the sleep (a descendant of the tracer) inside it.
@@ -358,8 +367,8 @@ TEST_F(TracePrivileged, WhenTheEbpfRecorderCannotLoadTheWorkloadRunsOnceUnderAno
   const auto marks = dir / "marks";
   auto trace_with = [&](const std::string& source, const std::string& path) {
     return run({"/usr/bin/setpriv", "--bounding-set=-bpf,-perfmon,-sys_admin", tool("nucleus-trace").string(),
-                "--trust-level=trusted", "--rw", dir.path().string(), "--source", source, "-o", path, "--",
-                "/bin/sh", "-c", "echo ran >> " + marks.string()});
+                "--trust-level=trusted", "--rw", dir.path().string(), "--source", source, "-o", path, "--", "/bin/sh",
+                "-c", "echo ran >> " + marks.string()});
   };
   const auto path = (dir / "auto.trace").string();
   auto r = trace_with("auto", path);
@@ -405,8 +414,8 @@ TEST_F(TracePrivileged, EbpfRecorderAttachesOnlyWhatACommandsTraceNeeds) {
   for (bool behaviour : {true, false}) {
     auto path = (dir / "attached.trace").string();
     auto started = dir / (behaviour ? "started" : "started-names");
-    std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "--source", "ebpf", "-o", path, "--rw",
-                                  dir.path().string()};
+    std::vector<std::string> argv{
+        tool("nucleus-trace").string(), "-q", "--source", "ebpf", "-o", path, "--rw", dir.path().string()};
     if (!behaviour) argv.push_back("--no-behaviour");
     pid_t tracer = start_traced_shell(argv, started, "sleep 1");
     const auto attached = attached_tracepoints(tracer);
@@ -461,23 +470,26 @@ TEST_P(TraceEverySourcePrivileged, WorkloadCannotLeaveTheRecordedSet) {
   auto probe = sample("probe").string();
   const std::string script =
       "if { echo 0 > /proc/self/loginuid; } 2>&1; then echo loginuid=changed; else echo loginuid=refused; fi; "
-      "if echo $$ > " + cgroup.path() + "/cgroup.procs; then echo cgroup=moved; fi; " +
-      probe + " unshare:0x10020000 getpriority:0,0; " + probe + " sched_getscheduler:0";
-  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", source(), "--host-root", "--cap-add",
-                           "AUDIT_CONTROL", "--rw", cgroup.path(), "--", "/bin/sh", "-c", script}));
+      "if echo $$ > " +
+      cgroup.path() + "/cgroup.procs; then echo cgroup=moved; fi; " + probe + " unshare:0x10020000 getpriority:0,0; " +
+      probe + " sched_getscheduler:0";
+  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", source(), "--host-root",
+                           "--cap-add", "AUDIT_CONTROL", "--rw", cgroup.path(), "--", "/bin/sh", "-c", script}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("loginuid=refused"), std::string::npos) << r.out;
   // Landlock first (EACCES at the open: the file is the workload's own, uid 0, 0644); without it
   // the kernel refuses the write from a user namespace other than the initial one.
   EXPECT_NE(r.out.find("/proc/self/loginuid: Permission denied"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("cgroup=moved"), std::string::npos) << "the move must work, or the test proves nothing: " << r.out << r.err;
+  EXPECT_NE(r.out.find("cgroup=moved"), std::string::npos)
+      << "the move must work, or the test proves nothing: " << r.out << r.err;
   auto lines = nucleus::test::probe_lines(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out;
   EXPECT_EQ(lines[0]["errno"].get<int>(), 0) << "unshare must work, or the test proves nothing: " << r.out;
   auto t = read_trace_file(path);
   expect_source(t);
   EXPECT_EQ(t.summary["lost"].get<int>(), 0);
-  auto names = names_of(t, [&](const json& s) { return s["exe"].get<std::string>().find("probe") != std::string::npos; });
+  auto names =
+      names_of(t, [&](const json& s) { return s["exe"].get<std::string>().find("probe") != std::string::npos; });
   EXPECT_TRUE(names.count("unshare")) << nucleus::core::join(names, " ");
   EXPECT_TRUE(names.count("getpriority")) << "calls after unshare are recorded: " << nucleus::core::join(names, " ");
   EXPECT_TRUE(names.count("sched_getscheduler")) << "a later child is recorded: " << nucleus::core::join(names, " ");
@@ -487,9 +499,9 @@ TEST_P(TraceEverySourcePrivileged, WorkloadCannotLeaveTheRecordedSet) {
 // ABI, and says when there were more than it keeps.
 TEST_F(TracePrivileged, EbpfRecordsArgumentValuesAndFlagsOverflow) {
   auto path = (dir / "args.trace").string();
-  std::vector<std::string> argv{tool("nucleus-trace").string(), "-q", "-o", path, "--source", "ebpf", "--",
-                                sample("probe").string(), "socket:1,1,0", "socket:2,2,0", "socket:1,1,0",
-                                "prctl:3"};
+  std::vector<std::string> argv{
+      tool("nucleus-trace").string(), "-q",           "-o",           path,           "--source", "ebpf", "--",
+      sample("probe").string(),       "socket:1,1,0", "socket:2,2,0", "socket:1,1,0", "prctl:3"};
   for (int i = 0; i < 40; ++i) argv.push_back("prctl:" + std::to_string(1000 + i)); // no such options: EINVAL
   auto r = run(with_flags(argv));
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -530,22 +542,22 @@ TEST_F(TracePrivileged, EbpfRecordsArgumentValuesAndFlagsOverflow) {
 TEST_F(TracePrivileged, EbpfBaselineLeavesOutWhatItAllows) {
   auto probe = sample("probe").string();
   // Everything but uname.
-  json p = {{"defaultAction", "SCMP_ACT_ALLOW"},
-            {"syscalls", {{{"names", {"uname"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
+  json p = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", {{{"names", {"uname"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
   auto baseline = nucleus::test::write_profile(dir, "base.json", p);
   auto path = (dir / "new.trace").string();
-  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", "ebpf", "--baseline",
-                           baseline, "--", probe, "getpid", "uname"}));
+  auto r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", "ebpf", "--baseline", baseline,
+                           "--", probe, "getpid", "uname"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto t = read_trace_file(path);
   EXPECT_EQ(t.header["source"], "ebpf");
   EXPECT_EQ(nucleus::core::join(names_of(t), " "), "uname") << "the trace holds only what the baseline does not allow";
 
-  p["syscalls"].push_back({{"names", {"socket"}}, {"action", "SCMP_ACT_ERRNO"},
+  p["syscalls"].push_back({{"names", {"socket"}},
+                           {"action", "SCMP_ACT_ERRNO"},
                            {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}});
   auto conditional = nucleus::test::write_profile(dir, "conditional.json", p);
-  r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", "ebpf", "--baseline",
-                      conditional, "--", probe, "getpid", "uname"}));
+  r = run(with_flags({tool("nucleus-trace").string(), "-q", "-o", path, "--source", "ebpf", "--baseline", conditional,
+                      "--", probe, "getpid", "uname"}));
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_NE(r.err.find("argument conditions"), std::string::npos) << r.err;
   r = run(with_flags({tool("nucleus-trace").string(), "-o", path, "--baseline", conditional, "--", probe, "getpid",
@@ -553,5 +565,6 @@ TEST_F(TracePrivileged, EbpfBaselineLeavesOutWhatItAllows) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   t = read_trace_file(path);
   EXPECT_EQ(t.header["source"], "audit-netlink") << "auto leaves such a baseline to the audit recorder";
-  EXPECT_EQ(nucleus::core::join(names_of(t), " "), "socket uname") << "socket(AF_UNIX) is outside the baseline, socket(AF_INET) not";
+  EXPECT_EQ(nucleus::core::join(names_of(t), " "), "socket uname")
+      << "socket(AF_UNIX) is outside the baseline, socket(AF_INET) not";
 }

@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)gv::old_runsc_note(bytes);
   tracker.finish();
   for (const auto& c : tracker.take_calls())
-    if (c.exe.empty()) __builtin_trap(); // every call is attributed, to "?" at worst
+    if (c.exe.empty()) __builtin_trap();                // every call is attributed, to "?" at worst
   if (tracker.behaviour().size() > 4) __builtin_trap(); // the cap holds
   (void)tracker.loss_detail();
   return 0;

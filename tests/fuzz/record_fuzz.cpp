@@ -12,8 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   nucleus::core::SeccompRecord record;
   for (std::optional<int> type : {std::optional<int>{}, std::optional<int>{nucleus::core::audit_type_seccomp}}) {
     if (nucleus::core::parse_seccomp_record(line, record, type) == nucleus::core::ParseStatus::ok) {
-      if (nucleus::core::arch_name(record.arch) == "unknown" || record.syscall < 0 || record.pid < 0)
-        __builtin_trap();
+      if (nucleus::core::arch_name(record.arch) == "unknown" || record.syscall < 0 || record.pid < 0) __builtin_trap();
       (void)record.action();
     }
   }

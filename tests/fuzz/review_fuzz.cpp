@@ -23,7 +23,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)profile::review_to_sarif(review, {"nucleus-profile", "0", "https://example.org"});
     (void)profile::render_review_markdown(review);
     (void)profile::render_review_html(review);
-  } catch (const core::Error&) {
-  }
+  } catch (const core::Error&) {}
   return 0;
 }

@@ -69,7 +69,8 @@ bool satisfies_all(const std::vector<ArgCondition>& conds, unsigned index, std::
 
 // Installs `program` in a child, makes getppid with each of `values` as argument 3 (which the
 // kernel ignores and the filter sees whole), and reports which calls got `denied_errno`.
-std::vector<bool> denied_in_kernel(const BpfProgram& program, const std::vector<std::uint64_t>& values, int denied_errno) {
+std::vector<bool> denied_in_kernel(const BpfProgram& program, const std::vector<std::uint64_t>& values,
+                                   int denied_errno) {
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   pid_t pid = ::fork();
@@ -277,8 +278,10 @@ TEST(CompiledFilter, SameIndexConditionsMeanAnd) {
 
 TEST(CompiledFilter, SameIndexMaskedAndNotEqual) {
   // arg1 & 0xf0 == 0x10, and arg1 != 0x13: everything else is allowed.
-  Rule rule{{"getpriority"}, Action::errno_ret(34),
-            {{1, CmpOp::masked_eq, 0xf0, 0x10}, {1, CmpOp::ne, 0x13, 0}, {0, CmpOp::eq, PRIO_PROCESS, 0}}, ""};
+  Rule rule{{"getpriority"},
+            Action::errno_ret(34),
+            {{1, CmpOp::masked_eq, 0xf0, 0x10}, {1, CmpOp::ne, 0x13, 0}, {0, CmpOp::eq, PRIO_PROCESS, 0}},
+            ""};
   auto prog = compile(allow_all_but(rule));
   for (std::uint64_t who : {0x10, 0x13, 0x1f, 0x20, 0x0}) {
     auto o = run_under(prog, SYS_getpriority, {PRIO_PROCESS, who});
@@ -372,16 +375,23 @@ protected:
 };
 
 TEST_F(MandatoryDenials, SetIdModesAreRefusedByEveryChmod) {
-  struct Case { const char* name; long nr; unsigned index; };
+  struct Case {
+    const char* name;
+    long nr;
+    unsigned index;
+  };
   for (const auto& c : {Case{"chmod", SYS_chmod, 1}, Case{"fchmodat", SYS_fchmodat, 2}}) {
     for (const auto& policy : profiles(c.name, c.index)) {
       auto prog = compile(policy);
-      for (std::uint64_t mode : {std::uint64_t{04755}, std::uint64_t{02755}, std::uint64_t{06755}, std::uint64_t{04000} | (std::uint64_t{1} << 40)}) {
-        auto o = c.nr == SYS_chmod ? run_under(prog, c.nr, {path(), mode}) : run_under(prog, c.nr, {std::uint64_t(AT_FDCWD), path(), mode});
+      for (std::uint64_t mode : {std::uint64_t{04755}, std::uint64_t{02755}, std::uint64_t{06755},
+                                 std::uint64_t{04000} | (std::uint64_t{1} << 40)}) {
+        auto o = c.nr == SYS_chmod ? run_under(prog, c.nr, {path(), mode})
+                                   : run_under(prog, c.nr, {std::uint64_t(AT_FDCWD), path(), mode});
         EXPECT_EQ(o.ret, -1) << c.name << " mode " << std::oct << mode;
         EXPECT_EQ(o.err, EPERM) << c.name << " mode " << std::oct << mode;
       }
-      auto plain = c.nr == SYS_chmod ? run_under(prog, c.nr, {path(), 0755}) : run_under(prog, c.nr, {std::uint64_t(AT_FDCWD), path(), 0755});
+      auto plain = c.nr == SYS_chmod ? run_under(prog, c.nr, {path(), 0755})
+                                     : run_under(prog, c.nr, {std::uint64_t(AT_FDCWD), path(), 0755});
       EXPECT_EQ(plain.ret, 0) << c.name << ": a mode without set-id bits stays allowed";
       struct stat st {};
       ASSERT_EQ(::stat(path_.c_str(), &st), 0);
@@ -394,16 +404,17 @@ TEST_F(MandatoryDenials, SetIdModesAreRefusedAtCreation) {
   std::string created = path_ + ".new";
   for (const auto& policy : profiles("openat", 3)) {
     auto prog = compile(policy);
-    auto o = run_under(prog, SYS_openat, {std::uint64_t(AT_FDCWD), reinterpret_cast<std::uint64_t>(created.c_str()),
-                                          O_CREAT | O_WRONLY, 04755});
+    auto o = run_under(
+        prog, SYS_openat,
+        {std::uint64_t(AT_FDCWD), reinterpret_cast<std::uint64_t>(created.c_str()), O_CREAT | O_WRONLY, 04755});
     EXPECT_EQ(o.err, EPERM);
     EXPECT_NE(::access(created.c_str(), F_OK), 0) << "openat created a set-id file";
     ::unlink(created.c_str());
   }
   Policy allow;
   allow.default_action = Action::allow();
-  auto o = run_under(compile(allow), SYS_mknodat, {std::uint64_t(AT_FDCWD), reinterpret_cast<std::uint64_t>(created.c_str()),
-                                                   S_IFREG | 02755, 0});
+  auto o = run_under(compile(allow), SYS_mknodat,
+                     {std::uint64_t(AT_FDCWD), reinterpret_cast<std::uint64_t>(created.c_str()), S_IFREG | 02755, 0});
   EXPECT_EQ(o.err, EPERM);
   EXPECT_NE(::access(created.c_str(), F_OK), 0) << "mknodat created a set-id file";
   ::unlink(created.c_str());
@@ -419,10 +430,20 @@ TEST_F(MandatoryDenials, SetIdModesAreRefusedByTheLegacyCallsAndFchmodat2) {
     unsigned index;
     std::function<Outcome(const BpfProgram&)> call;
   } cases[] = {
-      {"creat", 1, [&](const BpfProgram& p) { return run_under(p, SYS_creat, {name_of(), 04755}); }},
-      {"open", 2, [&](const BpfProgram& p) { return run_under(p, SYS_open, {name_of(), O_CREAT | O_WRONLY, 02755}); }},
-      {"mknod", 1, [&](const BpfProgram& p) { return run_under(p, SYS_mknod, {name_of(), S_IFREG | 04755, 0}); }},
-      {"fchmodat2", 2, [&](const BpfProgram& p) {
+      {"creat", 1,
+       [&](const BpfProgram& p) {
+         return run_under(p, SYS_creat, {name_of(), 04755});
+       }},
+      {"open", 2,
+       [&](const BpfProgram& p) {
+         return run_under(p, SYS_open, {name_of(), O_CREAT | O_WRONLY, 02755});
+       }},
+      {"mknod", 1,
+       [&](const BpfProgram& p) {
+         return run_under(p, SYS_mknod, {name_of(), S_IFREG | 04755, 0});
+       }},
+      {"fchmodat2", 2,
+       [&](const BpfProgram& p) {
          ::close(::open(created.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
          return run_under(p, 452 /* fchmodat2, x86_64 */, {std::uint64_t(AT_FDCWD), name_of(), 04755, 0});
        }},
@@ -443,7 +464,9 @@ TEST_F(MandatoryDenials, SetIdModesAreRefusedByTheLegacyCallsAndFchmodat2) {
 // openat2's mode sits in a structure a filter cannot read: it gets ENOSYS (callers fall back to
 // openat), whatever the profile allows. Without the filter the same call reaches the kernel (ENOENT).
 TEST_F(MandatoryDenials, Openat2GetsEnosys) {
-  struct { std::uint64_t flags, mode, resolve; } how{O_CREAT | O_WRONLY, 04755, 0};
+  struct {
+    std::uint64_t flags, mode, resolve;
+  } how{O_CREAT | O_WRONLY, 04755, 0};
   const std::string created = path_ + ".new";
   const std::uint64_t args[] = {std::uint64_t(AT_FDCWD), reinterpret_cast<std::uint64_t>(created.c_str()),
                                 reinterpret_cast<std::uint64_t>(&how), sizeof how};
@@ -458,7 +481,8 @@ TEST_F(MandatoryDenials, Openat2GetsEnosys) {
 TEST_F(MandatoryDenials, TerminalInjectionIoctlsOnTheirLow32Bits) {
   for (const auto& policy : profiles("ioctl", 1)) {
     auto prog = compile(policy);
-    for (std::uint64_t req : {std::uint64_t{0x5412}, std::uint64_t{0x541C}, std::uint64_t{0xffffffff00005412}, std::uint64_t{0x100005412}}) {
+    for (std::uint64_t req : {std::uint64_t{0x5412}, std::uint64_t{0x541C}, std::uint64_t{0xffffffff00005412},
+                              std::uint64_t{0x100005412}}) {
       auto o = run_under(prog, SYS_ioctl, {std::uint64_t(-1), req, 0});
       EXPECT_EQ(o.err, EPERM) << "request 0x" << std::hex << req << " (without the filter: EBADF)";
     }
@@ -474,8 +498,9 @@ TEST_F(MandatoryDenials, IoUringIsRefusedUnlessAllowed) {
   complain.complain = true;
   CompileOptions allowed;
   allowed.allow_io_uring = true;
-  const std::pair<const char*, int> calls[] = {
-      {"io_uring_setup", SYS_io_uring_setup}, {"io_uring_enter", SYS_io_uring_enter}, {"io_uring_register", SYS_io_uring_register}};
+  const std::pair<const char*, int> calls[] = {{"io_uring_setup", SYS_io_uring_setup},
+                                               {"io_uring_enter", SYS_io_uring_enter},
+                                               {"io_uring_register", SYS_io_uring_register}};
   for (const auto& [name, nr] : calls) {
     for (const auto& policy : profiles(name, 0)) {
       EXPECT_EQ(evaluate(compile(policy), AUDIT_ARCH_X86_64, nr, none), SECCOMP_RET_ERRNO | EPERM) << name;
@@ -535,7 +560,8 @@ TEST(BadArch, ForeignAbiKillsTheWholeProcessNotOnlyTheThread) {
   }
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the process went on after its thread's foreign call: exit " << WEXITSTATUS(status);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the process went on after its thread's foreign call: exit "
+                                   << WEXITSTATUS(status);
   EXPECT_EQ(WTERMSIG(status), SIGSYS);
 }
 

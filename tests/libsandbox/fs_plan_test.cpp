@@ -71,7 +71,8 @@ TEST(FsPlan, DefaultViewIsTheHostRootReadOnlyWithFreshTmpRunProcDev) {
   EXPECT_TRUE(proc->nosuid && proc->nodev && proc->noexec);
   EXPECT_EQ(proc->access, sb::fs_read_only);
   if (fs::exists("/proc/sys")) {
-    EXPECT_NE(std::find(proc->read_only_below.begin(), proc->read_only_below.end(), "/proc/sys"), proc->read_only_below.end());
+    EXPECT_NE(std::find(proc->read_only_below.begin(), proc->read_only_below.end(), "/proc/sys"),
+              proc->read_only_below.end());
   }
 
   const auto* dev = find(plan, "/dev");

@@ -39,15 +39,18 @@ struct Refusal {
 // The README's list ("Refused whatever the profile says").
 std::set<Refusal> promised(bool allow_io_uring) {
   std::set<Refusal> out;
-  const std::pair<const char*, int> modes[] = {{"chmod", 1},     {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"open", 2},
-                                               {"openat", 3},    {"creat", 1},  {"mknod", 1},    {"mknodat", 2}};
+  const std::pair<const char*, int> modes[] = {{"chmod", 1},     {"fchmod", 1}, {"fchmodat", 2},
+                                               {"fchmodat2", 2}, {"open", 2},   {"openat", 3},
+                                               {"creat", 1},     {"mknod", 1},  {"mknodat", 2}};
   for (const auto& [name, index] : modes)
-    for (std::uint64_t bit : {04000ULL /* S_ISUID */, 02000ULL /* S_ISGID */}) out.insert({name, EPERM, index, bit, bit});
+    for (std::uint64_t bit : {04000ULL /* S_ISUID */, 02000ULL /* S_ISGID */})
+      out.insert({name, EPERM, index, bit, bit});
   out.insert({"openat2", ENOSYS, -1, 0, 0});
   for (std::uint64_t request : {0x5412ULL /* TIOCSTI */, 0x541cULL /* TIOCLINUX */})
     out.insert({"ioctl", EPERM, 1, 0xffffffffULL, request});
   if (!allow_io_uring)
-    for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) out.insert({name, EPERM, -1, 0, 0});
+    for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"})
+      out.insert({name, EPERM, -1, 0, 0});
   return out;
 }
 
@@ -59,7 +62,8 @@ json oci_seccomp(bool allow_io_uring) {
   sb::IsolationConfig c;
   c.search_path = dir.path().string();
   c.allow_io_uring = allow_io_uring;
-  c.oci_seccomp_json = R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]})";
+  c.oci_seccomp_json =
+      R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]})";
   auto isolation = sb::prepare(c, {"/bin/true"});
   const auto& argv = isolation.argv();
   auto at = std::find(argv.begin(), argv.end(), "--bundle");

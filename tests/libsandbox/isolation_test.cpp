@@ -29,7 +29,8 @@ TEST(Lockdown, ParsesTheBracketedMode) {
 }
 
 TEST(Lockdown, RejectsWhatItCannotParse) {
-  for (const char* bad : {"", "\n", "none integrity confidentiality\n", "[none] [integrity]\n", "none [bogus]\n", "[]"}) {
+  for (const char* bad :
+       {"", "\n", "none integrity confidentiality\n", "[none] [integrity]\n", "none [bogus]\n", "[]"}) {
     SCOPED_TRACE(bad);
     try {
       sb::parse_lockdown(bad);
@@ -85,7 +86,8 @@ TEST(IsolationFlags, Sizes) {
   EXPECT_EQ(sb::parse_size("64m"), 64ull << 20);
   EXPECT_EQ(sb::parse_size("2G"), 2ull << 30);
   EXPECT_EQ(sb::parse_size("512KiB"), 512ull << 10);
-  for (const char* bad : {"", "M", "0", "12X", "-1", "1.5G", "99999999999T"}) EXPECT_THROW(sb::parse_size(bad), core::Error) << bad;
+  for (const char* bad : {"", "M", "0", "12X", "-1", "1.5G", "99999999999T"})
+    EXPECT_THROW(sb::parse_size(bad), core::Error) << bad;
 }
 
 TEST(IsolationFlags, Rlimits) {
@@ -95,7 +97,8 @@ TEST(IsolationFlags, Rlimits) {
   EXPECT_EQ(l.hard, 4096u);
   EXPECT_EQ(sb::parse_rlimit("core=0").hard, 0u);
   EXPECT_EQ(sb::parse_rlimit("stack=unlimited").soft, RLIM_INFINITY);
-  for (const char* bad : {"nofile", "bogus=1", "nofile=x", "nofile=10:5"}) EXPECT_THROW(sb::parse_rlimit(bad), core::Error) << bad;
+  for (const char* bad : {"nofile", "bogus=1", "nofile=x", "nofile=10:5"})
+    EXPECT_THROW(sb::parse_rlimit(bad), core::Error) << bad;
 }
 
 TEST(IsolationFlags, CapabilityNamesComeFromLibcap) {
@@ -108,7 +111,8 @@ TEST(IsolationFlags, CapabilityNamesComeFromLibcap) {
 TEST(ProfilePinning, Sha256) {
   EXPECT_EQ(sb::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(sb::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_NO_THROW(sb::verify_sha256("abc", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", "p.json"));
+  EXPECT_NO_THROW(
+      sb::verify_sha256("abc", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", "p.json"));
   try {
     sb::verify_sha256("abd", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "p.json");
     FAIL();
@@ -129,7 +133,8 @@ TEST(TrustGuards, RefusalsBeforeAnythingRuns) {
   } catch (const core::Error& e) {
     // The words the README promises: the refusal names gVisor and runsc, how to install it, and the
     // two explicit ways out.
-    for (const char* said : {"gVisor", "runsc"}) EXPECT_NE(std::string(e.what()).find(said), std::string::npos) << e.what();
+    for (const char* said : {"gVisor", "runsc"})
+      EXPECT_NE(std::string(e.what()).find(said), std::string::npos) << e.what();
     EXPECT_EQ(e.kind(), core::ErrorKind::usage);
     for (const char* named : {"apt-get install runsc", "--allow-degraded-security", "--trust-level trusted"})
       EXPECT_NE(e.hint().find(named), std::string::npos) << named;
@@ -146,7 +151,8 @@ TEST(TrustGuards, RefusalsBeforeAnythingRuns) {
     sb::prepare(host, {"/bin/true"});
     FAIL() << "untrusted got the host network";
   } catch (const core::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("untrusted workloads never get the host network"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("untrusted workloads never get the host network"), std::string::npos)
+        << e.what();
   }
   host.trust = sb::TrustLevel::trusted;
   host.allow_host_network = false;
@@ -176,8 +182,15 @@ TEST(TrustGuards, TraceModeRunsUntrustedWorkUnderGvisor) {
 TEST(WorkloadEnvironment, AllowlistThenFilesThenFlags) {
   nucleus::test::TempDir dir;
   nucleus::test::write_text(dir / "a.env", "# comment\n\nFROM_FILE=1\nOVERRIDE=file\r\n");
-  std::vector<std::string> caller_vars{"PATH=/bin", "HOME=/root", "LC_ALL=C", "TERM=xterm", "TZ=UTC", "LANG=C.UTF-8",
-                                       "AWS_SECRET_ACCESS_KEY=s3cr3t", "SSH_AUTH_SOCK=/run/agent", "COPY_ME=mine"};
+  std::vector<std::string> caller_vars{"PATH=/bin",
+                                       "HOME=/root",
+                                       "LC_ALL=C",
+                                       "TERM=xterm",
+                                       "TZ=UTC",
+                                       "LANG=C.UTF-8",
+                                       "AWS_SECRET_ACCESS_KEY=s3cr3t",
+                                       "SSH_AUTH_SOCK=/run/agent",
+                                       "COPY_ME=mine"};
   std::vector<char*> caller;
   for (auto& v : caller_vars) caller.push_back(v.data());
   caller.push_back(nullptr);
@@ -201,8 +214,9 @@ TEST(WorkloadEnvironment, AllowlistThenFilesThenFlags) {
     EXPECT_NE(std::string(e.what()).find("b.env:1"), std::string::npos) << e.what();
   }
   char* empty[] = {nullptr};
-  EXPECT_EQ(sb::workload_environment({}, empty),
-            (std::vector<std::string>{"HOME=/tmp", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}));
+  EXPECT_EQ(
+      sb::workload_environment({}, empty),
+      (std::vector<std::string>{"HOME=/tmp", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}));
   // --env HOME copies the caller's; --env HOME=DIR chooses.
   sb::IsolationConfig copy;
   copy.env = {"HOME"};

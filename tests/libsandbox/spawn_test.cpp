@@ -36,7 +36,8 @@ bool no_child_left() { return ::waitpid(-1, nullptr, WNOHANG) < 0 && errno == EC
 
 // The calling thread's one child (spawn's), from /proc: 0 while there is none.
 pid_t the_child() {
-  return static_cast<pid_t>(std::atoi(nucleus::test::read_text("/proc/self/task/" + std::to_string(::gettid()) + "/children").c_str()));
+  return static_cast<pid_t>(
+      std::atoi(nucleus::test::read_text("/proc/self/task/" + std::to_string(::gettid()) + "/children").c_str()));
 }
 
 // Waits until `fact` holds for the child, at most 10 seconds; whether it did.

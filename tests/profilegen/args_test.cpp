@@ -45,7 +45,8 @@ core::Trace trace_with(std::vector<Call> calls, bool arguments = true) {
   t.header.arguments = arguments;
   auto native = core::native_arch();
   // What the child of run_under needs besides the call under test.
-  for (const char* base : {"write"}) t.syscalls.push_back({native, *core::syscall_number(native, base), base, 1, "/app"});
+  for (const char* base : {"write"})
+    t.syscalls.push_back({native, *core::syscall_number(native, base), base, 1, "/app"});
   for (auto& c : calls) {
     auto nr = core::syscall_number(native, c.name);
     EXPECT_TRUE(nr) << c.name;
@@ -90,7 +91,8 @@ TEST(ArgNames, SymbolsFromTheSystemHeaders) {
   EXPECT_EQ(profile::value_name(ArgKind::domain, AF_INET6), "AF_INET6");
   EXPECT_EQ(profile::value_name(ArgKind::domain, 4242), "0x1092");
   EXPECT_EQ(profile::value_name(ArgKind::socket_type, SOCK_STREAM | SOCK_CLOEXEC), "SOCK_STREAM|SOCK_CLOEXEC");
-  EXPECT_EQ(profile::value_name(ArgKind::clone_flags, CLONE_VM | CLONE_NEWUSER | SIGCHLD), "CLONE_VM|CLONE_NEWUSER|SIGCHLD");
+  EXPECT_EQ(profile::value_name(ArgKind::clone_flags, CLONE_VM | CLONE_NEWUSER | SIGCHLD),
+            "CLONE_VM|CLONE_NEWUSER|SIGCHLD");
   EXPECT_EQ(profile::value_name(ArgKind::unshare_flags, CLONE_NEWUSER | CLONE_NEWNS), "CLONE_NEWNS|CLONE_NEWUSER");
   EXPECT_EQ(profile::value_name(ArgKind::ioctl_request, TCGETS), "TCGETS");
   EXPECT_EQ(profile::value_name(ArgKind::ioctl_request, TIOCSTI), "TIOCSTI");
@@ -218,7 +220,8 @@ TEST(GenArgs, Clone3FallbackIsMarkedOnGeneratedAndReadBackProfilesOnly) {
   // check says what that errno does to threads; it has nothing to say about the fallback itself.
   auto finding = [](const core::Policy& p) {
     auto found = profile::check_profile(p).findings;
-    return std::count_if(found.begin(), found.end(), [](const profile::Finding& f) { return f.id == "clone3-without-fallback"; });
+    return std::count_if(found.begin(), found.end(),
+                         [](const profile::Finding& f) { return f.id == "clone3-without-fallback"; });
   };
   EXPECT_EQ(finding(own), 1);
   EXPECT_EQ(finding(read_back), 0);
@@ -249,14 +252,16 @@ TEST(GenArgs, ExecutableMemoryOnlyAsObserved) {
   auto p = sandbox::compile(r.policy);
   // Unaligned address or zero length: an allowed call fails with EINVAL in the kernel.
   auto einval = [&](long nr, std::uint64_t prot) {
-    auto o = nr == SYS_mmap ? run_under(p, nr, {0, 0, prot, MAP_PRIVATE | MAP_ANONYMOUS, static_cast<std::uint64_t>(-1), 0})
-                            : run_under(p, nr, {1, 4096, prot, 0});
+    auto o = nr == SYS_mmap
+                 ? run_under(p, nr, {0, 0, prot, MAP_PRIVATE | MAP_ANONYMOUS, static_cast<std::uint64_t>(-1), 0})
+                 : run_under(p, nr, {1, 4096, prot, 0});
     return o.err == EINVAL;
   };
   EXPECT_TRUE(einval(SYS_mmap, PROT_READ | PROT_WRITE));
   EXPECT_TRUE(einval(SYS_mmap, PROT_READ | PROT_EXEC));
-  EXPECT_TRUE(denied(p, SYS_mmap, {0, 0, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
-                                   static_cast<std::uint64_t>(-1), 0}));
+  EXPECT_TRUE(denied(
+      p, SYS_mmap,
+      {0, 0, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, static_cast<std::uint64_t>(-1), 0}));
   EXPECT_TRUE(einval(SYS_mprotect, PROT_READ | PROT_WRITE));
   EXPECT_TRUE(denied(p, SYS_mprotect, {1, 4096, PROT_READ | PROT_EXEC}));
   EXPECT_TRUE(denied(p, SYS_mprotect, {1, 4096, PROT_WRITE | PROT_EXEC}));
@@ -342,7 +347,8 @@ TEST(EditArgs, AddAndRemoveOneValue) {
   };
   EXPECT_NE(error_of([&] { profile::remove_syscalls(named, {"socket:AF_INET"}); }).find("whatever its arguments"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { profile::add_syscalls(named, {"read:1"}); }).find("conditions the arguments of"), std::string::npos);
+  EXPECT_NE(error_of([&] { profile::add_syscalls(named, {"read:1"}); }).find("conditions the arguments of"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { profile::add_syscalls(named, {"socket:AF_NOPE"}); }).find("unknown value for socket"),
             std::string::npos);
   // A plain name on a conditioned syscall allows it whatever its arguments, as before.

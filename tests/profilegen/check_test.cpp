@@ -47,9 +47,10 @@ const std::map<std::string, profile::Severity>& expected_severities() {
                           // io_uring's operations bypass seccomp: the rest of the profile stops binding
                           "io_uring_setup", "io_uring_enter", "io_uring_register"})
       out[n] = S::critical;
-    for (const char* n : {"ptrace", "process_vm_writev", "bpf", "perf_event_open", "mount", "umount2", "umount", "pivot_root", "move_mount", "fsopen",
-                          "fsconfig", "fsmount", "fspick", "open_tree", "mount_setattr", "unshare", "setns", "clone",
-                          "delete_module", "swapon", "swapoff"})
+    for (const char* n :
+         {"ptrace",        "process_vm_writev", "bpf",    "perf_event_open", "mount",         "umount2", "umount",
+          "pivot_root",    "move_mount",        "fsopen", "fsconfig",        "fsmount",       "fspick",  "open_tree",
+          "mount_setattr", "unshare",           "setns",  "clone",           "delete_module", "swapon",  "swapoff"})
       out[n] = S::high;
     for (const char* n : {"process_vm_readv", "userfaultfd", "keyctl", "add_key", "request_key", "chroot", "clone3",
                           "personality", "name_to_handle_at", "acct", "settimeofday", "clock_settime"})
@@ -80,12 +81,46 @@ TEST(Check, EveryRiskySyscallIsReportedWhenAllowedAndOnlyThen) {
 }
 
 TEST(Check, TheListCoversTheIssue) {
-  for (const char* n : {"ptrace", "process_vm_writev", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
-                        "io_uring_enter", "io_uring_register", "keyctl", "add_key", "request_key", "mount", "umount2",
-                        "pivot_root", "chroot", "move_mount", "fsopen", "fsconfig", "open_tree", "unshare", "setns",
-                        "clone", "clone3", "personality", "kexec_load", "kexec_file_load", "init_module", "finit_module",
-                        "delete_module", "iopl", "ioperm", "open_by_handle_at", "name_to_handle_at", "swapon", "reboot",
-                        "acct", "settimeofday", "clock_settime", "socket", "ioctl"}) {
+  for (const char* n : {"ptrace",
+                        "process_vm_writev",
+                        "bpf",
+                        "perf_event_open",
+                        "userfaultfd",
+                        "io_uring_setup",
+                        "io_uring_enter",
+                        "io_uring_register",
+                        "keyctl",
+                        "add_key",
+                        "request_key",
+                        "mount",
+                        "umount2",
+                        "pivot_root",
+                        "chroot",
+                        "move_mount",
+                        "fsopen",
+                        "fsconfig",
+                        "open_tree",
+                        "unshare",
+                        "setns",
+                        "clone",
+                        "clone3",
+                        "personality",
+                        "kexec_load",
+                        "kexec_file_load",
+                        "init_module",
+                        "finit_module",
+                        "delete_module",
+                        "iopl",
+                        "ioperm",
+                        "open_by_handle_at",
+                        "name_to_handle_at",
+                        "swapon",
+                        "reboot",
+                        "acct",
+                        "settimeofday",
+                        "clock_settime",
+                        "socket",
+                        "ioctl"}) {
     auto list = profile::risky_syscalls();
     EXPECT_TRUE(std::any_of(list.begin(), list.end(), [&](const auto& r) { return r.name == n; })) << n;
   }
@@ -102,13 +137,13 @@ TEST(Check, GuardedSyscallsAreAcceptedUnderAConditionOnTheRightArgument) {
     ArgCondition cond;
     bool reported;
   } cases[] = {
-      {"socket", {0, CmpOp::eq, 1, 0}, false},            // AF_UNIX only
-      {"socket", {1, CmpOp::eq, 1, 0}, true},             // a condition on the type is not the domain
-      {"ioctl", {1, CmpOp::eq, 0x5401, 0}, false},        // TCGETS only
+      {"socket", {0, CmpOp::eq, 1, 0}, false},     // AF_UNIX only
+      {"socket", {1, CmpOp::eq, 1, 0}, true},      // a condition on the type is not the domain
+      {"ioctl", {1, CmpOp::eq, 0x5401, 0}, false}, // TCGETS only
       {"ioctl", {0, CmpOp::eq, 1, 0}, true},
       {"clone", {0, CmpOp::masked_eq, 0x7e020000, 0}, false},
       {"personality", {0, CmpOp::eq, 0, 0}, false},
-      {"ptrace", {0, CmpOp::eq, 0, 0}, true},             // no argument makes ptrace safe
+      {"ptrace", {0, CmpOp::eq, 0, 0}, true}, // no argument makes ptrace safe
   };
   for (const auto& c : cases) {
     auto r = profile::check_profile(allowlist({c.name}, {c.cond}));
@@ -131,12 +166,12 @@ TEST(Check, ConditionLettingCloneNewUserThroughKeepsTheSeverity) {
     core::ArgCondition cond;
     bool keeps_severity;
   } cases[] = {
-      {"unshare", {0, CmpOp::eq, new_user, 0}, true},                     // exactly CLONE_NEWUSER, as gen writes it
-      {"unshare", {0, CmpOp::masked_eq, new_user, new_user}, true},       // any call that has the bit
-      {"clone", {0, CmpOp::eq, new_user | 0x11, 0}, true},                // one clone call with the bit
-      {"clone", {0, CmpOp::ge, 0x100, 0}, true},                          // a range that holds it
+      {"unshare", {0, CmpOp::eq, new_user, 0}, true},                      // exactly CLONE_NEWUSER, as gen writes it
+      {"unshare", {0, CmpOp::masked_eq, new_user, new_user}, true},        // any call that has the bit
+      {"clone", {0, CmpOp::eq, new_user | 0x11, 0}, true},                 // one clone call with the bit
+      {"clone", {0, CmpOp::ge, 0x100, 0}, true},                           // a range that holds it
       {"unshare", {0, CmpOp::eq, 0x00020000 /* CLONE_NEWNS */, 0}, false}, // a mount namespace alone
-      {"clone", {0, CmpOp::masked_eq, 0x7e020000, 0}, false},             // no namespace flag at all
+      {"clone", {0, CmpOp::masked_eq, 0x7e020000, 0}, false},              // no namespace flag at all
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name + std::string(" value ") + std::to_string(c.cond.value));
@@ -146,7 +181,8 @@ TEST(Check, ConditionLettingCloneNewUserThroughKeepsTheSeverity) {
       ASSERT_NE(risky, nullptr);
       EXPECT_EQ(risky->severity, profile::Severity::high);
       EXPECT_NE(risky->message.find("CLONE_NEWUSER"), std::string::npos) << risky->message;
-      EXPECT_EQ(profile::check_exit_code(r, profile::Severity::high), profile::severity_exit_code(profile::Severity::high));
+      EXPECT_EQ(profile::check_exit_code(r, profile::Severity::high),
+                profile::severity_exit_code(profile::Severity::high));
     } else {
       EXPECT_EQ(risky, nullptr) << risky->message;
       const auto* lowered = find(r, "conditioned-syscall", c.name);
@@ -208,7 +244,8 @@ TEST(Check, GoldenOnDockersDefaultAndAGeneratedProfile) {
   auto ref = profile::load_reference(docker_path, docker.effective_arches());
   profile::CheckOptions o;
   o.docker_default = &ref;
-  test::expect_golden("check_docker_default.txt", profile::format_check_text(profile::check_profile(docker, o), "default.json"));
+  test::expect_golden("check_docker_default.txt",
+                      profile::format_check_text(profile::check_profile(docker, o), "default.json"));
 
   core::Trace t;
   for (const char* n : {"read", "write", "openat", "close", "mmap", "ptrace", "socket", "ioctl", "clone3"})

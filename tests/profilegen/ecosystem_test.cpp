@@ -19,8 +19,8 @@
 namespace nucleus {
 namespace {
 
-using profile::ResolveContext;
 using core::Action;
+using profile::ResolveContext;
 
 std::filesystem::path ecosystem(const std::string& name) {
   return test::source_dir() / "tests/profilegen/data/ecosystem" / name;
@@ -60,11 +60,13 @@ const core::Rule* unconditional_rule(const core::Policy& policy, std::string_vie
 // allow-list with architectures (Kubernetes' fine-grained), default only (violation), and
 // Docker's old single-`name` format (shared test data).
 TEST(EcosystemProfiles, EveryOneLoadsAndCompiles) {
-  std::vector<std::filesystem::path> files = {
-      ecosystem("podman-default.json"),  ecosystem("containers-common-example.json"),
-      ecosystem("spo-deny-chmod.json"),  ecosystem("k8s-fine-grained.json"),
-      ecosystem("k8s-violation.json"),   test::shared_dir() / "testdata/docker-seccomp/default-old-format.json",
-      test::shared_dir() / "testdata/docker-seccomp/default.json"};
+  std::vector<std::filesystem::path> files = {ecosystem("podman-default.json"),
+                                              ecosystem("containers-common-example.json"),
+                                              ecosystem("spo-deny-chmod.json"),
+                                              ecosystem("k8s-fine-grained.json"),
+                                              ecosystem("k8s-violation.json"),
+                                              test::shared_dir() / "testdata/docker-seccomp/default-old-format.json",
+                                              test::shared_dir() / "testdata/docker-seccomp/default.json"};
   for (const auto& file : files) {
     SCOPED_TRACE(file.filename().string());
     auto loaded = profile::load_profile(file, x86_64_machine());
@@ -93,7 +95,8 @@ TEST(EcosystemProfiles, PodmanDefaultKeepsItsDenialsAndErrnos) {
   const auto* setns = unconditional_rule(policy, "setns");
   ASSERT_NE(setns, nullptr);
   EXPECT_EQ(setns->action, Action::errno_ret(EPERM));
-  EXPECT_NE(warnings_of(loaded).find("\"setns\" (syscalls[1].names[289] allow, syscalls[15].names[7] errno(EPERM): errno(EPERM) kept)"),
+  EXPECT_NE(warnings_of(loaded).find(
+                "\"setns\" (syscalls[1].names[289] allow, syscalls[15].names[7] errno(EPERM): errno(EPERM) kept)"),
             std::string::npos)
       << warnings_of(loaded);
   // socket(AF_NETLINK, *, NETLINK_AUDIT) gets EINVAL without CAP_AUDIT_WRITE.
@@ -130,13 +133,12 @@ TEST(AllProblemsAtOnce, ErrorsThenWarningsEachWithItsPath) {
                                                                            {"index": 0, "value": 1, "op": "SCMP_CMP_EQQ"}]},
                  {"action": "SCMP_ACT_ALLOW"},
                  {"names": ["getpid"], "action": "SCMP_ACT_ALLOW"}]})");
-  std::vector<std::string> in_order = {
-      "app.json: flags[0]: unknown flag",
-      "\napp.json: syscalls[0].action: unknown action \"SCMP_ACT_ALOW\"",
-      "\napp.json: syscalls[1].args[0].index: must be an integer from 0 to 5",
-      "\napp.json: syscalls[1].args[1].op: unknown operator",
-      "\napp.json: syscalls[2].names: missing",
-      "\napp.json: x-note: warning: unknown key, ignored"};
+  std::vector<std::string> in_order = {"app.json: flags[0]: unknown flag",
+                                       "\napp.json: syscalls[0].action: unknown action \"SCMP_ACT_ALOW\"",
+                                       "\napp.json: syscalls[1].args[0].index: must be an integer from 0 to 5",
+                                       "\napp.json: syscalls[1].args[1].op: unknown operator",
+                                       "\napp.json: syscalls[2].names: missing",
+                                       "\napp.json: x-note: warning: unknown key, ignored"};
   std::size_t at = 0;
   for (const auto& part : in_order) {
     auto found = message.find(part, at);
@@ -155,13 +157,16 @@ TEST(DuplicateKeys, AreErrorsWithTheirNestedPath) {
 }
 
 TEST(UnknownTopLevelKeys, AreErrorsOnlyWhereIgnoringThemWouldAllowMore) {
-  EXPECT_NE(error_of(R"({"defaultAction": "SCMP_ACT_LOG", "syscals": []})").find("syscals: unknown key"), std::string::npos);
+  EXPECT_NE(error_of(R"({"defaultAction": "SCMP_ACT_LOG", "syscals": []})").find("syscals: unknown key"),
+            std::string::npos);
   // Under a default that denies, losing the key's rules denies more: a warning, as podman's own
   // "defaultErrno" key shows.
-  auto loaded = profile::parse_profile(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscallz": []})", "app.json", x86_64_machine());
+  auto loaded =
+      profile::parse_profile(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscallz": []})", "app.json", x86_64_machine());
   ASSERT_EQ(loaded.warnings.size(), 1u);
   EXPECT_EQ(loaded.warnings[0].path, "syscallz");
-  EXPECT_NE(loaded.warnings[0].message.find("did you mean \"syscalls\""), std::string::npos) << loaded.warnings[0].message;
+  EXPECT_NE(loaded.warnings[0].message.find("did you mean \"syscalls\""), std::string::npos)
+      << loaded.warnings[0].message;
 }
 
 // ---- Kubernetes SeccompProfile import ----
@@ -197,8 +202,8 @@ TEST(K8sImport, ExportThenImportIsTheIdentity) {
 }
 
 TEST(K8sImport, SeveralDocumentsAreReadInOrderByName) {
-  auto profiles = profile::read_k8s_profiles(core::read_file(ecosystem("spo-seccompprofile-allowed-syscalls.yaml")),
-                                             "spo.yaml");
+  auto profiles =
+      profile::read_k8s_profiles(core::read_file(ecosystem("spo-seccompprofile-allowed-syscalls.yaml")), "spo.yaml");
   std::vector<std::string> names;
   for (const auto& p : profiles) names.push_back(p.name);
   EXPECT_EQ(names, (std::vector<std::string>{"profile-allowed-syscalls", "profile-denied-syscalls",
@@ -254,11 +259,15 @@ TEST(K8sImport, BadInputIsAClearError) {
                 .find("is not the Security Profiles Operator's"),
             std::string::npos);
   std::string header = "apiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfile\n";
-  EXPECT_NE(import_error(header + "spec: {defaultAction: SCMP_ACT_ERRNO}\n").find("metadata.name: missing"), std::string::npos);
-  EXPECT_NE(import_error(header + "metadata: {name: a}\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  baseProfileName: runc-v1.0.0\n")
-                .find("spec.baseProfileName"),
+  EXPECT_NE(import_error(header + "spec: {defaultAction: SCMP_ACT_ERRNO}\n").find("metadata.name: missing"),
             std::string::npos);
-  EXPECT_NE(import_error(header + "metadata: {name: a}\nspec: {defaultAction: SCMP_ACT_ERRNO, defaultAction: SCMP_ACT_ALLOW}\n")
+  EXPECT_NE(
+      import_error(header +
+                   "metadata: {name: a}\nspec:\n  defaultAction: SCMP_ACT_ERRNO\n  baseProfileName: runc-v1.0.0\n")
+          .find("spec.baseProfileName"),
+      std::string::npos);
+  EXPECT_NE(import_error(header +
+                         "metadata: {name: a}\nspec: {defaultAction: SCMP_ACT_ERRNO, defaultAction: SCMP_ACT_ALLOW}\n")
                 .find("duplicate key \"defaultAction\""),
             std::string::npos);
   // Aliases that expand to billions of values are refused, not expanded.

@@ -93,7 +93,8 @@ TEST(Explain, GoldenOnDockersDefaultAndAGeneratedProfile) {
   auto docker_path = test::shared_dir() / "testdata/docker-seccomp/default.json";
   auto docker = profile::load_profile(docker_path).policy;
   auto ref = profile::load_reference(docker_path, docker.effective_arches());
-  test::expect_golden("explain_docker_default.txt", profile::format_explain_text(profile::explain_profile(docker, &ref), "default.json"));
+  test::expect_golden("explain_docker_default.txt",
+                      profile::format_explain_text(profile::explain_profile(docker, &ref), "default.json"));
   auto e = profile::explain_profile(generated(), &ref);
   test::expect_golden("explain_generated.txt", profile::format_explain_text(e, "app.json"));
   test::expect_golden("explain_generated.json", profile::explain_to_json(e, "app.json"));

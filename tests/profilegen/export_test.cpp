@@ -47,11 +47,14 @@ TEST(Export, GoldenForEveryFormatOnAGeneratedProfile) {
   auto p = generated();
   auto o = opts();
   test::expect_golden("export_generated_oci.json", profile::export_profile(p, profile::ExportFormat::oci, o).text);
-  test::expect_golden("export_generated_docker.json", profile::export_profile(p, profile::ExportFormat::docker, o).text);
+  test::expect_golden("export_generated_docker.json",
+                      profile::export_profile(p, profile::ExportFormat::docker, o).text);
   test::expect_golden("export_generated_k8s.yaml", profile::export_profile(p, profile::ExportFormat::k8s, o).text);
-  test::expect_golden("export_generated_systemd.conf", profile::export_profile(p, profile::ExportFormat::systemd, o).text);
+  test::expect_golden("export_generated_systemd.conf",
+                      profile::export_profile(p, profile::ExportFormat::systemd, o).text);
   o.accept_kill_default = true;
-  test::expect_golden("export_generated_minijail.policy", profile::export_profile(p, profile::ExportFormat::minijail, o).text);
+  test::expect_golden("export_generated_minijail.policy",
+                      profile::export_profile(p, profile::ExportFormat::minijail, o).text);
 }
 
 TEST(Export, GoldenOnDockersDefaultWhereExpressible) {
@@ -128,9 +131,9 @@ TEST(Export, GeneratedArgumentConditions) {
     t.syscalls.push_back({native(), *core::syscall_number(native(), name), name, 1, "/app", std::move(args)});
   };
   add("read", {});
-  add("socket", {{0, {1, 10}}, {1, {1}}});   // AF_UNIX, AF_INET6; SOCK_STREAM
-  add("clone", {{0, {0x3d0f00}}});           // thread flags
-  add("ioctl", {{1, {0x5401}}});              // TCGETS
+  add("socket", {{0, {1, 10}}, {1, {1}}}); // AF_UNIX, AF_INET6; SOCK_STREAM
+  add("clone", {{0, {0x3d0f00}}});         // thread flags
+  add("ioctl", {{1, {0x5401}}});           // TCGETS
   profile::GenerateOptions kill;
   kill.default_action = core::Action::kill_process();
   auto p = profile::generate_profile({t}, kill);
@@ -142,10 +145,14 @@ TEST(Export, GeneratedArgumentConditions) {
 
   auto mj = profile::export_profile(p, profile::ExportFormat::minijail).text;
   // socket's type without SOCK_NONBLOCK (0x800) and SOCK_CLOEXEC (0x80000): only those bits beside SOCK_STREAM.
-  EXPECT_NE(mj.find("socket: arg0 == 0x1 && arg1 in 0x80801 && arg1 & 0x1 || arg0 == 0xa && arg1 in 0x80801 && arg1 & 0x1\n"),
-            std::string::npos) << mj;
-  EXPECT_NE(mj.find("ioctl: arg1 in 0xffffffff00005401 && arg1 & 0x1 && arg1 & 0x400 && arg1 & 0x1000 && arg1 & 0x4000\n"),
-            std::string::npos) << mj;
+  EXPECT_NE(
+      mj.find("socket: arg0 == 0x1 && arg1 in 0x80801 && arg1 & 0x1 || arg0 == 0xa && arg1 in 0x80801 && arg1 & 0x1\n"),
+      std::string::npos)
+      << mj;
+  EXPECT_NE(
+      mj.find("ioctl: arg1 in 0xffffffff00005401 && arg1 & 0x1 && arg1 & 0x400 && arg1 & 0x1000 && arg1 & 0x4000\n"),
+      std::string::npos)
+      << mj;
   EXPECT_NE(mj.find("clone: arg0 in 0xffffffff817d7fff\n"), std::string::npos) << mj;
   EXPECT_NE(mj.find("clone3: return 38\n"), std::string::npos) << mj;
 
@@ -182,7 +189,8 @@ TEST(Export, FlagsAreKeptWithANoteOrLeftOutOnRequest) {
   }
   auto o = opts();
   o.drop_flags = true;
-  auto reread = profile::parse_profile(profile::export_profile(policy, profile::ExportFormat::oci, o).text, "x.json").policy;
+  auto reread =
+      profile::parse_profile(profile::export_profile(policy, profile::ExportFormat::oci, o).text, "x.json").policy;
   EXPECT_TRUE(reread.flags.empty());
   EXPECT_EQ(reread.rules, policy.rules);
   EXPECT_EQ(reread.default_action, policy.default_action);

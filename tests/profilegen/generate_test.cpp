@@ -67,7 +67,8 @@ TEST(Generate, OneSortedAllowGroupPerArchitecture) {
 
 TEST(Generate, AlwaysAllowedAndDefaultAction) {
   auto policy = profile::generate_profile({trace_of({{"x86_64", "read"}})});
-  for (auto name : profile::always_allowed) EXPECT_TRUE(has(group_for(policy, "x86_64"), std::string(name).c_str())) << name;
+  for (auto name : profile::always_allowed)
+    EXPECT_TRUE(has(group_for(policy, "x86_64"), std::string(name).c_str())) << name;
   EXPECT_EQ(policy.default_action, core::Action::errno_ret(1));
   EXPECT_TRUE(policy.has_flag(core::FilterFlag::log));
 
@@ -141,7 +142,10 @@ TEST(Generate, SelectorsByPidAndExe) {
 
 // io_uring's operations bypass seccomp: a traced io_uring is left out unless asked for.
 TEST(Generate, IoUringIsLeftOutUnlessAskedFor) {
-  auto t = trace_of({{"x86_64", "read"}, {"x86_64", "io_uring_setup"}, {"x86_64", "io_uring_enter"}, {"x86_64", "io_uring_register"}});
+  auto t = trace_of({{"x86_64", "read"},
+                     {"x86_64", "io_uring_setup"},
+                     {"x86_64", "io_uring_enter"},
+                     {"x86_64", "io_uring_register"}});
   std::vector<std::string> left_out;
   auto p = profile::generate_profile({t}, {}, &left_out);
   const auto* g = group_for(p, "x86_64");
@@ -154,7 +158,8 @@ TEST(Generate, IoUringIsLeftOutUnlessAskedFor) {
   allow.allow_io_uring = true;
   std::vector<std::string> none;
   auto q = profile::generate_profile({t}, allow, &none);
-  for (const char* n : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) EXPECT_TRUE(has(group_for(q, "x86_64"), n)) << n;
+  for (const char* n : {"io_uring_setup", "io_uring_enter", "io_uring_register"})
+    EXPECT_TRUE(has(group_for(q, "x86_64"), n)) << n;
   EXPECT_TRUE(none.empty());
 }
 

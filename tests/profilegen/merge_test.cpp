@@ -14,8 +14,7 @@ namespace {
 core::Arch native() { return core::native_arch(); }
 
 profile::MergeInput profile_of(const char* source, std::vector<std::string> names,
-                               core::Action action = core::Action::allow(),
-                               std::vector<core::ArgCondition> args = {}) {
+                               core::Action action = core::Action::allow(), std::vector<core::ArgCondition> args = {}) {
   core::Policy p;
   p.architectures = {native()};
   p.rules.push_back({std::move(names), action, std::move(args), ""});
@@ -103,6 +102,7 @@ TEST(Merge, TracesAddTheirCallsButNotADefault) {
 TEST(Merge, TellsProfilesFromTraces) {
   EXPECT_TRUE(profile::is_profile_text("{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\"\n}\n"));
   EXPECT_TRUE(profile::is_profile_text("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[]}"));
-  EXPECT_FALSE(profile::is_profile_text("{\"type\":\"header\",\"format\":\"nucleus-trace\",\"version\":1}\n{\"type\":\"summary\"}\n"));
+  EXPECT_FALSE(profile::is_profile_text(
+      "{\"type\":\"header\",\"format\":\"nucleus-trace\",\"version\":1}\n{\"type\":\"summary\"}\n"));
   EXPECT_FALSE(profile::is_profile_text("type=SECCOMP msg=audit(1.2:3): pid=1"));
 }

@@ -17,11 +17,11 @@
 namespace nucleus {
 namespace {
 
-using profile::ResolveContext;
 using core::Action;
 using core::ActionKind;
 using core::ArgCondition;
 using core::CmpOp;
+using profile::ResolveContext;
 
 core::Arch arch(std::string_view name) {
   auto a = core::arch_from_name(name);
@@ -90,8 +90,8 @@ std::set<Grant> grants(const core::Policy& policy) {
   for (const auto& rule : policy.rules) {
     std::string conditions;
     for (const auto& c : rule.args)
-      conditions += std::to_string(c.index) + std::string(core::cmp_op_oci_name(c.op)) + std::to_string(c.value) +
-                    "/" + std::to_string(c.value_two) + ";";
+      conditions += std::to_string(c.index) + std::string(core::cmp_op_oci_name(c.op)) + std::to_string(c.value) + "/" +
+                    std::to_string(c.value_two) + ";";
     for (const auto& name : rule.names) out.emplace(name, core::to_string(rule.action), conditions);
   }
   return out;
@@ -147,7 +147,8 @@ TEST(OciWrite, KeysInOciOrderTwoSpaceIndent) {
   policy.architectures = {arch("x86_64"), arch("x86")};
   policy.flags = {core::FilterFlag::log};
   policy.rules.push_back({{"read", "write"}, Action::allow(), {}, ""});
-  policy.rules.push_back({{"clone"}, Action::allow(), {{0, CmpOp::masked_eq, clone_namespace_flags, 0}}, "no namespaces"});
+  policy.rules.push_back(
+      {{"clone"}, Action::allow(), {{0, CmpOp::masked_eq, clone_namespace_flags, 0}}, "no namespaces"});
   policy.rules.push_back({{"socket"}, Action::errno_ret(97), {{0, CmpOp::ne, 1, 0}}, ""});
   const std::string expected = R"({
   "defaultAction": "SCMP_ACT_ERRNO",
@@ -254,9 +255,9 @@ TEST(DockerDefault, ResolvedForX86_64WithoutCapabilities) {
   // Whatever this libseccomp does not know is left out (with a warning), so the filter compiles.
   for (const auto& rule : policy.rules)
     for (const auto& name : rule.names)
-      EXPECT_TRUE(std::any_of(core::known_arches().begin(), core::known_arches().end(),
-                              [&](auto a) { return core::syscall_number(a, name).has_value(); }))
-          << name;
+      EXPECT_TRUE(std::any_of(core::known_arches().begin(), core::known_arches().end(), [&](auto a) {
+        return core::syscall_number(a, name).has_value();
+      })) << name;
   EXPECT_NO_THROW(sandbox::compile(policy));
 }
 
@@ -278,8 +279,8 @@ TEST(DockerDefault, CapSysAdminAllowsNamespacesAndUnconditionalClone) {
   EXPECT_TRUE(only_with.count({"clone3", "allow", ""}));
   EXPECT_FALSE(only_with.count({"read", "allow", ""})) << "read is allowed either way";
   // What CAP_SYS_ADMIN takes away: the conditional clone and clone3's ENOSYS, nothing else.
-  EXPECT_EQ(only_without, (std::set<Grant>{{"clone", "allow", "0SCMP_CMP_MASKED_EQ2114060288/0;"},
-                                           {"clone3", "errno(ENOSYS)", ""}}));
+  EXPECT_EQ(only_without,
+            (std::set<Grant>{{"clone", "allow", "0SCMP_CMP_MASKED_EQ2114060288/0;"}, {"clone3", "errno(ENOSYS)", ""}}));
   EXPECT_NO_THROW(sandbox::compile(with));
 }
 
@@ -416,7 +417,8 @@ TEST(OciRead, ErrnoWithoutErrnoRetMeansEperm) {
   auto policy = parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
     {"names": ["getpid"], "action": "SCMP_ACT_ERRNO"},
     {"names": ["gettid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]})",
-                      machine("x86_64")).policy;
+                      machine("x86_64"))
+                    .policy;
   EXPECT_EQ(policy.default_action, Action::errno_ret(1));
   ASSERT_EQ(policy.rules.size(), 2u);
   EXPECT_EQ(policy.rules[0].action, Action::errno_ret(1));
@@ -435,14 +437,13 @@ TEST(OciRead, OldKillNameAndEveryOperator) {
   EXPECT_EQ(policy.default_action.kind, ActionKind::kill_thread) << "SCMP_ACT_KILL is libseccomp's old kill-thread";
   EXPECT_EQ(policy.flags, (std::vector{core::FilterFlag::log, core::FilterFlag::spec_allow}));
   ASSERT_EQ(policy.rules.size(), 1u);
-  EXPECT_EQ(policy.rules[0].args,
-            (std::vector<ArgCondition>{{0, CmpOp::ne, 1, 0},
-                                       {0, CmpOp::lt, 9, 0},
-                                       {1, CmpOp::le, 2, 0},
-                                       {2, CmpOp::eq, 3, 0},
-                                       {3, CmpOp::ge, 4, 0},
-                                       {4, CmpOp::gt, 18446744073709551615u, 0},
-                                       {5, CmpOp::masked_eq, 240, 16}}));
+  EXPECT_EQ(policy.rules[0].args, (std::vector<ArgCondition>{{0, CmpOp::ne, 1, 0},
+                                                             {0, CmpOp::lt, 9, 0},
+                                                             {1, CmpOp::le, 2, 0},
+                                                             {2, CmpOp::eq, 3, 0},
+                                                             {3, CmpOp::ge, 4, 0},
+                                                             {4, CmpOp::gt, 18446744073709551615u, 0},
+                                                             {5, CmpOp::masked_eq, 240, 16}}));
   EXPECT_TRUE(core::matches(policy.rules[0].args[6], 0x1f)) << "value is the mask, valueTwo the expected bits";
   EXPECT_FALSE(core::matches(policy.rules[0].args[6], 0x2f));
 }
@@ -502,8 +503,10 @@ TEST(OciRead, UnknownSyscallInAnAllowEntryIsLeftOutWithAHint) {
   EXPECT_EQ(loaded.policy.rules[0].names, (std::vector<std::string>{"read", "getpid"}));
   // One warning for both names, each with its path.
   EXPECT_TRUE(has_warning(loaded, "syscalls", "2 syscall name(s) unknown to this libseccomp")) << warnings_of(loaded);
-  EXPECT_TRUE(has_warning(loaded, "syscalls", "\"opne\" (syscalls[0].names[1]; did you mean open")) << warnings_of(loaded);
-  EXPECT_TRUE(has_warning(loaded, "syscalls", "\"not_a_syscall_at_all\" (syscalls[1].names[0])")) << warnings_of(loaded);
+  EXPECT_TRUE(has_warning(loaded, "syscalls", "\"opne\" (syscalls[0].names[1]; did you mean open"))
+      << warnings_of(loaded);
+  EXPECT_TRUE(has_warning(loaded, "syscalls", "\"not_a_syscall_at_all\" (syscalls[1].names[0])"))
+      << warnings_of(loaded);
   EXPECT_EQ(loaded.warnings.size(), 1u) << warnings_of(loaded);
 }
 
@@ -513,8 +516,10 @@ TEST(OciRead, NamesOfOtherArchitecturesAreLeftOutOfAllowEntriesWithOneWarning) {
   ASSERT_EQ(loaded.policy.rules.size(), 1u);
   EXPECT_EQ(loaded.policy.rules[0].names, (std::vector<std::string>{"read"}));
   ASSERT_EQ(loaded.warnings.size(), 1u) << warnings_of(loaded);
-  EXPECT_TRUE(has_warning(loaded, "syscalls", "2 syscall name(s) not on x86_64 (the profile's architectures, so they cannot be called there) left out: "
-                                              "\"arm_fadvise64_64\" (syscalls[0].names[1]), \"chown32\" (syscalls[0].names[2])"))
+  EXPECT_TRUE(has_warning(
+      loaded, "syscalls",
+      "2 syscall name(s) not on x86_64 (the profile's architectures, so they cannot be called there) left out: "
+      "\"arm_fadvise64_64\" (syscalls[0].names[1]), \"chown32\" (syscalls[0].names[2])"))
       << warnings_of(loaded);
   EXPECT_NO_THROW(sandbox::compile(loaded.policy));
 }
@@ -530,7 +535,8 @@ TEST(OciRead, SameSyscallSameConditionsDifferentActionsIsAnError) {
     {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
     {"names": ["write"], "action": "SCMP_ACT_LOG"}]})");
   EXPECT_EQ(loaded.policy.rules[0].names, std::vector<std::string>{"read"});
-  EXPECT_TRUE(has_warning(loaded, "syscalls", "\"write\" (syscalls[0].names[1] allow, syscalls[1].names[0] log: log kept)"))
+  EXPECT_TRUE(
+      has_warning(loaded, "syscalls", "\"write\" (syscalls[0].names[1] allow, syscalls[1].names[0] log: log kept)"))
       << warnings_of(loaded);
   // Different conditions, or the same action, are fine.
   EXPECT_NO_THROW(parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
@@ -544,7 +550,8 @@ TEST(OciRead, InvalidJsonNamesLineAndColumn) {
   EXPECT_NE(message.find("app.json: line 3, column 16: invalid JSON"), std::string::npos) << message;
   message = error_of("");
   EXPECT_NE(message.find("app.json: line 1, column 1: invalid JSON"), std::string::npos) << message;
-  message = error_of(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1e500, "op": "SCMP_CMP_EQ"}]}]})");
+  message = error_of(
+      R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1e500, "op": "SCMP_CMP_EQ"}]}]})");
   EXPECT_NE(message.find("app.json: "), std::string::npos) << message;
 }
 
@@ -572,8 +579,9 @@ std::string with_entry(const std::string& entry) {
 }
 
 std::string with_arg(const std::string& arg) {
-  return with_entry(R"({"names": ["write"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}, )" +
-                    arg + "]}");
+  return with_entry(
+      R"({"names": ["write"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}, )" +
+      arg + "]}");
 }
 
 class MalformedProfile : public ::testing::TestWithParam<Malformed> {};
@@ -603,7 +611,8 @@ const Malformed malformed_cases[] = {
      "syscalls[1].names: must be an array of syscall names, not a string (\"write\")"},
     {"name_not_string", with_entry(R"({"names": ["write", 5], "action": "SCMP_ACT_ALLOW"})"),
      "syscalls[1].names[1]: must be a string, not 5"},
-    {"empty_name", with_entry(R"({"names": [""], "action": "SCMP_ACT_ALLOW"})"), "syscalls[1].names[0]: empty syscall name"},
+    {"empty_name", with_entry(R"({"names": [""], "action": "SCMP_ACT_ALLOW"})"),
+     "syscalls[1].names[0]: empty syscall name"},
     {"unknown_op", with_arg(R"({"index": 1, "value": 2, "op": "SCMP_CMP_FOO"})"),
      "app.json: syscalls[1].args[1].op: unknown operator \"SCMP_CMP_FOO\" (expected one of SCMP_CMP_NE, "
      "SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ)"},
@@ -644,29 +653,38 @@ const Malformed malformed_cases[] = {
     {"architectures_and_arch_map",
      R"({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "archMap": [{"architecture": "SCMP_ARCH_X86_64"}]})",
      "archMap: both architectures and archMap are given"},
-    {"unknown_flag", R"({"defaultAction": "SCMP_ACT_ERRNO", "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_NEW_LISTENER"]})",
-     "app.json: flags[1]: unknown flag \"SECCOMP_FILTER_FLAG_NEW_LISTENER\" (expected one of SECCOMP_FILTER_FLAG_TSYNC"},
+    {"unknown_flag",
+     R"({"defaultAction": "SCMP_ACT_ERRNO", "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_NEW_LISTENER"]})",
+     "app.json: flags[1]: unknown flag \"SECCOMP_FILTER_FLAG_NEW_LISTENER\" (expected one of "
+     "SECCOMP_FILTER_FLAG_TSYNC"},
     {"syscalls_not_array", R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": {"names": ["read"]}})",
      "syscalls: must be an array of entries, not an object"},
     {"entry_null", with_entry("null"), "syscalls[1]: must be an object {names, action, ...}, not null"},
     {"comment_not_string", with_entry(R"({"names": ["write"], "action": "SCMP_ACT_ALLOW", "comment": 3})"),
      "syscalls[1].comment: must be a string, not 3"},
-    {"caps_not_strings", with_entry(R"({"names": ["write"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": [true]}})"),
+    {"caps_not_strings",
+     with_entry(R"({"names": ["write"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": [true]}})"),
      "syscalls[1].includes.caps[0]: must be a string, not true"},
-    {"bad_min_kernel", with_entry(R"({"names": ["write"], "action": "SCMP_ACT_ALLOW", "excludes": {"minKernel": "v5"}})"),
+    {"bad_min_kernel",
+     with_entry(R"({"names": ["write"], "action": "SCMP_ACT_ALLOW", "excludes": {"minKernel": "v5"}})"),
      "syscalls[1].excludes.minKernel: must be a kernel version such as \"4.8\""},
-    {"includes_not_object", with_entry(R"({"names": ["write"], "action": "SCMP_ACT_ALLOW", "includes": ["CAP_SYS_ADMIN"]})"),
+    {"includes_not_object",
+     with_entry(R"({"names": ["write"], "action": "SCMP_ACT_ALLOW", "includes": ["CAP_SYS_ADMIN"]})"),
      "syscalls[1].includes: must be an object"},
     {"duplicate_key", R"({"defaultAction": "SCMP_ACT_ALLOW", "defaultAction": "SCMP_ACT_ERRNO"})",
      "app.json: defaultAction: the key is given twice"},
-    {"nested_too_deep", R"({"defaultAction": "SCMP_ACT_ERRNO", "x": )" + std::string(65, '[') + std::string(65, ']') + "}",
+    {"nested_too_deep",
+     R"({"defaultAction": "SCMP_ACT_ERRNO", "x": )" + std::string(65, '[') + std::string(65, ']') + "}",
      "app.json: arrays and objects nested deeper than 64 levels"},
-    {"duplicate_key_deep_inside", R"({"defaultAction": "SCMP_ACT_ERRNO", "x": [{"a": 1}, {"b": [[{"c": 1, "c": 2}]]}]})",
+    {"duplicate_key_deep_inside",
+     R"({"defaultAction": "SCMP_ACT_ERRNO", "x": [{"a": 1}, {"b": [[{"c": 1, "c": 2}]]}]})",
      "app.json: x[1].b[0][0].c: the key is given twice"},
     {"widening_unknown_top_level_key",
      R"({"defaultAction": "SCMP_ACT_ALLOW", "syscallz": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]})",
-     "app.json: syscallz: unknown key (did you mean \"syscalls\"?); the default action SCMP_ACT_ALLOW lets every syscall run"},
-    {"conflicting_errnos", R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO"}, {"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]})",
+     "app.json: syscallz: unknown key (did you mean \"syscalls\"?); the default action SCMP_ACT_ALLOW lets every "
+     "syscall run"},
+    {"conflicting_errnos",
+     R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO"}, {"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]})",
      "syscalls[1].names[0]: \"read\" is also in syscalls[0] with the same conditions but action errno(EPERM)"},
 };
 
@@ -674,8 +692,8 @@ INSTANTIATE_TEST_SUITE_P(OciRead, MalformedProfile, ::testing::ValuesIn(malforme
                          [](const auto& test_case) { return std::string(test_case.param.what); });
 
 TEST(OciRead, MalformedEntriesAreRejectedEvenWhenDockerConditionsDropThem) {
-  auto message = error_of(with_entry(
-      R"({"names": ["write"], "action": "SCMP_ACT_ALOW", "includes": {"arches": ["s390x"]}})"));
+  auto message =
+      error_of(with_entry(R"({"names": ["write"], "action": "SCMP_ACT_ALOW", "includes": {"arches": ["s390x"]}})"));
   EXPECT_NE(message.find("syscalls[1].action: unknown action"), std::string::npos) << message;
 }
 
@@ -713,16 +731,19 @@ TEST(SampleProfiles, LoadWithoutWarningsAndCompile) {
 }
 
 TEST(SampleProfiles, ProbeBasicAllowsGetpidAndDeniesWithEperm) {
-  auto policy = profile::load_profile(test::source_dir() / "samples/profiles/probe-basic.json", machine("x86_64")).policy;
+  auto policy =
+      profile::load_profile(test::source_dir() / "samples/profiles/probe-basic.json", machine("x86_64")).policy;
   EXPECT_EQ(policy.default_action, Action::errno_ret(1));
   EXPECT_TRUE(policy.has_flag(core::FilterFlag::log));
   for (auto name : {"getpid", "execve", "exit_group", "rt_sigreturn", "restart_syscall", "write", "brk", "mmap"})
     EXPECT_TRUE(allows_unconditionally(policy, name)) << name;
-  for (auto name : {"socket", "ptrace", "mount", "fork", "clone"}) EXPECT_TRUE(rules_naming(policy, name).empty()) << name;
+  for (auto name : {"socket", "ptrace", "mount", "fork", "clone"})
+    EXPECT_TRUE(rules_naming(policy, name).empty()) << name;
 }
 
 TEST(SampleProfiles, UnixSocketOnlyRestrictsTheDomain) {
-  auto policy = profile::load_profile(test::source_dir() / "samples/profiles/unix-socket-only.json", machine("x86_64")).policy;
+  auto policy =
+      profile::load_profile(test::source_dir() / "samples/profiles/unix-socket-only.json", machine("x86_64")).policy;
   auto socket = rules_naming(policy, "socket");
   ASSERT_EQ(socket.size(), 1u);
   EXPECT_EQ(socket[0]->action, Action::allow());

@@ -28,7 +28,8 @@ profile::NamedTrace hand_written(const std::string& name) {
 }
 
 profile::NamedTrace sidetrip_trace(const std::string& name) {
-  const char* real = std::getenv(name == "sidetrip-all.trace" ? "NUCLEUS_SIDETRIP_TRACE" : "NUCLEUS_SIDETRIP_CLEAN_TRACE");
+  const char* real =
+      std::getenv(name == "sidetrip-all.trace" ? "NUCLEUS_SIDETRIP_TRACE" : "NUCLEUS_SIDETRIP_CLEAN_TRACE");
   if (real == nullptr) return hand_written(name);
   return {real, core::read_trace(core::read_file(real), real)};
 }
@@ -56,14 +57,14 @@ TEST(ReviewSample, EverySideTripIsNamedWithItsSeverity) {
   auto r = profile::review_traces({sidetrip_trace("sidetrip-all.trace")});
   auto found = by_id(r);
   using S = profile::Severity;
-  EXPECT_GE(found["credential-read"], S::high);      // --read-key
-  EXPECT_GE(found["persistence"], S::high);          // --persist
-  EXPECT_GE(found["write-temp"], S::low);            // --write-tmp
+  EXPECT_GE(found["credential-read"], S::high); // --read-key
+  EXPECT_GE(found["persistence"], S::high);     // --persist
+  EXPECT_GE(found["write-temp"], S::low);       // --write-tmp
   // --connect: public in the hand-written trace; a recorded run may connect to loopback.
   EXPECT_TRUE(found.count("network-public") + found.count("network-private") + found.count("network-loopback") > 0);
-  EXPECT_GE(found["dns-query"], S::medium);          // --dns
-  EXPECT_GE(found["shell-started"], S::medium);      // --shell
-  EXPECT_GE(found["user-namespace"], S::high);       // --userns
+  EXPECT_GE(found["dns-query"], S::medium);     // --dns
+  EXPECT_GE(found["shell-started"], S::medium); // --shell
+  EXPECT_GE(found["user-namespace"], S::high);  // --userns
   EXPECT_EQ(profile::review_exit_code(r, S::low), 5);
   EXPECT_EQ(profile::review_exit_code(r, S::critical), 0);
   EXPECT_TRUE(r.incomplete.empty());
@@ -108,11 +109,13 @@ TEST(ReviewFormats, AnIncompleteInventoryIsSaidInEveryFormat) {
   auto r = profile::review_traces({t});
   for (auto [format, out] : all_formats(r)) {
     EXPECT_NE(out.find("41 behaviour record"), std::string::npos) << format;
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     EXPECT_NE(out.find("incomplete"), std::string::npos) << format;
   }
   EXPECT_FALSE(nlohmann::json::parse(profile::review_to_json(r))["complete"].get<bool>());
-  EXPECT_FALSE(nlohmann::json::parse(profile::review_to_sarif(r, tool))["runs"][0]["properties"]["complete"].get<bool>());
+  EXPECT_FALSE(
+      nlohmann::json::parse(profile::review_to_sarif(r, tool))["runs"][0]["properties"]["complete"].get<bool>());
   // A trace without behaviour records says so in every format.
   auto audit = t;
   audit.trace.header.behaviour = false;
@@ -132,12 +135,13 @@ TEST(ReviewFormats, HostileTextIsShownEscapedInEveryFormat) {
   t.header.workspace = {"/w"};
   t.summary = core::TraceSummary{1, 1, 0, 0, 1, 0};
   // No slash after ".ssh/": the last component still starts with id_, so the key rule fires on it.
-  const std::string evil_path = "/home/u/.ssh/id_rsa\n{\"type\":\"file\"}\x1b]0;pwned\x07\x1b[2J<script>alert(1)|**x**\xff\xfe";
+  const std::string evil_path =
+      "/home/u/.ssh/id_rsa\n{\"type\":\"file\"}\x1b]0;pwned\x07\x1b[2J<script>alert(1)|**x**\xff\xfe";
   const std::string bidi = "/tmp/\u202egnp.exe"; // right-to-left override: hides the real name
-  t.files.push_back({"/opt/t\x1b[31m", "openat", evil_path, static_cast<core::FileAccessSet>(core::FileAccess::read), "",
-                     core::Outcome::ok, 1});
-  t.files.push_back({"/opt/t", "openat", bidi, static_cast<core::FileAccessSet>(core::FileAccess::write), "",
-                     core::Outcome::ok, 1});
+  t.files.push_back({"/opt/t\x1b[31m", "openat", evil_path, static_cast<core::FileAccessSet>(core::FileAccess::read),
+                     "", core::Outcome::ok, 1});
+  t.files.push_back(
+      {"/opt/t", "openat", bidi, static_cast<core::FileAccessSet>(core::FileAccess::write), "", core::Outcome::ok, 1});
   std::vector<std::string> argv{"sh", "-c", "curl x | sh\n\x1b[1A# looks harmless"};
   for (int i = 0; i < 16; ++i) argv.push_back(std::string(128, 'A'));
   t.execs.push_back({"/opt/t", "/bin/sh", argv, true, core::Outcome::ok, 1});
@@ -160,7 +164,8 @@ TEST(ReviewFormats, HostileTextIsShownEscapedInEveryFormat) {
   auto j = nlohmann::json::parse(profile::review_to_json(r));
   bool shown = false;
   for (const auto& f : j["findings"])
-    shown = shown || (f["id"] == "credential-read" && f["subject"].get<std::string>().find("\\x1b]0;pwned") != std::string::npos);
+    shown = shown || (f["id"] == "credential-read" &&
+                      f["subject"].get<std::string>().find("\\x1b]0;pwned") != std::string::npos);
   EXPECT_TRUE(shown) << j["findings"].dump();
   EXPECT_TRUE(nlohmann::json::accept(profile::review_to_sarif(r, tool)));
   // Markdown: no table cell or heading can be opened from inside.

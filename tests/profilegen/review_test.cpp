@@ -102,9 +102,9 @@ TEST(ReviewRules, CredentialsReadAndNearMisses) {
                              "/home/dev/.gnupg/private-keys-v1.d/ABC.key", "/etc/shadow",
                              "/home/dev/.mozilla/firefox/x.default/logins.json", "/etc/ssh/ssh_host_ed25519_key"})
     EXPECT_EQ(ids_of_file(file(secret, reading)), Ids{"credential-read"}) << secret;
-  for (const char* near_miss : {"/home/dev/.ssh/known_hosts", "/home/dev/.ssh/id_ed25519.pub", "/home/dev/.ssh/config",
-                                "/etc/passwd", "/etc/ssh/ssh_host_ed25519_key.pub", "/home/dev/project/.npmrc.example",
-                                "/home/dev/.gnupg/pubring.kbx"})
+  for (const char* near_miss :
+       {"/home/dev/.ssh/known_hosts", "/home/dev/.ssh/id_ed25519.pub", "/home/dev/.ssh/config", "/etc/passwd",
+        "/etc/ssh/ssh_host_ed25519_key.pub", "/home/dev/project/.npmrc.example", "/home/dev/.gnupg/pubring.kbx"})
     EXPECT_EQ(ids_of_file(file(near_miss, reading)), Ids{}) << near_miss;
   // A failed open is still an attempt, said as such.
   auto t = base();
@@ -129,13 +129,15 @@ TEST(ReviewRules, OtherProcessesEnvironAndMemory) {
 }
 
 TEST(ReviewRules, PersistenceIsAWriteNotARead) {
-  for (const char* start_up : {"/home/dev/.bashrc", "/home/dev/.profile", "/home/dev/.ssh/authorized_keys",
-                               "/home/dev/project/.git/hooks/pre-commit", "/etc/cron.d/job",
-                               "/home/dev/.config/systemd/user/x.service", "/etc/ld.so.preload",
-                               "/home/dev/.config/autostart/x.desktop"})
-    EXPECT_EQ(ids_of_file(file(start_up, acc({FileAccess::write, FileAccess::append}))), Ids{"persistence"}) << start_up;
+  for (const char* start_up :
+       {"/home/dev/.bashrc", "/home/dev/.profile", "/home/dev/.ssh/authorized_keys",
+        "/home/dev/project/.git/hooks/pre-commit", "/etc/cron.d/job", "/home/dev/.config/systemd/user/x.service",
+        "/etc/ld.so.preload", "/home/dev/.config/autostart/x.desktop"})
+    EXPECT_EQ(ids_of_file(file(start_up, acc({FileAccess::write, FileAccess::append}))), Ids{"persistence"})
+        << start_up;
   EXPECT_EQ(ids_of_file(file("/home/dev/.bashrc", reading)), Ids{}) << "shells read it on every start";
-  EXPECT_EQ(ids_of_file(file("/home/dev/project/.git/config", write_create)), Ids{}) << "inside the workspace, not a hook";
+  EXPECT_EQ(ids_of_file(file("/home/dev/project/.git/config", write_create)), Ids{})
+      << "inside the workspace, not a hook";
   // A rename onto a start-up file changes it too, and a rename away from one removes it.
   auto onto = file("/home/dev/.bashrc", acc({FileAccess::rename}), -1, "rename");
   onto.target = "/home/dev/project/x";
@@ -223,11 +225,13 @@ TEST(ReviewRules, PrivilegeAndKernelSurfaceFromSyscalls) {
   EXPECT_EQ(ids_of_call(call("io_uring_setup")), Ids{"io-uring"});
   EXPECT_EQ(ids_of_call(call("setns")), Ids{"namespaces"});
   EXPECT_EQ(ids_of_call(call("openat")), Ids{});
-  auto findings = profile::review_findings([] {
-    auto t = base();
-    t.syscalls.push_back(call("finit_module"));
-    return t;
-  }(), workspace);
+  auto findings = profile::review_findings(
+      [] {
+        auto t = base();
+        t.syscalls.push_back(call("finit_module"));
+        return t;
+      }(),
+      workspace);
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].severity, profile::Severity::critical);
   EXPECT_NE(findings[0].reason.find("kernel"), std::string::npos) << "check's reason for the syscall";
@@ -251,7 +255,8 @@ TEST(ReviewRules, OneFindingPerSubjectAndAtMostTwentyOfARulePerExecutable) {
   EXPECT_EQ(ids(t), Ids{"write-temp"});
   for (int i = 0; i < 30; ++i) t.files.push_back(file("/srv/out/" + std::to_string(i), write_create));
   auto findings = profile::review_findings(t, workspace);
-  auto outside = std::count_if(findings.begin(), findings.end(), [](const auto& f) { return f.id == "write-outside-workspace"; });
+  auto outside =
+      std::count_if(findings.begin(), findings.end(), [](const auto& f) { return f.id == "write-outside-workspace"; });
   EXPECT_EQ(outside, 21);
   auto more = std::find_if(findings.begin(), findings.end(), [](const auto& f) { return f.subject == "(more)"; });
   ASSERT_NE(more, findings.end());
@@ -281,7 +286,8 @@ TEST(ReviewInventory, PerExecutableWithGroupsAndValues) {
     for (const auto& u : g.syscalls) groups[g.group].push_back(u.name + " " + core::join(u.values, "; "));
   EXPECT_EQ(groups["@mount"], std::vector<std::string>{"mount "}) << "under @mount, not @privileged";
   ASSERT_EQ(groups["@network-io"].size(), 1u);
-  EXPECT_EQ(groups["@network-io"][0], "socket domain: AF_UNIX, AF_INET; type: SOCK_STREAM (and more: the recorder kept 1)");
+  EXPECT_EQ(groups["@network-io"][0],
+            "socket domain: AF_UNIX, AF_INET; type: SOCK_STREAM (and more: the recorder kept 1)");
 }
 
 TEST(ReviewTraces, SaysWhatWasNotRecordedAndWhatIsIncomplete) {
@@ -315,7 +321,8 @@ TEST(ReviewTraces, SaysWhatWasNotRecordedAndWhatIsIncomplete) {
   EXPECT_NE(r.incomplete[0].find("ring buffer overflowed"), std::string::npos);
   // More distinct records than the review keeps: the rest are said to be missing, not dropped silently.
   auto huge = base();
-  for (std::size_t i = 0; i <= core::BehaviourSet::default_cap; ++i) huge.files.push_back(file("/w/" + std::to_string(i), reading));
+  for (std::size_t i = 0; i <= core::BehaviourSet::default_cap; ++i)
+    huge.files.push_back(file("/w/" + std::to_string(i), reading));
   r = profile::review_traces({{"h.trace", huge}});
   ASSERT_EQ(r.incomplete.size(), 1u);
   EXPECT_EQ(r.incomplete[0].rfind("1 behaviour record(s) not reviewed", 0), 0u) << r.incomplete[0];

@@ -33,8 +33,9 @@ TEST(Sarif, LevelsFollowSeverity) {
 
 TEST(Sarif, OneRulePerKindResultsPointAtIt) {
   CheckResult r;
-  r.findings = {finding(Severity::high, "risky-syscall", "ptrace"), finding(Severity::medium, "architectures", "architectures"),
-                finding(Severity::medium, "architectures", "architectures"), finding(Severity::low, "risky-syscall", "socket")};
+  r.findings = {
+      finding(Severity::high, "risky-syscall", "ptrace"), finding(Severity::medium, "architectures", "architectures"),
+      finding(Severity::medium, "architectures", "architectures"), finding(Severity::low, "risky-syscall", "socket")};
   std::string text = "{\n  \"architectures\": [],\n  \"syscalls\": [{\"names\": [\"ptrace\"]}]\n}\n";
   auto s = nlohmann::json::parse(check_to_sarif(r, "dir with space/p.json", text, tool));
   const auto& driver = s["runs"][0]["tool"]["driver"];

@@ -66,7 +66,8 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input, in
     if (!out_open) fds[0].fd = -1;
     if (!err_open) fds[1].fd = -1;
     if (!in_open) fds[2].fd = -1;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) {
       ::kill(pid, SIGKILL);
       result.err += "\n[test_support: killed after timeout]";
@@ -129,7 +130,8 @@ void expect_golden(const std::string& name, const std::string& actual) {
   auto path = source_dir() / "tests/profilegen/golden" / name;
   if (const char* u = std::getenv("NUCLEUS_UPDATE_GOLDEN"); u != nullptr && std::string_view(u) == "1") {
     write_text(path, actual);
-    ADD_FAILURE() << "golden " << name << " rewritten (NUCLEUS_UPDATE_GOLDEN=1): review the diff, then run again without it";
+    ADD_FAILURE() << "golden " << name
+                  << " rewritten (NUCLEUS_UPDATE_GOLDEN=1): review the diff, then run again without it";
     return;
   }
   ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing; run with NUCLEUS_UPDATE_GOLDEN=1";

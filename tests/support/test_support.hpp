@@ -18,9 +18,9 @@ namespace nucleus::test {
 
 std::filesystem::path source_dir();
 std::filesystem::path binary_dir();
-std::filesystem::path shared_dir();                       // ../shared beside the source tree
-std::filesystem::path sample(const std::string& name);    // build/samples/<name>
-std::filesystem::path tool(const std::string& name);      // build/tools/<name>
+std::filesystem::path shared_dir();                    // ../shared beside the source tree
+std::filesystem::path sample(const std::string& name); // build/samples/<name>
+std::filesystem::path tool(const std::string& name);   // build/tools/<name>
 
 bool is_root();
 bool must_work(); // NUCLEUS_MUST_WORK=1: a skip is a failure
@@ -70,15 +70,15 @@ void expect_golden(const std::string& name, const std::string& actual);
 } // namespace nucleus::test
 
 // Skips with a reason, or fails when NUCLEUS_MUST_WORK=1.
-#define NUCLEUS_SKIP(reason)                                                                       \
-  do {                                                                                             \
-    if (::nucleus::test::must_work()) {                                                            \
-      FAIL() << "NUCLEUS_MUST_WORK=1 but: " << (reason);                                           \
-    }                                                                                              \
-    GTEST_SKIP() << (reason);                                                                      \
+#define NUCLEUS_SKIP(reason)                                                                                           \
+  do {                                                                                                                 \
+    if (::nucleus::test::must_work()) {                                                                                \
+      FAIL() << "NUCLEUS_MUST_WORK=1 but: " << (reason);                                                               \
+    }                                                                                                                  \
+    GTEST_SKIP() << (reason);                                                                                          \
   } while (0)
 
-#define NUCLEUS_REQUIRE_ROOT()                                                                     \
-  do {                                                                                             \
-    if (!::nucleus::test::is_root()) NUCLEUS_SKIP("needs root");                                   \
+#define NUCLEUS_REQUIRE_ROOT()                                                                                         \
+  do {                                                                                                                 \
+    if (!::nucleus::test::is_root()) NUCLEUS_SKIP("needs root");                                                       \
   } while (0)

@@ -94,14 +94,13 @@ TEST(EbpfBehaviourPrivileged, EachCallIsRecordedWithWhatItAskedItsResultAndItsEx
   // Relative paths throughout, also of tools that have exited long before the trace ends (and
   // often before their record is read): the program names the directory at the call.
   const std::string d = dir.path().string();
-  const std::string script =
-      "cd '" + d +
-      "' && exec 2>/dev/null && true < in.txt && true < missing.txt; "
-      "cat in.txt >/dev/null && true > created.txt && echo y >> appended.txt && "
-      "chmod 640 in.txt && mv created.txt moved.txt && rm moved.txt && mkdir sub && cd sub && "
+  const std::string script = "cd '" + d +
+                             "' && exec 2>/dev/null && true < in.txt && true < missing.txt; "
+                             "cat in.txt >/dev/null && true > created.txt && echo y >> appended.txt && "
+                             "chmod 640 in.txt && mv created.txt moved.txt && rm moved.txt && mkdir sub && cd sub && "
                              "ln -s ../in.txt link && "
-      "cd .. && /bin/sh -c 'exit 0' && python3 -c \"" +
-      python + "\"";
+                             "cd .. && /bin/sh -c 'exit 0' && python3 -c \"" +
+                             python + "\"";
   auto recorder = tracer::EbpfRecorder::open(nullptr);
   auto trace = recorder.run(command({"/bin/sh", "-c", script}));
   ASSERT_EQ(trace.run.exit_code, 0);

@@ -122,7 +122,8 @@ TEST(EbpfLossPrivileged, FullTableOfTrackedProcessesIsReportedAsLoss) {
   ASSERT_EQ(::waitpid(root, &status, 0), root);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_GT(trace.run.loss.lost, 0u);
-  EXPECT_TRUE(mentions(trace.run.loss, "found the recorder's table of tracked processes full")) << trace.run.loss.detail;
+  EXPECT_TRUE(mentions(trace.run.loss, "found the recorder's table of tracked processes full"))
+      << trace.run.loss.detail;
 }
 
 // The program is on its tracepoints while the workload runs and on none once it has exited, while

@@ -177,9 +177,9 @@ TEST(GvisorBehaviour, SocketConnectAndBindAreNetworkRecords) {
 // curl connects without blocking: EINPROGRESS is the kernel accepting the attempt, and a policy
 // generated from it must grant the endpoint.
 TEST(GvisorBehaviour, ANonBlockingConnectInProgressIsAnAttemptThatWorked) {
-  auto conn = decode(packet(gv::MessageType::syscall_connect, context(1, 1) + exit_failed(EINPROGRESS) +
-                                                                  field(3, nr_connect) + field(4, 3) +
-                                                                  field(6, sockaddr_in("\x7f\0\0\x01", 8080))));
+  auto conn =
+      decode(packet(gv::MessageType::syscall_connect, context(1, 1) + exit_failed(EINPROGRESS) + field(3, nr_connect) +
+                                                          field(4, 3) + field(6, sockaddr_in("\x7f\0\0\x01", 8080))));
   const auto c = as<core::TraceNet>(gv::behaviour_record(conn));
   EXPECT_EQ(c.port, 8080);
   EXPECT_EQ(c.result, core::Outcome::ok);
@@ -236,9 +236,9 @@ TEST(GvisorBehaviour, RecordsOfAProcessWaitForItsCloneEventAndAreNeverLeftUnattr
 // what it runs after.
 TEST(GvisorBehaviour, ACloneEventAfterTheChildsExecChargesOnlyWhatCameBeforeTheExecToTheParent) {
   gv::Tracker t("/bin/app", {0, 3, 59, 257}, true);
-  const std::string exec_exit = packet(gv::MessageType::syscall_execve, context_cwd(7, 7, "/") + exit_ok() +
-                                                                            field(3, nr_execve) +
-                                                                            field(6, std::string("/bin/gzip")));
+  const std::string exec_exit =
+      packet(gv::MessageType::syscall_execve,
+             context_cwd(7, 7, "/") + exit_ok() + field(3, nr_execve) + field(6, std::string("/bin/gzip")));
   feed(t, {start(1), raw(7, 7, nr_close), raw(7, 7, nr_execve),
            packet(gv::MessageType::sentry_exec, context(7, 7) + field(2, std::string("/usr/bin/gzip"))), exec_exit,
            raw(7, 7, nr_openat), open_point(exit_ok(3), nr_openat, at_fdcwd, "", "/a", O_RDONLY, "/", 7),
@@ -247,10 +247,9 @@ TEST(GvisorBehaviour, ACloneEventAfterTheChildsExecChargesOnlyWhatCameBeforeTheE
   t.finish();
   std::map<std::pair<int, std::string>, int> calls;
   for (const auto& c : t.take_calls()) ++calls[{c.nr, c.exe}];
-  EXPECT_EQ(calls, (std::map<std::pair<int, std::string>, int>{{{3, "/bin/app"}, 1},
-                                                                 {{59, "/bin/app"}, 1},
-                                                                 {{0, "/usr/bin/gzip"}, 1},
-                                                                 {{257, "/usr/bin/gzip"}, 2}}));
+  EXPECT_EQ(calls,
+            (std::map<std::pair<int, std::string>, int>{
+                {{3, "/bin/app"}, 1}, {{59, "/bin/app"}, 1}, {{0, "/usr/bin/gzip"}, 1}, {{257, "/usr/bin/gzip"}, 2}}));
   auto execs = t.behaviour().execs();
   ASSERT_EQ(execs.size(), 1u);
   EXPECT_EQ(execs[0].exe, "/bin/app");

@@ -18,7 +18,8 @@ using namespace nucleus_test_gvisor;
 namespace {
 
 std::string log_line(const std::string& msg_json_escaped, const char* level = "info") {
-  return "{\"msg\":\"" + msg_json_escaped + "\",\"level\":\"" + level + "\",\"time\":\"2026-12-01T18:33:52.04724278Z\"}";
+  return "{\"msg\":\"" + msg_json_escaped + "\",\"level\":\"" + level +
+         "\",\"time\":\"2026-12-01T18:33:52.04724278Z\"}";
 }
 
 } // namespace
@@ -45,21 +46,22 @@ TEST(GvisorWire, DecodesCloneExecExitAndDroppedCount) {
   auto clone = decode(packet(gv::MessageType::sentry_clone, context(1, 1) + field(3, 9) + field(4, 9)));
   EXPECT_EQ(clone.created_tid, 9);
   EXPECT_EQ(clone.created_tgid, 9);
-  auto exec = decode(packet(gv::MessageType::sentry_exec, context(9, 9) + field(2, std::string("/usr/bin/gzip")) +
-                                                              field(3, std::string("gzip")), 3));
+  auto exec = decode(packet(gv::MessageType::sentry_exec,
+                            context(9, 9) + field(2, std::string("/usr/bin/gzip")) + field(3, std::string("gzip")), 3));
   EXPECT_EQ(exec.binary_path, "/usr/bin/gzip");
   EXPECT_EQ(exec.dropped, 3u);
   auto exit = decode(packet(gv::MessageType::sentry_task_exit, context(1, 1) + field(2, 768)));
   EXPECT_EQ(exit.exit_status, 768);
-  auto start = decode(packet(gv::MessageType::container_start, context(1, 1) + field(2, std::string("id")) +
-                                                                   field(4, std::string("./app")) + field(4, std::string("x"))));
+  auto start =
+      decode(packet(gv::MessageType::container_start, context(1, 1) + field(2, std::string("id")) +
+                                                          field(4, std::string("./app")) + field(4, std::string("x"))));
   EXPECT_EQ(start.binary_path, "./app"); // args[0]
 }
 
 TEST(GvisorWire, RefusesMalformedPacketsWithoutCrashing) {
   std::string good = packet(gv::MessageType::syscall_raw, context(1, 1) + field(4, 12));
-  EXPECT_FALSE(gv::decode_packet(good.substr(0, 7)));                 // shorter than the header
-  EXPECT_FALSE(gv::decode_packet(good.substr(0, good.size() - 1)));   // truncated context
+  EXPECT_FALSE(gv::decode_packet(good.substr(0, 7)));               // shorter than the header
+  EXPECT_FALSE(gv::decode_packet(good.substr(0, good.size() - 1))); // truncated context
   std::string huge_len = packet(gv::MessageType::sentry_exec, varint((2 << 3) | 2) + varint(1ULL << 40));
   EXPECT_FALSE(gv::decode_packet(huge_len));
   std::string bad_header = good;
@@ -68,7 +70,8 @@ TEST(GvisorWire, RefusesMalformedPacketsWithoutCrashing) {
   std::string group = packet(gv::MessageType::syscall_raw, varint((3 << 3) | 3));
   EXPECT_FALSE(gv::decode_packet(group));
   // Unknown types and fields are skipped, not refused (gVisor adds them over time).
-  auto unknown = gv::decode_packet(packet(static_cast<gv::MessageType>(99), context(1, 1) + field(15, std::string("x"))));
+  auto unknown =
+      gv::decode_packet(packet(static_cast<gv::MessageType>(99), context(1, 1) + field(15, std::string("x"))));
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->type, 99);
 }
@@ -80,8 +83,8 @@ TEST(GvisorWire, HandshakeRoundTrips) {
 }
 
 TEST(GvisorDebugLog, ReadsUnknownNumbersDenialsAndKills) {
-  auto unknown = gv::parse_debug_line(log_line(
-      "[   1:   3] probe E sys_450(0x1, 0x2, 0x7fa2fec96011, 0x0, 0x7fa2fed956d0, 0x7f8241ef2748)"));
+  auto unknown = gv::parse_debug_line(
+      log_line("[   1:   3] probe E sys_450(0x1, 0x2, 0x7fa2fec96011, 0x0, 0x7fa2fed956d0, 0x7f8241ef2748)"));
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->kind, gv::LogEvent::Kind::unknown_syscall);
   EXPECT_EQ(unknown->nr, 450);
@@ -95,7 +98,8 @@ TEST(GvisorDebugLog, ReadsUnknownNumbersDenialsAndKills) {
   auto killed = gv::parse_debug_line(log_line("[   1:   1] Syscall 110: killed by seccomp", "debug"));
   ASSERT_TRUE(killed);
   EXPECT_EQ(killed->kind, gv::LogEvent::Kind::killed);
-  auto unsupported = gv::parse_debug_line(log_line("Unsupported syscall sys_999(0x2,0x7f,0x0,0x0,0x0,0x0). It is likely that you can safely ignore this message."));
+  auto unsupported = gv::parse_debug_line(log_line(
+      "Unsupported syscall sys_999(0x2,0x7f,0x0,0x0,0x0,0x0). It is likely that you can safely ignore this message."));
   ASSERT_TRUE(unsupported);
   EXPECT_EQ(unsupported->kind, gv::LogEvent::Kind::unsupported);
   EXPECT_EQ(unsupported->nr, 999);
@@ -103,12 +107,14 @@ TEST(GvisorDebugLog, ReadsUnknownNumbersDenialsAndKills) {
 
 // runsc 20240729 puts the Go source position of the log call first.
 TEST(GvisorDebugLog, ReadsLinesWithTheSourcePosition) {
-  auto unknown = gv::parse_debug_line(log_line("strace.go:576] [   1:   1] python3 E sys_437(0x1, 0x2, 0x3, 0x4, 0x5, 0x6)"));
+  auto unknown =
+      gv::parse_debug_line(log_line("strace.go:576] [   1:   1] python3 E sys_437(0x1, 0x2, 0x3, 0x4, 0x5, 0x6)"));
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->kind, gv::LogEvent::Kind::unknown_syscall);
   EXPECT_EQ(unknown->nr, 437);
-  auto unsupported = gv::parse_debug_line(log_line(
-      "compat.go:120] Unsupported syscall sys_440(0x1,0x2,0x3,0x4,0x5,0x6). It is likely that you can safely ignore this message"));
+  auto unsupported =
+      gv::parse_debug_line(log_line("compat.go:120] Unsupported syscall sys_440(0x1,0x2,0x3,0x4,0x5,0x6). It is likely "
+                                    "that you can safely ignore this message"));
   ASSERT_TRUE(unsupported);
   EXPECT_EQ(unsupported->kind, gv::LogEvent::Kind::unsupported);
   EXPECT_EQ(unsupported->nr, 440);
@@ -118,26 +124,31 @@ TEST(GvisorDebugLog, ReadsLinesWithTheSourcePosition) {
 // runsc 20240729 puts the Go source position of the log call first; each kind of line counts only
 // from the file of gVisor's that writes it (lines as that release writes them).
 TEST(GvisorDebugLog, ReadsTheLinesOfRunsc20240729) {
-  auto unknown = gv::parse_debug_line(log_line("strace.go:576] [   1:   1] python3 E sys_449(0x0, 0x0, 0x0, 0x0, 0x0, 0x6)"));
+  auto unknown =
+      gv::parse_debug_line(log_line("strace.go:576] [   1:   1] python3 E sys_449(0x0, 0x0, 0x0, 0x0, 0x0, 0x6)"));
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->kind, gv::LogEvent::Kind::unknown_syscall);
   EXPECT_EQ(unknown->nr, 449);
-  auto denied = gv::parse_debug_line(log_line("task_syscall.go:241] [   1:   1] Syscall 41: denied by seccomp", "debug"));
+  auto denied =
+      gv::parse_debug_line(log_line("task_syscall.go:241] [   1:   1] Syscall 41: denied by seccomp", "debug"));
   ASSERT_TRUE(denied);
   EXPECT_EQ(denied->kind, gv::LogEvent::Kind::denied);
   EXPECT_EQ(denied->nr, 41);
-  auto killed = gv::parse_debug_line(log_line("task_syscall.go:246] [   1:   2] Syscall 110: killed by seccomp", "debug"));
+  auto killed =
+      gv::parse_debug_line(log_line("task_syscall.go:246] [   1:   2] Syscall 110: killed by seccomp", "debug"));
   ASSERT_TRUE(killed);
   EXPECT_EQ(killed->kind, gv::LogEvent::Kind::killed);
   EXPECT_EQ(killed->tid, 2);
-  auto unsupported = gv::parse_debug_line(log_line(
-      "compat.go:120] Unsupported syscall sys_451(0x0,0x0,0x0,0x0,0xb4f9a0,0x6). It is likely that you can safely ignore this message"));
+  auto unsupported =
+      gv::parse_debug_line(log_line("compat.go:120] Unsupported syscall sys_451(0x0,0x0,0x0,0x0,0xb4f9a0,0x6). It is "
+                                    "likely that you can safely ignore this message"));
   ASSERT_TRUE(unsupported);
   EXPECT_EQ(unsupported->kind, gv::LogEvent::Kind::unsupported);
   EXPECT_EQ(unsupported->nr, 451);
   // The same words from another of gVisor's files, or a position of the wrong shape, are not records.
   EXPECT_FALSE(gv::parse_debug_line(log_line("strace.go:576] [   1:   1] Syscall 41: denied by seccomp")));
-  EXPECT_FALSE(gv::parse_debug_line(log_line("task_syscall.go:241] [   1:   1] t E sys_449(0x0, 0x0, 0x0, 0x0, 0x0, 0x0)")));
+  EXPECT_FALSE(
+      gv::parse_debug_line(log_line("task_syscall.go:241] [   1:   1] t E sys_449(0x0, 0x0, 0x0, 0x0, 0x0, 0x0)")));
   EXPECT_FALSE(gv::parse_debug_line(log_line("strace.go:576] Unsupported syscall sys_451(0x0)")));
   EXPECT_FALSE(gv::parse_debug_line(log_line("strace.go:x] [   1:   1] t E sys_449(0x0, 0x0, 0x0, 0x0, 0x0, 0x0)")));
   // A comm that reads like a position after the task prefix changes nothing.
@@ -145,8 +156,8 @@ TEST(GvisorDebugLog, ReadsTheLinesOfRunsc20240729) {
 }
 
 TEST(GvisorDebugLog, IgnoresExitLinesAndKnownCalls) {
-  EXPECT_FALSE(gv::parse_debug_line(log_line(
-      "[   1:   1] t X sys_450(0x1, 0x2, 0x0, 0x0, 0x0, 0x0) = 0 (0x0) errno=38 (invalid system call number) (24.827µs)")));
+  EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] t X sys_450(0x1, 0x2, 0x0, 0x0, 0x0, 0x0) = 0 (0x0) errno=38 "
+                                             "(invalid system call number) (24.827µs)")));
   EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] t E getppid()")));
   EXPECT_FALSE(gv::parse_debug_line("not json sys_450"));
   EXPECT_FALSE(gv::parse_debug_line("{\"msg\":42,\"x\":\"sys_1\"}"));
@@ -157,8 +168,8 @@ TEST(GvisorDebugLog, WorkloadTextCannotForgeARecord) {
   EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] E sys_9(0x1) E getppid()")));
   EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1] E sys_9(0x1, 0x0, 0x0, 0x0, 0x0, 0x0) E getppid()")));
   // A path whose text ends like an unknown call's entry: the part before it is longer than a comm.
-  EXPECT_FALSE(gv::parse_debug_line(log_line(
-      "[   1:   1] t E chdir(0x558df1ba0020 /x E sys_450(0x1, 0x2, 0x3, 0x4, 0x5, 0x6)")));
+  EXPECT_FALSE(gv::parse_debug_line(
+      log_line("[   1:   1] t E chdir(0x558df1ba0020 /x E sys_450(0x1, 0x2, 0x3, 0x4, 0x5, 0x6)")));
   EXPECT_FALSE(gv::parse_debug_line(log_line("[   1:   1]  E acct(0x10000 E sys_450(0x1)")));
   // A path with a newline and a whole fake JSON record in it stays inside the one JSON string.
   EXPECT_FALSE(gv::parse_debug_line(log_line(

@@ -154,7 +154,8 @@ TEST(LossPrivileged, AuditLostCounterRisingDuringTheRunIsReported) {
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_TRUE(result.loss.any());
   EXPECT_GE(result.loss.lost, 7u);
-  EXPECT_NE(result.loss.detail.find("dropped 7 record(s) (audit lost counter"), std::string::npos) << result.loss.detail;
+  EXPECT_NE(result.loss.detail.find("dropped 7 record(s) (audit lost counter"), std::string::npos)
+      << result.loss.detail;
 
   // The same run with the counter standing still reports nothing lost.
   reads = 0;
@@ -206,8 +207,7 @@ TEST(HostWideLossPrivileged, AuditLostCounterRisesForRealAndIsReported) {
     ::close(guard[1]);
     char c;
     ssize_t n;
-    while ((n = ::read(guard[0], &c, 1)) < 0 && errno == EINTR) {
-    }
+    while ((n = ::read(guard[0], &c, 1)) < 0 && errno == EINTR) {}
     if (n == 0) set_audit_rate_limit(old_limit);
     ::_exit(0);
   }
@@ -216,8 +216,7 @@ TEST(HostWideLossPrivileged, AuditLostCounterRisesForRealAndIsReported) {
   opt.on_start = [&](pid_t) {
     restorer = std::thread([&] {
       char c;
-      while (::read(done_fd, &c, 1) < 0 && errno == EINTR) {
-      }
+      while (::read(done_fd, &c, 1) < 0 && errno == EINTR) {}
       restore();
       (void)!::write(release_fd, "\n", 1);
     });

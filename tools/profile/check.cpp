@@ -28,13 +28,16 @@ struct ReviewOptions {
 };
 
 void add_review_options(CLI::App* cmd, ReviewOptions& opt, std::vector<std::string> formats) {
-  cmd->add_option("profile", opt.file, "OCI or Docker seccomp profile (JSON), or a files and network policy")->required();
+  cmd->add_option("profile", opt.file, "OCI or Docker seccomp profile (JSON), or a files and network policy")
+      ->required();
   cmd->add_option("--docker-default", opt.docker_default,
                   "Docker's default profile (profiles/seccomp/default.json of Docker's source) to compare with")
       ->check(CLI::ExistingFile);
   std::string list;
   for (const auto& f : formats) list += (list.empty() ? "" : ", ") + f;
-  cmd->add_option("--format", opt.format, "output format: " + list)->check(CLI::IsMember(formats))->capture_default_str();
+  cmd->add_option("--format", opt.format, "output format: " + list)
+      ->check(CLI::IsMember(formats))
+      ->capture_default_str();
   cmd->add_flag("--json", opt.json, "the same as --format json")->excludes("--format");
 }
 
@@ -64,7 +67,8 @@ Exit status: 0 when no finding reaches --fail-on (default low); otherwise by the
 3 low, 4 medium, 5 high, 6 critical. 1: the profile is invalid; 2: trouble (unreadable file, bad flags).
 The exit status is the same whatever the --format.)");
   add_review_options(cmd, *opt, {"text", "json", "sarif"});
-  cmd->add_option("--fail-on", opt->fail_on, "lowest severity that makes the exit status non-zero: low, medium, high, critical")
+  cmd->add_option("--fail-on", opt->fail_on,
+                  "lowest severity that makes the exit status non-zero: low, medium, high, critical")
       ->capture_default_str()
       ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
   cmd->callback([opt, &selected] {
@@ -73,7 +77,8 @@ The exit status is the same whatever the --format.)");
       const std::string text = core::read_file(opt->file);
       if (profile::is_policy_text(text)) {
         if (!opt->docker_default.empty())
-          throw core::Error(core::ErrorKind::usage, "--docker-default compares seccomp profiles; " + opt->file + " is a policy");
+          throw core::Error(core::ErrorKind::usage,
+                            "--docker-default compares seccomp profiles; " + opt->file + " is a policy");
         return check_policy(opt->file, text, opt->as_json() ? "json" : opt->format, opt->fail_on);
       }
       auto loaded = profile::parse_profile(text, opt->file);
@@ -95,7 +100,8 @@ The exit status is the same whatever the --format.)");
 
 void register_explain(CLI::App& app, Action& selected) {
   auto opt = std::make_shared<ReviewOptions>();
-  auto* cmd = app.add_subcommand("explain", "what a profile allows, by systemd syscall group and against each architecture's table");
+  auto* cmd = app.add_subcommand(
+      "explain", "what a profile allows, by systemd syscall group and against each architecture's table");
   cmd->footer(R"(Examples:
   nucleus-profile explain app.json
   nucleus-profile explain --docker-default default.json app.json   # "... Docker's default allows N"
@@ -113,7 +119,8 @@ Counts are against every syscall libseccomp knows on each architecture. Groups a
       for (const auto& w : loaded.warnings) cli::warn(tool, opt->file + ": " + w.path + ": " + w.message);
       auto docker = docker_reference(*opt, loaded.policy);
       auto e = profile::explain_profile(loaded.policy, docker ? &*docker : nullptr);
-      std::cout << (opt->as_json() ? profile::explain_to_json(e, opt->file) : profile::format_explain_text(e, opt->file));
+      std::cout << (opt->as_json() ? profile::explain_to_json(e, opt->file)
+                                   : profile::format_explain_text(e, opt->file));
       return 0;
     };
   });

@@ -43,32 +43,35 @@ Exit status, as diff(1): 0 no difference (every traced call allowed), 1 differen
     selected = [opt] {
       if (opt->format == "json") opt->json = true;
       // diff(1)'s contract: any trouble is 2, whatever its kind.
-      return cli::guarded_main(tool, [](const core::Error&) noexcept { return 2; }, [&] {
-        const std::string a_text = core::read_file(opt->a);
-        if (profile::is_policy_text(a_text)) return diff_policy(opt->a, a_text, opt->b, opt->json);
-        auto a = profile::parse_profile(a_text, opt->a).policy;
-        std::string first = core::read_file(opt->b.front());
-        if (profile::is_policy_text(first))
-          throw core::Error(core::ErrorKind::usage, opt->b.front() + " is a policy, " + opt->a + " a seccomp profile",
-                            "diff a profile with a profile or traces, a policy with a policy or traces");
-        if (!profile::is_profile_text(first)) {
-          std::vector<std::filesystem::path> paths(opt->b.begin(), opt->b.end());
-          auto traces = profile::read_inputs(paths, {});
-          std::string names;
-          for (const auto& b : opt->b) names += (names.empty() ? "" : ", ") + b;
-          auto d = profile::diff_trace(a, traces);
-          std::cout << (opt->json ? profile::trace_diff_to_json(d, opt->a, names)
-                                  : profile::format_trace_diff_text(d, opt->a, names));
-          return d.same() ? 0 : 1;
-        }
-        if (opt->b.size() != 1)
-          throw core::Error(core::ErrorKind::usage, "diff compares two profiles, or a profile with trace logs");
-        auto b = profile::parse_profile(first, opt->b.front()).policy;
-        auto d = profile::diff_profiles(a, b);
-        std::cout << (opt->json ? profile::diff_to_json(d, opt->a, opt->b.front())
-                                : profile::format_diff_text(d, opt->a, opt->b.front()));
-        return d.same() ? 0 : 1;
-      });
+      return cli::guarded_main(
+          tool, [](const core::Error&) noexcept { return 2; },
+          [&] {
+            const std::string a_text = core::read_file(opt->a);
+            if (profile::is_policy_text(a_text)) return diff_policy(opt->a, a_text, opt->b, opt->json);
+            auto a = profile::parse_profile(a_text, opt->a).policy;
+            std::string first = core::read_file(opt->b.front());
+            if (profile::is_policy_text(first))
+              throw core::Error(core::ErrorKind::usage,
+                                opt->b.front() + " is a policy, " + opt->a + " a seccomp profile",
+                                "diff a profile with a profile or traces, a policy with a policy or traces");
+            if (!profile::is_profile_text(first)) {
+              std::vector<std::filesystem::path> paths(opt->b.begin(), opt->b.end());
+              auto traces = profile::read_inputs(paths, {});
+              std::string names;
+              for (const auto& b : opt->b) names += (names.empty() ? "" : ", ") + b;
+              auto d = profile::diff_trace(a, traces);
+              std::cout << (opt->json ? profile::trace_diff_to_json(d, opt->a, names)
+                                      : profile::format_trace_diff_text(d, opt->a, names));
+              return d.same() ? 0 : 1;
+            }
+            if (opt->b.size() != 1)
+              throw core::Error(core::ErrorKind::usage, "diff compares two profiles, or a profile with trace logs");
+            auto b = profile::parse_profile(first, opt->b.front()).policy;
+            auto d = profile::diff_profiles(a, b);
+            std::cout << (opt->json ? profile::diff_to_json(d, opt->a, opt->b.front())
+                                    : profile::format_diff_text(d, opt->a, opt->b.front()));
+            return d.same() ? 0 : 1;
+          });
     };
   });
 }

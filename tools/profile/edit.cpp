@@ -22,9 +22,8 @@ void register_edit(CLI::App& app, Action& selected, profile::EditKind kind) {
   };
   auto opt = std::make_shared<Options>();
   bool add = kind == profile::EditKind::add;
-  auto* cmd = app.add_subcommand(add ? "add" : "remove",
-                                 add ? "allow more syscalls, editing the profile in place"
-                                     : "stop allowing syscalls, editing the profile in place");
+  auto* cmd = app.add_subcommand(add ? "add" : "remove", add ? "allow more syscalls, editing the profile in place"
+                                                             : "stop allowing syscalls, editing the profile in place");
   cmd->footer(add ? R"(Examples:
   nucleus-profile add app.json openat newfstatat
   nucleus-profile add app.json socket:AF_INET6 ioctl:TIOCGWINSZ   # one more argument value
@@ -68,13 +67,16 @@ A policy entry or endpoint it does not hold is an error.)");
     selected = [opt, kind] {
       const bool is_policy = profile::is_policy_text(core::read_file(opt->file));
       if (is_policy && !opt->names.empty())
-        throw core::Error(core::ErrorKind::usage, opt->file + " is a files and network policy: syscall names go in the seccomp profile",
+        throw core::Error(core::ErrorKind::usage,
+                          opt->file + " is a files and network policy: syscall names go in the seccomp profile",
                           "use --path/--access, --connect, --bind or --unix");
       if (is_policy) return edit_policy(opt->file, kind == profile::EditKind::add, opt->policy);
       if (opt->policy.any() || !opt->policy.reason.empty())
-        throw core::Error(core::ErrorKind::usage, opt->file + " is a seccomp profile: --path, --access, --connect, --bind "
-                          "and --unix edit a files and network policy", "give the syscall names to " +
-                          std::string(kind == profile::EditKind::add ? "add" : "remove"));
+        throw core::Error(core::ErrorKind::usage,
+                          opt->file + " is a seccomp profile: --path, --access, --connect, --bind "
+                                      "and --unix edit a files and network policy",
+                          "give the syscall names to " +
+                              std::string(kind == profile::EditKind::add ? "add" : "remove"));
       if (opt->names.empty())
         throw core::Error(core::ErrorKind::usage, "no syscall given", "e.g. nucleus-profile add app.json openat");
       auto result = profile::edit_profile_file(opt->file, kind, opt->names);

@@ -23,7 +23,8 @@ void register_export(CLI::App& app, Action& selected) {
     bool no_flags = false;
   };
   auto opt = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("export", "write the profile for another runtime: oci, docker, k8s, systemd, minijail");
+  auto* cmd =
+      app.add_subcommand("export", "write the profile for another runtime: oci, docker, k8s, systemd, minijail");
   cmd->footer(R"(Examples:
   nucleus-profile export app.json --format oci -o config-seccomp.json   # runc 1.2+, crun, podman
   nucleus-profile export app.json --format oci --no-flags -o config-seccomp.json   # runc before 1.2
@@ -45,8 +46,9 @@ with conditions is refused unless --accept-name-only accepts the wider profile (
   cmd->add_option("-o,--output", opt->output, "file to write; - for standard output")->capture_default_str();
   cmd->add_option("--name", opt->name, "k8s: metadata.name (default: the file name without extension)");
   cmd->add_option("--arch", opt->arch, "minijail: the architecture to write the policy for");
-  cmd->add_flag("--accept-name-only", opt->accept_name_only,
-                "systemd: allow the syscalls the profile conditions on their arguments by name, whatever the arguments");
+  cmd->add_flag(
+      "--accept-name-only", opt->accept_name_only,
+      "systemd: allow the syscalls the profile conditions on their arguments by name, whatever the arguments");
   cmd->add_flag("--no-flags", opt->no_flags,
                 "oci, docker, k8s: leave out the filter flags (SECCOMP_FILTER_FLAG_LOG), which runc before 1.2 "
                 "refuses; denials are then not audit-logged");

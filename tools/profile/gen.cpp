@@ -78,8 +78,7 @@ connected to or bound, and the Unix socket paths; none when the program used non
       ->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", opt->output, "profile to write; - for standard output")->capture_default_str();
   cmd->add_option("--policy", opt->policy, "also write the files and network policy (JSON) to this file");
-  cmd->add_option("--default-action", opt->default_action,
-                  "kill-process, kill-thread, trap, errno[:N], log")
+  cmd->add_option("--default-action", opt->default_action, "kill-process, kill-thread, trap, errno[:N], log")
       ->capture_default_str();
   cmd->add_flag("--no-log-flag", opt->no_log, "leave out SECCOMP_FILTER_FLAG_LOG (denials are then silent)");
   cmd->add_flag("--allow-io-uring", opt->allow_io_uring,
@@ -89,8 +88,9 @@ connected to or bound, and the Unix socket paths; none when the program used non
   cmd->add_flag("--no-runtime-allowance", opt->no_runtime_allowance,
                 "traces of containers: allow only what was traced, not also the calls a container runtime's init "
                 "may make between installing the filter and the exec (futex, nanosleep, ... for runc)");
-  cmd->add_flag("--allow-clone3", opt->allow_clone3,
-                "allow clone3 by name instead of ENOSYS (its flags cannot be checked; for callers without a clone fallback)");
+  cmd->add_flag(
+      "--allow-clone3", opt->allow_clone3,
+      "allow clone3 by name instead of ENOSYS (its flags cannot be checked; for callers without a clone fallback)");
   cmd->add_option("--pid", opt->pid, "raw audit text: records of this pid only");
   cmd->add_option("--exe", opt->exe, "raw audit text: records of this executable only");
   cmd->add_option("--ses", opt->ses, "raw audit text: records of this audit session only");
@@ -100,7 +100,7 @@ connected to or bound, and the Unix socket paths; none when the program used non
       if (!action || action->kind == core::ActionKind::allow || action->kind == core::ActionKind::notify ||
           action->kind == core::ActionKind::trace)
         throw core::Error(core::ErrorKind::usage, "unknown default action \"" + opt->default_action + "\"",
-                             "use kill-process, kill-thread, trap, errno, errno:N or log");
+                          "use kill-process, kill-thread, trap, errno, errno:N or log");
       profile::RecordSelector selector{opt->pid, opt->exe, opt->ses};
       std::vector<std::filesystem::path> inputs(opt->inputs.begin(), opt->inputs.end());
       auto traces = profile::read_inputs(inputs, selector);
@@ -115,9 +115,13 @@ connected to or bound, and the Unix socket paths; none when the program used non
       if (!opt->policy.empty()) access_policy = generate_policy_for(traces, opt->inputs);
       for (std::size_t i = 0; i < traces.size(); ++i) {
         const auto& s = traces[i].summary;
-        if (!s) cli::warn(tool, opt->inputs[i] + " has no summary line: the tracer did not finish, it may be incomplete");
-        else if (!s->loss.empty()) cli::warn(tool, opt->inputs[i] + " is incomplete (" + s->loss + "): the profile may be too small");
-        else if (s->lost != 0) cli::warn(tool, opt->inputs[i] + " lost " + std::to_string(s->lost) + " record(s): the profile may be too small");
+        if (!s)
+          cli::warn(tool, opt->inputs[i] + " has no summary line: the tracer did not finish, it may be incomplete");
+        else if (!s->loss.empty())
+          cli::warn(tool, opt->inputs[i] + " is incomplete (" + s->loss + "): the profile may be too small");
+        else if (s->lost != 0)
+          cli::warn(tool,
+                    opt->inputs[i] + " lost " + std::to_string(s->lost) + " record(s): the profile may be too small");
         for (const auto& w : traces[i].header.warnings) cli::warn(tool, opt->inputs[i] + ": " + w);
         if (traces[i].header.source == "gvisor")
           std::cerr << tool << ": note: " << opt->inputs[i] << " was recorded under gVisor ("
@@ -143,8 +147,10 @@ connected to or bound, and the Unix socket paths; none when the program used non
       if (!left_out.empty()) {
         std::string names;
         for (const auto& n : left_out) names += (names.empty() ? "" : ", ") + n;
-        cli::warn(tool, "left out " + names + " although traced: io_uring's operations bypass seccomp; the program "
-                        "gets the default action and must fall back to ordinary syscalls (--allow-io-uring keeps them)");
+        cli::warn(tool,
+                  "left out " + names +
+                      " although traced: io_uring's operations bypass seccomp; the program "
+                      "gets the default action and must fall back to ordinary syscalls (--allow-io-uring keeps them)");
       }
       sandbox::CompileStats stats;
       sandbox::compile(policy, {}, &stats); // never write a profile that does not compile

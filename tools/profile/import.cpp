@@ -38,8 +38,8 @@ spec.baseProfileName is an error: only the operator can merge the base profile i
   cmd->add_flag("--list", opt->list, "list the SeccompProfile names in the file and stop");
   cmd->callback([opt, &selected] {
     selected = [opt] {
-      std::string text = opt->file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {})
-                                          : core::read_file(opt->file);
+      std::string text =
+          opt->file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : core::read_file(opt->file);
       auto profiles = profile::read_k8s_profiles(text, opt->file == "-" ? "(standard input)" : opt->file);
       if (opt->list) {
         for (const auto& p : profiles) std::cout << p.name << "\n";
@@ -53,11 +53,11 @@ spec.baseProfileName is an error: only the operator can merge the base profile i
           if (p.name == opt->name) chosen = &p;
         if (chosen == nullptr)
           throw core::Error(core::ErrorKind::invalid_input,
-                               opt->file + ": no SeccompProfile named \"" + opt->name + "\" (it holds: " + names + ")");
+                            opt->file + ": no SeccompProfile named \"" + opt->name + "\" (it holds: " + names + ")");
       } else if (profiles.size() > 1) {
         throw core::Error(core::ErrorKind::usage,
-                             opt->file + " holds " + std::to_string(profiles.size()) + " SeccompProfiles: " + names,
-                             "pick one with --name NAME");
+                          opt->file + " holds " + std::to_string(profiles.size()) + " SeccompProfiles: " + names,
+                          "pick one with --name NAME");
       } else {
         chosen = &profiles.front();
       }

@@ -68,16 +68,20 @@ once; traces among them add what gen --policy would grant for them.)");
   cmd->add_option("-o,--output", opt->output, "profile to write; - for standard output")->capture_default_str();
   cmd->add_option("--prefer", opt->prefer, "resolve conflicts: stricter or looser")
       ->check(CLI::IsMember({"stricter", "looser"}));
-  cmd->add_flag("--trace", opt->trace, "unite traces into one trace (behaviour records kept) instead of making a profile");
+  cmd->add_flag("--trace", opt->trace,
+                "unite traces into one trace (behaviour records kept) instead of making a profile");
   cmd->callback([opt, &selected] {
     selected = [opt] {
       if (opt->trace) return merge_traces(opt->inputs, opt->output);
       if (opt->output.ends_with(".trace"))
-        throw core::Error(core::ErrorKind::usage, "merge writes a profile, and " + opt->output + " is named like a trace",
+        throw core::Error(core::ErrorKind::usage,
+                          "merge writes a profile, and " + opt->output + " is named like a trace",
                           "pass --trace to unite traces into one trace, or name the output FILE.json");
       for (const auto& path : opt->inputs)
         if (profile::is_policy_text(core::read_file(path))) {
-          if (!opt->prefer.empty()) throw core::Error(core::ErrorKind::usage, "--prefer is for seccomp profiles: a policy union has no conflicts");
+          if (!opt->prefer.empty())
+            throw core::Error(core::ErrorKind::usage,
+                              "--prefer is for seccomp profiles: a policy union has no conflicts");
           merge_policies(opt->inputs, opt->output);
           return 0;
         }
@@ -107,7 +111,7 @@ once; traces among them add what gen --policy would grant for them.)");
       auto prefer = opt->prefer.empty() ? profile::Prefer::none : *profile::prefer_from_name(opt->prefer);
       auto merged = profile::merge_profiles(inputs, prefer);
       sandbox::CompileOptions checking;
-      checking.enforcement = false; // the profile may be meant for a runtime with a notify agent
+      checking.enforcement = false;       // the profile may be meant for a runtime with a notify agent
       sandbox::compile(merged, checking); // never write a profile that does not compile
       core::write_file_atomic(opt->output, profile::to_oci_json(merged));
       return 0;

@@ -51,13 +51,17 @@ the files and network policy's entries and check's findings on it. The HTML file
 self-contained: inline CSS and SVG, nothing fetched from the network.)");
   cmd->add_option("profile", opt->file, "OCI or Docker seccomp profile (JSON)")->required();
   cmd->add_option("traces", opt->traces, "trace logs the profile was made from")->check(CLI::ExistingFile);
-  cmd->add_option("-o,--output", opt->output, "FILE.html or FILE.md; - for standard output (with --format)")->required();
+  cmd->add_option("-o,--output", opt->output, "FILE.html or FILE.md; - for standard output (with --format)")
+      ->required();
   cmd->add_option("--format", opt->format, "html or md (default: from the output's extension)")
       ->check(CLI::IsMember({"html", "md"}));
-  cmd->add_option("--previous", opt->previous, "an earlier profile to show the changes since")->check(CLI::ExistingFile);
-  cmd->add_option("--docker-default", opt->docker_default, "Docker's default profile to compare with")->check(CLI::ExistingFile);
+  cmd->add_option("--previous", opt->previous, "an earlier profile to show the changes since")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--docker-default", opt->docker_default, "Docker's default profile to compare with")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--date", opt->date, "the date to print (RFC 3339; default: now)");
-  cmd->add_option("--policy", opt->policy, "the files and network policy (gen --policy) to include")->check(CLI::ExistingFile);
+  cmd->add_option("--policy", opt->policy, "the files and network policy (gen --policy) to include")
+      ->check(CLI::ExistingFile);
   cmd->callback([opt, &selected] {
     selected = [opt] {
       std::string format = opt->format;
@@ -65,8 +69,9 @@ self-contained: inline CSS and SVG, nothing fetched from the network.)");
         auto ext = std::filesystem::path(opt->output).extension().string();
         if (ext == ".html" || ext == ".htm") format = "html";
         else if (ext == ".md" || ext == ".markdown") format = "md";
-        else throw core::Error(core::ErrorKind::usage, "cannot tell the report format from \"" + opt->output + "\"",
-                                  "name the output FILE.html or FILE.md, or pass --format html|md");
+        else
+          throw core::Error(core::ErrorKind::usage, "cannot tell the report format from \"" + opt->output + "\"",
+                            "name the output FILE.html or FILE.md, or pass --format html|md");
       }
       profile::ReportInput in;
       in.profile_name = opt->file;
@@ -79,7 +84,8 @@ self-contained: inline CSS and SVG, nothing fetched from the network.)");
         in.previous = profile::load_profile(opt->previous).policy;
       }
       std::optional<profile::Reference> docker;
-      if (!opt->docker_default.empty()) docker = profile::load_reference(opt->docker_default, in.policy.effective_arches());
+      if (!opt->docker_default.empty())
+        docker = profile::load_reference(opt->docker_default, in.policy.effective_arches());
       in.docker_default = docker ? &*docker : nullptr;
       in.generated_at = opt->date.empty() ? now_rfc3339() : opt->date;
       std::optional<core::AccessPolicy> access_policy;
@@ -89,8 +95,8 @@ self-contained: inline CSS and SVG, nothing fetched from the network.)");
         in.access_policy_name = opt->policy;
         if (const char* home = std::getenv("HOME"); home != nullptr && *home == '/') in.homes = {home};
       }
-      core::write_file_atomic(opt->output, format == "html" ? profile::render_report_html(in)
-                                                               : profile::render_report_markdown(in));
+      core::write_file_atomic(opt->output,
+                              format == "html" ? profile::render_report_html(in) : profile::render_report_markdown(in));
       return 0;
     };
   });

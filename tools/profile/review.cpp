@@ -50,7 +50,8 @@ void register_review(CLI::App& app, Action& selected) {
     std::string output = "-";
   };
   auto opt = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("review", "what a program did (files, network, programs, syscalls) and what of it needs attention");
+  auto* cmd = app.add_subcommand(
+      "review", "what a program did (files, network, programs, syscalls) and what of it needs attention");
   cmd->footer(R"(Examples:
   nucleus-profile review tool.trace
   nucleus-profile review tool.trace --workspace ~/src/project --fail-on high
@@ -79,21 +80,24 @@ Exit status: 0 when no finding reaches --fail-on (default low); otherwise by the
       ->allow_extra_args(false);
   cmd->add_option("--format", opt->format, "text, json, sarif, html or md (default: from -o's extension, else text)")
       ->check(CLI::IsMember({"text", "json", "sarif", "html", "md"}));
-  cmd->add_option("--fail-on", opt->fail_on, "lowest severity that makes the exit status non-zero: info, low, medium, high, critical")
+  cmd->add_option("--fail-on", opt->fail_on,
+                  "lowest severity that makes the exit status non-zero: info, low, medium, high, critical")
       ->capture_default_str()
       ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
   cmd->add_option("-o,--output", opt->output, "file to write; - for standard output")->capture_default_str();
   cmd->callback([opt, &selected] {
     selected = [opt] {
       profile::ReviewOptions options;
-      for (const auto& w : opt->workspace) options.workspace.push_back(std::filesystem::absolute(w).lexically_normal().string());
+      for (const auto& w : opt->workspace)
+        options.workspace.push_back(std::filesystem::absolute(w).lexically_normal().string());
       auto traces = read_traces(opt->traces);
       auto review = opt->against.empty() ? profile::review_traces(traces, options)
                                          : profile::review_against(read_traces(opt->against), traces, options);
       const std::string format = format_for(opt->format, opt->output);
       std::string out;
       if (format == "json") out = profile::review_to_json(review);
-      else if (format == "sarif") out = profile::review_to_sarif(review, {std::string(tool), cli::version(), cli::information_uri()});
+      else if (format == "sarif")
+        out = profile::review_to_sarif(review, {std::string(tool), cli::version(), cli::information_uri()});
       else if (format == "html") out = profile::render_review_html(review);
       else if (format == "md") out = profile::render_review_markdown(review);
       else out = profile::format_review_text(review);

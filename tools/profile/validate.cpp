@@ -55,9 +55,8 @@ Exit status: 0 valid, 1 invalid (the message names the file, the JSON path and t
       const std::string& file = opt->file;
       auto loaded = load_with_warnings(file);
       if (opt->strict && !loaded.warnings.empty())
-        throw core::Error(core::ErrorKind::invalid_input,
-                             file + ": " + std::to_string(loaded.warnings.size()) +
-                                 " warning(s), and --strict treats warnings as errors");
+        throw core::Error(core::ErrorKind::invalid_input, file + ": " + std::to_string(loaded.warnings.size()) +
+                                                              " warning(s), and --strict treats warnings as errors");
       sandbox::CompileStats stats;
       sandbox::CompileOptions checking;
       checking.enforcement = false; // a notify action is valid for a runtime with a notify agent

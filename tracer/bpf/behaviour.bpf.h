@@ -21,25 +21,25 @@
 #define SPEC_DIR_A 24
 #define SPEC_DIR_B 27
 #define SPEC_ARG(spec, at) (((spec) >> (at)) & 0x7)
-#define SPEC_WAKE (1u << 30)   // userspace must read the record while its caller runs (listen)
+#define SPEC_WAKE (1u << 30) // userspace must read the record while its caller runs (listen)
 #define DIR_CWD 0
 #define DIR_VERBATIM 7
 #define AT_FDCWD_ARG (-100)
-#define WALK_MAX 4096          // the longest directory name the walk builds
-#define WALK_DEPTH 64          // components; a deeper directory is left to userspace
-#define BEH_PATH_MAX 4096      // PATH_MAX: the kernel refuses longer paths
-#define BEH_BLOB_MAX 128       // sizeof(struct sockaddr_storage)
-#define BEH_OPEN_HOW 24        // sizeof(struct open_how)
-#define BEH_ARGV_MAX 16        // core::exec_argv_max
-#define BEH_ARG_READ 130       // core::exec_arg_bytes_max + 2: a longer argument is seen to be longer
+#define WALK_MAX 4096     // the longest directory name the walk builds
+#define WALK_DEPTH 64     // components; a deeper directory is left to userspace
+#define BEH_PATH_MAX 4096 // PATH_MAX: the kernel refuses longer paths
+#define BEH_BLOB_MAX 128  // sizeof(struct sockaddr_storage)
+#define BEH_OPEN_HOW 24   // sizeof(struct open_how)
+#define BEH_ARGV_MAX 16   // core::exec_argv_max
+#define BEH_ARG_READ 130  // core::exec_arg_bytes_max + 2: a longer argument is seen to be longer
 #define BEH_DATA (4 * BEH_PATH_MAX + BEH_BLOB_MAX + BEH_ARGV_MAX * BEH_ARG_READ + 96)
 #define BEH_DATA_MASK (4 * BEH_PATH_MAX - 1) // bounds an index into data for the verifier
 // beh_event.flags
-#define BEH_UNREAD_A 0x01      // the path could not be read from the workload's memory
+#define BEH_UNREAD_A 0x01 // the path could not be read from the workload's memory
 #define BEH_UNREAD_B 0x02
 #define BEH_UNREAD_BLOB 0x04
 #define BEH_ARGV_TRUNCATED 0x08
-#define BEH_RESULT 0x10        // ret holds the call's return value
+#define BEH_RESULT 0x10 // ret holds the call's return value
 #define BEH_UNREAD_ARGV 0x20
 
 // One behaviour call: the header, then `data` packed: path A, the directory it is relative to when
@@ -88,7 +88,7 @@ struct {
 // address it looks up; a relative path whose directory the program could not name) or once the
 // ring is a quarter full; otherwise it reads on its own timer, which spares the workload a wake-up
 // per record.
-static __always_inline void send_behaviour(struct beh_event *e) {
+static __always_inline void send_behaviour(struct beh_event* e) {
   __u64 size = offsetof(struct beh_event, data) + (__u64)e->used;
   if (size > sizeof(*e)) size = sizeof(*e);
   __u64 flags = BPF_RB_NO_WAKEUP;
@@ -100,12 +100,12 @@ static __always_inline void send_behaviour(struct beh_event *e) {
 
 // Reads a NUL-terminated string of at most `max` bytes at `from` into e->data at e->used; its
 // length with the NUL, or 0 when it could not be read.
-static __always_inline __u16 read_string(struct beh_event *e, __u64 from, __u32 max) {
+static __always_inline __u16 read_string(struct beh_event* e, __u64 from, __u32 max) {
   __u32 at = e->used;
   asm volatile("" : "+r"(at));
   if (at > BEH_DATA - BEH_PATH_MAX) return 0;
-  long n = max == BEH_PATH_MAX ? bpf_probe_read_user_str(&e->data[at], BEH_PATH_MAX, (const void *)from)
-                               : bpf_probe_read_user_str(&e->data[at], BEH_ARG_READ, (const void *)from);
+  long n = max == BEH_PATH_MAX ? bpf_probe_read_user_str(&e->data[at], BEH_PATH_MAX, (const void*)from)
+                               : bpf_probe_read_user_str(&e->data[at], BEH_ARG_READ, (const void*)from);
   if (n <= 0) return 0;
   if (n > BEH_PATH_MAX) n = BEH_PATH_MAX;
   e->used = at + (__u32)n;
@@ -113,9 +113,9 @@ static __always_inline __u16 read_string(struct beh_event *e, __u64 from, __u32 
 }
 
 // The arguments of a call for the ABI it was made in.
-static __always_inline int read_syscall_args(__u64 regs_address, __u32 arch, __u64 *a) {
+static __always_inline int read_syscall_args(__u64 regs_address, __u32 arch, __u64* a) {
   struct pt_regs regs;
-  if (bpf_probe_read_kernel(&regs, sizeof(regs), (const void *)regs_address) != 0) return -1;
+  if (bpf_probe_read_kernel(&regs, sizeof(regs), (const void*)regs_address) != 0) return -1;
   if (arch == 1) {
     a[0] = (__u32)regs.bx;
     a[1] = (__u32)regs.cx;
@@ -137,16 +137,16 @@ static __always_inline int read_syscall_args(__u64 regs_address, __u32 arch, __u
 // argv's strings: pointers of 8 bytes (x86_64) or 4 (i386, x32: compat pointers), one per step of
 // bpf_loop, whose callback the verifier checks once rather than once per argument.
 struct argv_walk {
-  struct beh_event *e;
+  struct beh_event* e;
   __u64 argv;
   __u32 width;
 };
 
-static long argv_step(__u64 i, void *context) {
-  struct argv_walk *w = context;
-  struct beh_event *e = w->e;
+static long argv_step(__u64 i, void* context) {
+  struct argv_walk* w = context;
+  struct beh_event* e = w->e;
   __u64 p = 0;
-  if (bpf_probe_read_user(&p, w->width == 8 ? 8 : 4, (const void *)(w->argv + i * w->width)) != 0) {
+  if (bpf_probe_read_user(&p, w->width == 8 ? 8 : 4, (const void*)(w->argv + i * w->width)) != 0) {
     e->flags |= BEH_UNREAD_ARGV;
     return 1;
   }
@@ -166,19 +166,19 @@ static long argv_step(__u64 i, void *context) {
   return 0;
 }
 
-static __always_inline void read_argv(struct beh_event *e, __u64 argv, __u32 arch) {
+static __always_inline void read_argv(struct beh_event* e, __u64 argv, __u32 arch) {
   struct argv_walk w = {.e = e, .argv = argv, .width = arch == 0 ? 8 : 4};
   bpf_loop(BEH_ARGV_MAX + 1, argv_step, &w, 0);
 }
 
 // A user buffer of `len` bytes (at most BEH_BLOB_MAX) at `from`.
-static __always_inline void read_blob(struct beh_event *e, __u64 from, __u64 len) {
+static __always_inline void read_blob(struct beh_event* e, __u64 from, __u64 len) {
   __u32 at = e->used;
   asm volatile("" : "+r"(at));
   if (at > BEH_DATA - BEH_BLOB_MAX) return;
   if (len > BEH_BLOB_MAX) len = BEH_BLOB_MAX;
   if (from == 0 || len == 0) return;
-  if (bpf_probe_read_user(&e->data[at], len, (const void *)from) != 0) {
+  if (bpf_probe_read_user(&e->data[at], len, (const void*)from) != 0) {
     e->flags |= BEH_UNREAD_BLOB;
     return;
   }
@@ -188,29 +188,29 @@ static __always_inline void read_blob(struct beh_event *e, __u64 from, __u64 len
 
 // One step of name_directory's walk up the tree: bpf_loop's callback, verified once.
 struct walk {
-  struct beh_task *s;
-  struct dentry *dentry;
-  struct vfsmount *mnt;
-  struct dentry *root;
-  struct vfsmount *root_mnt;
+  struct beh_task* s;
+  struct dentry* dentry;
+  struct vfsmount* mnt;
+  struct dentry* root;
+  struct vfsmount* root_mnt;
   __u64 mnt_offset;
   __u32 pos;
   int done; // 1: named; -1: cannot be
 };
 
-static long walk_step(__u64 index, void *context) {
-  struct walk *w = context;
-  struct dentry *dentry = w->dentry; // a local: CO-RE reads relocate kernel structs only
+static long walk_step(__u64 index, void* context) {
+  struct walk* w = context;
+  struct dentry* dentry = w->dentry; // a local: CO-RE reads relocate kernel structs only
   if (dentry == w->root && w->mnt == w->root_mnt) goto named;
-  struct mount *m = (struct mount *)((char *)w->mnt - w->mnt_offset);
+  struct mount* m = (struct mount*)((char*)w->mnt - w->mnt_offset);
   if (dentry == BPF_CORE_READ(m, mnt.mnt_root)) {
-    struct mount *parent = BPF_CORE_READ(m, mnt_parent);
+    struct mount* parent = BPF_CORE_READ(m, mnt_parent);
     if (parent == m) goto named; // the root of its mount namespace
     w->dentry = BPF_CORE_READ(m, mnt_mountpoint);
-    w->mnt = (struct vfsmount *)((char *)parent + w->mnt_offset);
+    w->mnt = (struct vfsmount*)((char*)parent + w->mnt_offset);
     return 0;
   }
-  struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+  struct dentry* parent = BPF_CORE_READ(dentry, d_parent);
   // The root of its file system; or, as the first step, a file that is no directory's entry (a
   // memfd, whose name is its own, as /proc shows it).
   const int last = parent == dentry;
@@ -219,7 +219,7 @@ static long walk_step(__u64 index, void *context) {
   __u32 pos = w->pos;
   if (len == 0 || len > 255 || pos < len + 1 || pos > WALK_MAX) goto unnamed;
   pos -= len;
-  struct beh_task *s = w->s;
+  struct beh_task* s = w->s;
   if (bpf_probe_read_kernel(&s->walk[pos & (WALK_MAX - 1)], len & 255, BPF_CORE_READ(dentry, d_name.name)) != 0)
     goto unnamed;
   pos -= 1;
@@ -244,20 +244,20 @@ unnamed:
 // the length with the NUL, 0 when it cannot be named (no such descriptor, too deep: userspace then
 // asks /proc, and marks the path unresolved when that fails too). A global function: verified once.
 __attribute__((noinline)) int name_directory(int fd) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct beh_task *s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct beh_task* s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
   if (!s) return 0;
-  struct vfsmount *mnt;
-  struct dentry *dentry;
+  struct vfsmount* mnt;
+  struct dentry* dentry;
   if (fd == AT_FDCWD_ARG) {
     mnt = BPF_CORE_READ(task, fs, pwd.mnt);
     dentry = BPF_CORE_READ(task, fs, pwd.dentry);
   } else {
     if (fd < 0) return 0;
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    struct fdtable* fdt = BPF_CORE_READ(task, files, fdt);
     if ((unsigned int)fd >= BPF_CORE_READ(fdt, max_fds)) return 0;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
-    struct file *file = 0;
+    struct file** fds = BPF_CORE_READ(fdt, fd);
+    struct file* file = 0;
     if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) != 0 || !file) return 0;
     mnt = BPF_CORE_READ(file, f_path.mnt);
     dentry = BPF_CORE_READ(file, f_path.dentry);
@@ -275,9 +275,9 @@ __attribute__((noinline)) int name_directory(int fd) {
   bpf_loop(WALK_DEPTH, walk_step, &w, 0);
   __u32 pos = w.pos;
   int done = w.done;
-  if (done != 1) return 0; // too deep, or unreadable
+  if (done != 1) return 0;                   // too deep, or unreadable
   if (pos == WALK_MAX) s->walk[--pos] = '/'; // the root itself
-  __u32 size = WALK_MAX + 1 - pos;            // with the NUL
+  __u32 size = WALK_MAX + 1 - pos;           // with the NUL
   __u32 at = s->e.used;
   asm volatile("" : "+r"(at));
   if (at > BEH_DATA - (WALK_MAX + 1) || size > WALK_MAX + 1) return 0;
@@ -297,7 +297,7 @@ static __always_inline int needs_base(__u16 len, char first, __u32 dir) {
 // Reading cannot fault pages in: a string in a page the caller has not touched yet (a binary's
 // constant not yet paged in) cannot be read at sys_enter, and is read again at sys_exit, once the
 // kernel has read it itself.
-static __always_inline void read_call(struct beh_event *e, __u32 spec, const int with_argv) {
+static __always_inline void read_call(struct beh_event* e, __u32 spec, const int with_argv) {
   const __u32 arch = e->arch;
   e->len_a = e->len_b = e->blob_len = e->argv_len = e->argc = 0;
   e->len_base_a = e->len_base_b = 0;
@@ -306,7 +306,7 @@ static __always_inline void read_call(struct beh_event *e, __u32 spec, const int
   e->used = 0;
   // An argument by its index + 1 from the table (1..6; 0 is tested first): e->args, whose index the
   // verifier can bound within the map value, unlike a stack array's.
-#define ARG_AT(at) (e->args[((at) - 1) & 7])
+#define ARG_AT(at) (e->args[((at)-1) & 7])
   // A relative path's directory is named; so is a dirfd's file for an empty path (AT_EMPTY_PATH:
   // the call is about the descriptor's file itself, a memfd that execveat runs for one).
   __u32 at = SPEC_ARG(spec, SPEC_PATH_A);
@@ -340,7 +340,7 @@ static __always_inline void read_call(struct beh_event *e, __u32 spec, const int
     // msg_name and msg_namelen: 8 + 4 bytes (x86_64), 4 + 4 (compat: i386, x32)
     __u64 name = 0;
     __u32 len = 0;
-    const void *msg = (const void *)ARG_AT(at);
+    const void* msg = (const void*)ARG_AT(at);
     long err = arch == 0 ? bpf_probe_read_user(&name, 8, msg) | bpf_probe_read_user(&len, 4, msg + 8)
                          : bpf_probe_read_user(&name, 4, msg) | bpf_probe_read_user(&len, 4, msg + 4);
     if (err != 0) e->flags |= BEH_UNREAD_BLOB;
@@ -365,10 +365,10 @@ static __always_inline void read_call(struct beh_event *e, __u32 spec, const int
 // At sys_enter of a behaviour call: what it asks, into the task's slot, sent at its sys_exit. A
 // global function: the verifier checks it once, apart from the counting.
 __attribute__((noinline)) int enter_behaviour(__u64 regs_address, __u32 arch, __u32 nr, __u32 spec) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
-  struct beh_task *s = bpf_task_storage_get(&behaviour_scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-  struct beh_event *e = s ? &s->e : 0;
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
+  struct beh_task* s = bpf_task_storage_get(&behaviour_scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  struct beh_event* e = s ? &s->e : 0;
   if (!info || !e) {
     __sync_fetch_and_add(&behaviour_storage_failures, 1);
     return 0;
@@ -400,13 +400,13 @@ __attribute__((noinline)) int enter_behaviour(__u64 regs_address, __u32 arch, __
 // argv as the kernel copied it onto the new image's stack (mm->arg_start..arg_end), one string per
 // bpf_loop step; a string longer than kept ends the list (where the next begins is not known).
 struct argv_block {
-  struct beh_event *e;
+  struct beh_event* e;
   __u64 at, end;
 };
 
-static long argv_block_step(__u64 i, void *context) {
-  struct argv_block *w = context;
-  struct beh_event *e = w->e;
+static long argv_block_step(__u64 i, void* context) {
+  struct argv_block* w = context;
+  struct beh_event* e = w->e;
   if (w->at >= w->end) return 1;
   if (i == BEH_ARGV_MAX) {
     e->flags |= BEH_ARGV_TRUNCATED;
@@ -432,12 +432,12 @@ static long argv_block_step(__u64 i, void *context) {
 // its own exit can no longer read) takes them from the kernel's copies: the file name the exec
 // holds, and argv on the new image's stack.
 __attribute__((noinline)) int exec_behaviour(__u64 bprm_address) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
   if (!info || !info->pending) return 0;
-  struct beh_task *s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
+  struct beh_task* s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
   if (!s) return 0;
-  struct beh_event *e = &s->e;
+  struct beh_event* e = &s->e;
   if (!(e->flags & (BEH_UNREAD_A | BEH_UNREAD_ARGV))) return 0;
   __u32 index = e->arch * NR_MAX + e->nr;
   asm volatile("" : "+r"(index));
@@ -448,7 +448,7 @@ __attribute__((noinline)) int exec_behaviour(__u64 bprm_address) {
   e->len_base_a = e->len_base_b = 0;
   e->flags &= ~(BEH_UNREAD_A | BEH_UNREAD_ARGV | BEH_ARGV_TRUNCATED);
   e->used = 0;
-  struct linux_binprm *bprm = (struct linux_binprm *)bprm_address;
+  struct linux_binprm* bprm = (struct linux_binprm*)bprm_address;
   long n = bpf_probe_read_kernel_str(&e->data[0], BEH_PATH_MAX, BPF_CORE_READ(bprm, filename));
   if (n <= 0) {
     e->flags |= BEH_UNREAD_A;
@@ -468,13 +468,13 @@ __attribute__((noinline)) int exec_behaviour(__u64 bprm_address) {
 
 // At sys_exit: the call the task is in, sent with its result.
 __attribute__((noinline)) int leave_behaviour(long ret) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
   if (!info || !info->pending) return 0;
   info->pending = 0;
-  struct beh_task *s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
+  struct beh_task* s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
   if (!s) return 0;
-  struct beh_event *e = &s->e;
+  struct beh_event* e = &s->e;
   e->ret = ret;
   e->flags |= BEH_RESULT;
   // Read again what could not be read at sys_enter, unless the caller's memory is another by now
@@ -499,11 +499,11 @@ __attribute__((noinline)) int leave_behaviour(long ret) {
 // At the task's end: a call it never returned from (an exec that failed past its point of no
 // return), sent without a result.
 __attribute__((noinline)) int end_behaviour(void) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
   if (!info || !info->pending) return 0;
   info->pending = 0;
-  struct beh_task *s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
+  struct beh_task* s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
   if (s) send_behaviour(&s->e);
   return 0;
 }

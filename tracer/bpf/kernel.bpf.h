@@ -25,44 +25,44 @@ struct super_block {
 } PAI;
 struct inode {
   unsigned long i_ino;
-  struct super_block *i_sb;
+  struct super_block* i_sb;
 } PAI;
 struct qstr {
   __u64 hash_len; // the hash in the low half, the length in the high one (x86_64)
-  const unsigned char *name;
+  const unsigned char* name;
 } PAI;
 struct dentry {
-  struct dentry *d_parent;
+  struct dentry* d_parent;
   struct qstr d_name;
 } PAI;
 struct vfsmount {
-  struct dentry *mnt_root;
+  struct dentry* mnt_root;
 } PAI;
 struct mount {
-  struct mount *mnt_parent;
-  struct dentry *mnt_mountpoint;
+  struct mount* mnt_parent;
+  struct dentry* mnt_mountpoint;
   struct vfsmount mnt;
 } PAI;
 struct path {
-  struct vfsmount *mnt;
-  struct dentry *dentry;
+  struct vfsmount* mnt;
+  struct dentry* dentry;
 } PAI;
 struct fs_struct {
   struct path root, pwd;
 } PAI;
 struct file {
   struct path f_path;
-  struct inode *f_inode;
+  struct inode* f_inode;
 } PAI;
 struct fdtable {
   unsigned int max_fds;
-  struct file **fd;
+  struct file** fd;
 } PAI;
 struct files_struct {
-  struct fdtable *fdt;
+  struct fdtable* fdt;
 } PAI;
 struct mm_struct {
-  struct file *exe_file;
+  struct file* exe_file;
   unsigned long arg_start, arg_end;
 } PAI;
 struct signal_struct {
@@ -75,16 +75,16 @@ struct task_struct {
   int exit_code;
   int tgid;
   unsigned int sessionid;
-  struct signal_struct *signal;
+  struct signal_struct* signal;
   struct seccomp seccomp;
-  struct mm_struct *mm;
-  struct fs_struct *fs;
-  struct files_struct *files;
+  struct mm_struct* mm;
+  struct fs_struct* fs;
+  struct files_struct* files;
 } PAI;
 struct linux_binprm {
-  struct file *file;
-  const char *filename;
-  const char *interp;
+  struct file* file;
+  const char* filename;
+  const char* interp;
 } PAI;
 
 #endif

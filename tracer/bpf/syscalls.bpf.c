@@ -51,26 +51,26 @@
 #include "kernel.bpf.h"
 
 // Shared with userspace (ebpf_recorder.cpp keeps the same values).
-#define NR_MAX 576             // covers x32's own 512..547; larger numbers are FACT_RARE
-#define ARCHES 3               // 0 x86_64, 1 i386, 2 x32
-#define SLOTS 32               // executables: 0 = the image before the first exec, SLOTS-1 = overflow
-#define ARG_VALUES_MAX 32      // distinct values kept per (executable, syscall, argument)
+#define NR_MAX 576        // covers x32's own 512..547; larger numbers are FACT_RARE
+#define ARCHES 3          // 0 x86_64, 1 i386, 2 x32
+#define SLOTS 32          // executables: 0 = the image before the first exec, SLOTS-1 = overflow
+#define ARG_VALUES_MAX 32 // distinct values kept per (executable, syscall, argument)
 #define PATH_MAX_BPF 256
-#define TS_COMPAT 0x0002       // arch/x86/include/asm/thread_info.h: a 32-bit syscall is active
+#define TS_COMPAT 0x0002 // arch/x86/include/asm/thread_info.h: a 32-bit syscall is active
 #define X32_SYSCALL_BIT 0x40000000
-#define FLAG_BASELINE 0x80     // the baseline allows this syscall whatever its arguments
-#define FLAG_ARGS 0x3f         // bit i: record the distinct values of argument i
-#define FLAG_REFUSED 0x40      // the workload's filter answers EPERM before sys_enter: counted at sys_exit
+#define FLAG_BASELINE 0x80 // the baseline allows this syscall whatever its arguments
+#define FLAG_ARGS 0x3f     // bit i: record the distinct values of argument i
+#define FLAG_REFUSED 0x40  // the workload's filter answers EPERM before sys_enter: counted at sys_exit
 #define EPERM_RET (-1L)
-#define PT_REGS_ORIG_AX 120    // offset of orig_ax (the syscall number) in pt_regs, after di
+#define PT_REGS_ORIG_AX 120 // offset of orig_ax (the syscall number) in pt_regs, after di
 // What is traced (target_mode): nothing until userspace has said which target.
-#define MODE_SESSION 0         // the audit session target_session, under a seccomp filter
-#define MODE_TREE 1            // the thread groups in `tracked`
-#define MODE_CGROUP 2          // the tasks in the cgroup of `target_cgroup` or below it
+#define MODE_SESSION 0 // the audit session target_session, under a seccomp filter
+#define MODE_TREE 1    // the thread groups in `tracked`
+#define MODE_CGROUP 2  // the tasks in the cgroup of `target_cgroup` or below it
 #define TRACKED_MAX 16384
 // `tracked` values.
-#define TRACK_ALL 1            // every call counts
-#define TRACK_AWAIT_EXEC 2     // until the process has exec'd: its exec calls, and its calls under a filter
+#define TRACK_ALL 1        // every call counts
+#define TRACK_AWAIT_EXEC 2 // until the process has exec'd: its exec calls, and its calls under a filter
 // The exec calls, per ABI (x86_64, i386, x32 without its bit).
 #define NR_EXECVE_64 59
 #define NR_EXECVEAT_64 322
@@ -92,7 +92,7 @@ struct fact_key {
   __u32 kind;
   __u32 slot; // FACT_EXE: 0
   __u32 arch;
-  __u32 nr;   // FACT_EXE: the device
+  __u32 nr; // FACT_EXE: the device
   __u32 arg;
   __u32 pad;
   __u64 value; // FACT_ARG_VALUE: the value; FACT_EXE: the inode
@@ -196,15 +196,14 @@ struct {
   __uint(max_entries, 64 * 1024);
 } exec_events SEC(".maps");
 
-
 // The cheapest test first in each mode: every other process on the machine stops here. 0: not
 // traced; TRACK_ALL; TRACK_AWAIT_EXEC: only its exec calls count.
-static __always_inline int traced(struct task_struct *task) {
+static __always_inline int traced(struct task_struct* task) {
   __u32 mode = target_mode;
   if (mode == MODE_SESSION) return task->sessionid == target_session && task->seccomp.mode != 0 ? TRACK_ALL : 0;
   if (mode == MODE_TREE) {
     __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
-    __u8 *how = bpf_map_lookup_elem(&tracked, &tgid);
+    __u8* how = bpf_map_lookup_elem(&tracked, &tgid);
     return how ? *how : 0;
   }
   if (mode == MODE_CGROUP) return bpf_current_task_under_cgroup(&target_cgroup, 0) == 1 ? TRACK_ALL : 0;
@@ -220,11 +219,12 @@ static __always_inline int is_exec(__u32 arch, __u64 nr) {
 // The slot of the executable `task` runs, registered by on_exec; 0 (the image before the first
 // exec) when it was never exec'd under the trace. Probe reads, not BTF pointer walks: the verifier
 // searches the kernel's whole BTF for every pointer it walks (milliseconds each at load).
-static __always_inline __u32 slot_of_task(struct task_struct *task) {
-  struct inode *inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
+static __always_inline __u32 slot_of_task(struct task_struct* task) {
+  struct inode* inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
   if (!inode) return 0;
-  struct fact_key key = {.kind = FACT_EXE, .nr = BPF_CORE_READ(inode, i_sb, s_dev), .value = BPF_CORE_READ(inode, i_ino)};
-  __u64 *slot = bpf_map_lookup_elem(&facts, &key);
+  struct fact_key key = {
+      .kind = FACT_EXE, .nr = BPF_CORE_READ(inode, i_sb, s_dev), .value = BPF_CORE_READ(inode, i_ino)};
+  __u64* slot = bpf_map_lookup_elem(&facts, &key);
   return slot ? (__u32)*slot : 0;
 }
 
@@ -233,7 +233,7 @@ __attribute__((noinline)) int record_arg(__u32 slot, __u32 arch, __u32 nr, __u32
   struct fact_key key = {.kind = FACT_ARG_VALUE, .slot = slot, .arch = arch, .nr = nr, .arg = arg, .value = value};
   if (bpf_map_lookup_elem(&facts, &key)) return 0; // the common case: a value seen before
   struct fact_key ck = {.kind = FACT_ARG_COUNT, .slot = slot, .arch = arch, .nr = nr, .arg = arg};
-  __u64 *count = bpf_map_lookup_elem(&facts, &ck);
+  __u64* count = bpf_map_lookup_elem(&facts, &ck);
   if (!count) {
     __u64 zero = 0;
     bpf_map_update_elem(&facts, &ck, &zero, BPF_NOEXIST);
@@ -249,10 +249,8 @@ __attribute__((noinline)) int record_arg(__u32 slot, __u32 arch, __u32 nr, __u32
   }
   __u64 one = 1;
   long err = bpf_map_update_elem(&facts, &key, &one, BPF_NOEXIST);
-  if (err == 0)
-    __sync_fetch_and_add(count, 1);
-  else if (err != -17 /* EEXIST: another CPU stored it first */)
-    *count = ARG_VALUES_MAX + 1;
+  if (err == 0) __sync_fetch_and_add(count, 1);
+  else if (err != -17 /* EEXIST: another CPU stored it first */) *count = ARG_VALUES_MAX + 1;
   return 0;
 }
 
@@ -264,29 +262,25 @@ __attribute__((noinline)) int record_arg(__u32 slot, __u32 arch, __u32 nr, __u32
 // (slot 0) is looked up again: userspace names the executables of processes that join a traced
 // cgroup a moment after they are first counted.
 __attribute__((noinline)) int slot_of_new_task(void) {
-  struct task_struct *task = bpf_get_current_task_btf();
+  struct task_struct* task = bpf_get_current_task_btf();
   __u32 slot = slot_of_task(task);
-  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-  if (info)
-    info->slot = slot;
-  else
-    __sync_fetch_and_add(&storage_failures, 1);
+  struct task_info* info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (info) info->slot = slot;
+  else __sync_fetch_and_add(&storage_failures, 1);
   return (int)slot;
 }
 
 // A syscall number beyond NR_MAX: counted in `facts`.
 __attribute__((noinline)) int count_rare(__u32 slot, __u32 arch, __u32 nr) {
   struct fact_key key = {.kind = FACT_RARE, .slot = slot, .arch = arch, .nr = nr};
-  __u64 *n = bpf_map_lookup_elem(&facts, &key);
+  __u64* n = bpf_map_lookup_elem(&facts, &key);
   if (!n) {
     __u64 zero = 0;
     bpf_map_update_elem(&facts, &key, &zero, BPF_NOEXIST);
     n = bpf_map_lookup_elem(&facts, &key);
   }
-  if (n)
-    __sync_fetch_and_add(n, 1);
-  else
-    __sync_fetch_and_add(&rare_full, 1);
+  if (n) __sync_fetch_and_add(n, 1);
+  else __sync_fetch_and_add(&rare_full, 1);
   return 0;
 }
 
@@ -294,7 +288,7 @@ __attribute__((noinline)) int count_rare(__u32 slot, __u32 arch, __u32 nr) {
 // rdi rsi rdx r10 r8 r9. `pt_regs` is the x86_64 ABI's layout (stable, uapi), read in one copy.
 __attribute__((noinline)) int record_args(__u64 regs_address, __u32 slot, __u32 arch, __u32 nr, __u32 flags) {
   struct pt_regs regs;
-  if (bpf_probe_read_kernel(&regs, sizeof(regs), (const void *)regs_address) != 0) {
+  if (bpf_probe_read_kernel(&regs, sizeof(regs), (const void*)regs_address) != 0) {
     __sync_fetch_and_add(&args_unread, 1);
     return 0;
   }
@@ -322,9 +316,9 @@ __attribute__((noinline)) int record_args(__u64 regs_address, __u32 slot, __u32 
 
 // Counts one call of a traced task in its executable's slot: `regs_address` is the pt_regs its
 // arguments are in (read only for the argument-sensitive syscalls).
-static __always_inline int count_call(struct task_struct *task, __u32 arch, __u64 nr, __u64 regs_address) {
+static __always_inline int count_call(struct task_struct* task, __u32 arch, __u64 nr, __u64 regs_address) {
   // Which executable: cached per task.
-  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
+  struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
   __u32 slot = info && info->slot != 0 ? info->slot : (__u32)slot_of_new_task();
   if (slot >= SLOTS) slot = SLOTS - 1;
 
@@ -335,7 +329,7 @@ static __always_inline int count_call(struct task_struct *task, __u32 arch, __u6
   if (index >= ARCHES * NR_MAX) return 0;
   __u8 flags = syscall_flags[index];
   if (flags & FLAG_BASELINE) return 0; // the trace holds only what the baseline does not allow
-  struct counts *c = bpf_map_lookup_elem(&counts, &slot);
+  struct counts* c = bpf_map_lookup_elem(&counts, &slot);
   if (!c) return 0;
   // Atomic although per CPU: syscall tracepoints may be preempted (they can fault since 6.14).
   __sync_fetch_and_add(&c->n[index], 1);
@@ -351,8 +345,8 @@ static __always_inline int count_call(struct task_struct *task, __u32 arch, __u6
 // Raw tracepoints throughout: they attach by name, where BTF-typed ones would make the kernel
 // search its whole BTF for each attach point at load (milliseconds each).
 SEC("raw_tp/sys_enter")
-int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
-  struct task_struct *task = bpf_get_current_task_btf();
+int on_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
+  struct task_struct* task = bpf_get_current_task_btf();
   int how = traced(task);
   if (!how) return 0;
 
@@ -364,7 +358,8 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
     arch = 2;
     nr &= ~(__u64)X32_SYSCALL_BIT;
   }
-  if (how == TRACK_AWAIT_EXEC && !is_exec(arch, nr) && (__u32)BPF_CORE_READ(task, seccomp.filter_count.counter) <= await_filters)
+  if (how == TRACK_AWAIT_EXEC && !is_exec(arch, nr) &&
+      (__u32)BPF_CORE_READ(task, seccomp.filter_count.counter) <= await_filters)
     return 0;
   count_call(task, arch, nr, ctx->args[0]);
 #if NUCLEUS_BEHAVIOUR
@@ -386,10 +381,10 @@ int on_sys_enter(struct bpf_raw_tracepoint_args *ctx) {
 // nothing). It fires before seccomp, which in trace mode allows everything; a target traced under
 // a filter of its own that denies them would have them counted all the same.
 SEC("raw_tp/emulate_vsyscall")
-int on_vsyscall(struct bpf_raw_tracepoint_args *ctx) {
+int on_vsyscall(struct bpf_raw_tracepoint_args* ctx) {
   int entry = (int)ctx->args[0];
   if (entry < 0 || entry > 2) return 0;
-  struct task_struct *task = bpf_get_current_task_btf();
+  struct task_struct* task = bpf_get_current_task_btf();
   int how = traced(task);
   if (!how) return 0;
   if (how == TRACK_AWAIT_EXEC && (__u32)BPF_CORE_READ(task, seccomp.filter_count.counter) <= await_filters) return 0;
@@ -401,21 +396,21 @@ int on_vsyscall(struct bpf_raw_tracepoint_args *ctx) {
 // Every other call on the machine stops at the first test, the return value. Only attached when
 // some syscall is FLAG_REFUSED.
 SEC("raw_tp/sys_exit")
-int on_sys_exit(struct bpf_raw_tracepoint_args *ctx) {
+int on_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
 #if NUCLEUS_BEHAVIOUR
   {
-    struct task_struct *current = bpf_get_current_task_btf();
+    struct task_struct* current = bpf_get_current_task_btf();
     if (traced(current)) {
-      struct task_info *info = bpf_task_storage_get(&tasks, current, 0, 0);
+      struct task_info* info = bpf_task_storage_get(&tasks, current, 0, 0);
       if (info && info->pending) leave_behaviour((long)ctx->args[1]);
     }
   }
 #endif
   if ((long)ctx->args[1] != EPERM_RET) return 0;
-  struct task_struct *task = bpf_get_current_task_btf();
+  struct task_struct* task = bpf_get_current_task_btf();
   if (traced(task) != TRACK_ALL) return 0;
   __u64 nr = 0;
-  if (bpf_probe_read_kernel(&nr, sizeof(nr), (const void *)(ctx->args[0] + PT_REGS_ORIG_AX)) != 0) return 0;
+  if (bpf_probe_read_kernel(&nr, sizeof(nr), (const void*)(ctx->args[0] + PT_REGS_ORIG_AX)) != 0) return 0;
   __u32 arch = 0;
   if (task->thread_info.status & TS_COMPAT) {
     arch = 1;
@@ -428,10 +423,10 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx) {
   asm volatile("" : "+r"(index));
   if (index >= ARCHES * NR_MAX) return 0;
   if (!(syscall_flags[index] & FLAG_REFUSED)) return 0;
-  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, 0);
+  struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
   __u32 slot = info && info->slot != 0 ? info->slot : (__u32)slot_of_new_task();
   if (slot >= SLOTS) slot = SLOTS - 1;
-  struct counts *c = bpf_map_lookup_elem(&counts, &slot);
+  struct counts* c = bpf_map_lookup_elem(&counts, &slot);
   if (!c) return 0;
   __sync_fetch_and_add(&c->n[index], 1);
   return 0;
@@ -440,11 +435,11 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx) {
 // One slot per executable file (device, inode), named by the path the first exec of it used
 // (the interpreter's for a script, as the kernel's audit exe= is).
 SEC("raw_tp/sched_process_exec")
-int on_exec(struct bpf_raw_tracepoint_args *ctx) {
-  struct task_struct *task = bpf_get_current_task_btf();
+int on_exec(struct bpf_raw_tracepoint_args* ctx) {
+  struct task_struct* task = bpf_get_current_task_btf();
   if (target_mode == MODE_TREE) {
     __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
-    __u8 *how = bpf_map_lookup_elem(&tracked, &tgid);
+    __u8* how = bpf_map_lookup_elem(&tracked, &tgid);
     if (how && *how == TRACK_AWAIT_EXEC) {
       *how = TRACK_ALL; // it runs what it was waiting for
       __sync_fetch_and_add(&await_execs, 1);
@@ -456,11 +451,12 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx) {
 #if NUCLEUS_BEHAVIOUR
   exec_behaviour(ctx->args[2]);
 #endif
-  struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
-  struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
-  struct fact_key key = {.kind = FACT_EXE, .nr = BPF_CORE_READ(inode, i_sb, s_dev), .value = BPF_CORE_READ(inode, i_ino)};
+  struct linux_binprm* bprm = (struct linux_binprm*)ctx->args[2];
+  struct inode* inode = BPF_CORE_READ(bprm, file, f_inode);
+  struct fact_key key = {
+      .kind = FACT_EXE, .nr = BPF_CORE_READ(inode, i_sb, s_dev), .value = BPF_CORE_READ(inode, i_ino)};
   __u32 slot;
-  __u64 *known = bpf_map_lookup_elem(&facts, &key);
+  __u64* known = bpf_map_lookup_elem(&facts, &key);
   if (known) {
     slot = (__u32)*known;
   } else {
@@ -469,7 +465,7 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx) {
       slot = SLOTS - 1;
       __sync_fetch_and_add(&slots_full, 1);
     } else if (bpf_map_update_elem(&facts, &key, &(__u64){slot}, BPF_NOEXIST) == 0) {
-      struct exec_event *e = bpf_ringbuf_reserve(&exec_events, sizeof(*e), 0);
+      struct exec_event* e = bpf_ringbuf_reserve(&exec_events, sizeof(*e), 0);
       if (e) {
         e->slot = slot;
         bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, interp));
@@ -483,7 +479,7 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx) {
       if (!known) __sync_fetch_and_add(&slots_full, 1);
     }
   }
-  struct task_info *info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  struct task_info* info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
   if (!info) {
     __sync_fetch_and_add(&storage_failures, 1);
     return 0;
@@ -496,12 +492,12 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx) {
 // instruction (the tracepoint runs in the parent, before the child can run), as its parent is:
 // waiting for an exec or not. Threads share their tgid, already tracked.
 SEC("raw_tp/sched_process_fork")
-int on_fork(struct bpf_raw_tracepoint_args *ctx) {
+int on_fork(struct bpf_raw_tracepoint_args* ctx) {
   if (target_mode != MODE_TREE) return 0;
   __u32 parent = (__u32)(bpf_get_current_pid_tgid() >> 32);
-  __u8 *how = bpf_map_lookup_elem(&tracked, &parent);
+  __u8* how = bpf_map_lookup_elem(&tracked, &parent);
   if (!how) return 0;
-  struct task_struct *child = (struct task_struct *)ctx->args[1];
+  struct task_struct* child = (struct task_struct*)ctx->args[1];
   __u32 tgid = (__u32)BPF_CORE_READ(child, tgid);
   __u8 value = *how;
   if (bpf_map_update_elem(&tracked, &tgid, &value, BPF_ANY) != 0) __sync_fetch_and_add(&tracked_full, 1);
@@ -513,12 +509,12 @@ int on_fork(struct bpf_raw_tracepoint_args *ctx) {
 // a reused pid is not taken for it. The tracepoint runs after the exiting thread has left
 // signal->live.
 SEC("raw_tp/sched_process_exit")
-int on_exit(struct bpf_raw_tracepoint_args *ctx) {
+int on_exit(struct bpf_raw_tracepoint_args* ctx) {
 #if NUCLEUS_BEHAVIOUR
   end_behaviour();
 #endif
   if (target_mode != MODE_TREE) return 0;
-  struct task_struct *task = bpf_get_current_task_btf();
+  struct task_struct* task = bpf_get_current_task_btf();
   if (BPF_CORE_READ(task, signal, live.counter) != 0) return 0;
   __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
   bpf_map_delete_elem(&tracked, &tgid);

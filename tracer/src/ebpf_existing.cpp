@@ -124,7 +124,8 @@ void register_executable(nucleus_bpf* skel, pid_t pid, SlotNames& names) {
     return;
   }
   std::uint64_t value = slot;
-  if (bpf_map_update_elem(facts, &key, &value, BPF_NOEXIST) == 0) names[slot] = std::string(buf.data(), static_cast<std::size_t>(n));
+  if (bpf_map_update_elem(facts, &key, &value, BPF_NOEXIST) == 0)
+    names[slot] = std::string(buf.data(), static_cast<std::size_t>(n));
 }
 
 // Adds `pid` to the tree, unless the program has it already (it may have exec'd meanwhile, which
@@ -145,7 +146,8 @@ core::UniqueFd open_root_process(pid_t pid) {
     int levels = 0;
     for (long id = 0; ids >> id;) ++levels;
     if (levels > 1)
-      throw Error(ErrorKind::unsupported, "--pid: nucleus-trace runs in a pid namespace of its own, whose ids the recorder cannot match",
+      throw Error(ErrorKind::unsupported,
+                  "--pid: nucleus-trace runs in a pid namespace of its own, whose ids the recorder cannot match",
                   "run it in the host's pid namespace, or use --cgroup");
   }
   if (core::UniqueFd handle = core::pidfd_open(pid)) {
@@ -185,7 +187,8 @@ core::UniqueFd open_cgroup(const std::string& path, bool& v1) {
     throw Error(ErrorKind::invalid_input, "--cgroup " + path + ": a cgroup v1 directory without cgroup.procs",
                 "give a cgroup directory of the hierarchy, not a file or the mount's parent");
   if (!v1 && static_cast<long>(fs.f_type) != cgroup2_magic)
-    throw Error(ErrorKind::invalid_input, "--cgroup " + path + ": not a cgroup (the directory is not on a cgroup2 file system)",
+    throw Error(ErrorKind::invalid_input,
+                "--cgroup " + path + ": not a cgroup (the directory is not on a cgroup2 file system)",
                 "give a directory of the cgroup v2 hierarchy (mount -t cgroup2 shows where it is mounted)");
   return dir;
 }
@@ -214,10 +217,11 @@ public:
     handle_ = by_pid_ ? open_root_process(target_.pid) : open_cgroup(target_.cgroup, v1_);
     if (by_pid_ || v1_) {
       if (int rc = nucleus_bpf_attach_tree(skel_); rc != 0)
-        throw EbpfUnavailable(ErrorKind::unsupported,
-                              std::string("cannot attach the eBPF recorder to sched_process_fork and sched_process_exit: ") +
-                                  std::strerror(-rc),
-                              "following a process tree needs both tracepoints; --cgroup on a cgroup v2 directory does not", -rc);
+        throw EbpfUnavailable(
+            ErrorKind::unsupported,
+            std::string("cannot attach the eBPF recorder to sched_process_fork and sched_process_exit: ") +
+                std::strerror(-rc),
+            "following a process tree needs both tracepoints; --cgroup on a cgroup v2 directory does not", -rc);
     }
     if (by_pid_) {
       attach_tree();
@@ -272,8 +276,9 @@ public:
       result.exit_code = sandbox::exit_code_from_status(result.wait_status);
     }
     if (v1_)
-      out.warnings.push_back("a cgroup v1 directory: a process moved into it after the trace attached is recorded from "
-                             "the next check on (every 100 ms), and a process forked in it is followed even when moved out");
+      out.warnings.push_back(
+          "a cgroup v1 directory: a process moved into it after the trace attached is recorded from "
+          "the next check on (every 100 ms), and a process forked in it is followed even when moved out");
     out.awaited_execs = __atomic_load_n(&counters_->await_execs, __ATOMIC_SEQ_CST);
     if (target_.await_exec && __atomic_load_n(&counters_->exec_unfiltered, __ATOMIC_SEQ_CST) != 0)
       out.warnings.push_back(
@@ -299,8 +304,10 @@ private:
       // A runtime may run under a filter of its own: only the next one is the container's.
       auto filters = core::process_status_field(target_.pid, "Seccomp_filters");
       if (!filters)
-        throw Error(ErrorKind::unsupported, "--pid " + pid_name(target_.pid) + ": the kernel does not say how many seccomp "
-                                            "filters the process has (Seccomp_filters in /proc/PID/status, Linux 5.9+)");
+        throw Error(ErrorKind::unsupported,
+                    "--pid " + pid_name(target_.pid) +
+                        ": the kernel does not say how many seccomp "
+                        "filters the process has (Seccomp_filters in /proc/PID/status, Linux 5.9+)");
       __atomic_store_n(&counters_->await_filters,
                        static_cast<std::uint32_t>(std::strtoul(filters->c_str(), nullptr, 10)), __ATOMIC_SEQ_CST);
     }
@@ -350,8 +357,7 @@ private:
     if (!v1_) {
       populated = cgroup_populated(target_.cgroup);
       if (populated && *populated) name_newcomers();
-    }
-    else if (::access(target_.cgroup.c_str(), F_OK) == 0) populated = track_cgroup_v1();
+    } else if (::access(target_.cgroup.c_str(), F_OK) == 0) populated = track_cgroup_v1();
     if (!populated || (was_populated_ && !*populated)) {
       io.stop(); // removed, or empty after it held processes
       return;

@@ -84,7 +84,9 @@ void read_maps(nucleus_bpf* skel, SlotNames& names, EbpfTrace& out) {
     for (std::size_t i = 0; i < per_cpu; ++i) {
       std::uint64_t n = 0;
       for (int c = 0; c < cpus; ++c) n += value[static_cast<std::size_t>(c) * per_cpu + i];
-      if (n != 0) counts[{slot, static_cast<std::uint32_t>(i / nucleus_bpf_nr_max), static_cast<std::uint32_t>(i % nucleus_bpf_nr_max)}] += n;
+      if (n != 0)
+        counts[{slot, static_cast<std::uint32_t>(i / nucleus_bpf_nr_max),
+                static_cast<std::uint32_t>(i % nucleus_bpf_nr_max)}] += n;
     }
   }
 
@@ -144,10 +146,12 @@ void read_maps(nucleus_bpf* skel, SlotNames& names, EbpfTrace& out) {
   note(result.loss, counters->behaviour_drops, false,
        std::to_string(counters->behaviour_drops) + " behaviour record(s) were dropped (ring buffer full)");
   note(result.loss, counters->behaviour_storage_failures, false,
-       std::to_string(counters->behaviour_storage_failures) + " behaviour record(s) found no room in their task's slot");
+       std::to_string(counters->behaviour_storage_failures) +
+           " behaviour record(s) found no room in their task's slot");
   note(result.loss, unnamed, false, std::to_string(unnamed) + " syscall(s) of executables whose exec event is missing");
   note(result.loss, counters->tracked_full, false,
-       std::to_string(counters->tracked_full) + " forked process(es) found the recorder's table of tracked processes full");
+       std::to_string(counters->tracked_full) +
+           " forked process(es) found the recorder's table of tracked processes full");
   for (const auto& e : out.syscalls) result.records_attributed += e.count;
   result.records_seen = result.records_attributed;
 }

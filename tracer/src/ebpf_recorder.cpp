@@ -80,7 +80,8 @@ std::string own_executable() {
 std::chrono::microseconds thread_cpu_now() {
   timespec ts{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return std::chrono::seconds(ts.tv_sec) + std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::nanoseconds(ts.tv_nsec));
+  return std::chrono::seconds(ts.tv_sec) +
+         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::nanoseconds(ts.tv_nsec));
 }
 
 } // namespace
@@ -164,23 +165,28 @@ void EbpfRecorder::State::load() noexcept {
                             err);
     }
     if (int rc = nucleus_bpf_attach(skel); rc != 0)
-      throw EbpfUnavailable(ErrorKind::unsupported,
-                            std::string("cannot attach the eBPF recorder to sys_enter, sched_process_exec or emulate_vsyscall: ") + std::strerror(-rc),
-                            "--source netlink uses the audit records instead", -rc);
+      throw EbpfUnavailable(
+          ErrorKind::unsupported,
+          std::string("cannot attach the eBPF recorder to sys_enter, sched_process_exec or emulate_vsyscall: ") +
+              std::strerror(-rc),
+          "--source netlink uses the audit records instead", -rc);
     if (count_refused) {
       if (int rc = nucleus_bpf_attach_refused(skel); rc != 0)
         throw EbpfUnavailable(ErrorKind::unsupported,
                               std::string("cannot attach the eBPF recorder to sys_exit (for the calls nucleus "
-                                          "refuses): ") + std::strerror(-rc),
+                                          "refuses): ") +
+                                  std::strerror(-rc),
                               "--source netlink uses the audit records instead", -rc);
     }
     if (!behaviour_spec.empty()) {
       if (int rc = nucleus_bpf_attach_behaviour(skel); rc != 0)
         throw EbpfUnavailable(ErrorKind::unsupported,
                               std::string("cannot attach the eBPF recorder to sys_exit and sched_process_exit (for the "
-                                          "behaviour records): ") + std::strerror(-rc),
+                                          "behaviour records): ") +
+                                  std::strerror(-rc),
                               "--no-behaviour records the syscalls' names only; --source netlink uses the audit "
-                              "records instead", -rc);
+                              "records instead",
+                              -rc);
     }
   } catch (...) {
     load_error = std::current_exception();
@@ -209,9 +215,10 @@ public:
     spec.while_child_starts = [this](std::optional<std::uint32_t> session) {
       state_.await_attached();
       if (!session)
-        throw EbpfUnavailable(ErrorKind::permission,
-                              "the workload could not start an audit session of its own, which the eBPF recorder counts by",
-                              "run nucleus-trace as root with CAP_AUDIT_CONTROL, or use --source netlink");
+        throw EbpfUnavailable(
+            ErrorKind::permission,
+            "the workload could not start an audit session of its own, which the eBPF recorder counts by",
+            "run nucleus-trace as root with CAP_AUDIT_CONTROL, or use --source netlink");
       nucleus_bpf_globals(state_.skel)->target_session = *session;
     };
   }
@@ -274,7 +281,8 @@ std::optional<std::string> ebpf_unavailable(const core::Policy* baseline) {
   if (baseline != nullptr) {
     auto allows = baseline_allows(*baseline);
     if (!allows.conditional.empty())
-      return "the baseline allows " + allows.conditional + " only under argument conditions, which only the audit "
+      return "the baseline allows " + allows.conditional +
+             " only under argument conditions, which only the audit "
              "recorder evaluates exactly";
   }
   return std::nullopt;

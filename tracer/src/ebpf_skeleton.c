@@ -82,13 +82,19 @@ volatile struct nucleus_bpf_counters* nucleus_bpf_globals(struct nucleus_bpf* b)
   return (volatile struct nucleus_bpf_counters*)(b->full ? (void*)b->full->bss : (void*)b->names->bss);
 }
 
-int nucleus_bpf_counts_fd(const struct nucleus_bpf* b) { return b->full ? b->full->maps.counts.map_fd : b->names->maps.counts.map_fd; }
-int nucleus_bpf_facts_fd(const struct nucleus_bpf* b) { return b->full ? b->full->maps.facts.map_fd : b->names->maps.facts.map_fd; }
+int nucleus_bpf_counts_fd(const struct nucleus_bpf* b) {
+  return b->full ? b->full->maps.counts.map_fd : b->names->maps.counts.map_fd;
+}
+int nucleus_bpf_facts_fd(const struct nucleus_bpf* b) {
+  return b->full ? b->full->maps.facts.map_fd : b->names->maps.facts.map_fd;
+}
 int nucleus_bpf_events_fd(const struct nucleus_bpf* b) {
   return b->full ? b->full->maps.exec_events.map_fd : b->names->maps.exec_events.map_fd;
 }
 int nucleus_bpf_behaviour_fd(const struct nucleus_bpf* b) { return b->full ? full_behaviour_fd(b->full) : -1; }
-int nucleus_bpf_tracked_fd(const struct nucleus_bpf* b) { return b->full ? b->full->maps.tracked.map_fd : b->names->maps.tracked.map_fd; }
+int nucleus_bpf_tracked_fd(const struct nucleus_bpf* b) {
+  return b->full ? b->full->maps.tracked.map_fd : b->names->maps.tracked.map_fd;
+}
 int nucleus_bpf_cgroup_fd(const struct nucleus_bpf* b) {
   return b->full ? b->full->maps.target_cgroup.map_fd : b->names->maps.target_cgroup.map_fd;
 }

@@ -6,12 +6,12 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 
-_Static_assert(sizeof(((struct CAT(SKEL, __rodata)*)0)->syscall_flags) == nucleus_bpf_arches * nucleus_bpf_nr_max,
+_Static_assert(sizeof(((struct CAT(SKEL, __rodata) *)0)->syscall_flags) == nucleus_bpf_arches * nucleus_bpf_nr_max,
                "flags table size differs from the BPF program's");
 _Static_assert(sizeof(struct CAT(SKEL, __bss)) == sizeof(struct nucleus_bpf_counters),
                "counters differ from the BPF program's globals");
 #if WITH_BEHAVIOUR
-_Static_assert(sizeof(((struct CAT(SKEL, __rodata)*)0)->behaviour_spec) ==
+_Static_assert(sizeof(((struct CAT(SKEL, __rodata) *)0)->behaviour_spec) ==
                    nucleus_bpf_arches * nucleus_bpf_nr_max * sizeof(uint32_t),
                "behaviour table size differs from the BPF program's");
 #endif

@@ -34,7 +34,7 @@ struct EbpfRecorder::State {
   sandbox::BpfProgram marker; // the filter that marks the workload (see syscalls.bpf.c)
   std::vector<std::uint8_t> flags;
   nucleus_bpf_sizes sizes{};
-  bool count_refused = false; // attach the sys_exit program for nucleus_bpf_flag_refused
+  bool count_refused = false;                // attach the sys_exit program for nucleus_bpf_flag_refused
   std::vector<std::uint32_t> behaviour_spec; // empty: names only (EbpfContent::behaviour false)
   std::size_t behaviour_cap = 0;             // 0: core::BehaviourSet's default
   std::thread loader;

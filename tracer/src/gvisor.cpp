@@ -107,7 +107,8 @@ constexpr std::size_t max_comm = 15; // TASK_COMM_LEN - 1
 // controls, so it says which of gVisor's own code paths wrote the line.
 std::string_view take_source_position(std::string_view& msg) {
   std::size_t name = 0;
-  while (name < msg.size() && ((msg[name] >= 'a' && msg[name] <= 'z') || is_digit(msg[name]) || msg[name] == '_')) ++name;
+  while (name < msg.size() && ((msg[name] >= 'a' && msg[name] <= 'z') || is_digit(msg[name]) || msg[name] == '_'))
+    ++name;
   constexpr std::string_view go = ".go:";
   if (name == 0 || msg.substr(name, go.size()) != go) return {};
   std::size_t digits = name + go.size(), end = digits;
@@ -180,9 +181,7 @@ std::optional<Message> decode_packet(std::string_view packet, std::string* error
     case MessageType::syscall_connect:
     case MessageType::syscall_execve:
     case MessageType::syscall_socket:
-    case MessageType::syscall_bind:
-      point_ok = decode_point_field(type, n, wt, r, m.point) && point_ok;
-      return;
+    case MessageType::syscall_bind: point_ok = decode_point_field(type, n, wt, r, m.point) && point_ok; return;
     }
     r.skip(wt);
   });
@@ -291,8 +290,8 @@ std::optional<LogEvent> parse_debug_line(std::string_view line) {
 }
 
 Tracker::Tracker(std::string first_exe, std::set<int> known, bool behaviour, std::size_t behaviour_cap)
-    : first_exe_(std::move(first_exe)), known_(std::move(known)), behaviour_(behaviour_cap), behaviour_points_(behaviour),
-      pointed_(behaviour ? numbers_with_behaviour_points() : std::set<int>{}) {}
+    : first_exe_(std::move(first_exe)), known_(std::move(known)), behaviour_(behaviour_cap),
+      behaviour_points_(behaviour), pointed_(behaviour ? numbers_with_behaviour_points() : std::set<int>{}) {}
 
 void Tracker::emit(std::int32_t tgid, Call call) {
   auto it = exe_of_group_.find(tgid);
@@ -401,11 +400,8 @@ void Tracker::on_message(const Message& m) {
   case MessageType::syscall_connect:
   case MessageType::syscall_execve:
   case MessageType::syscall_socket:
-  case MessageType::syscall_bind:
-    on_point(m);
-    return;
-  default:
-    return;
+  case MessageType::syscall_bind: on_point(m); return;
+  default: return;
   }
   release_waiting_behaviour();
   // A clone or exec may be what calls waiting for their thread group needed.
@@ -444,9 +440,7 @@ void Tracker::on_log(const LogEvent& e) {
     // gVisor's SCMP_ACT_ERRNO returns EPERM whatever errnoRet says (checked by the tests).
     c.action = core::Action::errno_ret(EPERM);
     break;
-  case LogEvent::Kind::killed:
-    c.action = core::Action{core::ActionKind::kill_thread, 0};
-    break;
+  case LogEvent::Kind::killed: c.action = core::Action{core::ActionKind::kill_thread, 0}; break;
   case LogEvent::Kind::sendto:
     on_sendto_log(e); // the call itself is counted from the stream
     return;
@@ -505,15 +499,17 @@ std::string Tracker::loss_detail() const {
   if (dropped_ != 0) add("gVisor's monitoring sink dropped " + std::to_string(dropped_) + " event(s)");
   if (args_missing_ != 0)
     add(std::to_string(args_missing_) + " call(s) of argument-sensitive syscalls reached only gVisor's debug log, "
-        "which does not carry their argument values");
+                                        "which does not carry their argument values");
   if (started_ && !init_exited())
     add("gVisor's monitoring stream ended before the workload's first process exited, so its end is missing");
   if (points_missing_ != 0)
-    add(std::to_string(points_missing_) + " call(s) of open, openat, creat, execve, execveat, socket, connect or bind "
+    add(std::to_string(points_missing_) +
+        " call(s) of open, openat, creat, execve, execveat, socket, connect or bind "
         "came without their behaviour record: gVisor did not send the call's point (it drops one whose path, argument "
         "or working directory is not valid UTF-8, which its messages cannot carry)");
   if (exec_events_missing_ != 0)
-    add(std::to_string(exec_events_missing_) + " program(s) started without gVisor's exec event (it drops one whose "
+    add(std::to_string(exec_events_missing_) +
+        " program(s) started without gVisor's exec event (it drops one whose "
         "path is not valid UTF-8): what they did is listed under the program that started them");
   return out;
 }
@@ -538,7 +534,8 @@ std::string old_runsc_note(std::string_view version_output) {
          "upgrade runsc (Debian 12: apt-get install -t bookworm-backports runsc)";
 }
 
-core::Action policy_action(const core::Policy& policy, std::string_view name, const std::array<std::uint64_t, 6>& args) {
+core::Action policy_action(const core::Policy& policy, std::string_view name,
+                           const std::array<std::uint64_t, 6>& args) {
   for (const auto& rule : policy.rules) {
     bool named = false;
     for (const auto& n : rule.names) named = named || n == name;

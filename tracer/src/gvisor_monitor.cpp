@@ -120,12 +120,12 @@ std::set<int> known_numbers(const std::string& runsc) {
     if (end == std::string::npos) break;
     try {
       known.insert(std::stoi(meta.substr(start, end - start)));
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
   }
   if (known.empty())
-    throw Error(ErrorKind::unsupported, "this runsc offers no raw syscall trace points (runsc trace metadata)",
-                "trace with --trust-level trusted, or install a gVisor release with runtime monitoring (2022 or later)");
+    throw Error(
+        ErrorKind::unsupported, "this runsc offers no raw syscall trace points (runsc trace metadata)",
+        "trace with --trust-level trusted, or install a gVisor release with runtime monitoring (2022 or later)");
   return known;
 }
 
@@ -163,7 +163,8 @@ constexpr long sink_retries = 1000000000L;
 // Test hook: the reader sleeps this long before each read of the sink, to show that a stalled
 // reader slows the sandbox and loses nothing.
 std::chrono::milliseconds test_stall() {
-  if (const char* v = std::getenv("NUCLEUS_TEST_GVISOR_STALL_MS")) return std::chrono::milliseconds(std::strtol(v, nullptr, 10));
+  if (const char* v = std::getenv("NUCLEUS_TEST_GVISOR_STALL_MS"))
+    return std::chrono::milliseconds(std::strtol(v, nullptr, 10));
   return std::chrono::milliseconds(0);
 }
 
@@ -182,9 +183,11 @@ std::string session_config(const std::set<int>& known, bool behaviour, const std
   using nlohmann::json;
   json points = json::array();
   const json context = json::array({"thread_id", "group_id"});
-  for (const char* name : {"container/start", "sentry/clone", "sentry/execve", "sentry/task_exit", "sentry/exit_notify_parent"})
+  for (const char* name :
+       {"container/start", "sentry/clone", "sentry/execve", "sentry/task_exit", "sentry/exit_notify_parent"})
     points.push_back({{"name", name}, {"context_fields", context}});
-  for (int nr : known) points.push_back({{"name", "syscall/sysno/" + std::to_string(nr) + "/enter"}, {"context_fields", context}});
+  for (int nr : known)
+    points.push_back({{"name", "syscall/sysno/" + std::to_string(nr) + "/enter"}, {"context_fields", context}});
   if (behaviour) {
     const json with_cwd = json::array({"thread_id", "group_id", "cwd"});
     for (const auto& [name, optional] : gvisor::behaviour_points())
@@ -338,7 +341,8 @@ public:
       if (!detail.empty()) detail += "; ";
       detail += s;
     };
-    if (!handshake_done_ && tracker_.started() == false && detail.empty()) add("runsc never connected its monitoring sink");
+    if (!handshake_done_ && tracker_.started() == false && detail.empty())
+      add("runsc never connected its monitoring sink");
     if (drain_timed_out_) {
       const char* which = !sink_eof_ && !fifo_eof_ ? "gVisor's monitoring stream and debug log"
                           : !sink_eof_             ? "gVisor's monitoring stream"
@@ -349,14 +353,17 @@ public:
     if (behaviour_) {
       result.behaviour = tracker_.behaviour();
       if (const auto dropped = tracker_.behaviour().dropped(); dropped != 0)
-        add(std::to_string(dropped) + " behaviour record(s) (files, programs, network endpoints) were dropped: the trace "
-            "keeps at most " + std::to_string(core::BehaviourSet::default_cap) + " distinct ones");
+        add(std::to_string(dropped) +
+            " behaviour record(s) (files, programs, network endpoints) were dropped: the trace "
+            "keeps at most " +
+            std::to_string(core::BehaviourSet::default_cap) + " distinct ones");
     }
     result.loss.lost = tracker_.dropped();
     result.loss.overflowed = !detail.empty();
     result.loss.detail = detail;
     if (tracker_.unattributed() != 0)
-      result.source_note += std::string(result.source_note.empty() ? "" : "; ") + std::to_string(tracker_.unattributed()) +
+      result.source_note += std::string(result.source_note.empty() ? "" : "; ") +
+                            std::to_string(tracker_.unattributed()) +
                             " call(s) could not be tied to an executable and are listed under \"?\"";
   }
 
@@ -370,7 +377,8 @@ private:
       throw Error(ErrorKind::usage, "the temporary directory path is too long for a unix socket: " + sock_path_,
                   "set TMPDIR to a shorter directory");
     std::memcpy(addr.sun_path, sock_path_.c_str(), sock_path_.size() + 1);
-    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_.get(), 1) != 0)
+    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener_.get(), 1) != 0)
       core::throw_errno("cannot listen for gVisor's monitoring sink on " + sock_path_);
   }
 
@@ -430,7 +438,8 @@ private:
         handshake_done_ = true;
         auto version = gvisor::decode_handshake(packet);
         std::string reply = gvisor::encode_handshake(1);
-        if (!version || *version < 1 || ::send(sink_.get(), reply.data(), reply.size(), MSG_NOSIGNAL) < 0) ++bad_packets_;
+        if (!version || *version < 1 || ::send(sink_.get(), reply.data(), reply.size(), MSG_NOSIGNAL) < 0)
+          ++bad_packets_;
         continue;
       }
       if (static_cast<std::size_t>(n) > buf.size()) {
@@ -472,7 +481,8 @@ private:
       std::size_t start = 0;
       for (std::size_t nl = partial_line_.find('\n'); nl != std::string::npos; nl = partial_line_.find('\n', start)) {
         if (auto e = gvisor::parse_debug_line(std::string_view(partial_line_).substr(start, nl - start)))
-          if (gv_.record_calls || e->kind == gvisor::LogEvent::Kind::denied || e->kind == gvisor::LogEvent::Kind::killed)
+          if (gv_.record_calls || e->kind == gvisor::LogEvent::Kind::denied ||
+              e->kind == gvisor::LogEvent::Kind::killed)
             tracker_.on_log(*e);
         start = nl + 1;
       }

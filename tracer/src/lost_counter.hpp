@@ -14,7 +14,7 @@ namespace nucleus::tracer {
 class LostCounterQuery {
 public:
   LostCounterQuery();
-  std::optional<std::uint32_t> get(); // at most once; waits up to a second for the answer
+  std::optional<std::uint32_t> get();                      // at most once; waits up to a second for the answer
   std::optional<bool> enabled() const { return enabled_; } // after get(): whether audit is enabled
 
 private:

@@ -34,9 +34,9 @@
 #include <unordered_set>
 
 namespace nucleus::tracer {
+using core::parse_seccomp_record;
 using core::ParseStatus;
 using core::SeccompRecord;
-using core::parse_seccomp_record;
 namespace {
 
 namespace asio = boost::asio;
@@ -75,10 +75,8 @@ pid_t send_fence_record() {
   bool started = ::pthread_attr_init(&attr) == 0 && ::pthread_attr_setstacksize(&attr, 64 * 1024) == 0 &&
                  ::pthread_create(&thread, &attr, make_fence_call, nullptr) == 0;
   ::pthread_attr_destroy(&attr);
-  if (started)
-    ::pthread_join(thread, nullptr);
-  else
-    std::thread(make_fence_call, nullptr).join(); // no room for a small stack: the default one
+  if (started) ::pthread_join(thread, nullptr);
+  else std::thread(make_fence_call, nullptr).join(); // no room for a small stack: the default one
   return ::getpid();
 }
 
@@ -223,17 +221,18 @@ public:
     } else if (lost_before_ && !lost_after) {
       result.loss.overflowed = true;
       if (!result.loss.detail.empty()) result.loss.detail += "; ";
-      result.loss.detail += "the kernel's audit lost counter could not be read at the end, so drops may have gone unnoticed";
+      result.loss.detail +=
+          "the kernel's audit lost counter could not be read at the end, so drops may have gone unnoticed";
     }
     if (unplaced_ > 0) {
       result.loss.lost += unplaced_;
       if (!result.loss.detail.empty()) result.loss.detail += "; ";
-      result.loss.detail += std::to_string(unplaced_) +
-                            " audit record(s) came from processes of nucleus's audit session that had exited before "
-                            "they could be placed in the workload's process tree, so some may be the workload's "
-                            "(the workload has no audit session of its own" +
-                            (forks_ ? ", and the kernel dropped fork events" : ", and the kernel's fork events were not available") +
-                            ")";
+      result.loss.detail +=
+          std::to_string(unplaced_) +
+          " audit record(s) came from processes of nucleus's audit session that had exited before "
+          "they could be placed in the workload's process tree, so some may be the workload's "
+          "(the workload has no audit session of its own" +
+          (forks_ ? ", and the kernel dropped fork events" : ", and the kernel's fork events were not available") + ")";
     }
     if (!result.fenced) {
       result.loss.overflowed = true;

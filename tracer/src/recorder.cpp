@@ -63,8 +63,9 @@ void require_log_action_logged() {
     return; // older kernels have no such file and always log
   }
   if (logged.find("log") == std::string::npos)
-    throw Error(ErrorKind::unsupported, "the kernel is set not to log seccomp LOG actions, so a trace would record nothing",
-                "add it: echo '" + logged.substr(0, logged.find('\n')) + " log' > /proc/sys/kernel/seccomp/actions_logged");
+    throw Error(
+        ErrorKind::unsupported, "the kernel is set not to log seccomp LOG actions, so a trace would record nothing",
+        "add it: echo '" + logged.substr(0, logged.find('\n')) + " log' > /proc/sys/kernel/seccomp/actions_logged");
 }
 
 TraceRecorder::TraceRecorder(std::string source, const core::Policy* baseline, bool allow_io_uring, EbpfContent content)

@@ -43,8 +43,7 @@ public:
 
   // After the workload has exited: whatever it wrote last.
   void drain() {
-    for (int i = 0; i < 64 && copy_output(); ++i) {
-    }
+    for (int i = 0; i < 64 && copy_output(); ++i) {}
   }
 
   void stop() {

@@ -43,7 +43,8 @@ const nlmsghdr* next_message(const nlmsghdr* h, std::size_t& remaining) {
 }
 
 std::string_view payload_of(const nlmsghdr* h) {
-  return {reinterpret_cast<const char*>(h) + NLMSG_HDRLEN, h->nlmsg_len - std::min<std::size_t>(h->nlmsg_len, NLMSG_HDRLEN)};
+  return {reinterpret_cast<const char*>(h) + NLMSG_HDRLEN,
+          h->nlmsg_len - std::min<std::size_t>(h->nlmsg_len, NLMSG_HDRLEN)};
 }
 
 // Large enough that a burst of records survives a scheduling hiccup of the reader.
@@ -117,7 +118,8 @@ class KmsgSource final : public EventSource {
 public:
   KmsgSource() {
     fd_.reset(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fd_) core::throw_errno("cannot open /dev/kmsg", "reading the kernel log needs root (or kernel.dmesg_restrict=0)");
+    if (!fd_)
+      core::throw_errno("cannot open /dev/kmsg", "reading the kernel log needs root (or kernel.dmesg_restrict=0)");
     if (::lseek(fd_.get(), 0, SEEK_END) < 0) core::throw_errno("cannot seek /dev/kmsg");
     buffer_.resize(8192);
   }
@@ -155,7 +157,8 @@ public:
     LossReport r;
     r.lost = gap_records_ + suppressed_;
     std::string detail;
-    if (suppressed_ != 0) detail += "printk rate limiting suppressed " + std::to_string(suppressed_) + " audit record(s)";
+    if (suppressed_ != 0)
+      detail += "printk rate limiting suppressed " + std::to_string(suppressed_) + " audit record(s)";
     if (gap_records_ != 0) {
       if (!detail.empty()) detail += "; ";
       detail += std::to_string(gap_records_) + " kernel log record(s) were skipped (sequence gap)";
@@ -190,7 +193,8 @@ private:
     auto rest = text.substr(marker.size());
     std::uint64_t n = 0;
     auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
-    if (ec == std::errc{} && std::string_view(end, static_cast<std::size_t>(rest.data() + rest.size() - end)).starts_with(" callbacks suppressed"))
+    if (ec == std::errc{} && std::string_view(end, static_cast<std::size_t>(rest.data() + rest.size() - end))
+                                 .starts_with(" callbacks suppressed"))
       suppressed_ += n;
   }
 
@@ -222,9 +226,7 @@ std::unique_ptr<EventSource> open_live_source(SourceKind kind, std::string* chos
   }
 }
 
-std::unique_ptr<EventSource> kmsg_source_from(core::UniqueFd fd) {
-  return std::make_unique<KmsgSource>(std::move(fd));
-}
+std::unique_ptr<EventSource> kmsg_source_from(core::UniqueFd fd) { return std::make_unique<KmsgSource>(std::move(fd)); }
 
 LostCounterQuery::LostCounterQuery() {
   UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT));

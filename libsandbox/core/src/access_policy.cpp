@@ -86,7 +86,8 @@ PathRule read_path_rule(const Reader& r, const json& item, const std::string& wh
   if (access == nullptr) r.fail(where, "missing key \"access\"");
   for (const auto& name : r.array(*access, where + ".access")) {
     const auto a = path_access_from_name(r.string(name, where + ".access"));
-    if (!a) r.fail(where + ".access", "unknown access " + r.brief(name) + " (read, write, create, execute, remove, list)");
+    if (!a)
+      r.fail(where + ".access", "unknown access " + r.brief(name) + " (read, write, create, execute, remove, list)");
     rule.access |= static_cast<PathAccessSet>(*a);
   }
   if (const json* reason = r.find(item, "reason")) rule.reason = r.string(*reason, where + ".reason");
@@ -218,8 +219,9 @@ std::string write_access_policy(const AccessPolicy& policy) {
 PathAccessSet access_for(const AccessPolicy& policy, std::string_view path) {
   PathAccessSet set = 0;
   for (const auto& rule : policy.files) {
-    const bool covers = path == rule.path || rule.path == "/" ||
-                        (path.starts_with(rule.path) && path.size() > rule.path.size() && path[rule.path.size()] == '/');
+    const bool covers =
+        path == rule.path || rule.path == "/" ||
+        (path.starts_with(rule.path) && path.size() > rule.path.size() && path[rule.path.size()] == '/');
     if (covers) set |= rule.access;
   }
   return set;

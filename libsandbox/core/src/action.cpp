@@ -35,9 +35,18 @@ struct ErrnoName {
 };
 // The errno values a profile plausibly returns; others print as numbers.
 constexpr std::array<ErrnoName, 12> errno_names{{
-    {EPERM, "EPERM"}, {ENOENT, "ENOENT"}, {EINTR, "EINTR"}, {EIO, "EIO"}, {EAGAIN, "EAGAIN"},
-    {ENOMEM, "ENOMEM"}, {EACCES, "EACCES"}, {EFAULT, "EFAULT"}, {EINVAL, "EINVAL"},
-    {ENOSYS, "ENOSYS"}, {EOPNOTSUPP, "EOPNOTSUPP"}, {EAFNOSUPPORT, "EAFNOSUPPORT"},
+    {EPERM, "EPERM"},
+    {ENOENT, "ENOENT"},
+    {EINTR, "EINTR"},
+    {EIO, "EIO"},
+    {EAGAIN, "EAGAIN"},
+    {ENOMEM, "ENOMEM"},
+    {EACCES, "EACCES"},
+    {EFAULT, "EFAULT"},
+    {EINVAL, "EINVAL"},
+    {ENOSYS, "ENOSYS"},
+    {EOPNOTSUPP, "EOPNOTSUPP"},
+    {EAFNOSUPPORT, "EAFNOSUPPORT"},
 }};
 
 std::optional<std::uint32_t> parse_errno_value(std::string_view text) {

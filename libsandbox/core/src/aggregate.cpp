@@ -74,9 +74,8 @@ std::vector<std::pair<std::string, std::uint64_t>> Aggregator::most_frequent(std
   for (const auto& [key, count] : by_syscall) {
     Arch arch{key.first};
     auto name = syscall_name(arch, key.second);
-    out.emplace_back((name ? *name : "syscall_" + std::to_string(key.second)) + " (" +
-                         std::string(arch_name(arch)) + ")",
-                     count);
+    out.emplace_back(
+        (name ? *name : "syscall_" + std::to_string(key.second)) + " (" + std::string(arch_name(arch)) + ")", count);
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   if (out.size() > n) out.resize(n);

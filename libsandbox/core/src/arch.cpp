@@ -11,9 +11,9 @@ namespace {
 
 struct ArchNames {
   std::uint32_t token;
-  std::string_view name;    // as uname/audit userspace spells it
-  std::string_view oci;     // SCMP_ARCH_*
-  std::string_view alias;   // Docker/Go spelling, or another common one
+  std::string_view name;  // as uname/audit userspace spells it
+  std::string_view oci;   // SCMP_ARCH_*
+  std::string_view alias; // Docker/Go spelling, or another common one
 };
 
 constexpr std::array<ArchNames, 17> arch_table{{

@@ -81,8 +81,7 @@ FileAccessSet open_flags_access(std::uint64_t flags) {
   if ((flags & O_CREAT) != 0) set |= static_cast<FileAccessSet>(FileAccess::create);
   if ((flags & O_TRUNC) != 0) set |= static_cast<FileAccessSet>(FileAccess::truncate);
   if ((flags & O_APPEND) != 0) set |= static_cast<FileAccessSet>(FileAccess::append);
-  if ((flags & O_DIRECTORY) != 0 && (flags & O_ACCMODE) == O_RDONLY)
-    set = static_cast<FileAccessSet>(FileAccess::list);
+  if ((flags & O_DIRECTORY) != 0 && (flags & O_ACCMODE) == O_RDONLY) set = static_cast<FileAccessSet>(FileAccess::list);
   return set;
 }
 
@@ -206,7 +205,8 @@ void BehaviourSet::add(TraceExec r) {
 }
 
 void BehaviourSet::add(TraceFile r) {
-  FileKey key{std::move(r.exe), std::move(r.path), std::move(r.syscall), r.access, std::move(r.target), r.result, r.mode};
+  FileKey key{
+      std::move(r.exe), std::move(r.path), std::move(r.syscall), r.access, std::move(r.target), r.result, r.mode};
   auto it = files_.find(key);
   if (!admit(it != files_.end())) return;
   if (it == files_.end()) it = files_.emplace(std::move(key), 0).first;
@@ -214,8 +214,9 @@ void BehaviourSet::add(TraceFile r) {
 }
 
 void BehaviourSet::add(TraceNet r) {
-  NetKey key{std::move(r.exe),     std::move(r.syscall), std::move(r.family), std::move(r.socktype),
-             std::move(r.address), r.port,               r.result};
+  NetKey key{
+      std::move(r.exe), std::move(r.syscall), std::move(r.family), std::move(r.socktype), std::move(r.address), r.port,
+      r.result};
   auto it = nets_.find(key);
   if (!admit(it != nets_.end())) return;
   if (it == nets_.end()) it = nets_.emplace(std::move(key), 0).first;

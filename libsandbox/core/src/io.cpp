@@ -102,7 +102,8 @@ void OutputPath::write_atomic(std::string_view content) const {
     unsigned char rnd[6];
     if (::getrandom(rnd, sizeof rnd, 0) != static_cast<ssize_t>(sizeof rnd)) throw_errno("cannot get random bytes");
     tmp = "." + name_ + ".";
-    for (unsigned char c : rnd) tmp.push_back("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_"[c % 64]);
+    for (unsigned char c : rnd)
+      tmp.push_back("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_"[c % 64]);
     fd = UniqueFd(::openat(dir_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666));
     if (!fd && errno != EEXIST) throw_errno("cannot create a file beside " + path_.string());
   }
@@ -112,7 +113,8 @@ void OutputPath::write_atomic(std::string_view content) const {
     if (replacing && ::fchmod(fd.get(), old_mode & 0777) != 0) throw_errno("cannot set the mode of " + path_.string());
     if (::fsync(fd.get()) != 0) throw_errno("cannot sync " + path_.string());
     fd.reset();
-    if (::renameat(dir_.get(), tmp.c_str(), dir_.get(), name_.c_str()) != 0) throw_errno("cannot write " + path_.string());
+    if (::renameat(dir_.get(), tmp.c_str(), dir_.get(), name_.c_str()) != 0)
+      throw_errno("cannot write " + path_.string());
   } catch (...) {
     ::unlinkat(dir_.get(), tmp.c_str(), 0);
     throw;

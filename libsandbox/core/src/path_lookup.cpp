@@ -12,7 +12,7 @@ namespace {
 
 // 0 when `p` is a regular file this process may execute; else why not.
 int check_executable(const std::filesystem::path& p) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(p.c_str(), &st) != 0) return errno == ENOTDIR ? ENOENT : errno;
   if (S_ISDIR(st.st_mode)) return EISDIR;
   if (!S_ISREG(st.st_mode)) return EACCES; // a device or a fifo: execve refuses it the same way

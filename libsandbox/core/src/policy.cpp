@@ -13,8 +13,12 @@ struct OpNames {
   std::string_view oci;
 };
 constexpr std::array<OpNames, 7> op_table{{
-    {CmpOp::ne, "SCMP_CMP_NE"}, {CmpOp::lt, "SCMP_CMP_LT"}, {CmpOp::le, "SCMP_CMP_LE"},
-    {CmpOp::eq, "SCMP_CMP_EQ"}, {CmpOp::ge, "SCMP_CMP_GE"}, {CmpOp::gt, "SCMP_CMP_GT"},
+    {CmpOp::ne, "SCMP_CMP_NE"},
+    {CmpOp::lt, "SCMP_CMP_LT"},
+    {CmpOp::le, "SCMP_CMP_LE"},
+    {CmpOp::eq, "SCMP_CMP_EQ"},
+    {CmpOp::ge, "SCMP_CMP_GE"},
+    {CmpOp::gt, "SCMP_CMP_GT"},
     {CmpOp::masked_eq, "SCMP_CMP_MASKED_EQ"},
 }};
 
@@ -68,9 +72,7 @@ bool matches(const ArgCondition& cond, std::uint64_t arg) noexcept {
   return false;
 }
 
-bool Policy::has_flag(FilterFlag f) const noexcept {
-  return std::find(flags.begin(), flags.end(), f) != flags.end();
-}
+bool Policy::has_flag(FilterFlag f) const noexcept { return std::find(flags.begin(), flags.end(), f) != flags.end(); }
 
 std::vector<Arch> Policy::effective_arches() const {
   if (architectures.empty()) return {native_arch()};
@@ -92,13 +94,16 @@ bool is_clone3_fallback(const Rule& rule) {
 }
 
 Rule clone3_fallback_rule() {
-  return {{std::string(clone3_name)}, Action::errno_ret(ENOSYS), {},
+  return {{std::string(clone3_name)},
+          Action::errno_ret(ENOSYS),
+          {},
           "its flags are in memory, out of a filter's reach: ENOSYS makes the C library fall back to clone"};
 }
 
 bool falls_back_from_clone3(const Policy& policy) {
   for (const auto& rule : policy.rules)
-    if (std::find(rule.names.begin(), rule.names.end(), clone3_name) != rule.names.end()) return is_clone3_fallback(rule);
+    if (std::find(rule.names.begin(), rule.names.end(), clone3_name) != rule.names.end())
+      return is_clone3_fallback(rule);
   return false;
 }
 

@@ -124,7 +124,8 @@ Marker find_record_start(std::string_view& text) noexcept {
     // journald's audit transport names the type instead: "audit[2140]: SECCOMP auid=...", "-o cat": "SECCOMP auid=...".
     if (token == "SECCOMP" && (first || after_audit_tag)) return Marker::seccomp;
     if (after_audit_tag) return Marker::other_type; // "audit[1]: SYSCALL arch=...", "audit: backlog limit exceeded"
-    if (token.find('=') != std::string_view::npos && !token.starts_with("node=")) return Marker::none; // fields, no type
+    if (token.find('=') != std::string_view::npos && !token.starts_with("node="))
+      return Marker::none; // fields, no type
     previous = token;
   }
 }
@@ -150,9 +151,20 @@ bool parse_stamp(std::string_view& text, SeccompRecord& out) noexcept {
 
 // Which fields a record had; the first occurrence of a key wins.
 enum Seen : unsigned {
-  seen_auid = 1u << 0, seen_uid = 1u << 1, seen_gid = 1u << 2, seen_ses = 1u << 3, seen_pid = 1u << 4,
-  seen_comm = 1u << 5, seen_exe = 1u << 6, seen_sig = 1u << 7, seen_arch = 1u << 8, seen_syscall = 1u << 9,
-  seen_compat = 1u << 10, seen_ip = 1u << 11, seen_code = 1u << 12, seen_arch_name = 1u << 13,
+  seen_auid = 1u << 0,
+  seen_uid = 1u << 1,
+  seen_gid = 1u << 2,
+  seen_ses = 1u << 3,
+  seen_pid = 1u << 4,
+  seen_comm = 1u << 5,
+  seen_exe = 1u << 6,
+  seen_sig = 1u << 7,
+  seen_arch = 1u << 8,
+  seen_syscall = 1u << 9,
+  seen_compat = 1u << 10,
+  seen_ip = 1u << 11,
+  seen_code = 1u << 12,
+  seen_arch_name = 1u << 13,
 };
 // code= is the last field the kernel writes: without it the line was cut short.
 constexpr unsigned required_fields = seen_pid | seen_syscall | seen_code;

@@ -6,12 +6,18 @@ namespace {
 
 // mmap2 is i386's mmap with prot in argument 2 (its own mmap takes a pointer to the arguments).
 constexpr SensitiveArg table[] = {
-    {"socket", 0, ArgKind::domain, "domain"},            {"socket", 1, ArgKind::socket_type, "type"},
-    {"socketpair", 0, ArgKind::domain, "domain"},        {"socketpair", 1, ArgKind::socket_type, "type"},
-    {"clone", 0, ArgKind::clone_flags, "flags"},         {"unshare", 0, ArgKind::unshare_flags, "flags"},
-    {"ioctl", 1, ArgKind::ioctl_request, "request"},     {"prctl", 0, ArgKind::prctl_option, "option"},
-    {"personality", 0, ArgKind::personality, "persona"}, {"mmap", 2, ArgKind::prot, "prot"},
-    {"mmap2", 2, ArgKind::prot, "prot"},                 {"mprotect", 2, ArgKind::prot, "prot"},
+    {"socket", 0, ArgKind::domain, "domain"},
+    {"socket", 1, ArgKind::socket_type, "type"},
+    {"socketpair", 0, ArgKind::domain, "domain"},
+    {"socketpair", 1, ArgKind::socket_type, "type"},
+    {"clone", 0, ArgKind::clone_flags, "flags"},
+    {"unshare", 0, ArgKind::unshare_flags, "flags"},
+    {"ioctl", 1, ArgKind::ioctl_request, "request"},
+    {"prctl", 0, ArgKind::prctl_option, "option"},
+    {"personality", 0, ArgKind::personality, "persona"},
+    {"mmap", 2, ArgKind::prot, "prot"},
+    {"mmap2", 2, ArgKind::prot, "prot"},
+    {"mprotect", 2, ArgKind::prot, "prot"},
     {"pkey_mprotect", 2, ArgKind::prot, "prot"},
 };
 

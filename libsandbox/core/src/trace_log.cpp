@@ -219,7 +219,8 @@ TraceSummary read_summary(const Fields& fields) {
 Outcome read_outcome(const Fields& fields) {
   const json* value = fields.find("result");
   if (value == nullptr) return Outcome::unknown;
-  const std::optional<Outcome> outcome = value->is_string() ? outcome_from_name(value->get<std::string>()) : std::nullopt;
+  const std::optional<Outcome> outcome =
+      value->is_string() ? outcome_from_name(value->get<std::string>()) : std::nullopt;
   if (!outcome) fields.wrong_type("result", "\"ok\" or \"failed\"", *value);
   return *outcome;
 }
@@ -273,9 +274,7 @@ TraceNet read_net(const Fields& fields) {
   return net;
 }
 
-bool is_blank(std::string_view line) {
-  return line.find_first_not_of(" \t\r") == std::string_view::npos;
-}
+bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
 
 // Calls `each(line, number)` for every line, numbered from 1, without its "\r\n" or "\n".
 template <class Each>
@@ -318,7 +317,10 @@ void write_behaviour(const Trace& trace, std::string& out) {
     out += dump_line(line);
   }
   for (const auto& f : trace.files) {
-    ordered line{{"type", "file"}, {"exe", f.exe}, {"syscall", f.syscall}, {"path", f.path},
+    ordered line{{"type", "file"},
+                 {"exe", f.exe},
+                 {"syscall", f.syscall},
+                 {"path", f.path},
                  {"access", file_access_names(f.access)}};
     if (!f.target.empty()) line["target"] = f.target;
     put_result(line, f.result);
@@ -384,8 +386,8 @@ std::string write_trace(const Trace& trace) {
   using ordered = nlohmann::ordered_json;
   std::string out;
   const TraceHeader& h = trace.header;
-  ordered header = {{"type", "header"},       {"format", trace_format_name}, {"version", trace_format_version},
-                    {"command", h.command},   {"source", h.source},          {"kernel", h.kernel},
+  ordered header = {{"type", "header"},          {"format", trace_format_name}, {"version", trace_format_version},
+                    {"command", h.command},      {"source", h.source},          {"kernel", h.kernel},
                     {"started_at", h.started_at}};
   if (!h.baseline.empty()) header["baseline"] = h.baseline;
   if (!h.runtime.empty()) header["runtime"] = h.runtime;
@@ -397,8 +399,8 @@ std::string write_trace(const Trace& trace) {
   if (!h.workspace.empty()) header["workspace"] = h.workspace;
   out += dump_line(header);
   for (const auto& s : trace.syscalls) {
-    ordered line{{"type", "syscall"}, {"arch", arch_name(s.arch)}, {"nr", s.nr}, {"name", s.name},
-                 {"count", s.count},  {"exe", s.exe}};
+    ordered line{{"type", "syscall"}, {"arch", arch_name(s.arch)}, {"nr", s.nr},
+                 {"name", s.name},    {"count", s.count},          {"exe", s.exe}};
     if (!s.args.empty()) {
       ordered args = ordered::array();
       for (const auto& a : s.args) {
@@ -412,8 +414,8 @@ std::string write_trace(const Trace& trace) {
   }
   write_behaviour(trace, out);
   if (const auto& s = trace.summary) {
-    ordered summary{{"type", "summary"},       {"events", s->events},         {"distinct", s->distinct},
-                    {"lost", s->lost},           {"exit_code", s->exit_code},   {"duration_ms", s->duration_ms},
+    ordered summary{{"type", "summary"},      {"events", s->events},       {"distinct", s->distinct},
+                    {"lost", s->lost},        {"exit_code", s->exit_code}, {"duration_ms", s->duration_ms},
                     {"unparsed", s->unparsed}};
     if (!s->loss.empty()) summary["loss"] = s->loss;
     if (s->behaviour_dropped != 0) summary["behaviour_dropped"] = s->behaviour_dropped;

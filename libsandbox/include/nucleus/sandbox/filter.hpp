@@ -32,8 +32,7 @@ struct CompileOptions {
 class BpfProgram {
 public:
   BpfProgram() = default;
-  BpfProgram(std::vector<sock_filter> insns, unsigned flags)
-      : insns_(std::move(insns)), flags_(flags) {}
+  BpfProgram(std::vector<sock_filter> insns, unsigned flags) : insns_(std::move(insns)), flags_(flags) {}
 
   const std::vector<sock_filter>& instructions() const noexcept { return insns_; }
   std::size_t size() const noexcept { return insns_.size(); }
@@ -70,8 +69,7 @@ std::vector<core::Rule> mandatory_denials(bool allow_io_uring = false);
 core::Action bad_arch_action(bool complain = false);
 
 // Throws Error(invalid_input) naming the rule and syscall that libseccomp rejects.
-BpfProgram compile(const core::Policy& policy, const CompileOptions& options = {},
-                   CompileStats* stats = nullptr);
+BpfProgram compile(const core::Policy& policy, const CompileOptions& options = {}, CompileStats* stats = nullptr);
 
 // Async-signal-safe: sets PR_SET_NO_NEW_PRIVS and installs the program. Returns 0 or -errno.
 int install_filter(const BpfProgram& program) noexcept;

@@ -84,24 +84,24 @@ struct FsEntry {
   bool nosuid = true;
   bool nodev = true;
   bool noexec = false;
-  std::string tmpfs_data;                  // tmpfs and dev: the mount data ("mode=1777")
-  FsAccess access = fs_read_only;          // what may be done below `path`
-  std::vector<std::string> make_first;     // paths made, in order, inside a fresh tmpfs to mount on
-                                           // (the last one a file when !directory)
-  bool needs_mount_point = false;          // the mount point must already exist in the (read-only) root
-  std::optional<FsIdmap> idmap;            // rw bind of another owner's directory
+  std::string tmpfs_data;                   // tmpfs and dev: the mount data ("mode=1777")
+  FsAccess access = fs_read_only;           // what may be done below `path`
+  std::vector<std::string> make_first;      // paths made, in order, inside a fresh tmpfs to mount on
+                                            // (the last one a file when !directory)
+  bool needs_mount_point = false;           // the mount point must already exist in the (read-only) root
+  std::optional<FsIdmap> idmap;             // rw bind of another owner's directory
   std::vector<std::string> read_only_below; // proc: the host kernel's knobs, kept read-only by mount
-  std::vector<std::string> devices;        // dev: the device nodes, e.g. "null"
-  std::string shown_as;                    // the user's own spelling of the source, for messages
-  std::string purpose;                     // for --verbose: why the sandbox adds it ("no host sockets")
+  std::vector<std::string> devices;         // dev: the device nodes, e.g. "null"
+  std::string shown_as;                     // the user's own spelling of the source, for messages
+  std::string purpose;                      // for --verbose: why the sandbox adds it ("no host sockets")
 };
 
 // How the working directory inside was chosen.
 enum class CwdChoice {
-  caller,       // the caller's own directory, visible at the same path
-  rootfs,       // "/": --rootfs shows another tree, where the caller's directory means nothing
-  hidden,       // "/": a fresh tmpfs (/tmp, --tmpfs) hides the caller's directory
-  unknown,      // "/": the caller's directory could not be read
+  caller,  // the caller's own directory, visible at the same path
+  rootfs,  // "/": --rootfs shows another tree, where the caller's directory means nothing
+  hidden,  // "/": a fresh tmpfs (/tmp, --tmpfs) hides the caller's directory
+  unknown, // "/": the caller's directory could not be read
 };
 
 // A files policy (IsolationConfig::policy) plugs in here: its paths become entries (binds of the

@@ -46,8 +46,8 @@ struct BindMount {
 };
 
 struct ResourceLimit {
-  int resource = 0;        // RLIMIT_*
-  std::uint64_t soft = 0;  // RLIM_INFINITY for unlimited
+  int resource = 0;       // RLIMIT_*
+  std::uint64_t soft = 0; // RLIM_INFINITY for unlimited
   std::uint64_t hard = 0;
 };
 
@@ -65,10 +65,10 @@ struct IsolationConfig {
   bool allow_host_network = false;
   std::optional<LockdownMode> require_lockdown;
 
-  std::string rootfs;                 // empty: a read-only view of the host root
-  std::vector<BindMount> ro;          // extra read-only binds
-  std::vector<BindMount> rw;          // writable binds
-  std::vector<std::string> tmpfs;     // extra empty writable tmpfs mounts (destinations)
+  std::string rootfs;             // empty: a read-only view of the host root
+  std::vector<BindMount> ro;      // extra read-only binds
+  std::vector<BindMount> rw;      // writable binds
+  std::vector<std::string> tmpfs; // extra empty writable tmpfs mounts (destinations)
   std::string hostname = "nucleus";
 
   // The files and network policy (--policy): only its paths are visible, with the access it
@@ -93,7 +93,7 @@ struct IsolationConfig {
   std::vector<ResourceLimit> rlimits; // applied on top of the defaults (core dumps off)
 
   std::optional<std::uint64_t> memory_bytes = default_memory_bytes; // nullopt: unlimited
-  std::optional<std::uint64_t> pids = default_pids;                  // nullopt: unlimited
+  std::optional<std::uint64_t> pids = default_pids;                 // nullopt: unlimited
   std::optional<double> cpus;
 
   // What reaches the workload of the caller's process: fds 0-2 plus pass_fds, and the environment
@@ -110,8 +110,8 @@ struct IsolationConfig {
   bool allow_io_uring = false;
 
   // Where the trust guards look: PATH for runsc, and the process environment. Tests override them.
-  std::optional<std::string> search_path;                         // default: $PATH
-  std::optional<bool> degraded_env_set;                           // default: the real environment
+  std::optional<std::string> search_path; // default: $PATH
+  std::optional<bool> degraded_env_set;   // default: the real environment
   std::string lockdown_file = "/sys/kernel/security/lockdown";
 };
 

@@ -23,8 +23,8 @@ struct PtyChild {
 };
 
 struct WorkloadPty {
-  core::UniqueFd master;     // the parent's side, close-on-exec
-  core::UniqueFd slave;      // the child's side, close-on-exec (the child dup2s it)
+  core::UniqueFd master; // the parent's side, close-on-exec
+  core::UniqueFd slave;  // the child's side, close-on-exec (the child dup2s it)
   PtyChild child;
   int caller_input = -1;  // the caller's terminal to read keystrokes from (fd 0), or -1
   int caller_output = -1; // where the workload's terminal output goes (fd 1 or 2), or -1

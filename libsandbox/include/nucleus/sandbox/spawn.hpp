@@ -19,9 +19,9 @@
 namespace nucleus::sandbox {
 
 struct SpawnSpec {
-  std::vector<std::string> argv;         // argv[0] is looked up in PATH unless it contains '/'
-  const BpfProgram* filter = nullptr;    // installed as the last step before execve
-  bool new_audit_session = false;        // write /proc/self/loginuid so the tree gets its own ses=
+  std::vector<std::string> argv;      // argv[0] is looked up in PATH unless it contains '/'
+  const BpfProgram* filter = nullptr; // installed as the last step before execve
+  bool new_audit_session = false;     // write /proc/self/loginuid so the tree gets its own ses=
   // Runs in the child after the audit session and before the filter: isolation steps. Must be
   // async-signal-safe; returns 0 or an errno, which aborts the start.
   int (*pre_exec)(const void* context) noexcept = nullptr;

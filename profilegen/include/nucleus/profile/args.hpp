@@ -22,9 +22,9 @@ namespace nucleus::profile {
 // The argument-sensitive syscalls and their kinds are the core's (nucleus/core/sensitive.hpp):
 // the recorders keep values of the same arguments that gen conditions.
 using core::ArgKind;
-using core::SensitiveArg;
 using core::sensitive_args;
 using core::sensitive_args_of;
+using core::SensitiveArg;
 
 // SOCK_NONBLOCK | SOCK_CLOEXEC: flags on socket's type that change no risk, masked off.
 inline constexpr std::uint64_t socket_type_flags = 04000 | 02000000;

@@ -33,8 +33,8 @@ std::span<const RiskySyscall> risky_syscalls() noexcept;
 
 struct Finding {
   Severity severity = Severity::info;
-  std::string id;      // "risky-syscall", "default-action", "architectures", "beyond-docker-default", ...
-  std::string subject; // the syscall or setting: "ptrace", "defaultAction"
+  std::string id;                  // "risky-syscall", "default-action", "architectures", "beyond-docker-default", ...
+  std::string subject;             // the syscall or setting: "ptrace", "defaultAction"
   std::vector<std::string> arches; // where it applies; empty: everywhere
   std::string message;
   std::string reason;
@@ -47,7 +47,7 @@ struct CheckOptions {
 };
 
 struct CheckResult {
-  std::vector<Finding> findings; // most severe first, then by subject
+  std::vector<Finding> findings;  // most severe first, then by subject
   std::vector<std::string> notes; // e.g. that the Docker comparison was not made
   std::optional<Severity> highest() const;
 };

@@ -45,8 +45,8 @@ struct TraceDenial {
   std::string name;
   std::uint64_t count = 0;
   std::string exe;
-  Access access = Access::denied; // denied, or conditional (denied unless the arguments match)
-  std::string why;                // "default action errno(EPERM)", "architecture x86 is not listed"
+  Access access = Access::denied;  // denied, or conditional (denied unless the arguments match)
+  std::string why;                 // "default action errno(EPERM)", "architecture x86 is not listed"
   std::vector<std::string> values; // traced argument values the conditions deny: "socket:AF_INET6"
 };
 

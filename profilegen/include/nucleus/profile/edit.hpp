@@ -14,8 +14,8 @@ namespace nucleus::profile {
 // Allows each name without conditions: into the first plain allow entry, or a new one. A name
 // already allowed without conditions is left alone. "NAME:VALUE" (args.hpp parse_value_spec:
 // "socket:AF_INET6", "clone:CLONE_NEWUSER") allows one more argument value instead, keeping the
-// other conditions of the syscall's entries; remove takes such a value out again. Throws Error(invalid_input) for a name that
-// no listed architecture has ("did you mean ...").
+// other conditions of the syscall's entries; remove takes such a value out again. Throws Error(invalid_input) for a
+// name that no listed architecture has ("did you mean ...").
 core::Policy add_syscalls(core::Policy policy, const std::vector<std::string>& names);
 
 // Takes each name out of every entry that lets it run (allow, log); entries left empty go.

@@ -15,8 +15,8 @@ namespace nucleus::profile {
 
 // One of systemd's syscall groups (SystemCallFilter=@name), with nested groups expanded.
 struct SyscallGroup {
-  std::string name;        // "@file-system"
-  std::string description; // "File system operations"
+  std::string name;                 // "@file-system"
+  std::string description;          // "File system operations"
   std::vector<std::string> members; // sorted, unique
 };
 // The groups as systemd 252 publishes them, in systemd's order (profilegen/data/).
@@ -25,9 +25,9 @@ const std::vector<SyscallGroup>& syscall_groups();
 struct ArchCount {
   core::Arch arch;
   bool covered = true;
-  std::size_t allowed = 0;     // without conditions
-  std::size_t conditional = 0; // only under argument conditions
-  std::size_t total = 0;       // libseccomp's table for the arch
+  std::size_t allowed = 0;              // without conditions
+  std::size_t conditional = 0;          // only under argument conditions
+  std::size_t total = 0;                // libseccomp's table for the arch
   std::optional<std::size_t> reference; // what the reference (Docker's default) permits there
   std::size_t permitted() const noexcept { return allowed + conditional; }
 };
@@ -35,18 +35,18 @@ struct ArchCount {
 struct GroupUse {
   std::string name;
   std::string description;
-  std::size_t size = 0;              // members that exist on the arch
-  std::vector<std::string> allowed;  // members the profile permits (conditional ones marked with "?")
+  std::size_t size = 0;             // members that exist on the arch
+  std::vector<std::string> allowed; // members the profile permits (conditional ones marked with "?")
 };
 
 struct Explanation {
   std::string default_action;
   std::vector<std::string> flags;
   std::vector<ArchCount> arches;
-  core::Arch group_arch;          // the groups are counted on the first architecture
-  std::vector<GroupUse> groups;      // every group, systemd's order
+  core::Arch group_arch;              // the groups are counted on the first architecture
+  std::vector<GroupUse> groups;       // every group, systemd's order
   std::vector<std::string> ungrouped; // permitted but in no group
-  std::string reference_label;       // empty: no reference given
+  std::string reference_label;        // empty: no reference given
   // Each syscall allowed only under argument conditions, with what they let through in symbols:
   // {"socket", "AF_UNIX, AF_INET only; type SOCK_STREAM only"}. Sorted by name.
   std::vector<std::pair<std::string, std::string>> conditions;

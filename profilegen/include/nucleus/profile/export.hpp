@@ -16,12 +16,12 @@ enum class ExportFormat { oci, docker, k8s, systemd, minijail };
 std::optional<ExportFormat> export_format_from_name(std::string_view name);
 
 struct ExportOptions {
-  std::string name = "profile";         // k8s: metadata.name (a DNS-1123 name)
-  std::string source;                   // shown in the header comment
-  std::optional<core::Arch> arch;    // minijail: the one architecture the policy file is for
-  bool accept_kill_default = false;     // minijail: accept that unlisted syscalls kill the process
-  bool accept_name_only = false;        // systemd: allow conditioned syscalls by name (wider than the profile)
-  bool drop_flags = false;              // oci, docker, k8s: leave out the filter flags (runc < 1.2 refuses them)
+  std::string name = "profile";     // k8s: metadata.name (a DNS-1123 name)
+  std::string source;               // shown in the header comment
+  std::optional<core::Arch> arch;   // minijail: the one architecture the policy file is for
+  bool accept_kill_default = false; // minijail: accept that unlisted syscalls kill the process
+  bool accept_name_only = false;    // systemd: allow conditioned syscalls by name (wider than the profile)
+  bool drop_flags = false;          // oci, docker, k8s: leave out the filter flags (runc < 1.2 refuses them)
 };
 
 struct ExportResult {

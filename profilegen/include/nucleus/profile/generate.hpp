@@ -26,8 +26,8 @@ inline constexpr std::string_view always_allowed[] = {"execve", "exit", "exit_gr
 // yields, preempts them with a signal and returns memory there. Allowed for traces of containers
 // (header "container", the OCI hook's), so that a profile from one run starts the next.
 inline constexpr std::string_view container_runtime_allowance[] = {
-    "futex", "nanosleep", "sched_yield", "getpid", "gettid", "tgkill",
-    "rt_sigprocmask", "sigaltstack", "madvise", "munmap", "epoll_pwait"};
+    "futex",          "nanosleep",   "sched_yield", "getpid", "gettid",     "tgkill",
+    "rt_sigprocmask", "sigaltstack", "madvise",     "munmap", "epoll_pwait"};
 
 // Bounds on argument conditions (the README's "Argument conditions"): an argument traced with more
 // distinct values than max_condition_values is not checked, and a syscall whose entries (one per
@@ -39,7 +39,7 @@ inline constexpr std::size_t max_condition_entries = 64;
 
 struct GenerateOptions {
   core::Action default_action = core::Action::errno_ret(1); // EPERM
-  bool log_denials = true;                                         // SECCOMP_FILTER_FLAG_LOG
+  bool log_denials = true;                                  // SECCOMP_FILTER_FLAG_LOG
   // io_uring's operations (open, read, connect, ...) run in the kernel without passing the seccomp
   // filter, so allowing io_uring_setup lets the program do what the rest of the profile denies.
   // Left out unless asked for, even when traced.
@@ -77,18 +77,16 @@ struct RecordSelector {
 
 // Builds a trace from raw audit text (audit.log, dmesg, kmsg or journalctl output). Throws
 // Error(usage) without a selector, Error(invalid_input) when nothing matches.
-core::Trace trace_from_audit_text(std::string_view text, const RecordSelector& selector,
-                                    std::string_view source_name);
+core::Trace trace_from_audit_text(std::string_view text, const RecordSelector& selector, std::string_view source_name);
 
 // Reads each input: a nucleus trace log, or raw audit text with the selector.
-std::vector<core::Trace> read_inputs(const std::vector<std::filesystem::path>& inputs,
-                                       const RecordSelector& selector);
+std::vector<core::Trace> read_inputs(const std::vector<std::filesystem::path>& inputs, const RecordSelector& selector);
 
 // The minimal policy allowing everything the traces recorded. Throws Error(invalid_input) for a
 // syscall that libseccomp cannot name on its architecture (a corrupt trace).
 // `left_out`, when given, receives the traced syscalls the profile leaves out on purpose (io_uring).
 core::Policy generate_profile(const std::vector<core::Trace>& traces, const GenerateOptions& options = {},
-                                 std::vector<std::string>* left_out = nullptr);
+                              std::vector<std::string>* left_out = nullptr);
 // The same, with the notes; `sources` names the traces in them (parallel to `traces`, may be empty).
 // Values of the same syscall's argument are unioned over all traces.
 GenerateResult generate(const std::vector<core::Trace>& traces, const GenerateOptions& options = {},

@@ -15,14 +15,14 @@ namespace nucleus::profile {
 
 // A problem found in a profile that does not stop it from loading (unknown keys, ignored fields).
 struct Diagnostic {
-  std::string path;    // JSON path: "syscalls[3].args[0]"
+  std::string path; // JSON path: "syscalls[3].args[0]"
   std::string message;
 };
 
 // What Docker's includes/excludes are resolved against.
 struct ResolveContext {
-  std::vector<std::string> capabilities;        // "CAP_SYS_ADMIN"; empty: none
-  std::optional<std::string> kernel_release;    // "6.1.0"; default: the running kernel
+  std::vector<std::string> capabilities;     // "CAP_SYS_ADMIN"; empty: none
+  std::optional<std::string> kernel_release; // "6.1.0"; default: the running kernel
   std::optional<core::Arch> arch;            // default: the native architecture
 };
 

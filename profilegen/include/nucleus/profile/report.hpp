@@ -27,7 +27,7 @@ struct ReportInput {
   std::optional<std::string> previous_name;
   std::optional<core::Policy> previous;
   const Reference* docker_default = nullptr;
-  std::string generated_at; // RFC 3339; the caller's clock, so that tests can fix it
+  std::string generated_at;     // RFC 3339; the caller's clock, so that tests can fix it
   std::size_t chart_limit = 30; // bars in the chart
   // The files and network policy (report --policy): a section with its entries and check's findings.
   const core::AccessPolicy* access_policy = nullptr;

@@ -58,14 +58,14 @@ struct ReviewOptions {
 };
 
 struct Review {
-  std::vector<std::string> sources;          // the traces reviewed
-  std::vector<std::string> against;          // the traces of the old version (review --against)
-  std::vector<std::string> commands;         // what was run, one per trace
-  std::vector<std::string> workspace;        // the folders writes were measured against
-  bool behaviour_recorded = true;            // every trace has behaviour records
-  std::vector<std::string> incomplete;       // why the inventory is incomplete (loss, dropped records)
-  std::vector<ExeInventory> executables;     // sorted by exe
-  std::vector<Finding> findings;             // most severe first
+  std::vector<std::string> sources;      // the traces reviewed
+  std::vector<std::string> against;      // the traces of the old version (review --against)
+  std::vector<std::string> commands;     // what was run, one per trace
+  std::vector<std::string> workspace;    // the folders writes were measured against
+  bool behaviour_recorded = true;        // every trace has behaviour records
+  std::vector<std::string> incomplete;   // why the inventory is incomplete (loss, dropped records)
+  std::vector<ExeInventory> executables; // sorted by exe
+  std::vector<Finding> findings;         // most severe first
   std::vector<std::string> notes;
   std::optional<Severity> highest() const;
 };

@@ -4,10 +4,9 @@
 // condition on; no count crosses to userspace per syscall, so the workload runs at
 // nearly full speed. With behaviour records (EbpfContent), the exec, file and socket calls each
 // send their arguments and result through a ring buffer, read while the workload runs.
-// Use: check ebpf_unavailable() (auto falls back to the audit recorder), then EbpfRecorder::open() (starts loading in the background), run() (attached before the workload
-// execs: the load overlaps the workload's own start), and the trace.
-// For processes that run already (a pid's tree, a cgroup): ebpf_attach_unavailable(), open(),
-// record_existing().
+// Use: check ebpf_unavailable() (auto falls back to the audit recorder), then EbpfRecorder::open() (starts loading in
+// the background), run() (attached before the workload execs: the load overlaps the workload's own start), and the
+// trace. For processes that run already (a pid's tree, a cgroup): ebpf_attach_unavailable(), open(), record_existing().
 #pragma once
 
 #include "nucleus/core/error.hpp"
@@ -34,18 +33,19 @@ struct EbpfAttachOptions {
   pid_t pid = 0;      // the process tree rooted here: all threads, all descendants, forked later too
   std::string cgroup; // or: every task in this cgroup directory (v2, or v1) and the cgroups below it
   // With pid: count each process of the tree only from its first exec after attaching (and that
-  // exec itself, and what it calls once under one more seccomp filter than it had at attach). A container's init runs the runtime's own code until it execs the container's
-  // process, with the container's seccomp filter installed just before that exec.
+  // exec itself, and what it calls once under one more seccomp filter than it had at attach). A container's init runs
+  // the runtime's own code until it execs the container's process, with the container's seccomp filter installed just
+  // before that exec.
   bool await_exec = false;
   std::optional<std::chrono::milliseconds> duration = {}; // stop after this long
   std::function<void()> on_attached = {};                 // once the target's calls count
 };
 
 struct EbpfTrace {
-  MonitorResult run;                  // source "ebpf", attribution audit_session, loss
+  MonitorResult run;                        // source "ebpf", attribution audit_session, loss
   std::vector<core::TraceSyscall> syscalls; // per (arch, nr, exe), with argument values
-  std::vector<std::string> warnings;  // for the trace's reader (the trace header's "warnings")
-  std::uint64_t awaited_execs = 0;    // await_exec: the processes whose wait ended with an exec
+  std::vector<std::string> warnings;        // for the trace's reader (the trace header's "warnings")
+  std::uint64_t awaited_execs = 0;          // await_exec: the processes whose wait ended with an exec
   // Behaviour records (programs run, files, network), when the recorder was opened with them
   // (`behaviour`); sorted, distinct, counted, at most the cap of them: behaviour_dropped counts
   // the records past it.
@@ -74,11 +74,11 @@ public:
 // loss reported; zero keeps the size every trace uses, and the tools never set them. A smaller map
 // cannot hide anything: every map that falls short is counted and reported as loss.
 struct EbpfMapSizes {
-  std::uint32_t exec_event_bytes = 0; // the exec events' ring buffer: a power of two, a page at least
-  std::uint32_t tracked = 0;          // the processes followed in a tree (--pid)
-  std::uint32_t facts = 0;            // executables, rare numbers and argument values together
+  std::uint32_t exec_event_bytes = 0;      // the exec events' ring buffer: a power of two, a page at least
+  std::uint32_t tracked = 0;               // the processes followed in a tree (--pid)
+  std::uint32_t facts = 0;                 // executables, rare numbers and argument values together
   std::uint32_t behaviour_event_bytes = 0; // the behaviour records' ring buffer: a power of two, a page at least
-  std::size_t behaviour_records = 0;  // the cap on distinct behaviour records (core::BehaviourSet's)
+  std::size_t behaviour_records = 0;       // the cap on distinct behaviour records (core::BehaviourSet's)
 };
 
 // What the recorder records besides the syscalls' names and counts.
@@ -118,9 +118,9 @@ public:
   // Records `target` until its root process exits (pid), the cgroup is empty or removed, the
   // duration elapses, or SIGINT/SIGTERM/SIGHUP arrives; the trace holds what was recorded until
   // then; with a pid, the root's exit status in run.wait_status (-1 when it did not exit while
-  // recorded) and run.exit_code. Throws Error(not_found) for a pid or cgroup that does not exist, Error(invalid_input) for
-  // a path that is not a cgroup directory. A cgroup v1 directory is followed as a tree of its
-  // processes, read again on every check (see the trace's warnings). Call once, instead of run().
+  // recorded) and run.exit_code. Throws Error(not_found) for a pid or cgroup that does not exist, Error(invalid_input)
+  // for a path that is not a cgroup directory. A cgroup v1 directory is followed as a tree of its processes, read again
+  // on every check (see the trace's warnings). Call once, instead of run().
   EbpfTrace record_existing(const EbpfAttachOptions& target);
 
   struct State;

@@ -56,18 +56,18 @@ inline constexpr std::size_t max_path_size = 4096;
 // them (gvisor.syscall.Open, Execve, Socket, Connect, Bind, Chdir in points/syscall.proto).
 struct PointFields {
   std::uint64_t sysno = 0;
-  bool has_exit = false;     // the exit side of the point: the call's result is known
-  std::int64_t result = 0;   // Exit.result
-  std::int64_t errorno = 0;  // Exit.errorno: non-zero when the call failed
-  std::int64_t fd = 0;       // openat/execveat: the directory descriptor (AT_FDCWD = -100); connect/bind: the socket
-  std::string fd_path;       // the optional field: that descriptor's path in the sandbox, when it has one
-  std::string pathname;      // as the call passed it (gVisor copies at most PATH_MAX bytes)
-  std::uint32_t flags = 0;   // open: the open flags; execveat: the AT_* flags
+  bool has_exit = false;    // the exit side of the point: the call's result is known
+  std::int64_t result = 0;  // Exit.result
+  std::int64_t errorno = 0; // Exit.errorno: non-zero when the call failed
+  std::int64_t fd = 0;      // openat/execveat: the directory descriptor (AT_FDCWD = -100); connect/bind: the socket
+  std::string fd_path;      // the optional field: that descriptor's path in the sandbox, when it has one
+  std::string pathname;     // as the call passed it (gVisor copies at most PATH_MAX bytes)
+  std::uint32_t flags = 0;  // open: the open flags; execveat: the AT_* flags
   std::vector<std::string> argv; // execve: at most core::exec_argv_max, each cut to core::exec_arg_bytes_max
   bool argv_truncated = false;
-  std::string address;       // connect/bind: the struct sockaddr bytes (at most max_address_size)
-  std::int32_t domain = 0;   // socket
-  std::int32_t type = 0;     // socket: with SOCK_NONBLOCK and SOCK_CLOEXEC
+  std::string address;     // connect/bind: the struct sockaddr bytes (at most max_address_size)
+  std::int32_t domain = 0; // socket
+  std::int32_t type = 0;   // socket: with SOCK_NONBLOCK and SOCK_CLOEXEC
 };
 inline constexpr std::size_t max_address_size = 128; // sizeof(struct sockaddr_storage)
 
@@ -200,7 +200,7 @@ private:
     int family = 0;
     bool cloexec = false;
     bool connected = false;
-    std::string local;  // the address it was bound to
+    std::string local; // the address it was bound to
     int local_port = -1;
   };
   void emit(std::int32_t tgid, Call call);
@@ -215,7 +215,7 @@ private:
   bool sensitive_native(int nr) const;
   std::string first_exe_;
   std::set<int> known_;
-  std::set<int> streamed_; // numbers the stream has sent
+  std::set<int> streamed_;         // numbers the stream has sent
   std::uint64_t args_missing_ = 0; // argument-sensitive calls known from the debug log only
   std::map<std::int32_t, std::string> exe_of_group_;
   std::map<std::int32_t, std::int32_t> group_of_thread_;
@@ -236,9 +236,9 @@ private:
   // argument, the working directory) without counting it, so each raw call of a number with a
   // behaviour point waits for that point here, by thread, and each exec event for its execve's exit.
   bool behaviour_points_ = false;
-  std::set<int> pointed_;                       // the numbers with a behaviour point
-  std::map<std::int32_t, int> awaiting_point_;  // by thread: the raw call whose point has not come
-  std::set<std::int32_t> exec_events_;          // thread groups whose exec event awaits its execve's exit
+  std::set<int> pointed_;                      // the numbers with a behaviour point
+  std::map<std::int32_t, int> awaiting_point_; // by thread: the raw call whose point has not come
+  std::set<std::int32_t> exec_events_;         // thread groups whose exec event awaits its execve's exit
   std::uint64_t points_missing_ = 0;
   std::uint64_t exec_events_missing_ = 0;
   std::vector<Call> ready_;
@@ -274,7 +274,6 @@ std::string old_runsc_note(std::string_view version_output);
 
 // The action `policy` takes for syscall `name` with these arguments: the first entry naming it
 // whose conditions all hold (conditions ANDed, as nucleus compiles them), else the default.
-core::Action policy_action(const core::Policy& policy, std::string_view name,
-                              const std::array<std::uint64_t, 6>& args);
+core::Action policy_action(const core::Policy& policy, std::string_view name, const std::array<std::uint64_t, 6>& args);
 
 } // namespace nucleus::tracer::gvisor

@@ -66,8 +66,8 @@ struct MonitorOptions {
   // come from gVisor's own monitoring stream and debug log (see gvisor.hpp), not from the host's
   // audit subsystem, and `source` and `filter` are not used.
   struct Gvisor {
-    std::string runsc;     // the runsc binary argv runs
-    std::string first_exe; // the command's executable: the container's first process is not an exec
+    std::string runsc;           // the runsc binary argv runs
+    std::string first_exe;       // the command's executable: the container's first process is not an exec
     bool report_denials = false; // run runsc with --debug: the only place its seccomp denials appear
     // Told once, while the workload starts, when this runsc is older than the default level needs
     // (unset: the note goes to MonitorResult::source_note).
@@ -87,15 +87,15 @@ struct MonitorOptions {
 struct MonitorResult {
   pid_t pid = 0;
   int wait_status = 0;
-  int exit_code = 0; // sandbox::exit_code_from_status
-  std::string source;      // "audit-netlink", "kmsg" or "gvisor"; empty when none could be opened (require_source false)
-  std::string runtime;     // under gVisor: "runsc <version>"
-  bool arguments = false;  // records carry their arguments (SeccompRecord::args): the trace's "arguments"
+  int exit_code = 0;      // sandbox::exit_code_from_status
+  std::string source;     // "audit-netlink", "kmsg" or "gvisor"; empty when none could be opened (require_source false)
+  std::string runtime;    // under gVisor: "runsc <version>"
+  bool arguments = false; // records carry their arguments (SeccompRecord::args): the trace's "arguments"
   std::string source_note; // why auto picked it, if it fell back
   Attribution attribution = Attribution::audit_session;
   std::optional<std::uint32_t> audit_session;
-  LossReport loss;         // transport losses plus the kernel's audit lost counter delta
-  bool fenced = false;     // false: the drain ended on the timeout, records may be missing
+  LossReport loss;                      // transport losses plus the kernel's audit lost counter delta
+  bool fenced = false;                  // false: the drain ended on the timeout, records may be missing
   std::uint64_t records_seen = 0;       // seccomp records of any process
   std::uint64_t records_attributed = 0; // of the traced tree
   std::uint64_t unparsed = 0;           // lines the parser did not understand

@@ -39,7 +39,8 @@ public:
   // `allow_io_uring` (--allow-io-uring): the workload's filter lets io_uring through.
   // `content`: what the eBPF recorder records besides the names (behaviour records unless
   // --no-behaviour).
-  TraceRecorder(std::string source, const core::Policy* baseline, bool allow_io_uring = false, EbpfContent content = {});
+  TraceRecorder(std::string source, const core::Policy* baseline, bool allow_io_uring = false,
+                EbpfContent content = {});
 
   // Starts loading the eBPF recorder when the source allows it and it can run here; otherwise
   // remembers why not. Throws Error for --source ebpf where it cannot run.

@@ -41,7 +41,7 @@ public:
   EventSource& operator=(const EventSource&) = delete;
 
   virtual std::string_view name() const noexcept = 0; // "audit-netlink", "kmsg", "file"
-  virtual int fd() const noexcept = 0;                 // readable when records are waiting
+  virtual int fd() const noexcept = 0;                // readable when records are waiting
   // Reads what is available without blocking and hands each record to `sink`.
   virtual void drain(const RecordSink& sink) = 0;
   virtual LossReport loss() const = 0;

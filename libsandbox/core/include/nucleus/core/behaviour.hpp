@@ -29,11 +29,11 @@ enum class FileAccess : std::uint16_t {
   create = 1u << 2,
   truncate = 1u << 3,
   append = 1u << 4,
-  exec = 1u << 5,     // execve/execveat of the file, or open with O_EXEC semantics (uselib)
-  list = 1u << 6,     // a directory opened to be listed (O_DIRECTORY)
-  lookup = 1u << 7,   // O_PATH: a handle that grants no read or write
-  remove = 1u << 8,   // unlink, unlinkat, rmdir
-  rename = 1u << 9,   // the new name of a rename; "target" holds the old one
+  exec = 1u << 5,   // execve/execveat of the file, or open with O_EXEC semantics (uselib)
+  list = 1u << 6,   // a directory opened to be listed (O_DIRECTORY)
+  lookup = 1u << 7, // O_PATH: a handle that grants no read or write
+  remove = 1u << 8, // unlink, unlinkat, rmdir
+  rename = 1u << 9, // the new name of a rename; "target" holds the old one
   mkdir = 1u << 10,
   chmod = 1u << 11,
   chown = 1u << 12,
@@ -89,7 +89,7 @@ struct TraceFile {
 struct TraceNet {
   std::string exe;
   std::string syscall;
-  std::string family;    // "inet", "inet6", "unix", "netlink", "packet", ... or the number
+  std::string family;        // "inet", "inet6", "unix", "netlink", "packet", ... or the number
   std::string socktype = {}; // "stream", "dgram", "raw", "seqpacket", ...; empty when the call does not say
   std::string address = {};  // "127.0.0.1", "::1", "/run/x.sock", "@abstract"; empty when the call has none
   int port = -1;             // inet and inet6; -1 when none

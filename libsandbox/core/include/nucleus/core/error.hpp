@@ -8,14 +8,14 @@
 namespace nucleus::core {
 
 enum class ErrorKind {
-  usage,          // bad flags or arguments
-  invalid_input,  // a profile, trace or record that does not parse or validate
+  usage,             // bad flags or arguments
+  invalid_input,     // a profile, trace or record that does not parse or validate
   not_found,         // a file that does not exist
   command_not_found, // the command to run does not exist (exit 127)
   not_executable,    // the command exists but cannot be executed (exit 126)
-  permission,     // the kernel or the file system said no
-  unsupported,    // the kernel or this build lacks a feature
-  kernel,         // a system call failed for another reason
+  permission,        // the kernel or the file system said no
+  unsupported,       // the kernel or this build lacks a feature
+  kernel,            // a system call failed for another reason
   internal,
 };
 

@@ -32,7 +32,8 @@ bool json_depth_ok(int depth, typename Json::parse_event_t event) {
 
 template <class Json>
 auto json_depth_guard() {
-  return [](int depth, typename Json::parse_event_t event, Json& /*parsed*/) { return json_depth_ok<Json>(depth, event); };
+  return
+      [](int depth, typename Json::parse_event_t event, Json& /*parsed*/) { return json_depth_ok<Json>(depth, event); };
 }
 
 } // namespace nucleus::core

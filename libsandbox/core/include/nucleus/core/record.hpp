@@ -32,7 +32,7 @@ struct SeccompRecord {
   std::string exe;
   int sig = 0;
   Arch arch;
-  int syscall = 0;     // as the kernel saw it: x32 numbers include 0x40000000
+  int syscall = 0; // as the kernel saw it: x32 numbers include 0x40000000
   bool compat = false;
   std::uint64_t ip = 0;
   std::uint32_t code = 0; // SECCOMP_RET_* | data
@@ -49,8 +49,7 @@ enum class ParseStatus { ok, not_seccomp, malformed };
 // `line` is one record in any of the text forms. When `type` is given (netlink: the message type),
 // the line is the bare payload "audit(1.2:3): auid=...". `out` is meaningful only when the result is ok;
 // reusing one record across calls keeps comm and exe from allocating. Never throws for any input.
-ParseStatus parse_seccomp_record(std::string_view line, SeccompRecord& out,
-                                 std::optional<int> type = std::nullopt);
+ParseStatus parse_seccomp_record(std::string_view line, SeccompRecord& out, std::optional<int> type = std::nullopt);
 
 // Landlock's denials (Linux 6.15+, while audit is enabled), as this kernel sends them:
 //   type=1423 audit(1796622243.412:38784629): domain=1dcf2a2b4 blockers=fs.read_file path="/root/.bashrc" dev="vda"
