@@ -12,6 +12,7 @@ packages=(
   nettle-dev                                  # SHA-256 for profile pinning
   googletest libgtest-dev libbenchmark-dev    # tests and benchmarks
   clang libclang-rt-14-dev                    # fuzz targets (libFuzzer); compiles the eBPF recorder
+  clang-format                                # the sources' layout (scripts/format.sh --check, .clang-format)
   libbpf-dev bpftool                          # the eBPF recorder: its light skeleton (bpftool), ring buffer and maps (libbpf)
   strace                                      # the outside oracle in completeness tests
   python3-minimal xz-utils                    # real programs in the argument-rule round trips (an interpreter, a multi-threaded compressor)

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+./scripts/format.sh --check
 jobs=$(nproc)
 
 # Sanitizers and fuzzing share one clang build (AddressSanitizer, UBSan and libFuzzer's coverage),
