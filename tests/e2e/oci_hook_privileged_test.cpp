@@ -290,9 +290,9 @@ TEST_F(OciHookPrivileged, AnnotationCannotWriteOutsideTheTraceDirectory) {
   for (const auto& [trace_dir, name] : {std::pair<fs::path, std::string>{open_dir, "sub/x.trace"},
                                         {theirs / "traces", "x.trace"},
                                         {traces_, "team/sub/x.trace"}}) {
-    auto r =
-        test::run({test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir", trace_dir.string()},
-                  R"({"id":"x","pid":1,"annotations":{"io.nucleus.trace":")" + name + R"("}})");
+    auto r = test::run(
+        {test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir", trace_dir.string()},
+        R"({"id":")" + container_id("outside") + R"(","pid":1,"annotations":{"io.nucleus.trace":")" + name + R"("}})");
     EXPECT_EQ(r.exit_code, 125) << trace_dir;
     EXPECT_NE(r.err.find("can be changed by users other than"), std::string::npos) << r.err;
   }
@@ -310,7 +310,8 @@ TEST_F(OciHookPrivileged, GroupWritableDirectoryOnTheWayIsRefused) {
   ASSERT_EQ(::chown(group.c_str(), 0, 65534), 0);
   ASSERT_EQ(::chmod(group.c_str(), 0770), 0);
   // No such process: the check of the path comes first, and nothing gets recorded even were it passed.
-  const std::string state = R"({"id":"x","pid":999999999,"annotations":{"io.nucleus.trace":"group/x.trace"}})";
+  const std::string state =
+      R"({"id":")" + container_id("group") + R"(","pid":999999999,"annotations":{"io.nucleus.trace":"group/x.trace"}})";
   const std::vector<std::string> hook{test::tool("nucleus-trace").string(), "--oci-hook", "prestart", "--trace-dir",
                                       traces_.string()};
   auto r = test::run(hook, state);
@@ -331,7 +332,8 @@ TEST_F(OciHookPrivileged, DefaultTraceDirectoryIsCreatedRootOnly) {
   const bool made_here = !fs::exists(parent);
   const bool traces_made_here = !fs::exists(parent / "traces");
   auto r = test::run({test::tool("nucleus-trace").string(), "--oci-hook", "prestart"},
-                     R"({"id":"x","pid":999999999,"annotations":{"io.nucleus.trace":"default-dir-test.trace"}})");
+                     R"({"id":")" + container_id("default-dir") +
+                         R"(","pid":999999999,"annotations":{"io.nucleus.trace":"default-dir-test.trace"}})");
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_NE(r.err.find("no such process"), std::string::npos) << r.err;
   for (const auto& [d, new_here] :
@@ -359,7 +361,9 @@ TEST_F(OciHookPrivileged, HookRefusesBadStateClearly) {
            {"prestart", R"({"pid":1,"annotations":{"io.nucleus.trace":"a"}})", "has no \"id\""},
            {"prestart", R"({"id":"../x","pid":1,"annotations":{"io.nucleus.trace":"a"}})", "has characters other than"},
            {"prestart", R"({"id":"x","annotations":{"io.nucleus.trace":"a"}})", "has no \"pid\""},
-           {"prestart", R"({"id":"x","pid":999999999,"annotations":{"io.nucleus.trace":"a"}})", "no such process"},
+           {"prestart",
+            R"({"id":")" + container_id("gone") + R"(","pid":999999999,"annotations":{"io.nucleus.trace":"a"}})",
+            "no such process"},
            {"poststop", R"({"id":"never-started","annotations":{"io.nucleus.trace":"a"}})",
             "no recording of container never-started"},
        }) {
