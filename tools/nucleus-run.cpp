@@ -8,6 +8,7 @@
 #include "nucleus/profile/args.hpp"
 #include "nucleus/profile/effective.hpp"
 #include "nucleus/profile/oci.hpp"
+#include "nucleus/profile/policy_review.hpp"
 #include "nucleus/sandbox/filter.hpp"
 #include "nucleus/sandbox/spawn.hpp"
 #include "nucleus/core/syscalls.hpp"
@@ -94,15 +95,52 @@ void note_policy_reporting(const Options& opt, bool under_gvisor) {
               "the policy is never reported, since it does not exist in the sandbox");
 }
 
-// Landlock has no log-only mode: complain mode cannot learn what the policy would deny.
-void refuse_complain_with_policy(const Options& opt) {
-  if (opt.complain && !opt.sandbox.policy.empty())
+// Complain mode with --policy runs under gVisor only, whose stream names the files and endpoints
+// the run used. Natively, Landlock has no log-only mode and the audit records name no path, so
+// what the policy would deny cannot be learned from the run.
+void refuse_complain_with_policy(const Options& opt, bool under_gvisor) {
+  if (opt.complain && !opt.sandbox.policy.empty() && !under_gvisor)
     throw core::Error(
         core::ErrorKind::usage,
-        "--complain with --policy: Landlock has no log-only mode, so what the policy would deny can only be "
-        "learned from a trace of what the program touches, not from this run",
-        "trace it (nucleus-trace -o app.trace -- COMMAND), then compare: nucleus-profile gen app.trace "
-        "--policy new.policy.json and nucleus-profile diff with the policy; or run --complain without --policy");
+        "--complain with --policy at the trusted level: Landlock has no log-only mode, so what the policy would "
+        "deny cannot be learned from this run",
+        "run it at the default level (gVisor), where complain mode compares the files and endpoints the run used "
+        "with the policy; or trace it (nucleus-trace -o app.trace -- COMMAND) and compare: nucleus-profile diff "
+        "app.policy.json app.trace");
+}
+
+// The run's behaviour records (gVisor's stream, complain mode) as a trace's, for the policy's
+// comparison and --complain-trace.
+void add_run_behaviour(core::Trace& trace, const tracer::MonitorResult& result) {
+  if (!result.behaviour) return;
+  trace.header.behaviour = true;
+  trace.execs = result.behaviour->execs();
+  trace.files = result.behaviour->files();
+  trace.nets = result.behaviour->nets();
+}
+
+// Complain mode with --policy: the policy was not applied; what the run did that it does not
+// allow is said as `nucleus-profile diff POLICY TRACE` says it, with the add command for each.
+void report_policy_complaints(const Options& opt, const core::AccessPolicy& policy,
+                              const tracer::MonitorResult& result) {
+  if (!result.behaviour) {
+    cli::warn(tool, "complain mode: the run recorded no files or endpoints, so the policy was not compared");
+    return;
+  }
+  core::Trace trace;
+  add_run_behaviour(trace, result);
+  const auto diff = profile::diff_access_policy_trace(policy, {trace}, opt.sandbox.policy);
+  if (diff.same()) {
+    std::cerr << tool << ": complain mode: the policy would have denied nothing\n";
+    return;
+  }
+  std::cerr << tool << ": complain mode: the policy would have denied:\n";
+  for (const auto& line : diff.denied) std::cerr << "  " << line << "\n";
+  std::cerr << "to allow them (check each first):\n";
+  for (const auto& command : diff.commands) std::cerr << "  " << command << "\n";
+  if (result.behaviour->dropped() != 0)
+    cli::warn(tool, "complain mode: " + std::to_string(result.behaviour->dropped()) +
+                        " behaviour record(s) past the cap were not compared with the policy");
 }
 
 // The policy's denials, live, from the host's audit records (natively only: see note_policy_reporting).
@@ -172,6 +210,8 @@ void write_complain_trace(const core::OutputPath& output, const Options& opt, co
   trace.header = {opt.command, result.source, uts.release, cli::utc_now(), opt.profile};
   trace.header.runtime = result.runtime;
   trace.syscalls = would_deny.entries();
+  // With --policy, what the run touched, from which gen --policy learns what the policy lacked.
+  if (!opt.sandbox.policy.empty()) add_run_behaviour(trace, result);
   trace.summary = core::TraceSummary{would_deny.events(),
                                      would_deny.distinct(),
                                      result.loss.lost,
@@ -183,22 +223,28 @@ void write_complain_trace(const core::OutputPath& output, const Options& opt, co
 }
 
 int run(const Options& opt) {
-  refuse_complain_with_policy(opt);
   // Opened before the workload exists: nothing it does to paths can redirect this write.
   std::optional<core::OutputPath> complain_output;
   if (!opt.complain_trace.empty()) complain_output = open_complain_output(opt.complain_trace);
   auto loaded = read_profile(opt);
   sandbox::BpfProgram program = compile_profile(loaded.policy, opt);
+  std::optional<core::AccessPolicy> complain_policy; // read before the run: a bad one never starts it
+  if (opt.complain && !opt.sandbox.policy.empty())
+    complain_policy = core::read_access_policy(core::read_file(opt.sandbox.policy), opt.sandbox.policy);
 
   // gVisor gets the profile as resolved here: it does not know Docker's includes/excludes, and
-  // would otherwise allow capability-gated entries unconditionally.
-  auto isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::strict, opt.command,
+  // would otherwise allow capability-gated entries unconditionally. Complain mode applies no
+  // policy: under gVisor, the files and endpoints the run used are compared with it at the end.
+  cli::SandboxFlags sandbox_flags = opt.sandbox;
+  if (opt.complain) sandbox_flags.policy.clear();
+  auto isolation = cli::prepare_sandbox(tool, sandbox_flags, sandbox::RunMode::strict, opt.command,
                                         gvisor_spelling(profile::to_oci_json(loaded.policy)));
   const bool under_gvisor = isolation.backend() == sandbox::Backend::gvisor;
+  refuse_complain_with_policy(opt, under_gvisor);
   if (under_gvisor && opt.complain) {
     // gVisor refuses SCMP_ACT_LOG, so complain mode under gVisor enforces nothing and checks each
     // call gVisor records (number and raw arguments) against the profile instead.
-    isolation = cli::prepare_sandbox(tool, opt.sandbox, sandbox::RunMode::strict, opt.command);
+    isolation = cli::prepare_sandbox(tool, sandbox_flags, sandbox::RunMode::strict, opt.command);
   }
   if (under_gvisor && opt.source != "auto" && opt.source != "gvisor")
     throw core::Error(core::ErrorKind::usage,
@@ -206,7 +252,7 @@ int run(const Options& opt) {
                           " reads the host's audit records, which never see a workload under gVisor",
                       "drop --source, or run on the host with --trust-level trusted");
   const sandbox::BpfProgram* filter = isolation.host_filter() ? &program : nullptr;
-  note_policy_reporting(opt, under_gvisor);
+  if (!opt.complain) note_policy_reporting(opt, under_gvisor);
 
   tracer::DenialTally tally;
   tracer::DenialTally denied; // strict mode: repeated once the workload is gone (see below)
@@ -287,6 +333,7 @@ int run(const Options& opt) {
     } else {
       std::cerr << tool << ": complain mode: the profile would have denied:\n" << tally.render();
     }
+    if (complain_policy) report_policy_complaints(opt, *complain_policy, result);
     if (complain_output) write_complain_trace(*complain_output, opt, result, would_deny);
   }
   return result.exit_code;
@@ -311,6 +358,8 @@ int main(int argc, char** argv) {
   nucleus-run --profile app.json --policy app.policy.json -- ./app
       (only the policy's paths are visible, with the access it grants; natively Landlock also
        limits TCP connect and bind to its ports and reports each denial while audit is enabled)
+  nucleus-run --profile app.json --policy app.policy.json --complain --complain-trace extra.trace -- ./app
+      (under gVisor: the policy is not applied either; what it would deny is listed at the end)
   nucleus-profile gen extra.trace app.trace -o app.json    # fold what complain mode saw back in
   nucleus-run --profile app.json --host-id 61000:61000 --rw ./out -- ./app   # a dedicated host identity
   nucleus-run --trust-level trusted --host-root --profile app.json -- ./app  # host root: trusted only
@@ -332,7 +381,9 @@ Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a 
 125 when nucleus-run failed (the command did not run); 126 not executable; 127 not found.)");
   Options opt;
   app.add_option("-p,--profile", opt.profile, "OCI/Docker seccomp profile (JSON) to enforce")->required();
-  app.add_flag("--complain", opt.complain, "log instead of denying; print what would have been denied at exit");
+  app.add_flag("--complain", opt.complain,
+               "log instead of denying; print what would have been denied at exit (with --policy, gVisor only: the "
+               "policy is not applied, and the files and endpoints the run used are compared with it)");
   app.add_option("--complain-trace", opt.complain_trace,
                  "with --complain: write the would-be denials as a trace log to this file (a regular file or a new "
                  "name, never a device, FIFO or symlink)")

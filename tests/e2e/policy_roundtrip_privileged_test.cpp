@@ -233,3 +233,56 @@ TEST_P(PolicyRoundTrip, RealToolsRunUnderTheirGeneratedPolicy) {
   RunResult log = nucleus::test::run(with(git, {"log", "--format=%s"}));
   EXPECT_EQ(log.out, "add\ninit\n") << "the enforced commit is in the host's repository";
 }
+
+// Complain mode with --policy (gVisor): the policy is not applied (the sandbox is the one without
+// it, here with the folder writable), so the side trips happen, and
+// each is named at the end with the add command that would allow it; --complain-trace carries the
+// files and endpoints the run used, so gen --policy folds them back. Natively it is refused:
+// Landlock has no log-only mode.
+TEST(PolicyComplainPrivileged, ComplainModeNamesWhatThePolicyWouldDeny) {
+  NUCLEUS_REQUIRE_ROOT();
+  if (!have_runsc()) NUCLEUS_SKIP("runsc (gVisor) is not installed");
+  ScratchDir dir;
+  const fs::path input = dir / "in.txt", job = dir / "job.trace", profile = dir / "job.json",
+                 policy = dir / "job.policy.json", extra = dir / "extra.trace", wider = dir / "wider.policy.json";
+  write_text(input, "a\nb\n");
+  const std::string sidetrip = nucleus::test::sample("sidetrip").string();
+  RunResult r = nucleus::test::run(
+      {nucleus::test::tool("nucleus-trace"), "-q", "-o", job.string(), "--", sidetrip, input.string()}, {}, 120);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = nucleus::test::run({nucleus::test::tool("nucleus-profile"), "gen", job.string(), "-o", profile.string(),
+                          "--policy", policy.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  fs::create_directories(dir / ".ssh");
+  write_text(dir / ".ssh/id_ed25519", "SECRET-KEY-MATERIAL\n");
+  write_text(dir / ".bashrc", "# rc\n");
+  for (const auto& p : {dir.path, dir / ".ssh", dir / ".ssh/id_ed25519", dir / ".bashrc"})
+    ASSERT_EQ(::chown(p.c_str(), 65534, 65534), 0);
+
+  r = nucleus::test::run({nucleus::test::tool("nucleus-run"), "--profile", profile.string(), "--policy",
+                          policy.string(), "--complain", "--complain-trace", extra.string(), "--rw", dir.path.string(),
+                          "--env", "HOME=" + dir.path.string(), "--", sidetrip, "--read-key", "--persist",
+                          input.string()},
+                         {}, 120);
+  EXPECT_EQ(r.exit_code, 0) << r.err; // nothing was applied: the side trips succeeded
+  EXPECT_NE(nucleus::test::read_text(dir / ".bashrc"), "# rc\n") << "complain mode applied the policy";
+  const std::string key = (dir / ".ssh/id_ed25519").string(), rc = (dir / ".bashrc").string();
+  EXPECT_NE(r.err.find("the policy would have denied:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("read " + key + " by "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nucleus-profile add " + policy.string() + " --path " + key + " --access read"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(rc), std::string::npos) << r.err;
+
+  // gen folds what complain mode saw back in: the wider policy allows everything the run did.
+  r = nucleus::test::run({nucleus::test::tool("nucleus-profile"), "gen", job.string(), extra.string(), "-o",
+                          (dir / "wider.json").string(), "--policy", wider.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = nucleus::test::run({nucleus::test::tool("nucleus-profile"), "diff", wider.string(), extra.string()});
+  EXPECT_NE(r.out.find("allows everything"), std::string::npos) << r.out << r.err;
+
+  r = nucleus::test::run({nucleus::test::tool("nucleus-run"), "--trust-level", "trusted", "--profile", profile.string(),
+                          "--policy", policy.string(), "--complain", "--", sidetrip, input.string()});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("Landlock has no log-only mode"), std::string::npos) << r.err;
+}
