@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -42,6 +43,16 @@ TEST(Behaviour, OpenFlagsSayWhatWasAsked) {
   EXPECT_EQ(names(O_PATH | O_DIRECTORY), V{"lookup"});
   // A directory flag on a write is still a write: the kernel refuses it, but the ask is what counts.
   EXPECT_EQ(names(O_WRONLY | O_DIRECTORY), V{"write"});
+}
+
+// A non-blocking connect in progress is a use of the endpoint (every recorder says so, and gen
+// grants it); any other call's errno is a failure, EINPROGRESS included.
+TEST(Behaviour, ConnectInProgressIsAUseNotAFailure) {
+  EXPECT_EQ(core::outcome_of_call("connect", 0), core::Outcome::ok);
+  EXPECT_EQ(core::outcome_of_call("connect", EINPROGRESS), core::Outcome::ok);
+  EXPECT_EQ(core::outcome_of_call("connect", ECONNREFUSED), core::Outcome::failed);
+  EXPECT_EQ(core::outcome_of_call("sendto", EINPROGRESS), core::Outcome::failed);
+  EXPECT_EQ(core::outcome_of_call("openat", ENOENT), core::Outcome::failed);
 }
 
 TEST(Behaviour, AccessNamesRoundTrip) {

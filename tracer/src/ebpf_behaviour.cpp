@@ -104,9 +104,9 @@ std::uint32_t pack(std::size_t kind, const CallSpec& c) {
 static_assert(calls.size() < 64, "the kind has 6 bits in the program's table");
 
 // The outcome a return value says: the kernel's errors are -4095..-1.
-core::Outcome outcome_of(const nucleus_bpf_behaviour_event& e) {
+core::Outcome outcome_of(const nucleus_bpf_behaviour_event& e, std::string_view name) {
   if ((e.flags & nucleus_bpf_behaviour_result) == 0) return core::Outcome::unknown;
-  return e.ret < 0 && e.ret >= -4095 ? core::Outcome::failed : core::Outcome::ok;
+  return core::outcome_of_call(name, e.ret < 0 && e.ret >= -4095 ? static_cast<int>(-e.ret) : 0);
 }
 
 // The string at `at` (NUL excluded) of `len` bytes with its NUL.
@@ -173,7 +173,7 @@ int mode_of(std::string_view name, const nucleus_bpf_behaviour_event& e, std::sp
 void decode_net(const CallSpec& call, const nucleus_bpf_behaviour_event& e, std::span<const char> blob,
                 const std::string& named_cwd, BaseOf base_of, DecodedEvent& out) {
   core::TraceNet net{std::to_string(e.slot), std::string(call.name), {}};
-  net.result = outcome_of(e);
+  net.result = outcome_of(e, call.name);
   if (call.name == "socket") {
     net.family = core::socket_family_name(static_cast<int>(e.args[0]));
     net.socktype = core::socket_type_name(static_cast<int>(e.args[1]));
@@ -299,7 +299,7 @@ DecodedEvent decode_behaviour(const nucleus_bpf_behaviour_event& e, std::span<co
     named_unix = string_at(data, blob_len, base_a);
   }
   const auto blob = data.subspan(blob_at, blob_len);
-  const core::Outcome result = outcome_of(e);
+  const core::Outcome result = outcome_of(e, call.name);
   // A path the program could not read: the call named nothing it could reach when it failed
   // (EFAULT), and is lost when it did not.
   const bool unread_path = (call.path_a != none && (e.flags & nucleus_bpf_behaviour_unread_a) != 0) ||

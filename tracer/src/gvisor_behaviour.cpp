@@ -86,11 +86,7 @@ std::optional<BehaviourRecord> net_record(const Message& m, const std::string& n
   const PointFields& p = m.point;
   core::TraceNet n;
   n.syscall = name;
-  n.result = outcome(p);
-  // A non-blocking connect in progress is an attempt the kernel accepted: the endpoint is reached
-  // as soon as the handshake ends, so it is a use to grant, not a failure.
-  if (static_cast<MessageType>(m.type) == MessageType::syscall_connect && p.has_exit && p.errorno == EINPROGRESS)
-    n.result = core::Outcome::ok;
+  n.result = p.has_exit ? core::outcome_of_call(name, static_cast<int>(p.errorno)) : core::Outcome::unknown;
   if (static_cast<MessageType>(m.type) == MessageType::syscall_socket) {
     n.family = core::socket_family_name(p.domain);
     n.socktype = core::socket_type_name(p.type);

@@ -3,6 +3,7 @@
 #include "nucleus/core/behaviour.hpp"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
@@ -55,6 +56,11 @@ std::optional<Outcome> outcome_from_name(std::string_view name) {
   if (name == "ok") return Outcome::ok;
   if (name == "failed") return Outcome::failed;
   return std::nullopt;
+}
+
+Outcome outcome_of_call(std::string_view syscall, int error) {
+  if (error == 0 || (error == EINPROGRESS && syscall == "connect")) return Outcome::ok;
+  return Outcome::failed;
 }
 
 std::vector<std::string> file_access_names(FileAccessSet set) {

@@ -21,6 +21,11 @@ namespace nucleus::core {
 enum class Outcome : std::uint8_t { unknown, ok, failed };
 std::string_view outcome_name(Outcome outcome); // "", "ok", "failed"
 std::optional<Outcome> outcome_from_name(std::string_view name);
+// The outcome of `syscall` that ended with `error` (0, or the errno it failed with), the same for
+// every recorder: a non-blocking connect in progress (EINPROGRESS) is an attempt the kernel
+// accepted, reached as soon as the handshake ends, so it is a use a policy must grant (most
+// network clients connect so), not a failure.
+Outcome outcome_of_call(std::string_view syscall, int error);
 
 // What a call asked of a file; a set, since one open can ask several (O_WRONLY|O_CREAT|O_TRUNC).
 enum class FileAccess : std::uint16_t {
