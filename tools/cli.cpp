@@ -42,6 +42,16 @@ std::string utc_now() {
   return buf;
 }
 
+core::TraceSummary trace_summary(const core::Aggregator& counted, const tracer::MonitorResult& result) {
+  return core::TraceSummary{counted.events(),
+                            counted.distinct(),
+                            result.loss.lost,
+                            result.exit_code,
+                            static_cast<std::uint64_t>(result.duration.count()),
+                            result.unparsed,
+                            result.loss.summary()};
+}
+
 void to_terminal(std::string_view text) {
   std::cerr.flush();
   while (!text.empty()) {

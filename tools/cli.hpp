@@ -2,7 +2,10 @@
 // common way of reading a command line that ends with the workload's argv.
 #pragma once
 
+#include "nucleus/core/aggregate.hpp"
 #include "nucleus/core/error.hpp"
+#include "nucleus/core/trace_log.hpp"
+#include "nucleus/tracer/monitor.hpp"
 #include "nucleus/tracer/source.hpp"
 
 #include <functional>
@@ -26,6 +29,9 @@ tracer::SourceKind parse_source(const std::string& name);
 
 // Now, as RFC 3339 UTC: "2026-11-28T09:00:00Z".
 std::string utc_now();
+
+// A trace's summary: what `counted` holds, and how the run that counted it ended.
+core::TraceSummary trace_summary(const core::Aggregator& counted, const tracer::MonitorResult& result);
 
 // The absolute, symlink-free path of the executable `name` runs (PATH searched as execvp does), or
 // `name` itself when it cannot be found: the name a trace gives the first process of a workload

@@ -212,13 +212,7 @@ void write_complain_trace(const core::OutputPath& output, const Options& opt, co
   trace.syscalls = would_deny.entries();
   // With --policy, what the run touched, from which gen --policy learns what the policy lacked.
   if (!opt.sandbox.policy.empty()) add_run_behaviour(trace, result);
-  trace.summary = core::TraceSummary{would_deny.events(),
-                                     would_deny.distinct(),
-                                     result.loss.lost,
-                                     result.exit_code,
-                                     static_cast<std::uint64_t>(result.duration.count()),
-                                     result.unparsed,
-                                     result.loss.summary()};
+  trace.summary = cli::trace_summary(would_deny, result);
   output.write_atomic(core::write_trace(trace));
 }
 

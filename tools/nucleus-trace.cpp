@@ -186,13 +186,7 @@ int run_existing(const Options& opt) {
   trace.header.container = opt.await_exec;
   for (const auto& w : counted.warnings) cli::warn(tool, w);
   trace.syscalls = aggregator.entries();
-  trace.summary = core::TraceSummary{aggregator.events(),
-                                     aggregator.distinct(),
-                                     result.loss.lost,
-                                     result.exit_code,
-                                     static_cast<std::uint64_t>(result.duration.count()),
-                                     result.unparsed,
-                                     result.loss.summary()};
+  trace.summary = cli::trace_summary(aggregator, result);
   trace.header.workspace = workspace;
   add_behaviour(trace, counted);
   output.write_atomic(core::write_trace(trace));
@@ -323,13 +317,7 @@ int run(const Options& opt) {
   trace.header = {opt.command, result.source, uts.release, started_at, opt.baseline, result.arguments};
   trace.header.runtime = result.runtime;
   trace.syscalls = aggregator.entries();
-  trace.summary = core::TraceSummary{aggregator.events(),
-                                     aggregator.distinct(),
-                                     result.loss.lost,
-                                     result.exit_code,
-                                     static_cast<std::uint64_t>(result.duration.count()),
-                                     result.unparsed,
-                                     result.loss.summary()};
+  trace.summary = cli::trace_summary(aggregator, result);
   trace.header.workspace = command_workspace(opt);
   if (result.behaviour) { // gVisor's recorder
     trace.header.behaviour = true;
