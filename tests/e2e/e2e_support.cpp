@@ -115,6 +115,12 @@ RunResult run_runc(const std::filesystem::path& bundle, const std::string& id) {
              {}, 120);
 }
 
+bool have_runsc() {
+  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"})
+    if (::access((std::string(dir) + "/runsc").c_str(), X_OK) == 0) return true;
+  return false;
+}
+
 bool int80_works() {
   auto r = run({sample("probe").string(), "i386/getpid"});
   auto lines = probe_lines(r.out);

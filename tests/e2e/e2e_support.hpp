@@ -38,6 +38,9 @@ std::set<std::string> strace_names(const std::string& text);
 // Whether i386 syscalls through int 0x80 work on this machine at all (without any filter).
 bool int80_works();
 
+// Whether runsc (gVisor), which the default level needs, is installed where nucleus looks for it.
+bool have_runsc();
+
 // runc, for the tests that run real containers.
 inline constexpr const char* runc_path = "/usr/sbin/runc";
 

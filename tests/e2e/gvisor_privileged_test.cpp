@@ -51,11 +51,7 @@ std::uint64_t calls_of(const TraceFile& t, const std::string& name) {
   return n;
 }
 
-bool have_runsc() {
-  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"})
-    if (::access((std::string(dir) + "/runsc").c_str(), X_OK) == 0) return true;
-  return false;
-}
+using nucleus::test::have_runsc;
 
 // The build tree is bound read-only: under gVisor as on the host, /tmp is a fresh tmpfs.
 std::vector<std::string> with_flags(std::vector<std::string> argv, std::vector<std::string> extra = {}) {

@@ -31,7 +31,7 @@ namespace {
 
 constexpr unsigned nobody = 65534;
 
-bool have_runsc() { return ::access("/usr/bin/runsc", X_OK) == 0 || ::access("/usr/local/bin/runsc", X_OK) == 0; }
+using nucleus::test::have_runsc;
 
 // A directory the unprivileged workload identity can enter (TempDir is 0700 root).
 void open_up(const fs::path& dir) { ASSERT_EQ(::chmod(dir.c_str(), 0755), 0); }

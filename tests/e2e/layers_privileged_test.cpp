@@ -32,7 +32,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool have_runsc() { return ::access("/usr/bin/runsc", X_OK) == 0 || ::access("/usr/local/bin/runsc", X_OK) == 0; }
+using nucleus::test::have_runsc;
 
 std::string text_of(const RunResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\nstdout: " + r.out + "\nstderr: " + r.err;

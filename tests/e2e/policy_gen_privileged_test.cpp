@@ -18,11 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool have_runsc() {
-  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"})
-    if (::access((std::string(dir) + "/runsc").c_str(), X_OK) == 0) return true;
-  return false;
-}
+using nucleus::test::have_runsc;
 
 // A folder the workload (host uid 65534) may read and write, bound at the same path with --rw.
 struct Workspace {

@@ -2,7 +2,7 @@
 // that grants only its job (count the lines of a file in its workspace). Its job works; each side
 // trip (the SSH key, ~/.bashrc, a write outside the workspace, a connect to another port) is
 // denied, at the trusted level (mounts and Landlock) and under gVisor (mounts only).
-#include "test_support.hpp"
+#include "e2e_support.hpp"
 
 #include "nucleus/tracer/source.hpp"
 
@@ -26,11 +26,7 @@ using nucleus::test::write_text;
 
 namespace {
 
-bool have_runsc() {
-  for (const char* dir : {"/usr/bin", "/usr/sbin", "/usr/local/bin"})
-    if (::access((std::string(dir) + "/runsc").c_str(), X_OK) == 0) return true;
-  return false;
-}
+using nucleus::test::have_runsc;
 
 // A home with a key and a .bashrc, a workspace the workload owns (it runs as uid 65534), a data
 // directory it may only read, and a policy that grants the system, the sample, the workspace

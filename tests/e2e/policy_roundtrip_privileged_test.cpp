@@ -24,11 +24,7 @@ using nucleus::test::write_text;
 
 namespace {
 
-bool have_runsc() {
-  for (const char* dir : {"/usr/bin", "/usr/sbin", "/usr/local/bin"})
-    if (::access((std::string(dir) + "/runsc").c_str(), X_OK) == 0) return true;
-  return false;
-}
+using nucleus::test::have_runsc;
 
 // Outside /tmp, which both sandboxes replace with their own; uid 65534 (the workload) may pass.
 struct ScratchDir {

@@ -24,11 +24,7 @@ using nlohmann::json;
 
 namespace {
 
-bool have_runsc() {
-  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/usr/sbin", "/bin"})
-    if (::access((std::string(dir) + "/runsc").c_str(), X_OK) == 0) return true;
-  return false;
-}
+using nucleus::test::have_runsc;
 
 // The documented difference (README, "Behaviour under gVisor"): gVisor's stream
 // has no point for these calls, so the eBPF trace's records of them have no
