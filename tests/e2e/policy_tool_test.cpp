@@ -123,3 +123,20 @@ TEST(PolicyTool, WrongFlagsForTheFileAreRefused) {
   EXPECT_EQ(run({profile_tool(), "merge", policy, profile}).exit_code, 2);
   EXPECT_EQ(nucleus::test::read_text(policy), before) << "a refused edit left the file as it was";
 }
+
+// export writes seccomp only: a policy named there is refused with what would be left out, and
+// the profile gen wrote beside it exports as before.
+TEST(PolicyTool, ExportRefusesThePolicyAndSaysWhatEnforcesIt) {
+  nucleus::test::TempDir dir;
+  nucleus::test::write_text(dir / "app.trace", trace_text(true));
+  const auto policy = (dir / "app.policy.json").string(), profile = (dir / "app.json").string();
+  ASSERT_EQ(run({profile_tool(), "gen", (dir / "app.trace").string(), "-o", profile, "--policy", policy}).exit_code, 0);
+  for (const char* format : {"oci", "k8s"}) {
+    auto r = run({profile_tool(), "export", policy, "--format", format, "-o", (dir / "out").string()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("is a files and network policy"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nucleus-run --profile app.json --policy app.policy.json"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+  }
+  EXPECT_EQ(run({profile_tool(), "export", profile, "--format", "oci", "-o", (dir / "out").string()}).exit_code, 0);
+}

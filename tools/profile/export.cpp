@@ -4,6 +4,7 @@
 #include "cli.hpp"
 #include "nucleus/profile/export.hpp"
 #include "nucleus/profile/oci.hpp"
+#include "nucleus/profile/policy_review.hpp"
 #include "nucleus/core/error.hpp"
 #include "nucleus/core/io.hpp"
 
@@ -33,6 +34,8 @@ void register_export(CLI::App& app, Action& selected) {
   nucleus-profile export app.json --format systemd >> /etc/systemd/system/app.service.d/seccomp.conf
   nucleus-profile export app.json --format minijail --arch x86_64 --accept-kill-default -o app.policy
 
+Only the seccomp profile is exported: the files and network policy (gen --policy) has no place in
+these formats, and is enforced by nucleus-run --policy alone (naming it here is an error).
 What a format cannot express (argument conditions in systemd, several architectures in one minijail
 file, an action the target does not have) is an error that names it: nothing is dropped silently.
 oci, docker and k8s keep argument conditions as they are; minijail writes them as "arg0 == 0x1 ||
@@ -56,6 +59,14 @@ with conditions is refused unless --accept-name-only accepts the wider profile (
                 "minijail: accept that syscalls outside the policy kill the process");
   cmd->callback([opt, &selected] {
     selected = [opt] {
+      // The files and network policy has no place in these formats: they hold seccomp only.
+      if (opt->file != "-" && profile::is_policy_text(core::read_file(opt->file)))
+        throw core::Error(core::ErrorKind::usage,
+                          opt->file + " is a files and network policy: OCI, Docker, Kubernetes, systemd and minijail "
+                                      "formats hold the seccomp profile only, so its paths and endpoints would be "
+                                      "left out",
+                          "export the profile (nucleus-profile export app.json --format ...) and enforce the policy "
+                          "with nucleus-run --profile app.json --policy app.policy.json");
       auto loaded = profile::load_profile(opt->file);
       for (const auto& w : loaded.warnings) cli::warn(tool, opt->file + ": " + w.path + ": " + w.message);
       profile::ExportOptions options;
