@@ -112,28 +112,6 @@ static __always_inline __u16 read_string(struct beh_event* e, __u64 from, __u32 
   return (__u16)n;
 }
 
-// The arguments of a call for the ABI it was made in.
-static __always_inline int read_syscall_args(__u64 regs_address, __u32 arch, __u64* a) {
-  struct pt_regs regs;
-  if (bpf_probe_read_kernel(&regs, sizeof(regs), (const void*)regs_address) != 0) return -1;
-  if (arch == 1) {
-    a[0] = (__u32)regs.bx;
-    a[1] = (__u32)regs.cx;
-    a[2] = (__u32)regs.dx;
-    a[3] = (__u32)regs.si;
-    a[4] = (__u32)regs.di;
-    a[5] = (__u32)regs.bp;
-  } else {
-    a[0] = regs.di;
-    a[1] = regs.si;
-    a[2] = regs.dx;
-    a[3] = regs.r10;
-    a[4] = regs.r8;
-    a[5] = regs.r9;
-  }
-  return 0;
-}
-
 // argv's strings: pointers of 8 bytes (x86_64) or 4 (i386, x32: compat pointers), one per step of
 // bpf_loop, whose callback the verifier checks once rather than once per argument.
 struct argv_walk {

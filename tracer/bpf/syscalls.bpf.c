@@ -284,15 +284,12 @@ __attribute__((noinline)) int count_rare(__u32 slot, __u32 arch, __u32 nr) {
   return 0;
 }
 
-// The syscall's own argument registers: i386 ebx ecx edx esi edi ebp (32 bits), x86_64 and x32
-// rdi rsi rdx r10 r8 r9. `pt_regs` is the x86_64 ABI's layout (stable, uapi), read in one copy.
-__attribute__((noinline)) int record_args(__u64 regs_address, __u32 slot, __u32 arch, __u32 nr, __u32 flags) {
+// The syscall's own argument registers for the ABI it was made in: i386 ebx ecx edx esi edi ebp
+// (32 bits), x86_64 and x32 rdi rsi rdx r10 r8 r9. `pt_regs` is the x86_64 ABI's layout (stable,
+// uapi), read in one copy. Shared with the behaviour records (behaviour.bpf.h).
+static __always_inline int read_syscall_args(__u64 regs_address, __u32 arch, __u64* a) {
   struct pt_regs regs;
-  if (bpf_probe_read_kernel(&regs, sizeof(regs), (const void*)regs_address) != 0) {
-    __sync_fetch_and_add(&args_unread, 1);
-    return 0;
-  }
-  __u64 a[6];
+  if (bpf_probe_read_kernel(&regs, sizeof(regs), (const void*)regs_address) != 0) return -1;
   if (arch == 1) {
     a[0] = (__u32)regs.bx;
     a[1] = (__u32)regs.cx;
@@ -307,6 +304,15 @@ __attribute__((noinline)) int record_args(__u64 regs_address, __u32 slot, __u32 
     a[3] = regs.r10;
     a[4] = regs.r8;
     a[5] = regs.r9;
+  }
+  return 0;
+}
+
+__attribute__((noinline)) int record_args(__u64 regs_address, __u32 slot, __u32 arch, __u32 nr, __u32 flags) {
+  __u64 a[6];
+  if (read_syscall_args(regs_address, arch, a) != 0) {
+    __sync_fetch_and_add(&args_unread, 1);
+    return 0;
   }
 #pragma unroll
   for (int i = 0; i < 6; i++)
