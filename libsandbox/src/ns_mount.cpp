@@ -2,6 +2,7 @@
 
 #include "nucleus/core/error.hpp"
 #include "nucleus/core/pidfd.hpp"
+#include "nucleus/core/strings.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -82,12 +83,6 @@ unsigned long mount_flags(const FsEntry& e) {
          (e.writable ? 0 : MS_RDONLY);
 }
 
-std::string joined(const std::vector<std::string>& words, const char* sep) {
-  std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : sep) + w;
-  return out;
-}
-
 struct Builder {
   MountPlan plan;
   std::string staging;
@@ -135,7 +130,7 @@ struct Builder {
     }
     plan.described.push_back(
         "mount a fresh " + e.path + " (only the sandbox's processes)" +
-        (e.read_only_below.empty() ? "" : ", " + joined(e.read_only_below, " and ") + " read-only"));
+        (e.read_only_below.empty() ? "" : ", " + core::join(e.read_only_below, " and ") + " read-only"));
   }
 
   // A tmpfs with the device nodes bound from the host, the usual links, and mount points for
@@ -159,7 +154,7 @@ struct Builder {
     for (const auto& [to, at] : links) add(MountKind::symlink, to, e.path + "/" + at);
     if (!e.writable) add(MountKind::remount_ro, {}, e.path);
     plan.described.push_back("mount a minimal " + std::string(e.writable ? "" : "read-only ") + e.path + ": " +
-                             joined(e.devices, " "));
+                             core::join(e.devices, " "));
   }
 
   void add_tmpfs(const FsEntry& e) {

@@ -1,6 +1,7 @@
 #include "policy_net.hpp"
 
 #include "nucleus/core/error.hpp"
+#include "nucleus/core/strings.hpp"
 
 #include <algorithm>
 #include <map>
@@ -12,12 +13,6 @@ namespace {
 
 bool loopback(const std::string& address) {
   return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
-}
-
-std::string joined(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
-  return out;
 }
 
 // A rule nucleus cannot hold: refused, or with the flag a warning that says what is left open.
@@ -51,7 +46,7 @@ NetworkEnforcement decide_network(const IsolationConfig& config, Backend backend
 
   if (backend == Backend::gvisor) {
     if (!endpoints.empty())
-      unenforced(n, config, "the port rules (" + joined(endpoints) + ")",
+      unenforced(n, config, "the port rules (" + core::join(endpoints, ", ") + ")",
                  "under gVisor the workload's network is gVisor's own loopback, where no host endpoint is reachable "
                  "and neither Landlock nor a seccomp rule on connect sees ports: any port inside the sandbox is open "
                  "to the workload's own processes");
@@ -76,13 +71,13 @@ NetworkEnforcement decide_network(const IsolationConfig& config, Backend backend
   for (const auto& [port, rule] : ports) n.tcp_ports.push_back(rule);
 
   if (!udp.empty())
-    unenforced(n, config, "the UDP rules (" + joined(udp) + ")",
+    unenforced(n, config, "the UDP rules (" + core::join(udp, ", ") + ")",
                "Landlock has no UDP rules, so UDP reaches every port the network namespace offers");
   if (config.network == NetworkMode::host)
     unenforced(n, config, "the addresses of the policy's endpoints and all UDP on --network host",
                "Landlock limits TCP by port only, whatever the address, and UDP not at all");
   else if (!addressed.empty())
-    n.warnings.push_back("--policy: " + joined(addressed) +
+    n.warnings.push_back("--policy: " + core::join(addressed, ", ") +
                          ": not reachable from the sandbox's own network namespace, "
                          "which has only loopback");
   std::string allowed;
