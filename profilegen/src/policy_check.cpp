@@ -7,10 +7,13 @@
 #include "nucleus/core/strings.hpp"
 #include "nucleus/core/text.hpp"
 
+#include "sensitive_files.hpp"
+
 #include <arpa/inet.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <span>
 #include <array>
 #include <cstring>
 #include <sstream>
@@ -26,32 +29,6 @@ constexpr PathAccessSet bit(PathAccess a) { return static_cast<PathAccessSet>(a)
 constexpr PathAccessSet changing = bit(PathAccess::write) | bit(PathAccess::create) | bit(PathAccess::remove);
 constexpr PathAccessSet reading = bit(PathAccess::read) | bit(PathAccess::execute);
 
-// Below a home: files that hold credentials (a folder: all of it). ".ssh/id_" is a name prefix.
-constexpr std::array<std::string_view, 17> home_credentials = {".ssh/id_",
-                                                               ".gnupg",
-                                                               ".aws",
-                                                               ".config/gcloud",
-                                                               ".azure",
-                                                               ".kube/config",
-                                                               ".docker/config.json",
-                                                               ".npmrc",
-                                                               ".pypirc",
-                                                               ".cargo/credentials",
-                                                               ".cargo/credentials.toml",
-                                                               ".gem/credentials",
-                                                               ".config/gh/hosts.yml",
-                                                               ".netrc",
-                                                               ".git-credentials",
-                                                               ".password-store",
-                                                               ".vault-token"};
-constexpr std::array<std::string_view, 3> system_credentials = {"/etc/shadow", "/etc/gshadow", "/etc/ssh/ssh_host_"};
-// Files whose content runs later, outside any sandbox.
-constexpr std::array<std::string_view, 12> home_startup = {
-    ".bashrc", ".bash_profile",     ".bash_login",     ".bash_logout",         ".profile", ".zshrc", ".zprofile",
-    ".zshenv", ".config/autostart", ".config/systemd", ".ssh/authorized_keys", ".ssh/rc"};
-constexpr std::array<std::string_view, 7> system_startup = {"/etc/profile.d",  "/etc/cron.d",        "/etc/crontab",
-                                                            "/var/spool/cron", "/etc/ld.so.preload", "/etc/sudoers",
-                                                            "/etc/sudoers.d"};
 constexpr std::array<std::string_view, 9> system_trees = {"/usr", "/lib",  "/lib32", "/lib64", "/libx32",
                                                           "/bin", "/sbin", "/etc",   "/boot"};
 constexpr std::array<std::string_view, 4> engine_sockets = {"docker.sock", "containerd.sock", "podman.sock",
@@ -70,26 +47,17 @@ std::vector<std::string> homes_near(std::string_view path, const std::vector<std
   return out;
 }
 
-// Whether the entry `path` holds or is a location named by `rel` below `base` (a name prefix when
-// `rel` ends in "_", like ".ssh/id_").
-bool touches(std::string_view path, const std::string& location) {
-  if (location.ends_with('_')) {
-    const std::string folder = location.substr(0, location.rfind('/'));
-    if (path_within(folder, path)) return true; // the entry is the folder or above it
-    return path.starts_with(location) && !path.ends_with(".pub") &&
-           path.find('/', location.size()) == std::string_view::npos;
-  }
-  return path_within(location, path) || path_within(path, location);
-}
-
-bool touches_any(std::string_view path, const std::vector<std::string>& homes, std::span<const std::string_view> rel,
-                 std::span<const std::string_view> absolute) {
+// Whether the entry `path` reaches a file one of `patterns` names (see sensitive_files.hpp): a
+// pattern relative to a home is taken below each home near the entry.
+bool reaches_any(std::string_view path, const std::vector<std::string>& homes,
+                 std::span<const std::string_view> patterns) {
   if (path == "/" || path == "/home") return true; // every home
-  for (const auto& h : homes_near(path, homes))
-    for (const auto& r : rel)
-      if (touches(path, h + "/" + std::string(r))) return true;
-  return std::any_of(absolute.begin(), absolute.end(),
-                     [&](std::string_view a) { return touches(path, std::string(a)); });
+  const auto near = homes_near(path, homes);
+  return std::any_of(patterns.begin(), patterns.end(), [&](std::string_view p) {
+    if (p.starts_with('/')) return sensitive::reaches(path, p);
+    return std::any_of(near.begin(), near.end(),
+                       [&](const std::string& h) { return sensitive::reaches(path, h + "/" + std::string(p)); });
+  });
 }
 
 std::string access_text(PathAccessSet a) { return core::join(core::path_access_names(a), ","); }
@@ -129,12 +97,13 @@ void path_findings(const core::PathRule& r, const std::vector<std::string>& home
       out.push_back(finding(S::low, "policy-home-listed", r.path, "lists a home folder or a folder above one",
                             "the names of the user's files are visible (not their content)", "usually harmless"));
   }
-  if ((r.access & reading) != 0 && touches_any(r.path, homes, home_credentials, system_credentials))
+  // A public key (.pub beside a private one) is no secret.
+  if ((r.access & reading) != 0 && !r.path.ends_with(".pub") && reaches_any(r.path, homes, sensitive::credentials()))
     out.push_back(finding(S::high, "policy-credentials", r.path, grants + " on credentials (or a folder holding them)",
                           "a program that can read keys and tokens can use them or send them elsewhere",
                           "leave them out unless the program is meant to use them: " + narrow));
   if ((r.access & (bit(PathAccess::write) | bit(PathAccess::create))) != 0 &&
-      touches_any(r.path, homes, home_startup, system_startup))
+      reaches_any(r.path, homes, sensitive::persistence()))
     out.push_back(finding(S::high, "policy-startup-write", r.path,
                           grants + " on files that run later (shell start-up, "
                                    "cron, authorized_keys, sudoers)",

@@ -2,6 +2,8 @@
 // to a trace's behaviour records and syscall lines. The README's rules table is this table.
 #include "nucleus/profile/review.hpp"
 
+#include "sensitive_files.hpp"
+
 #include "nucleus/profile/args.hpp"
 #include "nucleus/core/strings.hpp"
 
@@ -11,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <span>
 #include <array>
 #include <cstring>
 #include <map>
@@ -136,127 +139,14 @@ std::string outcome_note(core::Outcome o) {
 
 // --- paths ---
 
-std::vector<std::string> components(std::string_view path) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    auto slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    if (slash > start) out.emplace_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return out;
-}
-
-bool glob(const std::string& pattern, const std::string& name) {
-  return ::fnmatch(pattern.c_str(), name.c_str(), FNM_PERIOD) == 0 || (pattern == name);
-}
-
-// Patterns: "/etc/shadow" (the whole path), ".ssh/id_*" (the path's last components, at any depth),
-// "/etc/profile.d/**" or ".mozilla/firefox/**" (anything below, the prefix anchored or at any depth).
-bool path_matches(std::string_view pattern, std::string_view path) {
-  const bool anchored = pattern.starts_with('/');
-  bool subtree = pattern.ends_with("/**");
-  if (subtree) pattern.remove_suffix(3);
-  const auto want = components(pattern);
-  const auto have = components(path);
-  if (want.empty() || have.size() < want.size() + (subtree ? 1 : 0)) return false;
-  auto match_at = [&](std::size_t at) {
-    for (std::size_t i = 0; i < want.size(); ++i)
-      if (!glob(want[i], have[at + i])) return false;
-    return true;
-  };
-  if (anchored) return (subtree || have.size() == want.size()) && match_at(0);
-  if (!subtree) return match_at(have.size() - want.size());
-  for (std::size_t at = 0; at + want.size() < have.size(); ++at)
-    if (match_at(at)) return true;
-  return false;
-}
-
-constexpr std::string_view credential_patterns[] = {".ssh/id_*",
-                                                    ".ssh/*.pem",
-                                                    ".ssh/*.key",
-                                                    ".gnupg/private-keys-v1.d/**",
-                                                    ".gnupg/secring.gpg",
-                                                    ".aws/credentials",
-                                                    ".aws/sso/**",
-                                                    ".config/gcloud/**",
-                                                    ".azure/**",
-                                                    ".kube/config",
-                                                    ".docker/config.json",
-                                                    ".npmrc",
-                                                    ".pypirc",
-                                                    ".cargo/credentials",
-                                                    ".cargo/credentials.toml",
-                                                    ".gem/credentials",
-                                                    ".config/gh/hosts.yml",
-                                                    ".netrc",
-                                                    ".git-credentials",
-                                                    ".config/git/credentials",
-                                                    ".password-store/**",
-                                                    ".vault-token",
-                                                    ".mozilla/firefox/**",
-                                                    ".config/google-chrome/**",
-                                                    ".config/chromium/**",
-                                                    ".config/BraveSoftware/**",
-                                                    "/etc/shadow",
-                                                    "/etc/shadow-",
-                                                    "/etc/gshadow",
-                                                    "/etc/gshadow-",
-                                                    "/etc/ssh/ssh_host_*_key"};
-constexpr std::string_view persistence_patterns[] = {".bashrc",
-                                                     ".bash_profile",
-                                                     ".bash_login",
-                                                     ".bash_logout",
-                                                     ".profile",
-                                                     ".zshrc",
-                                                     ".zshenv",
-                                                     ".zprofile",
-                                                     ".zlogin",
-                                                     ".pam_environment",
-                                                     ".xinitrc",
-                                                     ".xprofile",
-                                                     ".config/fish/config.fish",
-                                                     ".config/fish/conf.d/**",
-                                                     ".config/autostart/**",
-                                                     ".config/systemd/user/**",
-                                                     ".config/environment.d/**",
-                                                     ".ssh/authorized_keys",
-                                                     ".ssh/authorized_keys2",
-                                                     ".ssh/rc",
-                                                     ".git/hooks/**",
-                                                     "/etc/profile",
-                                                     "/etc/profile.d/**",
-                                                     "/etc/bash.bashrc",
-                                                     "/etc/environment",
-                                                     "/etc/zsh/**",
-                                                     "/etc/crontab",
-                                                     "/etc/cron.*/**",
-                                                     "/etc/anacrontab",
-                                                     "/var/spool/cron/**",
-                                                     "/etc/systemd/**",
-                                                     "/lib/systemd/**",
-                                                     "/usr/lib/systemd/**",
-                                                     "/etc/xdg/autostart/**",
-                                                     "/etc/init.d/**",
-                                                     "/etc/rc.local",
-                                                     "/etc/ld.so.preload",
-                                                     "/etc/sudoers",
-                                                     "/etc/sudoers.d/**",
-                                                     "/etc/pam.d/**",
-                                                     "/etc/udev/rules.d/**",
-                                                     "/etc/passwd",
-                                                     "/etc/shadow",
-                                                     "/etc/group"};
 // Writes that change no file: the terminal, the null device, the process's own descriptors.
 constexpr std::string_view harmless_write_patterns[] = {
     "/dev/null",   "/dev/zero",   "/dev/full",  "/dev/tty",         "/dev/pts/**",
     "/dev/stdout", "/dev/stderr", "/dev/fd/**", "/proc/self/fd/**", "/proc/thread-self/fd/**"};
 constexpr std::string_view temp_patterns[] = {"/tmp/**", "/var/tmp/**", "/dev/shm/**"};
 
-template <std::size_t N>
-bool any_match(const std::string_view (&patterns)[N], std::string_view path) {
-  return std::any_of(std::begin(patterns), std::end(patterns), [&](auto p) { return path_matches(p, path); });
+bool any_match(std::span<const std::string_view> patterns, std::string_view path) {
+  return std::any_of(patterns.begin(), patterns.end(), [&](auto p) { return sensitive::path_matches(p, path); });
 }
 
 bool is_public_key(std::string_view path) { return path.ends_with(".pub"); }
@@ -275,7 +165,7 @@ bool inside(const std::vector<std::string>& workspace, std::string_view path) {
 
 // "/proc/123/environ" or "/proc/123/task/124/mem": the file of another process (a number, not self).
 std::string other_process_file(std::string_view path) {
-  const auto c = components(path);
+  const auto c = sensitive::components(path);
   if (c.size() < 3 || c[0] != "proc" || c[1].find_first_not_of("0123456789") != std::string::npos) return {};
   const std::string& last = c.back();
   if (c.size() == 3 || (c.size() == 5 && c[2] == "task")) return last == "environ" || last == "mem" ? last : "";
@@ -288,7 +178,7 @@ void file_findings(const core::TraceFile& f, const std::vector<std::string>& wor
   const bool writes = changes_file(f.access);
   const std::string what =
       f.exe + " " + (writes ? "asked " + access_words(f.access) + " of " : "read ") + f.path + outcome_note(f.result);
-  if (!writes && core::has(f.access, FileAccess::read) && any_match(credential_patterns, f.path) &&
+  if (!writes && core::has(f.access, FileAccess::read) && any_match(sensitive::credentials(), f.path) &&
       !is_public_key(f.path))
     out.push_back(make("credential-read", f.exe, f.path, what));
   if (std::string proc = other_process_file(f.path); !proc.empty()) {
@@ -309,7 +199,7 @@ void file_findings(const core::TraceFile& f, const std::vector<std::string>& wor
   std::vector<std::string> changed{f.path};
   if (core::has(f.access, FileAccess::rename) && !f.target.empty()) changed.push_back(f.target);
   for (const auto& path : changed) {
-    if (any_match(persistence_patterns, path)) {
+    if (any_match(sensitive::persistence(), path)) {
       out.push_back(make("persistence", f.exe, path, what));
       continue;
     }

@@ -54,6 +54,23 @@ TEST(PolicyCheck, ACredentialReadIsHigh) {
   EXPECT_TRUE(findings(with_path("/home/u/work", r | w)).empty());
 }
 
+// check judges the files review judges (one list): browser profiles, git's credential store, a
+// folder on the way to a key; and the start-up files review names, sudoers and PAM among them.
+TEST(PolicyCheck, NamesTheFilesTheReviewNames) {
+  EXPECT_EQ(findings(with_path("/home/u/.mozilla/firefox", r)), Lines{"high policy-credentials"});
+  EXPECT_EQ(findings(with_path("/home/u/.mozilla", r)), Lines{"high policy-credentials"});
+  EXPECT_EQ(findings(with_path("/home/u/.config/git/credentials", r)), Lines{"high policy-credentials"});
+  EXPECT_EQ(findings(with_path("/home/u/.ssh/deploy.pem", r)), Lines{"high policy-credentials"});
+  EXPECT_EQ(findings(with_path("/etc/ssh/ssh_host_ed25519_key", r)), Lines{"high policy-credentials"});
+  EXPECT_TRUE(findings(with_path("/etc/ssh/ssh_host_ed25519_key.pub", r)).empty());
+  EXPECT_TRUE(findings(with_path("/home/u/.aws/config", r)).empty()); // settings, not the credentials file
+  EXPECT_TRUE(findings(with_path("/home/u/.mozilla-notes", r)).empty());
+  EXPECT_EQ(findings(with_path("/home/u/.config/systemd/user", w)), Lines{"high policy-startup-write"});
+  EXPECT_EQ(findings(with_path("/home/u/.config/fish/config.fish", w)), Lines{"high policy-startup-write"});
+  EXPECT_EQ(findings(with_path("/home/u/.zlogin", w)), Lines{"high policy-startup-write"});
+  EXPECT_TRUE(findings(with_path("/home/u/.config/fish/functions", w)).empty());
+}
+
 TEST(PolicyCheck, HomeWideAccessIsHighListingLow) {
   EXPECT_EQ(findings(with_path("/home/u", r)), (Lines{"high policy-home-wide", "high policy-credentials"}));
   EXPECT_EQ(findings(with_path("/", r)), (Lines{"high policy-home-wide", "high policy-credentials"}));
