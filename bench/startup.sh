@@ -20,6 +20,7 @@ docker_row=()
 [ -f "$docker_default" ] && docker_row=(-n "nucleus-run, Docker's profile"
   "$run -q --trust-level trusted --pids 64 --profile $docker_default -- /bin/true")
 work=$(mktemp -d)
+chmod 0755 "$work" # the workload (uid 65534) starts in it: nucleus-run refuses a folder it cannot enter
 trap 'rm -rf "$work"' EXIT
 echo '{"defaultAction":"SCMP_ACT_ALLOW"}' > "$work/allow.json"
 # `runsc do` gives the descriptors it is handed to its sandbox's user (uid 65534), and hyperfine
