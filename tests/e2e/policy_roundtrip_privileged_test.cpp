@@ -67,20 +67,28 @@ RunResult run_under(const std::string& level, const fs::path& profile, const fs:
   return nucleus::test::run(argv, {}, 120);
 }
 
-} // namespace
-
-TEST_P(PolicyRoundTrip, TheGeneratedPolicyRunsTheJobAndStopsItsSideTrips) {
-  ScratchDir dir;
-  const fs::path input = dir / "in.txt", job = dir / "job.trace", profile = dir / "job.json",
-                 policy = dir / "job.policy.json";
+// The sample doing only its job (counting `input`'s lines), traced at the default level, and the
+// profile and policy gen writes from that trace.
+void trace_the_job(const std::string& sidetrip, const fs::path& input, const fs::path& job, const fs::path& profile,
+                   const fs::path& policy) {
   write_text(input, "a\nb\n");
-  const std::string sidetrip = nucleus::test::sample("sidetrip").string();
   RunResult r = nucleus::test::run(
       {nucleus::test::tool("nucleus-trace"), "-q", "-o", job.string(), "--", sidetrip, input.string()}, {}, 120);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = nucleus::test::run({nucleus::test::tool("nucleus-profile"), "gen", job.string(), "-o", profile.string(),
                           "--policy", policy.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+} // namespace
+
+TEST_P(PolicyRoundTrip, TheGeneratedPolicyRunsTheJobAndStopsItsSideTrips) {
+  ScratchDir dir;
+  const fs::path input = dir / "in.txt", job = dir / "job.trace", profile = dir / "job.json",
+                 policy = dir / "job.policy.json";
+  const std::string sidetrip = nucleus::test::sample("sidetrip").string();
+  ASSERT_NO_FATAL_FAILURE(trace_the_job(sidetrip, input, job, profile, policy));
+  RunResult r;
 
   r = run_under(GetParam(), profile, policy, {sidetrip, input.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -243,14 +251,9 @@ TEST(PolicyComplainPrivileged, ComplainModeNamesWhatThePolicyWouldDeny) {
   ScratchDir dir;
   const fs::path input = dir / "in.txt", job = dir / "job.trace", profile = dir / "job.json",
                  policy = dir / "job.policy.json", extra = dir / "extra.trace", wider = dir / "wider.policy.json";
-  write_text(input, "a\nb\n");
   const std::string sidetrip = nucleus::test::sample("sidetrip").string();
-  RunResult r = nucleus::test::run(
-      {nucleus::test::tool("nucleus-trace"), "-q", "-o", job.string(), "--", sidetrip, input.string()}, {}, 120);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = nucleus::test::run({nucleus::test::tool("nucleus-profile"), "gen", job.string(), "-o", profile.string(),
-                          "--policy", policy.string()});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_NO_FATAL_FAILURE(trace_the_job(sidetrip, input, job, profile, policy));
+  RunResult r;
   fs::create_directories(dir / ".ssh");
   write_text(dir / ".ssh/id_ed25519", "SECRET-KEY-MATERIAL\n");
   write_text(dir / ".bashrc", "# rc\n");
