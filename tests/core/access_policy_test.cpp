@@ -34,13 +34,13 @@ const std::string head = R"({"format":"nucleus-policy","version":1,)";
 
 TEST(AccessPolicy, WritesSortedAndReadsBack) {
   core::AccessPolicy p;
-  p.files = {{"/work", set({PathAccess::read, PathAccess::write, PathAccess::create}), "the workspace"},
+  p.files = {{"/var/proj", set({PathAccess::read, PathAccess::write, PathAccess::create}), "the workspace"},
              {"/usr", set({PathAccess::read, PathAccess::execute}), "system files (rule system)"}};
   p.network.connect = {{core::Protocol::tcp, "127.0.0.1", 8080}};
   p.network.bind = {{core::Protocol::udp, "", 0}};
   p.network.unix_paths = {"/run/app.sock", "@bus"};
   const std::string text = core::write_access_policy(p);
-  EXPECT_LT(text.find("\"/usr\""), text.find("\"/work\"")) << text;
+  EXPECT_LT(text.find("\"/usr\""), text.find("\"/var/proj\"")) << text;
   EXPECT_NE(text.find(R"("access": [
         "read",
         "execute"
@@ -55,11 +55,11 @@ TEST(AccessPolicy, WritesSortedAndReadsBack) {
 
 TEST(AccessPolicy, CoverageFollowsDirectories) {
   core::AccessPolicy p;
-  p.files = {{"/home/u/work", set({PathAccess::read, PathAccess::write})},
+  p.files = {{"/home/u/proj", set({PathAccess::read, PathAccess::write})},
              {"/", set({PathAccess::read})},
              {"/usr/bin/python3", set({PathAccess::execute})}};
-  EXPECT_EQ(core::access_for(p, "/home/u/work/a/b.txt"), set({PathAccess::read, PathAccess::write}));
-  EXPECT_EQ(core::access_for(p, "/home/u/workshop/x"), set({PathAccess::read})) << "a prefix is not a parent";
+  EXPECT_EQ(core::access_for(p, "/home/u/proj/a/b.txt"), set({PathAccess::read, PathAccess::write}));
+  EXPECT_EQ(core::access_for(p, "/home/u/projshop/x"), set({PathAccess::read})) << "a prefix is not a parent";
   EXPECT_EQ(core::access_for(p, "/usr/bin/python3"), set({PathAccess::read, PathAccess::execute}));
   EXPECT_EQ(core::access_for(p, "/usr/bin/python3.11"), set({PathAccess::read}));
   core::AccessPolicy narrow;

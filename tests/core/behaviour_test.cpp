@@ -112,8 +112,8 @@ TEST(Behaviour, DecodesUnixPathsAndAbstractNames) {
 }
 
 TEST(Behaviour, ResolvesPathsLexically) {
-  EXPECT_EQ(core::resolve_path("/home/u/work", "notes.txt"), "/home/u/work/notes.txt");
-  EXPECT_EQ(core::resolve_path("/home/u/work", "../.ssh/./id_ed25519"), "/home/u/.ssh/id_ed25519");
+  EXPECT_EQ(core::resolve_path("/home/u/proj", "notes.txt"), "/home/u/proj/notes.txt");
+  EXPECT_EQ(core::resolve_path("/home/u/proj", "../.ssh/./id_ed25519"), "/home/u/.ssh/id_ed25519");
   EXPECT_EQ(core::resolve_path("/home/u", "/etc//passwd"), "/etc/passwd");
   EXPECT_EQ(core::resolve_path("/", "../../.."), "/");
   EXPECT_EQ(core::resolve_path("", "relative/x"), "relative/x") << "no base: kept as asked, marked by no leading /";
@@ -155,7 +155,7 @@ TEST(Behaviour, TraceLinesRoundTrip) {
   core::Trace t;
   t.header = {{"./app"}, "ebpf", "6.1.0", "2026-12-07T09:00:00Z", ""};
   t.header.behaviour = true;
-  t.header.workspace = {"/home/u/work", "/srv/out"};
+  t.header.workspace = {"/home/u/proj", "/srv/out"};
   t.execs.push_back({"/bin/app", "/bin/sh", {"sh", "-c", "echo \x1b[2J\n"}, true, core::Outcome::ok, 1});
   t.files.push_back({"/bin/app", "openat", "/home/u/.ssh/id_ed25519",
                      static_cast<core::FileAccessSet>(FileAccess::read), "", core::Outcome::ok, 2});
@@ -175,7 +175,7 @@ TEST(Behaviour, TraceLinesRoundTrip) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find(R"("argv":["sh","-c","echo \u001b[2J\n"],"argv_truncated":true)"), std::string::npos) << text;
-  EXPECT_NE(text.find(R"("behaviour":true,"workspace":["/home/u/work","/srv/out"])"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("behaviour":true,"workspace":["/home/u/proj","/srv/out"])"), std::string::npos) << text;
   EXPECT_NE(text.find(R"("behaviour_dropped":7)"), std::string::npos) << text;
   EXPECT_NE(text.find(R"("path":"/tmp/s","access":["chmod"],"result":"ok","count":1,"mode":2541})"), std::string::npos)
       << text;

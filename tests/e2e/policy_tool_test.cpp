@@ -17,17 +17,17 @@ std::string profile_tool() { return tool("nucleus-profile").string(); }
 
 std::string trace_text(bool behaviour) {
   std::string header =
-      R"({"type":"header","format":"nucleus-trace","version":1,"command":["tool"],"source":"ebpf","kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z","workspace":["/home/u/work"])";
+      R"({"type":"header","format":"nucleus-trace","version":1,"command":["tool"],"source":"ebpf","kernel":"6.1.0","started_at":"2026-11-28T09:00:00Z","workspace":["/home/u/proj"])";
   header += behaviour ? R"(,"behaviour":true})" : "}";
   std::string out = header + "\n";
   out += R"({"type":"syscall","arch":"x86_64","nr":0,"name":"read","count":4,"exe":"/usr/bin/tool"})"
          "\n";
   if (behaviour) {
     out +=
-        R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/work/a.txt","access":["read"],"result":"ok","count":1})"
+        R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/proj/a.txt","access":["read"],"result":"ok","count":1})"
         "\n";
     out +=
-        R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/work/out/b.txt","access":["write","create"],"result":"ok","count":1})"
+        R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/proj/out/b.txt","access":["write","create"],"result":"ok","count":1})"
         "\n";
     out +=
         R"({"type":"file","exe":"/usr/bin/tool","syscall":"openat","path":"/home/u/.ssh/id_ed25519","access":["read"],"result":"ok","count":1})"
@@ -53,7 +53,7 @@ TEST(PolicyTool, GenWritesThePolicyAndSaysWhatItWidened) {
   auto r =
       run({profile_tool(), "gen", (dir / "app.trace").string(), "-o", (dir / "app.json").string(), "--policy", policy});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("policy: rule workspace widened /home/u/work/a.txt, /home/u/work/out/b.txt to /home/u/work"),
+  EXPECT_NE(r.err.find("policy: rule workspace widened /home/u/proj/a.txt, /home/u/proj/out/b.txt to /home/u/proj"),
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("/home/u/.ssh/id_rsa (read) by /usr/bin/tool failed: not granted"), std::string::npos) << r.err;

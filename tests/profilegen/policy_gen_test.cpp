@@ -79,34 +79,34 @@ bool mentions(const std::vector<std::string>& lines, std::string_view text) {
 } // namespace
 
 TEST(PolicyGen, WorkspaceWidenedWhereWrittenAndSaysSo) {
-  auto t = traced({"/home/u/work"});
-  file(t, "/home/u/work/a.txt", fa(FileAccess::read));
-  file(t, "/home/u/work/b/c.txt", FileAccess::write | FileAccess::create);
+  auto t = traced({"/home/u/proj"});
+  file(t, "/home/u/proj/a.txt", fa(FileAccess::read));
+  file(t, "/home/u/proj/b/c.txt", FileAccess::write | FileAccess::create);
   const auto r = gen(t);
-  const auto* w = entry(r.policy, "/home/u/work");
+  const auto* w = entry(r.policy, "/home/u/proj");
   ASSERT_NE(w, nullptr) << core::write_access_policy(r.policy);
   EXPECT_EQ(w->access, rwcr);
   EXPECT_NE(w->reason.find("(rule workspace)"), std::string::npos);
-  EXPECT_EQ(r.widened, (std::vector<std::string>{"rule workspace widened /home/u/work/a.txt, /home/u/work/b/c.txt to "
-                                                 "/home/u/work (read,write,create,remove)"}));
+  EXPECT_EQ(r.widened, (std::vector<std::string>{"rule workspace widened /home/u/proj/a.txt, /home/u/proj/b/c.txt to "
+                                                 "/home/u/proj (read,write,create,remove)"}));
   EXPECT_EQ(r.policy.files.size(), 1u) << core::write_access_policy(r.policy);
 }
 
 TEST(PolicyGen, WorkspaceOnlyReadStaysReadOnly) {
-  auto t = traced({"/home/u/work"});
-  file(t, "/home/u/work/a.txt", fa(FileAccess::read));
+  auto t = traced({"/home/u/proj"});
+  file(t, "/home/u/proj/a.txt", fa(FileAccess::read));
   const auto r = gen(t);
-  ASSERT_NE(entry(r.policy, "/home/u/work"), nullptr);
-  EXPECT_EQ(granted(r.policy, "/home/u/work"), set({PathAccess::read}));
+  ASSERT_NE(entry(r.policy, "/home/u/proj"), nullptr);
+  EXPECT_EQ(granted(r.policy, "/home/u/proj"), set({PathAccess::read}));
 }
 
 TEST(PolicyGen, AWriteOnlyInTmpDoesNotMakeTheWorkspaceWritable) {
-  auto t = traced({"/home/u/work"});
-  file(t, "/home/u/work/a.txt", fa(FileAccess::read));
+  auto t = traced({"/home/u/proj"});
+  file(t, "/home/u/proj/a.txt", fa(FileAccess::read));
   file(t, "/tmp/app-1/out", FileAccess::write | FileAccess::create);
   const auto r = gen(t);
-  EXPECT_EQ(core::access_for(r.policy, "/home/u/work/a.txt"), set({PathAccess::read}));
-  EXPECT_FALSE(core::has(core::access_for(r.policy, "/home/u/work/new.txt"), PathAccess::write));
+  EXPECT_EQ(core::access_for(r.policy, "/home/u/proj/a.txt"), set({PathAccess::read}));
+  EXPECT_FALSE(core::has(core::access_for(r.policy, "/home/u/proj/new.txt"), PathAccess::write));
   ASSERT_NE(entry(r.policy, "/tmp"), nullptr);
   EXPECT_EQ(granted(r.policy, "/tmp"), rwcr);
   EXPECT_NE(entry(r.policy, "/tmp")->reason.find("(rule tmp)"), std::string::npos);
@@ -150,7 +150,7 @@ TEST(PolicyGen, TheCallersHomeAndFoldersAboveItAreNeverWidened) {
   EXPECT_TRUE(profile::too_wide_to_widen("/home/x", {}));
   EXPECT_TRUE(profile::too_wide_to_widen("/", {}));
   EXPECT_TRUE(profile::too_wide_to_widen("/var", {}));
-  EXPECT_FALSE(profile::too_wide_to_widen("/home/x/work", {}));
+  EXPECT_FALSE(profile::too_wide_to_widen("/home/x/proj", {}));
 }
 
 TEST(PolicyGen, TheParentOfARwFolderIsNotTheWorkspace) {
@@ -165,8 +165,8 @@ TEST(PolicyGen, TheParentOfARwFolderIsNotTheWorkspace) {
 }
 
 TEST(PolicyGen, AWorkspaceFolderTheProgramDidNotUseGetsNothing) {
-  auto t = traced({"/home/u/work", "/home/u/other"});
-  file(t, "/home/u/work/a", fa(FileAccess::read));
+  auto t = traced({"/home/u/proj", "/home/u/other"});
+  file(t, "/home/u/proj/a", fa(FileAccess::read));
   const auto r = gen(t);
   EXPECT_EQ(entry(r.policy, "/home/u/other"), nullptr);
   EXPECT_EQ(core::access_for(r.policy, "/home/u/other/x"), 0);
@@ -233,9 +233,9 @@ TEST(PolicyGen, TheTracedCommandRuns) {
 }
 
 TEST(PolicyGen, FailedCallsGrantNothingAndAreListed) {
-  auto t = traced({"/home/u/work"});
+  auto t = traced({"/home/u/proj"});
   file(t, "/etc/shadow", fa(FileAccess::read), core::Outcome::failed);
-  file(t, "/home/u/work/x", FileAccess::write | FileAccess::create, core::Outcome::failed);
+  file(t, "/home/u/proj/x", FileAccess::write | FileAccess::create, core::Outcome::failed);
   run(t, "/usr/bin/sudo", core::Outcome::failed);
   net(t, "connect", "inet", "stream", "203.0.113.5", 443, core::Outcome::failed);
   const auto r = gen(t);
@@ -247,7 +247,7 @@ TEST(PolicyGen, FailedCallsGrantNothingAndAreListed) {
 }
 
 TEST(PolicyGen, RelativePathsGrantNothing) {
-  auto t = traced({"/home/u/work"});
+  auto t = traced({"/home/u/proj"});
   file(t, "data.txt", fa(FileAccess::read));
   const auto r = gen(t);
   EXPECT_TRUE(r.policy.files.empty());
@@ -257,12 +257,12 @@ TEST(PolicyGen, RelativePathsGrantNothing) {
 // A trace file is outside input: its paths are folded before they become entries, and a NUL byte
 // (which no path holds) grants nothing, so that the policy written is one the reader takes back.
 TEST(PolicyGen, PathsAreFoldedAndNulBytesGrantNothing) {
-  auto t = traced({"/home/u/work/./", "relative"});
-  file(t, "/home/u/work/../work/./a.txt", fa(FileAccess::read));
+  auto t = traced({"/home/u/proj/./", "relative"});
+  file(t, "/home/u/proj/../proj/./a.txt", fa(FileAccess::read));
   file(t, std::string("/srv/x\0y", 8), fa(FileAccess::read));
   t.files.push_back({std::string(app), "rename", "/srv//b", fa(FileAccess::rename), "/srv/a/", core::Outcome::ok, 1});
   const auto r = gen(t);
-  EXPECT_EQ(granted(r.policy, "/home/u/work"), set({PathAccess::read}));
+  EXPECT_EQ(granted(r.policy, "/home/u/proj"), set({PathAccess::read}));
   EXPECT_EQ(granted(r.policy, "/srv/b"), set({PathAccess::create}));
   EXPECT_EQ(granted(r.policy, "/srv/a"), set({PathAccess::remove}));
   EXPECT_EQ(core::access_for(r.policy, "/srv/x"), 0);
@@ -341,13 +341,13 @@ TEST(PolicyGen, RefusesATraceWithoutBehaviourRecords) {
 // A whole trace: the side trips a reviewer must see (an SSH key, .bashrc) are granted exactly and
 // flagged by check; the job's files are widened by the named rules.
 TEST(PolicyGen, GoldenSideTrip) {
-  auto t = traced({"/home/u/work", "/home/u"});
+  auto t = traced({"/home/u/proj", "/home/u"});
   run(t, "/opt/tool/bin/tool");
   run(t, "/bin/sh");
   file(t, "/usr/lib/x86_64-linux-gnu/libc.so.6", fa(FileAccess::read));
   file(t, "/etc/ld.so.cache", fa(FileAccess::read));
-  file(t, "/home/u/work/a.txt", fa(FileAccess::read));
-  file(t, "/home/u/work/b/c.txt", (FileAccess::write | FileAccess::create) | fa(FileAccess::truncate));
+  file(t, "/home/u/proj/a.txt", fa(FileAccess::read));
+  file(t, "/home/u/proj/b/c.txt", (FileAccess::write | FileAccess::create) | fa(FileAccess::truncate));
   file(t, "/home/u/.ssh/id_ed25519", fa(FileAccess::read));
   file(t, "/home/u/.ssh/id_rsa", fa(FileAccess::read), core::Outcome::failed);
   file(t, "/home/u/.bashrc", FileAccess::write | FileAccess::append);

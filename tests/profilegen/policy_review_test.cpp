@@ -51,7 +51,7 @@ TEST(PolicyCheck, ACredentialReadIsHigh) {
   EXPECT_EQ(findings(with_path("/etc/shadow", r)), Lines{"high policy-credentials"});
   EXPECT_TRUE(findings(with_path("/home/u/.ssh/id_ed25519.pub", r)).empty());
   EXPECT_TRUE(findings(with_path("/home/u/.ssh/known_hosts", r)).empty());
-  EXPECT_TRUE(findings(with_path("/home/u/work", r | w)).empty());
+  EXPECT_TRUE(findings(with_path("/home/u/proj", r | w)).empty());
 }
 
 // check judges the files review judges (one list): browser profiles, git's credential store, a
@@ -188,8 +188,8 @@ TEST(PolicyDiff, TwoPolicies) {
 TEST(PolicyDiff, WhatATraceDidBeyondThePolicy) {
   core::Trace t;
   t.header.behaviour = true;
-  t.header.workspace = {"/home/u/work"};
-  t.files.push_back({"/usr/bin/app", "openat", "/home/u/work/a",
+  t.header.workspace = {"/home/u/proj"};
+  t.files.push_back({"/usr/bin/app", "openat", "/home/u/proj/a",
                      static_cast<core::FileAccessSet>(core::FileAccess::read), "", core::Outcome::ok, 1});
   t.nets.push_back({"/usr/bin/app", "connect", "inet", "stream", "127.0.0.1", 8080, core::Outcome::ok, 1});
   const auto generated = profile::generate_access_policy({t}).policy;

@@ -77,7 +77,7 @@ TEST(EbpfBehaviour, OpenatResolvesAgainstTheDirectoryTheProgramNamed) {
   Event e("openat");
   e.header.args[0] = static_cast<std::uint64_t>(-100);
   e.header.args[2] = O_WRONLY | O_CREAT | O_APPEND;
-  e.path_a("../x/./f", "/home/u/work");
+  e.path_a("../x/./f", "/home/u/proj");
   auto d = e.decode();
   ASSERT_TRUE(d.file);
   EXPECT_EQ(d.file->path, "/home/u/x/f");

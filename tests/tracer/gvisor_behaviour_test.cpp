@@ -36,7 +36,7 @@ std::string exit_ok(std::uint64_t result = 0) { return field(2, result == 0 ? st
 std::string exit_failed(int err) { return field(2, field(2, static_cast<std::uint64_t>(err))); }
 
 std::string open_point(const std::string& exit, std::uint64_t sysno, std::uint64_t fd, const std::string& fd_path,
-                       const std::string& path, std::uint64_t flags, const std::string& cwd = "/work", int tgid = 1) {
+                       const std::string& path, std::uint64_t flags, const std::string& cwd = "/proj", int tgid = 1) {
   std::string body = context_cwd(tgid, tgid, cwd) + exit + field(3, sysno) + field(4, fd);
   if (!fd_path.empty()) body += field(5, fd_path);
   return packet(gv::MessageType::syscall_open, body + field(6, path) + field(7, flags));
@@ -94,14 +94,14 @@ constexpr std::uint64_t nr_openat = 257, nr_socket = 41, nr_connect = 42, nr_sen
 } // namespace
 
 TEST(GvisorBehaviour, AnOpenatExitIsAFileRecordResolvedAgainstTheWorkingDirectory) {
-  auto m = decode(open_point(exit_failed(ENOENT), nr_openat, at_fdcwd, "", "../etc/./passwd", O_RDONLY, "/work/sub"));
-  EXPECT_EQ(m.cwd, "/work/sub");
+  auto m = decode(open_point(exit_failed(ENOENT), nr_openat, at_fdcwd, "", "../etc/./passwd", O_RDONLY, "/proj/sub"));
+  EXPECT_EQ(m.cwd, "/proj/sub");
   EXPECT_TRUE(m.point.has_exit);
   EXPECT_EQ(m.point.errorno, ENOENT);
   EXPECT_EQ(static_cast<std::int64_t>(m.point.fd), -100);
   const auto f = as<core::TraceFile>(gv::behaviour_record(m));
   EXPECT_EQ(f.syscall, "openat");
-  EXPECT_EQ(f.path, "/work/etc/passwd");
+  EXPECT_EQ(f.path, "/proj/etc/passwd");
   EXPECT_EQ(f.access, core::open_flags_access(O_RDONLY));
   EXPECT_EQ(f.result, core::Outcome::failed);
 }

@@ -5,7 +5,7 @@
 //
 //   {"format":"nucleus-policy","version":1,
 //    "files":[{"path":"/usr","access":["read","execute"],"reason":"system files (rule system)"},
-//             {"path":"/home/u/work","access":["read","write","create","remove"],"reason":"the workspace"}],
+//             {"path":"/home/u/proj","access":["read","write","create","remove"],"reason":"the workspace"}],
 //    "network":{"connect":[{"protocol":"tcp","address":"127.0.0.1","port":8080}],
 //               "bind":[{"protocol":"tcp","port":8080}],
 //               "unix":["/run/app.sock"]}}
