@@ -329,7 +329,9 @@ TEST_P(Containment, ForkBombIsContainedAndReported) {
   // process costs host processes.
   const bool with_default = std::string(GetParam().tool) == "nucleus-run" && !GetParam().gvisor &&
                             std::string(GetParam().profile) == "docker";
-  const std::string n = with_default ? "2047" : "203"; // unique enough to find leftovers by
+  // N is this test process's own: leftovers are found by the command line, and the same test of
+  // another parameter runs beside this one (its nucleus process's command line names its N too).
+  const std::string n = std::to_string((with_default ? 2 * nucleus::sandbox::default_pids : 128) + ::getpid());
   std::vector<std::string> flags;
   if (!with_default) flags = {"--pids", "64"};
   pid_t nucleus_pid = 0;
