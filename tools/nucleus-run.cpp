@@ -13,6 +13,7 @@
 #include "nucleus/sandbox/spawn.hpp"
 #include "nucleus/core/syscalls.hpp"
 #include "nucleus/core/aggregate.hpp"
+#include "nucleus/tracer/ebpf.hpp"
 #include "nucleus/tracer/gvisor.hpp"
 #include "nucleus/tracer/monitor.hpp"
 #include "nucleus/tracer/report.hpp"
@@ -95,21 +96,24 @@ void note_policy_reporting(const Options& opt, bool under_gvisor) {
               "the policy is never reported, since it does not exist in the sandbox");
 }
 
-// Complain mode with --policy runs under gVisor only, whose stream names the files and endpoints
-// the run used. Natively, Landlock has no log-only mode and the audit records name no path, so
-// what the policy would deny cannot be learned from the run.
+// Complain mode with --policy learns the files and endpoints the run used: under gVisor from its
+// stream; natively, where Landlock has no log-only mode and the audit records name no path, from
+// the eBPF recorder's behaviour records beside the audit records. Refused before the workload runs
+// when that recorder cannot load here.
 void refuse_complain_with_policy(const Options& opt, bool under_gvisor) {
-  if (opt.complain && !opt.sandbox.policy.empty() && !under_gvisor)
+  if (!opt.complain || opt.sandbox.policy.empty() || under_gvisor) return;
+  if (auto why = tracer::ebpf_unavailable(nullptr))
     throw core::Error(
-        core::ErrorKind::usage,
-        "--complain with --policy at the trusted level: Landlock has no log-only mode, so what the policy would "
-        "deny cannot be learned from this run",
-        "run it at the default level (gVisor), where complain mode compares the files and endpoints the run used "
-        "with the policy; or trace it (nucleus-trace -o app.trace -- COMMAND) and compare: nucleus-profile diff "
-        "app.policy.json app.trace");
+        core::ErrorKind::unsupported,
+        "--complain with --policy at the trusted level learns the files and endpoints the run uses from the eBPF "
+        "recorder (Landlock has no log-only mode), which cannot run here: " +
+            *why,
+        "run it at the default level (gVisor), where complain mode compares what gVisor records with the policy; "
+        "or trace it (nucleus-trace -o app.trace -- COMMAND) and compare: nucleus-profile diff app.policy.json "
+        "app.trace");
 }
 
-// The run's behaviour records (gVisor's stream, complain mode) as a trace's, for the policy's
+// The run's behaviour records (complain mode: gVisor's stream, or the eBPF recorder's) as a trace's, for the policy's
 // comparison and --complain-trace.
 void add_run_behaviour(core::Trace& trace, const tracer::MonitorResult& result) {
   if (!result.behaviour) return;
@@ -305,6 +309,7 @@ int run(const Options& opt) {
   // (once), and the warning says why denials are not reported. Complain mode under gVisor enforces
   // nothing, so there the record stream is required.
   mon.require_source = under_gvisor && opt.complain;
+  mon.behaviour = opt.complain && !opt.sandbox.policy.empty() && !under_gvisor;
   tracer::MonitorResult result = tracer::run_monitored(mon);
 
   if (auto note = isolation.exit_note(result.wait_status); !note.empty()) cli::warn(tool, note);
@@ -314,7 +319,7 @@ int run(const Options& opt) {
   if (result.source.empty()) cli::warn(tool, "denials were not reported: " + result.source_note);
   else if (!result.source_note.empty()) cli::warn(tool, result.source_note);
   if (result.loss.any())
-    cli::warn(tool, "some audit records were lost, so some denials may be missing: " + result.loss.detail);
+    cli::warn(tool, "some records were lost, so some denials may be missing: " + result.loss.detail);
   // The live lines share the terminal with the workload, which can move the cursor and erase them;
   // this summary comes once it and all its processes are gone, so nothing of theirs follows it.
   if (!opt.complain && !opt.quiet && !denied.empty())
@@ -353,7 +358,8 @@ int main(int argc, char** argv) {
       (only the policy's paths are visible, with the access it grants; natively Landlock also
        limits TCP connect and bind to its ports and reports each denial while audit is enabled)
   nucleus-run --profile app.json --policy app.policy.json --complain --complain-trace extra.trace -- ./app
-      (under gVisor: the policy is not applied either; what it would deny is listed at the end)
+      (the policy is not applied either; what it would deny is listed at the end: at the
+       trusted level the eBPF recorder names the files and endpoints the run used)
   nucleus-profile gen extra.trace app.trace -o app.json    # fold what complain mode saw back in
   nucleus-run --profile app.json --host-id 61000:61000 --rw ./out -- ./app   # a dedicated host identity
   nucleus-run --trust-level trusted --host-root --profile app.json -- ./app  # host root: trusted only
@@ -376,8 +382,8 @@ Exit status: the command's own; 128+N when it died of signal N (159 = SIGSYS, a 
   Options opt;
   app.add_option("-p,--profile", opt.profile, "OCI/Docker seccomp profile (JSON) to enforce")->required();
   app.add_flag("--complain", opt.complain,
-               "log instead of denying; print what would have been denied at exit (with --policy, gVisor only: the "
-               "policy is not applied, and the files and endpoints the run used are compared with it)");
+               "log instead of denying; print what would have been denied at exit (with --policy: the policy is not "
+               "applied, and the files and endpoints the run used are compared with it)");
   app.add_option("--complain-trace", opt.complain_trace,
                  "with --complain: write the would-be denials as a trace log to this file (a regular file or a new "
                  "name, never a device, FIFO or symlink)")

@@ -263,7 +263,87 @@ private:
   std::optional<ebpf::BehaviourReader> behaviour_;
 };
 
+void add_loss(LossReport& into, const LossReport& from) {
+  into.lost += from.lost;
+  into.overflowed = into.overflowed || from.overflowed;
+  if (!from.detail.empty()) into.detail += (into.detail.empty() ? "" : "; ") + from.detail;
+}
+
+// The behaviour records beside another source (ebpf_beside.hpp): the inner source gives the child
+// its filter and reads its records; the program follows the child's audit session (whose tasks it
+// counts once they are under a filter, as the inner source's puts them) and only its behaviour
+// records are kept. Loaded with a baseline that allows everything, it counts no syscall: the
+// counts are the inner source's business.
+class BehaviourBeside final : public RunSource {
+public:
+  BehaviourBeside(EbpfRecorder::State& state, RunSource& inner) : state_(state), inner_(inner) {}
+
+  void prepare(sandbox::SpawnSpec& spec, MonitorResult& result) override {
+    inner_.prepare(spec, result);
+    if (spec.filter == nullptr)
+      throw Error(ErrorKind::internal, "behaviour records need the workload under a seccomp filter");
+    spec.new_audit_session = true;
+    spec.while_child_starts = [this, inner = std::move(spec.while_child_starts)](std::optional<std::uint32_t> session) {
+      if (inner) inner(session);
+      state_.await_attached();
+      if (!session)
+        throw EbpfUnavailable(ErrorKind::permission,
+                              "the workload could not start an audit session of its own, which the eBPF recorder "
+                              "follows it by",
+                              "run as root with CAP_AUDIT_CONTROL");
+      nucleus_bpf_globals(state_.skel)->target_session = *session;
+    };
+  }
+
+  void started(boost::asio::io_context& io, const sandbox::Child& child, MonitorResult& result) override {
+    inner_.started(io, child, result);
+    state_.await_attached();
+    behaviour_.emplace(nucleus_bpf_behaviour_fd(state_.skel), state_.behaviour_cap, true);
+    behaviour_->start(io);
+  }
+
+  void child_exited(boost::asio::io_context& io, MonitorResult& result) override {
+    if (behaviour_) {
+      behaviour_->drain();
+      behaviour_->stop();
+    }
+    inner_.child_exited(io, result);
+  }
+
+  void finish(MonitorResult& result) override {
+    inner_.finish(result);
+    nucleus_bpf_detach(state_.skel);
+    if (!behaviour_) return;
+    ebpf::SlotNames names;
+    names[0] = own_executable();
+    EbpfTrace maps;
+    ebpf::read_maps(state_.skel, names, maps); // names the executables; its losses are the records'
+    EbpfTrace records;
+    behaviour_->collect(names, records);
+    core::BehaviourSet set(records.execs.size() + records.files.size() + records.nets.size() + 1);
+    for (auto& r : records.execs) set.add(std::move(r));
+    for (auto& r : records.files) set.add(std::move(r));
+    for (auto& r : records.nets) set.add(std::move(r));
+    set.count_dropped(records.behaviour_dropped);
+    result.behaviour = std::move(set);
+    add_loss(result.loss, maps.run.loss);
+    add_loss(result.loss, records.run.loss);
+  }
+
+private:
+  EbpfRecorder::State& state_;
+  RunSource& inner_;
+  std::optional<ebpf::BehaviourReader> behaviour_;
+};
+
 } // namespace
+
+MonitorResult EbpfRecorder::run_beside(const MonitorOptions& options, RunSource& source) {
+  if (state_->used) throw Error(ErrorKind::internal, "an eBPF recorder runs one workload");
+  state_->used = true;
+  BehaviourBeside beside(*state_, source);
+  return run_loop(options, beside);
+}
 
 EbpfTrace EbpfRecorder::run(const MonitorOptions& options) {
   if (state_->used) throw Error(ErrorKind::internal, "an eBPF recorder runs one workload");
@@ -316,6 +396,10 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions&) {
 }
 
 std::optional<std::string> ebpf_attach_unavailable() { return ebpf_unavailable(nullptr); }
+
+MonitorResult EbpfRecorder::run_beside(const MonitorOptions&, RunSource&) {
+  throw Error(ErrorKind::unsupported, "this nucleus was built without the eBPF recorder");
+}
 
 #endif
 

@@ -1,6 +1,7 @@
 // The audit recorder, shared by trace and strict mode: a source plugged into the run loop that reads
 // the audit records of the traced tree, attributes them, and ends the drain on a fence record.
 #include "nucleus/tracer/monitor.hpp"
+#include "nucleus/tracer/ebpf.hpp"
 #include "nucleus/tracer/run_loop.hpp"
 
 #include "audit_session.hpp"
@@ -355,6 +356,15 @@ private:
 MonitorResult run_monitored(const MonitorOptions& options) {
   if (options.gvisor) return run_gvisor_monitored(options);
   AuditSource source(options);
+  if (options.behaviour) {
+    // Only the behaviour records are wanted of the program: a baseline that allows everything
+    // counts no syscall, and with io_uring "allowed" nothing is attached to count what the
+    // guard refuses (the audit records show those).
+    core::Policy allow_all;
+    allow_all.default_action = core::Action::allow();
+    auto recorder = EbpfRecorder::open(&allow_all, {}, true, EbpfContent{true});
+    return recorder.run_beside(options, source);
+  }
   return run_loop(options, source);
 }
 

@@ -26,6 +26,8 @@
 
 namespace nucleus::tracer {
 
+class RunSource; // run_loop.hpp
+
 inline constexpr std::string_view ebpf_source_name = "ebpf";
 
 // A target that runs already, recorded from the moment record_existing() has attached to it.
@@ -122,6 +124,12 @@ public:
   // for a path that is not a cgroup directory. A cgroup v1 directory is followed as a tree of its processes, read again
   // on every check (see the trace's warnings). Call once, instead of run().
   EbpfTrace record_existing(const EbpfAttachOptions& target);
+  // Runs `options` under another recorder's `source` (the audit recorder's: run_monitored with
+  // MonitorOptions::behaviour), which gives the child its filter and reads its records, with this
+  // program's behaviour records beside it: they land in MonitorResult::behaviour, their losses in
+  // its loss. The program follows the child's audit session. Open it with a baseline that allows
+  // everything: only the behaviour records are kept. Call once, instead of run().
+  MonitorResult run_beside(const MonitorOptions& options, RunSource& source);
 
   struct State;
 

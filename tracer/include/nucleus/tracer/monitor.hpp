@@ -62,6 +62,12 @@ struct MonitorOptions {
   // Replaceable because raising the real counter would make every trace on the host report loss.
   std::function<std::optional<std::uint32_t>()> lost_counter;
 
+  // Host runs: also what the run did (programs run, files, network endpoints) into
+  // MonitorResult::behaviour, from the eBPF recorder's behaviour records beside the audit records
+  // (the audit records name no path). Needs what the eBPF recorder needs (ebpf_unavailable());
+  // run_monitored throws EbpfUnavailable before the workload starts when it cannot load.
+  bool behaviour = false;
+
   // Set when `argv` runs the workload under gVisor (sandbox::Backend::gvisor): the records then
   // come from gVisor's own monitoring stream and debug log (see gvisor.hpp), not from the host's
   // audit subsystem, and `source` and `filter` are not used.

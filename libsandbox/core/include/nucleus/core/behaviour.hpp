@@ -135,6 +135,8 @@ public:
 
   std::size_t size() const noexcept { return execs_.size() + files_.size() + nets_.size(); }
   std::uint64_t dropped() const noexcept { return dropped_; }
+  // Records a reader dropped past its own cap before they reached this set, counted as its own.
+  void count_dropped(std::uint64_t n) noexcept { dropped_ += n; }
   // Sorted by exe, then the record's own fields.
   std::vector<TraceExec> execs() const;
   std::vector<TraceFile> files() const;
