@@ -62,9 +62,17 @@ struct beh_event {
   __u32 wake; // userspace must read it while the caller runs (see send_behaviour)
   char data[BEH_DATA];
 };
-// The task's slot: the call, and room to build a directory's name from its last component up.
+// What read_behaviour does when a program continues in it (beh_task.phase).
+#define PHASE_ENTER 1 // sys_enter: read what the call asks, argv included; the call is then pending
+#define PHASE_EXIT 2  // sys_exit: read again what could not be read at sys_enter, then send
+#define PHASE_EXEC 3  // a successful exec: take its path and argv from the kernel's copies
+// The task's slot: the call, what read_behaviour is to do with it, and room to build a
+// directory's name from its last component up.
 struct beh_task {
   struct beh_event e;
+  __u32 spec;  // the call's behaviour_spec entry
+  __u32 phase; // PHASE_*
+  __u64 bprm;  // PHASE_EXEC: the exec's struct linux_binprm
   char walk[WALK_MAX + 256];
 };
 
@@ -83,6 +91,14 @@ struct {
   __type(value, struct beh_task);
 } behaviour_scratch SEC(".maps");
 
+// read_behaviour, alone: on_sys_enter, on_sys_exit and on_exec continue in it (a tail call).
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} behaviour_progs SEC(".maps");
+
 // Sends the task's behaviour call (with its result when `flags` has BEH_RESULT).
 // Userspace is woken only for a record it must read while its caller runs (`wake`: a listen, whose
 // address it looks up; a relative path whose directory the program could not name) or once the
@@ -98,9 +114,24 @@ static __always_inline void send_behaviour(struct beh_event* e) {
   if (bpf_ringbuf_output(&behaviour_events, e, size, flags) != 0) __sync_fetch_and_add(&behaviour_drops, 1);
 }
 
+// A task's call pending from its sys_enter to its sys_exit (or its end), counted in calls_pending.
+// Only the task itself changes its own mark.
+static __always_inline void mark_pending(struct task_info* info) {
+  info->pending = 1;
+  __sync_fetch_and_add(&calls_pending, 1);
+}
+
+static __always_inline void clear_pending(struct task_info* info) {
+  if (!info->pending) return;
+  info->pending = 0;
+  __sync_fetch_and_sub(&calls_pending, 1);
+}
+
 // Reads a NUL-terminated string of at most `max` bytes at `from` into e->data at e->used; its
-// length with the NUL, or 0 when it could not be read.
-static __always_inline __u16 read_string(struct beh_event* e, __u64 from, __u32 max) {
+// length with the NUL, or 0 when it could not be read. A global function: the verifier checks it
+// once, not once per caller and path.
+__attribute__((noinline)) int read_string(struct beh_event* e, __u64 from, __u32 max) {
+  if (!e) return 0;
   __u32 at = e->used;
   asm volatile("" : "+r"(at));
   if (at > BEH_DATA - BEH_PATH_MAX) return 0;
@@ -271,20 +302,12 @@ static __always_inline int needs_base(__u16 len, char first, __u32 dir) {
   return first != '/';
 }
 
-// What the call asks, read from the caller's memory into `e` (whose args are set) as `spec` says.
-// Reading cannot fault pages in: a string in a page the caller has not touched yet (a binary's
-// constant not yet paged in) cannot be read at sys_enter, and is read again at sys_exit, once the
-// kernel has read it itself.
-static __always_inline void read_call(struct beh_event* e, __u32 spec, const int with_argv) {
-  const __u32 arch = e->arch;
-  e->len_a = e->len_b = e->blob_len = e->argv_len = e->argc = 0;
-  e->len_base_a = e->len_base_b = 0;
-  e->wake = (spec & SPEC_WAKE) != 0;
-  e->flags &= BEH_RESULT;
-  e->used = 0;
-  // An argument by its index + 1 from the table (1..6; 0 is tested first): e->args, whose index the
-  // verifier can bound within the map value, unlike a stack array's.
 #define ARG_AT(at) (e->args[((at)-1) & 7])
+
+// The call's paths (A, then B), each with the directory a relative one starts from. A global
+// function: the verifier checks it once, apart from the rest of the call.
+__attribute__((noinline)) int read_paths(struct beh_event* e, __u32 spec) {
+  if (!e) return 0;
   // A relative path's directory is named; so is a dirfd's file for an empty path (AT_EMPTY_PATH:
   // the call is about the descriptor's file itself, a memfd that execveat runs for one).
   __u32 at = SPEC_ARG(spec, SPEC_PATH_A);
@@ -308,7 +331,14 @@ static __always_inline void read_call(struct beh_event* e, __u32 spec, const int
       if (e->len_base_b == 0) e->wake = 1;
     }
   }
-  at = SPEC_ARG(spec, SPEC_BLOB);
+  return 0;
+}
+
+// The call's socket address (or open_how): a buffer, or a struct msghdr's msg_name; a Unix
+// socket's relative path's directory. A global function, like read_paths.
+__attribute__((noinline)) int read_address(struct beh_event* e, __u32 spec) {
+  if (!e) return 0;
+  __u32 at = SPEC_ARG(spec, SPEC_BLOB);
   if (at != 0) {
     __u32 len_at = SPEC_ARG(spec, SPEC_BLOB_LEN);
     read_blob(e, ARG_AT(at), len_at != 0 ? (__u32)ARG_AT(len_at) : BEH_OPEN_HOW);
@@ -319,8 +349,8 @@ static __always_inline void read_call(struct beh_event* e, __u32 spec, const int
     __u64 name = 0;
     __u32 len = 0;
     const void* msg = (const void*)ARG_AT(at);
-    long err = arch == 0 ? bpf_probe_read_user(&name, 8, msg) | bpf_probe_read_user(&len, 4, msg + 8)
-                         : bpf_probe_read_user(&name, 4, msg) | bpf_probe_read_user(&len, 4, msg + 4);
+    long err = e->arch == 0 ? bpf_probe_read_user(&name, 8, msg) | bpf_probe_read_user(&len, 4, msg + 8)
+                            : bpf_probe_read_user(&name, 4, msg) | bpf_probe_read_user(&len, 4, msg + 4);
     if (err != 0) e->flags |= BEH_UNREAD_BLOB;
     else read_blob(e, name, len);
   }
@@ -335,24 +365,40 @@ static __always_inline void read_call(struct beh_event* e, __u32 spec, const int
       if (e->len_base_a == 0) e->wake = 1;
     }
   }
-  at = SPEC_ARG(spec, SPEC_ARGV);
-  if (with_argv && at != 0) read_argv(e, ARG_AT(at), arch);
-#undef ARG_AT
+  return 0;
 }
 
-// At sys_enter of a behaviour call: what it asks, into the task's slot, sent at its sys_exit. A
-// global function: the verifier checks it once, apart from the counting.
+// What the call asks, read from the caller's memory into `e` (whose args are set) as `spec` says.
+// Reading cannot fault pages in: a string in a page the caller has not touched yet (a binary's
+// constant not yet paged in) cannot be read at sys_enter, and is read again at sys_exit, once the
+// kernel has read it itself.
+static __always_inline void read_call(struct beh_event* e, __u32 spec, const int with_argv) {
+  e->len_a = e->len_b = e->blob_len = e->argv_len = e->argc = 0;
+  e->len_base_a = e->len_base_b = 0;
+  e->wake = (spec & SPEC_WAKE) != 0;
+  e->flags &= BEH_RESULT;
+  e->used = 0;
+  read_paths(e, spec);
+  read_address(e, spec);
+  __u32 at = SPEC_ARG(spec, SPEC_ARGV);
+  if (with_argv && at != 0) read_argv(e, ARG_AT(at), e->arch);
+}
+#undef ARG_AT
+
+// At sys_enter of a behaviour call: the call's header and arguments into the task's slot; 1 when
+// read_behaviour is to read what it asks (PHASE_ENTER), which is sent at its sys_exit. A global
+// function: the verifier checks it once, apart from the counting.
 __attribute__((noinline)) int enter_behaviour(__u64 regs_address, __u32 arch, __u32 nr, __u32 spec) {
   struct task_struct* task = bpf_get_current_task_btf();
   struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
   struct beh_task* s = bpf_task_storage_get(&behaviour_scratch, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-  struct beh_event* e = s ? &s->e : 0;
-  if (!info || !e) {
+  if (!info || !s) {
     __sync_fetch_and_add(&behaviour_storage_failures, 1);
     return 0;
   }
+  struct beh_event* e = &s->e;
   if (info->pending) send_behaviour(e); // its exit never came: sent without a result
-  info->pending = 0;
+  clear_pending(info);
   __u64 id = bpf_get_current_pid_tgid();
   e->kind = spec & 0x3f;
   e->arch = arch;
@@ -370,9 +416,9 @@ __attribute__((noinline)) int enter_behaviour(__u64 regs_address, __u32 arch, __
   }
 #pragma unroll
   for (int i = 0; i < 6; i++) e->args[i] = a[i];
-  read_call(e, spec, 1);
-  info->pending = 1;
-  return 0;
+  s->spec = spec;
+  s->phase = PHASE_ENTER;
+  return 1;
 }
 
 // argv as the kernel copied it onto the new image's stack (mm->arg_start..arg_end), one string per
@@ -408,67 +454,60 @@ static long argv_block_step(__u64 i, void* context) {
 // At a successful exec (sched_process_exec, in the new image): an exec record whose path or argv
 // could not be read at sys_enter (a forked child's strings in pages it had not touched yet, which
 // its own exit can no longer read) takes them from the kernel's copies: the file name the exec
-// holds, and argv on the new image's stack.
+// holds, and argv on the new image's stack (read_exec, in read_behaviour). 1 when it is to.
 __attribute__((noinline)) int exec_behaviour(__u64 bprm_address) {
   struct task_struct* task = bpf_get_current_task_btf();
   struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
   if (!info || !info->pending) return 0;
   struct beh_task* s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
   if (!s) return 0;
+  if (!(s->e.flags & (BEH_UNREAD_A | BEH_UNREAD_ARGV))) return 0;
+  if (SPEC_ARG(s->spec, SPEC_ARGV) == 0) return 0; // not an exec: nothing of it to take from here
+  s->bprm = bprm_address;
+  s->phase = PHASE_EXEC;
+  return 1;
+}
+
+static __always_inline void read_exec(struct beh_task* s) {
   struct beh_event* e = &s->e;
-  if (!(e->flags & (BEH_UNREAD_A | BEH_UNREAD_ARGV))) return 0;
-  __u32 index = e->arch * NR_MAX + e->nr;
-  asm volatile("" : "+r"(index));
-  if (index >= ARCHES * NR_MAX) return 0;
-  __u32 spec = behaviour_spec[index];
-  if (SPEC_ARG(spec, SPEC_ARGV) == 0) return 0; // not an exec: nothing of it to take from here
   e->len_a = e->len_b = e->blob_len = e->argv_len = e->argc = 0;
   e->len_base_a = e->len_base_b = 0;
   e->flags &= ~(BEH_UNREAD_A | BEH_UNREAD_ARGV | BEH_ARGV_TRUNCATED);
   e->used = 0;
-  struct linux_binprm* bprm = (struct linux_binprm*)bprm_address;
+  struct linux_binprm* bprm = (struct linux_binprm*)s->bprm;
   long n = bpf_probe_read_kernel_str(&e->data[0], BEH_PATH_MAX, BPF_CORE_READ(bprm, filename));
   if (n <= 0) {
     e->flags |= BEH_UNREAD_A;
-    return 0;
+    return;
   }
   e->len_a = (__u16)(n & (BEH_PATH_MAX * 2 - 1));
   e->used = e->len_a;
-  __u32 dir = SPEC_ARG(spec, SPEC_DIR_A);
+  __u32 dir = SPEC_ARG(s->spec, SPEC_DIR_A);
   if (needs_base(e->len_a, e->data[0], dir)) {
     e->len_base_a = (__u16)name_directory(dir == DIR_CWD ? AT_FDCWD_ARG : (int)e->args[(dir - 1) & 7]);
     if (e->len_base_a == 0) e->wake = 1;
   }
+  struct task_struct* task = bpf_get_current_task_btf();
   struct argv_block w = {.e = e, .at = BPF_CORE_READ(task, mm, arg_start), .end = BPF_CORE_READ(task, mm, arg_end)};
   bpf_loop(BEH_ARGV_MAX + 1, argv_block_step, &w, 0);
-  return 0;
 }
 
-// At sys_exit: the call the task is in, sent with its result.
+// At sys_exit: the call the task is in, with its result: sent at once, or 1 when read_behaviour is
+// to read again what could not be read at sys_enter first (PHASE_EXIT), unless the caller's memory
+// is another by now (a successful exec's).
 __attribute__((noinline)) int leave_behaviour(long ret) {
   struct task_struct* task = bpf_get_current_task_btf();
   struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
   if (!info || !info->pending) return 0;
-  info->pending = 0;
+  clear_pending(info);
   struct beh_task* s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
   if (!s) return 0;
   struct beh_event* e = &s->e;
   e->ret = ret;
   e->flags |= BEH_RESULT;
-  // Read again what could not be read at sys_enter, unless the caller's memory is another by now
-  // (a successful exec's); argv is not read again (an exec that failed says its argv was cut).
-  __u32 index = e->arch * NR_MAX + e->nr;
-  asm volatile("" : "+r"(index));
-  if ((e->flags & (BEH_UNREAD_A | BEH_UNREAD_B | BEH_UNREAD_BLOB)) && index < ARCHES * NR_MAX) {
-    __u32 spec = behaviour_spec[index];
-    if (SPEC_ARG(spec, SPEC_ARGV) == 0) {
-      read_call(e, spec, 0);
-    } else if (ret != 0) {
-      __u16 argv_flags = e->flags & (BEH_ARGV_TRUNCATED | BEH_UNREAD_ARGV);
-      __u16 argc = e->argc;
-      read_call(e, spec, 0);
-      e->flags |= argv_flags | (argc != 0 ? BEH_ARGV_TRUNCATED : 0);
-    }
+  if ((e->flags & (BEH_UNREAD_A | BEH_UNREAD_B | BEH_UNREAD_BLOB)) && (SPEC_ARG(s->spec, SPEC_ARGV) == 0 || ret != 0)) {
+    s->phase = PHASE_EXIT;
+    return 1;
   }
   send_behaviour(e);
   return 0;
@@ -480,10 +519,49 @@ __attribute__((noinline)) int end_behaviour(void) {
   struct task_struct* task = bpf_get_current_task_btf();
   struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
   if (!info || !info->pending) return 0;
-  info->pending = 0;
+  clear_pending(info);
   struct beh_task* s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
   if (s) send_behaviour(&s->e);
   return 0;
+}
+
+// The reading of what a behaviour call asks, one program that on_sys_enter, on_sys_exit and
+// on_exec continue in (a tail call, see continue_behaviour): the verifier checks it once, where
+// the same code inlined into the three would be checked three times (load time matters: it is
+// part of every trace's start). Never attached: the section names a tracepoint only because the
+// skeleton generator needs one (any raw tracepoint program may be continued in).
+SEC("raw_tp/sys_enter")
+int read_behaviour(void* ctx) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
+  struct beh_task* s = bpf_task_storage_get(&behaviour_scratch, task, 0, 0);
+  if (!info || !s) return 0;
+  const __u32 phase = s->phase;
+  s->phase = 0;
+  if (phase == PHASE_EXEC) {
+    read_exec(s);
+    return 0;
+  }
+  if (phase != PHASE_ENTER && phase != PHASE_EXIT) return 0;
+  // At sys_exit argv is not read again (an exec that failed says its argv was cut).
+  struct beh_event* e = &s->e;
+  const __u16 argv_flags = e->flags & (BEH_ARGV_TRUNCATED | BEH_UNREAD_ARGV);
+  const __u16 argc = e->argc;
+  read_call(e, s->spec, phase == PHASE_ENTER);
+  if (phase == PHASE_ENTER) {
+    mark_pending(info);
+    return 0;
+  }
+  if (SPEC_ARG(s->spec, SPEC_ARGV) != 0) e->flags |= argv_flags | (argc != 0 ? BEH_ARGV_TRUNCATED : 0);
+  send_behaviour(e);
+  return 0;
+}
+
+// Continues in read_behaviour; returns only when the tail call failed (read_behaviour not in its
+// map), which loses the record: counted.
+static __always_inline void continue_behaviour(void* ctx) {
+  bpf_tail_call(ctx, &behaviour_progs, 0);
+  __sync_fetch_and_add(&behaviour_storage_failures, 1);
 }
 
 #endif

@@ -31,7 +31,10 @@
 // behaviour_spec (exec, the file calls that name a path, the socket calls), what they were asked, read from the
 // workload's memory at sys_enter (a path, a second path, a socket address or open_how, argv) into a
 // per-task slot (behaviour_scratch), completed with the return value at sys_exit and sent through
-// the behaviour_events ring buffer: one record per call, only for the traced tree. A task that ends
+// the behaviour_events ring buffer: one record per call, only for the traced tree. The reading is
+// one program, read_behaviour, that on_sys_enter, on_sys_exit and on_exec continue in with a tail
+// call, so that the verifier checks it once (its load is part of every trace's start); sys_exit
+// asks a task's storage only while some behaviour call is pending (calls_pending). A task that ends
 // inside such a call (an exec that fails past its point of no return) sends it from
 // sched_process_exit, without a result. This file is built twice: with NUCLEUS_BEHAVIOUR=0, for
 // names-only traces, none of it is in the program, which loads and runs exactly as it did before
@@ -148,6 +151,9 @@ __u64 args_unread = 0;
 // Behaviour calls not sent: the ring buffer was full, or the task had no room for its slot.
 __u64 behaviour_drops = 0;
 __u64 behaviour_storage_failures = 0;
+// Behaviour calls entered and not yet sent, all tasks together: while none is, every syscall exit
+// on the machine stops at this test instead of looking up its task's storage.
+__u64 calls_pending = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -372,8 +378,9 @@ int on_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
   if (nr < NR_MAX) {
     __u32 index = arch * NR_MAX + (__u32)nr;
     asm volatile("" : "+r"(index));
-    if (index < ARCHES * NR_MAX && behaviour_spec[index] != 0)
-      enter_behaviour(ctx->args[0], arch, (__u32)nr, behaviour_spec[index]);
+    if (index < ARCHES * NR_MAX && behaviour_spec[index] != 0 &&
+        enter_behaviour(ctx->args[0], arch, (__u32)nr, behaviour_spec[index]))
+      continue_behaviour(ctx);
   }
 #endif
   return 0;
@@ -399,24 +406,13 @@ int on_vsyscall(struct bpf_raw_tracepoint_args* ctx) {
 }
 
 // A call refused by the filter never reached on_sys_enter; its number is still in orig_ax here.
-// Every other call on the machine stops at the first test, the return value. Only attached when
-// some syscall is FLAG_REFUSED.
-SEC("raw_tp/sys_exit")
-int on_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
-#if NUCLEUS_BEHAVIOUR
-  {
-    // Only a traced task has a call pending (enter_behaviour runs for traced tasks alone), so its
-    // storage answers without traced(): every exit on the machine pays one task-storage lookup,
-    // which for a task with no storage at all reads one pointer.
-    struct task_info* info = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, 0);
-    if (info && info->pending) leave_behaviour((long)ctx->args[1]);
-  }
-#endif
-  if ((long)ctx->args[1] != EPERM_RET) return 0;
+// Every other call on the machine stops at the first test, the return value.
+static __always_inline void count_refused(struct bpf_raw_tracepoint_args* ctx) {
+  if ((long)ctx->args[1] != EPERM_RET) return;
   struct task_struct* task = bpf_get_current_task_btf();
-  if (traced(task) != TRACK_ALL) return 0;
+  if (traced(task) != TRACK_ALL) return;
   __u64 nr = 0;
-  if (bpf_probe_read_kernel(&nr, sizeof(nr), (const void*)(ctx->args[0] + PT_REGS_ORIG_AX)) != 0) return 0;
+  if (bpf_probe_read_kernel(&nr, sizeof(nr), (const void*)(ctx->args[0] + PT_REGS_ORIG_AX)) != 0) return;
   __u32 arch = 0;
   if (task->thread_info.status & TS_COMPAT) {
     arch = 1;
@@ -424,40 +420,37 @@ int on_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
     arch = 2;
     nr &= ~(__u64)X32_SYSCALL_BIT;
   }
-  if (nr >= NR_MAX) return 0;
+  if (nr >= NR_MAX) return;
   __u32 index = arch * NR_MAX + (__u32)nr;
   asm volatile("" : "+r"(index));
-  if (index >= ARCHES * NR_MAX) return 0;
-  if (!(syscall_flags[index] & FLAG_REFUSED)) return 0;
+  if (index >= ARCHES * NR_MAX) return;
+  if (!(syscall_flags[index] & FLAG_REFUSED)) return;
   struct task_info* info = bpf_task_storage_get(&tasks, task, 0, 0);
   __u32 slot = info && info->slot != 0 ? info->slot : (__u32)slot_of_new_task();
   if (slot >= SLOTS) slot = SLOTS - 1;
   struct counts* c = bpf_map_lookup_elem(&counts, &slot);
-  if (!c) return 0;
+  if (!c) return;
   __sync_fetch_and_add(&c->n[index], 1);
+}
+
+// Attached when some syscall is FLAG_REFUSED (count_refused), and for behaviour records: the call
+// a traced task entered is sent with its result.
+SEC("raw_tp/sys_exit")
+int on_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
+  count_refused(ctx);
+#if NUCLEUS_BEHAVIOUR
+  // Only a traced task has a call pending (enter_behaviour runs for traced tasks alone), so its
+  // storage answers without traced(); and only while some call is pending is it asked.
+  if (calls_pending == 0) return 0;
+  struct task_info* info = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, 0);
+  if (info && info->pending && leave_behaviour((long)ctx->args[1])) continue_behaviour(ctx);
+#endif
   return 0;
 }
 
 // One slot per executable file (device, inode), named by the path the first exec of it used
 // (the interpreter's for a script, as the kernel's audit exe= is).
-SEC("raw_tp/sched_process_exec")
-int on_exec(struct bpf_raw_tracepoint_args* ctx) {
-  struct task_struct* task = bpf_get_current_task_btf();
-  if (target_mode == MODE_TREE) {
-    __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
-    __u8* how = bpf_map_lookup_elem(&tracked, &tgid);
-    if (how && *how == TRACK_AWAIT_EXEC) {
-      *how = TRACK_ALL; // it runs what it was waiting for
-      __sync_fetch_and_add(&await_execs, 1);
-      if ((__u32)BPF_CORE_READ(task, seccomp.filter_count.counter) <= await_filters)
-        __sync_fetch_and_add(&exec_unfiltered, 1);
-    }
-  }
-  if (!traced(task)) return 0;
-#if NUCLEUS_BEHAVIOUR
-  exec_behaviour(ctx->args[2]);
-#endif
-  struct linux_binprm* bprm = (struct linux_binprm*)ctx->args[2];
+static __always_inline void register_exec(struct task_struct* task, struct linux_binprm* bprm) {
   struct inode* inode = BPF_CORE_READ(bprm, file, f_inode);
   struct fact_key key = {
       .kind = FACT_EXE, .nr = BPF_CORE_READ(inode, i_sb, s_dev), .value = BPF_CORE_READ(inode, i_ino)};
@@ -488,9 +481,29 @@ int on_exec(struct bpf_raw_tracepoint_args* ctx) {
   struct task_info* info = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
   if (!info) {
     __sync_fetch_and_add(&storage_failures, 1);
-    return 0;
+    return;
   }
   info->slot = slot;
+}
+
+SEC("raw_tp/sched_process_exec")
+int on_exec(struct bpf_raw_tracepoint_args* ctx) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  if (target_mode == MODE_TREE) {
+    __u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+    __u8* how = bpf_map_lookup_elem(&tracked, &tgid);
+    if (how && *how == TRACK_AWAIT_EXEC) {
+      *how = TRACK_ALL; // it runs what it was waiting for
+      __sync_fetch_and_add(&await_execs, 1);
+      if ((__u32)BPF_CORE_READ(task, seccomp.filter_count.counter) <= await_filters)
+        __sync_fetch_and_add(&exec_unfiltered, 1);
+    }
+  }
+  if (!traced(task)) return 0;
+  register_exec(task, (struct linux_binprm*)ctx->args[2]);
+#if NUCLEUS_BEHAVIOUR
+  if (exec_behaviour(ctx->args[2])) continue_behaviour(ctx); // last: a tail call does not return
+#endif
   return 0;
 }
 

@@ -81,6 +81,7 @@ struct nucleus_bpf_counters {
   uint64_t args_unread;
   uint64_t behaviour_drops;
   uint64_t behaviour_storage_failures;
+  uint64_t calls_pending; /* the program's own: behaviour calls entered and not yet sent */
 };
 
 /* A behaviour call as the program sends it (struct beh_event): this header, then `used` bytes of

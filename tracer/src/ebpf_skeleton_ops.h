@@ -32,6 +32,13 @@ static struct SKEL* OPS(load)(const uint8_t* flags, const struct nucleus_bpf_siz
   (void)behaviour;
 #endif
   int err = CAT(SKEL, __load)(skel);
+#if WITH_BEHAVIOUR
+  /* on_sys_enter, on_sys_exit and on_exec continue in read_behaviour through this map. */
+  if (!err) {
+    int key = 0, fd = skel->progs.read_behaviour.prog_fd;
+    err = skel_map_update_elem(skel->maps.behaviour_progs.map_fd, &key, &fd, 0);
+  }
+#endif
   if (err) {
     CAT(SKEL, __destroy)(skel);
     errno = err < 0 ? -err : EINVAL;
