@@ -167,7 +167,7 @@ int run_existing(const Options& opt) {
   const std::string started_at = cli::utc_now();
   const auto workspace = opt.pid_given ? process_workspace(opt.pid) : std::vector<std::string>{};
   // No filter of ours on processes that run already: only what reaches sys_enter is counted.
-  auto recorder = tracer::EbpfRecorder::open(baseline ? &*baseline : nullptr, {}, true, {!opt.no_behaviour});
+  auto recorder = tracer::EbpfRecorder::open(baseline ? &*baseline : nullptr, {}, true, {!opt.no_behaviour, true});
   auto counted = recorder.record_existing(target);
   if (opt.await_exec && counted.awaited_execs == 0)
     throw core::Error(core::ErrorKind::not_found,

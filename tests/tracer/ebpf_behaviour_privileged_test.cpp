@@ -274,7 +274,7 @@ TEST(EbpfBehaviourPrivileged, ARunningProcessTreeHasItsRecords) {
     ::_exit(127);
   }
   ::close(go[0]);
-  auto recorder = tracer::EbpfRecorder::open(nullptr, {}, true);
+  auto recorder = tracer::EbpfRecorder::open(nullptr, {}, true, {true, true});
   tracer::EbpfAttachOptions target;
   target.pid = root;
   target.on_attached = [&] { EXPECT_EQ(::write(go[1], "\n", 1), 1); };

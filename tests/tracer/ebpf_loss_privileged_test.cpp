@@ -112,7 +112,7 @@ TEST(EbpfLossPrivileged, FullTableOfTrackedProcessesIsReportedAsLoss) {
   ::close(go[0]);
   tracer::EbpfMapSizes sizes;
   sizes.tracked = 4;
-  auto recorder = tracer::EbpfRecorder::open(nullptr, sizes);
+  auto recorder = tracer::EbpfRecorder::open(nullptr, sizes, false, {true, true});
   tracer::EbpfAttachOptions target;
   target.pid = root;
   target.on_attached = [&] { EXPECT_EQ(::write(go[1], "\n", 1), 1); };

@@ -114,6 +114,14 @@ const volatile __u8 syscall_flags[ARCHES * NR_MAX] = {};
 #ifndef NUCLEUS_BEHAVIOUR
 #define NUCLEUS_BEHAVIOUR 1
 #endif
+// Whether on_exit follows a process tree's thread groups (MODE_TREE). Its test reads struct
+// signal_struct, whose name shares a slot of the kernel's cache of CO-RE candidates with struct
+// files_struct, which the behaviour code reads: with both in one object, every load searches the
+// kernel's whole BTF for each of them again (about 2 ms). So the behaviour program is built twice,
+// with it (for --pid and cgroup v1 targets) and without (commands, cgroup v2).
+#ifndef NUCLEUS_TREE_EXIT
+#define NUCLEUS_TREE_EXIT 1
+#endif
 #if NUCLEUS_BEHAVIOUR
 // Set before load: per (arch, syscall) what a behaviour call's record reads (SPEC_*), 0 for none.
 const volatile __u32 behaviour_spec[ARCHES * NR_MAX] = {};
@@ -532,6 +540,7 @@ int on_exit(struct bpf_raw_tracepoint_args* ctx) {
 #if NUCLEUS_BEHAVIOUR
   end_behaviour();
 #endif
+#if NUCLEUS_TREE_EXIT
   if (target_mode != MODE_TREE) return 0;
   struct task_struct* task = bpf_get_current_task_btf();
   if (BPF_CORE_READ(task, signal, live.counter) != 0) return 0;
@@ -542,6 +551,7 @@ int on_exit(struct bpf_raw_tracepoint_args* ctx) {
     asm volatile("" ::: "memory"); // the status first (x86 keeps stores in order)
     root_exited = 1;
   }
+#endif
   return 0;
 }
 

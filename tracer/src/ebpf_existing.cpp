@@ -388,6 +388,8 @@ EbpfTrace EbpfRecorder::record_existing(const EbpfAttachOptions& target) {
   if (state_->used) throw Error(ErrorKind::internal, "an eBPF recorder runs one workload");
   state_->used = true;
   state_->await_attached();
+  if (!state_->behaviour_spec.empty() && !state_->follows_trees)
+    throw Error(ErrorKind::internal, "record_existing() needs a recorder opened with EbpfContent::follows_trees");
   if (target.await_exec && !target.cgroup.empty())
     throw Error(ErrorKind::internal, "waiting for an exec applies to a process tree only");
   // From here on a signal ends the trace, which is still written.

@@ -137,6 +137,7 @@ EbpfRecorder EbpfRecorder::open(const core::Policy* baseline, const EbpfMapSizes
   state->sizes = {test_sizes.exec_event_bytes, test_sizes.tracked, test_sizes.facts, test_sizes.behaviour_event_bytes};
   state->count_refused = refused;
   if (content.behaviour) state->behaviour_spec = ebpf::behaviour_spec();
+  state->follows_trees = content.follows_trees;
   state->behaviour_cap = test_sizes.behaviour_records;
   core::Policy allow_all;
   allow_all.default_action = core::Action::allow();
@@ -154,7 +155,7 @@ void EbpfRecorder::State::load() noexcept {
   const auto started = std::chrono::steady_clock::now();
   const auto started_cpu = thread_cpu_now();
   try {
-    const nucleus_bpf_behaviour behaviour{behaviour_spec.empty() ? nullptr : behaviour_spec.data()};
+    const nucleus_bpf_behaviour behaviour{behaviour_spec.empty() ? nullptr : behaviour_spec.data(), follows_trees};
     skel = nucleus_bpf_load(flags.data(), &sizes, &behaviour);
     if (skel == nullptr) {
       int err = errno;

@@ -109,6 +109,7 @@ struct nucleus_bpf_sizes {
  * (the program without them, which loads and runs as cheaply as before they existed). */
 struct nucleus_bpf_behaviour {
   const uint32_t* spec;
+  int follows_trees; /* with spec: the program that can follow a process tree (nucleus_bpf_attach_tree) */
 };
 
 struct nucleus_bpf;
@@ -121,7 +122,7 @@ struct nucleus_bpf* nucleus_bpf_load(const uint8_t* flags, const struct nucleus_
 int nucleus_bpf_attach(struct nucleus_bpf* skel);
 /* 0 or -errno: the programs that follow a process tree (fork, exit), for nucleus_bpf_mode_tree only:
  * each attached program costs set-up time, and every fork and exit on the machine while attached. */
-int nucleus_bpf_attach_tree(struct nucleus_bpf* skel);
+int nucleus_bpf_attach_tree(struct nucleus_bpf* skel); /* -EOPNOTSUPP: loaded without follows_trees */
 /* 0 or -errno: the sys_exit program that counts the calls flagged nucleus_bpf_flag_refused (the
  * filter refuses them before sys_enter); runs at every syscall exit on the machine while attached. */
 int nucleus_bpf_attach_refused(struct nucleus_bpf* skel);

@@ -1,7 +1,8 @@
 /* The operations on one light skeleton of the eBPF recorder, written once for both (see
  * ebpf_skeleton.c, which includes this file twice): SKEL is the skeleton's name (nucleus_syscalls,
- * nucleus_behaviour), OPS(x) the name of this copy's function x, WITH_BEHAVIOUR whether the
- * program has the behaviour records' maps and table. No include guard, on purpose. */
+ * nucleus_behaviour, nucleus_behaviour_tree), OPS(x) the name of this copy's function x,
+ * WITH_BEHAVIOUR whether the program has the behaviour records' maps and table, WITH_TREE_EXIT
+ * whether its exit program follows a process tree's thread groups. No include guard, on purpose. */
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -60,6 +61,10 @@ static int OPS(attach)(struct SKEL* s) {
 }
 
 static int OPS(attach_tree)(struct SKEL* s) {
+#if !WITH_TREE_EXIT
+  (void)s;
+  return -EOPNOTSUPP; /* its exit program does not follow thread groups */
+#endif
   int err = CAT(SKEL, __on_fork__attach)(s);
   if (err >= 0 && s->links.on_exit_fd <= 0) err = CAT(SKEL, __on_exit__attach)(s);
   return err < 0 ? err : 0;

@@ -36,6 +36,7 @@ struct EbpfRecorder::State {
   nucleus_bpf_sizes sizes{};
   bool count_refused = false;                // attach the sys_exit program for nucleus_bpf_flag_refused
   std::vector<std::uint32_t> behaviour_spec; // empty: names only (EbpfContent::behaviour false)
+  bool follows_trees = false;                // EbpfContent::follows_trees
   std::size_t behaviour_cap = 0;             // 0: core::BehaviourSet's default
   std::thread loader;
   std::exception_ptr load_error;

@@ -89,6 +89,9 @@ struct EbpfContent {
   // userspace with the result at sys_exit. false: names, counts and argument values only, as cheap
   // as before behaviour records existed (none of their code runs).
   bool behaviour = true;
+  // With behaviour records: the program record_existing() needs, which can follow a process tree.
+  // Left out elsewhere because it loads about 2 ms slower (see syscalls.bpf.c, NUCLEUS_TREE_EXIT).
+  bool follows_trees = false;
 };
 
 class EbpfRecorder {
