@@ -7,7 +7,8 @@
 # under strace -f -o /dev/null; ratios against the untraced run of the same hyperfine session.
 #
 #   bench/trace_overhead.sh [BUILD_DIR]      (default build/release; needs hyperfine, strace, python3)
-#   ONLY_PYTHON=1 bench/trace_overhead.sh    the Python workload alone; RUNS=N sets hyperfine's run count
+#   ONLY_PYTHON=1 bench/trace_overhead.sh    the Python workload alone; RUNS=N sets hyperfine's run count,
+#                                            PAIRS=N the alternating pairs of the behaviour ratio (30)
 set -euo pipefail
 build=${1:-build/release}
 tools=$build/tools
@@ -51,6 +52,32 @@ for r in results:
 mean = {r["command"]: r["mean"] for r in results}
 names_only = mean["nucleus-trace (ebpf) --no-behaviour"]
 print(f"  behaviour records against names only (eBPF, same run): x{mean['nucleus-trace (ebpf)']/names_only:.3f}")
+PY
+  # The same ratio from pairs run one after the other (with and without behaviour records, the
+  # order alternating), median against median: hyperfine runs each command's runs in a block, so a
+  # drift of this VM between two blocks shows in the ratio as if one of them cost it.
+  python3 - "${PAIRS:-30}" "$tools/nucleus-trace" "$work/out.trace" "${trust[@]}" -- "$@" <<'PY'
+import statistics, subprocess, sys, time
+pairs, tool, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rest = sys.argv[4:]
+split = rest.index("--")
+trust, cmd = rest[:split], rest[split + 1:]
+def run(extra):
+    started = time.perf_counter()
+    subprocess.run([tool, *trust, "-q", "-o", out, "--source", "ebpf", *extra, "--", *cmd], check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+full, names = [], []
+for i in range(pairs + 2):
+    a, b = (full, names) if i % 2 == 0 else (names, full)
+    first, second = ([], ["--no-behaviour"]) if i % 2 == 0 else (["--no-behaviour"], [])
+    ta, tb = run(first), run(second)
+    if i >= 2:  # two pairs of warm-up
+        a.append(ta)
+        b.append(tb)
+f, n = statistics.median(full), statistics.median(names)
+print(f"  behaviour records against names only, {pairs} alternating pairs: {f*1000:.1f} against {n*1000:.1f} ms,"
+      f" x{f/n:.3f} (medians)")
 PY
 }
 
