@@ -258,6 +258,24 @@ TEST(EbpfBehaviourPrivileged, NamesOnlyRecordsNoBehaviour) {
   EXPECT_FALSE(trace.syscalls.empty());
 }
 
+// A recorder opened for commands loads the behaviour program without the exit program's
+// thread-group test (it costs every command's trace a load of about 2 ms, see syscalls.bpf.c):
+// following a running process with it is refused before anything is attached.
+TEST(EbpfBehaviourPrivileged, ARunningProcessNeedsTheProgramThatFollowsTrees) {
+  NUCLEUS_REQUIRE_ROOT();
+  if (auto why = tracer::ebpf_attach_unavailable()) NUCLEUS_SKIP(*why);
+  auto recorder = tracer::EbpfRecorder::open(nullptr, {}, true);
+  tracer::EbpfAttachOptions target;
+  target.pid = ::getpid();
+  try {
+    recorder.record_existing(target);
+    ADD_FAILURE() << "a recorder without follows_trees followed a process tree";
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::ErrorKind::internal) << e.what();
+    EXPECT_NE(std::string(e.what()).find("follows_trees"), std::string::npos) << e.what();
+  }
+}
+
 // --pid: a process that runs already, and what it starts, have their records too.
 TEST(EbpfBehaviourPrivileged, ARunningProcessTreeHasItsRecords) {
   NUCLEUS_REQUIRE_ROOT();
