@@ -8,7 +8,6 @@
 #include "nucleus/core/strings.hpp"
 
 #include <arpa/inet.h>
-#include <fnmatch.h>
 #include <sched.h>
 #include <sys/stat.h>
 

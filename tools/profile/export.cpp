@@ -59,15 +59,16 @@ with conditions is refused unless --accept-name-only accepts the wider profile (
                 "minijail: accept that syscalls outside the policy kill the process");
   cmd->callback([opt, &selected] {
     selected = [opt] {
-      // The files and network policy has no place in these formats: they hold seccomp only.
-      if (opt->file != "-" && profile::is_policy_text(core::read_file(opt->file)))
+      // Read once: the files and network policy has no place in these formats (seccomp only).
+      const std::string text = core::read_file(opt->file);
+      if (profile::is_policy_text(text))
         throw core::Error(core::ErrorKind::usage,
                           opt->file + " is a files and network policy: OCI, Docker, Kubernetes, systemd and minijail "
                                       "formats hold the seccomp profile only, so its paths and endpoints would be "
                                       "left out",
                           "export the profile (nucleus-profile export app.json --format ...) and enforce the policy "
                           "with nucleus-run --profile app.json --policy app.policy.json");
-      auto loaded = profile::load_profile(opt->file);
+      auto loaded = profile::parse_profile(text, opt->file);
       for (const auto& w : loaded.warnings) cli::warn(tool, opt->file + ": " + w.path + ": " + w.message);
       profile::ExportOptions options;
       options.source = std::filesystem::path(opt->file).filename().string();
