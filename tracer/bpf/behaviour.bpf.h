@@ -306,6 +306,8 @@ static __always_inline int needs_base(__u16 len, char first, __u32 dir) {
   return first != '/';
 }
 
+// An argument by its index + 1 from the table (1..6; 0 is tested first): e->args, whose index the
+// verifier can bound within the map value, unlike a stack array's.
 #define ARG_AT(at) (e->args[((at)-1) & 7])
 
 // The call's paths (A, then B), each with the directory a relative one starts from. A global

@@ -36,7 +36,8 @@
 // call, so that the verifier checks it once (its load is part of every trace's start); sys_exit
 // asks a task's storage only while some behaviour call is pending (calls_pending). A task that ends
 // inside such a call (an exec that fails past its point of no return) sends it from
-// sched_process_exit, without a result. This file is built twice: with NUCLEUS_BEHAVIOUR=0, for
+// sched_process_exit, without a result. This file is built three times (tracer/CMakeLists.txt): with
+// behaviour records with and without NUCLEUS_TREE_EXIT (below), and with NUCLEUS_BEHAVIOUR=0, for
 // names-only traces, none of it is in the program, which loads and runs exactly as it did before
 // behaviour records existed; the sys_exit program is then attached only for the calls refused.
 //

@@ -416,33 +416,31 @@ void BehaviourReader::stop() {
   if (timer_) timer_->cancel();
 }
 
-void BehaviourReader::collect(const SlotNames& names, EbpfTrace& out) {
-  drain();
+core::BehaviourSet BehaviourReader::named(const SlotNames& names) const {
   auto exe_of = [&](const std::string& slot) {
     auto it = names.find(static_cast<std::uint32_t>(std::stoul(slot)));
     return it != names.end() ? it->second : std::string("?");
   };
   // Named: two slots may carry one name (a file replaced under the same path), so the records
   // are made distinct again; the cap applied already.
-  core::BehaviourSet named(set_.size() + 1);
+  core::BehaviourSet out(set_.size() + 1);
   for (auto r : set_.execs()) {
     r.exe = exe_of(r.exe);
-    named.add(std::move(r));
+    out.add(std::move(r));
   }
   for (auto r : set_.files()) {
     r.exe = exe_of(r.exe);
-    named.add(std::move(r));
+    out.add(std::move(r));
   }
   for (auto r : set_.nets()) {
     r.exe = exe_of(r.exe);
-    named.add(std::move(r));
+    out.add(std::move(r));
   }
-  out.behaviour = true;
-  out.execs = named.execs();
-  out.files = named.files();
-  out.nets = named.nets();
-  out.behaviour_dropped = set_.dropped();
-  LossReport& loss = out.run.loss;
+  out.count_dropped(set_.dropped());
+  return out;
+}
+
+void BehaviourReader::note_loss(LossReport& loss) const {
   auto note = [&](std::uint64_t n, const std::string& what) {
     if (n == 0) return;
     loss.lost += n;
@@ -455,6 +453,17 @@ void BehaviourReader::collect(const SlotNames& names, EbpfTrace& out) {
            std::to_string(cap_) + " distinct ones");
   note(unread_, " behaviour record(s) whose path or address could not be read from the workload's memory");
   note(malformed_, " behaviour event(s) that could not be read");
+}
+
+void BehaviourReader::collect(const SlotNames& names, EbpfTrace& out) {
+  drain();
+  const core::BehaviourSet records = named(names);
+  out.behaviour = true;
+  out.execs = records.execs();
+  out.files = records.files();
+  out.nets = records.nets();
+  out.behaviour_dropped = records.dropped();
+  note_loss(out.run.loss);
 }
 
 } // namespace nucleus::tracer::ebpf

@@ -70,6 +70,10 @@ public:
   // The records with their executables' names (the slots' names from the exec events), into
   // `out`; the events whose path could not be read, as loss.
   void collect(const SlotNames& names, EbpfTrace& out);
+  // The records so far with their executables' names, the records past the cap counted as dropped.
+  core::BehaviourSet named(const SlotNames& names) const;
+  // What was lost of them (the cap, unreadable paths, unreadable events), into `loss`.
+  void note_loss(LossReport& loss) const;
 
 private:
   static int on_event(void* context, void* data, std::size_t size);

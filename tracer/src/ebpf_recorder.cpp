@@ -198,6 +198,25 @@ void EbpfRecorder::State::load() noexcept {
 
 namespace {
 
+// Once the program is attached: it counts `session`, the child's. Called while the child starts.
+void follow_session(EbpfRecorder::State& state, std::optional<std::uint32_t> session) {
+  state.await_attached();
+  if (!session)
+    throw EbpfUnavailable(ErrorKind::permission,
+                          "the workload could not start an audit session of its own, which the eBPF recorder "
+                          "counts by",
+                          "run nucleus as root with CAP_AUDIT_CONTROL, or use --source netlink");
+  nucleus_bpf_globals(state.skel)->target_session = *session;
+}
+
+// After the run, detached: the program counted the workload's session and no other.
+void check_session(EbpfRecorder::State& state, const MonitorResult& result) {
+  nucleus_bpf_detach(state.skel); // the trace has ended: no other process pays for the probe from here on
+  volatile nucleus_bpf_counters* counters = nucleus_bpf_globals(state.skel);
+  if (!result.audit_session || counters->target_session != *result.audit_session)
+    throw Error(ErrorKind::internal, "the eBPF recorder counted another audit session than the workload's");
+}
+
 // The eBPF recorder as a source of the run loop: the child starts its own audit session, which
 // the program counts once it is attached; nothing is read while the workload runs, since every
 // count is in the maps the moment its syscall is entered.
@@ -213,15 +232,7 @@ public:
     spec.new_audit_session = true;
     // The child sets itself up meanwhile; it installs the filter that marks it, and execs, once the
     // program counts its session.
-    spec.while_child_starts = [this](std::optional<std::uint32_t> session) {
-      state_.await_attached();
-      if (!session)
-        throw EbpfUnavailable(
-            ErrorKind::permission,
-            "the workload could not start an audit session of its own, which the eBPF recorder counts by",
-            "run nucleus-trace as root with CAP_AUDIT_CONTROL, or use --source netlink");
-      nucleus_bpf_globals(state_.skel)->target_session = *session;
-    };
+    spec.while_child_starts = [this](std::optional<std::uint32_t> session) { follow_session(state_, session); };
   }
 
   void started(boost::asio::io_context& io, const sandbox::Child& child, MonitorResult& result) override {
@@ -244,11 +255,7 @@ public:
   }
 
   void finish(MonitorResult& result) override {
-    // The trace has ended: no other process pays for the probe from here on.
-    nucleus_bpf_detach(state_.skel);
-    volatile nucleus_bpf_counters* counters = nucleus_bpf_globals(state_.skel);
-    if (!result.audit_session || counters->target_session != *result.audit_session)
-      throw Error(ErrorKind::internal, "the eBPF recorder counted another audit session than the workload's");
+    check_session(state_, result);
     ebpf::SlotNames names;
     names[0] = own_executable(); // the image before the first execve, as the audit records name it
     // read_maps adds the counts and the losses to the trace's run, which is the loop's result here.
@@ -270,7 +277,7 @@ void add_loss(LossReport& into, const LossReport& from) {
   if (!from.detail.empty()) into.detail += (into.detail.empty() ? "" : "; ") + from.detail;
 }
 
-// The behaviour records beside another source (ebpf_beside.hpp): the inner source gives the child
+// The behaviour records beside another source (run_beside): the inner source gives the child
 // its filter and reads its records; the program follows the child's audit session (whose tasks it
 // counts once they are under a filter, as the inner source's puts them) and only its behaviour
 // records are kept. Loaded with a baseline that allows everything, it counts no syscall: the
@@ -286,13 +293,7 @@ public:
     spec.new_audit_session = true;
     spec.while_child_starts = [this, inner = std::move(spec.while_child_starts)](std::optional<std::uint32_t> session) {
       if (inner) inner(session);
-      state_.await_attached();
-      if (!session)
-        throw EbpfUnavailable(ErrorKind::permission,
-                              "the workload could not start an audit session of its own, which the eBPF recorder "
-                              "follows it by",
-                              "run as root with CAP_AUDIT_CONTROL");
-      nucleus_bpf_globals(state_.skel)->target_session = *session;
+      follow_session(state_, session);
     };
   }
 
@@ -313,22 +314,16 @@ public:
 
   void finish(MonitorResult& result) override {
     inner_.finish(result);
-    nucleus_bpf_detach(state_.skel);
+    check_session(state_, result);
     if (!behaviour_) return;
     ebpf::SlotNames names;
     names[0] = own_executable();
     EbpfTrace maps;
     ebpf::read_maps(state_.skel, names, maps); // names the executables; its losses are the records'
-    EbpfTrace records;
-    behaviour_->collect(names, records);
-    core::BehaviourSet set(records.execs.size() + records.files.size() + records.nets.size() + 1);
-    for (auto& r : records.execs) set.add(std::move(r));
-    for (auto& r : records.files) set.add(std::move(r));
-    for (auto& r : records.nets) set.add(std::move(r));
-    set.count_dropped(records.behaviour_dropped);
-    result.behaviour = std::move(set);
+    behaviour_->drain();
+    result.behaviour = behaviour_->named(names);
     add_loss(result.loss, maps.run.loss);
-    add_loss(result.loss, records.run.loss);
+    behaviour_->note_loss(result.loss);
   }
 
 private:
